@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/** Any JSON value. Values on the wire are JSON-representable only: no Dates, no transforms. */
+export const JsonValue = z.json();
+export type JsonValue = z.infer<typeof JsonValue>;
+
+export const IsoTime = z.iso.datetime({ offset: true }).describe('An ISO 8601 timestamp.');
+
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
+
+export const RunId = z.string().regex(SAFE_ID).describe('Run id: letters, digits, `_ . : -`.');
+export const NodeId = z.string().min(1).max(200).describe('A node id from flow.json.');
+export const AttemptId = z
+  .string()
+  .regex(/^.+#[1-9][0-9]*$/)
+  .describe('`<nodeId>#<attempt>`: the n-th run of a node in this run, from 1.');
+/** flowtape's own session id: also a directory name under `sessions/`, so it is kept filesystem-safe. */
+export const SessionId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/)
+  .describe('flowtape session id (a directory name under sessions/), not the agent\'s own session id.');
+
+export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** A path inside the bundle: relative, forward slashes, no `..` segment, no NUL or backslash. */
+export const BundlePath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(/^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[^\\\u0000]+$/)
+  .describe('A path relative to the bundle root; never absolute, never with `.` or `..` segments.');
+
+export const ArtifactRef = z
+  .object({
+    path: z
+      .string()
+      .regex(/^artifacts\/sha256-[0-9a-f]{64}(?:\.[a-z0-9]{1,16})?$/)
+      .describe('`artifacts/sha256-<hex>.<ext>`: content-addressed, written once.'),
+    sha256: Sha256,
+    size: z.number().int().nonnegative().describe('Size in bytes.'),
+    mediaType: z.string().min(1).describe('e.g. `text/plain`, `application/json`.'),
+  })
+  .describe('A reference to a content-addressed artifact file.');
+export type ArtifactRef = z.infer<typeof ArtifactRef>;
+
+/** A value that is stored inline when small and in an artifact when large. */
+export const ValueRef = z.union([
+  z.object({ inline: JsonValue }).describe('The value itself.'),
+  z
+    .object({
+      artifact: ArtifactRef,
+      preview: z.string().max(4096).optional().describe('The first characters, for lists and summaries.'),
+    })
+    .describe('The value is the content of an artifact.'),
+]);
+export type ValueRef = z.infer<typeof ValueRef>;
+
+export const ErrorInfo = z
+  .object({
+    message: z.string().describe('One line a person can act on.'),
+    code: z.string().optional().describe('A stable machine-readable code, e.g. `agent_exited`, `exit_code`.'),
+    name: z.string().optional(),
+    stack: z.string().optional(),
+  })
+  .describe('What went wrong.');
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
+
+/** Inclusive range; `to < from` never happens — an empty range is simply absent. */
+export const SeqRange = z
+  .object({ from: z.number().int().nonnegative(), to: z.number().int().nonnegative() })
+  .describe('An inclusive range of sequence numbers or indexes.');
+export type SeqRange = z.infer<typeof SeqRange>;
+
+export const RunStatus = z.enum(['running', 'waiting', 'completed', 'failed', 'timed_out', 'cancelled']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const NodeType = z.enum(['acp', 'compute', 'action', 'checkpoint', 'decision']);
+export type NodeType = z.infer<typeof NodeType>;
+
+export const Outcome = z
+  .enum(['ok', 'failed', 'timed_out', 'cancelled', 'interrupted'])
+  .describe('`interrupted`: the writer died mid-attempt; added by `flowtape repair`.');
+export type Outcome = z.infer<typeof Outcome>;
+
+export const ActionType = z.enum(['shell', 'function']);
+export type ActionType = z.infer<typeof ActionType>;
+
+export const Writer = z.object({
+  name: z.string(),
+  version: z.string(),
+  pid: z.number().int().optional(),
+  hostname: z.string().optional(),
+});

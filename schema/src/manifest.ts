@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { SCHEMA_IDS } from './ids.ts';
+import { BundlePath, IsoTime, RunId, RunStatus, SessionId, Writer } from './common.ts';
+
+export const Manifest = z
+  .object({
+    schema: z.literal(SCHEMA_IDS.bundle),
+    runId: RunId,
+    flowName: z.string().min(1),
+    status: RunStatus,
+    complete: z.boolean().describe('True only once the run has ended and every file is flushed.'),
+    createdAt: IsoTime,
+    updatedAt: IsoTime,
+    endedAt: IsoTime.optional(),
+    lastSeq: z.number().int().nonnegative().describe('The trace seq this manifest reflects.'),
+    files: z
+      .object({
+        flow: BundlePath,
+        trace: BundlePath,
+        run: BundlePath,
+        live: BundlePath,
+        steps: BundlePath,
+      })
+      .describe('Where each file of the bundle is, relative to the bundle root.'),
+    sessions: z
+      .array(z.object({ sessionId: SessionId, path: BundlePath }))
+      .describe('Every session directory of the run.'),
+    writer: Writer.describe('The program that wrote the bundle; `pid` lets `repair` tell an abandoned run.'),
+    abandoned: z.boolean().optional().describe('Set by `flowtape repair` when the writer died before the end.'),
+    origin: z
+      .object({ format: z.string(), tool: z.string().optional(), path: z.string().optional() })
+      .optional()
+      .describe('Set when the bundle was converted from another format (`flowtape import`).'),
+  })
+  .meta({ title: 'manifest.json', description: 'The entry point of a bundle: readers start here.' });
+export type Manifest = z.infer<typeof Manifest>;
+
+/** The default file layout of a v1 bundle. */
+export const BUNDLE_FILES = {
+  manifest: 'manifest.json',
+  flow: 'flow.json',
+  trace: 'trace.ndjson',
+  run: 'projections/run.json',
+  live: 'projections/live.json',
+  steps: 'projections/steps.json',
+  sessionsDir: 'sessions',
+  artifactsDir: 'artifacts',
+} as const;
+
+export function sessionFiles(sessionId: string) {
+  const dir = `${BUNDLE_FILES.sessionsDir}/${sessionId}`;
+  return {
+    dir,
+    binding: `${dir}/binding.json`,
+    record: `${dir}/record.json`,
+    events: `${dir}/events.ndjson`,
+  } as const;
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { SCHEMA_IDS } from './ids.ts';
+import { AttemptId, IsoTime, JsonValue, SessionId, SeqRange } from './common.ts';
+
+export const SessionBinding = z
+  .object({
+    schema: z.literal(SCHEMA_IDS.sessionBinding),
+    sessionId: SessionId,
+    handle: z.string(),
+    acpSessionId: z.string().describe("The agent's own id for the session."),
+    mode: z.enum(['shared', 'isolated']),
+    agentCommand: z.array(z.string()),
+    cwd: z.string().optional(),
+    protocolVersion: z.number().int().optional(),
+    agent: z.object({ name: z.string(), version: z.string().optional() }).optional(),
+    createdAt: IsoTime,
+    boundBy: AttemptId.optional().describe('The attempt that created the session.'),
+  })
+  .meta({ title: 'sessions/<id>/binding.json', description: 'Which agent, which ACP session, created by whom.' });
+export type SessionBinding = z.infer<typeof SessionBinding>;
+
+/** One line of `sessions/<id>/events.ndjson`: a raw JSON-RPC message as it crossed stdio. */
+export const SessionEventLine = z
+  .object({
+    seq: z.number().int().positive().describe('1, 2, 3… contiguous per session.'),
+    at: IsoTime,
+    direction: z
+      .enum(['outgoing', 'incoming', 'stderr'])
+      .describe('`outgoing`: client → agent; `incoming`: agent → client; `stderr`: a line the agent logged.'),
+    message: JsonValue.optional().describe('The JSON-RPC message, verbatim.'),
+    text: z.string().optional().describe('A stderr line, or an agent stdout line that was not JSON.'),
+    attemptId: AttemptId.optional(),
+  })
+  .meta({ title: 'sessions/<id>/events.ndjson line', description: 'Raw ACP traffic in order.' });
+export type SessionEventLine = z.infer<typeof SessionEventLine>;
+
+const entryBase = {
+  index: z.number().int().nonnegative().describe('Position in `messages`.'),
+  attemptId: AttemptId.optional().describe('The attempt whose turn produced the entry.'),
+  sessionEvents: SeqRange.optional().describe('The events.ndjson seqs the entry was built from.'),
+};
+
+export const ToolCallEntry = z.object({
+  ...entryBase,
+  role: z.literal('tool_call'),
+  toolCallId: z.string(),
+  title: z.string().optional(),
+  toolKind: z.string().optional().describe('ACP `kind` of the tool (read, edit, execute, …).'),
+  status: z.string().optional().describe('pending, in_progress, completed, failed'),
+  content: z.array(JsonValue).optional().describe('ACP tool call content blocks, verbatim.'),
+  locations: z.array(JsonValue).optional(),
+  rawInput: JsonValue.optional(),
+  rawOutput: JsonValue.optional(),
+});
+
+export const ConversationEntry = z.discriminatedUnion('role', [
+  z.object({ ...entryBase, role: z.literal('user'), text: z.string() }),
+  z.object({ ...entryBase, role: z.literal('agent'), text: z.string() }),
+  z.object({ ...entryBase, role: z.literal('thought'), text: z.string() }),
+  ToolCallEntry,
+  z.object({
+    ...entryBase,
+    role: z.literal('plan'),
+    entries: z.array(
+      z.object({ content: z.string(), status: z.string().optional(), priority: z.string().optional() }),
+    ),
+  }),
+  z.object({
+    ...entryBase,
+    role: z.literal('permission'),
+    toolCallId: z.string().optional(),
+    title: z.string().optional(),
+    options: z.array(z.object({ optionId: z.string(), name: z.string(), optionKind: z.string().optional() })),
+    answer: z
+      .object({ outcome: z.enum(['selected', 'cancelled']), optionId: z.string().optional() })
+      .describe('What the permission policy answered.'),
+  }),
+]);
+export type ConversationEntry = z.infer<typeof ConversationEntry>;
+
+export const SessionRecord = z
+  .object({
+    schema: z.literal(SCHEMA_IDS.sessionRecord),
+    sessionId: SessionId,
+    acpSessionId: z.string(),
+    handle: z.string(),
+    lastSeq: z.number().int().nonnegative().describe('The events.ndjson seq this snapshot reflects.'),
+    updatedAt: IsoTime,
+    messages: z.array(ConversationEntry),
+  })
+  .meta({ title: 'sessions/<id>/record.json', description: 'The conversation, rebuilt from the raw events.' });
+export type SessionRecord = z.infer<typeof SessionRecord>;
