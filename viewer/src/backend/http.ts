@@ -1,0 +1,72 @@
+// Bundles served by `flowtape view` (viewer/server/serve.ts): files under /files/<run>/, a listing at
+// /api/list, byte ranges for live tailing.
+import type { BundleBackend } from './types.ts';
+
+export interface ServerInfo {
+  mode: 'bundle' | 'runs' | 'zip';
+  name: string;
+}
+
+export async function fetchServerInfo(): Promise<ServerInfo | undefined> {
+  try {
+    const res = await fetch('/api/info', { cache: 'no-store' });
+    if (!res.ok) return undefined;
+    return (await res.json()) as ServerInfo;
+  } catch {
+    return undefined;
+  }
+}
+
+function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+export class HttpBackend implements BundleBackend {
+  readonly live = true;
+  private readonly base: string;
+
+  /** `run` is the bundle's path below the served root ('' when the server serves one bundle). */
+  constructor(readonly run: string, readonly label: string = run || 'bundle') {
+    this.base = run === '' ? '/files/' : `/files/${encodePath(run)}/`;
+  }
+
+  async list(): Promise<string[]> {
+    const res = await fetch(`/api/list?run=${encodeURIComponent(this.run)}`, { cache: 'no-store' });
+    if (!res.ok) throw new Error(`cannot list bundle ${this.label}: HTTP ${res.status}`);
+    return ((await res.json()) as { files: string[] }).files;
+  }
+
+  private async get(path: string, init?: RequestInit): Promise<Response | undefined> {
+    const res = await fetch(this.base + encodePath(path), { cache: 'no-store', ...init });
+    if (res.status === 404) return undefined;
+    if (!res.ok && res.status !== 416) throw new Error(`${path}: HTTP ${res.status}`);
+    return res;
+  }
+
+  async read(path: string): Promise<Uint8Array | undefined> {
+    const res = await this.get(path);
+    return res ? new Uint8Array(await res.arrayBuffer()) : undefined;
+  }
+
+  async stream(path: string): Promise<ReadableStream<Uint8Array> | undefined> {
+    const res = await this.get(path);
+    return res?.body ?? undefined;
+  }
+
+  async readFrom(path: string, offset: number): Promise<Uint8Array | undefined> {
+    if (offset === 0) return this.read(path);
+    const res = await this.get(path, { headers: { Range: `bytes=${offset}-` } });
+    if (!res) return undefined;
+    if (res.status === 416) return new Uint8Array(0);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    // A server that ignores Range sends the whole file.
+    return res.status === 200 ? bytes.subarray(Math.min(offset, bytes.length)) : bytes;
+  }
+}
+
+/** The packed bundle of a server started on a `.zip`. */
+export async function fetchServedZip(): Promise<Uint8Array> {
+  const res = await fetch('/bundle.zip', { cache: 'no-store' });
+  if (!res.ok) throw new Error(`bundle.zip: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}

@@ -1,0 +1,33 @@
+// Builds the viewer into viewer/dist, which `flowtape view` serves (see server/serve.ts).
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { viewerInputsHash } from './server/ensure-built.ts';
+
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  base: '/',
+  plugins: [
+    react(),
+    {
+      // Records which sources this dist was built from, so tests can tell a stale build (ensure-built.ts).
+      name: 'flowtape-inputs-stamp',
+      apply: 'build',
+      closeBundle() {
+        writeFileSync(fileURLToPath(new URL('./dist/.inputs-sha256', import.meta.url)), viewerInputsHash() + '\n');
+      },
+    },
+  ],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: false,
+    chunkSizeWarningLimit: 2000,
+    // No inline scripts or data: modules, so the strict CSP the server sends holds.
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+  },
+  worker: { format: 'es' },
+});
