@@ -11,3 +11,4 @@ export * from './ndjson.ts';
 export * from './validate.ts';
 export * from './loader.ts';
 export * from './json-schemas.ts';
+export * from './conversation.ts';

@@ -73,7 +73,8 @@ export const ConversationEntry = z.discriminatedUnion('role', [
     options: z.array(z.object({ optionId: z.string(), name: z.string(), optionKind: z.string().optional() })),
     answer: z
       .object({ outcome: z.enum(['selected', 'cancelled']), optionId: z.string().optional() })
-      .describe('What the permission policy answered.'),
+      .optional()
+      .describe('What the permission policy answered; absent while pending.'),
   }),
 ]);
 export type ConversationEntry = z.infer<typeof ConversationEntry>;

@@ -1,0 +1,101 @@
+/**
+ * The contract between the flow runtime and whoever watches it (the recorder, a progress printer, tests).
+ * The runtime knows nothing of bundle files: it reports what happened, with raw values, through an observer.
+ * Each event mirrors a trace event type of `@flowtape/schema`; the recorder adds the envelope (seq, at, runId),
+ * decides inline-vs-artifact for values, applies redaction and derives session/message ranges.
+ */
+import type { ErrorInfo, FlowSnapshot, NodeType, Outcome } from '@flowtape/schema';
+
+interface AttemptScope {
+  nodeId: string;
+  /** `<nodeId>#<n>` */
+  attemptId: string;
+}
+
+export type LifecycleEvent =
+  | {
+      type: 'run.started';
+      runId: string;
+      flow: FlowSnapshot;
+      input: unknown;
+      runTimeoutMs?: number;
+      cwd: string;
+      deterministic: boolean;
+    }
+  | { type: 'run.waiting'; checkpoint: string; message?: string }
+  | { type: 'run.resumed'; checkpoint: string; input?: unknown }
+  | { type: 'run.completed'; output: unknown; durationMs: number }
+  | { type: 'run.failed'; error: ErrorInfo; durationMs: number }
+  | { type: 'run.timed_out'; timeoutMs: number; durationMs: number }
+  | { type: 'run.cancelled'; reason: string; durationMs: number }
+  | ({ type: 'node.started'; nodeType: NodeType; attempt: number; input?: unknown } & AttemptScope)
+  | ({ type: 'node.heartbeat'; elapsedMs: number } & AttemptScope)
+  | ({ type: 'node.outcome'; outcome: Outcome; durationMs: number; output?: unknown; error?: ErrorInfo } & AttemptScope)
+  | ({
+      type: 'edge.taken';
+      from: string;
+      to: string;
+      branch?: { on: string; value: unknown; caseKey?: string; isDefault?: boolean };
+    } & AttemptScope)
+  | ({
+      type: 'session.bound';
+      /** flowtape's session id: filesystem-safe, allocated by the runtime before the agent is spawned. */
+      sessionId: string;
+      handle: string;
+      acpSessionId: string;
+      mode: 'shared' | 'isolated';
+      reused: boolean;
+      agentCommand: string[];
+      cwd: string;
+      agent?: { name: string; version?: string };
+      protocolVersion?: number;
+    } & AttemptScope)
+  | {
+      /** One raw JSON-RPC message (or stderr / garbage line) that crossed the agent's stdio, in order. */
+      type: 'acp.traffic';
+      sessionId: string;
+      attemptId?: string;
+      direction: 'outgoing' | 'incoming' | 'stderr';
+      message?: unknown;
+      text?: string;
+    }
+  | ({ type: 'acp.prompt_sent'; sessionId: string; prompt: string } & AttemptScope)
+  | ({
+      type: 'acp.turn_finished';
+      sessionId: string;
+      stopReason: string | null;
+      response: string;
+      error?: ErrorInfo;
+    } & AttemptScope)
+  | ({
+      type: 'action.started';
+      actionType: 'shell' | 'function';
+      command?: string | string[];
+      cwd?: string;
+    } & AttemptScope)
+  | ({
+      type: 'action.completed';
+      actionType: 'shell' | 'function';
+      ok: boolean;
+      durationMs: number;
+      exitCode?: number | null;
+      signal?: string | null;
+      stdout?: string;
+      stderr?: string;
+      output?: unknown;
+      error?: ErrorInfo;
+    } & AttemptScope);
+
+export type LifecycleEventType = LifecycleEvent['type'];
+
+export interface LifecycleObserver {
+  /** Called synchronously, in order. Must not throw; must not block (queue work instead). */
+  onEvent(event: LifecycleEvent, at: number): void;
+}
+
+/** Time source, injectable for deterministic runs. Milliseconds since the epoch. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

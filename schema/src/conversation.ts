@@ -1,0 +1,161 @@
+/**
+ * Builds the conversation (`record.json` messages) from raw ACP traffic (`events.ndjson` lines). The record is
+ * derived data: the recorder writes it, and anyone holding the events can rebuild it.
+ */
+import type { ConversationEntry, SessionEventLine } from './session.ts';
+
+type Json = Record<string, unknown>;
+
+function asObject(value: unknown): Json | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+function textOf(content: unknown): string {
+  if (Array.isArray(content)) return content.map(textOf).join('');
+  const block = asObject(content);
+  if (!block) return '';
+  if (block.type === 'text' && typeof block.text === 'string') return block.text;
+  if (block.type === 'resource_link' && typeof block.uri === 'string') return `[${String(block.name ?? block.uri)}](${block.uri})`;
+  return '';
+}
+
+export class ConversationBuilder {
+  readonly messages: ConversationEntry[] = [];
+  lastSeq = 0;
+  private readonly pendingPermissions = new Map<string, number>();
+
+  add(line: SessionEventLine): void {
+    this.lastSeq = line.seq;
+    const message = asObject(line.message);
+    if (!message) return;
+    const method = typeof message.method === 'string' ? message.method : undefined;
+    const params = asObject(message.params);
+    if (line.direction === 'outgoing' && method === 'session/prompt' && params) {
+      this.push({ role: 'user', text: textOf(params.prompt) }, line);
+    } else if (line.direction === 'incoming' && method === 'session/update' && params) {
+      this.update(asObject(params.update), line);
+    } else if (line.direction === 'incoming' && method === 'session/request_permission' && params) {
+      const toolCall = asObject(params.toolCall);
+      const options = Array.isArray(params.options) ? params.options.map(asObject).filter((o) => o !== undefined) : [];
+      const index = this.push(
+        {
+          role: 'permission',
+          toolCallId: typeof toolCall?.toolCallId === 'string' ? toolCall.toolCallId : undefined,
+          title: typeof toolCall?.title === 'string' ? toolCall.title : undefined,
+          options: options.map((o) => ({
+            optionId: String(o.optionId ?? ''),
+            name: String(o.name ?? ''),
+            optionKind: typeof o.kind === 'string' ? o.kind : undefined,
+          })),
+        },
+        line,
+      );
+      if (message.id !== undefined) this.pendingPermissions.set(JSON.stringify(message.id), index);
+    } else if (line.direction === 'outgoing' && method === undefined && message.id !== undefined) {
+      const key = JSON.stringify(message.id);
+      const index = this.pendingPermissions.get(key);
+      if (index === undefined) return;
+      this.pendingPermissions.delete(key);
+      const outcome = asObject(asObject(message.result)?.outcome);
+      const entry = this.messages[index];
+      if (entry?.role !== 'permission') return;
+      this.messages[index] = {
+        ...entry,
+        answer:
+          outcome?.outcome === 'selected'
+            ? { outcome: 'selected', optionId: typeof outcome.optionId === 'string' ? outcome.optionId : undefined }
+            : { outcome: 'cancelled' },
+        sessionEvents: { from: entry.sessionEvents?.from ?? line.seq, to: line.seq },
+      };
+    }
+  }
+
+  private update(update: Json | undefined, line: SessionEventLine): void {
+    if (!update) return;
+    switch (update.sessionUpdate) {
+      case 'agent_message_chunk':
+        return this.appendText('agent', textOf(update.content), line);
+      case 'agent_thought_chunk':
+        return this.appendText('thought', textOf(update.content), line);
+      case 'user_message_chunk':
+        return this.appendText('user', textOf(update.content), line);
+      case 'tool_call':
+        this.push({ role: 'tool_call', toolCallId: String(update.toolCallId ?? ''), ...toolFields(update) }, line);
+        return;
+      case 'tool_call_update': {
+        const id = String(update.toolCallId ?? '');
+        for (let i = this.messages.length - 1; i >= 0; i--) {
+          const entry = this.messages[i]!;
+          if (entry.role === 'tool_call' && entry.toolCallId === id) {
+            this.messages[i] = { ...entry, ...toolFields(update), sessionEvents: { from: entry.sessionEvents?.from ?? line.seq, to: line.seq } };
+            return;
+          }
+        }
+        this.push({ role: 'tool_call', toolCallId: id, ...toolFields(update) }, line);
+        return;
+      }
+      case 'plan': {
+        const entries = Array.isArray(update.entries) ? update.entries.map(asObject).filter((e) => e !== undefined) : [];
+        this.push(
+          {
+            role: 'plan',
+            entries: entries.map((e) => ({
+              content: String(e.content ?? ''),
+              status: typeof e.status === 'string' ? e.status : undefined,
+              priority: typeof e.priority === 'string' ? e.priority : undefined,
+            })),
+          },
+          line,
+        );
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private appendText(role: 'agent' | 'thought' | 'user', text: string, line: SessionEventLine): void {
+    const last = this.messages.at(-1);
+    if (last && last.role === role && last.attemptId === line.attemptId) {
+      this.messages[this.messages.length - 1] = {
+        ...last,
+        text: last.text + text,
+        sessionEvents: { from: last.sessionEvents?.from ?? line.seq, to: line.seq },
+      };
+      return;
+    }
+    this.push({ role, text }, line);
+  }
+
+  private push(entry: DistributiveOmit<ConversationEntry, 'index' | 'attemptId' | 'sessionEvents'>, line: SessionEventLine): number {
+    const index = this.messages.length;
+    this.messages.push({
+      ...entry,
+      index,
+      ...(line.attemptId ? { attemptId: line.attemptId } : {}),
+      sessionEvents: { from: line.seq, to: line.seq },
+    } as ConversationEntry);
+    return index;
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function toolFields(update: Json) {
+  const fields: Record<string, unknown> = {};
+  if (typeof update.title === 'string') fields.title = update.title;
+  if (typeof update.kind === 'string') fields.toolKind = update.kind;
+  if (typeof update.status === 'string') fields.status = update.status;
+  if (Array.isArray(update.content)) fields.content = update.content;
+  if (Array.isArray(update.locations)) fields.locations = update.locations;
+  if (update.rawInput !== undefined) fields.rawInput = update.rawInput;
+  if (update.rawOutput !== undefined) fields.rawOutput = update.rawOutput;
+  return fields as { title?: string; toolKind?: string; status?: string };
+}
+
+/** Rebuilds a conversation from a whole list of session events. */
+export function buildConversation(lines: Iterable<SessionEventLine>): ConversationEntry[] {
+  const builder = new ConversationBuilder();
+  for (const line of lines) builder.add(line);
+  return builder.messages;
+}
