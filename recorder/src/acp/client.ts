@@ -1,0 +1,519 @@
+// The ACP client: spawns an agent process, talks ACP to it over stdio with the SDK's client side, records
+// every raw message, serves fs requests inside the run directory, answers permission requests by policy,
+// and turns every failure into a one-line AcpError. It never leaves the agent process (group) behind.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import {
+  client as clientApp,
+  ndJsonStream,
+  PROTOCOL_VERSION,
+  RequestError,
+  type AgentCapabilities,
+  type AuthMethod,
+  type ClientConnection,
+  type InitializeResponse,
+  type NewSessionResponse,
+  type PromptResponse,
+  type RequestPermissionRequest,
+  type RequestPermissionResponse,
+  type SessionNotification,
+  type ToolKind,
+} from '@agentclientprotocol/sdk';
+import { AcpError, clip } from './errors.ts';
+import { FsJail } from './fs-jail.ts';
+import { decidePermission, type PermissionPolicy } from './permissions.ts';
+import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
+import { LineTooLongError, tapIncoming, tapLines, tapOutgoing } from './traffic.ts';
+
+export { AcpError, type AcpErrorCode } from './errors.ts';
+export type { PermissionPolicy } from './permissions.ts';
+
+export interface AcpTrafficRecord {
+  direction: 'outgoing' | 'incoming' | 'stderr';
+  /** The parsed JSON-RPC message (outgoing/incoming). */
+  message?: unknown;
+  /** A stderr line, or an incoming stdout line that was not valid JSON (garbage). */
+  text?: string;
+}
+
+export interface AcpAgentOptions {
+  /** Agent command, spawned with stdio pipes (resolved like child_process.spawn: PATH, or relative to cwd). */
+  command: string;
+  args?: string[];
+  /** The run's directory: the agent's working directory, and fs/* requests are served inside it ONLY. */
+  cwd: string;
+  /** Added to (or, with inheritEnv false, instead of) this process's environment. */
+  env?: Record<string, string>;
+  /** Whether the agent inherits this process's environment (default true). */
+  inheritEnv?: boolean;
+  /** Default 'approve-reads'. */
+  permissionPolicy?: PermissionPolicy;
+  onTraffic?: (record: AcpTrafficRecord) => void;
+  /** Every session/update, in order. All updates sent before a prompt's answer arrive before prompt() resolves. */
+  onUpdate?: (notification: SessionNotification) => void;
+  onPermission?: (request: RequestPermissionRequest, response: RequestPermissionResponse) => void;
+  /** Limit for initialize and session/new answers (default 60 000 ms). Prompts are bounded by their own options. */
+  requestTimeoutMs?: number;
+  /** How long a cancelled prompt waits for the agent's answer to session/cancel (default 3 000 ms). */
+  cancelGraceMs?: number;
+  /** How long close() waits for the agent to exit after its stdin ends, before SIGTERM (default 2 000 ms). */
+  closeGraceMs?: number;
+  /** Sent in initialize. */
+  clientInfo?: { name: string; version: string };
+}
+
+export interface PromptOptions {
+  /** Aborting sends session/cancel, waits up to cancelGraceMs for the agent's answer, then rejects with 'cancelled'. */
+  signal?: AbortSignal;
+  /** Like an abort, but rejects with 'timeout'. */
+  timeoutMs?: number;
+}
+
+type Failure =
+  | { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null }
+  | { kind: 'protocol'; detail: string }
+  | { kind: 'closed' };
+
+const maxLineBytes = 32 * 1024 * 1024;
+const live = new Set<AcpAgent>();
+let exitHookInstalled = false;
+
+export class AcpAgent {
+  agentInfo?: { name: string; version?: string; title?: string };
+  protocolVersion = 0;
+  agentCapabilities?: AgentCapabilities;
+  authMethods: AuthMethod[] = [];
+
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly connection: ClientConnection;
+  private readonly options: AcpAgentOptions;
+  private readonly jail: FsJail;
+  private failure: Failure | undefined;
+  private failureSet!: () => void;
+  private readonly failed: Promise<void>;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly exited: Promise<void>;
+  private closePromise: Promise<void> | undefined;
+  private readonly stderrTail: string[] = [];
+  private readonly toolKinds = new Map<string, ToolKind>();
+  private readonly cancelling = new Map<string, number>();
+  private stdoutEnded = false;
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Spawns the agent and initializes the connection (client capabilities: fs read and write). */
+  static async start(options: AcpAgentOptions): Promise<AcpAgent> {
+    const info = await stat(options.cwd).catch(() => undefined);
+    if (!info?.isDirectory()) throw new AcpError('invalid_cwd', `run directory does not exist: ${options.cwd}`);
+    const agent = new AcpAgent(options);
+    try {
+      await agent.spawned();
+      await agent.initialize();
+    } catch (error) {
+      await agent.close();
+      throw error;
+    }
+    return agent;
+  }
+
+  private constructor(options: AcpAgentOptions) {
+    this.options = options;
+    this.jail = new FsJail(options.cwd);
+    this.failed = new Promise((resolve) => (this.failureSet = resolve));
+    const env = { ...(options.inheritEnv === false ? {} : process.env), ...options.env };
+    this.child = spawn(options.command, options.args ?? [], { cwd: options.cwd, env, stdio: 'pipe', detached: true });
+    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
+    this.child.once('exit', (code, signal) => this.onExit(code, signal));
+    this.child.on('error', () => {}); // spawn errors are handled by spawned(); later ones (kill) are harmless
+    this.child.stdin.on('error', () => {}); // EPIPE once the agent is gone: the pending write rejects instead
+    tapLines(this.child.stderr, (text) => this.onStderr(text));
+
+    const input = tapIncoming(this.child.stdout, {
+      onLine: (line) => this.onIncomingLine(line),
+      onTooLong: (error: LineTooLongError) => this.protocolFailure(`agent wrote ${error.message} to stdout`),
+      onEnd: () => this.onStdoutEnd(),
+    }, maxLineBytes);
+    const output = tapOutgoing(this.child.stdin, (line) => this.traffic({ direction: 'outgoing', message: JSON.parse(line) }));
+
+    const app = clientApp({ name: 'flowtape' })
+      .onNotification('session/update', ({ params }) => this.onSessionUpdate(params))
+      .onRequest('session/request_permission', ({ params }) => this.onPermissionRequest(params))
+      .onRequest('fs/read_text_file', async ({ params }) => ({
+        content: await this.jail.readTextFile(params.path, params.line, params.limit),
+      }))
+      .onRequest('fs/write_text_file', async ({ params }) => {
+        await this.jail.writeTextFile(params.path, params.content);
+        return {};
+      });
+    this.connection = app.connect(ndJsonStream(output, input, { maxMessageBytes: maxLineBytes }));
+    void this.connection.closed.then(() => this.onConnectionClosed());
+    live.add(this);
+    installExitHook();
+  }
+
+  /** Opens a session; the agent works in `cwd` (fs requests are still served inside the run directory only). */
+  async newSession(cwd: string): Promise<{ sessionId: string }> {
+    const method = 'session/new';
+    const response = await this.request<NewSessionResponse>(method, this.options.requestTimeoutMs ?? 60_000, () =>
+      this.connection.agent.request('session/new', { cwd, mcpServers: [] }));
+    if (typeof response?.sessionId !== 'string' || response.sessionId === '') {
+      throw this.brokenAnswer(method, 'an answer without a sessionId');
+    }
+    return { sessionId: response.sessionId };
+  }
+
+  /** Sends one text prompt and resolves with the agent's stop reason once the turn is over. */
+  async prompt(sessionId: string, text: string, options: PromptOptions = {}): Promise<{ stopReason: string }> {
+    const method = 'session/prompt';
+    this.assertUsable(method);
+    const { signal, timeoutMs } = options;
+    if (signal?.aborted) throw new AcpError('cancelled', 'prompt cancelled before it was sent', { method });
+    const response = this.connection.agent.request('session/prompt', { sessionId, prompt: [{ type: 'text', text }] });
+    response.catch(() => {});
+    const answer = settle(response);
+    const interrupt = interruption(signal, timeoutMs);
+    try {
+      const first = await Promise.race([answer, interrupt.promise]);
+      if (first.kind === 'error') throw await this.toAcpError(first.error, method);
+      if (first.kind === 'value') return await this.finishTurn(first.value, method);
+      return await this.cancelTurn(sessionId, answer, first.kind, timeoutMs);
+    } finally {
+      interrupt.dispose();
+    }
+  }
+
+  /** Ends stdin, waits for the agent to exit, then SIGTERM and SIGKILL to its process group. Idempotent. */
+  close(): Promise<void> {
+    this.closePromise ??= this.shutdown();
+    return this.closePromise;
+  }
+
+  // ---- startup -------------------------------------------------------------------------------------------
+
+  private spawned(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.child.once('spawn', resolve);
+      this.child.once('error', (error: NodeJS.ErrnoException) => {
+        this.setFailure({ kind: 'closed' });
+        const command = this.options.command;
+        if (error.code === 'ENOENT') reject(new AcpError('agent_missing', `agent command not found: ${command}`));
+        else if (error.code === 'EACCES') reject(new AcpError('agent_missing', `agent command is not executable: ${command}`));
+        else reject(new AcpError('agent_missing', `cannot start agent command ${command}: ${error.message}`));
+      });
+    });
+  }
+
+  private async initialize(): Promise<void> {
+    const method = 'initialize';
+    const response = await this.request<InitializeResponse>(method, this.options.requestTimeoutMs ?? 60_000, () =>
+      this.connection.agent.request('initialize', {
+        protocolVersion: PROTOCOL_VERSION,
+        clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: false },
+        clientInfo: this.options.clientInfo ?? { name: 'flowtape', version: '0.1.0' },
+      }));
+    if (typeof response?.protocolVersion !== 'number') throw this.brokenAnswer(method, 'an answer without a protocolVersion');
+    this.protocolVersion = response.protocolVersion;
+    if (response.agentCapabilities) this.agentCapabilities = response.agentCapabilities;
+    this.authMethods = response.authMethods ?? [];
+    const info = response.agentInfo;
+    if (info && typeof info.name === 'string') {
+      this.agentInfo = { name: info.name, ...(info.version ? { version: info.version } : {}), ...(info.title ? { title: info.title } : {}) };
+    }
+  }
+
+  // ---- requests ------------------------------------------------------------------------------------------
+
+  /** Sends a request with a time limit, mapping every failure to an AcpError. */
+  private async request<T>(method: string, timeoutMs: number, send: () => Promise<T>): Promise<T> {
+    this.assertUsable(method);
+    const response = send();
+    response.catch(() => {});
+    const interrupt = interruption(undefined, timeoutMs);
+    try {
+      const first = await Promise.race([settle(response), interrupt.promise]);
+      if (first.kind === 'value') return first.value;
+      if (first.kind === 'error') throw await this.toAcpError(first.error, method);
+      throw new AcpError('timeout', `agent did not answer ${method} within ${timeoutMs} ms`, { method });
+    } finally {
+      interrupt.dispose();
+    }
+  }
+
+  private async finishTurn(response: PromptResponse, method: string): Promise<{ stopReason: string }> {
+    if (typeof response?.stopReason !== 'string') throw this.brokenAnswer(method, 'an answer without a stopReason');
+    await updatesDelivered();
+    return { stopReason: response.stopReason };
+  }
+
+  private async cancelTurn(
+    sessionId: string,
+    answer: Promise<Settled<PromptResponse>>,
+    reason: 'aborted' | 'timeout',
+    timeoutMs: number | undefined,
+  ): Promise<never> {
+    const method = 'session/prompt';
+    this.cancelling.set(sessionId, (this.cancelling.get(sessionId) ?? 0) + 1);
+    void answer.then(() => {
+      const count = (this.cancelling.get(sessionId) ?? 1) - 1;
+      if (count > 0) this.cancelling.set(sessionId, count);
+      else this.cancelling.delete(sessionId);
+    });
+    this.connection.agent.notify('session/cancel', { sessionId }).catch(() => {});
+    const grace = this.options.cancelGraceMs ?? 3_000;
+    const limit = interruption(undefined, grace);
+    const outcome = await Promise.race([answer, limit.promise]).finally(() => limit.dispose());
+
+    if (outcome.kind === 'error' && !(outcome.error instanceof RequestError)) throw await this.toAcpError(outcome.error, method);
+    let stopReason: string | undefined;
+    let after: string;
+    if (outcome.kind === 'value') {
+      stopReason = String(outcome.value?.stopReason);
+      after = `the agent stopped with ${stopReason}`;
+      await updatesDelivered();
+    } else if (outcome.kind === 'error') {
+      after = `the agent answered with an error: ${clip((outcome.error as Error).message)}`;
+    } else {
+      after = `the agent did not answer session/cancel within ${grace} ms`;
+    }
+    if (reason === 'timeout') {
+      throw new AcpError('timeout', `agent did not finish session/prompt within ${timeoutMs} ms; ${after}`, { method, stopReason });
+    }
+    throw new AcpError('cancelled', `prompt cancelled; ${after}`, { method, stopReason });
+  }
+
+  /** Maps a rejected request to an AcpError: the agent's JSON-RPC error, or why the connection broke. */
+  private async toAcpError(error: unknown, method: string): Promise<AcpError> {
+    if (error instanceof AcpError) return error;
+    if (error instanceof RequestError) {
+      return new AcpError('rpc_error', `agent refused ${method}: ${clip(error.message)}`, { rpcCode: error.code, rpcData: error.data, method });
+    }
+    await this.failed;
+    return this.failureError(method, false);
+  }
+
+  private assertUsable(method: string): void {
+    if (this.failure) throw this.failureError(method, true);
+  }
+
+  private brokenAnswer(method: string, what: string): AcpError {
+    return new AcpError('protocol_error', `agent sent ${what} to ${method}`, { method });
+  }
+
+  private failureError(method: string, before: boolean): AcpError {
+    const failure = this.failure ?? { kind: 'closed' as const };
+    if (failure.kind === 'closed') {
+      return new AcpError('agent_exited', before ? `agent is closed; cannot send ${method}` : `agent was closed during ${method}`, { method });
+    }
+    if (failure.kind === 'protocol') {
+      const what = before ? `agent was shut down after a protocol error; cannot send ${method}` : `agent protocol error during ${method}`;
+      return new AcpError('protocol_error', `${what}: ${failure.detail}`, { method });
+    }
+    const how = failure.signal ? `was killed by ${failure.signal}` : `exited with code ${failure.code}`;
+    const hint = this.stderrHint();
+    const text = before ? `agent ${how}; cannot send ${method}` : `agent ${how} during ${method}`;
+    return new AcpError('agent_exited', hint ? `${text} (stderr: ${hint})` : text, {
+      method, exitCode: failure.code, signal: failure.signal,
+    });
+  }
+
+  private stderrHint(): string | undefined {
+    const lines = this.stderrTail.filter((l) => l.trim() !== '');
+    const line = [...lines].reverse().find((l) => /error|fatal|panic|denied|not found/i.test(l)) ?? lines.at(-1);
+    return line === undefined ? undefined : clip(line, 200);
+  }
+
+  // ---- incoming traffic ----------------------------------------------------------------------------------
+
+  private onIncomingLine(line: string): boolean {
+    if (line.trim() === '') return true;
+    const usable = this.failure?.kind !== 'protocol';
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      this.traffic({ direction: 'incoming', text: line });
+      this.protocolFailure(`non-JSON line on stdout: ${JSON.stringify(clip(line, 120))}`);
+      return false;
+    }
+    this.traffic({ direction: 'incoming', message });
+    if (typeof message !== 'object' || message === null || Array.isArray(message) || (message as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
+      this.protocolFailure(`not a JSON-RPC 2.0 message on stdout: ${clip(line, 120)}`);
+      return false;
+    }
+    return usable;
+  }
+
+  private onSessionUpdate(notification: SessionNotification): void {
+    const update = notification.update;
+    if ((update.sessionUpdate === 'tool_call' || update.sessionUpdate === 'tool_call_update') && update.kind) {
+      this.toolKinds.set(`${notification.sessionId}\u0000${update.toolCallId}`, update.kind);
+    }
+    this.callback(() => this.options.onUpdate?.(notification));
+  }
+
+  private async onPermissionRequest(request: RequestPermissionRequest): Promise<RequestPermissionResponse> {
+    await updatesDelivered(); // the tool_call announcing this call's kind is delivered (and its kind known)
+    const response: RequestPermissionResponse = this.cancelling.has(request.sessionId)
+      ? { outcome: { outcome: 'cancelled' } }
+      : decidePermission(
+        this.options.permissionPolicy ?? 'approve-reads',
+        request,
+        this.toolKinds.get(`${request.sessionId}\u0000${request.toolCall.toolCallId}`),
+      );
+    this.callback(() => this.options.onPermission?.(request, response));
+    return response;
+  }
+
+  private onStderr(text: string): void {
+    this.stderrTail.push(text);
+    if (this.stderrTail.length > 20) this.stderrTail.shift();
+    this.traffic({ direction: 'stderr', text });
+  }
+
+  private traffic(record: AcpTrafficRecord): void {
+    this.callback(() => this.options.onTraffic?.(record));
+  }
+
+  // A throwing observer must not take the connection down with it.
+  private callback(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      process.emitWarning(`flowtape ACP observer threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  // ---- failures and shutdown -----------------------------------------------------------------------------
+
+  private setFailure(failure: Failure): void {
+    if (this.failure) return;
+    this.failure = failure;
+    this.failureSet();
+  }
+
+  /** The agent broke the protocol: fail everything pending at once and shut the agent down. */
+  private protocolFailure(detail: string): void {
+    this.setFailure({ kind: 'protocol', detail });
+    this.connection.close();
+    void this.close();
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exitInfo = { code, signal };
+    this.setFailure(this.closePromise ? { kind: 'closed' } : { kind: 'exit', code, signal });
+    // Something the agent started may still hold its stdout open: do not let pending requests wait on it.
+    setTimeout(() => {
+      if (this.stdoutEnded) return;
+      signalGroup(this.child.pid!, 'SIGKILL');
+      this.child.stdout.destroy();
+    }, 500).unref();
+  }
+
+  private onStdoutEnd(): void {
+    this.stdoutEnded = true;
+    // An agent that closed its stdout but keeps running is of no use: classify it and shut it down.
+    setTimeout(() => {
+      if (this.exitInfo) return;
+      this.protocolFailure('agent closed its stdout');
+    }, 1_000).unref();
+  }
+
+  private onConnectionClosed(): void {
+    // Normally an exit or a protocol error explains the close; if nothing does soon, say so and shut down.
+    setTimeout(() => {
+      if (this.failure) return;
+      this.protocolFailure('the connection closed unexpectedly');
+    }, 1_000).unref();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.setFailure({ kind: 'closed' });
+    const pid = this.child.pid;
+    if (pid !== undefined) {
+      if (!this.exitInfo) {
+        this.child.stdin.end();
+        if (!(await this.waitForExit(this.options.closeGraceMs ?? 2_000))) {
+          signalGroup(pid, 'SIGTERM');
+          if (!(await this.waitForExit(2_000))) {
+            signalGroup(pid, 'SIGKILL');
+            await this.waitForExit(5_000);
+          }
+        }
+      }
+      // The leader is gone; anything left in its group (its children) goes too.
+      if (isGroupAlive(pid)) {
+        signalGroup(pid, 'SIGTERM');
+        if (!(await waitUntilGone(() => isGroupAlive(pid), 1_000))) signalGroup(pid, 'SIGKILL');
+        await waitUntilGone(() => isGroupAlive(pid), 2_000);
+      }
+    }
+    this.connection.close();
+    this.child.stdout.destroy();
+    this.child.stderr.destroy();
+    live.delete(this);
+  }
+
+  private async waitForExit(ms: number): Promise<boolean> {
+    if (this.exitInfo) return true;
+    const limit = interruption(undefined, ms);
+    const result = await Promise.race([this.exited.then(() => true), limit.promise.then(() => false)]);
+    limit.dispose();
+    return result;
+  }
+
+  /** @internal Kills every agent still running when this process exits (synchronous, last resort). */
+  static killAllSync(): void {
+    for (const agent of live) {
+      if (agent.child.pid !== undefined && !agent.exitInfo) signalGroup(agent.child.pid, 'SIGKILL');
+    }
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => AcpAgent.killAllSync());
+}
+
+// ---- small promise helpers ---------------------------------------------------------------------------------
+
+type Settled<T> = { kind: 'value'; value: T } | { kind: 'error'; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then((value) => ({ kind: 'value', value }), (error: unknown) => ({ kind: 'error', error }));
+}
+
+/** A promise that resolves when `signal` aborts or `ms` pass; dispose() removes the listener and timer. */
+function interruption(signal: AbortSignal | undefined, ms: number | undefined): {
+  promise: Promise<{ kind: 'aborted' | 'timeout' }>;
+  dispose(): void;
+} {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const promise = new Promise<{ kind: 'aborted' | 'timeout' }>((resolve) => {
+    if (ms !== undefined) timer = setTimeout(() => resolve({ kind: 'timeout' }), ms);
+    if (signal) {
+      onAbort = () => resolve({ kind: 'aborted' });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+  return {
+    promise,
+    dispose() {
+      if (timer) clearTimeout(timer);
+      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/**
+ * The SDK dispatches each notification through a few promise steps, so a prompt's answer can settle before
+ * the updates read just before it were handed to onUpdate. Those steps are all microtasks: one macrotask
+ * turn later every update that arrived before the answer has been delivered.
+ */
+function updatesDelivered(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,50 @@
+// One error type for everything that can go wrong talking to an agent, with a machine-readable code and a
+// one-line message meant for people.
+
+export type AcpErrorCode =
+  | 'agent_missing' // the agent command could not be started (not found, not executable)
+  | 'agent_exited' // the agent process ended (or was closed) while we needed it
+  | 'protocol_error' // the agent broke the protocol (non-JSON line on stdout, malformed answer)
+  | 'rpc_error' // the agent answered a request with a JSON-RPC error
+  | 'timeout' // the agent did not answer in time
+  | 'cancelled' // the caller aborted the prompt
+  | 'invalid_cwd'; // the run directory does not exist or is not a directory
+
+export interface AcpErrorDetails {
+  rpcCode?: number | undefined;
+  rpcData?: unknown;
+  /** The ACP method in flight when the error happened, e.g. `session/prompt`. */
+  method?: string | undefined;
+  exitCode?: number | null | undefined;
+  signal?: NodeJS.Signals | null | undefined;
+  /** For `cancelled`: the stop reason the agent answered with, if it answered within the grace period. */
+  stopReason?: string | undefined;
+}
+
+export class AcpError extends Error {
+  override name = 'AcpError';
+  readonly code: AcpErrorCode;
+  readonly rpcCode?: number;
+  readonly rpcData?: unknown;
+  readonly method?: string;
+  readonly exitCode?: number | null;
+  readonly signal?: NodeJS.Signals | null;
+  readonly stopReason?: string;
+
+  constructor(code: AcpErrorCode, message: string, details: AcpErrorDetails = {}) {
+    super(message);
+    this.code = code;
+    if (details.rpcCode !== undefined) this.rpcCode = details.rpcCode;
+    if (details.rpcData !== undefined) this.rpcData = details.rpcData;
+    if (details.method !== undefined) this.method = details.method;
+    if (details.exitCode !== undefined) this.exitCode = details.exitCode;
+    if (details.signal !== undefined) this.signal = details.signal;
+    if (details.stopReason !== undefined) this.stopReason = details.stopReason;
+  }
+}
+
+/** Shortens agent-provided text for a one-line message. */
+export function clip(text: string, max = 160): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}

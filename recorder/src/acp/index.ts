@@ -1,0 +1,5 @@
+// Public surface of the ACP client.
+export { AcpAgent, type AcpAgentOptions, type AcpTrafficRecord, type PromptOptions } from './client.ts';
+export { AcpError, type AcpErrorCode, type AcpErrorDetails } from './errors.ts';
+export { decidePermission, permissionPolicies, readOnlyToolKinds, type PermissionPolicy } from './permissions.ts';
+export { isGroupAlive, isProcessAlive } from './process.ts';

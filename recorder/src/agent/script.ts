@@ -1,0 +1,313 @@
+// The scripted agent's script format: zod schemas (the source of truth), inferred types, and a loader that
+// turns a bad file into one clear line naming the file and the JSON pointer at fault.
+// The format is documented in recorder/SCRIPTED_AGENT.md.
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+const toolKinds = ['read', 'edit', 'delete', 'move', 'search', 'execute', 'think', 'fetch', 'switch_mode', 'other'] as const;
+const toolStatuses = ['pending', 'in_progress', 'completed', 'failed'] as const;
+const stopReasons = ['end_turn', 'max_tokens', 'max_turn_requests', 'refusal', 'cancelled'] as const;
+const permissionKinds = ['allow_once', 'allow_always', 'reject_once', 'reject_always'] as const;
+
+const rpcError = z.strictObject({
+  code: z.int(),
+  message: z.string().min(1),
+  data: z.unknown().optional(),
+});
+
+// Tool call content: a plain string is shorthand for a text content block; otherwise an ACP ToolCallContent.
+const contentBlock = z.looseObject({ type: z.string().min(1) }).check((ctx) => {
+  if (ctx.value.type === 'text' && typeof ctx.value['text'] !== 'string') {
+    ctx.issues.push({ code: 'custom', message: 'a text content block needs a string "text"', input: ctx.value, path: ['text'] });
+  }
+});
+const toolCallContent = z.union([
+  z.string(),
+  z.strictObject({ type: z.literal('content'), content: contentBlock }),
+  z.strictObject({ type: z.literal('diff'), path: z.string().min(1), oldText: z.string().nullable().optional(), newText: z.string() }),
+  z.strictObject({ type: z.literal('terminal'), terminalId: z.string().min(1) }),
+]);
+const location = z.strictObject({ path: z.string().min(1), line: z.int().min(0).optional() });
+
+const toolCallFields = {
+  title: z.string(),
+  kind: z.enum(toolKinds),
+  status: z.enum(toolStatuses),
+  content: z.array(toolCallContent),
+  locations: z.array(location),
+  rawInput: z.unknown(),
+  rawOutput: z.unknown(),
+};
+
+const toolCall = z.strictObject({
+  toolCallId: z.string().min(1),
+  title: toolCallFields.title,
+  kind: toolCallFields.kind.optional(),
+  status: toolCallFields.status.optional(),
+  content: toolCallFields.content.optional(),
+  locations: toolCallFields.locations.optional(),
+  rawInput: toolCallFields.rawInput.optional(),
+  rawOutput: toolCallFields.rawOutput.optional(),
+});
+const toolCallUpdate = toolCall.extend({ title: toolCallFields.title.optional() });
+
+const planEntry = z.strictObject({
+  content: z.string(),
+  priority: z.enum(['high', 'medium', 'low']).default('medium'),
+  status: z.enum(['pending', 'in_progress', 'completed']).default('pending'),
+});
+
+const permissionOption = z.strictObject({
+  optionId: z.string().min(1),
+  name: z.string().min(1),
+  kind: z.enum(permissionKinds),
+});
+
+const readFileStep = z.strictObject({
+  path: z.string().min(1),
+  line: z.int().min(1).optional(),
+  limit: z.int().min(1).optional(),
+  toolCallId: z.string().min(1).optional(),
+  echo: z.boolean().optional(),
+});
+const writeFileStep = z.strictObject({
+  path: z.string().min(1),
+  content: z.string(),
+  toolCallId: z.string().min(1).optional(),
+});
+
+/** The step keys, in the order the documentation lists them. A step is an object with exactly one of them. */
+export const stepKinds = [
+  'message', 'thought', 'toolCall', 'toolCallUpdate', 'plan', 'permission', 'readFile', 'writeFile',
+  'delayMs', 'stderr', 'garbage', 'error', 'exit', 'hang', 'stopReason',
+] as const;
+export type StepKind = (typeof stepKinds)[number];
+
+/** Steps after which nothing else in the turn can run. */
+const terminalKinds: ReadonlySet<StepKind> = new Set(['error', 'exit', 'hang', 'stopReason']);
+
+export interface PermissionStep {
+  toolCallId: string;
+  title?: string | undefined;
+  kind?: (typeof toolKinds)[number] | undefined;
+  rawInput?: unknown;
+  options?: Array<z.infer<typeof permissionOption>> | undefined;
+  ifAllowed?: Step[] | undefined;
+  ifRejected?: Step[] | undefined;
+}
+
+export interface Step {
+  message?: string | undefined;
+  thought?: string | undefined;
+  toolCall?: z.infer<typeof toolCall> | undefined;
+  toolCallUpdate?: z.infer<typeof toolCallUpdate> | undefined;
+  plan?: Array<z.infer<typeof planEntry>> | undefined;
+  permission?: PermissionStep | undefined;
+  readFile?: z.infer<typeof readFileStep> | undefined;
+  writeFile?: z.infer<typeof writeFileStep> | undefined;
+  delayMs?: number | undefined;
+  stderr?: string | undefined;
+  garbage?: string | undefined;
+  error?: z.infer<typeof rpcError> | undefined;
+  exit?: number | undefined;
+  hang?: true | undefined;
+  stopReason?: (typeof stopReasons)[number] | undefined;
+}
+
+// Every step key is optional in the object schema, and a check demands exactly one: zod then reports errors
+// at the precise path (`/turns/0/steps/2/toolCall/kind`) instead of an opaque "no union member matched".
+const stepsSchema: z.ZodType<Step[]> = z.lazy(() => z.array(stepSchema).check(checkReachable));
+
+const permissionStep = z.strictObject({
+  toolCallId: z.string().min(1),
+  title: z.string().optional(),
+  kind: z.enum(toolKinds).optional(),
+  rawInput: z.unknown().optional(),
+  options: z.array(permissionOption).min(1).optional(),
+  ifAllowed: stepsSchema.optional(),
+  ifRejected: stepsSchema.optional(),
+});
+
+const stepSchema: z.ZodType<Step> = z
+  .strictObject({
+    message: z.string().optional(),
+    thought: z.string().optional(),
+    toolCall: toolCall.optional(),
+    toolCallUpdate: toolCallUpdate.optional(),
+    plan: z.array(planEntry).optional(),
+    permission: permissionStep.optional(),
+    readFile: readFileStep.optional(),
+    writeFile: writeFileStep.optional(),
+    delayMs: z.int().min(0).max(600_000).optional(),
+    stderr: z.string().optional(),
+    garbage: z.string().refine((s) => !s.includes('\n'), 'garbage must be a single line').optional(),
+    error: rpcError.optional(),
+    exit: z.int().min(0).max(255).optional(),
+    hang: z.literal(true).optional(),
+    stopReason: z.enum(stopReasons).optional(),
+  })
+  .check((ctx) => {
+    const keys = Object.keys(ctx.value).filter((k) => (ctx.value as Record<string, unknown>)[k] !== undefined);
+    if (keys.length !== 1) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `a step needs exactly one of ${stepKinds.join(', ')} (found ${keys.length === 0 ? 'none' : keys.join(', ')})`,
+      });
+    }
+  });
+
+function checkReachable(ctx: { value: Step[]; issues: Array<z.core.$ZodRawIssue> }): void {
+  const steps = ctx.value;
+  for (let i = 0; i < steps.length - 1; i++) {
+    const kind = stepKind(steps[i]!);
+    if (kind && terminalKinds.has(kind)) {
+      ctx.issues.push({
+        code: 'custom',
+        input: steps[i + 1],
+        path: [i + 1],
+        message: `unreachable step: the "${kind}" step before it ends the turn`,
+      });
+      return;
+    }
+  }
+}
+
+const matchSchema = z.union([
+  z.string(),
+  z.strictObject({ regex: z.string(), flags: z.string().regex(/^[dgimsuvy]*$/, 'flags may only use d, g, i, m, s, u, v, y').optional() })
+    .check((ctx) => {
+      try {
+        new RegExp(ctx.value.regex, ctx.value.flags);
+      } catch (error) {
+        ctx.issues.push({ code: 'custom', input: ctx.value.regex, path: ['regex'], message: `invalid regular expression: ${(error as Error).message}` });
+      }
+    }),
+]);
+
+const turnSchema = z.strictObject({
+  name: z.string().optional(),
+  match: matchSchema,
+  times: z.int().min(1).optional(),
+  steps: stepsSchema,
+});
+
+export const scriptSchema = z.strictObject({
+  $schema: z.string().optional(),
+  description: z.string().optional(),
+  agent: z.strictObject({
+    name: z.string().min(1),
+    version: z.string().min(1).default('0.0.0'),
+    title: z.string().optional(),
+  }).default({ name: 'flowtape-scripted-agent', version: '0.0.0' }),
+  protocolVersion: z.int().min(0).optional(),
+  initialize: z.strictObject({ error: rpcError }).optional(),
+  sessionNew: z.strictObject({ error: rpcError }).optional(),
+  turns: z.array(turnSchema).default([]),
+  fallback: z.strictObject({ steps: stepsSchema }).optional(),
+});
+
+export type Script = z.infer<typeof scriptSchema>;
+export type Turn = Script['turns'][number];
+export type TurnMatch = Turn['match'];
+export type ScriptToolCallContent = z.infer<typeof toolCallContent>;
+
+/** Which kind of step this is (the one key it has). */
+export function stepKind(step: Step): StepKind | undefined {
+  return stepKinds.find((k) => step[k] !== undefined);
+}
+
+/** A bad script: `message` is one line naming the file and, when known, the JSON pointer. */
+export class ScriptError extends Error {
+  override name = 'ScriptError';
+}
+
+/** RFC 6901 JSON pointer for a zod issue path. */
+export function jsonPointer(path: ReadonlyArray<PropertyKey>): string {
+  if (path.length === 0) return '/';
+  return path.map((p) => '/' + String(p).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
+}
+
+/** Parses and validates script text; `file` is only used to name the source in errors. */
+export function parseScript(text: string, file: string): Script {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ScriptError(`invalid script ${file}: not valid JSON (${describeJsonError(text, error)})`);
+  }
+  const result = scriptSchema.safeParse(raw);
+  if (!result.success) {
+    const [first, ...rest] = result.error.issues;
+    const { path, message } = mostSpecific(first!);
+    const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '';
+    throw new ScriptError(`invalid script ${file} at ${jsonPointer(path)}: ${oneLine(message)}${more}`);
+  }
+  return result.data;
+}
+
+/** Reads, parses and validates a script file. */
+export async function loadScript(file: string): Promise<Script> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ScriptError(`cannot read script ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  return parseScript(text, file);
+}
+
+// A union that matched no member reports one issue per member; the member that got furthest into the value
+// (the longest issue path) is the one the author meant, e.g. the `{ "regex": … }` form of `match`.
+function mostSpecific(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string } {
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    let best: { path: PropertyKey[]; message: string } | undefined;
+    for (const branch of issue.errors) {
+      const first = branch[0];
+      if (!first) continue;
+      const candidate = mostSpecific(first);
+      if (!best || candidate.path.length > best.path.length) best = candidate;
+    }
+    if (best && best.path.length > 0) return { path: [...issue.path, ...best.path], message: best.message };
+  }
+  return { path: [...issue.path], message: issue.message };
+}
+
+function describeJsonError(text: string, error: unknown): string {
+  const message = oneLine((error as Error).message);
+  const reason = message.split(/ in JSON at position| at position|, "|, \.\.\./)[0] ?? message;
+  const stated = /position (\d+)/.exec(message);
+  const offset = stated ? Number(stated[1]) : errorOffset(text);
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return `${reason} at line ${line} column ${column}`;
+}
+
+// Node 20's JSON.parse messages do not always give a position. Every prefix that stops before the offending
+// character either parses or fails at its very end, so a binary search over prefixes finds that character.
+function errorOffset(text: string): number {
+  const failsOnlyAtEnd = (length: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, length));
+      return true;
+    } catch (error) {
+      const message = (error as Error).message;
+      const stated = /position (\d+)/.exec(message);
+      return /end of JSON input/i.test(message) || (stated !== null && Number(stated[1]) >= length);
+    }
+  };
+  let low = 0;
+  let high = text.length;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (failsOnlyAtEnd(mid)) low = mid;
+    else high = mid - 1;
+  }
+  return Math.min(low, Math.max(0, text.length - 1));
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
