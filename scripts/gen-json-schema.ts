@@ -8,17 +8,24 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { JSON_SCHEMA_DOCUMENTS } from '../schema/src/index.ts';
+import { renderReference, spliceReference } from './spec-reference.ts';
 
 const outDir = fileURLToPath(new URL('../schema/json/', import.meta.url));
+const specPath = fileURLToPath(new URL('../schema/SPEC.md', import.meta.url));
 
 export function renderJsonSchemas(): Map<string, string> {
   const files = new Map<string, string>();
   for (const { file, id, schema } of JSON_SCHEMA_DOCUMENTS) {
-    const generated = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'throw' });
+    const generated = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'throw' });
     const { $schema, ...rest } = generated as Record<string, unknown>;
     files.set(file, JSON.stringify({ $schema, $id: id, ...rest }, null, 2) + '\n');
   }
   return files;
+}
+
+function renderSpec(files: Map<string, string>): string {
+  const documents = [...files].map(([file, text]) => ({ file, json: JSON.parse(text) }));
+  return spliceReference(readFileSync(specPath, 'utf8'), renderReference(documents));
 }
 
 function main(): number {
@@ -27,7 +34,8 @@ function main(): number {
   if (!check) {
     mkdirSync(outDir, { recursive: true });
     for (const [file, text] of files) writeFileSync(join(outDir, file), text);
-    console.log(`schema:gen: wrote ${files.size} JSON Schema files to schema/json/`);
+    writeFileSync(specPath, renderSpec(files));
+    console.log(`schema:gen: wrote ${files.size} JSON Schema files to schema/json/ and the reference in schema/SPEC.md`);
     return 0;
   }
   const problems: string[] = [];
@@ -41,6 +49,7 @@ function main(): number {
     if (current === undefined) problems.push(`schema/json/${file}: missing`);
     else if (current !== text) problems.push(`schema/json/${file}: stale (differs from the zod schemas)`);
   }
+  if (readFileSync(specPath, 'utf8') !== renderSpec(files)) problems.push('schema/SPEC.md: field reference is stale');
   let present: string[] = [];
   try {
     present = readdirSync(outDir).filter((f) => f.endsWith('.schema.json'));
@@ -51,7 +60,7 @@ function main(): number {
     console.error('schema:check: run `pnpm schema:gen` and commit the result');
     return 1;
   }
-  console.log(`schema:check: ${files.size} JSON Schema files are current`);
+  console.log(`schema:check: ${files.size} JSON Schema files and the SPEC reference are current`);
   return 0;
 }
 
