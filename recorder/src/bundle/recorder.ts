@@ -1,0 +1,732 @@
+/**
+ * The bundle writer: a LifecycleObserver that turns runtime events into a v1 bundle. It is the only code that
+ * writes bundle files. Discipline:
+ *  - trace first: projections, records and the manifest are written (temp file + rename) only from a state folded
+ *    from lines already on disk, and only after artifacts and session lines the trace references have landed;
+ *  - one ordered queue per appended file, one write per batch; in shared mode a proper-lockfile lock per batch;
+ *  - snapshots throttled (their cost is bounded to a small share of the run whatever its length), always written
+ *    when the run waits or ends; `complete: true` only after everything is flushed and fsynced;
+ *  - a redaction hook over every byte before it is written; in deterministic mode no absolute paths, pids or
+ *    hostnames (paths are replaced by placeholders).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { hostname, homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import {
+  BUNDLE_FILES,
+  SCHEMA_IDS,
+  checkTraceEvent,
+  initialState,
+  parseNdjsonText,
+  reduce,
+  sessionFiles,
+  toLiveProjection,
+  toRunProjection,
+  toStepsProjection,
+  type ArtifactRef,
+  type ErrorInfo,
+  type Manifest,
+  type Outcome,
+  type ProjectionState,
+  type RunStatus,
+  type SessionBinding,
+  type ValueRef,
+} from '@flowtape/schema';
+import type { LifecycleEvent, LifecycleObserver } from '../runtime/lifecycle.ts';
+import { ArtifactStore } from './artifacts.ts';
+import { syncPath, writeFileAtomic } from './fsio.ts';
+import { composeHooks, replacingHook, secretsFromEnv, type RedactHook, type Replacement } from './redact.ts';
+import { SessionWriter } from './session-writer.ts';
+import { TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
+import { DEFAULT_INLINE_LIMIT, ValueEncoder } from './values.ts';
+
+export interface RecorderOptions {
+  /** Lock every batch (proper-lockfile): another process may append to the same bundle. */
+  shared?: boolean;
+  /** Continue an existing bundle (a resumed run): implies `shared`, reads the runId from the manifest. */
+  resume?: boolean;
+  /** Samples and goldens: no pids, hostnames or absolute paths in the bundle. */
+  deterministic?: boolean;
+  /**
+   * Applied to every text before it is written. Default: values of environment variables named like secrets
+   * (`*TOKEN*`, `*SECRET*`, `*KEY*`, `*PASSWORD*`, …) become `[redacted:NAME]`. `false` turns redaction off.
+   */
+  redact?: RedactHook | false;
+  /** The environment the default redaction reads (default: process.env). */
+  env?: Record<string, string | undefined>;
+  /** Extra literal replacements (applied with the default redaction). */
+  replacements?: Replacement[];
+  /** Values whose JSON is at most this many bytes are stored inline (default 2048). */
+  inlineLimit?: number;
+  /** Minimum time between two throttled snapshots (default 1000 ms). */
+  snapshotIntervalMs?: number;
+  /** Non-fatal problems (a duplicate outcome, a torn line removed under the lock). */
+  onWarning?: (message: string) => void;
+}
+
+export interface RecorderSummary {
+  bundleDir: string;
+  runId: string;
+  status: RunStatus;
+  lastSeq: number;
+  complete: boolean;
+  warnings: string[];
+}
+
+export interface CloseOptions {
+  /** The runtime failed without emitting a final event: record this as the run's failure. */
+  error?: ErrorInfo;
+}
+
+export interface Recorder extends LifecycleObserver {
+  readonly bundleDir: string;
+  /** Everything queued so far is on disk, with a fresh snapshot (for watchers and tests). */
+  flush(): Promise<void>;
+  /** Ends the bundle: closes attempts and the run if the runtime did not, flushes, fsyncs, marks it complete. */
+  close(options?: CloseOptions): Promise<RecorderSummary>;
+}
+
+export class RecorderError extends Error {
+  override name = 'RecorderError';
+}
+
+const WRITER_NAME = 'flowtape';
+const WRITER_VERSION = readVersion();
+/** The repository root (`…/recorder/src/bundle` → `…`), replaced by `<flowtape>` in deterministic bundles. */
+const FLOWTAPE_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const LOCKFILE = '.flowtape.lock';
+const ENDED: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Creates the writer for one bundle directory. Nothing is written until the first event. */
+export function createRecorder(bundleDir: string, options: RecorderOptions = {}): Recorder {
+  return new BundleRecorder(resolve(bundleDir), options);
+}
+
+interface OpenAttempt {
+  nodeId: string;
+  startedAtMs: number;
+}
+
+class BundleRecorder implements Recorder {
+  readonly bundleDir: string;
+  private readonly options: RecorderOptions;
+  private readonly deterministic: boolean;
+  private readonly warnings: string[] = [];
+  private readonly trace: TraceWriter;
+  private readonly artifacts: ArtifactStore;
+  private readonly encoder: ValueEncoder;
+  private readonly sessions = new Map<string, SessionWriter>();
+  private readonly sideWrites = new Set<Promise<void>>();
+  private readonly openAttempts = new Map<string, OpenAttempt>();
+  private redactHook: RedactHook;
+  private readonly userHook: RedactHook;
+  private readonly scrubs: Replacement[] = [];
+  /** Artifacts referenced by the event being built: their `artifact.written` events go next to it. */
+  private pendingArtifacts: Array<{ artifact: ArtifactRef; role: string }> = [];
+  private runId: string | undefined;
+  private createdAt: string | undefined;
+  private lastAt = new Date(0).toISOString();
+  private lastAtMs = 0;
+  private runStartMs: number | undefined;
+  private drivesRun = false;
+  private runEnded = false;
+  private waiting = false;
+  private snapshotQueued = false;
+  private lastSnapshotAt = -Infinity;
+  private lastSnapshotCost = 0;
+  private sideError: Error | undefined;
+  private closed: Promise<RecorderSummary> | undefined;
+  private dirsReady = false;
+
+  constructor(bundleDir: string, options: RecorderOptions) {
+    this.bundleDir = bundleDir;
+    this.options = options;
+    this.deterministic = options.deterministic ?? false;
+    const shared = (options.shared ?? false) || (options.resume ?? false);
+    if (this.deterministic) this.addDeterministicScrubs();
+    const secrets = options.redact === false ? [] : secretsFromEnv(options.env ?? process.env);
+    this.userHook = composeHooks(
+      replacingHook([...secrets, ...(options.replacements ?? [])]),
+      typeof options.redact === 'function' ? options.redact : undefined,
+    );
+    this.redactHook = this.userHook;
+    this.rebuildHook();
+    if (options.resume) this.loadExisting();
+    this.artifacts = new ArtifactStore(bundleDir);
+    this.encoder = new ValueEncoder(
+      this.artifacts,
+      (text, kind) => this.redactHook(text, kind),
+      options.inlineLimit ?? DEFAULT_INLINE_LIMIT,
+      (artifact, role) => this.pendingArtifacts.push({ artifact, role }),
+    );
+    this.trace = new TraceWriter({
+      path: join(bundleDir, BUNDLE_FILES.trace),
+      shared,
+      lockTarget: bundleDir,
+      lockfilePath: join(bundleDir, LOCKFILE),
+      exclusiveCreate: !shared,
+      redact: (text) => this.redactHook(text, 'json'),
+      beforeWrite: () => this.beforeTraceWrite(),
+      onCommit: (state) => this.onCommit(state),
+      onWarning: (message) => this.warn(message),
+    });
+  }
+
+  // ——— LifecycleObserver ———
+
+  onEvent(event: LifecycleEvent, at: number): void {
+    try {
+      if (this.closed) {
+        this.warn(`${event.type} after close: not recorded`);
+        return;
+      }
+      this.ensureDirs();
+      this.lastAtMs = Number.isFinite(at) ? at : this.lastAtMs;
+      this.lastAt = new Date(this.lastAtMs).toISOString();
+      this.handle(event, this.lastAt, this.lastAtMs);
+    } catch (error) {
+      this.sideError ??= error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.scheduleSnapshot(false, true);
+    await this.trace.flush();
+    await this.settleSides();
+    await Promise.all([...this.sessions.values()].map((s) => s.flush()));
+    await this.artifacts.idle();
+    this.throwIfFailed();
+  }
+
+  close(options: CloseOptions = {}): Promise<RecorderSummary> {
+    this.closed ??= this.doClose(options);
+    return this.closed;
+  }
+
+  // ——— events ———
+
+  private handle(event: LifecycleEvent, at: string, atMs: number): void {
+    switch (event.type) {
+      case 'run.started': {
+        this.runId = event.runId;
+        this.createdAt = at;
+        this.runStartMs = atMs;
+        this.drivesRun = true;
+        if (this.deterministic && event.cwd) this.addScrub(event.cwd, '<cwd>');
+        const flowJson = this.redactHook(JSON.stringify(event.flow, null, 2), 'json');
+        this.sideWrite(writeFileAtomic(join(this.bundleDir, BUNDLE_FILES.flow), `${flowJson}\n`));
+        const input = this.encoder.value(event.input, 'input');
+        this.emit(
+          'run.started',
+          {
+            flowName: event.flow.name,
+            ...(input ? { input } : {}),
+            ...(event.runTimeoutMs ? { runTimeoutMs: event.runTimeoutMs } : {}),
+            ...(this.deterministic ? {} : { cwd: event.cwd }),
+            ...(event.deterministic ? { deterministic: true } : {}),
+          },
+          {},
+          'after',
+        );
+        this.scheduleSnapshot(true);
+        return;
+      }
+      case 'run.waiting':
+        // Attempts may stay open while waiting (a checkpoint gets its outcome when resumed).
+        this.waiting = true;
+        this.emit('run.waiting', { checkpoint: event.checkpoint, ...(event.message ? { message: event.message } : {}) });
+        this.scheduleSnapshot(true);
+        return;
+      case 'run.resumed': {
+        this.drivesRun = true;
+        this.waiting = false;
+        this.runStartMs ??= atMs;
+        const input = this.encoder.value(event.input, 'input');
+        this.emit('run.resumed', { checkpoint: event.checkpoint, ...(input ? { input } : {}) });
+        this.scheduleSnapshot(true);
+        return;
+      }
+      case 'run.completed': {
+        this.closeOpenAttempts('failed', atMs, 'the run completed');
+        const output = this.encoder.value(event.output, 'output');
+        this.endRun('run.completed', { ...(output ? { output } : {}), durationMs: event.durationMs });
+        return;
+      }
+      case 'run.failed':
+        this.closeOpenAttempts('failed', atMs, 'the run failed');
+        this.endRun('run.failed', {
+          error: this.encoder.error(event.error ?? { message: 'the run failed' }, !this.deterministic)!,
+          durationMs: event.durationMs,
+        });
+        return;
+      case 'run.timed_out':
+        this.closeOpenAttempts('timed_out', atMs, 'the run timed out');
+        this.endRun('run.timed_out', { timeoutMs: event.timeoutMs, durationMs: event.durationMs });
+        return;
+      case 'run.cancelled':
+        this.closeOpenAttempts('cancelled', atMs, 'the run was cancelled');
+        this.endRun('run.cancelled', { reason: event.reason, durationMs: event.durationMs });
+        return;
+      case 'node.started': {
+        if (this.openAttempts.has(event.attemptId)) {
+          this.warn(`${event.attemptId} started twice: the second start is not recorded`);
+          return;
+        }
+        this.openAttempts.set(event.attemptId, { nodeId: event.nodeId, startedAtMs: atMs });
+        const input = this.encoder.value(event.input, 'input');
+        this.emit(
+          'node.started',
+          { nodeType: event.nodeType, attempt: event.attempt, ...(input ? { input } : {}) },
+          scope(event),
+          'after',
+        );
+        return;
+      }
+      case 'node.heartbeat':
+        if (!this.openAttempts.has(event.attemptId)) return;
+        this.emit('node.heartbeat', { elapsedMs: event.elapsedMs }, scope(event));
+        return;
+      case 'node.outcome': {
+        if (!this.openAttempts.delete(event.attemptId)) {
+          this.warn(`${event.attemptId}: a second outcome (${event.outcome}) is not recorded: exactly one per attempt`);
+          return;
+        }
+        const output = this.encoder.value(event.output, 'output');
+        const error = this.encoder.error(event.error, !this.deterministic);
+        this.emit(
+          'node.outcome',
+          { outcome: event.outcome, durationMs: event.durationMs, ...(output ? { output } : {}), ...(error ? { error } : {}) },
+          scope(event),
+        );
+        return;
+      }
+      case 'edge.taken': {
+        const branch = event.branch
+          ? {
+              on: event.branch.on,
+              value: this.encoder.json(event.branch.value),
+              ...(event.branch.caseKey !== undefined ? { caseKey: event.branch.caseKey } : {}),
+              ...(event.branch.isDefault ? { isDefault: true } : {}),
+            }
+          : undefined;
+        this.emit('edge.taken', { from: event.from, to: event.to, ...(branch ? { branch } : {}) }, scope(event));
+        return;
+      }
+      case 'session.bound': {
+        const session = this.session(event.sessionId);
+        session.acpSessionId = event.acpSessionId;
+        session.handle = event.handle;
+        if (!event.reused) {
+          const binding: SessionBinding = {
+            schema: SCHEMA_IDS.sessionBinding,
+            sessionId: event.sessionId,
+            handle: event.handle,
+            acpSessionId: event.acpSessionId,
+            mode: event.mode,
+            agentCommand: event.agentCommand,
+            cwd: event.cwd,
+            ...(event.protocolVersion !== undefined ? { protocolVersion: event.protocolVersion } : {}),
+            ...(event.agent ? { agent: event.agent } : {}),
+            createdAt: at,
+            boundBy: event.attemptId,
+          };
+          const text = this.redactHook(JSON.stringify(binding, null, 2), 'json');
+          this.sideWrite(writeFileAtomic(join(this.bundleDir, session.files.binding), `${text}\n`));
+        }
+        this.emit(
+          'session.bound',
+          {
+            handle: event.handle,
+            acpSessionId: event.acpSessionId,
+            mode: event.mode,
+            reused: event.reused,
+            agentCommand: event.agentCommand,
+            path: session.files.dir,
+          },
+          { ...scope(event), sessionId: event.sessionId },
+        );
+        return;
+      }
+      case 'acp.traffic':
+        this.session(event.sessionId).traffic(at, event.direction, event.message, event.text, event.attemptId);
+        return;
+      case 'acp.prompt_sent': {
+        const mark = this.session(event.sessionId).startTurn(event.attemptId);
+        const prompt = this.encoder.text(event.prompt, 'prompt', { artifact: true });
+        this.emit(
+          'acp.prompt_sent',
+          { prompt, messageIndex: mark.messageIndex, sessionEventSeq: mark.sessionEventSeq },
+          { ...scope(event), sessionId: event.sessionId },
+        );
+        return;
+      }
+      case 'acp.turn_finished': {
+        const ranges = this.session(event.sessionId).finishTurn(event.attemptId);
+        const response = this.encoder.text(event.response, 'response', { artifact: true });
+        const error = this.encoder.error(event.error, !this.deterministic);
+        this.emit(
+          'acp.turn_finished',
+          {
+            stopReason: event.stopReason,
+            sessionEvents: ranges.sessionEvents,
+            ...(ranges.messages ? { messages: ranges.messages } : {}),
+            response,
+            ...(error ? { error } : {}),
+          },
+          { ...scope(event), sessionId: event.sessionId },
+        );
+        return;
+      }
+      case 'action.started':
+        this.emit(
+          'action.started',
+          {
+            actionType: event.actionType,
+            ...(event.command !== undefined ? { command: event.command } : {}),
+            ...(event.cwd !== undefined ? { cwd: event.cwd } : {}),
+          },
+          scope(event),
+        );
+        return;
+      case 'action.completed': {
+        const stdout = event.stdout === undefined ? undefined : this.encoder.text(event.stdout, 'stdout');
+        const stderr = event.stderr === undefined ? undefined : this.encoder.text(event.stderr, 'stderr');
+        const output = this.encoder.value(event.output, 'output');
+        const error = this.encoder.error(event.error, !this.deterministic);
+        this.emit(
+          'action.completed',
+          {
+            actionType: event.actionType,
+            ok: event.ok,
+            durationMs: event.durationMs,
+            ...(event.exitCode !== undefined ? { exitCode: event.exitCode } : {}),
+            ...(event.signal !== undefined ? { signal: event.signal } : {}),
+            ...(stdout ? { stdout } : {}),
+            ...(stderr ? { stderr } : {}),
+            ...(output ? { output } : {}),
+            ...(error ? { error } : {}),
+          },
+          scope(event),
+        );
+        return;
+      }
+      default: {
+        const unknown = event as { type?: unknown };
+        this.warn(`unknown lifecycle event ${String(unknown.type)}: not recorded`);
+      }
+    }
+  }
+
+  /**
+   * Queues one trace event. `artifact.written` events for artifacts its values went to are queued before it, or
+   * after it when the event opens the scope they belong to (`run.started` must be seq 1; a step must exist before
+   * artifacts attach to it).
+   */
+  private emit(
+    type: UnsequencedEvent['type'],
+    payload: object,
+    envelope: { nodeId?: string; attemptId?: string; sessionId?: string } = {},
+    artifacts: 'before' | 'after' = 'before',
+  ): void {
+    const runId = this.runId ?? 'unknown-run';
+    const pending = this.pendingArtifacts;
+    this.pendingArtifacts = [];
+    const artifactEvents = pending.map(
+      ({ artifact, role }) =>
+        ({
+          at: this.lastAt,
+          runId,
+          ...(envelope.nodeId ? { nodeId: envelope.nodeId } : {}),
+          ...(envelope.attemptId ? { attemptId: envelope.attemptId } : {}),
+          scope: 'artifact',
+          type: 'artifact.written',
+          payload: { artifact, role },
+        }) as UnsequencedEvent,
+    );
+    if (artifacts === 'before') for (const a of artifactEvents) this.trace.append(a);
+    this.trace.append({
+      at: this.lastAt,
+      runId,
+      ...(envelope.nodeId ? { nodeId: envelope.nodeId } : {}),
+      ...(envelope.attemptId ? { attemptId: envelope.attemptId } : {}),
+      ...(envelope.sessionId ? { sessionId: envelope.sessionId } : {}),
+      scope: type.slice(0, type.indexOf('.')),
+      type,
+      payload,
+    } as UnsequencedEvent);
+    if (artifacts === 'after') for (const a of artifactEvents) this.trace.append(a);
+  }
+
+  private endRun(type: 'run.completed' | 'run.failed' | 'run.timed_out' | 'run.cancelled', payload: object): void {
+    if (this.runEnded) {
+      this.warn(`${type} after the run had ended: not recorded`);
+      return;
+    }
+    this.runEnded = true;
+    this.waiting = false;
+    this.emit(type, payload);
+    this.scheduleSnapshot(true);
+  }
+
+  /** Exactly one outcome per attempt: attempts still open when the run stops get one here. */
+  private closeOpenAttempts(outcome: Outcome, atMs: number, why: string): void {
+    for (const [attemptId, open] of this.openAttempts) {
+      this.warn(`${attemptId} had no outcome when ${why}: recorded as ${outcome}`);
+      this.emit(
+        'node.outcome',
+        {
+          outcome,
+          durationMs: Math.max(0, atMs - open.startedAtMs),
+          error: { message: `attempt ${attemptId} was still running when ${why}`, code: 'no_outcome' },
+        },
+        { nodeId: open.nodeId, attemptId },
+      );
+    }
+    this.openAttempts.clear();
+  }
+
+  private session(sessionId: string): SessionWriter {
+    let session = this.sessions.get(sessionId);
+    if (!session) {
+      session = new SessionWriter(this.bundleDir, sessionId, (text) => this.redactHook(text, 'json'), (m) => this.warn(m));
+      session.dirty = true;
+      this.sessions.set(sessionId, session);
+    }
+    return session;
+  }
+
+  // ——— writing ———
+
+  private ensureDirs(): void {
+    if (this.dirsReady) return;
+    mkdirSync(join(this.bundleDir, 'projections'), { recursive: true });
+    this.dirsReady = true;
+  }
+
+  private sideWrite(write: Promise<void>): void {
+    const tracked: Promise<void> = write.then(
+      () => void this.sideWrites.delete(tracked),
+      (error: unknown) => {
+        this.sideWrites.delete(tracked);
+        this.sideError ??= error instanceof Error ? error : new Error(String(error));
+      },
+    );
+    this.sideWrites.add(tracked);
+  }
+
+  private async settleSides(): Promise<void> {
+    while (this.sideWrites.size > 0) await Promise.all(this.sideWrites);
+  }
+
+  /** Whatever a trace batch references is on disk before the batch. */
+  private async beforeTraceWrite(): Promise<void> {
+    await this.settleSides();
+    await this.artifacts.idle();
+    for (const session of this.sessions.values()) await session.flush();
+    this.throwIfFailed();
+  }
+
+  private onCommit(state: ProjectionState): void {
+    if (this.snapshotQueued) return;
+    const interval = Math.max(this.options.snapshotIntervalMs ?? 1000, 10 * this.lastSnapshotCost);
+    if (performance.now() - this.lastSnapshotAt >= interval && state.seq > 0) this.scheduleSnapshot(false, true);
+  }
+
+  private scheduleSnapshot(force: boolean, fromTimer = false): void {
+    if (!force && !fromTimer) return;
+    if (this.snapshotQueued && !force) return;
+    this.snapshotQueued = true;
+    this.trace
+      .task(async (state) => {
+        this.snapshotQueued = false;
+        await this.writeSnapshot(state, false);
+      })
+      .catch((error: unknown) => {
+        this.sideError ??= error instanceof Error ? error : new Error(String(error));
+      });
+  }
+
+  /** Projections, session records and the manifest, from a state whose lines are all on disk. */
+  private async writeSnapshot(state: ProjectionState, final: boolean): Promise<void> {
+    if (state.seq === 0) return;
+    const started = performance.now();
+    await this.settleSides();
+    const indent = state.steps.size <= 1000 ? 2 : undefined;
+    const doc = (value: unknown) => `${JSON.stringify(value, null, indent)}\n`;
+    for (const session of this.sessions.values()) {
+      if (!session.dirty && !final) continue;
+      session.dirty = false;
+      const record = session.snapshot(this.lastAt);
+      await session.flush(); // the record never runs ahead of events.ndjson
+      await writeFileAtomic(join(this.bundleDir, session.files.record), doc(record), final);
+    }
+    await writeFileAtomic(join(this.bundleDir, BUNDLE_FILES.run), doc(toRunProjection(state)), final);
+    await writeFileAtomic(join(this.bundleDir, BUNDLE_FILES.live), doc(toLiveProjection(state)), final);
+    await writeFileAtomic(join(this.bundleDir, BUNDLE_FILES.steps), doc(toStepsProjection(state)), final);
+    const complete = final && ENDED.has(state.status);
+    await writeFileAtomic(join(this.bundleDir, BUNDLE_FILES.manifest), doc(this.manifest(state, complete)), final);
+    this.lastSnapshotAt = performance.now();
+    this.lastSnapshotCost = this.lastSnapshotAt - started;
+  }
+
+  private manifest(state: ProjectionState, complete: boolean): Manifest {
+    const sessionIds = new Set<string>(state.sessions.keys());
+    return {
+      schema: SCHEMA_IDS.bundle,
+      runId: state.runId ?? this.runId ?? 'unknown-run',
+      flowName: state.flowName ?? 'unknown',
+      status: state.status,
+      complete,
+      createdAt: state.startedAt ?? this.createdAt ?? state.updatedAt ?? this.lastAt,
+      updatedAt: state.updatedAt ?? this.lastAt,
+      ...(state.endedAt ? { endedAt: state.endedAt } : {}),
+      lastSeq: state.seq,
+      files: {
+        flow: BUNDLE_FILES.flow,
+        trace: BUNDLE_FILES.trace,
+        run: BUNDLE_FILES.run,
+        live: BUNDLE_FILES.live,
+        steps: BUNDLE_FILES.steps,
+      },
+      sessions: [...sessionIds].sort().map((sessionId) => ({ sessionId, path: sessionFiles(sessionId).dir })),
+      writer: {
+        name: WRITER_NAME,
+        version: WRITER_VERSION,
+        ...(this.deterministic ? {} : { pid: process.pid, hostname: hostname() }),
+      },
+    };
+  }
+
+  private async doClose(options: CloseOptions): Promise<RecorderSummary> {
+    if (this.drivesRun && !this.runEnded && !this.waiting) {
+      const atMs = this.lastAtMs;
+      const error = options.error ?? { message: 'the run ended without a final event', code: 'no_final_event' };
+      this.closeOpenAttempts('failed', atMs, 'the runtime stopped');
+      this.endRun('run.failed', {
+        error: this.encoder.error(error, !this.deterministic)!,
+        durationMs: Math.max(0, atMs - (this.runStartMs ?? atMs)),
+      });
+    }
+    let failure: unknown;
+    try {
+      await this.trace.flush();
+      await this.settleSides();
+      for (const session of this.sessions.values()) await session.sync();
+      await this.artifacts.idle();
+      this.throwIfFailed();
+      await this.trace.sync();
+      for (const path of this.artifacts.written) await syncPath(join(this.bundleDir, path));
+      await this.trace.task((state) => this.writeSnapshot(state, true));
+      for (const dir of this.syncedDirs()) await syncPath(dir);
+    } catch (error) {
+      failure = error;
+    }
+    await this.trace.close().catch((error: unknown) => (failure ??= error));
+    for (const session of this.sessions.values()) await session.close().catch((error: unknown) => (failure ??= error));
+    if (failure !== undefined) {
+      const message = failure instanceof Error ? failure.message : String(failure);
+      throw new RecorderError(`writing the bundle ${this.bundleDir} failed: ${message}`);
+    }
+    const state = this.trace.state;
+    return {
+      bundleDir: this.bundleDir,
+      runId: state.runId ?? this.runId ?? 'unknown-run',
+      status: state.status,
+      lastSeq: state.seq,
+      complete: ENDED.has(state.status),
+      warnings: [...this.warnings],
+    };
+  }
+
+  private syncedDirs(): string[] {
+    const dirs = [this.bundleDir, join(this.bundleDir, 'projections')];
+    if (this.artifacts.written.length > 0) dirs.push(join(this.bundleDir, 'artifacts'));
+    for (const session of this.sessions.values()) dirs.push(join(this.bundleDir, session.files.dir));
+    if (this.sessions.size > 0) dirs.push(join(this.bundleDir, BUNDLE_FILES.sessionsDir));
+    return dirs;
+  }
+
+  private throwIfFailed(): void {
+    const error =
+      this.sideError ?? this.trace.error ?? [...this.sessions.values()].map((s) => s.error).find((e) => e !== undefined);
+    if (error) throw error;
+  }
+
+  // ——— redaction and deterministic scrubbing ———
+
+  private warn(message: string): void {
+    this.warnings.push(message);
+    this.options.onWarning?.(message);
+  }
+
+  private addDeterministicScrubs(): void {
+    this.addScrub(FLOWTAPE_ROOT, '<flowtape>', false);
+    this.addScrub(process.execPath, 'node', false);
+    this.addScrub(homedir(), '~', false);
+    this.addScrub(tmpdir(), '<tmp>', false);
+    this.addScrub(process.cwd(), '<cwd>', false);
+  }
+
+  private addScrub(path: string, replacement: string, rebuild = true): void {
+    if (!path || path === '/' || this.scrubs.some((s) => s.value === path)) return;
+    // The run's own cwd wins over the process cwd when they differ.
+    const index = this.scrubs.findIndex((s) => s.replacement === replacement);
+    if (index !== -1) this.scrubs.splice(index, 1);
+    this.scrubs.push({ value: path, replacement });
+    if (rebuild) this.rebuildHook();
+  }
+
+  private rebuildHook(): void {
+    this.redactHook = composeHooks(this.userHook, this.scrubs.length > 0 ? replacingHook(this.scrubs) : undefined);
+  }
+
+  /** Resume: the runId comes from the bundle being continued. */
+  private loadExisting(): void {
+    const file = join(this.bundleDir, BUNDLE_FILES.manifest);
+    let manifest: { runId?: unknown; createdAt?: unknown };
+    try {
+      manifest = JSON.parse(readFileSync(file, 'utf8')) as typeof manifest;
+    } catch (error) {
+      throw new RecorderError(`${file}: cannot resume this bundle (${(error as Error).message.split('\n')[0]})`);
+    }
+    if (typeof manifest.runId !== 'string') throw new RecorderError(`${file}: /runId: missing, cannot resume`);
+    this.runId = manifest.runId;
+    if (typeof manifest.createdAt === 'string') this.createdAt = manifest.createdAt;
+    // Attempts still open in the trace (a checkpoint waiting for its resume) get their outcome from this process.
+    const tracePath = join(this.bundleDir, BUNDLE_FILES.trace);
+    let text = '';
+    try {
+      text = readFileSync(tracePath, 'utf8');
+    } catch (error) {
+      throw new RecorderError(`${tracePath}: cannot resume this bundle (${(error as Error).message.split('\n')[0]})`);
+    }
+    let state = initialState();
+    for (const { value, line } of parseNdjsonText(text, { file: BUNDLE_FILES.trace })) {
+      const checked = checkTraceEvent(value, line);
+      if (checked.ok) state = reduce(state, checked.event);
+    }
+    for (const step of state.steps) {
+      if (step.status === 'running') this.openAttempts.set(step.attemptId, { nodeId: step.nodeId, startedAtMs: Date.parse(step.startedAt) });
+    }
+    if (state.startedAt) this.runStartMs = Date.parse(state.startedAt);
+    this.runEnded = state.status !== 'running' && state.status !== 'waiting';
+    this.waiting = state.status === 'waiting';
+  }
+}
+
+function scope(event: { nodeId: string; attemptId: string }): { nodeId: string; attemptId: string } {
+  return { nodeId: event.nodeId, attemptId: event.attemptId };
+}
+
+export type { ValueRef };

@@ -1,0 +1,164 @@
+/**
+ * One ACP session directory: `events.ndjson` (raw JSON-RPC traffic, appended in batches), `binding.json` and
+ * `record.json` (the conversation, rebuilt incrementally by the schema's ConversationBuilder). It also tracks the
+ * current turn so prompt and turn events can name their session event and message ranges.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ConversationBuilder,
+  SCHEMA_IDS,
+  SessionEventLine,
+  parseNdjsonText,
+  sessionFiles,
+  type ConversationEntry,
+  type SeqRange,
+  type SessionRecord,
+} from '@flowtape/schema';
+import { SerialBatcher } from './batcher.ts';
+import { writeAll } from './fsio.ts';
+
+export interface TurnMark {
+  attemptId: string;
+  /** Seq of the `session/prompt` request in events.ndjson. */
+  sessionEventSeq: number;
+  /** Index of the user message it produced in record.json. */
+  messageIndex: number;
+}
+
+export interface SessionSnapshot {
+  record: SessionRecord;
+}
+
+export class SessionWriter {
+  readonly files: ReturnType<typeof sessionFiles>;
+  readonly builder = new ConversationBuilder();
+  seq = 0;
+  lastAt: string | undefined;
+  acpSessionId = '';
+  handle = '';
+  /** Whether record.json is behind the events. */
+  dirty = false;
+  private fileHandle: FileHandle | undefined;
+  private readonly batcher: SerialBatcher<string>;
+  /** The latest `session/prompt` request that no `acp.prompt_sent` has claimed yet. */
+  private unclaimedPrompt: Omit<TurnMark, 'attemptId'> | undefined;
+  private readonly turns = new Map<string, TurnMark>();
+
+  constructor(
+    private readonly bundleDir: string,
+    readonly sessionId: string,
+    private readonly redact: (text: string) => string,
+    onWarning: (message: string) => void,
+  ) {
+    this.files = sessionFiles(sessionId);
+    this.batcher = new SerialBatcher((lines) => this.write(lines));
+    mkdirSync(join(bundleDir, this.files.dir), { recursive: true });
+    // A session that already has events (a resumed run, another process): continue its numbering and conversation.
+    const existing = join(bundleDir, this.files.events);
+    if (existsSync(existing)) {
+      for (const { value, line } of parseNdjsonText(readFileSync(existing, 'utf8'), {
+        file: this.files.events,
+        onIssue: (issue) => onWarning(issue.message),
+      })) {
+        const parsed = SessionEventLine.safeParse(value);
+        if (!parsed.success) {
+          onWarning(`${this.files.events}:${line}: skipped an invalid session event`);
+          continue;
+        }
+        this.builder.add(parsed.data);
+        this.seq = Math.max(this.seq, parsed.data.seq);
+        this.lastAt = parsed.data.at;
+      }
+    }
+  }
+
+  get error(): Error | undefined {
+    return this.batcher.error;
+  }
+
+  /** Appends one line of raw traffic; returns its seq. */
+  traffic(at: string, direction: SessionEventLine['direction'], message: unknown, text: string | undefined, attemptId: string | undefined): number {
+    const seq = ++this.seq;
+    const line: Record<string, unknown> = { seq, at, direction };
+    if (message !== undefined) line.message = message;
+    if (text !== undefined) line.text = text;
+    if (attemptId !== undefined) line.attemptId = attemptId;
+    const json = this.redact(JSON.stringify(line));
+    this.batcher.push(`${json}\n`);
+    // The conversation is built from exactly what is on disk.
+    const written = JSON.parse(json) as SessionEventLine;
+    const before = this.builder.messages.length;
+    this.builder.add(written);
+    this.lastAt = at;
+    this.dirty = true;
+    const request = written.message as { method?: unknown; id?: unknown } | undefined;
+    if (direction === 'outgoing' && request?.method === 'session/prompt' && request.id !== undefined) {
+      const index = this.builder.messages.length > before ? this.builder.messages.length - 1 : before;
+      this.unclaimedPrompt = { sessionEventSeq: seq, messageIndex: index };
+    }
+    return seq;
+  }
+
+  /** Called on `acp.prompt_sent`: the turn starts at the prompt request (already sent, or the next line). */
+  startTurn(attemptId: string): TurnMark {
+    const mark: TurnMark = this.unclaimedPrompt
+      ? { attemptId, ...this.unclaimedPrompt }
+      : { attemptId, sessionEventSeq: this.seq + 1, messageIndex: this.builder.messages.length };
+    this.unclaimedPrompt = undefined;
+    this.turns.set(attemptId, mark);
+    return mark;
+  }
+
+  /** Called on `acp.turn_finished`: the ranges the turn covers, up to the last line so far. */
+  finishTurn(attemptId: string): { sessionEvents: SeqRange; messages?: SeqRange; mark: TurnMark | undefined } {
+    const mark = this.turns.get(attemptId);
+    this.turns.delete(attemptId);
+    const last = this.seq;
+    const from = Math.min(mark?.sessionEventSeq ?? last, last);
+    const lastMessage = this.builder.messages.length - 1;
+    const messageFrom = mark?.messageIndex ?? lastMessage;
+    return {
+      sessionEvents: { from, to: last },
+      ...(lastMessage >= messageFrom && messageFrom >= 0 ? { messages: { from: messageFrom, to: lastMessage } } : {}),
+      mark,
+    };
+  }
+
+  /** The conversation as it is now; entries are replaced, never mutated, so a shallow copy is a snapshot. */
+  snapshot(fallbackAt: string): SessionRecord {
+    return {
+      schema: SCHEMA_IDS.sessionRecord,
+      sessionId: this.sessionId,
+      acpSessionId: this.acpSessionId,
+      handle: this.handle,
+      lastSeq: this.seq,
+      updatedAt: this.lastAt ?? fallbackAt,
+      messages: this.builder.messages.slice() as ConversationEntry[],
+    };
+  }
+
+  flush(): Promise<void> {
+    return this.batcher.flush();
+  }
+
+  async sync(): Promise<void> {
+    await this.batcher.flush();
+    await this.fileHandle?.sync();
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.batcher.flush();
+    } finally {
+      await this.fileHandle?.close();
+      this.fileHandle = undefined;
+    }
+  }
+
+  private async write(lines: string[]): Promise<void> {
+    this.fileHandle ??= await open(join(this.bundleDir, this.files.events), 'a');
+    await writeAll(this.fileHandle, Buffer.from(lines.join(''), 'utf8'));
+  }
+}
