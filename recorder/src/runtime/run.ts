@@ -1,0 +1,775 @@
+// The flow runtime: runs a flow node by node and reports everything through a LifecycleObserver. It knows nothing
+// of bundles. Guarantees: every attempt gets exactly one `node.outcome` (also when interrupted by its timeout,
+// the run timeout or cancellation), attempt-scoped events only between `node.started` and `node.outcome`, one
+// final run event, and every process it started (shell commands, agents) is gone before that final event.
+import { resolve as resolvePath } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { ErrorInfo, NodeType, Outcome } from '@flowtape/schema';
+import { AcpNodeRunner, type AcpAttempt } from './acp-node.ts';
+import { commandText } from './command.ts';
+import {
+  isDefinedFlow,
+  validateFlow,
+  type AgentCommand,
+  type CheckpointNodeDefinition,
+  type DecisionNodeDefinition,
+  type FlowDefinition,
+  type FlowNodeContext,
+  type FlowNodeDefinition,
+  type FlowNodeResult,
+  type FunctionActionNodeDefinition,
+  type PermissionPolicy,
+  type ShellActionNodeDefinition,
+} from './definition.ts';
+import { NodeError, ResumeError, RunOptionsError, toErrorInfo } from './errors.ts';
+import { systemClock, type Clock, type LifecycleEvent, type LifecycleObserver } from './lifecycle.ts';
+import { compileEdges, route, type CompiledEdge } from './routing.ts';
+import { runShellCommand, type ShellActionExecution } from './shell.ts';
+import { flowSnapshot } from './snapshot.ts';
+
+export type RunStatus = 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'waiting';
+
+/** Ids the runtime allocates; injectable so samples and goldens are reproducible. */
+export interface IdFactory {
+  /** The run id (must be letters, digits, `_ . : -`). */
+  runId?(flowName: string, startedAt: number): string;
+  /** flowtape's session id for the `index`-th session of the run (from 1): filesystem-safe. Default `s<index>`. */
+  sessionId?(index: number, handle: string): string;
+}
+
+export interface RunOptions {
+  /** The run's working directory: shell commands and agents run here; relative node cwds resolve against it. */
+  cwd: string;
+  observer?: LifecycleObserver;
+  clock?: Clock;
+  /** Aborting cancels the run: the running attempt ends `cancelled`, then `run.cancelled`. A string reason (e.g.
+   *  `SIGINT`) is recorded as the cancel reason. */
+  signal?: AbortSignal;
+  /** The default agent for ACP nodes that name none (the CLI's `--agent`). */
+  agentCommand?: AgentCommand;
+  /** acpx profiles: agent name → command, for ACP nodes with `profile`. */
+  agents?: Record<string, AgentCommand>;
+  /** Default permission policy of ACP sessions (the client's default is `approve-reads`). */
+  permissionPolicy?: PermissionPolicy;
+  /** Extra environment for agent processes. */
+  agentEnv?: Record<string, string>;
+  runId?: string;
+  /** Overrides the flow's runTimeoutMs. */
+  runTimeoutMs?: number;
+  /** Recorded in run.started; makes the default run id reproducible and leaves stacks out of errors. */
+  deterministic?: boolean;
+  idFactory?: IdFactory;
+  /** Passed to node functions as `context.services`. */
+  services?: Record<string, unknown>;
+  /** How long an interrupted shell or ACP attempt may take to wind down before its outcome is recorded
+   *  (default 5000 ms; function nodes get no grace beyond their own synchronous abort handling). */
+  interruptGraceMs?: number;
+}
+
+/**
+ * Everything needed to continue a run that stopped at a checkpoint, in this process or another. Plain JSON
+ * when the node outputs are. The recorder can rebuild it from the trace: `input` from run.started, `outputs`
+ * and `results` from the latest ok / any node.outcome per node, `attempts` from the node.started counts,
+ * `checkpoint` from run.waiting, `sessionCount` from the distinct session ids, `resume` from the latest
+ * run.resumed.
+ */
+export interface ResumeState {
+  version: 1;
+  runId: string;
+  flowName: string;
+  /** The run input. */
+  input: unknown;
+  /** The checkpoint node the run is waiting at (its latest attempt is the one that stopped the run). */
+  checkpoint: string;
+  /** Output of the latest successful attempt per node id. */
+  outputs: Record<string, unknown>;
+  /** Latest result per node id (optional: without it, `$result.*` after a resume sees only outputs). */
+  results?: Record<string, FlowNodeResult>;
+  /** Attempts made per node id, so numbering continues (`node#3` after `node#2`). */
+  attempts: Record<string, number>;
+  /** Sessions opened so far, so new session ids do not collide with recorded ones. */
+  sessionCount: number;
+  /** The input of the previous resume, if this run was resumed before. */
+  resume?: unknown;
+}
+
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  /** The output of the last node, when completed. */
+  output?: unknown;
+  error?: ErrorInfo;
+  /** When waiting at a checkpoint. */
+  resumeState?: ResumeState;
+  durationMs: number;
+}
+
+const DEFAULT_GRACE_MS = 5_000;
+const ACP_CANCEL_GRACE_MS = 2_000;
+/** The event loop gets a turn at least this often (ms) during long runs of synchronous nodes. */
+const YIELD_EVERY_MS = 10;
+
+type Stop = { outcome: 'cancelled' | 'timed_out'; reason: string; error: NodeError; timeoutMs?: number };
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+}
+
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** One attempt of one node. */
+class Attempt implements AcpAttempt {
+  interrupted: Stop | undefined;
+  settled = false;
+  openAction: { actionType: 'shell' | 'function'; startedAt: number } | undefined;
+  openTurn: { sessionId: string; text(): string } | undefined;
+  private controller: AbortController | undefined;
+  private rejectRace: ((error: unknown) => void) | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly run: FlowRun,
+    readonly nodeId: string,
+    readonly attemptId: string,
+    readonly attempt: number,
+    readonly startedAt: number,
+    private readonly graceMs: number,
+  ) {}
+
+  /** Created on first use: nodes that never look at it cost nothing. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.interrupted) this.controller.abort(this.interrupted.error);
+    }
+    return this.controller.signal;
+  }
+
+  emit(event: LifecycleEvent): void {
+    if (!this.settled) this.run.emit(event);
+  }
+
+  interrupt(stop: Stop): void {
+    if (this.settled || this.interrupted) return;
+    this.interrupted = stop;
+    this.controller?.abort(stop.error);
+    if (this.rejectRace) this.startGrace();
+  }
+
+  /** Settles with `work`, or — once interrupted — at the latest after the grace period. */
+  race<T>(work: PromiseLike<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.rejectRace = reject;
+      work.then(resolve, reject);
+      if (this.interrupted) this.startGrace();
+    });
+  }
+
+  private startGrace(): void {
+    const stop = this.interrupted!;
+    this.graceTimer ??= setTimeout(() => this.rejectRace?.(stop.error), this.graceMs);
+  }
+
+  dispose(): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.rejectRace = undefined;
+  }
+}
+
+/** The context handed to node functions. `signal` is a getter so the AbortController is made only when used. */
+class NodeContext implements FlowNodeContext {
+  readonly input: unknown;
+  readonly outputs: Record<string, unknown>;
+  readonly results: Record<string, FlowNodeResult>;
+  readonly services: Record<string, unknown>;
+  readonly nodeId: string;
+  readonly attemptId: string;
+  readonly attempt: number;
+  readonly cwd: string;
+  readonly runId: string;
+  readonly resume: unknown;
+  readonly #attempt: Attempt;
+
+  constructor(run: FlowRun, attempt: Attempt) {
+    this.input = run.input;
+    this.outputs = run.outputs;
+    this.results = run.results;
+    this.services = run.services;
+    this.nodeId = attempt.nodeId;
+    this.attemptId = attempt.attemptId;
+    this.attempt = attempt.attempt;
+    this.cwd = run.cwd;
+    this.runId = run.runId;
+    this.resume = run.resumeInput;
+    this.#attempt = attempt;
+  }
+
+  get signal(): AbortSignal {
+    return this.#attempt.signal;
+  }
+}
+
+class FlowRun {
+  readonly outputs: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  readonly results: Record<string, FlowNodeResult> = Object.create(null) as Record<string, FlowNodeResult>;
+  readonly attempts = new Map<string, number>();
+  readonly services: Record<string, unknown>;
+  readonly cwd: string;
+  readonly acp: AcpNodeRunner;
+  resumeInput: unknown;
+  private readonly observer: LifecycleObserver | undefined;
+  private readonly clock: Clock;
+  private readonly edges: Map<string, CompiledEdge>;
+  private readonly runTimeoutMs: number | undefined;
+  private readonly graceMs: number;
+  private readonly withStack: boolean;
+  private current: Attempt | undefined;
+  private stop: Stop | undefined;
+  private ending = false;
+  private ended = false;
+  private readonly startedAt: number;
+  private lastYield = performance.now();
+  private runTimer: NodeJS.Timeout | undefined;
+  private readonly onAbort: () => void;
+
+  constructor(
+    readonly flow: FlowDefinition,
+    readonly runId: string,
+    readonly input: unknown,
+    private readonly options: RunOptions,
+    sessionCount: number,
+  ) {
+    this.observer = options.observer;
+    this.clock = options.clock ?? systemClock;
+    this.cwd = resolvePath(options.cwd);
+    this.services = options.services ?? {};
+    this.edges = compileEdges(flow);
+    this.runTimeoutMs = options.runTimeoutMs ?? flow.runTimeoutMs;
+    this.graceMs = options.interruptGraceMs ?? DEFAULT_GRACE_MS;
+    this.withStack = options.deterministic !== true;
+    this.startedAt = this.clock.now();
+    const sessionId = options.idFactory?.sessionId;
+    this.acp = new AcpNodeRunner(
+      {
+        flow,
+        cwd: this.cwd,
+        agentCommand: options.agentCommand,
+        agents: options.agents,
+        permissionPolicy: options.permissionPolicy,
+        agentEnv: options.agentEnv,
+        cancelGraceMs: Math.min(ACP_CANCEL_GRACE_MS, Math.max(0, this.graceMs - 500)),
+        sessionId: sessionId ? (index, handle) => sessionId(index, handle) : (index) => `s${index}`,
+        emit: (event) => this.emit(event),
+      },
+      sessionCount,
+    );
+    this.onAbort = () => {
+      const reason = options.signal?.reason;
+      this.stopRun('cancelled', typeof reason === 'string' && reason !== '' ? reason : 'abort');
+    };
+  }
+
+  emit(event: LifecycleEvent): void {
+    if (this.ended) return;
+    try {
+      this.observer?.onEvent(event, this.clock.now());
+    } catch (error) {
+      // The observer contract says it never throws; if it does, the run still ends properly.
+      process.emitWarning(`flowtape: lifecycle observer threw on ${event.type}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Timers and the abort listener; returns false when the run is already cancelled. */
+  arm(): void {
+    if (this.runTimeoutMs !== undefined) {
+      const ms = this.runTimeoutMs;
+      this.runTimer = setTimeout(() => this.stopRun('timed_out', `run timeout ${ms} ms`, ms), ms);
+    }
+    const signal = this.options.signal;
+    if (signal) {
+      if (signal.aborted) this.onAbort();
+      else signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  private stopRun(outcome: 'cancelled' | 'timed_out', reason: string, timeoutMs?: number): void {
+    if (this.stop || this.ending) return;
+    const error =
+      outcome === 'cancelled'
+        ? new NodeError('cancelled', `run cancelled (${reason})`)
+        : new NodeError('run_timeout', `run timed out after ${timeoutMs} ms`, 'timed_out');
+    this.stop = { outcome, reason, error, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+    this.current?.interrupt(this.stop);
+  }
+
+  // ---- the loop ---------------------------------------------------------------------------------------------
+
+  /** Runs from `first`, or (on resume) follows the checkpoint's edge first. */
+  async execute(start: { node: string } | { after: FlowNodeResult }): Promise<RunResult> {
+    try {
+      let current: string;
+      if ('node' in start) current = start.node;
+      else {
+        const next = this.follow(start.after);
+        if (typeof next !== 'string') return await next;
+        current = next;
+      }
+      for (;;) {
+        if (this.stop) return await this.finishStopped();
+        const node = this.flow.nodes[current]!;
+        const result = await this.runAttempt(current, node);
+        if (this.stop) return await this.finishStopped();
+        if (node.nodeType === 'checkpoint' && result.outcome === 'ok') return await this.finishWaiting(current, node, result);
+        const next = this.follow(result);
+        if (typeof next !== 'string') return await next;
+        current = next;
+        if (performance.now() - this.lastYield >= YIELD_EVERY_MS) {
+          await yieldToLoop();
+          this.lastYield = performance.now();
+        }
+      }
+    } catch (error) {
+      // Only a runtime bug gets here; the run still ends with one final event and no processes left.
+      return await this.finish('failed', { error: toErrorInfo(error, 'runtime_error', this.withStack) });
+    }
+  }
+
+  /** The next node id, or the run's end. Emits edge.taken. */
+  private follow(result: FlowNodeResult): string | Promise<RunResult> {
+    let next;
+    try {
+      next = route(this.edges, result.nodeId, result, this.resumeInput);
+    } catch (error) {
+      return this.finish('failed', { error: toErrorInfo(error, 'routing_error') });
+    }
+    if (next.kind === 'end') {
+      if (result.outcome === 'ok') return this.finish('completed', { output: result.output });
+      return this.finish('failed', { error: this.unroutedError(result) });
+    }
+    if (next.kind === 'unrouted') return this.finish('failed', { error: this.unroutedError(result) });
+    this.emit({
+      type: 'edge.taken',
+      nodeId: result.nodeId,
+      attemptId: result.attemptId,
+      from: result.nodeId,
+      to: next.to,
+      ...(next.branch ? { branch: next.branch } : {}),
+    });
+    return next.to;
+  }
+
+  private unroutedError(result: FlowNodeResult): ErrorInfo {
+    const cause = result.error?.message ?? result.outcome;
+    return { message: `node "${result.nodeId}" ${result.outcome === 'timed_out' ? 'timed out' : 'failed'}: ${cause}`, code: result.error?.code ?? result.outcome };
+  }
+
+  // ---- attempts -----------------------------------------------------------------------------------------
+
+  private async runAttempt(nodeId: string, node: FlowNodeDefinition): Promise<FlowNodeResult> {
+    const n = (this.attempts.get(nodeId) ?? 0) + 1;
+    this.attempts.set(nodeId, n);
+    const attemptId = `${nodeId}#${n}`;
+    const startedAt = this.clock.now();
+    this.emit({ type: 'node.started', nodeId, attemptId, nodeType: node.nodeType, attempt: n });
+    const grace = node.nodeType === 'acp' || (node.nodeType === 'action' && 'exec' in node) ? this.graceMs : 0;
+    const attempt = new Attempt(this, nodeId, attemptId, n, startedAt, grace);
+    this.current = attempt;
+
+    let timer: NodeJS.Timeout | undefined;
+    let beat: NodeJS.Timeout | undefined;
+    if (node.timeoutMs !== undefined) {
+      const ms = node.timeoutMs;
+      timer = setTimeout(
+        () => attempt.interrupt({ outcome: 'timed_out', reason: 'node timeout', error: new NodeError('node_timeout', `node "${nodeId}" timed out after ${ms} ms`, 'timed_out') }),
+        ms,
+      );
+    }
+    if (node.heartbeatMs !== undefined) {
+      beat = setInterval(() => attempt.emit({ type: 'node.heartbeat', nodeId, attemptId, elapsedMs: Math.max(0, this.clock.now() - startedAt) }), node.heartbeatMs);
+    }
+
+    let output: unknown;
+    let failure: unknown;
+    let failed = false;
+    try {
+      const value = this.executeNode(node, attempt);
+      output = isThenable(value) ? await attempt.race(value) : value;
+    } catch (error) {
+      failed = true;
+      failure = error;
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (beat) clearInterval(beat);
+      attempt.dispose();
+      this.current = undefined;
+    }
+
+    let outcome: Outcome = 'ok';
+    let error: ErrorInfo | undefined;
+    if (attempt.interrupted) {
+      outcome = attempt.interrupted.outcome;
+      error = toErrorInfo(attempt.interrupted.error, attempt.interrupted.outcome);
+    } else if (failed) {
+      outcome = failure instanceof NodeError ? failure.outcome : 'failed';
+      error = toErrorInfo(failure, 'node_failed', this.withStack);
+    }
+    const durationMs = Math.max(0, this.clock.now() - startedAt);
+    this.closeOpen(attempt, error);
+    attempt.settled = true;
+
+    const result: FlowNodeResult = { attemptId, nodeId, nodeType: node.nodeType, outcome, durationMs };
+    if (outcome === 'ok') {
+      result.output = output;
+      this.outputs[nodeId] = output;
+    } else {
+      result.error = error!;
+      if (failure instanceof NodeError && failure.output !== undefined) result.output = failure.output;
+    }
+    this.results[nodeId] = result;
+    this.emit({
+      type: 'node.outcome',
+      nodeId,
+      attemptId,
+      outcome,
+      durationMs,
+      ...('output' in result ? { output: result.output } : {}),
+      ...(error ? { error } : {}),
+    });
+    return result;
+  }
+
+  /** An interrupted attempt may leave an action or an ACP turn open: close them before its outcome. */
+  private closeOpen(attempt: Attempt, error: ErrorInfo | undefined): void {
+    const failure = error ?? { message: 'the attempt ended before this finished', code: 'interrupted' };
+    if (attempt.openAction) {
+      const { actionType, startedAt } = attempt.openAction;
+      attempt.openAction = undefined;
+      this.emit({
+        type: 'action.completed',
+        nodeId: attempt.nodeId,
+        attemptId: attempt.attemptId,
+        actionType,
+        ok: false,
+        durationMs: Math.max(0, this.clock.now() - startedAt),
+        error: failure,
+      });
+    }
+    if (attempt.openTurn) {
+      const { sessionId, text } = attempt.openTurn;
+      attempt.openTurn = undefined;
+      this.emit({
+        type: 'acp.turn_finished',
+        nodeId: attempt.nodeId,
+        attemptId: attempt.attemptId,
+        sessionId,
+        stopReason: null,
+        response: text(),
+        error: failure,
+      });
+    }
+  }
+
+  /** The node's work: a value for synchronous functions, a promise otherwise. */
+  private executeNode(node: FlowNodeDefinition, attempt: Attempt): unknown {
+    switch (node.nodeType) {
+      case 'compute':
+        return node.run(new NodeContext(this, attempt));
+      case 'action':
+        return 'exec' in node ? this.shellAction(node, attempt) : this.functionAction(node, attempt);
+      case 'decision':
+        return this.decide(node, attempt);
+      case 'checkpoint':
+        return this.checkpoint(node, attempt);
+      case 'acp':
+        return this.acp.execute(node, attempt, new NodeContext(this, attempt));
+      default:
+        throw new NodeError('unknown_node_type', `node "${attempt.nodeId}": unknown nodeType ${JSON.stringify((node as { nodeType: unknown }).nodeType)}`);
+    }
+  }
+
+  private checkpoint(node: CheckpointNodeDefinition, attempt: Attempt): unknown {
+    if (node.run) return node.run(new NodeContext(this, attempt));
+    return { checkpoint: attempt.nodeId, summary: node.summary ?? attempt.nodeId };
+  }
+
+  private decide(node: DecisionNodeDefinition, attempt: Attempt): unknown {
+    const field = node.field ?? 'route';
+    const check = (value: unknown): unknown => {
+      const choice = typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
+      if (typeof choice !== 'string' || !node.choices.includes(choice)) {
+        throw new NodeError(
+          'invalid_choice',
+          `node "${attempt.nodeId}": decision returned ${JSON.stringify(choice ?? value)}; expected one of ${node.choices.map((c) => JSON.stringify(c)).join(', ')}`,
+        );
+      }
+      return typeof value === 'string' ? { [field]: value } : value;
+    };
+    const value = node.run(new NodeContext(this, attempt));
+    return isThenable(value) ? Promise.resolve(value).then(check) : check(value);
+  }
+
+  private async functionAction(node: FunctionActionNodeDefinition, attempt: Attempt): Promise<unknown> {
+    const startedAt = this.clock.now();
+    attempt.emit({ type: 'action.started', nodeId: attempt.nodeId, attemptId: attempt.attemptId, actionType: 'function' });
+    attempt.openAction = { actionType: 'function', startedAt };
+    let output: unknown;
+    try {
+      output = await node.run(new NodeContext(this, attempt));
+    } catch (error) {
+      if (attempt.openAction && !attempt.settled) {
+        attempt.openAction = undefined;
+        attempt.emit({
+          type: 'action.completed',
+          nodeId: attempt.nodeId,
+          attemptId: attempt.attemptId,
+          actionType: 'function',
+          ok: false,
+          durationMs: Math.max(0, this.clock.now() - startedAt),
+          error: toErrorInfo(attempt.interrupted?.error ?? error, 'action_failed', this.withStack),
+        });
+      }
+      throw error;
+    }
+    if (attempt.openAction && !attempt.settled) {
+      attempt.openAction = undefined;
+      attempt.emit({
+        type: 'action.completed',
+        nodeId: attempt.nodeId,
+        attemptId: attempt.attemptId,
+        actionType: 'function',
+        ok: !attempt.interrupted,
+        durationMs: Math.max(0, this.clock.now() - startedAt),
+        ...(attempt.interrupted ? { error: toErrorInfo(attempt.interrupted.error, attempt.interrupted.outcome) } : { output }),
+      });
+    }
+    return output;
+  }
+
+  private async shellAction(node: ShellActionNodeDefinition, attempt: Attempt): Promise<unknown> {
+    const context = new NodeContext(this, attempt);
+    const exec: ShellActionExecution = typeof node.exec === 'function' ? await node.exec(context) : node.exec;
+    if (typeof exec !== 'object' || exec === null || typeof exec.command !== 'string' || exec.command === '') {
+      throw new NodeError('invalid_exec', `node "${attempt.nodeId}": exec must give { command: string, args?: string[], … }`);
+    }
+    const cwd = exec.cwd === undefined ? this.cwd : resolvePath(this.cwd, exec.cwd);
+    const startedAt = this.clock.now();
+    const args = exec.args ?? [];
+    attempt.emit({
+      type: 'action.started',
+      nodeId: attempt.nodeId,
+      attemptId: attempt.attemptId,
+      actionType: 'shell',
+      command: args.length > 0 ? [exec.command, ...args] : exec.command,
+      cwd,
+    });
+    attempt.openAction = { actionType: 'shell', startedAt };
+    let result;
+    try {
+      result = await runShellCommand(exec, { cwd, signal: attempt.signal });
+    } catch (error) {
+      if (attempt.openAction && !attempt.settled) {
+        attempt.openAction = undefined;
+        attempt.emit({
+          type: 'action.completed',
+          nodeId: attempt.nodeId,
+          attemptId: attempt.attemptId,
+          actionType: 'shell',
+          ok: false,
+          durationMs: Math.max(0, this.clock.now() - startedAt),
+          error: toErrorInfo(error, 'spawn_failed'),
+        });
+      }
+      throw error;
+    }
+    const shown = commandText(exec.command, args);
+    let failure: NodeError | undefined;
+    if (result.aborted) failure = attempt.interrupted?.error ?? new NodeError('cancelled', `shell: "${shown}" was stopped`);
+    else if (result.timedOut) failure = new NodeError('shell_timeout', `shell: "${shown}" did not finish within ${exec.timeoutMs} ms`, 'timed_out');
+    else if (result.overflowed) failure = new NodeError('max_buffer', `shell: "${shown}" wrote more than ${exec.maxBufferBytes} bytes to one stream`);
+    else if (result.signal !== null) failure = new NodeError('killed', `shell: "${shown}" was killed by ${result.signal}`);
+    else if (result.exitCode !== 0 && !exec.allowNonZeroExit) {
+      const hint = lastLine(result.stderr);
+      failure = new NodeError('exit_code', `shell: "${shown}" exited with code ${result.exitCode}${hint ? `: ${hint}` : ''}`);
+    }
+    const summary = { exitCode: result.exitCode, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+    if (attempt.openAction && !attempt.settled) {
+      attempt.openAction = undefined;
+      attempt.emit({
+        type: 'action.completed',
+        nodeId: attempt.nodeId,
+        attemptId: attempt.attemptId,
+        actionType: 'shell',
+        ok: failure === undefined,
+        durationMs: Math.max(0, this.clock.now() - startedAt),
+        exitCode: result.exitCode,
+        signal: result.signal,
+        stdout: result.stdout,
+        stderr: result.stderr,
+        ...(failure ? { error: toErrorInfo(failure, 'shell_failed') } : {}),
+      });
+    }
+    if (failure) {
+      failure.output = summary;
+      throw failure;
+    }
+    return node.parse ? await node.parse(result, context) : summary;
+  }
+
+  // ---- endings ------------------------------------------------------------------------------------------
+
+  private finishStopped(): Promise<RunResult> {
+    const stop = this.stop!;
+    return this.finish(stop.outcome, { error: toErrorInfo(stop.error, stop.outcome), reason: stop.reason, ...(stop.timeoutMs !== undefined ? { timeoutMs: stop.timeoutMs } : {}) });
+  }
+
+  private finishWaiting(nodeId: string, node: CheckpointNodeDefinition, result: FlowNodeResult): Promise<RunResult> {
+    const out = result.output as { summary?: unknown } | undefined;
+    const message = node.summary ?? (typeof out?.summary === 'string' ? out.summary : undefined);
+    const resumeState: ResumeState = {
+      version: 1,
+      runId: this.runId,
+      flowName: this.flow.name,
+      input: this.input,
+      checkpoint: nodeId,
+      outputs: { ...this.outputs },
+      results: { ...this.results },
+      attempts: Object.fromEntries(this.attempts),
+      sessionCount: this.acp.sessionCount,
+      ...(this.resumeInput !== undefined ? { resume: this.resumeInput } : {}),
+    };
+    return this.finish('waiting', { resumeState, checkpoint: nodeId, ...(message !== undefined ? { message } : {}) });
+  }
+
+  /** Tears down (timers, listener, agents), then emits the one final run event. */
+  private async finish(
+    status: RunStatus,
+    details: { output?: unknown; error?: ErrorInfo; resumeState?: ResumeState; checkpoint?: string; message?: string; reason?: string; timeoutMs?: number },
+  ): Promise<RunResult> {
+    this.ending = true;
+    if (this.runTimer) clearTimeout(this.runTimer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    await this.acp.close();
+    const durationMs = Math.max(0, this.clock.now() - this.startedAt);
+    switch (status) {
+      case 'completed':
+        this.emit({ type: 'run.completed', output: details.output, durationMs });
+        break;
+      case 'failed':
+        this.emit({ type: 'run.failed', error: details.error!, durationMs });
+        break;
+      case 'timed_out':
+        this.emit({ type: 'run.timed_out', timeoutMs: details.timeoutMs!, durationMs });
+        break;
+      case 'cancelled':
+        this.emit({ type: 'run.cancelled', reason: details.reason ?? 'abort', durationMs });
+        break;
+      case 'waiting':
+        this.emit({ type: 'run.waiting', checkpoint: details.checkpoint!, ...(details.message !== undefined ? { message: details.message } : {}) });
+        break;
+    }
+    this.ended = true;
+    return {
+      runId: this.runId,
+      status,
+      durationMs,
+      ...(status === 'completed' ? { output: details.output } : {}),
+      ...(details.error ? { error: details.error } : {}),
+      ...(details.resumeState ? { resumeState: details.resumeState } : {}),
+    };
+  }
+}
+
+function lastLine(text: string): string | undefined {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const line = lines.at(-1);
+  return line === undefined ? undefined : line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+// ---- entry points ---------------------------------------------------------------------------------------
+
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'flow';
+}
+
+function defaultRunId(flowName: string, now: number, deterministic: boolean): string {
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const suffix = deterministic ? '' : `-${Math.random().toString(36).slice(2, 8)}`;
+  return `${stamp}-${slug(flowName)}${suffix}`;
+}
+
+function checkRunId(runId: string): string {
+  if (!RUN_ID.test(runId)) throw new RunOptionsError(`run id ${JSON.stringify(runId)} is invalid: use letters, digits, _ . : - (max 200)`);
+  return runId;
+}
+
+function prepare(flow: FlowDefinition): void {
+  if (!isDefinedFlow(flow)) validateFlow(flow);
+}
+
+/**
+ * Runs `flow` with `input`. Never rejects for anything that happens inside the run (failures, timeouts,
+ * cancellation, missing agents all end in a RunResult); throws FlowDefinitionError for an invalid flow before
+ * any event is emitted.
+ */
+export async function runFlow(flow: FlowDefinition, input: unknown, options: RunOptions): Promise<RunResult> {
+  prepare(flow);
+  const clock = options.clock ?? systemClock;
+  const runId = checkRunId(
+    options.runId ?? options.idFactory?.runId?.(flow.name, clock.now()) ?? defaultRunId(flow.name, clock.now(), options.deterministic === true),
+  );
+  const run = new FlowRun(flow, runId, input, options, 0);
+  const runTimeoutMs = options.runTimeoutMs ?? flow.runTimeoutMs;
+  run.emit({
+    type: 'run.started',
+    runId,
+    flow: flowSnapshot(flow),
+    input,
+    ...(runTimeoutMs !== undefined ? { runTimeoutMs } : {}),
+    cwd: run.cwd,
+    deterministic: options.deterministic === true,
+  });
+  run.arm();
+  return run.execute({ node: flow.startAt });
+}
+
+/**
+ * Continues a run that stopped at a checkpoint: emits `run.resumed`, then follows the checkpoint's edge (a
+ * `$resume.<path>` switch reads `resumeInput`). ACP sessions do not survive a resume: shared handles open new
+ * sessions (with new session ids) on first use.
+ */
+export async function resumeFlow(flow: FlowDefinition, state: ResumeState, resumeInput: unknown, options: RunOptions): Promise<RunResult> {
+  prepare(flow);
+  if (typeof state !== 'object' || state === null || state.version !== 1) throw new ResumeError('resume state: unsupported or missing version (expected 1)');
+  if (state.flowName !== flow.name) throw new ResumeError(`resume state is for flow "${state.flowName}", not "${flow.name}"`);
+  const checkpointNode = Object.hasOwn(flow.nodes, state.checkpoint) ? flow.nodes[state.checkpoint] : undefined;
+  if (!checkpointNode || checkpointNode.nodeType !== 'checkpoint') {
+    throw new ResumeError(`resume state: "${state.checkpoint}" is not a checkpoint node of flow "${flow.name}"`);
+  }
+  const attempts = state.attempts ?? {};
+  for (const [id, count] of Object.entries(attempts)) {
+    if (!Object.hasOwn(flow.nodes, id)) throw new ResumeError(`resume state: node "${id}" is not in flow "${flow.name}" (was the flow changed?)`);
+    if (!Number.isInteger(count) || count < 1) throw new ResumeError(`resume state: attempts of "${id}" must be a positive integer`);
+  }
+  const checkpointAttempts = attempts[state.checkpoint];
+  if (checkpointAttempts === undefined) throw new ResumeError(`resume state: no attempt of checkpoint "${state.checkpoint}" recorded`);
+
+  const run = new FlowRun(flow, checkRunId(state.runId), state.input, options, state.sessionCount ?? 0);
+  for (const [id, count] of Object.entries(attempts)) run.attempts.set(id, count);
+  Object.assign(run.outputs, state.outputs ?? {});
+  Object.assign(run.results, state.results ?? {});
+  run.resumeInput = resumeInput !== undefined ? resumeInput : state.resume;
+  const checkpointType: NodeType = 'checkpoint';
+  const after: FlowNodeResult = run.results[state.checkpoint] ?? {
+    attemptId: `${state.checkpoint}#${checkpointAttempts}`,
+    nodeId: state.checkpoint,
+    nodeType: checkpointType,
+    outcome: 'ok',
+    durationMs: 0,
+    output: run.outputs[state.checkpoint],
+  };
+  run.emit({ type: 'run.resumed', checkpoint: state.checkpoint, ...(resumeInput !== undefined ? { input: resumeInput } : {}) });
+  run.arm();
+  return run.execute({ after });
+}
