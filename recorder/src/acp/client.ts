@@ -56,7 +56,7 @@ export interface AcpAgentOptions {
   requestTimeoutMs?: number;
   /** How long a cancelled prompt waits for the agent's answer to session/cancel (default 3 000 ms). */
   cancelGraceMs?: number;
-  /** How long close() waits for the agent to exit after its stdin ends, before SIGTERM (default 2 000 ms). */
+  /** How long close() waits for the agent to exit after its stdin ends, and again after SIGTERM, before SIGKILL (default 2 000 ms). */
   closeGraceMs?: number;
   /** Sent in initialize. */
   clientInfo?: { name: string; version: string };
@@ -396,7 +396,8 @@ export class AcpAgent {
   /** The agent broke the protocol: fail everything pending at once and shut the agent down. */
   private protocolFailure(detail: string): void {
     this.setFailure({ kind: 'protocol', detail });
-    this.connection.close();
+    // Lines before the bad one are already queued in the SDK: let them be delivered, then close.
+    setImmediate(() => this.connection.close());
     void this.close();
   }
 
@@ -431,12 +432,13 @@ export class AcpAgent {
   private async shutdown(): Promise<void> {
     this.setFailure({ kind: 'closed' });
     const pid = this.child.pid;
+    const grace = this.options.closeGraceMs ?? 2_000;
     if (pid !== undefined) {
       if (!this.exitInfo) {
         this.child.stdin.end();
-        if (!(await this.waitForExit(this.options.closeGraceMs ?? 2_000))) {
+        if (!(await this.waitForExit(grace))) {
           signalGroup(pid, 'SIGTERM');
-          if (!(await this.waitForExit(2_000))) {
+          if (!(await this.waitForExit(grace))) {
             signalGroup(pid, 'SIGKILL');
             await this.waitForExit(5_000);
           }
@@ -445,7 +447,7 @@ export class AcpAgent {
       // The leader is gone; anything left in its group (its children) goes too.
       if (isGroupAlive(pid)) {
         signalGroup(pid, 'SIGTERM');
-        if (!(await waitUntilGone(() => isGroupAlive(pid), 1_000))) signalGroup(pid, 'SIGKILL');
+        if (!(await waitUntilGone(() => isGroupAlive(pid), grace))) signalGroup(pid, 'SIGKILL');
         await waitUntilGone(() => isGroupAlive(pid), 2_000);
       }
     }

@@ -146,16 +146,18 @@ const stepSchema: z.ZodType<Step> = z
     hang: z.literal(true).optional(),
     stopReason: z.enum(stopReasons).optional(),
   })
-  .check((ctx) => {
-    const keys = Object.keys(ctx.value).filter((k) => (ctx.value as Record<string, unknown>)[k] !== undefined);
-    if (keys.length !== 1) {
-      ctx.issues.push({
-        code: 'custom',
-        input: ctx.value,
-        message: `a step needs exactly one of ${stepKinds.join(', ')} (found ${keys.length === 0 ? 'none' : keys.join(', ')})`,
-      });
-    }
+  .refine((step) => presentKeys(step).length === 1, {
+    error: (issue) => {
+      const keys = presentKeys(issue.input as Step);
+      return `a step needs exactly one of ${stepKinds.join(', ')} (found ${keys.length === 0 ? 'none' : keys.join(', ')})`;
+    },
+    // An unknown key (a typo) already explains the step; do not pile "found none" on top of it.
+    when: (payload) => payload.issues.length === 0,
   });
+
+function presentKeys(step: Step): string[] {
+  return Object.keys(step).filter((k) => (step as Record<string, unknown>)[k] !== undefined);
+}
 
 function checkReachable(ctx: { value: Step[]; issues: Array<z.core.$ZodRawIssue> }): void {
   const steps = ctx.value;
@@ -238,7 +240,9 @@ export function parseScript(text: string, file: string): Script {
   }
   const result = scriptSchema.safeParse(raw);
   if (!result.success) {
-    const [first, ...rest] = result.error.issues;
+    // A misspelt key also makes the key it was meant to be "missing": the unknown key is the better report.
+    const issues = [...result.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+    const [first, ...rest] = issues;
     const { path, message } = mostSpecific(first!);
     const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '';
     throw new ScriptError(`invalid script ${file} at ${jsonPointer(path)}: ${oneLine(message)}${more}`);
