@@ -75,6 +75,12 @@ export const FlowSnapshot = z
     nodes: z.array(NodeSpec),
     edges: z.array(EdgeSpec),
     metadata: z.record(z.string(), JsonValue).optional().describe('Free-form labels from the flow author.'),
+    flowFile: z
+      .string()
+      .optional()
+      .describe(
+        'The flow file the run was started from (`flowtape resume` loads it again): relative to the run cwd when inside it.',
+      ),
   })
   .meta({ title: 'flow.json', description: 'The flow definition as it was when the run started.' });
 export type FlowSnapshot = z.infer<typeof FlowSnapshot>;
