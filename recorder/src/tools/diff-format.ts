@@ -1,0 +1,172 @@
+/** Renders a DiffResult for people: plain text for terminals, Markdown for a PR comment or a CI step summary. */
+import { SECTIONS, type DiffResult, type Difference } from './diff.ts';
+
+interface Group {
+  title: string;
+  /** Prefix stripped from the paths shown in the group. */
+  base: string;
+  items: Difference[];
+}
+
+function groupOf(diff: Difference): { key: string; title: string; base: string } {
+  if ((diff.section === 'attempt' || diff.section === 'artifact') && diff.attemptId) {
+    const base = `/attempts/${diff.attemptId.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    return { key: `attempt:${diff.attemptId}`, title: `node ${diff.nodeId} · attempt ${diff.attemptId}`, base };
+  }
+  if (diff.section === 'session' && diff.session) {
+    const base = `/sessions/${diff.session.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    return { key: `session:${diff.session}`, title: `session ${diff.session}`, base };
+  }
+  if (diff.section === 'flow') return { key: 'flow', title: 'flow definition', base: '/flow' };
+  if (diff.section === 'path') return { key: 'path', title: 'path taken', base: '' };
+  return { key: 'run', title: 'run', base: '/run' };
+}
+
+function groups(differences: Difference[]): Group[] {
+  const map = new Map<string, Group>();
+  for (const diff of differences) {
+    const { key, title, base } = groupOf(diff);
+    let group = map.get(key);
+    if (!group) map.set(key, (group = { title, base, items: [] }));
+    group.items.push(diff);
+  }
+  // Run, flow and path first, then attempts and sessions in the order they were found.
+  const rank = (g: Group) => (g.base === '/run' ? 0 : g.base === '/flow' ? 1 : g.base === '' ? 2 : 3);
+  return [...map.values()].sort((x, y) => rank(x) - rank(y));
+}
+
+const MARK = { added: '+', removed: '-', changed: '~' } as const;
+
+function show(value: unknown): string {
+  if (value === undefined) return '(absent)';
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string' && /#\d+$/.test(v))) return value.join(' → ');
+  return JSON.stringify(value) ?? String(value);
+}
+
+function relative(diff: Difference, base: string): string {
+  if (diff.section === 'path') {
+    if (diff.path.startsWith('/nodes/')) return `attempts of node ${diff.nodeId}`;
+    return diff.note ?? diff.path;
+  }
+  const rel = base && diff.path.startsWith(base) ? diff.path.slice(base.length) : diff.path;
+  return rel === '' ? '(whole)' : rel;
+}
+
+/** One line per difference: `~ /output/verdict: "approve" → "reject"`. */
+function line(diff: Difference, base: string): string {
+  const where = relative(diff, base);
+  const note = diff.note && diff.section !== 'path' ? ` (${diff.note})` : '';
+  if (diff.section === 'path' && !diff.path.startsWith('/nodes/')) {
+    return `${MARK[diff.kind]} ${where}: a: ${diff.a === undefined ? '—' : show(diff.a)} | b: ${diff.b === undefined ? '—' : show(diff.b)}`;
+  }
+  switch (diff.kind) {
+    case 'added':
+      return `+ ${where}${note}: only in b: ${show(diff.b)}`;
+    case 'removed':
+      return `- ${where}${note}: only in a: ${show(diff.a)}`;
+    case 'changed':
+      return `~ ${where}${note}: ${show(diff.a)} → ${show(diff.b)}`;
+  }
+}
+
+function countsLine(result: DiffResult): string {
+  const parts = SECTIONS.filter((s) => result.counts[s] > 0).map((s) => `${s} ${result.counts[s]}`);
+  return parts.join(', ');
+}
+
+function sideLine(name: string, side: DiffResult['a']): string {
+  return `${name}: ${side.location} (run ${side.runId}, ${side.status}${side.complete ? '' : ', incomplete'}, ${side.events} events)`;
+}
+
+export function formatText(result: DiffResult): string {
+  const out = [sideLine('a', result.a), sideLine('b', result.b)];
+  if (result.same) {
+    out.push('no differences');
+  } else {
+    out.push(`${result.total} difference${result.total === 1 ? '' : 's'}: ${countsLine(result)}`);
+    for (const group of groups(result.differences)) {
+      out.push('', group.title);
+      for (const diff of group.items) out.push('  ' + line(diff, group.base));
+    }
+    if (result.omitted > 0) out.push('', `… ${result.omitted} more differences not shown (raise --max-details, or use --json)`);
+  }
+  for (const warning of result.warnings.slice(0, 20)) out.push(`warning: ${warning}`);
+  return out.join('\n') + '\n';
+}
+
+/** Inline code that survives backticks in the value. */
+function code(text: string): string {
+  const clean = text.replace(/\r?\n/g, '⏎');
+  const longest = Math.max(0, ...(clean.match(/`+/g) ?? []).map((m) => m.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = clean.startsWith('`') || clean.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${clean}${pad}${fence}`;
+}
+
+function escapeMd(text: string): string {
+  return text.replace(/([\\`*_{}[\]<>|#])/g, '\\$1');
+}
+
+function mdLine(diff: Difference, base: string): string {
+  const where = relative(diff, base);
+  const note = diff.note && diff.section !== 'path' ? ` _(${escapeMd(diff.note)})_` : '';
+  if (diff.section === 'path' && !diff.path.startsWith('/nodes/')) {
+    return `- ${escapeMd(where)}: a ${diff.a === undefined ? '—' : code(show(diff.a))} · b ${diff.b === undefined ? '—' : code(show(diff.b))}`;
+  }
+  switch (diff.kind) {
+    case 'added':
+      return `- **added** ${code(where)}${note}: ${code(show(diff.b))}`;
+    case 'removed':
+      return `- **removed** ${code(where)}${note}: ${code(show(diff.a))}`;
+    case 'changed':
+      return `- **changed** ${code(where)}${note}: ${code(show(diff.a))} → ${code(show(diff.b))}`;
+  }
+}
+
+/** Markdown for a PR comment or `$GITHUB_STEP_SUMMARY`; summarised to stay under `maxBytes` (default 60 KB). */
+export function formatMarkdown(result: DiffResult, maxBytes = 60_000): string {
+  const head: string[] = [];
+  if (result.same) {
+    head.push(`### flowtape diff: no differences`, '', `${code(result.a.location)} and ${code(result.b.location)} behave the same.`);
+    return head.join('\n') + '\n';
+  }
+  head.push(`### flowtape diff: ${result.total} difference${result.total === 1 ? '' : 's'}`, '');
+  head.push(`| | bundle | run | status | events |`, `|---|---|---|---|---|`);
+  for (const [name, side] of [['a', result.a], ['b', result.b]] as const) {
+    head.push(`| ${name} | ${code(side.location)} | ${code(side.runId)} | ${side.status}${side.complete ? '' : ' (incomplete)'} | ${side.events} |`);
+  }
+  head.push('', `| section | differences |`, `|---|---|`);
+  for (const section of SECTIONS) if (result.counts[section] > 0) head.push(`| ${section} | ${result.counts[section]} |`);
+  let text = head.join('\n') + '\n';
+  let shown = 0;
+  const tail = (more: number) =>
+    `\n_… ${more} more difference${more === 1 ? '' : 's'} not shown; run \`flowtape diff --json\` for all of them._\n`;
+  outer: for (const group of groups(result.differences)) {
+    const lines = [`\n#### ${escapeMd(group.title)}\n`];
+    for (const diff of group.items) lines.push(mdLine(diff, group.base));
+    let block = lines.join('\n') + '\n';
+    if (new TextEncoder().encode(text + block).length + 200 > maxBytes) {
+      // Keep what fits of this group, then stop.
+      block = lines[0]!;
+      for (const l of lines.slice(1)) {
+        if (new TextEncoder().encode(text + block + l + '\n').length + 200 > maxBytes) {
+          text += block;
+          break outer;
+        }
+        block += l + '\n';
+        shown++;
+      }
+      text += block;
+      continue;
+    }
+    text += block;
+    shown += group.items.length;
+  }
+  if (shown < result.total) text += tail(result.total - shown);
+  if (result.warnings.length > 0) {
+    text += `\n<details><summary>${result.warnings.length} warning(s) reading the bundles</summary>\n\n`;
+    for (const w of result.warnings.slice(0, 10)) text += `- ${code(w.length > 200 ? w.slice(0, 200) + '…' : w)}\n`;
+    text += `\n</details>\n`;
+  }
+  return text;
+}

@@ -1,0 +1,160 @@
+/**
+ * Bundles on disk (a directory) or packed (`.zip` from `flowtape pack`), read through the schema package's
+ * `BundleBackend` so every tool (diff, verify, repair, import) reads bundles the way the viewer does.
+ */
+import { createReadStream } from 'node:fs';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
+import { unzipSync } from 'fflate';
+import { BundleFormatError, type BundleBackend, type ByteSource } from '@flowtape/schema';
+
+/** A bundle backend that also says where it reads from (for messages and volatile-path normalisation). */
+export interface NamedBackend extends BundleBackend {
+  /** The directory or zip file, as given. */
+  readonly location: string;
+  /** Absolute directory of the bundle on disk; undefined for a zip. */
+  readonly dir?: string;
+}
+
+/** Refuses paths that could leave the bundle: absolute, `..`, backslashes, NUL. */
+export function checkBundleRelative(path: string): string[] {
+  if (path.includes('\0') || path.includes('\\') || path.startsWith('/') || isAbsolute(path)) {
+    throw new BundleFormatError(`${path}: path is not inside the bundle`, path);
+  }
+  const segments = path.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.length === 0 || segments.includes('..')) {
+    throw new BundleFormatError(`${path}: path is not inside the bundle`, path);
+  }
+  return segments;
+}
+
+function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!isAbsolute(rel) && rel.split(sep)[0] !== '..');
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+/** A bundle directory. Reads stay inside it, also through symlinks. */
+export class FsBundleBackend implements NamedBackend {
+  readonly dir: string;
+  private rootReal: string | undefined;
+
+  constructor(readonly location: string) {
+    this.dir = resolve(location);
+  }
+
+  /** The absolute file for a bundle path, or undefined when it does not exist. Throws when it leaves the bundle. */
+  async resolveFile(path: string): Promise<string | undefined> {
+    const file = resolve(this.dir, ...checkBundleRelative(path));
+    this.rootReal ??= await realpath(this.dir).catch(() => this.dir);
+    let real: string;
+    try {
+      real = await realpath(file);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    if (!isInside(this.rootReal, real)) throw new BundleFormatError(`${path}: symlink leads out of the bundle`, path);
+    return real;
+  }
+
+  async readText(path: string): Promise<string | undefined> {
+    const bytes = await this.readBytes(path);
+    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+  }
+
+  async readBytes(path: string): Promise<Uint8Array | undefined> {
+    const file = await this.resolveFile(path);
+    if (!file) return undefined;
+    try {
+      return await readFile(file);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async readStream(path: string): Promise<ByteSource | undefined> {
+    const file = await this.resolveFile(path);
+    if (!file) return undefined;
+    try {
+      if (!(await stat(file)).isFile()) return undefined;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+    return createReadStream(file, { highWaterMark: 32 * 1024 });
+  }
+}
+
+/** A packed bundle, unpacked in memory (zips are for sharing; they are small next to a live trace). */
+export class ZipBundleBackend implements NamedBackend {
+  readonly dir = undefined;
+  private constructor(
+    readonly location: string,
+    private readonly files: Map<string, Uint8Array>,
+  ) {}
+
+  static async open(file: string): Promise<ZipBundleBackend> {
+    const data = await readFile(file);
+    let entries: Record<string, Uint8Array>;
+    try {
+      entries = unzipSync(data);
+    } catch (error) {
+      throw new BundleFormatError(`${basename(file)}: not a readable zip (${(error as Error).message})`, file);
+    }
+    const all = new Map<string, Uint8Array>();
+    for (const [name, bytes] of Object.entries(entries)) {
+      if (name.endsWith('/')) continue;
+      all.set(name.replace(/^\.?\//, ''), bytes);
+    }
+    // The bundle is at the root, or in the shallowest folder holding a manifest.json.
+    const manifests = [...all.keys()].filter((p) => p === 'manifest.json' || p.endsWith('/manifest.json'));
+    manifests.sort((a, b) => a.split('/').length - b.split('/').length);
+    const top = manifests[0];
+    if (top === undefined) throw new BundleFormatError(`${basename(file)}: no manifest.json in the zip`, file);
+    const prefix = top.slice(0, -'manifest.json'.length);
+    const files = new Map<string, Uint8Array>();
+    for (const [name, bytes] of all) if (name.startsWith(prefix)) files.set(name.slice(prefix.length), bytes);
+    return new ZipBundleBackend(file, files);
+  }
+
+  list(): string[] {
+    return [...this.files.keys()].sort();
+  }
+
+  async readBytes(path: string): Promise<Uint8Array | undefined> {
+    return this.files.get(checkBundleRelative(path).join('/'));
+  }
+
+  async readText(path: string): Promise<string | undefined> {
+    const bytes = await this.readBytes(path);
+    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+  }
+
+  async readStream(path: string): Promise<ByteSource | undefined> {
+    const bytes = await this.readBytes(path);
+    if (bytes === undefined) return undefined;
+    const CHUNK = 256 * 1024;
+    return (function* () {
+      for (let i = 0; i < bytes.length; i += CHUNK) yield bytes.subarray(i, i + CHUNK);
+    })();
+  }
+}
+
+/** Opens a bundle directory or a `.zip`; a clear error when it is neither. */
+export async function openBundle(location: string): Promise<FsBundleBackend | ZipBundleBackend> {
+  let st;
+  try {
+    st = await stat(location);
+  } catch {
+    throw new BundleFormatError(`${location}: no such bundle (not a directory or .zip file)`, location);
+  }
+  if (st.isDirectory()) return new FsBundleBackend(location);
+  if (st.isFile()) return ZipBundleBackend.open(location);
+  throw new BundleFormatError(`${location}: not a directory or .zip file`, location);
+}

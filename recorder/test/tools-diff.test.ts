@@ -1,0 +1,168 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { diffBundles } from '../src/tools/diff.ts';
+import { formatMarkdown, formatText } from '../src/tools/diff-format.ts';
+import { IgnoreRules } from '../src/tools/diff-normalize.ts';
+import { BundleFixture, reviewFlow, writeLargeBundle } from './fixtures/build-bundle.ts';
+
+async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'flowtape-diff-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+interface Variant {
+  runId?: string;
+  sessionId?: string;
+  verdict?: string;
+  prompt?: string;
+  reply?: string;
+  report?: string;
+}
+
+/** The review loop: draft → review (ACP) → done, or → fix → review → done when the verdict is `reject`. */
+async function reviewRun(dir: string, v: Variant = {}): Promise<string> {
+  const flow = reviewFlow();
+  if (v.prompt) Object.assign(flow.nodes[1]!, { promptSource: v.prompt });
+  const f = new BundleFixture(flow, v.runId ?? 'run-1');
+  const sessionId = v.sessionId ?? 'sess-1';
+  const verdict = v.verdict ?? 'approve';
+  f.runStarted({ topic: 'tests' }, { cwd: dir });
+  f.node('draft', { output: { file: `${dir}/draft.md` }, artifacts: { report: v.report ?? 'line one\nline two\nline three\n' }, next: { to: 'review' } });
+  f.node('review', {
+    output: { verdict },
+    turn: { sessionId, prompt: 'Review the draft', chunks: ['Looks ', v.reply ?? 'fine'], toolCall: { id: `call-${sessionId}`, title: 'read draft.md' } },
+    next: { to: verdict === 'approve' ? 'done' : 'fix', branch: { on: '$.verdict', value: verdict, caseKey: verdict } },
+  });
+  if (verdict !== 'approve') {
+    f.node('fix', { output: 'fixed', next: { to: 'review' } });
+    f.node('review', {
+      output: { verdict: 'approve' },
+      turn: { sessionId, prompt: 'Review again', chunks: ['ok'] },
+      next: { to: 'done', branch: { on: '$.verdict', value: 'approve', caseKey: 'approve' } },
+    });
+  }
+  f.node('done', { output: 'shipped' });
+  f.runCompleted('shipped');
+  return f.write(dir);
+}
+
+test('two runs that differ only in volatile values (run id, cwd, session ids, tool call ids, times) are the same', async (t) => {
+  const root = await scratch(t);
+  const a = await reviewRun(join(root, 'a'));
+  const b = await reviewRun(join(root, 'b-other-place'), { runId: 'run-2', sessionId: 'sess-xyz' });
+  const result = await diffBundles(a, b);
+  assert.equal(result.total, 0, formatText(result));
+  assert.equal(result.same, true);
+  assert.match(formatText(result), /no differences/);
+});
+
+test('a changed verdict is named by node, attempt and field, with the path, the edge and the conversation', async (t) => {
+  const root = await scratch(t);
+  const a = await reviewRun(join(root, 'a'));
+  const b = await reviewRun(join(root, 'b'), { verdict: 'reject', reply: 'wrong' });
+  const result = await diffBundles(a, b);
+  assert.equal(result.same, false);
+  const find = (path: string) => result.differences.find((d) => d.path === path);
+  const verdict = find('/attempts/review#1/output/verdict');
+  assert.ok(verdict, formatText(result));
+  assert.deepEqual([verdict.nodeId, verdict.attemptId, verdict.a, verdict.b], ['review', 'review#1', 'approve', 'reject']);
+  assert.deepEqual([find('/attempts/review#1/next/to')?.a, find('/attempts/review#1/next/to')?.b], ['done', 'fix']);
+  assert.equal(find('/attempts/review#1/next/branch/caseKey')?.b, 'reject');
+  const hunk = result.differences.find((d) => d.section === 'path' && d.path.startsWith('/path/'));
+  assert.deepEqual(hunk?.b, ['fix#1', 'review#2']);
+  assert.match(hunk?.note ?? '', /after review#1/);
+  assert.equal(find('/attempts/fix#1')?.kind, 'added');
+  assert.equal(find('/nodes/review/attempts')?.b, 2);
+  assert.equal(find('/sessions/main/messages/2/text')?.b, 'Looks wrong');
+  const text = formatText(result);
+  assert.match(text, /node review · attempt review#1\n(?:.*\n)*? {2}~ \/output\/verdict: "approve" → "reject"/);
+  assert.match(text, /path taken\n {2}\+ after review#1 \(step 3 in a, 3 in b\): a: — \| b: fix#1 → review#2/);
+});
+
+test('flow definition changes are keyed by node id and edge', async (t) => {
+  const root = await scratch(t);
+  const a = await reviewRun(join(root, 'a'));
+  const b = await reviewRun(join(root, 'b'), { prompt: 'Review carefully: {{draft}}' });
+  const result = await diffBundles(a, b);
+  assert.equal(result.total, 1, formatText(result));
+  assert.deepEqual(result.differences[0], {
+    section: 'flow',
+    kind: 'changed',
+    path: '/flow/nodes/review/promptSource',
+    a: 'Review: {{draft}}',
+    b: 'Review carefully: {{draft}}',
+  });
+});
+
+test('artifacts are compared by content, after normalisation, and a text change names its line', async (t) => {
+  const root = await scratch(t);
+  const a = await reviewRun(join(root, 'a'), { report: `built in ${join(root, 'a')}/out\nsecond\n` });
+  const same = await reviewRun(join(root, 'b'), { report: `built in ${join(root, 'b')}/out\nsecond\n` });
+  const changed = await reviewRun(join(root, 'c'), { report: `built in ${join(root, 'c')}/out\nSECOND\n` });
+  assert.equal((await diffBundles(a, same)).total, 0);
+  const result = await diffBundles(a, changed);
+  assert.equal(result.total, 1, formatText(result));
+  const [diff] = result.differences;
+  assert.equal(diff?.section, 'artifact');
+  assert.equal(diff?.path, '/attempts/draft#1/artifacts/report');
+  assert.equal(diff?.note, 'line 2');
+  assert.deepEqual([diff?.a, diff?.b], ['second', 'SECOND']);
+});
+
+test('--ignore takes JSON pointers and globs', async (t) => {
+  const root = await scratch(t);
+  const a = await reviewRun(join(root, 'a'));
+  const b = await reviewRun(join(root, 'b'), { verdict: 'reject', prompt: 'Other' });
+  const all = await diffBundles(a, b);
+  const ignored = await diffBundles(a, b, { ignore: ['/flow', '/attempts/review#1/output', '**/next', 'sessions/*', '/path', '/nodes/*', '/attempts/*#*/turns', '/attempts/fix#1', '/attempts/review#2'] });
+  assert.ok(all.total > 5);
+  assert.equal(ignored.total, 0, formatText(ignored));
+  const rules = new IgnoreRules(['/a/b', '*Id', '/x/**/z']);
+  assert.equal(rules.matches('/a/b/c'), true);
+  assert.equal(rules.matches('/a/bc'), false);
+  assert.equal(rules.matches('/deep/toolCallId'), true);
+  assert.equal(rules.matches('/x/1/2/z/3'), true);
+  assert.equal(rules.matches('/x/1/2/y'), false);
+});
+
+test('a torn last line is a warning, not an error; a broken manifest is an error naming the file', async (t) => {
+  const root = await scratch(t);
+  const a = await reviewRun(join(root, 'a'));
+  const b = await reviewRun(join(root, 'b'));
+  await appendFile(join(b, 'trace.ndjson'), '{"seq":99,"at":"2026-01');
+  const result = await diffBundles(a, b);
+  assert.equal(result.total, 0);
+  assert.match(result.warnings.join('\n'), /b: trace\.ndjson:\d+: torn last line/);
+  await writeFile(join(b, 'manifest.json'), '{"schema":"flowtape.bundle.v1"');
+  await assert.rejects(diffBundles(a, b), /manifest\.json: not valid JSON/);
+  await assert.rejects(diffBundles(a, join(root, 'nope')), /nope: no such bundle/);
+});
+
+test('large bundles: one changed attempt among thousands is found; markdown stays under 64 KB', async (t) => {
+  const root = await scratch(t);
+  const a = join(root, 'a');
+  const b = join(root, 'b');
+  await writeLargeBundle(a, 10_000, 0);
+  await writeLargeBundle(b, 10_000, 1);
+  const result = await diffBundles(a, b);
+  assert.equal(result.total, 1, formatText(result));
+  assert.equal(result.differences[0]?.path, '/attempts/step#1667/output/text');
+  assert.equal(result.a.events, 10_000);
+
+  // Every attempt differs: thousands of differences, counted in full, kept and rendered in part.
+  const c = join(root, 'c');
+  const flowChange = JSON.parse(await readFile(join(a, 'flow.json'), 'utf8'));
+  await writeLargeBundle(c, 3_000, 0);
+  await writeFile(join(c, 'flow.json'), JSON.stringify({ ...flowChange, name: 'renamed' }));
+  const many = await diffBundles(a, c, { maxDetails: 500 });
+  assert.ok(many.total > 2000, String(many.total));
+  assert.equal(many.differences.length, 500);
+  assert.equal(many.omitted, many.total - 500);
+  const md = formatMarkdown(many);
+  assert.ok(Buffer.byteLength(md) < 64 * 1024, String(Buffer.byteLength(md)));
+  assert.match(md, /more differences not shown/);
+});
