@@ -360,7 +360,10 @@ class FlowRun {
 
   private unroutedError(result: FlowNodeResult): ErrorInfo {
     const cause = result.error?.message ?? result.outcome;
-    return { message: `node "${result.nodeId}" ${result.outcome === 'timed_out' ? 'timed out' : 'failed'}: ${cause}`, code: result.error?.code ?? result.outcome };
+    const message = cause.startsWith(`node "${result.nodeId}"`)
+      ? cause
+      : `node "${result.nodeId}" ${result.outcome === 'timed_out' ? 'timed out' : result.outcome === 'failed' ? 'failed' : result.outcome}: ${cause}`;
+    return { message, code: result.error?.code ?? result.outcome };
   }
 
   // ---- attempts -----------------------------------------------------------------------------------------
