@@ -1,0 +1,163 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import lockfile from 'proper-lockfile';
+import {
+  Manifest,
+  parseNdjsonText,
+  project,
+  toRunProjection,
+  toStepsProjection,
+  TraceEvent,
+} from '@flowtape/schema';
+import { BUNDLE_LOCKFILE, repairBundle } from '../src/tools/repair.ts';
+import { BundleFixture, linearFlow } from './fixtures/build-bundle.ts';
+
+async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'flowtape-repair-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
+}
+
+async function snapshot(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const walk = async (rel: string) => {
+    for (const entry of await readdir(join(dir, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(path);
+      else out.set(path, await readFile(join(dir, path), 'utf8'));
+    }
+  };
+  await walk('');
+  return out;
+}
+
+async function readTraceFile(dir: string): Promise<{ events: TraceEvent[]; text: string }> {
+  const text = await readFile(join(dir, 'trace.ndjson'), 'utf8');
+  const events = parseNdjsonText(text).map(({ value }) => TraceEvent.parse(value));
+  return { events, text };
+}
+
+/** Projections and manifest agree with the fold of the trace. */
+async function assertConsistent(dir: string): Promise<Manifest> {
+  const { events, text } = await readTraceFile(dir);
+  assert.ok(text.endsWith('\n'));
+  events.forEach((e, i) => assert.equal(e.seq, i + 1));
+  const state = project(events);
+  assert.deepEqual(JSON.parse(await readFile(join(dir, 'projections/run.json'), 'utf8')), JSON.parse(JSON.stringify(toRunProjection(state))));
+  assert.deepEqual(JSON.parse(await readFile(join(dir, 'projections/steps.json'), 'utf8')), JSON.parse(JSON.stringify(toStepsProjection(state))));
+  const manifest = Manifest.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
+  assert.equal(manifest.lastSeq, state.seq);
+  assert.equal(manifest.status, state.status);
+  for (const step of state.steps) assert.notEqual(step.status, 'running', `${step.attemptId} has no outcome`);
+  return manifest;
+}
+
+function abandonedFixture(pid: number): BundleFixture {
+  const f = new BundleFixture(linearFlow('three', ['a', 'b', 'c']), 'run-crashed', { name: 'flowtape', version: '0.1.0', pid, hostname: hostname() });
+  f.runStarted({ x: 1 });
+  f.node('a', { output: 1, next: { to: 'b' } });
+  f.node('b', { open: true, turn: { sessionId: 'sess-1', prompt: 'hello', chunks: ['hi'] } });
+  return f;
+}
+
+test('repair drops a torn last line, closes open attempts as interrupted, marks the run abandoned, and is idempotent', async (t) => {
+  const dir = join(await scratch(t), 'bundle');
+  const f = abandonedFixture(deadPid());
+  await f.write(dir, { tornTail: '{"seq":9,"at":"2026-01-01T00:00:00.0' });
+  await appendFile(join(dir, 'sessions/sess-1/events.ndjson'), '{"seq":4,"direction":"inc');
+
+  const report = await repairBundle(dir);
+  assert.equal(report.abandoned, true);
+  assert.deepEqual(report.interrupted, ['b#1']);
+  assert.deepEqual(report.tornLines.map((l) => l.file), ['trace.ndjson', 'sessions/sess-1/events.ndjson']);
+  assert.equal(report.status, 'failed');
+
+  const { events } = await readTraceFile(dir);
+  const tail = events.slice(-2);
+  assert.equal(tail[0]?.type, 'node.outcome');
+  assert.equal(tail[0]?.attemptId, 'b#1');
+  assert.equal((tail[0]?.payload as { outcome: string }).outcome, 'interrupted');
+  assert.equal(tail[1]?.type, 'run.failed');
+  assert.equal((tail[1]?.payload as { abandoned?: boolean }).abandoned, true);
+  const manifest = await assertConsistent(dir);
+  assert.equal(manifest.abandoned, true);
+  assert.equal(manifest.complete, true);
+  assert.ok((await readFile(join(dir, 'sessions/sess-1/events.ndjson'), 'utf8')).endsWith('\n'));
+
+  const before = await snapshot(dir);
+  const again = await repairBundle(dir);
+  assert.equal(again.changed, false, JSON.stringify(again));
+  assert.deepEqual(await snapshot(dir), before);
+});
+
+test('repair never drops a complete line: a last line that lacks only its newline is kept', async (t) => {
+  const dir = join(await scratch(t), 'bundle');
+  const f = new BundleFixture(linearFlow('two', ['a', 'b']), 'run-ok');
+  f.runStarted();
+  f.node('a', { output: 1, next: { to: 'b' } });
+  f.node('b', { output: 2 });
+  f.runCompleted(2);
+  await f.write(dir);
+  const trace = join(dir, 'trace.ndjson');
+  const text = await readFile(trace, 'utf8');
+  await writeFile(trace, text.slice(0, -1));
+  const report = await repairBundle(dir);
+  assert.deepEqual(report.terminatedLines, ['trace.ndjson']);
+  assert.deepEqual(report.tornLines, []);
+  assert.equal(await readFile(trace, 'utf8'), text);
+  assert.equal(report.abandoned, false);
+  assert.deepEqual(report.rewritten, []);
+});
+
+test('repair refuses a bundle whose writer is alive, and one whose lock is held', async (t) => {
+  const dir = join(await scratch(t), 'bundle');
+  const f = abandonedFixture(process.pid);
+  await f.write(dir);
+  const before = await snapshot(dir);
+  await assert.rejects(repairBundle(dir), /the writer is this process \(pid \d+\); not repairing a live run/);
+  assert.deepEqual(await snapshot(dir), before);
+
+  const release = await lockfile.lock(dir, { lockfilePath: join(dir, BUNDLE_LOCKFILE), realpath: false });
+  try {
+    await assert.rejects(repairBundle(dir, { force: true, lockWaitMs: 200 }), /locked by another process/);
+  } finally {
+    await release();
+  }
+  const forced = await repairBundle(dir, { force: true });
+  assert.equal(forced.abandoned, true);
+});
+
+test('a real writer killed with SIGKILL mid-run: repair makes its bundle consistent and complete', async (t) => {
+  const dir = join(await scratch(t), 'bundle');
+  const script = fileURLToPath(new URL('./fixtures/endless-writer.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, dir, '40'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`writer exited early (${code})`)));
+  });
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  // A kill can land between two writes as well as inside one: add the half line a torn append leaves.
+  await appendFile(join(dir, 'trace.ndjson'), '{"seq":');
+
+  const report = await repairBundle(dir);
+  assert.equal(report.abandoned, true);
+  assert.equal(report.tornLines.length, 1);
+  const manifest = await assertConsistent(dir);
+  assert.equal(manifest.abandoned, true);
+  assert.equal(manifest.status, 'failed');
+  assert.equal((await repairBundle(dir)).changed, false);
+});
