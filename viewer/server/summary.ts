@@ -1,7 +1,7 @@
-// One line of the run list: read from a bundle's manifest (and run projection when present).
-// Provisional: replaced by the schema's Manifest parser once @flowtape/schema lands.
+// One line of the run list, read from a bundle's manifest (validated by the schema) and its run projection.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BUNDLE_FILES, Manifest, NewerFormatError, RunProjection, parseDocument } from '@flowtape/schema';
 
 export interface RunSummary {
   /** The bundle's path relative to the served root ('' when the root is the bundle). */
@@ -10,22 +10,47 @@ export interface RunSummary {
   flow?: string;
   status?: string;
   startedAt?: string;
-  finishedAt?: string;
+  endedAt?: string;
   durationMs?: number;
   complete?: boolean;
+  events?: number;
+  /** Why the bundle could not be summarised (it may still open, showing what can be read). */
   error?: string;
 }
 
+async function readJson(path: string): Promise<unknown> {
+  return JSON.parse(await readFile(path, 'utf8'));
+}
+
 export async function summarizeRun(dir: string, id: string): Promise<RunSummary> {
+  let manifest: Manifest;
   try {
-    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
-    return {
-      id,
-      runId: typeof manifest.runId === 'string' ? manifest.runId : undefined,
-      flow: typeof manifest.flowName === 'string' ? manifest.flowName : undefined,
-      status: typeof manifest.status === 'string' ? manifest.status : undefined,
-    };
+    manifest = parseDocument(Manifest, await readJson(join(dir, BUNDLE_FILES.manifest)), BUNDLE_FILES.manifest);
   } catch (err) {
-    return { id, error: `manifest.json: ${(err as Error).message}` };
+    const message = err instanceof NewerFormatError || (err as Error).name === 'BundleFormatError'
+      ? (err as Error).message
+      : `${BUNDLE_FILES.manifest}: ${(err as Error).message}`;
+    return { id, error: message };
   }
+  const summary: RunSummary = {
+    id,
+    runId: manifest.runId,
+    flow: manifest.flowName,
+    status: manifest.status,
+    startedAt: manifest.createdAt,
+    endedAt: manifest.endedAt,
+    complete: manifest.complete,
+    events: manifest.lastSeq,
+  };
+  try {
+    const run = parseDocument(RunProjection, await readJson(join(dir, manifest.files.run)), manifest.files.run);
+    summary.startedAt = run.startedAt ?? summary.startedAt;
+    summary.durationMs = run.durationMs;
+  } catch {
+    // The projection is derived data: the manifest alone is enough for the list.
+  }
+  if (summary.durationMs === undefined && summary.startedAt && summary.endedAt) {
+    summary.durationMs = Date.parse(summary.endedAt) - Date.parse(summary.startedAt);
+  }
+  return summary;
 }

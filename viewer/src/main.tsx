@@ -1,8 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-
-function App() {
-  return <div data-testid="app">flowtape viewer</div>;
-}
+import '@xyflow/react/dist/style.css';
+import './styles.css';
+import { App } from './app/App.tsx';
 
 createRoot(document.getElementById('root')!).render(<StrictMode><App /></StrictMode>);

@@ -1,0 +1,409 @@
+// Builds bundles for the viewer's end-to-end tests and benchmark. Every document and every trace line is
+// validated against the schema's zod schemas before it is written, and the projections and conversation
+// records are produced by the schema's own reducer and conversation builder — the same way the recorder
+// writes them. Damage (torn lines, unknown event types, a newer major version) is applied on purpose, after.
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  ArtifactRef,
+  FlowSnapshot,
+  Manifest,
+  SCHEMA_IDS,
+  SessionBinding,
+  SessionEventLine,
+  SessionRecord,
+  TraceEvent,
+  buildConversation,
+  initialState,
+  reduce,
+  sessionFiles,
+  toLiveProjection,
+  toRunProjection,
+  toStepsProjection,
+  type ProjectionState,
+  type RunStatus,
+} from '@flowtape/schema';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type EventInput = DistributiveOmit<TraceEvent, 'seq' | 'at' | 'runId'>;
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+const BASE_TIME = Date.UTC(2026, 0, 15, 9, 0, 0);
+
+/** Writes one bundle: trace lines are appended as they are added (so a live viewer sees them arrive). */
+export class BundleWriter {
+  seq = 0;
+  state: ProjectionState = initialState();
+  private clock = BASE_TIME;
+  private readonly sessions = new Map<string, SessionWriter>();
+  private pending: string[] = [];
+
+  constructor(
+    readonly dir: string,
+    readonly runId: string,
+    readonly flow: FlowSnapshot,
+    readonly options: { validate?: 'all' | 'sample' } = {},
+  ) {
+    mkdirSync(join(dir, 'projections'), { recursive: true });
+    mkdirSync(join(dir, 'artifacts'), { recursive: true });
+    writeJson(join(dir, 'flow.json'), FlowSnapshot.parse(flow));
+    writeFileSync(join(dir, 'trace.ndjson'), '');
+  }
+
+  now(advanceMs = 7): string {
+    this.clock += advanceMs;
+    return new Date(this.clock).toISOString();
+  }
+
+  event(input: EventInput, advanceMs = 7): TraceEvent {
+    this.seq++;
+    const raw = { seq: this.seq, at: this.now(advanceMs), runId: this.runId, ...input };
+    const event = this.options.validate === 'sample' && this.seq % 97 !== 1 ? (raw as TraceEvent) : TraceEvent.parse(raw);
+    this.state = reduce(this.state, event);
+    this.pending.push(JSON.stringify(event));
+    if (this.pending.length >= 2000) this.flush();
+    return event;
+  }
+
+  /** Appends buffered trace lines to trace.ndjson. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    appendFileSync(join(this.dir, 'trace.ndjson'), this.pending.join('\n') + '\n');
+    this.pending = [];
+  }
+
+  artifact(content: string, ext: string, mediaType: string): ArtifactRef {
+    const bytes = Buffer.from(content, 'utf8');
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const ref = ArtifactRef.parse({ path: `artifacts/sha256-${sha256}.${ext}`, sha256, size: bytes.length, mediaType });
+    writeFileSync(join(this.dir, ref.path), bytes);
+    return ref;
+  }
+
+  session(sessionId: string, handle: string, agentCommand: string[] = ['scripted-agent']): SessionWriter {
+    let s = this.sessions.get(sessionId);
+    if (!s) {
+      s = new SessionWriter(this, sessionId, handle, agentCommand);
+      this.sessions.set(sessionId, s);
+    }
+    return s;
+  }
+
+  /** Writes session records, projections and the manifest (in that order: trace first, manifest last). */
+  finish(opts: { complete: boolean; status?: RunStatus }): void {
+    this.flush();
+    for (const s of this.sessions.values()) s.writeRecord();
+    writeJson(join(this.dir, 'projections', 'run.json'), toRunProjection(this.state));
+    writeJson(join(this.dir, 'projections', 'live.json'), toLiveProjection(this.state));
+    writeJson(join(this.dir, 'projections', 'steps.json'), toStepsProjection(this.state));
+    const status = opts.status ?? this.state.status;
+    const manifest = Manifest.parse({
+      schema: SCHEMA_IDS.bundle,
+      runId: this.runId,
+      flowName: this.flow.name,
+      status,
+      complete: opts.complete,
+      createdAt: new Date(BASE_TIME).toISOString(),
+      updatedAt: new Date(this.clock).toISOString(),
+      ...(opts.complete ? { endedAt: new Date(this.clock).toISOString() } : {}),
+      lastSeq: this.seq,
+      files: { flow: 'flow.json', trace: 'trace.ndjson', run: 'projections/run.json', live: 'projections/live.json', steps: 'projections/steps.json' },
+      sessions: [...this.sessions.keys()].map((sessionId) => ({ sessionId, path: sessionFiles(sessionId).dir })),
+      writer: { name: 'flowtape-e2e-fixtures', version: '1' },
+    });
+    writeJson(join(this.dir, 'manifest.json'), manifest);
+  }
+}
+
+interface PermissionStep { permission: { title: string; allow: boolean } }
+
+export class SessionWriter {
+  seq = 0;
+  private rpcId = 0;
+  readonly lines: SessionEventLine[] = [];
+  readonly acpSessionId: string;
+
+  constructor(
+    readonly bundle: BundleWriter,
+    readonly sessionId: string,
+    readonly handle: string,
+    readonly agentCommand: string[],
+  ) {
+    this.acpSessionId = `acp-${sessionId}`;
+    const files = sessionFiles(sessionId);
+    mkdirSync(join(bundle.dir, files.dir), { recursive: true });
+    writeFileSync(join(bundle.dir, files.events), '');
+    writeJson(join(bundle.dir, files.binding), SessionBinding.parse({
+      schema: SCHEMA_IDS.sessionBinding,
+      sessionId,
+      handle,
+      acpSessionId: this.acpSessionId,
+      mode: 'shared',
+      agentCommand,
+      createdAt: bundle.now(0),
+    }));
+  }
+
+  line(direction: 'outgoing' | 'incoming' | 'stderr', message: Json | undefined, attemptId?: string, text?: string): SessionEventLine {
+    this.seq++;
+    const line = SessionEventLine.parse({
+      seq: this.seq,
+      at: this.bundle.now(1),
+      direction,
+      ...(message !== undefined ? { message } : {}),
+      ...(text !== undefined ? { text } : {}),
+      ...(attemptId ? { attemptId } : {}),
+    });
+    this.lines.push(line);
+    appendFileSync(join(this.bundle.dir, sessionFiles(this.sessionId).events), JSON.stringify(line) + '\n');
+    return line;
+  }
+
+  update(attemptId: string, update: Record<string, Json>): SessionEventLine {
+    return this.line('incoming', { jsonrpc: '2.0', method: 'session/update', params: { sessionId: this.acpSessionId, update } }, attemptId);
+  }
+
+  /**
+   * One ACP turn: the prompt request, the agent's updates, its response; with the matching trace events
+   * (`acp.prompt_sent` … `acp.turn_finished`) and prompt/response artifacts.
+   */
+  turn(nodeId: string, attemptId: string, prompt: string, updates: Array<Record<string, Json> | PermissionStep>): void {
+    const b = this.bundle;
+    const messagesBefore = buildConversation(this.lines).length;
+    const id = ++this.rpcId;
+    const request = this.line('outgoing', { jsonrpc: '2.0', id, method: 'session/prompt', params: { sessionId: this.acpSessionId, prompt: [{ type: 'text', text: prompt }] } }, attemptId);
+    const promptRef = b.artifact(prompt, 'txt', 'text/plain');
+    b.event({ scope: 'artifact', type: 'artifact.written', nodeId, attemptId, payload: { artifact: promptRef, role: 'prompt' } });
+    b.event({ scope: 'acp', type: 'acp.prompt_sent', nodeId, attemptId, sessionId: this.sessionId, payload: { prompt: { artifact: promptRef, preview: prompt.slice(0, 200) }, messageIndex: messagesBefore, sessionEventSeq: request.seq } });
+    let agentText = '';
+    for (const u of updates) {
+      if ('permission' in u) {
+        const perm = (u as PermissionStep).permission;
+        const pid = 1000 + ++this.rpcId;
+        this.line('incoming', { jsonrpc: '2.0', id: pid, method: 'session/request_permission', params: {
+          sessionId: this.acpSessionId,
+          toolCall: { toolCallId: `perm-${pid}`, title: perm.title },
+          options: [{ optionId: 'allow', name: 'Allow once', kind: 'allow_once' }, { optionId: 'reject', name: 'Reject', kind: 'reject_once' }],
+        } }, attemptId);
+        this.line('outgoing', { jsonrpc: '2.0', id: pid, result: { outcome: { outcome: 'selected', optionId: perm.allow ? 'allow' : 'reject' } } }, attemptId);
+        continue;
+      }
+      if (u.sessionUpdate === 'agent_message_chunk') agentText += String((u.content as { text?: string }).text ?? '');
+      this.update(attemptId, u as Record<string, Json>);
+    }
+    const response = this.line('incoming', { jsonrpc: '2.0', id, result: { stopReason: 'end_turn' } }, attemptId);
+    const messagesAfter = buildConversation(this.lines).length;
+    const responseRef = b.artifact(agentText, 'txt', 'text/plain');
+    b.event({ scope: 'artifact', type: 'artifact.written', nodeId, attemptId, payload: { artifact: responseRef, role: 'response' } });
+    b.event({ scope: 'acp', type: 'acp.turn_finished', nodeId, attemptId, sessionId: this.sessionId, payload: {
+      stopReason: 'end_turn',
+      sessionEvents: { from: request.seq, to: response.seq },
+      ...(messagesAfter > messagesBefore ? { messages: { from: messagesBefore, to: messagesAfter - 1 } } : {}),
+      response: agentText.length > 120 ? { artifact: responseRef, preview: agentText.slice(0, 120) } : { inline: agentText },
+    } });
+  }
+
+  writeRecord(): void {
+    const files = sessionFiles(this.sessionId);
+    writeJson(join(this.bundle.dir, files.record), SessionRecord.parse({
+      schema: SCHEMA_IDS.sessionRecord,
+      sessionId: this.sessionId,
+      acpSessionId: this.acpSessionId,
+      handle: this.handle,
+      lastSeq: this.seq,
+      updatedAt: this.bundle.now(0),
+      messages: buildConversation(this.lines),
+    }));
+  }
+}
+
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The review flow: plan → implement → test (shell) → route (switch on $.verdict: pass → finish, fail → implement)
+
+export const REVIEW_FLOW: FlowSnapshot = {
+  schema: SCHEMA_IDS.flow,
+  name: 'review-loop',
+  description: 'Plan, implement, test, and loop back until the tests pass.',
+  startAt: 'plan',
+  nodes: [
+    { id: 'plan', nodeType: 'acp', title: 'Plan the change', sessionHandle: 'main', sessionMode: 'shared', promptSource: 'Plan: {{task}}' },
+    { id: 'implement', nodeType: 'acp', title: 'Implement', sessionHandle: 'main', sessionMode: 'shared', promptSource: 'Implement the plan' },
+    { id: 'test', nodeType: 'action', actionType: 'shell', title: 'Run tests', command: 'npm test' },
+    { id: 'route', nodeType: 'decision', title: 'Tests green?', choices: ['pass', 'fail'] },
+    { id: 'review', nodeType: 'acp', title: 'Review', sessionHandle: 'reviewer', sessionMode: 'isolated' },
+    { id: 'finish', nodeType: 'compute', title: 'Summarise' },
+  ],
+  edges: [
+    { from: 'plan', to: 'implement' },
+    { from: 'implement', to: 'test' },
+    { from: 'test', to: 'route' },
+    { from: 'route', switch: { on: '$.verdict', cases: { pass: 'review', fail: 'implement' } } },
+    { from: 'review', to: 'finish' },
+  ],
+};
+
+export const XSS_SCRIPT = '<script>window.__xss = (window.__xss || 0) + 1</script>';
+export const XSS_IMG = '<img src=x onerror="window.__xss = (window.__xss || 0) + 1">';
+
+export interface ReviewRunOptions {
+  /** Put script and onerror payloads into agent text, thoughts, tool titles and artifacts. */
+  xss?: boolean;
+  /** Write only the first `stopAfter` steps and leave the manifest incomplete (a run being written). */
+  stopAfter?: number;
+  runId?: string;
+}
+
+/** The attempts of the review run, in order; `stopAfter` cuts the run after that many. */
+export function reviewSteps(w: BundleWriter, opts: ReviewRunOptions): Array<() => void> {
+  const main = () => w.session('main-1', 'main');
+  const evil = opts.xss ? ` ${XSS_SCRIPT} ${XSS_IMG}` : '';
+  const start = (nodeId: string, nodeType: 'acp' | 'compute' | 'action' | 'checkpoint' | 'decision', attempt: number) => {
+    const attemptId = `${nodeId}#${attempt}`;
+    w.event({ scope: 'node', type: 'node.started', nodeId, attemptId, payload: { nodeType, attempt } });
+    return attemptId;
+  };
+  const outcome = (nodeId: string, attemptId: string, ok: boolean, output?: Json, error?: string) =>
+    w.event({ scope: 'node', type: 'node.outcome', nodeId, attemptId, payload: {
+      outcome: ok ? 'ok' : 'failed',
+      durationMs: 1200,
+      ...(output !== undefined ? { output: { inline: output } } : {}),
+      ...(error ? { error: { message: error, code: 'exit_code' } } : {}),
+    } }, 1200);
+  const edge = (from: string, to: string, attemptId: string, branch?: { value: string }) =>
+    w.event({ scope: 'edge', type: 'edge.taken', nodeId: from, attemptId, payload: {
+      from, to, ...(branch ? { branch: { on: '$.verdict', value: branch.value, caseKey: branch.value } } : {}),
+    } });
+  const bind = (nodeId: string, attemptId: string, sessionId: string, handle: string, reused: boolean) =>
+    w.event({ scope: 'session', type: 'session.bound', nodeId, attemptId, sessionId, payload: {
+      handle, acpSessionId: `acp-${sessionId}`, mode: 'shared', reused, agentCommand: ['scripted-agent'], path: `sessions/${sessionId}`,
+    } });
+  const shell = (nodeId: string, attemptId: string, ok: boolean, stdout: string) => {
+    w.event({ scope: 'action', type: 'action.started', nodeId, attemptId, payload: { actionType: 'shell', command: 'npm test', cwd: '/work' } });
+    const out = w.artifact(stdout, 'txt', 'text/plain');
+    w.event({ scope: 'artifact', type: 'artifact.written', nodeId, attemptId, payload: { artifact: out, role: 'stdout' } });
+    w.event({ scope: 'action', type: 'action.completed', nodeId, attemptId, payload: {
+      actionType: 'shell', ok, durationMs: 900, exitCode: ok ? 0 : 1, signal: null,
+      stdout: { artifact: out, preview: stdout.slice(0, 80) }, stderr: { inline: ok ? '' : 'Error: 1 test failed' + evil },
+    } }, 900);
+  };
+
+  return [
+    () => {
+      w.event({ scope: 'run', type: 'run.started', payload: { flowName: REVIEW_FLOW.name, input: { inline: { task: 'add a --verbose flag' } } } });
+      const a = start('plan', 'acp', 1);
+      bind('plan', a, 'main-1', 'main', false);
+      main().turn('plan', a, 'Plan: add a --verbose flag', [
+        { sessionUpdate: 'agent_thought_chunk', content: { type: 'text', text: 'The CLI entry is src/cli.ts; flags are parsed with commander.' + evil } },
+        { sessionUpdate: 'plan', entries: [{ content: 'Add the flag', status: 'pending', priority: 'high' }, { content: 'Test it', status: 'pending', priority: 'medium' }] },
+        { sessionUpdate: 'agent_message_chunk', content: { type: 'text', text: 'PLAN-MESSAGE: add the flag in src/cli.ts, then a test.' + evil } },
+      ]);
+      outcome('plan', a, true, { plan: 'two steps' });
+      edge('plan', 'implement', a);
+    },
+    () => {
+      const a = start('implement', 'acp', 1);
+      bind('implement', a, 'main-1', 'main', true);
+      main().turn('implement', a, 'Implement the plan', [
+        { sessionUpdate: 'tool_call', toolCallId: 'edit-1', title: 'Edit src/cli.ts' + evil, kind: 'edit', status: 'pending' },
+        { permission: { title: 'Write src/cli.ts', allow: true } },
+        { sessionUpdate: 'tool_call_update', toolCallId: 'edit-1', status: 'completed', content: [{ type: 'content', content: { type: 'text', text: 'wrote 12 lines' } }] },
+        { sessionUpdate: 'agent_message_chunk', content: { type: 'text', text: 'IMPLEMENT-1-MESSAGE: the flag is in.' + evil } },
+      ]);
+      outcome('implement', a, true);
+      edge('implement', 'test', a);
+    },
+    () => {
+      const a = start('test', 'action', 1);
+      shell('test', a, false, '1 failing\n  ✗ --verbose prints nothing' + evil);
+      outcome('test', a, false, undefined, 'npm test exited with code 1');
+      edge('test', 'route', a);
+    },
+    () => {
+      const a = start('route', 'decision', 1);
+      outcome('route', a, true, { verdict: 'fail' });
+      edge('route', 'implement', a, { value: 'fail' });
+    },
+    () => {
+      const a = start('implement', 'acp', 2);
+      bind('implement', a, 'main-1', 'main', true);
+      main().turn('implement', a, 'The test failed: 1 failing. Fix it.', [
+        { sessionUpdate: 'tool_call', toolCallId: 'edit-2', title: 'Edit src/log.ts', kind: 'edit', status: 'in_progress' },
+        { sessionUpdate: 'tool_call_update', toolCallId: 'edit-2', status: 'completed' },
+        { sessionUpdate: 'agent_message_chunk', content: { type: 'text', text: 'IMPLEMENT-2-MESSAGE: fixed the logger.' + evil } },
+      ]);
+      outcome('implement', a, true);
+      edge('implement', 'test', a);
+    },
+    () => {
+      const a = start('test', 'action', 2);
+      shell('test', a, true, '4 passing');
+      outcome('test', a, true);
+      edge('test', 'route', a);
+    },
+    () => {
+      const a = start('route', 'decision', 2);
+      outcome('route', a, true, { verdict: 'pass' });
+      edge('route', 'review', a, { value: 'pass' });
+    },
+    () => {
+      const a = start('review', 'acp', 1);
+      bind('review', a, 'reviewer-1', 'reviewer', false);
+      w.session('reviewer-1', 'reviewer').turn('review', a, 'Review the diff', [
+        { sessionUpdate: 'agent_message_chunk', content: { type: 'text', text: 'REVIEW-MESSAGE: looks good.' + evil } },
+      ]);
+      outcome('review', a, true, { approved: true });
+      edge('review', 'finish', a);
+    },
+    () => {
+      const a = start('finish', 'compute', 1);
+      outcome('finish', a, true, { summary: 'done' + evil });
+      w.event({ scope: 'run', type: 'run.completed', payload: { output: { inline: { summary: 'done' } }, durationMs: 9000 } });
+    },
+  ];
+}
+
+/** A complete (or, with stopAfter, half-written) run of REVIEW_FLOW. Returns the writer for further appends. */
+export function writeReviewRun(dir: string, opts: ReviewRunOptions = {}): { writer: BundleWriter; rest: Array<() => void> } {
+  const w = new BundleWriter(dir, opts.runId ?? 'run-review-1', REVIEW_FLOW);
+  const steps = reviewSteps(w, opts);
+  const n = opts.stopAfter ?? steps.length;
+  for (const step of steps.slice(0, n)) step();
+  w.finish({ complete: n >= steps.length });
+  return { writer: w, rest: steps.slice(n) };
+}
+
+/** A finished review run whose trace ends in a torn line (the writer was killed mid-append). */
+export function writeTornRun(dir: string): void {
+  const { writer } = writeReviewRun(dir, { runId: 'run-torn', stopAfter: 4 });
+  writer.finish({ complete: true, status: 'failed' });
+  appendFileSync(join(dir, 'trace.ndjson'), '{"seq":999,"at":"2026-01-15T09:00:');
+}
+
+/** A review run with events of types this reader does not know (a newer minor version of the format). */
+export function writeUnknownTypesRun(dir: string): void {
+  const w = new BundleWriter(dir, 'run-unknown', REVIEW_FLOW);
+  const steps = reviewSteps(w, {});
+  steps[0]!();
+  w.flush();
+  const unknown = (type: string, payload: Record<string, unknown>) => {
+    w.seq++;
+    appendFileSync(join(dir, 'trace.ndjson'), JSON.stringify({ seq: w.seq, at: w.now(), runId: w.runId, scope: 'future', type, nodeId: 'plan', payload }) + '\n');
+  };
+  unknown('future.telemetry', { cpu: 0.5 });
+  unknown('node.annotated', { note: 'from a newer recorder' });
+  for (const step of steps.slice(1)) step();
+  w.finish({ complete: true });
+}
+
+/** A bundle from a newer major version of the format. */
+export function writeNewerMajorRun(dir: string): void {
+  writeReviewRun(dir, { runId: 'run-newer' });
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  manifest.schema = 'flowtape.bundle.v2';
+  writeJson(join(dir, 'manifest.json'), manifest);
+}

@@ -1,0 +1,140 @@
+// Glue between a backend, the loader and a view store: loads, applies deep-link parameters, runs full
+// validation in the worker, follows a live bundle, and keeps the URL in step with the cursor.
+import type { BundleBackend } from '../backend/types.ts';
+import { loadBundle, pollBundle, withValidation, type Loaded } from '../model/loader.ts';
+import { loadSession, readArtifact } from '../model/sessions.ts';
+import { validateTrace } from '../model/validate-client.ts';
+import type { Store, Tab, ViewState } from '../model/store.ts';
+import type { Resources } from '../ui/resources.tsx';
+
+export const LIVE_POLL_MS = 400;
+
+export interface DeepLink {
+  run?: string;
+  seq?: number;
+  node?: string;
+  tab?: Tab;
+}
+
+export function readDeepLink(search: string = location.search): DeepLink {
+  const q = new URLSearchParams(search);
+  const seq = q.get('seq');
+  const tab = q.get('tab');
+  return {
+    run: q.get('run') ?? undefined,
+    seq: seq !== null && /^\d+$/.test(seq) ? Number(seq) : undefined,
+    node: q.get('node') || undefined,
+    tab: tab === 'node' || tab === 'session' || tab === 'events' ? tab : undefined,
+  };
+}
+
+export function resourcesFor(backend: BundleBackend): Resources {
+  return {
+    session: (info) => loadSession(backend, info),
+    artifact: (ref) => readArtifact(backend, ref),
+  };
+}
+
+/** Writes run/seq/node/tab into the address bar (replaceState, throttled), so a reload lands on the same view. */
+export function syncUrl(store: Store<ViewState>, run: string | undefined): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const write = () => {
+    timer = undefined;
+    const s = store.getState();
+    if (!s.model) return;
+    const q = new URLSearchParams(location.search);
+    if (run !== undefined) q.set('run', run);
+    const e = s.cursor > 0 ? s.model.timeline.events[s.cursor - 1] : undefined;
+    q.set('seq', String(e?.seq ?? 0));
+    if (s.node) q.set('node', s.node);
+    else q.delete('node');
+    if (s.tab !== 'node') q.set('tab', s.tab);
+    else q.delete('tab');
+    const url = `${location.pathname}?${q.toString()}${location.hash}`;
+    if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(history.state, '', url);
+  };
+  const unsubscribe = store.subscribe(() => {
+    if (timer === undefined) timer = setTimeout(write, 120);
+  });
+  return () => {
+    unsubscribe();
+    if (timer !== undefined) clearTimeout(timer);
+  };
+}
+
+/** The cursor that shows the same event after the timeline changed under it (validation refold). */
+function sameSeqCursor(before: ViewState, after: Loaded['model']): number {
+  if (!before.model) return after.timeline.length;
+  if (before.cursor >= before.model.timeline.length) return after.timeline.length;
+  const seq = before.cursor > 0 ? before.model.timeline.events[before.cursor - 1]!.seq : 0;
+  return after.timeline.countForSeq(seq);
+}
+
+export function openBundle(backend: BundleBackend, store: Store<ViewState>, link: DeepLink): () => void {
+  let disposed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  store.setState({ loading: { label: backend.label, events: 0 }, loadError: undefined, model: undefined });
+
+  const follow = async (loaded: Loaded) => {
+    let current = loaded;
+    const tick = async () => {
+      if (disposed) return;
+      try {
+        // Continue from the model on screen (it may have been refolded after validation).
+        const onScreen = store.getState().model;
+        if (onScreen) current = { model: onScreen, tail: current.tail };
+        const next = await pollBundle(backend, current);
+        if (disposed) return;
+        if (next) {
+          current = next;
+          store.setState((s) => ({
+            model: next.model,
+            cursor: s.follow ? next.model.timeline.length : Math.min(s.cursor, next.model.timeline.length),
+            follow: s.follow && !next.model.complete,
+          }));
+        }
+      } catch {
+        // The server may be restarting or the file mid-rename; try again on the next tick.
+      }
+      if (!disposed && !current.model.complete) timer = setTimeout(tick, LIVE_POLL_MS);
+    };
+    timer = setTimeout(tick, LIVE_POLL_MS);
+  };
+
+  (async () => {
+    let loaded: Loaded;
+    try {
+      loaded = await loadBundle(backend, {
+        onProgress: (p) => { if (!disposed) store.setState({ loading: { label: backend.label, events: p.events } }); },
+      });
+    } catch (err) {
+      if (!disposed) store.setState({ loading: undefined, loadError: `${backend.label}: ${(err as Error).message}` });
+      return;
+    }
+    if (disposed) return;
+    const model = loaded.model;
+    const length = model.timeline.length;
+    const cursor = link.seq !== undefined ? model.timeline.countForSeq(link.seq) : length;
+    const following = link.seq === undefined && model.live && !model.complete;
+    store.setState({ model, cursor, follow: following, loading: undefined, node: link.node, tab: link.tab ?? 'node' });
+    const chunks = loaded.tail.chunks ?? [];
+    loaded.tail.chunks = undefined;
+    const file = model.manifest?.files.trace ?? 'trace.ndjson';
+    if (!model.fatal && chunks.length > 0) {
+      void validateTrace(file, chunks).then((issues) => {
+        if (disposed || issues.length === 0) return;
+        store.setState((s) => {
+          if (!s.model) return {};
+          const validated = withValidation(s.model, issues);
+          return { model: validated, cursor: sameSeqCursor(s, validated) };
+        });
+      });
+    }
+    if (model.live && !model.complete && !model.fatal) void follow(loaded);
+  })();
+
+  return () => {
+    disposed = true;
+    if (timer !== undefined) clearTimeout(timer);
+  };
+}

@@ -1,0 +1,351 @@
+// Loads one bundle through a BundleBackend into a BundleModel, tolerating everything the format allows to go
+// wrong: a missing or invalid manifest (the default layout is tried), a missing flow (the graph is built
+// from the trace), torn and invalid lines, unknown event types, seq gaps. A newer major version stops with
+// one clear message. Live bundles are followed by polling the trace's tail with byte ranges.
+import {
+  BUNDLE_FILES,
+  BundleFormatError,
+  FlowSnapshot,
+  Manifest,
+  NewerFormatError,
+  parseDocument,
+  type BundleBackend as SchemaBackend,
+} from '@flowtape/schema';
+import type { BundleBackend } from '../backend/types.ts';
+import { nodeStartsOf, sessionsOf, type BundleIssue, type BundleModel } from './bundle-model.ts';
+import { Timeline, TimelineBuilder } from './timeline.ts';
+import { isIssue, parseTraceLine, splitComplete, streamLines, type TraceIssue } from './trace-reader.ts';
+
+const decoder = new TextDecoder();
+
+export function schemaBackend(backend: BundleBackend): SchemaBackend {
+  return {
+    readText: async (path) => {
+      const bytes = await backend.read(path);
+      return bytes === undefined ? undefined : decoder.decode(bytes);
+    },
+    readStream: (path) => backend.stream(path),
+  };
+}
+
+export interface LoadProgress {
+  events: number;
+  phase: 'manifest' | 'trace' | 'done';
+}
+
+export interface LoadOptions {
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+/** What a live follower needs to continue where loading stopped. */
+export interface TailState {
+  /** Byte offset after the last complete trace line. */
+  offset: number;
+  /** Number of the last complete line. */
+  lines: number;
+  /** Text of the manifest last seen (to notice changes). */
+  manifestText?: string;
+  /** Trace chunks read (handed to the validation worker, then dropped). */
+  chunks?: Uint8Array[];
+}
+
+export interface Loaded {
+  model: BundleModel;
+  tail: TailState;
+}
+
+function yieldToBrowser(): Promise<void> {
+  const sched = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
+  if (sched?.yield) return sched.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function describe(err: unknown, file: string): string {
+  if (err instanceof BundleFormatError || err instanceof NewerFormatError) return err.message;
+  return `${file}: ${(err as Error)?.message ?? String(err)}`;
+}
+
+async function readManifest(backend: BundleBackend, issues: BundleIssue[]):
+  Promise<{ manifest?: Manifest; text?: string; fatal?: string }> {
+  const file = BUNDLE_FILES.manifest;
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await backend.read(file);
+  } catch (err) {
+    issues.push({ file, severity: 'error', message: describe(err, file) });
+    return {};
+  }
+  if (!bytes) {
+    issues.push({ file, severity: 'error', message: `${file}: missing — reading the default file layout` });
+    return {};
+  }
+  const text = decoder.decode(bytes);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    issues.push({ file, severity: 'error', message: `${file}: not valid JSON (${(err as Error).message.split('\n')[0]})` });
+    return { text };
+  }
+  try {
+    return { manifest: parseDocument(Manifest, value, file), text };
+  } catch (err) {
+    if (err instanceof NewerFormatError) return { text, fatal: err.message };
+    issues.push({ file, severity: 'error', message: describe(err, file) });
+    return { text };
+  }
+}
+
+async function readFlow(backend: BundleBackend, path: string, issues: BundleIssue[]): Promise<FlowSnapshot | undefined> {
+  try {
+    const bytes = await backend.read(path);
+    if (!bytes) {
+      issues.push({ file: path, severity: 'error', message: `${path}: missing — the graph shows only nodes seen in the trace` });
+      return undefined;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(decoder.decode(bytes));
+    } catch (err) {
+      issues.push({ file: path, severity: 'error', message: `${path}: not valid JSON (${(err as Error).message.split('\n')[0]})` });
+      return undefined;
+    }
+    return parseDocument(FlowSnapshot, value, path);
+  } catch (err) {
+    issues.push({ file: path, severity: 'error', message: describe(err, path) });
+    return undefined;
+  }
+}
+
+/** Feeds parsed lines into a timeline builder, collecting issues (invalid lines, seq gaps, reducer failures). */
+class TraceFolder {
+  lastSeq: number;
+  constructor(readonly builder: TimelineBuilder, readonly file: string, readonly issues: BundleIssue[]) {
+    this.lastSeq = builder.events.at(-1)?.seq ?? 0;
+  }
+
+  line(text: string, line: number): void {
+    const parsed = parseTraceLine(text, line, this.file);
+    if (!parsed) return;
+    if (isIssue(parsed)) {
+      this.issues.push({ file: this.file, line, severity: 'error', message: parsed.message });
+      return;
+    }
+    const seq = parsed.event.seq;
+    if (seq !== this.lastSeq + 1) {
+      this.issues.push({
+        file: this.file,
+        line,
+        severity: 'warning',
+        message: `${this.file}:${line}: seq ${seq} where ${this.lastSeq + 1} was expected`,
+      });
+    }
+    this.lastSeq = seq;
+    const failuresBefore = this.builder.failures.length;
+    this.builder.push(parsed.event, line);
+    const failure = this.builder.failures[failuresBefore];
+    if (failure) {
+      this.issues.push({
+        file: this.file,
+        line,
+        severity: 'error',
+        message: `${this.file}:${line}: ${parsed.event.type}: could not be applied (${failure.message})`,
+      });
+    }
+  }
+}
+
+function unknownTypesIssue(timeline: Timeline, file: string): BundleIssue | undefined {
+  const s = timeline.final;
+  if (s.unknownEventCount === 0) return undefined;
+  return {
+    file,
+    severity: 'warning',
+    message: `${file}: ${s.unknownEventCount} event${s.unknownEventCount === 1 ? '' : 's'} of types this viewer does not know (${s.unknownEventTypes.join(', ')}) — shown raw in the events list`,
+  };
+}
+
+function tornIssue(file: string, line: number, text: string): BundleIssue {
+  return {
+    file,
+    line,
+    severity: 'warning',
+    message: `${file}:${line}: torn last line (${text.length} characters without a newline) — the writer stopped mid-append; everything before it is shown`,
+  };
+}
+
+function assemble(
+  backend: BundleBackend,
+  parts: Omit<BundleModel, 'label' | 'live' | 'sessions' | 'nodeStarts' | 'complete' | 'sessionVersions' | 'version' | 'invalidLines'>
+    & Partial<Pick<BundleModel, 'sessionVersions' | 'version' | 'invalidLines' | 'nodeStarts'>>,
+): BundleModel {
+  const complete = parts.manifest?.complete ?? !backend.live;
+  return {
+    label: backend.label,
+    live: backend.live,
+    complete,
+    sessions: sessionsOf(parts.manifest, parts.timeline),
+    nodeStarts: parts.nodeStarts ?? nodeStartsOf(parts.timeline),
+    sessionVersions: parts.sessionVersions ?? new Map(),
+    version: parts.version ?? 0,
+    invalidLines: parts.invalidLines ?? new Set(),
+    ...parts,
+  };
+}
+
+export async function loadBundle(backend: BundleBackend, options: LoadOptions = {}): Promise<Loaded> {
+  const issues: BundleIssue[] = [];
+  options.onProgress?.({ events: 0, phase: 'manifest' });
+  const { manifest, text: manifestText, fatal } = await readManifest(backend, issues);
+  if (fatal) {
+    return { model: assemble(backend, { timeline: Timeline.empty(), issues, fatal }), tail: { offset: 0, lines: 0, manifestText } };
+  }
+  const flow = await readFlow(backend, manifest?.files.flow ?? BUNDLE_FILES.flow, issues);
+
+  const traceFile = manifest?.files.trace ?? BUNDLE_FILES.trace;
+  const builder = new TimelineBuilder();
+  const folder = new TraceFolder(builder, traceFile, issues);
+  const chunks: Uint8Array[] = [];
+  let tail: TailState = { offset: 0, lines: 0, manifestText };
+  let source: ReadableStream<Uint8Array> | undefined;
+  try {
+    source = await backend.stream(traceFile);
+  } catch (err) {
+    issues.push({ file: traceFile, severity: 'error', message: describe(err, traceFile) });
+  }
+  if (!source && !issues.some((i) => i.file === traceFile)) {
+    issues.push({ file: traceFile, severity: 'error', message: `${traceFile}: missing — no events to step through` });
+  }
+  if (source) {
+    const teed = source.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        chunks.push(chunk);
+        controller.enqueue(chunk);
+      },
+    }));
+    let sinceYield = performance.now();
+    let tornLine: { line: number; text: string } | undefined;
+    try {
+      const result = await streamLines(teed, (text, line, terminated) => {
+        if (!terminated) {
+          // A live bundle may be mid-append: the line is read on the next poll. Otherwise it is torn for good,
+          // unless it happens to be a whole JSON line that only lacks its newline.
+          if (backend.live && !manifest?.complete) return;
+          tornLine = { line, text };
+        }
+        folder.line(text, line);
+        if (performance.now() - sinceYield > 40) {
+          options.onProgress?.({ events: builder.events.length, phase: 'trace' });
+          sinceYield = performance.now();
+          return yieldToBrowser();
+        }
+        return undefined;
+      });
+      tail = { offset: result.offset, lines: result.lines, manifestText, chunks };
+      if (tornLine) {
+        const t: { line: number; text: string } = tornLine;
+        // parseTraceLine already reported it as invalid JSON; say what it is instead.
+        const at = issues.findIndex((i) => i.file === traceFile && i.line === t.line && i.severity === 'error');
+        if (at !== -1) issues.splice(at, 1, tornIssue(traceFile, t.line, t.text));
+      }
+    } catch (err) {
+      issues.push({ file: traceFile, severity: 'error', message: `${traceFile}: reading stopped: ${describe(err, traceFile)}` });
+    }
+  }
+  const timeline = builder.snapshot();
+  const unknown = unknownTypesIssue(timeline, traceFile);
+  if (unknown) issues.push(unknown);
+  options.onProgress?.({ events: timeline.length, phase: 'done' });
+  return { model: assemble(backend, { manifest, flow, timeline, issues }), tail };
+}
+
+/**
+ * One poll of a live bundle: reads what was appended to the trace since `tail` and the manifest. Returns
+ * undefined when nothing changed.
+ */
+export async function pollBundle(backend: BundleBackend, loaded: Loaded): Promise<Loaded | undefined> {
+  const { model, tail } = loaded;
+  if (model.fatal) return undefined;
+  const traceFile = model.manifest?.files.trace ?? BUNDLE_FILES.trace;
+  const manifestBytes = await backend.read(BUNDLE_FILES.manifest);
+  const manifestText = manifestBytes ? decoder.decode(manifestBytes) : undefined;
+  let manifest = model.manifest;
+  const issues = model.issues.filter((i) => !i.message.includes('torn last line') && !i.message.includes('of types this viewer does not know'));
+  if (manifestText !== undefined && manifestText !== tail.manifestText) {
+    try {
+      manifest = parseDocument(Manifest, JSON.parse(manifestText), BUNDLE_FILES.manifest);
+    } catch {
+      // A manifest is replaced atomically; a bad read is retried on the next poll.
+    }
+  }
+  const appended = await backend.readFrom(traceFile, tail.offset);
+  const { complete, used } = appended ? splitComplete(appended) : { complete: '', used: 0 };
+  const rest = appended ? appended.subarray(used) : new Uint8Array(0);
+  const manifestChanged = manifest !== model.manifest;
+  if (used === 0 && !manifestChanged) return undefined;
+
+  const builder = new TimelineBuilder(model.timeline);
+  const folder = new TraceFolder(builder, traceFile, issues);
+  let line = tail.lines;
+  const touched = new Set<string>();
+  const before = builder.events.length;
+  if (complete) {
+    const texts = complete.split('\n');
+    texts.pop(); // after the final newline
+    for (const raw of texts) {
+      line++;
+      folder.line(raw.endsWith('\r') ? raw.slice(0, -1) : raw, line);
+    }
+  }
+  for (let i = before; i < builder.events.length; i++) {
+    const sid = builder.events[i]!.sessionId;
+    if (sid) touched.add(sid);
+  }
+  // A finished bundle whose trace still ends without a newline has a torn last line.
+  if (manifest?.complete && rest.length > 0) {
+    const text = decoder.decode(rest);
+    line++;
+    const parsed = parseTraceLine(text, line, traceFile);
+    if (parsed && !isIssue(parsed)) folder.line(text, line);
+    else issues.push(tornIssue(traceFile, line, text));
+  }
+  const timeline = builder.snapshot();
+  const unknown = unknownTypesIssue(timeline, traceFile);
+  if (unknown) issues.push(unknown);
+  let flow = model.flow;
+  if (!flow && manifest) flow = await readFlow(backend, manifest.files.flow, []);
+  const sessionVersions = new Map(model.sessionVersions);
+  for (const id of touched) sessionVersions.set(id, (sessionVersions.get(id) ?? 0) + 1);
+  if (manifestChanged) for (const s of manifest?.sessions ?? []) sessionVersions.set(s.sessionId, (sessionVersions.get(s.sessionId) ?? 0) + 1);
+  return {
+    model: assemble(backend, {
+      manifest,
+      flow,
+      timeline,
+      issues,
+      sessionVersions,
+      version: model.version + 1,
+      invalidLines: model.invalidLines,
+      nodeStarts: nodeStartsOf(timeline, before, model.nodeStarts.slice()),
+    }),
+    tail: { offset: tail.offset + used, lines: line, manifestText },
+  };
+}
+
+/**
+ * Applies the result of full (zod) validation: events that failed it are flagged, reported, and left out of the
+ * fold, so the state on screen only ever comes from events that are what the format says.
+ */
+export function withValidation(model: BundleModel, invalid: readonly TraceIssue[]): BundleModel {
+  if (invalid.length === 0) return model;
+  const lines = new Set(invalid.map((i) => i.line).filter((l): l is number => l !== undefined));
+  const builder = new TimelineBuilder();
+  const t = model.timeline;
+  for (let i = 0; i < t.length; i++) if (!lines.has(t.lines[i]!)) builder.push(t.events[i]!, t.lines[i]!);
+  const timeline = builder.snapshot();
+  const issues = [
+    ...model.issues,
+    ...invalid.map((i): BundleIssue => ({ file: i.file, line: i.line, severity: 'error', message: `${i.message} — left out of the replay` })),
+  ];
+  return { ...model, timeline, issues, invalidLines: new Set([...model.invalidLines, ...lines]), nodeStarts: nodeStartsOf(timeline), version: model.version + 1 };
+}

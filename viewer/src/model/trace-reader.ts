@@ -1,0 +1,106 @@
+// Streamed, tolerant reading of trace.ndjson for the viewer: lines come from the schema's line splitter, each
+// is parsed and given a cheap structural envelope check so a 100k-event trace is folded in one pass; the
+// schema's zod validation runs in full in a worker afterwards (validate-client.ts). Byte offsets are tracked
+// so a live bundle can be tailed from where the last complete line ended.
+import { checkTraceEvent, isKnownEventType, readLines, type ReducibleEvent } from '@flowtape/schema';
+
+export interface TraceIssue {
+  file: string;
+  line?: number;
+  message: string;
+}
+
+export interface ParsedLine {
+  line: number;
+  event: ReducibleEvent;
+  known: boolean;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function optString(v: unknown): boolean {
+  return v === undefined || typeof v === 'string';
+}
+
+/** A structural check of the envelope: the fields the viewer indexes on have the right JSON types. */
+export function looksLikeEnvelope(v: unknown): v is ReducibleEvent {
+  if (!isPlainObject(v)) return false;
+  const seq = v.seq;
+  return typeof seq === 'number' && Number.isInteger(seq) && seq > 0
+    && typeof v.at === 'string' && typeof v.runId === 'string'
+    && typeof v.scope === 'string' && typeof v.type === 'string' && v.type !== ''
+    && isPlainObject(v.payload)
+    && optString(v.nodeId) && optString(v.attemptId) && optString(v.sessionId);
+}
+
+/** Parses one trace line; returns the event or an issue (named by file and line). */
+export function parseTraceLine(text: string, line: number, file: string): ParsedLine | TraceIssue | undefined {
+  if (text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { file, line, message: `${file}:${line}: not valid JSON (${String((err as Error).message).split('\n')[0]})` };
+  }
+  if (looksLikeEnvelope(value)) return { line, event: value, known: isKnownEventType(value.type) };
+  // Slow path only for lines that fail: the schema names the field at fault.
+  const checked = checkTraceEvent(value, line, file, 'envelope');
+  if (checked.ok) return { line, event: checked.event, known: checked.known };
+  return { file, line, message: checked.error.message };
+}
+
+export function isIssue(x: ParsedLine | TraceIssue): x is TraceIssue {
+  return 'message' in x;
+}
+
+export interface StreamResult {
+  /** Bytes up to and including the last newline: where a live tail continues. */
+  offset: number;
+  /** Lines read (complete ones). */
+  lines: number;
+  /** The unterminated last line, when there is one. */
+  tail?: { line: number; text: string };
+}
+
+/**
+ * Reads a byte stream line by line, calling `onLine` for each complete or final line. The final line without a
+ * newline is passed with `terminated: false`; the caller decides whether it is torn (a finished bundle) or
+ * still being written (live).
+ */
+export async function streamLines(
+  source: ReadableStream<Uint8Array>,
+  onLine: (text: string, line: number, terminated: boolean) => void | Promise<void>,
+): Promise<StreamResult> {
+  let total = 0;
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    const reader = source.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        total += value.byteLength;
+        yield value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  let lines = 0;
+  let tail: StreamResult['tail'];
+  for await (const { text, line, terminated } of readLines(counted())) {
+    if (terminated) lines = line;
+    else tail = { line, text };
+    await onLine(text, line, terminated);
+  }
+  const tailBytes = tail ? new TextEncoder().encode(tail.text).byteLength : 0;
+  return { offset: total - tailBytes, lines, tail };
+}
+
+/** Splits appended bytes at the last newline: complete lines to parse now, the rest to retry later. */
+export function splitComplete(bytes: Uint8Array): { complete: string; used: number } {
+  const last = bytes.lastIndexOf(10);
+  if (last === -1) return { complete: '', used: 0 };
+  return { complete: new TextDecoder().decode(bytes.subarray(0, last + 1)), used: last + 1 };
+}

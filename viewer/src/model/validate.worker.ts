@@ -1,0 +1,35 @@
+// Full validation of trace lines against the schema's zod schemas, off the main thread: the viewer folds a
+// large trace after a cheap structural check and learns here, a moment later, which lines are not what the
+// format says. Only payload/envelope validity is reported; JSON errors and torn lines the main thread saw.
+import { checkTraceEvent, readLines } from '@flowtape/schema';
+
+export interface ValidateRequest {
+  id: number;
+  file: string;
+  /** Line number of the first line in `chunks`, minus one. */
+  lineOffset: number;
+  chunks: Uint8Array[];
+}
+
+export interface ValidateResponse {
+  id: number;
+  issues: Array<{ file: string; line: number; message: string }>;
+}
+
+self.onmessage = async (e: MessageEvent<ValidateRequest>) => {
+  const { id, file, lineOffset, chunks } = e.data;
+  const issues: ValidateResponse['issues'] = [];
+  for await (const { text, line: rel, terminated } of readLines(chunks)) {
+    if (!terminated || text.trim() === '') continue;
+    const line = lineOffset + rel;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    const checked = checkTraceEvent(value, line, file, 'full');
+    if (!checked.ok) issues.push({ file, line, message: checked.error.message });
+  }
+  (self as unknown as Worker).postMessage({ id, issues } satisfies ValidateResponse);
+};

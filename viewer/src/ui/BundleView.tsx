@@ -1,0 +1,112 @@
+// One open bundle: header, problems, timeline, graph and inspector.
+import { useState } from 'react';
+import { useStore, useView } from './store-context.tsx';
+import { Graph } from './Graph.tsx';
+import { Timeline, useTimelineKeys } from './Timeline.tsx';
+import { NodePanel } from './NodePanel.tsx';
+import { SessionPanel } from './SessionPanel.tsx';
+import { EventsPanel } from './EventsPanel.tsx';
+import { useCursorState } from './hooks.ts';
+import { formatDuration, formatTime } from './format.ts';
+import type { Tab } from '../model/store.ts';
+
+function Header({ backHref }: { backHref?: string }) {
+  const model = useView((s) => s.model)!;
+  const state = useCursorState();
+  const final = model.timeline.final;
+  const m = model.manifest;
+  const runStatus = m?.status ?? final.status;
+  return (
+    <header className="bundle-header" data-testid="bundle-header">
+      {backHref && <a className="back-link" href={backHref} data-testid="back-to-runs">← runs</a>}
+      <span className="flow-name" data-testid="flow-name">{m?.flowName ?? model.flow?.name ?? final.flowName ?? '(unknown flow)'}</span>
+      <code className="run-id" data-testid="run-id">{m?.runId ?? final.runId ?? model.label}</code>
+      <span className={`run-status status-${runStatus}`} data-testid="run-status" title="status of the run (whole bundle)">{runStatus}</span>
+      <span className="muted">started {formatTime(m?.createdAt ?? final.startedAt)}</span>
+      {final.durationMs !== undefined && <span className="muted">took {formatDuration(final.durationMs)}</span>}
+      <span className="at-cursor" data-testid="status-at-cursor">at cursor: <b className={`status-text status-${state.status}`}>{state.status}</b></span>
+      <span className="spacer" />
+      {model.live && (
+        <span className={`live-badge ${model.complete ? 'complete' : 'live'}`} data-testid="live-badge" data-complete={model.complete ? 'true' : 'false'}>
+          {model.complete ? 'run complete' : '● live — being written'}
+        </span>
+      )}
+      {!model.live && <span className="muted" data-testid="source-label">{model.label}</span>}
+    </header>
+  );
+}
+
+function Issues() {
+  const issues = useView((s) => s.model?.issues) ?? [];
+  const [open, setOpen] = useState(false);
+  if (issues.length === 0) return null;
+  const errors = issues.filter((i) => i.severity === 'error').length;
+  const first = issues[0]!;
+  return (
+    <div className={`issues ${errors > 0 ? 'has-errors' : 'warnings'}`} data-testid="issues" data-count={issues.length} role="status">
+      <div className="issues-head">
+        <span>⚠ {issues.length} problem{issues.length === 1 ? '' : 's'} reading this bundle — showing what could be read.</span>
+        <span className="first-issue" data-testid="first-issue">{first.message}</span>
+        {issues.length > 1 && <button type="button" onClick={() => setOpen(!open)}>{open ? 'hide' : 'show all'}</button>}
+      </div>
+      {open && <ul>{issues.map((i, n) => <li key={n} className={i.severity} data-testid="issue">{i.message}</li>)}</ul>}
+    </div>
+  );
+}
+
+function Inspector() {
+  const store = useStore();
+  const tab = useView((s) => s.tab);
+  const tabs: Array<[Tab, string]> = [['node', 'Node'], ['session', 'Session'], ['events', 'Events']];
+  return (
+    <aside className="inspector" data-testid="inspector">
+      <div className="tabs" role="tablist">
+        {tabs.map(([id, label]) => (
+          <button key={id} type="button" role="tab" aria-selected={tab === id} className={tab === id ? 'active' : ''}
+            data-testid={`tab-${id}`} onClick={() => store.setState({ tab: id })}>{label}</button>
+        ))}
+      </div>
+      <div className="tab-body">
+        {tab === 'node' && <NodePanel />}
+        {tab === 'session' && <SessionPanel />}
+        {tab === 'events' && <EventsPanel />}
+      </div>
+    </aside>
+  );
+}
+
+export function BundleView({ backHref }: { backHref?: string }) {
+  useTimelineKeys();
+  const model = useView((s) => s.model);
+  const loading = useView((s) => s.loading);
+  const loadError = useView((s) => s.loadError);
+  if (loadError) return <div className="center-message error-text" data-testid="load-error" role="alert">{loadError}</div>;
+  if (!model) {
+    return (
+      <div className="center-message" data-testid="loading">
+        Loading {loading?.label ?? 'bundle'}… {loading && loading.events > 0 ? `${loading.events.toLocaleString()} events read` : ''}
+      </div>
+    );
+  }
+  if (model.fatal) {
+    return (
+      <div className="bundle fatal" data-testid="bundle" data-ready="true">
+        <div className="center-message" role="alert">
+          <div className="error-text" data-testid="fatal-error">{model.fatal}</div>
+          <div className="muted">{model.label}</div>
+        </div>
+      </div>
+    );
+  }
+  return (
+    <div className="bundle" data-testid="bundle" data-ready="true">
+      <Header backHref={backHref} />
+      <Issues />
+      <Timeline />
+      <div className="main-split">
+        <Graph />
+        <Inspector />
+      </div>
+    </div>
+  );
+}

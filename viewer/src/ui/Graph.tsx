@@ -1,0 +1,209 @@
+// The flow graph with the run overlaid at the cursor. Node and edge types live at module level, nodes are
+// memoised, and per-node data objects are reused while their values are unchanged, so a cursor step only
+// re-renders the cards whose status changed.
+import { memo, useCallback, useMemo, useRef } from 'react';
+import {
+  BaseEdge,
+  EdgeLabelRenderer,
+  Handle,
+  MarkerType,
+  Position,
+  ReactFlow,
+  getSmoothStepPath,
+  type Edge,
+  type EdgeProps,
+  type Node,
+  type NodeProps,
+} from '@xyflow/react';
+import { edgeCount, graphStructure, nodeOverlay, type GraphEdge, type GraphNode, type NodeOverlay } from '../model/graph-view.ts';
+import { useStore, useView } from './store-context.tsx';
+import { useCursorState, useFocusNode } from './hooks.ts';
+import { formatDuration } from './format.ts';
+
+interface CardData extends Record<string, unknown> {
+  node: GraphNode;
+  overlay: NodeOverlay;
+  selected: boolean;
+}
+
+type CardNode = Node<CardData, 'card'>;
+
+interface FlowEdgeData extends Record<string, unknown> {
+  edge: GraphEdge;
+  count: number;
+  back: boolean;
+}
+
+type FlowEdge = Edge<FlowEdgeData, 'flow'>;
+
+const TYPE_LABEL: Record<string, string> = {
+  acp: 'ACP',
+  compute: 'compute',
+  action: 'action',
+  checkpoint: 'checkpoint',
+  decision: 'decision',
+  unknown: 'node',
+};
+
+const STOP_LABEL: Record<string, string> = {
+  completed: 'run completed here',
+  failed: 'run failed here',
+  timed_out: 'run timed out here',
+  cancelled: 'run cancelled here',
+  waiting: 'run waits here',
+};
+
+const NodeCard = memo(function NodeCard({ data }: NodeProps<CardNode>) {
+  const { node, overlay, selected } = data;
+  const status = overlay.status ?? 'pending';
+  const actionKind = node.spec?.nodeType === 'action' ? node.spec.actionType : undefined;
+  return (
+    <div
+      className={`card type-${node.nodeType} status-${status}${selected ? ' selected' : ''}${overlay.current ? ' current' : ''}${overlay.stopped ? ' stopped' : ''}`}
+      data-testid={`node-${node.id}`}
+      data-id={node.id}
+      data-status={status}
+      data-attempts={overlay.attempts}
+      data-stopped={overlay.stopped ?? ''}
+      title={node.spec?.description ?? node.title ?? node.id}
+    >
+      <Handle type="target" position={Position.Top} id="in" isConnectable={false} />
+      <Handle type="target" position={Position.Right} id="back-in" isConnectable={false} />
+      <div className="card-head">
+        <span className={`type-badge type-${node.nodeType}`}>{TYPE_LABEL[node.nodeType]}{actionKind ? ` · ${actionKind}` : ''}</span>
+        {node.isStart && <span className="start-badge">start</span>}
+        {node.undeclared && <span className="warn-badge" title="not in flow.json">undeclared</span>}
+      </div>
+      <div className="card-title">{node.title ?? node.id}</div>
+      <div className="card-foot">
+        <span className={`status-dot status-${status}`} />
+        <span className="status-text">{status}</span>
+        {overlay.attempts > 1 && <span className="attempts" title="attempts">×{overlay.attempts}</span>}
+        {overlay.durationMs !== undefined && <span className="duration">{formatDuration(overlay.durationMs)}</span>}
+      </div>
+      {overlay.stopped && <div className={`stop-marker stop-${overlay.stopped}`} data-testid="stop-marker">{STOP_LABEL[overlay.stopped]}</div>}
+      <Handle type="source" position={Position.Bottom} id="out" isConnectable={false} />
+      <Handle type="source" position={Position.Right} id="back-out" isConnectable={false} />
+    </div>
+  );
+});
+
+const FlowEdgeView = memo(function FlowEdgeView(props: EdgeProps<FlowEdge>) {
+  const { data, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd } = props;
+  const back = data?.back ?? false;
+  const [path, labelX, labelY] = getSmoothStepPath({
+    sourceX,
+    sourceY,
+    targetX,
+    targetY,
+    sourcePosition,
+    targetPosition,
+    borderRadius: 10,
+    offset: back ? 40 : 20,
+  });
+  const count = data?.count ?? 0;
+  const label = data?.edge.cases.join(' | ');
+  const cls = `flow-edge${count > 0 ? ' taken' : ''}${back ? ' back' : ''}${data?.edge.undeclared ? ' undeclared' : ''}`;
+  return (
+    <>
+      <BaseEdge path={path} markerEnd={markerEnd} className={cls} />
+      {(label || count > 1) && (
+        <EdgeLabelRenderer>
+          <div
+            className={`edge-label${count > 0 ? ' taken' : ''}`}
+            data-testid={`edge-label-${data?.edge.from}-${data?.edge.to}`}
+            style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
+            title={data?.edge.on ? `switch on ${data.edge.on}` : undefined}
+          >
+            {label}
+            {count > 1 && <span className="edge-count">×{count}</span>}
+          </div>
+        </EdgeLabelRenderer>
+      )}
+    </>
+  );
+});
+
+const nodeTypes = { card: NodeCard };
+const edgeTypes = { flow: FlowEdgeView };
+
+function shallowSameOverlay(a: NodeOverlay, b: NodeOverlay): boolean {
+  return a.status === b.status && a.attempts === b.attempts && a.durationMs === b.durationMs
+    && a.active === b.active && a.stopped === b.stopped && a.current === b.current;
+}
+
+export function Graph() {
+  const model = useView((s) => s.model)!;
+  const state = useCursorState();
+  const focus = useFocusNode();
+  const store = useStore();
+  const structure = useMemo(() => graphStructure(model), [model]);
+  const cache = useRef(new Map<string, CardNode>());
+  const edgeCache = useRef(new Map<string, FlowEdge>());
+  const currentNodeId = useView((s) => (s.cursor > 0 ? s.model?.timeline.events[s.cursor - 1]?.nodeId : undefined));
+
+  const nodes = useMemo(() => structure.nodes.map((node): CardNode => {
+    const overlay = nodeOverlay(state, node.id, currentNodeId);
+    const selected = focus.nodeId === node.id;
+    const prev = cache.current.get(node.id);
+    const position = structure.positions.get(node.id) ?? { x: 0, y: 0 };
+    if (prev && prev.data.node === node && prev.data.selected === selected && prev.position === position && shallowSameOverlay(prev.data.overlay, overlay)) {
+      return prev;
+    }
+    const next: CardNode = { id: node.id, type: 'card', position, data: { node, overlay, selected }, draggable: false, connectable: false };
+    cache.current.set(node.id, next);
+    return next;
+  }), [structure, state, focus.nodeId, currentNodeId]);
+
+  const edges = useMemo(() => structure.edges.map((edge): FlowEdge => {
+    const count = edgeCount(state, edge);
+    const back = structure.backEdges.has(edge.id);
+    const prev = edgeCache.current.get(edge.id);
+    if (prev && prev.data?.edge === edge && prev.data.count === count && prev.data.back === back) return prev;
+    const next: FlowEdge = {
+      id: edge.id,
+      source: edge.from,
+      target: edge.to,
+      type: 'flow',
+      sourceHandle: back ? 'back-out' : 'out',
+      targetHandle: back ? 'back-in' : 'in',
+      data: { edge, count, back },
+      animated: false,
+      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: count > 0 ? '#2f6fdf' : '#b6b9c0' },
+      zIndex: count > 0 ? 1 : 0,
+    };
+    edgeCache.current.set(edge.id, next);
+    return next;
+  }), [structure, state]);
+
+  const onNodeClick = useCallback((_: unknown, node: CardNode) => {
+    store.setState((s) => ({ node: s.node === node.id ? undefined : node.id, attempt: undefined, session: undefined }));
+  }, [store]);
+
+  return (
+    <div className="graph" data-testid="graph">
+      <ReactFlow<CardNode, FlowEdge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
+        onNodeClick={onNodeClick}
+        nodesDraggable={false}
+        nodesConnectable={false}
+        nodesFocusable={false}
+        edgesFocusable={false}
+        elementsSelectable={false}
+        disableKeyboardA11y
+        deleteKeyCode={null}
+        selectionKeyCode={null}
+        multiSelectionKeyCode={null}
+        zoomActivationKeyCode={null}
+        panActivationKeyCode={null}
+        fitView
+        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+        minZoom={0.1}
+        onlyRenderVisibleElements
+      />
+    </div>
+  );
+}

@@ -1,0 +1,158 @@
+// The node tab: the node's definition and its attempts at the cursor (outcome, error, timing, input/output,
+// ACP turns with prompt and response, the shell/function receipt, artifacts).
+import type { NodeSpec, Step, Turn } from '@flowtape/schema';
+import { useStore, useView } from './store-context.tsx';
+import { attemptsAt, useCursorState, useFocusNode } from './hooks.ts';
+import { graphStructure } from '../model/graph-view.ts';
+import { ArtifactView, TextBlock, ValueView } from './ValueView.tsx';
+import { formatDuration, formatTime, json } from './format.ts';
+import type { Timeline } from '../model/timeline.ts';
+
+function Field({ name, children }: { name: string; children: React.ReactNode }) {
+  if (children === undefined || children === null || children === '') return null;
+  return (
+    <>
+      <dt>{name}</dt>
+      <dd>{children}</dd>
+    </>
+  );
+}
+
+function Definition({ spec }: { spec: NodeSpec }) {
+  const s = spec as Record<string, unknown>;
+  const long = ['promptSource', 'source', 'command', 'message', 'description'];
+  const skip = new Set(['id', 'nodeType', ...long]);
+  return (
+    <section className="definition" data-testid="node-definition">
+      <h4>Definition</h4>
+      <dl>
+        <Field name="type">{spec.nodeType}{spec.nodeType === 'action' ? ` (${spec.actionType})` : ''}</Field>
+        {Object.entries(s).filter(([k, v]) => !skip.has(k) && v !== undefined).map(([k, v]) => (
+          <Field key={k} name={k}>{typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : <code>{JSON.stringify(v)}</code>}</Field>
+        ))}
+      </dl>
+      {long.filter((k) => typeof s[k] === 'string').map((k) => (
+        <div key={k}><div className="value-label">{k}</div><TextBlock text={s[k] as string} /></div>
+      ))}
+    </section>
+  );
+}
+
+function promptOf(timeline: Timeline, turn: Turn) {
+  const i = timeline.countForSeq(turn.promptSeq) - 1;
+  const e = timeline.events[i];
+  if (!e || e.seq !== turn.promptSeq || e.type !== 'acp.prompt_sent') return undefined;
+  return (e.payload as { prompt?: import('@flowtape/schema').ValueRef }).prompt;
+}
+
+function TurnView({ turn, n, timeline }: { turn: Turn; n: number; timeline: Timeline }) {
+  const prompt = promptOf(timeline, turn);
+  return (
+    <div className="turn" data-testid="turn">
+      <div className="turn-head">
+        turn {n} · {turn.stopReason === undefined ? <span className="status-text status-running">in progress</span> : <>stop: <code>{String(turn.stopReason)}</code></>}
+        {turn.sessionEvents && <span className="muted"> · session events {turn.sessionEvents.from}–{turn.sessionEvents.to}</span>}
+        {turn.messages && <span className="muted"> · messages {turn.messages.from}–{turn.messages.to}</span>}
+      </div>
+      {turn.error && <div className="error-text">{turn.error.message}</div>}
+      <ValueView value={prompt} label="prompt" />
+      <ValueView value={turn.response} label="response" />
+    </div>
+  );
+}
+
+function AttemptView({ step, timeline }: { step: Step; timeline: Timeline }) {
+  const store = useStore();
+  const a = step.action;
+  return (
+    <section className="attempt" data-testid="attempt" data-attempt={step.attemptId} data-status={step.status}>
+      <dl>
+        <Field name="attempt">{step.attemptId}</Field>
+        <Field name="outcome"><span className={`status-text status-${step.status}`} data-testid="attempt-outcome">{step.status}</span></Field>
+        <Field name="started">{formatTime(step.startedAt)} <span className="muted">(seq {step.startSeq})</span></Field>
+        <Field name="ended">{step.endedAt ? <>{formatTime(step.endedAt)} <span className="muted">(seq {step.endSeq})</span></> : undefined}</Field>
+        <Field name="duration">{step.durationMs !== undefined ? formatDuration(step.durationMs) : undefined}</Field>
+        <Field name="heartbeats">{step.heartbeats > 0 ? `${step.heartbeats} (last ${formatTime(step.lastHeartbeatAt)})` : undefined}</Field>
+        <Field name="next">{step.next ? (
+          <span data-testid="attempt-next">
+            → <b>{step.next.to}</b>
+            {step.next.branch && <> because <code>{step.next.branch.on}</code> = <code>{JSON.stringify(step.next.branch.value)}</code> ({step.next.branch.isDefault ? 'default' : `case ${step.next.branch.caseKey}`})</>}
+          </span>
+        ) : undefined}</Field>
+        <Field name="session">{step.sessionId ? (
+          <button type="button" className="link" onClick={() => store.setState({ tab: 'session', session: step.sessionId })}>{step.sessionId}</button>
+        ) : undefined}</Field>
+      </dl>
+      {step.error && (
+        <div className="error-box" data-testid="attempt-error">
+          <b>{step.error.code ?? step.error.name ?? 'error'}</b>: {step.error.message}
+          {step.error.stack && <details><summary>stack</summary><TextBlock text={step.error.stack} /></details>}
+        </div>
+      )}
+      <ValueView value={step.input} label="input" />
+      <ValueView value={step.output} label="output" />
+      {step.turns.map((t, i) => <TurnView key={t.promptSeq} turn={t} n={i + 1} timeline={timeline} />)}
+      {a && (
+        <div className="receipt" data-testid="receipt">
+          <h4>{a.actionType === 'shell' ? 'Shell' : 'Function'} receipt</h4>
+          <dl>
+            <Field name="command">{a.command !== undefined ? <code>{typeof a.command === 'string' ? a.command : a.command.join(' ')}</code> : undefined}</Field>
+            <Field name="cwd">{a.cwd}</Field>
+            <Field name="ok">{a.ok === undefined ? 'running' : String(a.ok)}</Field>
+            <Field name="exit code">{a.exitCode === undefined ? undefined : String(a.exitCode)}</Field>
+            <Field name="signal">{a.signal ?? undefined}</Field>
+            <Field name="duration">{a.durationMs !== undefined ? formatDuration(a.durationMs) : undefined}</Field>
+          </dl>
+          {a.error && <div className="error-text">{a.error.message}</div>}
+          <ValueView value={a.stdout} label="stdout" />
+          <ValueView value={a.stderr} label="stderr" />
+        </div>
+      )}
+      {step.artifacts.length > 0 && (
+        <div className="artifacts" data-testid="artifacts">
+          <h4>Artifacts</h4>
+          {step.artifacts.map((x, i) => <ArtifactView key={`${x.artifact.path}-${i}`} artifact={x.artifact} label={x.role} />)}
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function NodePanel() {
+  const store = useStore();
+  const model = useView((s) => s.model)!;
+  const state = useCursorState();
+  const focus = useFocusNode();
+  if (!focus.nodeId) return <div className="empty">No node yet at this point of the run. Step forward or click a node.</div>;
+  const node = graphStructure(model).nodes.find((n) => n.id === focus.nodeId);
+  const attempts = attemptsAt(model.timeline, state, focus.nodeId);
+  const step = attempts.find((a) => a.attemptId === focus.attemptId) ?? attempts.at(-1);
+  return (
+    <div className="node-panel" data-testid="node-panel" data-node={focus.nodeId}>
+      <div className="panel-head">
+        <h3>{node?.title ?? focus.nodeId}</h3>
+        <code className="muted">{focus.nodeId}</code>
+        {focus.pinned
+          ? <button type="button" onClick={() => store.setState({ node: undefined, attempt: undefined })} title="Follow the cursor again">unpin</button>
+          : <span className="muted">(follows the cursor)</span>}
+      </div>
+      {node?.spec ? <Definition spec={node.spec} /> : <div className="muted">not declared in flow.json</div>}
+      <h4>Attempts at this point <span className="muted">({attempts.length})</span></h4>
+      {attempts.length === 0 && <div className="muted">not started yet</div>}
+      {attempts.length > 1 && (
+        <div className="attempt-tabs" role="tablist">
+          {attempts.map((a) => (
+            <button type="button" key={a.attemptId} role="tab" aria-selected={a === step}
+              className={`attempt-tab status-${a.status}${a === step ? ' active' : ''}`}
+              data-testid={`attempt-tab-${a.attemptId}`}
+              onClick={() => store.setState({ node: focus.nodeId, attempt: a.attemptId })}>
+              #{a.attempt} <span className={`status-dot status-${a.status}`} />
+            </button>
+          ))}
+        </div>
+      )}
+      {step && <AttemptView step={step} timeline={model.timeline} />}
+      {step && <details className="raw"><summary>attempt as folded from the trace (JSON)</summary><TextBlock text={json(step)} className="json" /></details>}
+    </div>
+  );
+}

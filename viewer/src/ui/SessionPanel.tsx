@@ -1,0 +1,197 @@
+// The session tab: the ACP conversation up to the cursor, the selected attempt's slice highlighted, and a
+// switch between the run's sessions. Agent text is rendered as text nodes only — never as HTML.
+import { useCallback, useEffect, useMemo, useRef } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import type { ConversationEntry, Step } from '@flowtape/schema';
+import { SessionMarks, type SessionData } from '../model/sessions.ts';
+import { useStore, useView } from './store-context.tsx';
+import { useCursorState, useFocusNode } from './hooks.ts';
+import { useAsync, type Resources } from './resources.tsx';
+import { TextBlock } from './ValueView.tsx';
+import { json } from './format.ts';
+
+type ToolCall = Extract<ConversationEntry, { role: 'tool_call' }>;
+
+function ContentBlock({ block }: { block: unknown }) {
+  const b = (typeof block === 'object' && block !== null ? block : {}) as Record<string, unknown>;
+  const inner = (typeof b.content === 'object' && b.content !== null ? b.content : undefined) as Record<string, unknown> | undefined;
+  if (b.type === 'content' && inner?.type === 'text' && typeof inner.text === 'string') return <TextBlock text={inner.text} />;
+  if (b.type === 'diff' && typeof b.path === 'string') {
+    return (
+      <div className="diff">
+        <code>{b.path}</code>
+        {typeof b.oldText === 'string' && <TextBlock text={b.oldText} className="diff-old" />}
+        {typeof b.newText === 'string' && <TextBlock text={b.newText} className="diff-new" />}
+      </div>
+    );
+  }
+  if (b.type === 'terminal') return <div className="muted">terminal {String(b.terminalId ?? '')}</div>;
+  return <TextBlock text={json(block)} className="json" />;
+}
+
+function ToolCallView({ entry }: { entry: ToolCall }) {
+  return (
+    <>
+      <div className="entry-head">
+        <span className="role">tool call</span>
+        <b>{entry.title ?? entry.toolCallId}</b>
+        {entry.toolKind && <span className="muted">{entry.toolKind}</span>}
+        <span className={`tool-status tool-${entry.status ?? 'pending'}`} data-testid="tool-status">{entry.status ?? 'pending'}</span>
+      </div>
+      {entry.content?.map((c, i) => <ContentBlock key={i} block={c} />)}
+      {(entry.rawInput !== undefined || entry.rawOutput !== undefined) && (
+        <details>
+          <summary>raw input / output</summary>
+          {entry.rawInput !== undefined && <TextBlock text={json(entry.rawInput)} className="json" />}
+          {entry.rawOutput !== undefined && <TextBlock text={json(entry.rawOutput)} className="json" />}
+        </details>
+      )}
+    </>
+  );
+}
+
+function EntryView({ entry }: { entry: ConversationEntry }) {
+  switch (entry.role) {
+    case 'user':
+      return <><div className="entry-head"><span className="role">user</span></div><div className="message-text" data-testid="message-text">{entry.text}</div></>;
+    case 'agent':
+      return <><div className="entry-head"><span className="role">agent</span></div><div className="message-text" data-testid="message-text">{entry.text}</div></>;
+    case 'thought':
+      return (
+        <details className="thought">
+          <summary><span className="role">thought</span> <span className="muted">{entry.text.length} characters</span></summary>
+          <div className="message-text">{entry.text}</div>
+        </details>
+      );
+    case 'tool_call':
+      return <ToolCallView entry={entry} />;
+    case 'plan':
+      return (
+        <>
+          <div className="entry-head"><span className="role">plan</span></div>
+          <ol className="plan">
+            {entry.entries.map((p, i) => <li key={i} className={`plan-${p.status ?? 'pending'}`}><span className="muted">[{p.status ?? 'pending'}]</span> {p.content}</li>)}
+          </ol>
+        </>
+      );
+    case 'permission': {
+      const chosen = entry.answer?.optionId ? entry.options.find((o) => o.optionId === entry.answer?.optionId) : undefined;
+      return (
+        <>
+          <div className="entry-head"><span className="role">permission</span><b>{entry.title ?? entry.toolCallId ?? 'request'}</b></div>
+          <div className="options">options: {entry.options.map((o) => <code key={o.optionId} className={o === chosen ? 'chosen' : ''}>{o.name}</code>)}</div>
+          <div className="answer" data-testid="permission-answer">
+            answer: {entry.answer ? (entry.answer.outcome === 'selected' ? <b>{chosen?.name ?? entry.answer.optionId}</b> : <b>cancelled</b>) : <i>pending</i>}
+          </div>
+        </>
+      );
+    }
+  }
+}
+
+function inSlice(entry: ConversationEntry, step: Step | undefined): boolean {
+  if (!step) return false;
+  if (entry.attemptId !== undefined) return entry.attemptId === step.attemptId;
+  return step.turns.some((t) => t.messages && entry.index >= t.messages.from && entry.index <= t.messages.to);
+}
+
+function Conversation({ data, step, watermark }: { data: SessionData; step: Step | undefined; watermark: number }) {
+  const visible = useMemo(
+    () => (watermark === Infinity ? data.messages : data.messages.filter((m) => (m.sessionEvents?.from ?? 0) <= watermark)),
+    [data, watermark],
+  );
+  const hidden = data.messages.length - visible.length;
+  const parentRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: visible.length,
+    getScrollElement: () => parentRef.current,
+    estimateSize: () => 72,
+    overscan: 6,
+    getItemKey: (i) => visible[i]!.index,
+  });
+  const firstInSlice = visible.findIndex((m) => inSlice(m, step));
+  useEffect(() => {
+    if (firstInSlice >= 0) virtualizer.scrollToIndex(firstInSlice, { align: 'start' });
+    // Scroll when the attempt or the conversation changes, not on every re-render.
+  }, [step?.attemptId, data]);
+  return (
+    <div className="conversation" ref={parentRef} data-testid="conversation">
+      <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+        {virtualizer.getVirtualItems().map((item) => {
+          const entry = visible[item.index]!;
+          const hl = inSlice(entry, step);
+          return (
+            <div
+              key={item.key}
+              ref={virtualizer.measureElement}
+              data-index={item.index}
+              className={`entry role-${entry.role}${hl ? ' highlight' : ''}`}
+              data-testid="entry"
+              data-role={entry.role}
+              data-attempt={entry.attemptId ?? ''}
+              data-highlight={hl ? 'true' : 'false'}
+              style={{ position: 'absolute', top: 0, left: 0, right: 0, transform: `translateY(${item.start}px)` }}
+            >
+              <EntryView entry={entry} />
+            </div>
+          );
+        })}
+      </div>
+      {visible.length === 0 && <div className="empty">No messages in this session yet at this point of the run.</div>}
+      {hidden > 0 && <div className="muted later" data-testid="hidden-later">{hidden} later entr{hidden === 1 ? 'y' : 'ies'} after the cursor</div>}
+    </div>
+  );
+}
+
+export function SessionPanel() {
+  const store = useStore();
+  const model = useView((s) => s.model)!;
+  const cursor = useView((s) => s.cursor);
+  const picked = useView((s) => s.session);
+  const state = useCursorState();
+  const focus = useFocusNode();
+  const step = focus.attemptId !== undefined ? (() => {
+    const i = state.stepIndex.get(focus.attemptId);
+    return i === undefined ? undefined : state.steps.get(i);
+  })() : undefined;
+  const sessions = model.sessions;
+  const sessionId = picked ?? step?.sessionId ?? sessions[0]?.sessionId;
+  const info = sessions.find((s) => s.sessionId === sessionId);
+  const version = info ? (model.sessionVersions.get(info.sessionId) ?? 0) : 0;
+  const load = useCallback((r: Resources) => r.session(info!, version), [info, version]);
+  const data = useAsync(info ? `session:${info.path}@${version}` : undefined, load);
+  if (sessions.length === 0) return <div className="empty" data-testid="session-panel">This run has no ACP sessions.</div>;
+  const summary = sessionId ? model.timeline.final.sessions.get(sessionId) : undefined;
+  const watermark = cursor >= model.timeline.length ? Infinity : sessionId ? SessionMarks.of(model.timeline).watermark(sessionId, cursor) : 0;
+  return (
+    <div className="session-panel" data-testid="session-panel" data-session={sessionId}>
+      <div className="panel-head">
+        <label>
+          session{' '}
+          <select data-testid="session-select" value={sessionId} onChange={(e) => store.setState({ session: e.target.value })}>
+            {sessions.map((s) => {
+              const sum = model.timeline.final.sessions.get(s.sessionId);
+              return <option key={s.sessionId} value={s.sessionId}>{s.sessionId}{sum ? ` (${sum.handle})` : ''}</option>;
+            })}
+          </select>
+        </label>
+        {summary && <span className="muted">handle {summary.handle} · {summary.mode} · attempts {summary.attemptIds.join(', ')}</span>}
+        {step && step.sessionId === sessionId && <span className="slice-note">highlighted: {step.attemptId}</span>}
+      </div>
+      {data.status === 'loading' && <div className="muted">loading session…</div>}
+      {data.status === 'error' && <div className="error-text">{data.message}</div>}
+      {data.status === 'ok' && (
+        <>
+          {data.value.binding && (
+            <div className="binding muted">
+              agent <code>{data.value.binding.agentCommand.join(' ')}</code> · ACP session <code>{data.value.binding.acpSessionId}</code>
+              {data.value.source === 'events' && ' · conversation rebuilt from events.ndjson'}
+            </div>
+          )}
+          {data.value.issues.map((i, n) => <div key={n} className={`issue ${i.severity}`}>{i.message}</div>)}
+          <Conversation data={data.value} step={step?.sessionId === sessionId ? step : undefined} watermark={watermark} />
+        </>
+      )}
+    </div>
+  );
+}
