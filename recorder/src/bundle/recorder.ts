@@ -62,6 +62,8 @@ export interface RecorderOptions {
   inlineLimit?: number;
   /** Minimum time between two throttled snapshots (default 1000 ms). */
   snapshotIntervalMs?: number;
+  /** Recorded as flow.json `flowFile` (the flow file the run came from, for `flowtape resume`). */
+  flowFile?: string;
   /** Non-fatal problems (a duplicate outcome, a torn line removed under the lock). */
   onWarning?: (message: string) => void;
 }
@@ -224,7 +226,8 @@ class BundleRecorder implements Recorder {
         this.runStartMs = atMs;
         this.drivesRun = true;
         if (this.deterministic && event.cwd) this.addScrub(event.cwd, '<cwd>');
-        const flowJson = this.redactHook(JSON.stringify(event.flow, null, 2), 'json');
+        const flow = this.options.flowFile ? { ...event.flow, flowFile: this.options.flowFile } : event.flow;
+        const flowJson = this.redactHook(JSON.stringify(flow, null, 2), 'json');
         this.sideWrite(writeFileAtomic(join(this.bundleDir, BUNDLE_FILES.flow), `${flowJson}\n`));
         const input = this.encoder.value(event.input, 'input');
         this.emit(
@@ -609,6 +612,10 @@ class BundleRecorder implements Recorder {
   }
 
   private async doClose(options: CloseOptions): Promise<RecorderSummary> {
+    if (!this.dirsReady) {
+      // No event ever came (an invalid flow refused before its start): nothing to write.
+      return { bundleDir: this.bundleDir, runId: this.runId ?? 'unknown-run', status: 'running', lastSeq: 0, complete: false, warnings: [...this.warnings] };
+    }
     if (this.drivesRun && !this.runEnded && !this.waiting) {
       const atMs = this.lastAtMs;
       const error = options.error ?? { message: 'the run ended without a final event', code: 'no_final_event' };

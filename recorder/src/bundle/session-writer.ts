@@ -42,15 +42,17 @@ export class SessionWriter {
   dirty = false;
   private fileHandle: FileHandle | undefined;
   private readonly batcher: SerialBatcher<string>;
-  /** The latest `session/prompt` request that no `acp.prompt_sent` has claimed yet. */
+  /** A `session/prompt` request sent before its `acp.prompt_sent` (a runtime that announces after sending). */
   private unclaimedPrompt: Omit<TurnMark, 'attemptId'> | undefined;
   private readonly turns = new Map<string, TurnMark>();
+  /** A turn announced before its `session/prompt` line: that line is the next prompt request of the session. */
+  private predicted: TurnMark | undefined;
 
   constructor(
     private readonly bundleDir: string,
     readonly sessionId: string,
     private readonly redact: (text: string) => string,
-    onWarning: (message: string) => void,
+    private readonly onWarning: (message: string) => void,
   ) {
     this.files = sessionFiles(sessionId);
     this.batcher = new SerialBatcher((lines) => this.write(lines));
@@ -96,16 +98,28 @@ export class SessionWriter {
     const request = written.message as { method?: unknown; id?: unknown } | undefined;
     if (direction === 'outgoing' && request?.method === 'session/prompt' && request.id !== undefined) {
       const index = this.builder.messages.length > before ? this.builder.messages.length - 1 : before;
-      this.unclaimedPrompt = { sessionEventSeq: seq, messageIndex: index };
+      if (this.predicted) {
+        // The runtime announced the prompt first; the announcement named this line already.
+        if (this.predicted.sessionEventSeq !== seq || this.predicted.messageIndex !== index) {
+          this.onWarning(`${this.files.events}:${seq}: the prompt of ${this.predicted.attemptId} is here, not at seq ${this.predicted.sessionEventSeq}`);
+        }
+        this.predicted = undefined;
+      } else {
+        this.unclaimedPrompt = { sessionEventSeq: seq, messageIndex: index };
+      }
     }
     return seq;
   }
 
   /** Called on `acp.prompt_sent`: the turn starts at the prompt request (already sent, or the next line). */
   startTurn(attemptId: string): TurnMark {
-    const mark: TurnMark = this.unclaimedPrompt
-      ? { attemptId, ...this.unclaimedPrompt }
-      : { attemptId, sessionEventSeq: this.seq + 1, messageIndex: this.builder.messages.length };
+    let mark: TurnMark;
+    if (this.unclaimedPrompt) {
+      mark = { attemptId, ...this.unclaimedPrompt };
+    } else {
+      mark = { attemptId, sessionEventSeq: this.seq + 1, messageIndex: this.builder.messages.length };
+      this.predicted = mark;
+    }
     this.unclaimedPrompt = undefined;
     this.turns.set(attemptId, mark);
     return mark;

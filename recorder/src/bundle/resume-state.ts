@@ -1,0 +1,139 @@
+/**
+ * Rebuilds what the runtime needs to continue a waiting run from the bundle itself (the trace is the source of
+ * truth), so `flowtape resume` works in a new process: input, outputs and results per node, attempt counts, the
+ * checkpoint, how many sessions were opened, and the previous resume input.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  BUNDLE_FILES,
+  FlowSnapshot,
+  Manifest,
+  initialState,
+  parseDocument,
+  readTrace,
+  reduce,
+  type ValueRef,
+  type TraceEvent,
+} from '@flowtape/schema';
+import { createReadStream } from 'node:fs';
+import type { FlowNodeResult, ResumeState } from '../runtime/index.ts';
+
+export class ResumeBundleError extends Error {
+  override name = 'ResumeBundleError';
+}
+
+export interface WaitingBundle {
+  manifest: Manifest;
+  flow: FlowSnapshot;
+  state: ResumeState;
+  /** From run.started: the run's cwd (absent in deterministic bundles) and whether it was deterministic. */
+  cwd?: string;
+  deterministic: boolean;
+  /** `at` of the last trace event, in ms: a deterministic resume continues its clock from here. */
+  lastAtMs: number;
+}
+
+async function readJson(dir: string, path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, path), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ResumeBundleError(`${join(dir, path)}: ${code === 'ENOENT' ? 'missing (is this a bundle?)' : (error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ResumeBundleError(`${join(dir, path)}: not valid JSON (${(error as Error).message.split('\n')[0]})`);
+  }
+}
+
+/** The value a ValueRef stands for: inline, or the artifact's text (text/*) or JSON. */
+export async function resolveValue(dir: string, ref: ValueRef | undefined): Promise<unknown> {
+  if (ref === undefined) return undefined;
+  if ('inline' in ref) return ref.inline;
+  const text = await readFile(join(dir, ref.artifact.path), 'utf8');
+  return ref.artifact.mediaType === 'application/json' ? (JSON.parse(text) as unknown) : text;
+}
+
+export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
+  let manifest: Manifest;
+  let flow: FlowSnapshot;
+  try {
+    manifest = parseDocument(Manifest, await readJson(dir, BUNDLE_FILES.manifest), BUNDLE_FILES.manifest);
+    flow = parseDocument(FlowSnapshot, await readJson(dir, manifest.files.flow), manifest.files.flow);
+  } catch (error) {
+    if (error instanceof ResumeBundleError) throw error;
+    throw new ResumeBundleError(`${dir}: ${(error as Error).message}`);
+  }
+  let projection = initialState();
+  let started: Extract<TraceEvent, { type: 'run.started' }> | undefined;
+  let lastResume: Extract<TraceEvent, { type: 'run.resumed' }> | undefined;
+  const outcomes = new Map<string, Extract<TraceEvent, { type: 'node.outcome' }>>();
+  const lastOk = new Map<string, Extract<TraceEvent, { type: 'node.outcome' }>>();
+  const sessionIds = new Set<string>();
+  let lastAtMs = 0;
+  for await (const { event, known } of readTrace(createReadStream(join(dir, manifest.files.trace)), { file: manifest.files.trace })) {
+    projection = reduce(projection, event);
+    lastAtMs = Date.parse(event.at);
+    if (event.sessionId) sessionIds.add(event.sessionId);
+    if (!known) continue;
+    const e = event as TraceEvent;
+    if (e.type === 'run.started') started = e;
+    else if (e.type === 'run.resumed') lastResume = e;
+    else if (e.type === 'node.outcome' && e.nodeId) {
+      outcomes.set(e.nodeId, e);
+      if (e.payload.outcome === 'ok') lastOk.set(e.nodeId, e);
+    }
+  }
+  if (projection.status !== 'waiting' || !projection.waitingAt) {
+    throw new ResumeBundleError(`${dir}: the run is ${projection.status.replace('_', ' ')}, not waiting at a checkpoint: nothing to resume`);
+  }
+  // Session ids must not collide with recorded ones, bound or not.
+  const dirs = await readdir(join(dir, BUNDLE_FILES.sessionsDir)).catch(() => [] as string[]);
+  for (const name of dirs) sessionIds.add(name);
+
+  const attempts: Record<string, number> = {};
+  const nodeTypes = new Map<string, FlowNodeResult['nodeType']>();
+  for (const step of projection.steps) {
+    attempts[step.nodeId] = Math.max(attempts[step.nodeId] ?? 0, step.attempt);
+    nodeTypes.set(step.nodeId, step.nodeType);
+  }
+  const outputs: Record<string, unknown> = {};
+  for (const [nodeId, event] of lastOk) outputs[nodeId] = await resolveValue(dir, event.payload.output);
+  const results: Record<string, FlowNodeResult> = {};
+  for (const [nodeId, event] of outcomes) {
+    const result: FlowNodeResult = {
+      attemptId: event.attemptId!,
+      nodeId,
+      nodeType: nodeTypes.get(nodeId) ?? 'compute',
+      outcome: event.payload.outcome,
+      durationMs: event.payload.durationMs,
+    };
+    if (event.payload.output !== undefined) result.output = await resolveValue(dir, event.payload.output);
+    if (event.payload.error !== undefined) result.error = event.payload.error;
+    results[nodeId] = result;
+  }
+  const resumeInput = lastResume ? await resolveValue(dir, lastResume.payload.input) : undefined;
+  const state: ResumeState = {
+    version: 1,
+    runId: manifest.runId,
+    flowName: flow.name,
+    input: await resolveValue(dir, started?.payload.input),
+    checkpoint: projection.waitingAt,
+    outputs,
+    results,
+    attempts,
+    sessionCount: sessionIds.size,
+    ...(resumeInput !== undefined ? { resume: resumeInput } : {}),
+  };
+  return {
+    manifest,
+    flow,
+    state,
+    ...(started?.payload.cwd ? { cwd: started.payload.cwd } : {}),
+    deterministic: started?.payload.deterministic === true,
+    lastAtMs,
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * Tracing on: run a flow (or resume a waiting run) with the bundle writer attached. One call, one bundle.
+ *
+ *   const { bundleDir, status } = await record(flow, input, { outDir: '.flowtape/runs' });
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { BUNDLE_FILES } from '@flowtape/schema';
+import { createRecorder, type RecorderOptions } from './bundle/recorder.ts';
+import { loadWaitingBundle } from './bundle/resume-state.ts';
+import {
+  resumeFlow,
+  runFlow,
+  type Clock,
+  type FlowDefinition,
+  type LifecycleEvent,
+  type LifecycleObserver,
+  type RunOptions,
+  type RunResult,
+} from './runtime/index.ts';
+
+/** Where deterministic runs start: a fixed instant, so samples and goldens are byte-identical. */
+export const DETERMINISTIC_EPOCH = Date.parse('2026-01-01T00:00:00.000Z');
+
+/** A clock that starts at `start` and advances `stepMs` at every reading: reproducible timestamps and durations. */
+export function steppingClock(start = DETERMINISTIC_EPOCH, stepMs = 1): Clock {
+  let next = start;
+  return {
+    now() {
+      const value = next;
+      next += stepMs;
+      return value;
+    },
+  };
+}
+
+export const DEFAULT_RUNS_ROOT = join('.flowtape', 'runs');
+
+export interface RecordOptions extends Omit<RunOptions, 'observer' | 'cwd'> {
+  /** The run's working directory (default: process.cwd()). */
+  cwd?: string;
+  /** The runs root: the bundle is `<outDir>/<runId>/` (default `.flowtape/runs` under cwd). */
+  outDir?: string;
+  /** The exact bundle directory (wins over outDir). */
+  bundleDir?: string;
+  /** Another observer, e.g. progress output; it sees every event after the recorder. */
+  observer?: LifecycleObserver;
+  /** The flow file, recorded in flow.json so `flowtape resume` can load it again. */
+  flowFile?: string;
+  /** Writer options (redaction, shared mode, inline limit, warnings). */
+  recorder?: Omit<RecorderOptions, 'deterministic' | 'flowFile' | 'resume'>;
+}
+
+export interface RecordResult extends RunResult {
+  bundleDir: string;
+  /** Non-fatal writer notes (e.g. an outcome the runtime sent twice). */
+  warnings: string[];
+}
+
+export class RecordError extends Error {
+  override name = 'RecordError';
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'flow';
+}
+
+/** `20260101T000000Z-my-flow-x1y2z3`; without the random suffix in deterministic mode. */
+export function makeRunId(flowName: string, now: number, deterministic: boolean): string {
+  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const suffix = deterministic ? '' : `-${Math.random().toString(36).slice(2, 8)}`;
+  return `${stamp}-${slug(flowName)}${suffix}`;
+}
+
+function fanOut(first: LifecycleObserver, second: LifecycleObserver | undefined): LifecycleObserver {
+  if (!second) return first;
+  return {
+    onEvent(event: LifecycleEvent, at: number) {
+      first.onEvent(event, at);
+      try {
+        second.onEvent(event, at);
+      } catch {
+        // An extra observer (progress printing) must never break recording.
+      }
+    },
+  };
+}
+
+/** Where a flow file is recorded: relative to the run cwd when inside it (never absolute when deterministic). */
+function flowFileFor(flowFile: string | undefined, cwd: string, deterministic: boolean): string | undefined {
+  if (!flowFile) return undefined;
+  const absolute = resolve(cwd, flowFile);
+  const rel = relative(cwd, absolute);
+  if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return rel.split('\\').join('/');
+  return deterministic ? undefined : absolute;
+}
+
+/** Runs `flow` and records a bundle. Rejects only for invalid flows/options or a bundle that cannot be written. */
+export async function record(flow: FlowDefinition, input: unknown, options: RecordOptions = {}): Promise<RecordResult> {
+  const deterministic = options.deterministic === true;
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const clock = options.clock ?? (deterministic ? steppingClock() : undefined);
+  const runId = options.runId ?? makeRunId(flow.name, (clock ?? { now: Date.now }).now(), deterministic);
+  const bundleDir = resolve(cwd, options.bundleDir ?? join(options.outDir ?? DEFAULT_RUNS_ROOT, runId));
+  if (existsSync(join(bundleDir, BUNDLE_FILES.trace))) {
+    throw new RecordError(`${bundleDir} already holds a bundle: choose another --out or run id`);
+  }
+  const flowFile = flowFileFor(options.flowFile, cwd, deterministic);
+  const recorder = createRecorder(bundleDir, {
+    ...options.recorder,
+    deterministic,
+    ...(flowFile ? { flowFile } : {}),
+  });
+  const { outDir: _o, bundleDir: _b, observer, flowFile: _f, recorder: _r, ...runOptions } = options;
+  let result: RunResult;
+  try {
+    result = await runFlow(flow, input, {
+      ...runOptions,
+      cwd,
+      runId,
+      ...(clock ? { clock } : {}),
+      observer: fanOut(recorder, observer),
+    });
+  } catch (error) {
+    // An invalid flow is refused before any event: nothing was written. Anything later is still recorded.
+    await recorder.close({ error: { message: (error as Error).message ?? String(error), code: 'runtime_error' } }).catch(() => {});
+    throw error;
+  }
+  const summary = await recorder.close();
+  return { ...result, bundleDir, warnings: summary.warnings };
+}
+
+export interface ResumeRecordOptions extends Omit<RecordOptions, 'outDir' | 'bundleDir' | 'runId' | 'flowFile'> {}
+
+/**
+ * Continues a bundle waiting at a checkpoint: rebuilds the resume state from the trace, then appends to the same
+ * bundle under its lock (seq continues). A deterministic bundle resumes deterministically (its clock continues).
+ */
+export async function resumeRecorded(
+  bundleDir: string,
+  flow: FlowDefinition,
+  resumeInput: unknown,
+  options: ResumeRecordOptions = {},
+): Promise<RecordResult> {
+  const dir = resolve(bundleDir);
+  const waiting = await loadWaitingBundle(dir);
+  const deterministic = options.deterministic ?? waiting.deterministic;
+  const cwd = resolve(options.cwd ?? waiting.cwd ?? process.cwd());
+  const clock = options.clock ?? (deterministic ? steppingClock(waiting.lastAtMs + 1) : undefined);
+  const recorder = createRecorder(dir, { ...options.recorder, deterministic, resume: true });
+  const { observer, recorder: _r, ...runOptions } = options;
+  let result: RunResult;
+  try {
+    result = await resumeFlow(flow, waiting.state, resumeInput, {
+      ...runOptions,
+      deterministic,
+      cwd,
+      ...(clock ? { clock } : {}),
+      observer: fanOut(recorder, observer),
+    });
+  } catch (error) {
+    await recorder.close().catch(() => {});
+    throw error;
+  }
+  const summary = await recorder.close();
+  return { ...result, bundleDir: dir, warnings: summary.warnings };
+}
