@@ -109,6 +109,37 @@ describe('ACP client failures', () => {
     assertGone(agent.pid);
   });
 
+  it('treats a JSON line that is not JSON-RPC as a protocol error too', async () => {
+    const { agent, recorded } = await startScripted(script('protocol.json'), dir.path);
+    try {
+      const { sessionId } = await agent.newSession(dir.path);
+      const error = await rejection(agent.prompt(sessionId, 'not json-rpc'));
+      assert.equal(error.code, 'protocol_error');
+      assert.equal(error.message, 'agent protocol error during session/prompt: not a JSON-RPC 2.0 message on stdout: {"level":"info","msg":"a log line on stdout"}');
+      assert.deepEqual(recorded.traffic.at(-1), { direction: 'incoming', message: { level: 'info', msg: 'a log line on stdout' } });
+    } finally {
+      await agent.close();
+    }
+    assertGone(agent.pid);
+  });
+
+  it('passes session/update kinds newer than the SDK through, and skips malformed ones', async () => {
+    const { agent, recorded } = await startScripted(script('protocol.json'), dir.path);
+    try {
+      const { sessionId } = await agent.newSession(dir.path);
+      assert.deepEqual(await agent.prompt(sessionId, 'future'), { stopReason: 'end_turn' });
+      assert.deepEqual(recorded.updates.map((n) => n.update as unknown), [
+        { sessionUpdate: 'future_update', detail: 42 },
+        { sessionUpdate: 'agent_message_chunk', content: { type: 'text', text: 'still here' } },
+      ]);
+      // The malformed one is still in the traffic, as sent.
+      assert.ok(recorded.traffic.some((r) => JSON.stringify(r.message) === '{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":"sess-1"}}'));
+    } finally {
+      await agent.close();
+    }
+    assertGone(agent.pid);
+  });
+
   it('reports a missing agent command as agent_missing', async () => {
     const error = await rejection(AcpAgent.start({ command: 'flowtape-no-such-agent-command', cwd: dir.path }));
     assert.ok(error instanceof AcpError);

@@ -23,7 +23,7 @@ import { AcpError, clip } from './errors.ts';
 import { FsJail } from './fs-jail.ts';
 import { decidePermission, type PermissionPolicy } from './permissions.ts';
 import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
-import { LineTooLongError, tapIncoming, tapLines, tapOutgoing } from './traffic.ts';
+import { LineTooLongError, tapIncoming, tapLines, tapOutgoing, type LineVerdict } from './traffic.ts';
 
 export { AcpError, type AcpErrorCode } from './errors.ts';
 export type { PermissionPolicy } from './permissions.ts';
@@ -49,7 +49,11 @@ export interface AcpAgentOptions {
   /** Default 'approve-reads'. */
   permissionPolicy?: PermissionPolicy;
   onTraffic?: (record: AcpTrafficRecord) => void;
-  /** Every session/update, in order. All updates sent before a prompt's answer arrive before prompt() resolves. */
+  /**
+   * Every session/update, in wire order, exactly as sent (checked for shape only, so update kinds newer than
+   * this SDK pass through). Each is delivered before anything after it on the wire is handled, so all updates
+   * of a turn have been delivered when prompt() resolves.
+   */
   onUpdate?: (notification: SessionNotification) => void;
   onPermission?: (request: RequestPermissionRequest, response: RequestPermissionResponse) => void;
   /** Limit for initialize and session/new answers (default 60 000 ms). Prompts are bounded by their own options. */
@@ -79,10 +83,7 @@ const live = new Set<AcpAgent>();
 let exitHookInstalled = false;
 
 export class AcpAgent {
-  agentInfo?: { name: string; version?: string; title?: string };
-  protocolVersion = 0;
-  agentCapabilities?: AgentCapabilities;
-  authMethods: AuthMethod[] = [];
+  private info: { agentInfo?: { name: string; version?: string; title?: string }; protocolVersion: number; agentCapabilities?: AgentCapabilities; authMethods: AuthMethod[] } = { protocolVersion: 0, authMethods: [] };
 
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly connection: ClientConnection;
@@ -99,8 +100,26 @@ export class AcpAgent {
   private readonly cancelling = new Map<string, number>();
   private stdoutEnded = false;
 
+  /** The agent's process id (the leader of its process group). */
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** From the initialize answer. */
+  get agentInfo(): { name: string; version?: string; title?: string } | undefined {
+    return this.info.agentInfo;
+  }
+
+  get protocolVersion(): number {
+    return this.info.protocolVersion;
+  }
+
+  get agentCapabilities(): AgentCapabilities | undefined {
+    return this.info.agentCapabilities;
+  }
+
+  get authMethods(): readonly AuthMethod[] {
+    return this.info.authMethods;
   }
 
   /** Spawns the agent and initializes the connection (client capabilities: fs read and write). */
@@ -137,8 +156,9 @@ export class AcpAgent {
     }, maxLineBytes);
     const output = tapOutgoing(this.child.stdin, (line) => this.traffic({ direction: 'outgoing', message: JSON.parse(line) }));
 
+    // The SDK answers the agent's requests through these handlers. session/update notifications never reach
+    // it: onIncomingLine delivers them straight off the wire (see there).
     const app = clientApp({ name: 'flowtape' })
-      .onNotification('session/update', ({ params }) => this.onSessionUpdate(params))
       .onRequest('session/request_permission', ({ params }) => this.onPermissionRequest(params))
       .onRequest('fs/read_text_file', async ({ params }) => ({
         content: await this.jail.readTextFile(params.path, params.line, params.limit),
@@ -214,13 +234,15 @@ export class AcpAgent {
         clientInfo: this.options.clientInfo ?? { name: 'flowtape', version: '0.1.0' },
       }));
     if (typeof response?.protocolVersion !== 'number') throw this.brokenAnswer(method, 'an answer without a protocolVersion');
-    this.protocolVersion = response.protocolVersion;
-    if (response.agentCapabilities) this.agentCapabilities = response.agentCapabilities;
-    this.authMethods = response.authMethods ?? [];
     const info = response.agentInfo;
-    if (info && typeof info.name === 'string') {
-      this.agentInfo = { name: info.name, ...(info.version ? { version: info.version } : {}), ...(info.title ? { title: info.title } : {}) };
-    }
+    this.info = {
+      protocolVersion: response.protocolVersion,
+      authMethods: response.authMethods ?? [],
+      ...(response.agentCapabilities ? { agentCapabilities: response.agentCapabilities } : {}),
+      ...(info && typeof info.name === 'string'
+        ? { agentInfo: { name: info.name, ...(info.version ? { version: info.version } : {}), ...(info.title ? { title: info.title } : {}) } }
+        : {}),
+    };
   }
 
   // ---- requests ------------------------------------------------------------------------------------------
@@ -243,7 +265,6 @@ export class AcpAgent {
 
   private async finishTurn(response: PromptResponse, method: string): Promise<{ stopReason: string }> {
     if (typeof response?.stopReason !== 'string') throw this.brokenAnswer(method, 'an answer without a stopReason');
-    await updatesDelivered();
     return { stopReason: response.stopReason };
   }
 
@@ -271,7 +292,6 @@ export class AcpAgent {
     if (outcome.kind === 'value') {
       stopReason = String(outcome.value?.stopReason);
       after = `the agent stopped with ${stopReason}`;
-      await updatesDelivered();
     } else if (outcome.kind === 'error') {
       after = `the agent answered with an error: ${clip((outcome.error as Error).message)}`;
     } else {
@@ -326,8 +346,8 @@ export class AcpAgent {
 
   // ---- incoming traffic ----------------------------------------------------------------------------------
 
-  private onIncomingLine(line: string): boolean {
-    if (line.trim() === '') return true;
+  private onIncomingLine(line: string): LineVerdict {
+    if (line.trim() === '') return 'skip';
     const usable = this.failure?.kind !== 'protocol';
     let message: unknown;
     try {
@@ -335,17 +355,27 @@ export class AcpAgent {
     } catch {
       this.traffic({ direction: 'incoming', text: line });
       this.protocolFailure(`non-JSON line on stdout: ${JSON.stringify(clip(line, 120))}`);
-      return false;
+      return 'stop';
     }
     this.traffic({ direction: 'incoming', message });
-    if (typeof message !== 'object' || message === null || Array.isArray(message) || (message as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
+    const m = message as { jsonrpc?: unknown; method?: unknown; id?: unknown };
+    if (typeof message !== 'object' || message === null || Array.isArray(message) || m.jsonrpc !== '2.0') {
       this.protocolFailure(`not a JSON-RPC 2.0 message on stdout: ${clip(line, 120)}`);
-      return false;
+      return 'stop';
     }
-    return usable;
+    if (!usable) return 'stop';
+    // session/update is delivered here, in wire order and exactly as sent (checked for shape only, so update
+    // kinds newer than the SDK pass through): every update is delivered before anything that follows it on
+    // the wire is handled, such as the prompt's answer or a permission request about the tool call.
+    if (m.method === 'session/update' && !('id' in m)) {
+      this.onSessionUpdate((JSON.parse(line) as { params?: unknown }).params); // a copy: observers may keep both
+      return 'skip';
+    }
+    return 'forward';
   }
 
-  private onSessionUpdate(notification: SessionNotification): void {
+  private onSessionUpdate(notification: unknown): void {
+    if (!isSessionNotification(notification)) return; // malformed: recorded as traffic, nothing to deliver
     const update = notification.update;
     if ((update.sessionUpdate === 'tool_call' || update.sessionUpdate === 'tool_call_update') && update.kind) {
       this.toolKinds.set(`${notification.sessionId}\u0000${update.toolCallId}`, update.kind);
@@ -353,8 +383,7 @@ export class AcpAgent {
     this.callback(() => this.options.onUpdate?.(notification));
   }
 
-  private async onPermissionRequest(request: RequestPermissionRequest): Promise<RequestPermissionResponse> {
-    await updatesDelivered(); // the tool_call announcing this call's kind is delivered (and its kind known)
+  private onPermissionRequest(request: RequestPermissionRequest): RequestPermissionResponse {
     const response: RequestPermissionResponse = this.cancelling.has(request.sessionId)
       ? { outcome: { outcome: 'cancelled' } }
       : decidePermission(
@@ -398,7 +427,7 @@ export class AcpAgent {
     this.setFailure({ kind: 'protocol', detail });
     // Lines before the bad one are already queued in the SDK: let them be delivered, then close.
     setImmediate(() => this.connection.close());
-    void this.close();
+    this.close().catch(() => {});
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -473,6 +502,12 @@ export class AcpAgent {
   }
 }
 
+function isSessionNotification(value: unknown): value is SessionNotification {
+  const v = value as { sessionId?: unknown; update?: { sessionUpdate?: unknown } } | null;
+  return typeof v === 'object' && v !== null && typeof v.sessionId === 'string'
+    && typeof v.update === 'object' && v.update !== null && typeof v.update.sessionUpdate === 'string';
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
@@ -509,13 +544,4 @@ function interruption(signal: AbortSignal | undefined, ms: number | undefined): 
       if (signal && onAbort) signal.removeEventListener('abort', onAbort);
     },
   };
-}
-
-/**
- * The SDK dispatches each notification through a few promise steps, so a prompt's answer can settle before
- * the updates read just before it were handed to onUpdate. Those steps are all microtasks: one macrotask
- * turn later every update that arrived before the answer has been delivered.
- */
-function updatesDelivered(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -49,9 +49,12 @@ function decodeLine(bytes: Buffer): string {
   return text.endsWith('\r') ? text.slice(0, -1) : text;
 }
 
+/** What to do with a line from the agent: pass it to the SDK, keep it from the SDK, or stop passing anything. */
+export type LineVerdict = 'forward' | 'skip' | 'stop';
+
 export interface IncomingTap {
-  /** Called for each line from the agent; return false to stop forwarding lines to the SDK from then on. */
-  onLine(line: string): boolean;
+  /** Called for each line from the agent, in order, before the SDK sees it. */
+  onLine(line: string): LineVerdict;
   onTooLong(error: LineTooLongError): void;
   /** Called once when the agent's stdout has ended (or errored). */
   onEnd(): void;
@@ -66,8 +69,9 @@ export function tapIncoming(stdout: Readable, tap: IncomingTap, maxLineBytes: nu
     start(controller) {
       // Every line is shown to the tap (and so recorded); once the tap refuses one, no more reach the SDK.
       const forward = (line: string): void => {
-        if (!tap.onLine(line)) forwarding = false;
-        if (forwarding && !closed && line.trim() !== '') controller.enqueue(Buffer.from(`${line}\n`, 'utf8'));
+        const verdict = tap.onLine(line);
+        if (verdict === 'stop') forwarding = false;
+        if (verdict === 'forward' && forwarding && !closed && line.trim() !== '') controller.enqueue(Buffer.from(`${line}\n`, 'utf8'));
       };
       let ended = false;
       const end = (): void => {

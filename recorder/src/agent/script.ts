@@ -79,7 +79,7 @@ const writeFileStep = z.strictObject({
 /** The step keys, in the order the documentation lists them. A step is an object with exactly one of them. */
 export const stepKinds = [
   'message', 'thought', 'toolCall', 'toolCallUpdate', 'plan', 'permission', 'readFile', 'writeFile',
-  'delayMs', 'stderr', 'garbage', 'error', 'exit', 'hang', 'stopReason',
+  'delayMs', 'stderr', 'garbage', 'raw', 'error', 'exit', 'hang', 'stopReason',
 ] as const;
 export type StepKind = (typeof stepKinds)[number];
 
@@ -108,6 +108,7 @@ export interface Step {
   delayMs?: number | undefined;
   stderr?: string | undefined;
   garbage?: string | undefined;
+  raw?: unknown;
   error?: z.infer<typeof rpcError> | undefined;
   exit?: number | undefined;
   hang?: true | undefined;
@@ -141,6 +142,7 @@ const stepSchema: z.ZodType<Step> = z
     delayMs: z.int().min(0).max(600_000).optional(),
     stderr: z.string().optional(),
     garbage: z.string().refine((s) => !s.includes('\n'), 'garbage must be a single line').optional(),
+    raw: z.unknown().optional(),
     error: rpcError.optional(),
     exit: z.int().min(0).max(255).optional(),
     hang: z.literal(true).optional(),

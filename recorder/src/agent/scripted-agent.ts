@@ -152,6 +152,7 @@ class TurnRun {
     else if (step.delayMs !== undefined) await this.wait(step.delayMs);
     else if (step.stderr !== undefined) this.io.writeStderrLine(step.stderr);
     else if (step.garbage !== undefined) await this.io.writeRawLine(step.garbage);
+    else if (step.raw !== undefined) await this.io.writeRawLine(JSON.stringify(step.raw));
     else if (step.error) throw toRequestError(step.error);
     else if (step.exit !== undefined) {
       this.io.exit(step.exit);
