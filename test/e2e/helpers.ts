@@ -1,0 +1,71 @@
+// Shared setup for the viewer's browser tests: temporary bundle directories, the sample bundles shipped in
+// samples/, a running viewer server and a browser page, torn down together.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TraceEvent } from '@flowtape/schema';
+import { openSession, repoRoot, type BrowserSession } from './browser.ts';
+import { startViewer } from './viewer-server.ts';
+import { ViewerPage } from './viewer-page.ts';
+import type { ViewerServer } from '../../viewer/server/serve.ts';
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `flowtape-e2e-${prefix}-`));
+}
+
+/** Bundle directories under samples/ (any directory holding a manifest.json), for tests that run on them. */
+export function sampleBundles(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 4 || !existsSync(dir)) return;
+    if (existsSync(join(dir, 'manifest.json'))) {
+      out.push(dir);
+      return;
+    }
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (name !== 'node_modules' && statSync(p).isDirectory()) walk(p, depth + 1);
+    }
+  };
+  walk(join(repoRoot, 'samples'), 0);
+  return out.sort();
+}
+
+/** The trace of a bundle, parsed line by line (the test's own oracle, independent of the viewer). */
+export function readTraceFile(bundle: string): TraceEvent[] {
+  return readFileSync(join(bundle, 'trace.ndjson'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as TraceEvent];
+      } catch {
+        return [];
+      }
+    });
+}
+
+export interface ViewerHarness {
+  server: ViewerServer;
+  session: BrowserSession;
+  viewer: ViewerPage;
+  close(): Promise<void>;
+}
+
+export async function openViewer(root: string, session?: BrowserSession): Promise<ViewerHarness> {
+  const server = await startViewer(root);
+  const s = session ?? (await openSession());
+  return {
+    server,
+    session: s,
+    viewer: new ViewerPage(s.page, server.url),
+    close: async () => {
+      if (!session) await s.close();
+      await server.close();
+    },
+  };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
