@@ -1,0 +1,49 @@
+/** `flowtape diff <a> <b>`: exit 0 when the runs behave the same, 1 when they differ, 2 on bad input. */
+import type { CliCommand } from '../context.ts';
+import { UsageError } from '../errors.ts';
+import { diffBundles } from '../../tools/diff.ts';
+import { formatMarkdown, formatText } from '../../tools/diff-format.ts';
+import { asCliErrors } from './tool-errors.ts';
+
+interface DiffFlags {
+  json?: boolean;
+  markdown?: boolean;
+  ignore: string[];
+  maxDetails: string;
+}
+
+export const diffCommand: CliCommand = {
+  register(program, cli) {
+    program
+      .command('diff')
+      .description(
+        'Compare two runs (bundle directories or packed .zip files) by behaviour: flow definition, path taken, ' +
+          'attempt outcomes, outputs and errors, edge decisions, session conversations, artifacts by content. ' +
+          'Attempts are aligned by node id and attempt number, never by time; volatile values (times, durations, ' +
+          'run and session ids, absolute paths, temp dirs, pids) are ignored. Exit 0: same, 1: different, 2: error.',
+      )
+      .argument('<a>', 'the reference bundle (e.g. the golden one)')
+      .argument('<b>', 'the bundle to compare with it')
+      .option('--json', 'print the differences as JSON')
+      .option('--markdown', 'print Markdown for a PR comment or $GITHUB_STEP_SUMMARY (kept under 64 KB)')
+      .option(
+        '--ignore <pattern>',
+        'a JSON pointer (/attempts/review#1/output) or glob (**/tokens, /attempts/*/output/at) not to compare; repeatable',
+        (value: string, all: string[]) => [...all, value],
+        [] as string[],
+      )
+      .option('--max-details <n>', 'differences to list in full (all are counted)', '1000')
+      .action(
+        cli.action(async (a: string, b: string, flags: DiffFlags) => {
+          if (flags.json && flags.markdown) throw new UsageError('diff: choose one of --json and --markdown');
+          const maxDetails = Number(flags.maxDetails);
+          if (!Number.isInteger(maxDetails) || maxDetails < 0) throw new UsageError(`diff: --max-details: "${flags.maxDetails}" is not a whole number`);
+          const result = await asCliErrors(() => diffBundles(a, b, { ignore: flags.ignore, maxDetails }));
+          if (flags.json) cli.io.stdout(JSON.stringify(result, null, 2) + '\n');
+          else if (flags.markdown) cli.io.stdout(formatMarkdown(result));
+          else cli.io.stdout(formatText(result));
+          return result.same ? 0 : 1;
+        }),
+      );
+  },
+};

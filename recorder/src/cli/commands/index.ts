@@ -1,0 +1,9 @@
+// Every `flowtape` command. To add one: write a module exporting a CliCommand and list it here.
+import type { CliCommand } from '../context.ts';
+import { lsCommand } from './ls.ts';
+import { resumeCommand } from './resume.ts';
+import { runCommand } from './run.ts';
+import { verifyCommand } from './verify.ts';
+import { viewCommand } from './view.ts';
+
+export const commands: CliCommand[] = [runCommand, resumeCommand, lsCommand, verifyCommand, viewCommand];

@@ -1,0 +1,43 @@
+/** `flowtape repair <bundle>`: torn last lines, abandoned runs, projections and manifest rebuilt from the trace. */
+import type { CliCommand } from '../context.ts';
+import { repairBundle, type RepairReport } from '../../tools/repair.ts';
+import { asCliErrors } from './tool-errors.ts';
+
+function describe(report: RepairReport, dryRun: boolean): string {
+  const lines: string[] = [];
+  const will = dryRun ? 'would ' : '';
+  for (const torn of report.tornLines) lines.push(`${will}drop a torn last line from ${torn.file} (${torn.bytes} bytes)`);
+  for (const file of report.terminatedLines) lines.push(`${will}add the missing newline after the last line of ${file}`);
+  if (report.abandoned) {
+    const attempts = report.interrupted.length > 0 ? `, ${report.interrupted.join(', ')} interrupted` : '';
+    lines.push(`${will}mark the run abandoned (its writer is gone${attempts})`);
+  }
+  for (const file of report.rewritten) lines.push(`${will}rebuild ${file}`);
+  if (lines.length === 0) lines.push('nothing to repair');
+  lines.push(`${report.bundleDir}: ${report.status}, ${report.lastSeq} events`);
+  for (const warning of report.warnings.slice(0, 20)) lines.push(`warning: ${warning}`);
+  return lines.join('\n') + '\n';
+}
+
+export const repairCommand: CliCommand = {
+  register(program, cli) {
+    program
+      .command('repair')
+      .description(
+        'Make a bundle whose writer died readable again: drop a torn last line, close open attempts as ' +
+          '`interrupted` and the run as abandoned when no writer is alive, rebuild projections and the manifest ' +
+          'from the trace. Takes the bundle lock; never drops a complete line; running it again changes nothing.',
+      )
+      .argument('<bundle>', 'the bundle directory')
+      .option('--force', 'repair even if the writer pid recorded in the manifest looks alive (or is unknown)')
+      .option('--dry-run', 'say what would change, write nothing')
+      .option('--json', 'print the report as JSON')
+      .action(
+        cli.action(async (bundle: string, flags: { force?: boolean; dryRun?: boolean; json?: boolean }) => {
+          const report = await asCliErrors(() => repairBundle(bundle, { force: flags.force, dryRun: flags.dryRun }));
+          cli.io.stdout(flags.json ? JSON.stringify(report, null, 2) + '\n' : describe(report, flags.dryRun === true));
+          return 0;
+        }),
+      );
+  },
+};

@@ -1,0 +1,66 @@
+/** `flowtape resume <bundle>`: continues a run waiting at a checkpoint, appending to the same bundle. */
+import { Option, type Command } from 'commander';
+import { resolve } from 'node:path';
+import { loadWaitingBundle } from '../../bundle/resume-state.ts';
+import { resumeRecorded } from '../../record.ts';
+import type { PermissionPolicy } from '../../runtime/index.ts';
+import type { CliCommand, CliContext } from '../context.ts';
+import { UsageError } from '../errors.ts';
+import { loadFlowFile } from '../flow-loader.ts';
+import { parseInput, PERMISSION_POLICIES } from '../input.ts';
+import { progressObserver } from '../progress.ts';
+import { reportRun } from './run.ts';
+
+interface ResumeFlags {
+  input?: string;
+  flow?: string;
+  agent?: string;
+  permission?: PermissionPolicy;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export const resumeCommand: CliCommand = {
+  register(program: Command, cli: CliContext) {
+    program
+      .command('resume')
+      .description('continue a run that waits at a checkpoint (the bundle grows; seq continues)')
+      .argument('<bundle>', 'the bundle directory of the waiting run')
+      .option('--input <json|@file>', 'the resume input (read by `$resume.<field>` switches and context.resume)')
+      .option('--flow <file>', 'the flow file (default: the one recorded in flow.json)')
+      .option('--agent <command>', 'the ACP agent command for nodes that name none')
+      .addOption(new Option('--permission <policy>', 'how agent permission requests are answered').choices(PERMISSION_POLICIES))
+      .option('-q, --quiet', 'no per-node progress on stderr')
+      .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
+      .action(
+        cli.action(async (bundle: string, flags: ResumeFlags) => {
+          const { io } = cli;
+          const input = parseInput(flags.input, io.cwd);
+          const dir = resolve(io.cwd, bundle);
+          const waiting = await loadWaitingBundle(dir);
+          const flowPath = flags.flow ?? waiting.flow.flowFile;
+          if (!flowPath) throw new UsageError(`${bundle}: flow.json does not say which flow file the run came from: give --flow <file>`);
+          const base = flags.flow ? io.cwd : (waiting.cwd ?? io.cwd);
+          const { flow } = await loadFlowFile(resolve(base, flowPath), io.cwd);
+          const controller = new AbortController();
+          const stopListening = io.onInterrupt((signal) => {
+            io.stderr(`flowtape: ${signal}: cancelling the run (again to quit at once)\n`);
+            controller.abort(signal);
+          });
+          if (!flags.quiet) io.stderr(`flowtape: resuming ${flow.name} at ${waiting.state.checkpoint}\n`);
+          try {
+            const result = await resumeRecorded(dir, flow, input, {
+              signal: controller.signal,
+              ...(waiting.cwd ? {} : { cwd: io.cwd }),
+              ...(flags.agent ? { agentCommand: flags.agent } : {}),
+              ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
+              ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
+            });
+            return reportRun(io, result, flags.json);
+          } finally {
+            stopListening();
+          }
+        }),
+      );
+  },
+};

@@ -1,0 +1,88 @@
+/** `flowtape run <flow.ts>`: runs a flow with tracing on and prints the bundle path. */
+import { Option, type Command } from 'commander';
+import { record, DEFAULT_RUNS_ROOT, type RecordResult } from '../../record.ts';
+import type { PermissionPolicy } from '../../runtime/index.ts';
+import type { CliCommand, CliContext, CliIO } from '../context.ts';
+import { loadFlowFile } from '../flow-loader.ts';
+import { parseInput, PERMISSION_POLICIES } from '../input.ts';
+import { progressObserver } from '../progress.ts';
+
+interface RunFlags {
+  input?: string;
+  out?: string;
+  agent?: string;
+  deterministic?: boolean;
+  permission?: PermissionPolicy;
+  runId?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** 0 for a run that completed or waits at a checkpoint, 1 for failed, timed out or cancelled. */
+export function exitCodeFor(status: RecordResult['status']): number {
+  return status === 'completed' || status === 'waiting' ? 0 : 1;
+}
+
+/** The closing lines of `run` and `resume`: the bundle path on stdout (or JSON), the verdict on stderr. */
+export function reportRun(io: CliIO, result: RecordResult, json: boolean | undefined): number {
+  if (json) {
+    io.stdout(
+      `${JSON.stringify({ bundle: result.bundleDir, runId: result.runId, status: result.status, durationMs: result.durationMs, ...(result.error ? { error: result.error } : {}) })}\n`,
+    );
+  } else {
+    io.stdout(`${result.bundleDir}\n`);
+  }
+  for (const warning of result.warnings) io.stderr(`flowtape: warning: ${warning}\n`);
+  const verdict =
+    result.status === 'waiting'
+      ? `waiting at checkpoint "${result.resumeState?.checkpoint ?? '?'}": continue with \`flowtape resume ${result.bundleDir}\``
+      : `${result.status.replace('_', ' ')} in ${Math.round(result.durationMs)} ms${result.error ? `: ${result.error.message}` : ''}`;
+  io.stderr(`flowtape: run ${verdict}\n`);
+  return exitCodeFor(result.status);
+}
+
+export const runCommand: CliCommand = {
+  register(program: Command, cli: CliContext) {
+    program
+      .command('run')
+      .description('run a flow with tracing on; prints the bundle directory')
+      .argument('<flow>', 'the flow file (TypeScript or JavaScript, `export default defineFlow(…)`)')
+      .option('--input <json|@file>', 'the run input: JSON, or @path to a JSON file', undefined)
+      .option('--out <dir>', 'runs root: the bundle is written to <dir>/<runId>', DEFAULT_RUNS_ROOT)
+      .option('--agent <command>', 'the ACP agent command for nodes that name none')
+      .option('--deterministic', 'fixed clock and ids, no machine paths (samples, goldens)')
+      .addOption(new Option('--permission <policy>', 'how agent permission requests are answered').choices(PERMISSION_POLICIES))
+      .option('--run-id <id>', 'the run id (default: time + flow name + random)')
+      .option('-q, --quiet', 'no per-node progress on stderr')
+      .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
+      .action(
+        cli.action(async (flowPath: string, flags: RunFlags) => {
+          const { io } = cli;
+          const input = parseInput(flags.input, io.cwd) ?? {};
+          const { flow, file } = await loadFlowFile(flowPath, io.cwd);
+          const controller = new AbortController();
+          const stopListening = io.onInterrupt((signal) => {
+            io.stderr(`flowtape: ${signal}: cancelling the run (again to quit at once)\n`);
+            controller.abort(signal);
+          });
+          if (!flags.quiet) io.stderr(`flowtape: running ${flow.name}\n`);
+          try {
+            const result = await record(flow, input, {
+              cwd: io.cwd,
+              outDir: flags.out ?? DEFAULT_RUNS_ROOT,
+              flowFile: file,
+              signal: controller.signal,
+              ...(flags.agent ? { agentCommand: flags.agent } : {}),
+              ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
+              ...(flags.deterministic ? { deterministic: true } : {}),
+              ...(flags.runId ? { runId: flags.runId } : {}),
+              ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
+            });
+            return reportRun(io, result, flags.json);
+          } finally {
+            stopListening();
+          }
+        }),
+      );
+  },
+};

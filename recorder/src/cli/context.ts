@@ -1,0 +1,25 @@
+/** What a command gets from the entry: output streams, the working directory, and interrupt notifications. */
+import type { Command } from 'commander';
+
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  cwd: string;
+  env: Record<string, string | undefined>;
+  /**
+   * Calls `handler` on the first SIGINT/SIGTERM (with the signal name) instead of exiting; a second one exits at
+   * once. Returns a function that removes the handler.
+   */
+  onInterrupt(handler: (signal: string) => void): () => void;
+}
+
+export interface CliContext {
+  io: CliIO;
+  /** Wraps a command action: its return value is the exit code (default 0); errors go to the entry's mapping. */
+  action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void>;
+}
+
+/** A CLI command: one module per command, listed in commands/index.ts. */
+export interface CliCommand {
+  register(program: Command, cli: CliContext): void;
+}

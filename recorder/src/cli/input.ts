@@ -1,0 +1,35 @@
+/** `--input JSON|@file` and other small argument parsers shared by commands. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InvalidArgumentError } from 'commander';
+import { UsageError } from './errors.ts';
+
+/** Parses `--input`: inline JSON, or `@path` to a JSON file (relative to cwd). */
+export function parseInput(value: string | undefined, cwd: string, option = '--input'): unknown {
+  if (value === undefined) return undefined;
+  let text = value;
+  let where = option;
+  if (value.startsWith('@')) {
+    const file = resolve(cwd, value.slice(1));
+    where = `${option} ${value}`;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new UsageError(`${where}: cannot read ${file} (${code === 'ENOENT' ? 'no such file' : (error as Error).message})`);
+    }
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new UsageError(`${where}: not valid JSON (${(error as Error).message.split('\n')[0]})`);
+  }
+}
+
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  return port;
+}
+
+export const PERMISSION_POLICIES = ['approve-all', 'approve-reads', 'deny'] as const;

@@ -1,0 +1,84 @@
+/**
+ * The `flowtape` program: parses arguments with commander, runs one command, and maps every error to an exit code
+ * in one place — 0 success, 1 the command's negative verdict (a failed run, an invalid bundle), 2 usage or input
+ * errors and internal errors. Messages are one line; stacks only with FLOWTAPE_DEBUG=1.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { commands } from './commands/index.ts';
+import type { CliContext, CliIO } from './context.ts';
+import { CliError, UsageError } from './errors.ts';
+
+const VERSION = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+/** Errors whose message is already a complete, actionable line (bad flows, bad bundles, bad options). */
+const EXPECTED = new Set([
+  'FlowDefinitionError',
+  'RunOptionsError',
+  'ResumeError',
+  'ResumeBundleError',
+  'RecordError',
+  'VerifyInputError',
+  'ViewerServerError',
+  'BundleFormatError',
+  'NewerFormatError',
+]);
+
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('flowtape')
+    .description('Record agent-flow runs into run bundles; verify and view them.')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      writeErr: (text) => io.stderr(text),
+      outputError: (text, write) => write(`flowtape: ${text.replace(/^error: /, '')}`),
+    })
+    .showHelpAfterError('(add --help for usage)')
+    .showSuggestionAfterError();
+  const cli: CliContext = {
+    io,
+    action:
+      (fn) =>
+      async (...args) => {
+        const code = await fn(...args);
+        exitCode = code ?? 0;
+      },
+  };
+  for (const command of commands) command.register(program, cli);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return exitCodeOf(error, io);
+  }
+}
+
+function exitCodeOf(error: unknown, io: CliIO): number {
+  if (error instanceof CommanderError) {
+    // commander printed its own message (usage errors) or the help/version text.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+    if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync') return 2;
+    return 2;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const line = message.split('\n').find((l) => l.trim() !== '') ?? 'unknown error';
+  if (error instanceof CliError) {
+    io.stderr(`flowtape: ${line}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof UsageError || (error instanceof Error && EXPECTED.has(error.name))) {
+    io.stderr(`flowtape: ${line}\n`);
+    return 2;
+  }
+  io.stderr(`flowtape: internal error: ${line}\n`);
+  if (io.env.FLOWTAPE_DEBUG === '1' && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+  return 2;
+}
