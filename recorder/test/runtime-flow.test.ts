@@ -112,7 +112,7 @@ describe('runFlow', () => {
       startAt: 'test',
       nodes: {
         test: shell({ exec: { command: 'sh', args: ['-c', 'echo partial; echo "boom: disk full" >&2; exit 3'] } }),
-        fix: compute({ run: ({ results }) => ({ recoveredFrom: results.test.error.code, exitCode: results.test.output.exitCode }) }),
+        fix: compute({ run: ({ results }) => ({ recoveredFrom: results.test?.error?.code, exitCode: (results.test?.output as { exitCode: number }).exitCode }) }),
         done: compute({ run: () => 'clean' }),
       },
       edges: [{ from: 'test', switch: { on: '$result.outcome', cases: { ok: 'done', failed: 'fix' } } }],
@@ -220,7 +220,7 @@ describe('runFlow', () => {
             return { attempt };
           },
         }),
-        gate: compute({ run: ({ results }) => ({ again: results.try.outcome !== 'ok' }) }),
+        gate: compute({ run: ({ results }) => ({ again: results.try?.outcome !== 'ok' }) }),
       },
       edges: [
         { from: 'try', switch: { on: '$result.outcome', cases: { ok: 'gate', failed: 'gate' } } },

@@ -46,7 +46,7 @@ describe('node timeout', () => {
       startAt: 'wait',
       nodes: {
         wait: compute({ timeoutMs: 50, run: () => new Promise(() => {}) }), // ignores its signal entirely
-        fallback: compute({ run: ({ results }) => `after ${results.wait.outcome}` }),
+        fallback: compute({ run: ({ results }) => `after ${results.wait?.outcome}` }),
       },
       edges: [{ from: 'wait', switch: { on: '$result.outcome', cases: { ok: 'fallback', timed_out: 'fallback' } } }],
     });

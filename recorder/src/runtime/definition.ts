@@ -45,7 +45,7 @@ export interface FlowNodeContext<TInput = any> {
   cwd: string;
   runId: string;
   /** flowtape: the input given to the latest `resumeFlow` (undefined before any resume). */
-  resume: unknown;
+  resume: any;
 }
 
 export interface FlowNodeCommon {

@@ -187,7 +187,7 @@ class NodeContext implements FlowNodeContext {
   readonly attempt: number;
   readonly cwd: string;
   readonly runId: string;
-  readonly resume: unknown;
+  readonly resume: any;
   readonly #attempt: Attempt;
 
   constructor(run: FlowRun, attempt: Attempt) {
