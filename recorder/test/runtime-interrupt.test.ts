@@ -219,6 +219,59 @@ describe('cancellation', () => {
   });
 });
 
+describe('function actions with runShell', () => {
+  it('context.runShell runs a command and reports a non-zero exit without throwing', async () => {
+    const flow = defineFlow({
+      name: 'runshell',
+      startAt: 'check',
+      nodes: {
+        check: action({
+          run: async ({ runShell }) => {
+            const r = await runShell({ command: 'sh', args: ['-c', 'echo out; exit 4'] });
+            return { code: r.exitCode, out: r.stdout };
+          },
+        }),
+      },
+      edges: [],
+    });
+    assert.deepEqual((await runFlow(flow, null, { cwd: dir.path })).output, { code: 4, out: 'out\n' });
+  });
+
+  it('its command is stopped with the attempt (node timeout), nothing left behind', async () => {
+    const flow = defineFlow({
+      name: 'runshell-timeout',
+      startAt: 'wait',
+      nodes: { wait: action({ timeoutMs: 200, run: ({ runShell }) => runShell({ command: 'sleep 30 & wait', shell: true }) }) },
+      edges: [],
+    });
+    const seen = new Collector();
+    const result = await runFlow(flow, null, { cwd: dir.path, observer: seen });
+    assert.equal(result.error?.code, 'node_timeout');
+    assert.deepEqual(seen.of('action.completed').map((a) => [a.ok, a.error?.code]), [[false, 'node_timeout']]);
+    assertNoChildren(baseline);
+  });
+});
+
+describe('cancel from the observer', () => {
+  it('an abort while node.started is being observed: the node body never runs, one cancelled outcome', async () => {
+    const controller = new AbortController();
+    let ran = false;
+    const flow = defineFlow({ name: 'early', startAt: 'a', nodes: { a: compute({ run: () => { ran = true; return 1; } }) }, edges: [] });
+    const seen = new Collector();
+    const observer = {
+      onEvent(event: LifecycleEvent, at: number) {
+        seen.onEvent(event, at);
+        if (event.type === 'node.started') controller.abort('SIGINT');
+      },
+    };
+    const result = await runFlow(flow, null, { cwd: dir.path, observer, signal: controller.signal });
+    assert.equal(result.status, 'cancelled');
+    assert.equal(ran, false);
+    assert.deepEqual(seen.trail(), ['run.started', 'node.started:a#1', 'node.outcome:a#1', 'run.cancelled']);
+    assert.equal(seen.of('node.outcome')[0]?.outcome, 'cancelled');
+  });
+});
+
 describe('heartbeat', () => {
   it('emits node.heartbeat every heartbeatMs while the attempt runs, none after', async () => {
     const flow = defineFlow({

@@ -3,7 +3,7 @@
 // marked "flowtape:" below. Builders only validate and tag: they keep the author's object (no copies).
 import type { ErrorInfo, JsonValue, NodeType, Outcome } from '@flowtape/schema';
 import { FlowDefinitionError } from './errors.ts';
-import type { ShellActionExecution, ShellActionResult } from './shell.ts';
+import type { FlowShellExecution, FlowShellResult, ShellActionExecution, ShellActionResult } from './shell.ts';
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -46,6 +46,8 @@ export interface FlowNodeContext<TInput = any> {
   runId: string;
   /** flowtape: the input given to the latest `resumeFlow` (undefined before any resume). */
   resume: any;
+  /** acpx: runs a command from inside a node function; stopped when the attempt is interrupted. */
+  runShell(execution: FlowShellExecution): Promise<FlowShellResult>;
 }
 
 export interface FlowNodeCommon {

@@ -36,6 +36,6 @@ export {
 } from './definition.ts';
 export { runFlow, resumeFlow, type IdFactory, type ResumeState, type RunOptions, type RunResult, type RunStatus } from './run.ts';
 export { flowSnapshot } from './snapshot.ts';
-export type { ShellActionExecution, ShellActionResult } from './shell.ts';
+export type { FlowShellExecution, FlowShellResult, ShellActionExecution, ShellActionResult } from './shell.ts';
 export { FlowDefinitionError, NodeError, ResumeError, RunOptionsError } from './errors.ts';
 export { systemClock, type Clock, type LifecycleEvent, type LifecycleEventType, type LifecycleObserver } from './lifecycle.ts';

@@ -24,7 +24,7 @@ import {
 import { NodeError, ResumeError, RunOptionsError, toErrorInfo } from './errors.ts';
 import { systemClock, type Clock, type LifecycleEvent, type LifecycleObserver } from './lifecycle.ts';
 import { compileEdges, route, type CompiledEdge } from './routing.ts';
-import { runShellCommand, type ShellActionExecution } from './shell.ts';
+import { runShellCommand, type FlowShellExecution, type FlowShellResult, type ShellActionExecution } from './shell.ts';
 import { flowSnapshot } from './snapshot.ts';
 
 export type RunStatus = 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'waiting';
@@ -207,6 +207,20 @@ class NodeContext implements FlowNodeContext {
   get signal(): AbortSignal {
     return this.#attempt.signal;
   }
+
+  /** acpx: runs a command inside a node function (stopped with the attempt; rejects when the attempt is
+   *  interrupted). Its receipt is part of the function action, not a separate action. A getter, so that
+   *  destructuring (`({ runShell }) => …`) keeps it bound and contexts that never use it allocate nothing. */
+  get runShell(): (execution: FlowShellExecution) => Promise<FlowShellResult> {
+    const attempt = this.#attempt;
+    const base = this.cwd;
+    return async (execution) => {
+      const cwd = execution.cwd === undefined ? base : resolvePath(base, execution.cwd);
+      const result = await runShellCommand(execution, { cwd, signal: attempt.signal });
+      if (result.aborted) throw attempt.interrupted?.error ?? new NodeError('cancelled', `shell: "${execution.command}" was stopped`);
+      return result;
+    };
+  }
 }
 
 class FlowRun {
@@ -377,6 +391,8 @@ class FlowRun {
     const grace = node.nodeType === 'acp' || (node.nodeType === 'action' && 'exec' in node) ? this.graceMs : 0;
     const attempt = new Attempt(this, nodeId, attemptId, n, startedAt, grace);
     this.current = attempt;
+    // The run may have been stopped by the observer of node.started itself.
+    if (this.stop) attempt.interrupt(this.stop);
 
     let timer: NodeJS.Timeout | undefined;
     let beat: NodeJS.Timeout | undefined;
@@ -395,6 +411,7 @@ class FlowRun {
     let failure: unknown;
     let failed = false;
     try {
+      if (attempt.interrupted) throw attempt.interrupted.error;
       const value = this.executeNode(node, attempt);
       output = isThenable(value) ? await attempt.race(value) : value;
     } catch (error) {

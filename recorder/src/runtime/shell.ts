@@ -42,6 +42,10 @@ export interface ShellActionResult {
   overflowed: boolean;
 }
 
+/** What `context.runShell` takes (acpx's FlowShellExecution): a non-zero exit is reported, never thrown. */
+export type FlowShellExecution = Omit<ShellActionExecution, 'allowNonZeroExit'>;
+export type FlowShellResult = ShellActionResult;
+
 export interface RunShellOptions {
   cwd: string;
   signal?: AbortSignal;
