@@ -27,6 +27,7 @@ const conversation = {
     { match: 'garbage', steps: [{ garbage: 'this is not json-rpc' }] },
     { match: 'hang', steps: [{ message: 'thinking…' }, { hang: true }] },
     { match: { regex: 'Classify' }, steps: [{ message: 'Sure: {"route": "bug", "reason": "it crashes"}' }] },
+    { match: 'pad', steps: [{ message: '\n  padded answer ' }, { message: '\n' }] },
   ],
 };
 
@@ -160,6 +161,14 @@ describe('ACP nodes', () => {
     assert.equal(result.status, 'completed', JSON.stringify(result.error));
     // Both resolve to the scripted agent (not the broken run default), so they share one session.
     assert.deepEqual(seen.of('session.bound').map((b) => [b.sessionId, b.reused]), [['s1', false], ['s1', true]]);
+  });
+
+  it('the node output is the agent text trimmed (like acpx); the turn keeps it as sent', async () => {
+    const flow = defineFlow({ name: 'pad', startAt: 'ask', nodes: { ask: acp({ prompt: 'pad' }) }, edges: [] });
+    const seen = new Collector();
+    const result = await runFlow(flow, null, { cwd: dir.path, observer: seen, agentCommand: agent });
+    assert.equal(result.output, 'padded answer');
+    assert.equal(seen.of('acp.turn_finished')[0]?.response, '\n  padded answer \n');
   });
 
   it('acpx decision({ question, choices }) asks the agent and routes on its JSON answer', async () => {

@@ -100,7 +100,8 @@ export class AcpNodeRunner {
       protocolVersion: agent.protocolVersion,
     });
     try {
-      const text = await this.turn(session, promptText, attempt);
+      // Like acpx: the node sees the agent's text trimmed (the trace keeps it as sent).
+      const text = (await this.turn(session, promptText, attempt)).trim();
       if (!node.parse) return text;
       try {
         return await node.parse(text, context);

@@ -77,7 +77,7 @@ export interface AcpNodeDefinition extends FlowNodeCommon {
   nodeType: 'acp';
   /** flowtape: a plain string is allowed besides acpx's function. */
   prompt: string | ((context: FlowNodeContext) => MaybePromise<PromptInput>);
-  /** The node output is `parse(text)`, or the agent's text when absent. */
+  /** The node output is `parse(text)`, or the agent's text when absent (trimmed, like acpx). */
   parse?: (text: string, context: FlowNodeContext) => MaybePromise<unknown>;
   session?: AcpSessionOptions;
   /** acpx: an agent name, resolved through runFlow's `agents` option. */
