@@ -275,7 +275,7 @@ describe('runFlow', () => {
     assert.equal(bad.error?.code, 'invalid_choice');
   });
 
-  it('keeps per-node work flat: 20,000 loop iterations in one run', async () => {
+  it('runs 20,000 loop iterations in one run, one event triple per iteration', async () => {
     const flow = defineFlow({
       name: 'counter',
       startAt: 'step',
@@ -385,6 +385,30 @@ describe('defineFlow', () => {
     assert.throws(() => shell({ exec: { command: '' } }), /shell node: `exec.command` must be a non-empty string/);
     assert.throws(() => decisionEdge({ from: 'd', choices: ['a', 'b'], cases: { a: 'x' } as never }), /no case for choice "b"/);
     assert.throws(() => decision({ choices: [], run: () => 'a' }), /choices must be a non-empty array/);
+  });
+
+  it('runFlow refuses bad options with one line, before any event', async () => {
+    const flow = defineFlow({ name: 'opts', startAt: 'a', nodes: { a: compute({ run: () => 1 }) }, edges: [] });
+    const seen = new Collector();
+    await assert.rejects(runFlow(flow, null, { cwd: dir.path, runTimeoutMs: 0, observer: seen }), /run options: `runTimeoutMs` must be a positive integer \(got 0\)/);
+    await assert.rejects(runFlow(flow, null, { cwd: dir.path, runId: '../escape', observer: seen }), /run id "..\/escape" is invalid/);
+    await assert.rejects(runFlow(flow, null, { cwd: '' }), /`cwd` .* is required/);
+    assert.equal(seen.events.length, 0);
+  });
+
+  it('an observer that throws does not break the run', async () => {
+    const flow = defineFlow({ name: 'throwing', startAt: 'a', nodes: { a: compute({ run: () => 1 }), b: compute({ run: () => 2 }) }, edges: [{ from: 'a', to: 'b' }] });
+    let calls = 0;
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    const result = await runFlow(flow, null, { cwd: dir.path, observer: { onEvent: () => { calls++; throw new Error('disk on fire'); } } });
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    assert.equal(result.status, 'completed');
+    assert.equal(result.output, 2);
+    assert.equal(calls, 7);
+    assert.deepEqual(warnings, ['flowtape: lifecycle observer threw on run.started: disk on fire']);
   });
 
   it('runFlow validates flows that did not go through defineFlow', async () => {

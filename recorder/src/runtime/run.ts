@@ -241,6 +241,7 @@ class FlowRun {
   private stop: Stop | undefined;
   private ending = false;
   private ended = false;
+  private observerFailed = false;
   private readonly startedAt: number;
   private lastYield = performance.now();
   private runTimer: NodeJS.Timeout | undefined;
@@ -288,7 +289,9 @@ class FlowRun {
     try {
       this.observer?.onEvent(event, this.clock.now());
     } catch (error) {
-      // The observer contract says it never throws; if it does, the run still ends properly.
+      // The observer contract says it never throws; if it does, the run still ends properly (warned once).
+      if (this.observerFailed) return;
+      this.observerFailed = true;
       process.emitWarning(`flowtape: lifecycle observer threw on ${event.type}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
@@ -724,8 +727,19 @@ function checkRunId(runId: string): string {
   return runId;
 }
 
-function prepare(flow: FlowDefinition): void {
+function prepare(flow: FlowDefinition, options: RunOptions): void {
   if (!isDefinedFlow(flow)) validateFlow(flow);
+  if (typeof options !== 'object' || options === null || typeof options.cwd !== 'string' || options.cwd === '') {
+    throw new RunOptionsError('run options: `cwd` (the run\'s working directory) is required');
+  }
+  const positive = (name: 'runTimeoutMs' | 'interruptGraceMs', value: unknown, allowZero: boolean): void => {
+    if (value === undefined) return;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
+      throw new RunOptionsError(`run options: \`${name}\` must be a ${allowZero ? 'non-negative' : 'positive'} integer (got ${JSON.stringify(value)})`);
+    }
+  };
+  positive('runTimeoutMs', options.runTimeoutMs, false);
+  positive('interruptGraceMs', options.interruptGraceMs, true);
 }
 
 /**
@@ -734,7 +748,7 @@ function prepare(flow: FlowDefinition): void {
  * any event is emitted.
  */
 export async function runFlow(flow: FlowDefinition, input: unknown, options: RunOptions): Promise<RunResult> {
-  prepare(flow);
+  prepare(flow, options);
   const clock = options.clock ?? systemClock;
   const runId = checkRunId(
     options.runId ?? options.idFactory?.runId?.(flow.name, clock.now()) ?? defaultRunId(flow.name, clock.now(), options.deterministic === true),
@@ -760,7 +774,7 @@ export async function runFlow(flow: FlowDefinition, input: unknown, options: Run
  * sessions (with new session ids) on first use.
  */
 export async function resumeFlow(flow: FlowDefinition, state: ResumeState, resumeInput: unknown, options: RunOptions): Promise<RunResult> {
-  prepare(flow);
+  prepare(flow, options);
   if (typeof state !== 'object' || state === null || state.version !== 1) throw new ResumeError('resume state: unsupported or missing version (expected 1)');
   if (state.flowName !== flow.name) throw new ResumeError(`resume state is for flow "${state.flowName}", not "${flow.name}"`);
   const checkpointNode = Object.hasOwn(flow.nodes, state.checkpoint) ? flow.nodes[state.checkpoint] : undefined;
