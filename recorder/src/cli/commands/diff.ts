@@ -3,7 +3,7 @@ import type { CliCommand } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { diffBundles } from '../../tools/diff.ts';
 import { formatMarkdown, formatText } from '../../tools/diff-format.ts';
-import { asCliErrors } from './tool-errors.ts';
+import { argPath, asCliErrors } from './tool-errors.ts';
 
 interface DiffFlags {
   json?: boolean;
@@ -38,7 +38,7 @@ export const diffCommand: CliCommand = {
           if (flags.json && flags.markdown) throw new UsageError('diff: choose one of --json and --markdown');
           const maxDetails = Number(flags.maxDetails);
           if (!Number.isInteger(maxDetails) || maxDetails < 0) throw new UsageError(`diff: --max-details: "${flags.maxDetails}" is not a whole number`);
-          const result = await asCliErrors(() => diffBundles(a, b, { ignore: flags.ignore, maxDetails }));
+          const result = await asCliErrors(() => diffBundles(argPath(cli.io.cwd, a), argPath(cli.io.cwd, b), { ignore: flags.ignore, maxDetails }));
           if (flags.json) cli.io.stdout(JSON.stringify(result, null, 2) + '\n');
           else if (flags.markdown) cli.io.stdout(formatMarkdown(result));
           else cli.io.stdout(formatText(result));

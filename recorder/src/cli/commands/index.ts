@@ -5,5 +5,10 @@ import { resumeCommand } from './resume.ts';
 import { runCommand } from './run.ts';
 import { verifyCommand } from './verify.ts';
 import { viewCommand } from './view.ts';
+import { diffCommand } from './diff.ts';
+import { repairCommand } from './repair.ts';
+import { packCommand } from './pack.ts';
+import { importCommand } from './import.ts';
 
 export const commands: CliCommand[] = [runCommand, resumeCommand, lsCommand, verifyCommand, viewCommand];
+commands.push(diffCommand, repairCommand, packCommand, importCommand);

@@ -1,4 +1,5 @@
 /** The bundle tools' own failures become one-line CLI errors with exit 2 (bad input), never a stack trace. */
+import { isAbsolute, resolve } from 'node:path';
 import { CliError } from '../errors.ts';
 
 const INPUT_ERRORS = new Set([
@@ -25,4 +26,9 @@ export async function asCliErrors<T>(work: () => Promise<T>): Promise<T> {
     }
     throw error;
   }
+}
+
+/** A path argument relative to the CLI's working directory (kept as typed when that is the process's own). */
+export function argPath(cwd: string, path: string): string {
+  return isAbsolute(path) || resolve(cwd) === process.cwd() ? path : resolve(cwd, path);
 }

@@ -1,0 +1,973 @@
+/**
+ * `flowtape import acpx <run-dir>`: converts a bundle written by acpx (`acpx.flow-run-bundle.v1`, the `nodeType`
+ * form of every published acpx and the older `kind` form) into a flowtape v1 bundle that passes `verify`.
+ *
+ * What acpx does not record is derived, and marked as such where it matters:
+ *  - edges: acpx writes no edge event; `edge.taken` is recomputed from flow.json and the node's output or result,
+ *    and only written when the next attempt in the trace is the edge's target;
+ *  - stop reasons: read from the `session/prompt` response in the session's events;
+ *  - function actions: `action.started`/`action.completed` around the attempt (acpx records only the outcome);
+ *  - a failed shell command (no `action_completed` in acpx): an `action.completed` with `ok: false`;
+ *  - an interrupted run (acpx: `run_failed` "Interrupted", no outcome for the running attempt): the attempt ends
+ *    `cancelled` and the run `run.cancelled`; a checkpoint that left the run waiting: `run.waiting`;
+ *  - a node timeout that failed the run (acpx status `timed_out`): `run.failed` with code `node_timed_out`
+ *    (flowtape's `timed_out` run status is for the run timeout).
+ * Sessions keep their raw traffic (directions renamed, lines tied to the attempt of their turn); record.json is
+ * rebuilt from it. Artifacts are copied when their content matches their name.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import {
+  BUNDLE_FILES,
+  ConversationBuilder,
+  FlowSnapshot,
+  Manifest,
+  SCHEMA_IDS,
+  SessionBinding,
+  SessionEventLine,
+  TraceEvent,
+  describeZodError,
+  initialState,
+  parseNdjsonText,
+  reduce,
+  sessionFiles,
+  toLiveProjection,
+  toRunProjection,
+  toStepsProjection,
+  type ArtifactRef,
+  type ErrorInfo,
+  type TraceEventType,
+  type ValueRef,
+} from '@flowtape/schema';
+import { checkBundleRelative } from './fs-backend.ts';
+
+export const ACPX_BUNDLE_SCHEMA = 'acpx.flow-run-bundle.v1';
+const ACPX_FLOW_SCHEMA = 'acpx.flow-definition-snapshot.v1';
+const ENDED = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
+
+export class ImportError extends Error {
+  override name = 'ImportError';
+}
+
+export interface ImportOptions {
+  /** The flowtape bundle directory to create (default `<run-dir name>.flowtape` in the current directory). */
+  output?: string;
+  /** Recorded as the writer version. */
+  version?: string;
+}
+
+export interface ImportReport {
+  output: string;
+  runId: string;
+  status: string;
+  /** `nodeType` (acpx 0.4.0 and later) or `kind` (the older form). */
+  form: 'nodeType' | 'kind';
+  events: number;
+  sessions: number;
+  artifacts: number;
+  /** What could not be carried over exactly (missing artifacts, unknown events, torn lines…). */
+  warnings: string[];
+}
+
+type Json = Record<string, unknown>;
+
+interface AcpxRef {
+  path: string;
+  mediaType?: string;
+  bytes?: number;
+  sha256?: string;
+}
+
+interface AcpxEvent {
+  line: number;
+  seq?: number;
+  at: string;
+  runId?: string;
+  type: string;
+  nodeId?: string;
+  attemptId?: string;
+  sessionId?: string;
+  payload: Json;
+}
+
+interface SessionData {
+  id: string;
+  handle: string;
+  binding: Json;
+  /** Converted lines (seq renumbered 1…), attemptIds filled in later. */
+  lines: Array<SessionEventLine & { oldSeq: number }>;
+  oldToNew: Map<number, number>;
+  /** Attempts that prompted this session, in order. */
+  prompts: string[];
+  /** Attempts whose turn in this session acpx delimited: old event ranges. */
+  ranges: Map<string, { from: number; to: number }>;
+  /** Per attempt: seq of its session/prompt line, its message index, its turn's last line, stop reason. */
+  turns: Map<string, { start: number; promptSeq: number; requestId: unknown; messageIndex: number; lastSeq: number; messagesEnd: number; stopReason: string | null }>;
+  boundBy?: string;
+}
+
+function asObject(value: unknown): Json | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function isRef(value: unknown): value is AcpxRef {
+  const o = asObject(value);
+  return o !== undefined && typeof o.path === 'string';
+}
+
+/** acpx errors are free text, often several lines (`…: exit 3\nboom`): one line a person can read. */
+function errorInfo(error: unknown, code?: string): ErrorInfo | undefined {
+  if (error === null || error === undefined) return undefined;
+  const text = typeof error === 'string' ? error : str(asObject(error)?.message) ?? JSON.stringify(error);
+  const message = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' — ');
+  return { message: message || 'error', ...(code ? { code } : {}) };
+}
+
+function attemptNumber(attemptId: string): number {
+  const match = /#([1-9][0-9]*)$/.exec(attemptId);
+  return match ? Number(match[1]) : 1;
+}
+
+/** `$.a.b`, `$output.a.b` (the output) or `$result.a.b` (the node result), as acpx evaluates switches. */
+function evaluateSwitch(on: string, output: unknown, result: Json): { ok: true; value: unknown } | { ok: false } {
+  let base: unknown;
+  let rest: string;
+  if (on.startsWith('$result')) {
+    base = result;
+    rest = on.slice('$result'.length);
+  } else if (on.startsWith('$output')) {
+    base = output;
+    rest = on.slice('$output'.length);
+  } else if (on.startsWith('$')) {
+    base = output;
+    rest = on.slice(1);
+  } else {
+    return { ok: false };
+  }
+  let value = base;
+  for (const key of rest.split('.').filter(Boolean)) {
+    const o = value !== null && typeof value === 'object' ? (value as Json) : undefined;
+    if (!o || !Object.hasOwn(o, key)) return { ok: false };
+    value = o[key];
+  }
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? { ok: true, value } : { ok: false };
+}
+
+export function defaultImportName(sourceDir: string): string {
+  return `${basename(resolve(sourceDir))}.flowtape`;
+}
+
+export async function importAcpx(sourceDir: string, options: ImportOptions = {}): Promise<ImportReport> {
+  return new AcpxImporter(resolve(sourceDir), sourceDir, options).run();
+}
+
+class AcpxImporter {
+  private readonly warnings: string[] = [];
+  private form: 'nodeType' | 'kind' = 'nodeType';
+  private readonly events: TraceEvent[] = [];
+  private state = initialState();
+  private readonly artifactsUsed = new Map<string, ArtifactRef>();
+  /** Source artifact path → verified (content matches the name), or undefined when missing or corrupt. */
+  private readonly artifactCheck = new Map<string, { size: number } | undefined>();
+  private readonly sessions = new Map<string, SessionData>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly label: string,
+    private readonly options: ImportOptions,
+  ) {}
+
+  private warn(message: string): void {
+    if (this.warnings.length < 100) this.warnings.push(message);
+  }
+
+  private file(path: string): string {
+    try {
+      return join(this.dir, ...checkBundleRelative(path));
+    } catch {
+      throw new ImportError(`${this.label}: "${path}" is not a path inside the acpx bundle`);
+    }
+  }
+
+  private async readJson(path: string, required: true): Promise<Json>;
+  private async readJson(path: string, required: false): Promise<Json | undefined>;
+  private async readJson(path: string, required: boolean): Promise<Json | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.file(path), 'utf8');
+    } catch {
+      if (required) throw new ImportError(`${join(this.label, path)}: missing`);
+      this.warn(`${path}: missing`);
+      return undefined;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      const why = (error as Error).message.split('\n')[0];
+      if (required) throw new ImportError(`${join(this.label, path)}: not valid JSON (${why})`);
+      this.warn(`${path}: not valid JSON (${why}); ignored`);
+      return undefined;
+    }
+    const object = asObject(value);
+    if (!object) {
+      if (required) throw new ImportError(`${join(this.label, path)}: not a JSON object`);
+      return undefined;
+    }
+    return object;
+  }
+
+  private async readNdjson(path: string): Promise<Array<{ line: number; value: unknown }>> {
+    let text: string;
+    try {
+      text = await readFile(this.file(path), 'utf8');
+    } catch {
+      return [];
+    }
+    return parseNdjsonText(text, { file: path, onIssue: (issue) => this.warn(`${issue.message} (skipped)`) });
+  }
+
+  async run(): Promise<ImportReport> {
+    try {
+      if (!(await stat(this.dir)).isDirectory()) throw new Error('not a directory');
+    } catch {
+      throw new ImportError(`${this.label}: no such acpx run directory`);
+    }
+    const manifest = await this.readJson('manifest.json', true);
+    if (manifest.schema !== ACPX_BUNDLE_SCHEMA) {
+      throw new ImportError(
+        `${join(this.label, 'manifest.json')}: /schema: ${JSON.stringify(manifest.schema ?? null)} is not an acpx run bundle (${ACPX_BUNDLE_SCHEMA})`,
+      );
+    }
+    const paths = asObject(manifest.paths) ?? {};
+    const pathOf = (key: string, fallback: string) => str(paths[key]) ?? fallback;
+    const flowDoc = await this.readJson(pathOf('flow', 'flow.json'), true);
+    if (flowDoc.schema !== undefined && flowDoc.schema !== ACPX_FLOW_SCHEMA) {
+      this.warn(`${pathOf('flow', 'flow.json')}: /schema: "${String(flowDoc.schema)}" is not ${ACPX_FLOW_SCHEMA}; read anyway`);
+    }
+    const runProjection = await this.readJson(pathOf('runProjection', 'projections/run.json'), false);
+    const stepsRaw = await this.readStepsProjection(pathOf('stepsProjection', 'projections/steps.json'));
+    const tracePath = pathOf('trace', 'trace.ndjson');
+    const trace = this.parseTrace(await this.readNdjson(tracePath), tracePath);
+    if (trace.length === 0) throw new ImportError(`${join(this.label, tracePath)}: no events`);
+    const runId = str(manifest.runId) ?? trace[0]!.runId ?? 'acpx-run';
+
+    const acpxNodes = asObject(flowDoc.nodes) ?? {};
+    if (Object.values(acpxNodes).some((n) => asObject(n)?.kind !== undefined && asObject(n)?.nodeType === undefined)) this.form = 'kind';
+    const flow = this.convertFlow(flowDoc, manifest);
+
+    await this.checkArtifacts(trace);
+    await this.loadSessions(manifest, trace);
+    await this.convertTrace(trace, runId, flow, stepsRaw, runProjection, manifest);
+
+    const output = resolve(this.options.output ?? defaultImportName(this.label));
+    await this.write(output, runId, flow);
+    return {
+      output,
+      runId,
+      status: this.state.status,
+      form: this.form,
+      events: this.events.length,
+      sessions: this.sessions.size,
+      artifacts: this.artifactsCopied,
+      warnings: this.warnings,
+    };
+  }
+
+  private artifactsCopied = 0;
+
+  private async readStepsProjection(path: string): Promise<Map<string, Json>> {
+    const out = new Map<string, Json>();
+    let value: unknown;
+    try {
+      value = JSON.parse(await readFile(this.file(path), 'utf8'));
+    } catch {
+      return out;
+    }
+    const steps = Array.isArray(value) ? value : Array.isArray(asObject(value)?.steps) ? (asObject(value)!.steps as unknown[]) : [];
+    for (const step of steps) {
+      const o = asObject(step);
+      if (o && typeof o.attemptId === 'string') out.set(o.attemptId, o);
+    }
+    return out;
+  }
+
+  private parseTrace(lines: Array<{ line: number; value: unknown }>, path: string): AcpxEvent[] {
+    const out: AcpxEvent[] = [];
+    for (const { line, value } of lines) {
+      const o = asObject(value);
+      if (!o || typeof o.type !== 'string' || typeof o.at !== 'string' || Number.isNaN(Date.parse(o.at))) {
+        this.warn(`${path}:${line}: not an acpx trace event (no type or at); skipped`);
+        continue;
+      }
+      out.push({
+        line,
+        seq: typeof o.seq === 'number' ? o.seq : undefined,
+        at: new Date(o.at).toISOString(),
+        runId: str(o.runId),
+        type: o.type,
+        nodeId: str(o.nodeId),
+        attemptId: str(o.attemptId),
+        sessionId: str(o.sessionId),
+        payload: asObject(o.payload) ?? {},
+      });
+    }
+    return out;
+  }
+
+  // ——— flow ———
+
+  private convertFlow(doc: Json, manifest: Json): FlowSnapshot {
+    const nodes = asObject(doc.nodes) ?? {};
+    const specs: unknown[] = [];
+    for (const [id, raw] of Object.entries(nodes)) {
+      const node = asObject(raw) ?? {};
+      const type = str(node.nodeType) ?? str(node.kind);
+      const common = {
+        id,
+        ...(typeof node.timeoutMs === 'number' && node.timeoutMs > 0 ? { timeoutMs: node.timeoutMs } : {}),
+        ...(typeof node.heartbeatMs === 'number' && node.heartbeatMs > 0 ? { heartbeatMs: node.heartbeatMs } : {}),
+        ...(str(node.statusDetail) ? { description: node.statusDetail as string } : {}),
+      };
+      switch (type) {
+        case 'acp': {
+          const session = asObject(node.session) ?? {};
+          specs.push({
+            ...common,
+            nodeType: 'acp',
+            sessionHandle: str(session.handle) ?? 'main',
+            sessionMode: session.isolated === true ? 'isolated' : 'shared',
+          });
+          break;
+        }
+        case 'action':
+          specs.push({ ...common, nodeType: 'action', actionType: node.actionExecution === 'function' || node.hasExec === false ? 'function' : 'shell' });
+          break;
+        case 'checkpoint':
+          specs.push({ ...common, nodeType: 'checkpoint', ...(str(node.summary) ? { message: node.summary } : {}) });
+          break;
+        case 'compute':
+          specs.push({ ...common, nodeType: 'compute' });
+          break;
+        default:
+          this.warn(`flow.json: /nodes/${id}: unknown node type ${JSON.stringify(type ?? null)}; imported as compute`);
+          specs.push({ ...common, nodeType: 'compute' });
+      }
+    }
+    const edges = Array.isArray(doc.edges) ? doc.edges : [];
+    const metadata: Json = {
+      acpx: {
+        ...(str(manifest.runTitle) ? { runTitle: manifest.runTitle } : {}),
+        ...(str(manifest.flowPath) ? { flowPath: manifest.flowPath } : {}),
+        ...(doc.permissions !== undefined ? { permissions: doc.permissions } : {}),
+        ...(doc.run !== undefined ? { run: doc.run } : {}),
+        nodes,
+      },
+    };
+    const parsed = FlowSnapshot.safeParse({
+      schema: SCHEMA_IDS.flow,
+      name: str(doc.name) ?? str(manifest.flowName) ?? 'acpx-flow',
+      startAt: str(doc.startAt) ?? Object.keys(nodes)[0],
+      nodes: specs,
+      edges,
+      metadata,
+    });
+    if (!parsed.success) throw new ImportError(describeZodError(parsed.error, join(this.label, 'flow.json')).message);
+    return parsed.data;
+  }
+
+  // ——— sessions ———
+
+  private async loadSessions(manifest: Json, trace: AcpxEvent[]): Promise<void> {
+    const listed = Array.isArray(manifest.sessions) ? manifest.sessions.map(asObject).filter((s) => s !== undefined) : [];
+    const ids = new Map<string, Json>();
+    for (const entry of listed) {
+      const id = str(entry.id) ?? str(entry.sessionId);
+      if (id) ids.set(id, entry);
+    }
+    for (const e of trace) if (e.sessionId && !ids.has(e.sessionId)) ids.set(e.sessionId, {});
+    for (const [id, entry] of ids) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(id)) {
+        this.warn(`session "${id}": not a usable directory name; not imported`);
+        continue;
+      }
+      const bindingPath = str(entry.bindingPath) ?? `sessions/${id}/binding.json`;
+      const eventsPath = str(entry.eventsPath) ?? `sessions/${id}/events.ndjson`;
+      const binding = (await this.readJson(bindingPath, false)) ?? {};
+      const raw = await this.readNdjson(eventsPath);
+      const session: SessionData = {
+        id,
+        handle: str(binding.handle) ?? str(entry.handle) ?? 'main',
+        binding,
+        lines: [],
+        oldToNew: new Map(),
+        prompts: [],
+        ranges: new Map(),
+        turns: new Map(),
+      };
+      for (const { line, value } of raw) {
+        const o = asObject(value);
+        const direction = o?.direction === 'outbound' || o?.direction === 'outgoing' ? 'outgoing' : o?.direction === 'inbound' || o?.direction === 'incoming' ? 'incoming' : undefined;
+        if (!o || !direction || typeof o.at !== 'string' || Number.isNaN(Date.parse(o.at))) {
+          this.warn(`${eventsPath}:${line}: not an acpx session event; skipped`);
+          continue;
+        }
+        const seq = session.lines.length + 1;
+        const oldSeq = typeof o.seq === 'number' ? o.seq : seq;
+        session.oldToNew.set(oldSeq, seq);
+        session.lines.push({ seq, at: new Date(o.at).toISOString(), direction, message: (o.message ?? null) as never, oldSeq });
+      }
+      this.sessions.set(id, session);
+    }
+    // Which attempt prompted each session, and the event ranges acpx gave each turn.
+    for (const e of trace) {
+      const session = e.sessionId ? this.sessions.get(e.sessionId) : undefined;
+      if (!session || !e.attemptId) continue;
+      if (e.type === 'acp_prompt_prepared') session.prompts.push(e.attemptId);
+      const conversation = asObject(e.payload.conversation);
+      if (conversation && typeof conversation.eventStartSeq === 'number' && typeof conversation.eventEndSeq === 'number') {
+        session.ranges.set(e.attemptId, { from: conversation.eventStartSeq, to: conversation.eventEndSeq });
+      }
+    }
+    for (const session of this.sessions.values()) this.assignTurns(session);
+  }
+
+  /**
+   * The k-th `session/prompt` request in a session belongs to the k-th attempt that prompted it; each turn runs
+   * from its start (acpx's range start, or the prompt) to the line before the next turn. Lines before the first
+   * turn (the session being created) belong to the first attempt.
+   */
+  private assignTurns(session: SessionData): void {
+    const promptLines = session.lines.filter((l) => l.direction === 'outgoing' && asObject(l.message)?.method === 'session/prompt');
+    if (promptLines.length !== session.prompts.length) {
+      this.warn(`sessions/${session.id}: ${promptLines.length} session/prompt requests for ${session.prompts.length} prompted attempts; matched in order`);
+    }
+    const count = Math.min(promptLines.length, session.prompts.length);
+    const starts: Array<{ attemptId: string; start: number; prompt: (typeof promptLines)[number] }> = [];
+    for (let k = 0; k < count; k++) {
+      const attemptId = session.prompts[k]!;
+      const prompt = promptLines[k]!;
+      const range = session.ranges.get(attemptId);
+      const rangeStart = range ? session.oldToNew.get(range.from) : undefined;
+      starts.push({ attemptId, start: Math.min(rangeStart ?? prompt.seq, prompt.seq), prompt });
+    }
+    let turn = -1;
+    for (const line of session.lines) {
+      while (turn + 1 < starts.length && line.seq >= starts[turn + 1]!.start) turn++;
+      const owner = starts[Math.max(turn, 0)];
+      if (owner) line.attemptId = owner.attemptId;
+    }
+    session.boundBy = starts[0]?.attemptId;
+    // Message indexes and stop reasons, from the conversation the lines rebuild.
+    const builder = new ConversationBuilder();
+    for (let k = 0; k < starts.length; k++) {
+      const { attemptId, prompt } = starts[k]!;
+      const end = k + 1 < starts.length ? starts[k + 1]!.start - 1 : session.lines.length;
+      const requestId = asObject(prompt.message)?.id;
+      let messageIndex = 0;
+      let stopReason: string | null = null;
+      for (const line of session.lines) {
+        if (line.seq < (k === 0 ? 1 : starts[k]!.start) || line.seq > end) continue;
+        if (line === prompt) messageIndex = builder.messages.length;
+        builder.add(line);
+        const message = asObject(line.message);
+        if (line.seq > prompt.seq && line.direction === 'incoming' && message && message.method === undefined && JSON.stringify(message.id) === JSON.stringify(requestId)) {
+          stopReason = str(asObject(message.result)?.stopReason) ?? null;
+        }
+      }
+      session.turns.set(attemptId, { start: k === 0 ? 1 : starts[k]!.start, promptSeq: prompt.seq, requestId, messageIndex, lastSeq: Math.max(end, prompt.seq), messagesEnd: builder.messages.length, stopReason });
+    }
+  }
+
+  // ——— trace ———
+
+  private emit(type: TraceEventType, fields: { nodeId?: string; attemptId?: string; sessionId?: string; payload: Json }, at: string, runId: string, source: AcpxEvent): void {
+    const raw = { seq: this.events.length + 1, at, runId, scope: type.slice(0, type.indexOf('.')), type, ...fields };
+    const parsed = TraceEvent.safeParse(JSON.parse(JSON.stringify(raw)));
+    if (!parsed.success) {
+      throw new ImportError(
+        `${join(this.label, 'trace.ndjson')}:${source.line}: ${source.type} cannot be converted: ${describeZodError(parsed.error, type).message}`,
+      );
+    }
+    this.events.push(parsed.data);
+    this.state = reduce(this.state, parsed.data);
+  }
+
+  /** An acpx artifact ref as a flowtape one, when the file is there and matches its name. */
+  private artifactRef(ref: unknown): ArtifactRef | undefined {
+    if (!isRef(ref)) return undefined;
+    const check = this.artifactCheck.get(ref.path);
+    if (!check) return undefined;
+    const sha256 = /sha256-([0-9a-f]{64})/.exec(ref.path)?.[1];
+    if (!sha256) return undefined;
+    const artifact: ArtifactRef = { path: ref.path, sha256, size: check.size, mediaType: ref.mediaType ?? (ref.path.endsWith('.json') ? 'application/json' : 'text/plain') };
+    this.artifactsUsed.set(ref.path, artifact);
+    return artifact;
+  }
+
+  private async checkArtifacts(trace: AcpxEvent[]): Promise<void> {
+    const paths = new Set<string>();
+    const visit = (value: unknown) => {
+      if (Array.isArray(value)) value.forEach(visit);
+      else if (asObject(value)) {
+        const o = value as Json;
+        if (isRef(o) && /^artifacts\/sha256-[0-9a-f]{64}(\.[a-z0-9]{1,16})?$/.test(o.path)) paths.add(o.path);
+        Object.values(o).forEach(visit);
+      }
+    };
+    for (const e of trace) visit(e.payload);
+    let names: string[] = [];
+    try {
+      names = await readdir(this.file('artifacts'));
+    } catch {
+      // no artifacts directory
+    }
+    for (const name of names) if (/^sha256-[0-9a-f]{64}(\.[a-z0-9]{1,16})?$/.test(name)) paths.add(`artifacts/${name}`);
+    for (const path of [...paths].sort()) {
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(this.file(path));
+      } catch {
+        this.warn(`${path}: referenced by the acpx trace but missing`);
+        this.artifactCheck.set(path, undefined);
+        continue;
+      }
+      const hash = createHash('sha256').update(bytes).digest('hex');
+      if (!path.includes(hash)) {
+        this.warn(`${path}: content does not match its name (sha256 ${hash}); not imported`);
+        this.artifactCheck.set(path, undefined);
+        continue;
+      }
+      this.artifactCheck.set(path, { size: bytes.length });
+    }
+  }
+
+  private async readArtifactJson(ref: unknown): Promise<unknown> {
+    if (!isRef(ref) || !this.artifactCheck.get(ref.path)) return undefined;
+    try {
+      const text = await readFile(this.file(ref.path), 'utf8');
+      return (ref.mediaType ?? '').includes('json') || ref.path.endsWith('.json') ? JSON.parse(text) : text;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private value(ref: unknown, fallback: unknown, what: string): ValueRef | undefined {
+    const artifact = this.artifactRef(ref);
+    if (artifact) return { artifact };
+    if (fallback !== undefined) {
+      if (isRef(ref)) this.warn(`${what}: artifact ${ref.path} missing; the value is kept inline from the acpx projections`);
+      return { inline: fallback as never };
+    }
+    if (isRef(ref)) this.warn(`${what}: artifact ${ref.path} missing; value lost`);
+    return undefined;
+  }
+
+  private async convertTrace(trace: AcpxEvent[], runId: string, flow: FlowSnapshot, steps: Map<string, Json>, runProjection: Json | undefined, manifest: Json): Promise<void> {
+    const first = trace[0]!;
+    const runStartMs = Date.parse(first.at);
+    const open = new Map<string, { nodeId: string; startMs: number; nodeType: string; shellStarted: boolean; shellDone: boolean; functionAction: boolean; prompted: Set<string>; finishedTurns: Set<string> }>();
+    const nodeSpecs = new Map(flow.nodes.map((n) => [n.id, n]));
+    // The node of the next attempt after each event: an edge is only written when the run really went there.
+    const nextStarted: Array<string | undefined> = new Array(trace.length);
+    let upcoming: string | undefined;
+    for (let i = trace.length - 1; i >= 0; i--) {
+      nextStarted[i] = upcoming;
+      if (trace[i]!.type === 'node_started') upcoming = trace[i]!.nodeId;
+    }
+    // Roles of artifact_written events, from the refs that later events of the same attempt give them.
+    const roles = new Map<string, string[]>();
+    for (const e of trace) {
+      if (!e.attemptId) continue;
+      const add = (ref: unknown, role: string) => {
+        if (!isRef(ref)) return;
+        const key = `${e.attemptId}\u0000${ref.path}`;
+        const list = roles.get(key) ?? [];
+        if (!list.includes(role) || role === 'stdout' || role === 'stderr') list.push(role);
+        roles.set(key, list);
+      };
+      if (e.type === 'acp_prompt_prepared') add(e.payload.promptArtifact, 'prompt');
+      if (e.type === 'acp_response_parsed') add(e.payload.rawResponseArtifact, 'response');
+      if (e.type === 'action_completed') {
+        add(e.payload.stdoutArtifact, 'stdout');
+        add(e.payload.stderrArtifact, 'stderr');
+      }
+      if (e.type === 'node_outcome') add(e.payload.outputArtifact, 'output');
+    }
+    const boundSessions = new Set<string>();
+    let ended = false;
+
+    const bind = (attemptId: string, sessionId: string, at: string, source: AcpxEvent) => {
+      const attempt = open.get(attemptId);
+      const session = this.sessions.get(sessionId);
+      if (!attempt || !session || attempt.prompted.has(sessionId)) return;
+      attempt.prompted.add(sessionId);
+      const binding = session.binding;
+      const agentCommand = [
+        ...(str(binding.agentCommand)?.split(/\s+/).filter(Boolean) ?? []),
+        ...(Array.isArray(binding.agentArgv) ? binding.agentArgv.map(String) : []),
+      ];
+      this.emit(
+        'session.bound',
+        {
+          nodeId: attempt.nodeId,
+          attemptId,
+          sessionId,
+          payload: {
+            handle: session.handle,
+            acpSessionId: str(binding.acpSessionId) ?? str(binding.agentSessionId) ?? sessionId,
+            mode: this.isolated(session) ? 'isolated' : 'shared',
+            reused: boundSessions.has(sessionId),
+            agentCommand,
+            path: sessionFiles(sessionId).dir,
+          },
+        },
+        at,
+        runId,
+        source,
+      );
+      boundSessions.add(sessionId);
+    };
+
+    const finishTurn = (attemptId: string, sessionId: string, at: string, source: AcpxEvent, response: ValueRef | undefined, error?: ErrorInfo) => {
+      const attempt = open.get(attemptId);
+      const session = this.sessions.get(sessionId);
+      const turn = session?.turns.get(attemptId);
+      if (!attempt || !session || !turn || attempt.finishedTurns.has(sessionId)) return;
+      attempt.finishedTurns.add(sessionId);
+      this.emit(
+        'acp.turn_finished',
+        {
+          nodeId: attempt.nodeId,
+          attemptId,
+          sessionId,
+          payload: {
+            stopReason: error ? null : turn.stopReason,
+            sessionEvents: { from: turn.start, to: Math.max(turn.promptSeq, turn.lastSeq) },
+            ...(turn.messagesEnd > turn.messageIndex ? { messages: { from: turn.messageIndex, to: turn.messagesEnd - 1 } } : {}),
+            ...(response ? { response } : {}),
+            ...(error ? { error } : {}),
+          },
+        },
+        at,
+        runId,
+        source,
+      );
+    };
+
+    const closeAttempt = (attemptId: string, outcome: string, error: ErrorInfo | undefined, at: string, source: AcpxEvent) => {
+      const attempt = open.get(attemptId);
+      if (!attempt) return;
+      const durationMs = Math.max(0, Date.parse(at) - attempt.startMs);
+      for (const sessionId of attempt.prompted) finishTurn(attemptId, sessionId, at, source, undefined, error ?? { message: `the attempt ended ${outcome}` });
+      if (attempt.shellStarted && !attempt.shellDone) {
+        this.emit('action.completed', { nodeId: attempt.nodeId, attemptId, payload: { actionType: 'shell', ok: false, durationMs, ...(error ? { error } : {}) } }, at, runId, source);
+      }
+      this.emit('node.outcome', { nodeId: attempt.nodeId, attemptId, payload: { outcome, durationMs, ...(error ? { error } : {}) } }, at, runId, source);
+      open.delete(attemptId);
+    };
+
+    for (const [index, e] of trace.entries()) {
+      const p = e.payload;
+      const attempt = e.attemptId ? open.get(e.attemptId) : undefined;
+      const scope = attempt && e.attemptId ? { nodeId: attempt.nodeId, attemptId: e.attemptId } : {};
+      switch (e.type) {
+        case 'run_started': {
+          const input = this.value(p.inputArtifact, runProjection?.input, 'run input');
+          this.emit('run.started', { payload: { flowName: str(p.flowName) ?? flow.name, ...(input ? { input } : {}) } }, e.at, runId, e);
+          break;
+        }
+        case 'node_started': {
+          if (!e.nodeId || !e.attemptId) {
+            this.warn(`trace.ndjson:${e.line}: node_started without nodeId/attemptId; skipped`);
+            break;
+          }
+          const spec = nodeSpecs.get(e.nodeId);
+          const rawType = str(p.nodeType) ?? str(p.kind) ?? spec?.nodeType ?? 'compute';
+          if (p.kind !== undefined && p.nodeType === undefined) this.form = 'kind';
+          const nodeType = ['acp', 'compute', 'action', 'checkpoint', 'decision'].includes(rawType) ? rawType : 'compute';
+          const functionAction = spec?.nodeType === 'action' && spec.actionType === 'function';
+          open.set(e.attemptId, {
+            nodeId: e.nodeId,
+            startMs: Date.parse(e.at),
+            nodeType,
+            shellStarted: false,
+            shellDone: false,
+            functionAction,
+            prompted: new Set(),
+            finishedTurns: new Set(),
+          });
+          this.emit('node.started', { nodeId: e.nodeId, attemptId: e.attemptId, payload: { nodeType, attempt: attemptNumber(e.attemptId) } }, e.at, runId, e);
+          if (functionAction) this.emit('action.started', { nodeId: e.nodeId, attemptId: e.attemptId, payload: { actionType: 'function' } }, e.at, runId, e);
+          break;
+        }
+        case 'node_heartbeat':
+          if (attempt) this.emit('node.heartbeat', { ...scope, payload: { elapsedMs: Math.max(0, Date.parse(e.at) - attempt.startMs) } }, e.at, runId, e);
+          break;
+        case 'artifact_written': {
+          const ref = p.artifact ?? (e as unknown as Json).artifact;
+          const artifact = this.artifactRef(ref);
+          if (!artifact) {
+            if (isRef(ref)) this.warn(`trace.ndjson:${e.line}: artifact_written for ${ref.path}, which is missing; skipped`);
+            break;
+          }
+          const key = `${e.attemptId}\u0000${artifact.path}`;
+          const role = roles.get(key)?.shift() ?? 'artifact';
+          if (!attempt) break;
+          this.emit('artifact.written', { ...scope, payload: { artifact, role } }, e.at, runId, e);
+          break;
+        }
+        case 'session_bound': {
+          // Bound to the ACP attempt running now (acpx does not say which).
+          const current = [...open.keys()].at(-1);
+          if (e.sessionId && current) bind(current, e.sessionId, e.at, e);
+          break;
+        }
+        case 'acp_prompt_prepared': {
+          const sessionId = e.sessionId ?? str(p.sessionId);
+          if (!attempt || !e.attemptId || !sessionId) break;
+          bind(e.attemptId, sessionId, e.at, e);
+          const turn = this.sessions.get(sessionId)?.turns.get(e.attemptId);
+          const prompt = this.value(p.promptArtifact, str(steps.get(e.attemptId)?.promptText) ?? null, `${e.attemptId} prompt`);
+          if (!turn || !prompt) {
+            this.warn(`trace.ndjson:${e.line}: the prompt of ${e.attemptId} is not in sessions/${sessionId}/events.ndjson; no acp.prompt_sent`);
+            attempt.prompted.delete(sessionId);
+            break;
+          }
+          this.emit('acp.prompt_sent', { ...scope, sessionId, payload: { prompt, messageIndex: turn.messageIndex, sessionEventSeq: turn.promptSeq } }, e.at, runId, e);
+          break;
+        }
+        case 'acp_response_parsed': {
+          const sessionId = e.sessionId ?? str(p.sessionId);
+          if (!attempt || !e.attemptId || !sessionId) break;
+          const response = this.value(p.rawResponseArtifact, str(steps.get(e.attemptId)?.rawText), `${e.attemptId} response`);
+          finishTurn(e.attemptId, sessionId, e.at, e, response);
+          break;
+        }
+        case 'action_prepared': {
+          if (!attempt) break;
+          const action = asObject(p.action) ?? {};
+          const command = [str(action.command) ?? '', ...(Array.isArray(action.args) ? action.args.map(String) : [])];
+          attempt.shellStarted = true;
+          this.emit('action.started', { ...scope, payload: { actionType: 'shell', command, ...(str(action.cwd) ? { cwd: action.cwd } : {}) } }, e.at, runId, e);
+          break;
+        }
+        case 'action_completed': {
+          if (!attempt) break;
+          const action = asObject(p.action) ?? {};
+          const exitCode = typeof action.exitCode === 'number' ? action.exitCode : null;
+          const stdout = this.value(p.stdoutArtifact, undefined, `${e.attemptId} stdout`);
+          const stderr = this.value(p.stderrArtifact, undefined, `${e.attemptId} stderr`);
+          if (!attempt.shellStarted) {
+            attempt.shellStarted = true;
+            this.emit('action.started', { ...scope, payload: { actionType: 'shell', command: [str(action.command) ?? '', ...(Array.isArray(action.args) ? action.args.map(String) : [])] } }, e.at, runId, e);
+          }
+          attempt.shellDone = true;
+          this.emit(
+            'action.completed',
+            {
+              ...scope,
+              payload: {
+                actionType: 'shell',
+                ok: exitCode === 0 && !action.signal,
+                durationMs: typeof action.durationMs === 'number' ? action.durationMs : Math.max(0, Date.parse(e.at) - attempt.startMs),
+                exitCode,
+                signal: str(action.signal) ?? null,
+                ...(stdout ? { stdout } : {}),
+                ...(stderr ? { stderr } : {}),
+              },
+            },
+            e.at,
+            runId,
+            e,
+          );
+          break;
+        }
+        case 'node_outcome': {
+          if (!attempt || !e.attemptId) {
+            this.warn(`trace.ndjson:${e.line}: node_outcome for ${e.attemptId ?? '(no attempt)'}, which is not running; skipped`);
+            break;
+          }
+          const outcome = ['ok', 'failed', 'timed_out', 'cancelled'].includes(String(p.outcome)) ? String(p.outcome) : 'failed';
+          const error = errorInfo(p.error, outcome === 'timed_out' ? 'timed_out' : undefined);
+          const durationMs = typeof p.durationMs === 'number' && p.durationMs >= 0 ? p.durationMs : Math.max(0, Date.parse(e.at) - attempt.startMs);
+          const stepOutput = steps.get(e.attemptId)?.output;
+          const output = p.outputInline !== undefined ? ({ inline: p.outputInline } as ValueRef) : this.value(p.outputArtifact, stepOutput, `${e.attemptId} output`);
+          for (const sessionId of attempt.prompted) {
+            finishTurn(e.attemptId, sessionId, e.at, e, undefined, outcome === 'ok' ? undefined : (error ?? { message: `the turn ended ${outcome}` }));
+          }
+          if (attempt.functionAction) {
+            this.emit('action.completed', { ...scope, payload: { actionType: 'function', ok: outcome === 'ok', durationMs, ...(output ? { output } : {}), ...(error ? { error } : {}) } }, e.at, runId, e);
+          } else if (attempt.shellStarted && !attempt.shellDone) {
+            this.emit('action.completed', { ...scope, payload: { actionType: 'shell', ok: false, durationMs, ...(error ? { error } : {}) } }, e.at, runId, e);
+          }
+          this.emit('node.outcome', { ...scope, payload: { outcome, durationMs, ...(output ? { output } : {}), ...(error ? { error } : {}) } }, e.at, runId, e);
+          open.delete(e.attemptId);
+          // The edge acpx followed (it records none): recomputed, and kept only if the next attempt agrees.
+          const outputValue = p.outputInline !== undefined ? p.outputInline : ((await this.readArtifactJson(p.outputArtifact)) ?? stepOutput);
+          const edge = flow.edges.find((candidate) => candidate.from === attempt.nodeId);
+          const next = nextStarted[index];
+          if (edge && next !== undefined) {
+            if ('switch' in edge) {
+              const onResult = edge.switch.on.startsWith('$result');
+              if (outcome === 'ok' || onResult) {
+                const result = { attemptId: e.attemptId, nodeId: attempt.nodeId, nodeType: attempt.nodeType, outcome, durationMs, output: outputValue, error: p.error ?? undefined };
+                const evaluated = evaluateSwitch(edge.switch.on, outputValue, result);
+                if (evaluated.ok) {
+                  const caseKey = String(evaluated.value);
+                  const to = edge.switch.cases[caseKey];
+                  if (to === next) {
+                    this.emit('edge.taken', { ...scope, payload: { from: attempt.nodeId, to, branch: { on: edge.switch.on, value: evaluated.value as never, caseKey } } }, e.at, runId, e);
+                  }
+                }
+              }
+            } else if (outcome === 'ok' && edge.to === next) {
+              this.emit('edge.taken', { ...scope, payload: { from: attempt.nodeId, to: edge.to } }, e.at, runId, e);
+            }
+          }
+          break;
+        }
+        case 'run_completed':
+          for (const id of [...open.keys()]) closeAttempt(id, 'failed', { message: 'the run completed before this attempt had an outcome' }, e.at, e);
+          this.emit('run.completed', { payload: { durationMs: Math.max(0, Date.parse(e.at) - runStartMs) } }, e.at, runId, e);
+          ended = true;
+          break;
+        case 'run_failed': {
+          const durationMs = Math.max(0, Date.parse(e.at) - runStartMs);
+          const message = typeof p.error === 'string' ? p.error : str(asObject(p.error)?.message);
+          if (message === 'Interrupted') {
+            for (const id of [...open.keys()]) closeAttempt(id, 'cancelled', { message: 'Interrupted', code: 'cancelled' }, e.at, e);
+            this.emit('run.cancelled', { payload: { reason: 'interrupted', durationMs } }, e.at, runId, e);
+          } else {
+            const code = p.status === 'timed_out' ? 'node_timed_out' : undefined;
+            for (const id of [...open.keys()]) closeAttempt(id, 'failed', errorInfo(p.error, code), e.at, e);
+            this.emit('run.failed', { payload: { error: errorInfo(p.error ?? 'the run failed', code)!, durationMs } }, e.at, runId, e);
+          }
+          ended = true;
+          break;
+        }
+        default:
+          this.warn(`trace.ndjson:${e.line}: acpx event type "${e.type}" is not known to this importer; skipped`);
+      }
+    }
+    // A checkpoint stopped the run: acpx says so only in its projections.
+    const status = str(manifest.status) ?? str(runProjection?.status);
+    if (!ended && status === 'waiting') {
+      const last = this.state.steps.last();
+      const checkpoint = str(runProjection?.waitingOn) ?? (last?.nodeType === 'checkpoint' ? last.nodeId : undefined);
+      if (checkpoint) {
+        const spec = nodeSpecs.get(checkpoint);
+        const message = spec?.nodeType === 'checkpoint' ? spec.message : undefined;
+        this.emit('run.waiting', { payload: { checkpoint, ...(message ? { message } : {}) } }, trace.at(-1)!.at, runId, trace.at(-1)!);
+      }
+    } else if (!ended && status && ENDED.has(status)) {
+      this.warn(`the acpx manifest says "${status}" but its trace has no run end; imported as still running`);
+    }
+  }
+
+  private isolated(session: SessionData): boolean {
+    const key = str(session.binding.key) ?? '';
+    return session.id.startsWith('isolated-') || key.startsWith('isolated::');
+  }
+
+  // ——— output ———
+
+  private async write(output: string, runId: string, flow: FlowSnapshot): Promise<void> {
+    try {
+      const entries = await readdir(output);
+      if (entries.length > 0) throw new ImportError(`${output}: already exists and is not empty; choose another -o`);
+    } catch (error) {
+      if (error instanceof ImportError) throw error;
+    }
+    const temp = `${output}.importing-${process.pid}`;
+    await rm(temp, { recursive: true, force: true });
+    try {
+      await mkdir(join(temp, 'projections'), { recursive: true });
+      await mkdir(join(temp, BUNDLE_FILES.artifactsDir), { recursive: true });
+      const doc = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+      for (const [path, check] of this.artifactCheck) {
+        if (!check) continue;
+        await copyFile(this.file(path), join(temp, ...path.split('/')));
+        this.artifactsCopied++;
+      }
+      const sessionIds = [...this.sessions.keys()].sort();
+      for (const id of sessionIds) {
+        const session = this.sessions.get(id)!;
+        const files = sessionFiles(id);
+        await mkdir(join(temp, files.dir), { recursive: true });
+        const lines = session.lines.map(({ oldSeq: _old, ...line }) => SessionEventLine.parse(line));
+        await writeFile(join(temp, files.events), lines.map((l) => JSON.stringify(l) + '\n').join(''));
+        const builder = new ConversationBuilder();
+        for (const line of lines) builder.add(line);
+        const binding = session.binding;
+        const acpSessionId = str(binding.acpSessionId) ?? str(binding.agentSessionId) ?? id;
+        const agentCommand = [
+          ...(str(binding.agentCommand)?.split(/\s+/).filter(Boolean) ?? []),
+          ...(Array.isArray(binding.agentArgv) ? binding.agentArgv.map(String) : []),
+        ];
+        const createdAt = lines[0]?.at ?? this.state.startedAt ?? new Date(0).toISOString();
+        const bindingDoc = SessionBinding.parse({
+          schema: SCHEMA_IDS.sessionBinding,
+          sessionId: id,
+          handle: session.handle,
+          acpSessionId,
+          mode: this.isolated(session) ? 'isolated' : 'shared',
+          agentCommand,
+          ...(str(binding.cwd) ? { cwd: binding.cwd } : {}),
+          ...(str(binding.agentName) ? { agent: { name: binding.agentName } } : {}),
+          createdAt,
+          ...(session.boundBy ? { boundBy: session.boundBy } : {}),
+        });
+        await writeFile(join(temp, files.binding), doc(bindingDoc));
+        await writeFile(
+          join(temp, files.record),
+          doc({
+            schema: SCHEMA_IDS.sessionRecord,
+            sessionId: id,
+            acpSessionId,
+            handle: session.handle,
+            lastSeq: builder.lastSeq,
+            updatedAt: lines.at(-1)?.at ?? createdAt,
+            messages: builder.messages,
+          }),
+        );
+      }
+      await writeFile(join(temp, BUNDLE_FILES.flow), doc(flow));
+      await writeFile(join(temp, BUNDLE_FILES.trace), this.events.map((e) => JSON.stringify(e) + '\n').join(''));
+      const state = this.state;
+      await writeFile(join(temp, BUNDLE_FILES.run), doc(toRunProjection(state)));
+      await writeFile(join(temp, BUNDLE_FILES.live), doc(toLiveProjection(state)));
+      await writeFile(join(temp, BUNDLE_FILES.steps), doc(toStepsProjection(state)));
+      const manifest = Manifest.parse({
+        schema: SCHEMA_IDS.bundle,
+        runId,
+        flowName: state.flowName ?? flow.name,
+        status: state.status,
+        complete: ENDED.has(state.status),
+        createdAt: state.startedAt,
+        updatedAt: state.updatedAt,
+        ...(state.endedAt ? { endedAt: state.endedAt } : {}),
+        lastSeq: state.seq,
+        files: { flow: BUNDLE_FILES.flow, trace: BUNDLE_FILES.trace, run: BUNDLE_FILES.run, live: BUNDLE_FILES.live, steps: BUNDLE_FILES.steps },
+        sessions: sessionIds.map((sessionId) => ({ sessionId, path: sessionFiles(sessionId).dir })),
+        writer: { name: 'flowtape import acpx', version: this.options.version ?? '0.1.0' },
+        origin: { format: ACPX_BUNDLE_SCHEMA, tool: this.form === 'kind' ? 'acpx (kind form)' : 'acpx', path: this.dir },
+      });
+      await writeFile(join(temp, BUNDLE_FILES.manifest), doc(manifest));
+      await rm(output, { recursive: true, force: true });
+      await rename(temp, output);
+    } catch (error) {
+      await rm(temp, { recursive: true, force: true });
+      throw error;
+    }
+  }
+}
