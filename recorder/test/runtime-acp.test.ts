@@ -3,7 +3,7 @@
 // garbage, hanging past a timeout, a cancel mid-turn). After each run no agent process is left.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { acp, compute, decision, defineFlow, runFlow, type FlowDefinition, type LifecycleEvent } from '../src/runtime/index.ts';
+import { acp, compute, decision, defineFlow, flowSnapshot, runFlow, type FlowDefinition, type LifecycleEvent } from '../src/runtime/index.ts';
 import {
   assertNoChildren,
   assertOneOutcomePerAttempt,
@@ -187,6 +187,10 @@ describe('ACP nodes', () => {
     const result = await runFlow(flow, null, { cwd: dir.path, observer: seen, agentCommand: agent });
     assert.equal(result.output, 'it crashes');
     assert.match(seen.of('acp.prompt_sent')[0]!.prompt, /^Classify this report\n\nReturn exactly one JSON object/);
+    // flow.json shows the question, not the prompt generator.
+    const spec = flowSnapshot(flow).nodes[0]!;
+    assert.equal(spec.nodeType, 'acp');
+    assert.equal((spec as { promptSource?: string }).promptSource, 'Classify this report\n[choices: bug, feat]');
   });
 });
 

@@ -240,7 +240,7 @@ export function decision<TChoice extends string>(
   const { question, choices, field: _field, ...acpOptions } = definition;
   const allowed = new Set<string>(choices);
   const labels = choices.map((c) => JSON.stringify(c)).join(' | ');
-  return acp({
+  const node = acp({
     ...acpOptions,
     async prompt(context) {
       const text = typeof question === 'function' ? await question(context) : question;
@@ -266,7 +266,12 @@ export function decision<TChoice extends string>(
       return raw;
     },
   });
+  agentDecisions.set(node, { question, choices });
+  return node;
 }
+
+/** acpx-style decisions (ACP nodes built by decision({ question })): what the snapshot shows as their prompt. */
+export const agentDecisions = new WeakMap<AcpNodeDefinition, { question: unknown; choices: readonly string[] }>();
 
 /** The switch edge of a decision: `$.<field>` with one case per choice (all required). */
 export function decisionEdge<TChoice extends string>(args: {

@@ -1,7 +1,7 @@
 // flow.json: the serialisable picture of a flow definition (functions as their source text). Deterministic: the
 // same definition always gives the same snapshot.
 import { SCHEMA_IDS, type EdgeSpec, type FlowSnapshot, type NodeSpec } from '@flowtape/schema';
-import type { FlowDefinition, FlowNodeDefinition } from './definition.ts';
+import { agentDecisions, type FlowDefinition, type FlowNodeDefinition } from './definition.ts';
 import { commandText, splitCommand } from './command.ts';
 
 /** Function sources longer than this are cut (with a marker) so flow.json stays small. */
@@ -24,7 +24,11 @@ function nodeSpec(id: string, node: FlowNodeDefinition): NodeSpec {
   switch (node.nodeType) {
     case 'acp': {
       const isolated = node.session?.isolated === true;
-      const promptSource = typeof node.prompt === 'string' ? node.prompt : sourceOf(node.prompt);
+      // An acpx-style decision's prompt is generated: show its question (and choices) instead of the generator.
+      const asked = agentDecisions.get(node);
+      const prompt = asked ? asked.question : node.prompt;
+      const promptText = typeof prompt === 'string' ? prompt : sourceOf(prompt);
+      const promptSource = asked && promptText !== undefined ? `${promptText}\n[choices: ${asked.choices.join(', ')}]` : promptText;
       return {
         ...base,
         nodeType: 'acp',
