@@ -246,6 +246,37 @@ describe('ACP failures', () => {
     assert.ok(seen.of('acp.traffic').some((t) => t.direction === 'stderr' && t.text === 'fatal: model on fire'));
   });
 
+  it('after a crash the same handle opens a new session (new agent, new session id)', async () => {
+    const flow = defineFlow({
+      name: 'respawn',
+      startAt: 'first',
+      nodes: { first: acp({ prompt: 'crash' }), second: acp({ prompt: 'What is 2+2?' }) },
+      edges: [{ from: 'first', switch: { on: '$result.outcome', cases: { failed: 'second' } } }],
+    });
+    const seen = new Collector();
+    const result = await runFlow(flow, null, { cwd: dir.path, observer: seen, agentCommand: agent });
+    assert.equal(result.output, 'It is 4.');
+    assert.deepEqual(seen.of('session.bound').map((b) => [b.attemptId, b.sessionId, b.reused]), [['first#1', 's1', false], ['second#1', 's2', false]]);
+    assertNoChildren(baseline);
+  });
+
+  it('a cancel while the agent is still starting: cancelled, and the agent is closed once it is up', async () => {
+    const controller = new AbortController();
+    const seen = new Collector();
+    const observer = {
+      onEvent(event: LifecycleEvent, at: number) {
+        seen.onEvent(event, at);
+        if (event.type === 'acp.traffic' && (event.message as { method?: string } | undefined)?.method === 'initialize') controller.abort('SIGINT');
+      },
+    };
+    const result = await runFlow(one('What is 2+2?'), null, { cwd: dir.path, observer, agentCommand: agent, signal: controller.signal });
+    assert.equal(result.status, 'cancelled');
+    assert.deepEqual(seen.of('node.outcome').map((e) => e.outcome), ['cancelled']);
+    assert.equal(seen.of('session.bound').length, 0);
+    assertOneRunEnd(seen.events, 'run.cancelled');
+    assertNoChildren(baseline);
+  });
+
   it('garbage on stdout: protocol_error', async () => {
     const { outcome } = await failing(one('garbage'), agent);
     assert.equal(outcome.error?.code, 'protocol_error');
