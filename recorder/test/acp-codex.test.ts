@@ -1,11 +1,13 @@
 // The client against a real ACP agent: @zed-industries/codex-acp, without credentials (an empty HOME and
 // CODEX_HOME, no API keys in the environment). It answers initialize and refuses session/new.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { AcpAgent, AcpError, type AcpTrafficRecord } from '../src/acp/index.ts';
+import { AcpAgent, AcpError, isGroupAlive, type AcpTrafficRecord } from '../src/acp/index.ts';
+import { waitUntilGone } from '../src/acp/process.ts';
 import { assertGone, rejection, tempDir } from './acp-support.ts';
 
 const codexBin = fileURLToPath(new URL('../node_modules/.bin/codex-acp', import.meta.url));
@@ -44,5 +46,32 @@ describe('ACP client with the real codex-acp agent', () => {
     }
     // codex-acp is a Node wrapper around a native binary: the whole process group must be gone.
     assertGone(agent?.pid);
+  });
+
+  // codex-acp does not exit when its stdin closes, so only the client's exit hook stands between a host that
+  // exits without close() and an orphaned agent.
+  it('is killed with its whole process group when the host exits without closing it', async () => {
+    const dir = await tempDir('flowtape-codex-');
+    try {
+      const home = join(dir.path, 'home');
+      await mkdir(home);
+      const host = `
+        import { AcpAgent } from ${JSON.stringify(new URL('../src/acp/index.ts', import.meta.url).href)};
+        const agent = await AcpAgent.start({ command: ${JSON.stringify(codexBin)}, cwd: ${JSON.stringify(dir.path)}, inheritEnv: false,
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ${JSON.stringify(home)}, CODEX_HOME: ${JSON.stringify(home)} } });
+        process.stdout.write(String(agent.pid));
+        process.exit(0);`;
+      const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', host], {
+        encoding: 'utf8',
+        cwd: fileURLToPath(new URL('..', import.meta.url)), // where tsx resolves
+      });
+      assert.equal(result.status, 0, result.stderr);
+      const pid = Number(result.stdout);
+      assert.ok(pid > 0);
+      await waitUntilGone(() => isGroupAlive(pid), 5_000);
+      assertGone(pid);
+    } finally {
+      await dir.remove();
+    }
   });
 });

@@ -175,6 +175,8 @@ describe('ACP client failures', () => {
     assert.equal(error.code, 'agent_exited');
     assert.equal(error.message,
       `agent exited with code 2 during initialize (stderr: flowtape-scripted-agent: cannot read script ${path}/absent.json: no such file)`);
+    assert.ok(error instanceof AcpError);
+    assertGone(error.pid);
   });
 
   it('times out an agent that never answers initialize, and kills it and its children even if they ignore SIGTERM', async () => {
@@ -197,6 +199,7 @@ describe('ACP client failures', () => {
     assert.equal(error.code, 'timeout');
     assert.equal(error.message, 'agent did not answer initialize within 500 ms');
     const [leader, child] = JSON.parse(await readFile(pidFile, 'utf8')) as [number, number];
+    assert.equal((error as AcpError).pid, leader);
     assertGone(leader);
     assert.equal(isProcessAlive(child), false, 'the agent\'s own child is gone too');
   });

@@ -132,6 +132,7 @@ export class AcpAgent {
       await agent.initialize();
     } catch (error) {
       await agent.close();
+      if (error instanceof AcpError && agent.pid !== undefined) error.pid = agent.pid;
       throw error;
     }
     return agent;

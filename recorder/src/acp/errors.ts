@@ -30,6 +30,8 @@ export class AcpError extends Error {
   readonly exitCode?: number | null;
   readonly signal?: NodeJS.Signals | null;
   readonly stopReason?: string;
+  /** The agent's process id, when a process was started (it is gone by the time start() rejects). */
+  pid?: number;
 
   constructor(code: AcpErrorCode, message: string, details: AcpErrorDetails = {}) {
     super(message);

@@ -202,7 +202,7 @@ class TurnRun {
   private async writeFile(step: NonNullable<Step['writeFile']>): Promise<void> {
     const path = this.resolve(step.path);
     const request = this.client.request('fs/write_text_file', { sessionId: this.sessionId, path, content: step.content });
-    await this.report(request.then(() => `wrote ${Buffer.byteLength(step.content)} bytes to ${path}`), step.toolCallId, false);
+    await this.report(request.then(() => `wrote ${Buffer.byteLength(step.content)} bytes to ${step.path}`), step.toolCallId, false);
   }
 
   // Makes the outcome of an fs request visible: on the tool call (completed with the text, or failed with the
