@@ -2,6 +2,7 @@
 // verified, and compared. The ACP flow talks to the scripted agent, a real ACP process.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,4 +216,26 @@ test('import names what is wrong with its input', async () => {
   await assert.rejects(importAcpx(notAcpx), /manifest\.json: \/schema: "flowtape\.bundle\.v1" is not an acpx run bundle/);
   await writeFile(join(notAcpx, 'manifest.json'), '{"schema":');
   await assert.rejects(importAcpx(notAcpx), /manifest\.json: not valid JSON/);
+});
+
+test('the CLI: flowtape import acpx <dir> -o <out>, then flowtape verify accepts it; bad input is one line, exit 2', async () => {
+  const source = await recordWithAcpx('compute-shell', computeShellFlow(), { who: 'cli' });
+  const bin = fileURLToPath(new URL('../bin/flowtape.js', import.meta.url));
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8' });
+  const imported = run('import', 'acpx', source, '-o', 'cli-imported');
+  assert.equal(imported.status, 0, imported.stderr);
+  assert.match(imported.stdout, /cli-imported: run .* \(completed\), \d+ events, 0 sessions, \d+ artifacts \(acpx nodeType form\)/);
+  const verified = run('verify', 'cli-imported');
+  assert.equal(verified.status, 0, verified.stdout + verified.stderr);
+  const again = run('import', 'acpx', source, '-o', 'cli-imported');
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /^flowtape: .*cli-imported: already exists and is not empty/);
+  const unknown = run('import', 'langgraph', source);
+  assert.equal(unknown.status, 2);
+  assert.equal(unknown.stderr.trim().split('\n').length, 1);
+  assert.match(unknown.stderr, /unknown format "langgraph" \(known: acpx\)/);
+  const notAcpx = run('import', 'acpx', 'cli-imported', '-o', 'x');
+  assert.equal(notAcpx.status, 2);
+  assert.match(notAcpx.stderr, /manifest\.json: \/schema: "flowtape\.bundle\.v1" is not an acpx run bundle/);
+  assert.doesNotMatch(notAcpx.stderr, /\n\s+at /);
 });

@@ -74,6 +74,8 @@ export class Normalizer {
     text = text.replace(ISO_TIME, '<time>');
     // Temp dirs named by the OS or by mkdtemp: `/tmp/foo-AbC123/...` → `<tmp>/...`
     text = text.replace(/(?:^|(?<=[\s"'=:(]))\/(?:private\/)?(?:tmp|var\/folders\/[^/\s]+\/[^/\s]+\/T)\/[^/\s"']+/g, '<tmp>');
+    // …and as the recorder's deterministic mode writes them (`<tmp>/flowtape-x-AbC123/...`).
+    text = text.replace(/<tmp>\/[^/\s"']+/g, '<tmp>');
     return text;
   }
 
