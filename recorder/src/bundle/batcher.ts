@@ -1,8 +1,8 @@
 /**
  * One ordered queue: items pushed synchronously are handed to `process` in batches, one batch at a time, in push
- * order. Everything pushed while a batch is being processed forms the next batch, so a busy writer makes few, large
- * writes and an idle one writes promptly. The first batch waits one macrotask so a burst of synchronous pushes
- * (a runtime emitting several events in a row) lands in a single write.
+ * order. The first batch waits one macrotask so a burst of synchronous pushes (a runtime emitting many events in a
+ * row) lands in a single write; everything pushed while a batch is processed forms the next batch. `process` may be
+ * synchronous (exclusive writers: the whole drain happens in one callback, no await latency) or async (a lock).
  */
 export class SerialBatcher<T> {
   private pending: T[] = [];
@@ -10,7 +10,7 @@ export class SerialBatcher<T> {
   private failure: Error | undefined;
 
   constructor(
-    private readonly process: (items: T[]) => Promise<void>,
+    private readonly process: (items: T[]) => void | Promise<void>,
     private readonly onError: (error: Error) => void = () => {},
   ) {}
 
@@ -24,7 +24,7 @@ export class SerialBatcher<T> {
     return this.pending.length;
   }
 
-  /** The first error a batch threw; once set, nothing more is written. */
+  /** The first error a batch threw; once set, nothing more is processed. */
   get error(): Error | undefined {
     return this.failure;
   }
@@ -41,7 +41,8 @@ export class SerialBatcher<T> {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
-        await this.process(batch);
+        const result = this.process(batch);
+        if (result) await result;
       }
     } catch (error) {
       this.failure = error instanceof Error ? error : new Error(String(error));

@@ -1,14 +1,16 @@
-/** Small file primitives of the writer: full appends, atomic replaces, fsync of files and directories. */
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+/**
+ * File primitives of the writer. Writes are synchronous: a batch is one `write` syscall and a snapshot a few, and
+ * doing them inline means no await latency while the runtime keeps the event loop busy (each await of an async
+ * fs call would wait for the runtime's next yield).
+ */
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** Writes the whole buffer at the end of the file, looping over partial writes (one syscall in the usual case). */
-export async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
+/** Writes the whole buffer at the file's position, looping over partial writes (one syscall in the usual case). */
+export function writeAllSync(fd: number, data: Uint8Array): void {
   let offset = 0;
-  while (offset < data.byteLength) {
-    const { bytesWritten } = await handle.write(data, offset, data.byteLength - offset);
-    offset += bytesWritten;
-  }
+  while (offset < data.byteLength) offset += writeSync(fd, data, offset, data.byteLength - offset);
 }
 
 let counter = 0;
@@ -17,36 +19,38 @@ let counter = 0;
  * Replaces `path` with `data` through a temporary file in the same directory and a rename, so a reader (or a crash)
  * sees the old content or the new one, never a mix. `sync` also flushes the data to disk before the rename.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, sync = false): Promise<void> {
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, sync = false): void {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${++counter}.tmp`);
-  const handle = await open(temp, 'w');
+  const fd = openSync(temp, 'w');
   try {
-    await writeAll(handle, typeof data === 'string' ? Buffer.from(data) : data);
-    if (sync) await handle.sync();
+    writeAllSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    if (sync) fsyncSync(fd);
+    closeSync(fd);
+    renameSync(temp, path);
   } catch (error) {
-    await handle.close().catch(() => {});
-    await rm(temp, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(temp, { force: true });
     throw error;
   }
 }
 
-/** fsync of a file or a directory by path; directories make renames and new entries durable. */
+/**
+ * fsync of a file or directory by path (async, so many can run at once: the filesystem journal commits them
+ * together); directories make renames and new entries durable.
+ */
 export async function syncPath(path: string): Promise<void> {
-  let handle: FileHandle | undefined;
+  const handle = await open(path, 'r');
   try {
-    handle = await open(path, 'r');
     await handle.sync();
   } catch (error) {
-    // Some filesystems refuse fsync on directories; the data files were synced already.
-    if ((error as NodeJS.ErrnoException).code !== 'EISDIR' && (error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+    // Some filesystems refuse fsync on directories; the files themselves were synced already.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM') throw error;
   } finally {
-    await handle?.close();
+    await handle.close();
   }
 }

@@ -9,7 +9,7 @@
  *  - a redaction hook over every byte before it is written; in deterministic mode no absolute paths, pids or
  *    hostnames (paths are replaced by placeholders).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname, homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,7 +36,7 @@ import {
 } from '@flowtape/schema';
 import type { LifecycleEvent, LifecycleObserver } from '../runtime/lifecycle.ts';
 import { ArtifactStore } from './artifacts.ts';
-import { syncPath, writeFileAtomic } from './fsio.ts';
+import { syncPath, writeFileAtomicSync } from './fsio.ts';
 import { composeHooks, replacingHook, secretsFromEnv, type RedactHook, type Replacement } from './redact.ts';
 import { SessionWriter } from './session-writer.ts';
 import { TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
@@ -129,7 +129,6 @@ class BundleRecorder implements Recorder {
   private readonly artifacts: ArtifactStore;
   private readonly encoder: ValueEncoder;
   private readonly sessions = new Map<string, SessionWriter>();
-  private readonly sideWrites = new Set<Promise<void>>();
   private readonly openAttempts = new Map<string, OpenAttempt>();
   private redactHook: RedactHook;
   private readonly userHook: RedactHook;
@@ -145,6 +144,7 @@ class BundleRecorder implements Recorder {
   private runEnded = false;
   private waiting = false;
   private snapshotQueued = false;
+  private closing = false;
   private lastSnapshotAt = -Infinity;
   private lastSnapshotCost = 0;
   private sideError: Error | undefined;
@@ -205,9 +205,7 @@ class BundleRecorder implements Recorder {
   async flush(): Promise<void> {
     this.scheduleSnapshot(false, true);
     await this.trace.flush();
-    await this.settleSides();
-    await Promise.all([...this.sessions.values()].map((s) => s.flush()));
-    await this.artifacts.idle();
+    for (const session of this.sessions.values()) session.flush();
     this.throwIfFailed();
   }
 
@@ -228,7 +226,7 @@ class BundleRecorder implements Recorder {
         if (this.deterministic && event.cwd) this.addScrub(event.cwd, '<cwd>');
         const flow = this.options.flowFile ? { ...event.flow, flowFile: this.options.flowFile } : event.flow;
         const flowJson = this.redactHook(JSON.stringify(flow, null, 2), 'json');
-        this.sideWrite(writeFileAtomic(join(this.bundleDir, BUNDLE_FILES.flow), `${flowJson}\n`));
+        writeFileAtomicSync(join(this.bundleDir, BUNDLE_FILES.flow), `${flowJson}\n`);
         const input = this.encoder.value(event.input, 'input');
         this.emit(
           'run.started',
@@ -345,7 +343,7 @@ class BundleRecorder implements Recorder {
             boundBy: event.attemptId,
           };
           const text = this.redactHook(JSON.stringify(binding, null, 2), 'json');
-          this.sideWrite(writeFileAtomic(join(this.bundleDir, session.files.binding), `${text}\n`));
+          writeFileAtomicSync(join(this.bundleDir, session.files.binding), `${text}\n`);
         }
         this.emit(
           'session.bound',
@@ -517,70 +515,60 @@ class BundleRecorder implements Recorder {
     this.dirsReady = true;
   }
 
-  private sideWrite(write: Promise<void>): void {
-    const tracked: Promise<void> = write.then(
-      () => void this.sideWrites.delete(tracked),
-      (error: unknown) => {
-        this.sideWrites.delete(tracked);
-        this.sideError ??= error instanceof Error ? error : new Error(String(error));
-      },
-    );
-    this.sideWrites.add(tracked);
-  }
-
-  private async settleSides(): Promise<void> {
-    while (this.sideWrites.size > 0) await Promise.all(this.sideWrites);
-  }
-
-  /** Whatever a trace batch references is on disk before the batch. */
-  private async beforeTraceWrite(): Promise<void> {
-    await this.settleSides();
-    await this.artifacts.idle();
-    for (const session of this.sessions.values()) await session.flush();
+  /** Session lines a trace batch may reference are on disk before the batch. */
+  private beforeTraceWrite(): void {
+    for (const session of this.sessions.values()) session.flush();
     this.throwIfFailed();
   }
 
-  private onCommit(state: ProjectionState): void {
-    if (this.snapshotQueued) return;
+  private onCommit(lastSeq: number): void {
+    if (this.snapshotQueued || lastSeq === 0) return;
     const interval = Math.max(this.options.snapshotIntervalMs ?? 1000, 10 * this.lastSnapshotCost);
-    if (performance.now() - this.lastSnapshotAt >= interval && state.seq > 0) this.scheduleSnapshot(false, true);
+    if (performance.now() - this.lastSnapshotAt >= interval) this.scheduleSnapshot(false, true);
   }
 
   private scheduleSnapshot(force: boolean, fromTimer = false): void {
     if (!force && !fromTimer) return;
-    if (this.snapshotQueued && !force) return;
+    if (this.snapshotQueued) return;
     this.snapshotQueued = true;
     this.trace
-      .task(async (state) => {
+      .task((state) => {
         this.snapshotQueued = false;
-        await this.writeSnapshot(state, false);
+        // close() writes the final snapshot right after: no need for this one.
+        if (!this.closing) this.writeSnapshot(state, false);
       })
       .catch((error: unknown) => {
         this.sideError ??= error instanceof Error ? error : new Error(String(error));
       });
   }
 
-  /** Projections, session records and the manifest, from a state whose lines are all on disk. */
-  private async writeSnapshot(state: ProjectionState, final: boolean): Promise<void> {
-    if (state.seq === 0) return;
+  /**
+   * Projections, session records and the manifest, from a state whose lines are all on disk. The final snapshot
+   * leaves the manifest out: close() writes it last, once everything else is durable.
+   */
+  private writeSnapshot(state: ProjectionState, final: boolean): string[] {
+    if (state.seq === 0) return [];
     const started = performance.now();
-    await this.settleSides();
     const indent = state.steps.size <= 1000 ? 2 : undefined;
     const doc = (value: unknown) => `${JSON.stringify(value, null, indent)}\n`;
+    const written: string[] = [];
+    const write = (path: string, value: unknown) => {
+      writeFileAtomicSync(join(this.bundleDir, path), doc(value));
+      written.push(path);
+    };
     for (const session of this.sessions.values()) {
       if (!session.dirty && !final) continue;
       session.dirty = false;
-      const record = session.snapshot(this.lastAt);
-      await session.flush(); // the record never runs ahead of events.ndjson
-      await writeFileAtomic(join(this.bundleDir, session.files.record), doc(record), final);
+      session.flush(); // the record never runs ahead of events.ndjson
+      write(session.files.record, session.snapshot(this.lastAt));
     }
-    await writeFileAtomic(join(this.bundleDir, BUNDLE_FILES.run), doc(toRunProjection(state)), final);
-    await writeFileAtomic(join(this.bundleDir, BUNDLE_FILES.live), doc(toLiveProjection(state)), final);
-    await writeFileAtomic(join(this.bundleDir, BUNDLE_FILES.steps), doc(toStepsProjection(state)), final);
-    const complete = final && ENDED.has(state.status);
-    await writeFileAtomic(join(this.bundleDir, BUNDLE_FILES.manifest), doc(this.manifest(state, complete)), final);
+    write(BUNDLE_FILES.run, toRunProjection(state));
+    write(BUNDLE_FILES.live, toLiveProjection(state));
+    write(BUNDLE_FILES.steps, toStepsProjection(state));
+    if (!final) write(BUNDLE_FILES.manifest, this.manifest(state, false));
     this.lastSnapshotAt = performance.now();
     this.lastSnapshotCost = this.lastSnapshotAt - started;
+    return written;
   }
 
   private manifest(state: ProjectionState, complete: boolean): Manifest {
@@ -625,22 +613,40 @@ class BundleRecorder implements Recorder {
         durationMs: Math.max(0, atMs - (this.runStartMs ?? atMs)),
       });
     }
+    this.closing = true;
     let failure: unknown;
     try {
       await this.trace.flush();
-      await this.settleSides();
-      for (const session of this.sessions.values()) await session.sync();
-      await this.artifacts.idle();
+      for (const session of this.sessions.values()) session.flush();
       this.throwIfFailed();
-      await this.trace.sync();
-      for (const path of this.artifacts.written) await syncPath(join(this.bundleDir, path));
-      await this.trace.task((state) => this.writeSnapshot(state, true));
-      for (const dir of this.syncedDirs()) await syncPath(dir);
+      let snapshot: string[] = [];
+      await this.trace.task((state) => {
+        snapshot = this.writeSnapshot(state, true);
+      });
+      // Everything but the manifest becomes durable (fsyncs in parallel: the journal commits them together)…
+      const files = [
+        BUNDLE_FILES.trace,
+        ...[...this.sessions.values()].map((s) => s.files.events).filter((f) => existsSync(join(this.bundleDir, f))),
+        ...this.artifacts.written,
+        ...snapshot,
+      ];
+      await Promise.all([...files.map((f) => join(this.bundleDir, f)), ...this.syncedDirs()].map(syncPath));
+      // …then the manifest says whether the bundle is complete, and is made durable last.
+      await this.trace.task((state) => {
+        writeFileAtomicSync(join(this.bundleDir, BUNDLE_FILES.manifest), `${JSON.stringify(this.manifest(state, ENDED.has(state.status)), null, 2)}\n`, true);
+      });
+      await syncPath(this.bundleDir);
     } catch (error) {
       failure = error;
     }
     await this.trace.close().catch((error: unknown) => (failure ??= error));
-    for (const session of this.sessions.values()) await session.close().catch((error: unknown) => (failure ??= error));
+    for (const session of this.sessions.values()) {
+      try {
+        session.close();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
     if (failure !== undefined) {
       const message = failure instanceof Error ? failure.message : String(failure);
       throw new RecorderError(`writing the bundle ${this.bundleDir} failed: ${message}`);

@@ -3,8 +3,7 @@
  * `record.json` (the conversation, rebuilt incrementally by the schema's ConversationBuilder). It also tracks the
  * current turn so prompt and turn events can name their session event and message ranges.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ConversationBuilder,
@@ -16,8 +15,7 @@ import {
   type SeqRange,
   type SessionRecord,
 } from '@flowtape/schema';
-import { SerialBatcher } from './batcher.ts';
-import { writeAll } from './fsio.ts';
+import { writeAllSync } from './fsio.ts';
 
 export interface TurnMark {
   attemptId: string;
@@ -25,10 +23,6 @@ export interface TurnMark {
   sessionEventSeq: number;
   /** Index of the user message it produced in record.json. */
   messageIndex: number;
-}
-
-export interface SessionSnapshot {
-  record: SessionRecord;
 }
 
 export class SessionWriter {
@@ -40,8 +34,12 @@ export class SessionWriter {
   handle = '';
   /** Whether record.json is behind the events. */
   dirty = false;
-  private fileHandle: FileHandle | undefined;
-  private readonly batcher: SerialBatcher<string>;
+  private fd: number | undefined;
+  /** Lines not written yet: written in one syscall before the trace batch that may reference them, or soon. */
+  private pending: string[] = [];
+  private scheduled = false;
+  /** The first write error (reported by the recorder at the next batch or at close). */
+  error: Error | undefined;
   /** A `session/prompt` request sent before its `acp.prompt_sent` (a runtime that announces after sending). */
   private unclaimedPrompt: Omit<TurnMark, 'attemptId'> | undefined;
   private readonly turns = new Map<string, TurnMark>();
@@ -55,7 +53,6 @@ export class SessionWriter {
     private readonly onWarning: (message: string) => void,
   ) {
     this.files = sessionFiles(sessionId);
-    this.batcher = new SerialBatcher((lines) => this.write(lines));
     mkdirSync(join(bundleDir, this.files.dir), { recursive: true });
     // A session that already has events (a resumed run, another process): continue its numbering and conversation.
     const existing = join(bundleDir, this.files.events);
@@ -76,10 +73,6 @@ export class SessionWriter {
     }
   }
 
-  get error(): Error | undefined {
-    return this.batcher.error;
-  }
-
   /** Appends one line of raw traffic; returns its seq. */
   traffic(at: string, direction: SessionEventLine['direction'], message: unknown, text: string | undefined, attemptId: string | undefined): number {
     const seq = ++this.seq;
@@ -88,7 +81,17 @@ export class SessionWriter {
     if (text !== undefined) line.text = text;
     if (attemptId !== undefined) line.attemptId = attemptId;
     const json = this.redact(JSON.stringify(line));
-    this.batcher.push(`${json}\n`);
+    this.pending.push(`${json}\n`);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        try {
+          this.flush();
+        } catch (error) {
+          this.error ??= error instanceof Error ? error : new Error(String(error));
+        }
+      });
+    }
     // The conversation is built from exactly what is on disk.
     const written = JSON.parse(json) as SessionEventLine;
     const before = this.builder.messages.length;
@@ -153,26 +156,27 @@ export class SessionWriter {
     };
   }
 
-  flush(): Promise<void> {
-    return this.batcher.flush();
+  /** Writes the pending lines (one syscall). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    this.fd ??= openSync(join(this.bundleDir, this.files.events), 'a');
+    const text = this.pending.join('');
+    this.pending = [];
+    writeAllSync(this.fd, Buffer.from(text, 'utf8'));
   }
 
-  async sync(): Promise<void> {
-    await this.batcher.flush();
-    await this.fileHandle?.sync();
+  sync(): void {
+    this.flush();
+    if (this.fd !== undefined) fsyncSync(this.fd);
   }
 
-  async close(): Promise<void> {
+  close(): void {
     try {
-      await this.batcher.flush();
+      this.flush();
     } finally {
-      await this.fileHandle?.close();
-      this.fileHandle = undefined;
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = undefined;
     }
-  }
-
-  private async write(lines: string[]): Promise<void> {
-    this.fileHandle ??= await open(join(this.bundleDir, this.files.events), 'a');
-    await writeAll(this.fileHandle, Buffer.from(lines.join(''), 'utf8'));
   }
 }

@@ -1,10 +1,13 @@
 /**
- * The trace appender: assigns `seq`, folds every committed event into the reducer state and appends lines in
- * batches (one write per batch). In shared mode every batch is written under a proper-lockfile lock, after
- * catching up with the lines other processes appended since our last batch, so `seq` stays contiguous across
- * processes and the state stays the fold of the whole file.
+ * The trace appender: assigns `seq` and appends lines in batches (one write per batch). The reducer fold is kept
+ * off the append path: committed events wait in a list and are folded when someone asks for the state (a
+ * snapshot), so appending costs serialization and a write, and the fold is paid once per event, later.
+ *
+ * In shared mode every batch is written under a proper-lockfile lock, after catching up with the lines other
+ * processes appended since our last batch, so `seq` stays contiguous across processes and the state stays the
+ * fold of the whole file.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import {
   checkTraceEvent,
@@ -15,14 +18,14 @@ import {
   type TraceEvent,
 } from '@flowtape/schema';
 import { SerialBatcher } from './batcher.ts';
-import { writeAll } from './fsio.ts';
+import { writeAllSync } from './fsio.ts';
 
 /** A trace event before the writer numbers it. */
 export type UnsequencedEvent = TraceEvent extends infer E ? (E extends TraceEvent ? Omit<E, 'seq'> : never) : never;
 
-type Item =
-  | { kind: 'event'; body: string; event: UnsequencedEvent; redacted: boolean }
-  | { kind: 'task'; run: (state: ProjectionState) => Promise<void>; done: (error?: unknown) => void };
+type EventItem = { kind: 'event'; body: string; event: UnsequencedEvent; redacted: boolean };
+type TaskItem = { kind: 'task'; run: (state: ProjectionState) => void; done: (error?: unknown) => void };
+type Item = EventItem | TaskItem;
 
 export interface TraceWriterOptions {
   /** Absolute path of `trace.ndjson`. */
@@ -35,10 +38,10 @@ export interface TraceWriterOptions {
   lockTarget: string;
   /** Refuse to start when the trace already exists (a fresh bundle). */
   exclusiveCreate: boolean;
-  /** Runs before each batch is written: artifacts and session lines referenced by the batch land first. */
-  beforeWrite?: () => Promise<void>;
-  /** After each batch is on disk. */
-  onCommit?: (state: ProjectionState) => void;
+  /** Runs before each batch is written: session lines the batch references land first. */
+  beforeWrite?: () => void;
+  /** After each batch is on disk, with the last seq written. */
+  onCommit?: (lastSeq: number) => void;
   onWarning?: (message: string) => void;
   redact: (text: string) => string;
 }
@@ -48,20 +51,32 @@ export class TraceExistsError extends Error {
 }
 
 export class TraceWriter {
-  /** The fold of every line on disk that this writer knows of. */
-  state: ProjectionState = initialState();
   /** The highest seq on disk that this writer knows of. */
   lastSeq = 0;
-  private handle: FileHandle | undefined;
+  private folded: ProjectionState = initialState();
+  /** Committed events not folded yet. */
+  private unfolded: ReducibleEvent[] = [];
+  private fd: number | undefined;
   private offset = 0;
   private readonly batcher: SerialBatcher<Item>;
 
   constructor(private readonly options: TraceWriterOptions) {
-    this.batcher = new SerialBatcher((items) => this.process(items));
+    this.batcher = new SerialBatcher((items) => (options.shared ? this.processShared(items) : this.processItems(items)));
   }
 
   get error(): Error | undefined {
     return this.batcher.error;
+  }
+
+  /** The fold of every line on disk that this writer knows of. */
+  get state(): ProjectionState {
+    if (this.unfolded.length > 0) {
+      let state = this.folded;
+      for (const event of this.unfolded) state = reduce(state, event);
+      this.folded = state;
+      this.unfolded = [];
+    }
+    return this.folded;
   }
 
   /** Queues an event. Serialization and redaction happen now, so later mutation of values cannot reach the file. */
@@ -72,10 +87,10 @@ export class TraceWriter {
   }
 
   /**
-   * Runs `fn` after every event queued so far is on disk, with the state they fold to, inside the same lock
-   * hold in shared mode (snapshots are written this way: trace first, and never two at once).
+   * Runs `fn` once every event queued so far is on disk, with the state they fold to — inside the same lock hold
+   * in shared mode. Snapshots are written this way: trace first, never two at once.
    */
-  task(fn: (state: ProjectionState) => Promise<void>): Promise<void> {
+  task(fn: (state: ProjectionState) => void): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.batcher.error) return reject(this.batcher.error);
       this.batcher.push({ kind: 'task', run: fn, done: (error) => (error === undefined ? resolve() : reject(error)) });
@@ -88,23 +103,23 @@ export class TraceWriter {
 
   async sync(): Promise<void> {
     await this.batcher.flush();
-    await this.handle?.sync();
+    if (this.fd !== undefined) fsyncSync(this.fd);
   }
 
   async close(): Promise<void> {
     try {
       await this.batcher.flush();
     } finally {
-      await this.handle?.close();
-      this.handle = undefined;
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = undefined;
     }
   }
 
-  private async fileHandle(): Promise<FileHandle> {
-    if (this.handle) return this.handle;
+  private file(): number {
+    if (this.fd !== undefined) return this.fd;
     if (this.options.exclusiveCreate) {
       try {
-        this.handle = await open(this.options.path, 'wx+');
+        this.fd = openSync(this.options.path, 'wx');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
           throw new TraceExistsError(`${this.options.path} already exists: a bundle is never overwritten (use resume)`);
@@ -112,15 +127,15 @@ export class TraceWriter {
         throw error;
       }
     } else {
-      this.handle = await open(this.options.path, 'a+');
+      this.fd = openSync(this.options.path, 'a+');
     }
-    return this.handle;
+    return this.fd;
   }
 
-  private async process(items: Item[]): Promise<void> {
-    const handle = await this.fileHandle();
+  private async processShared(items: Item[]): Promise<void> {
+    const fd = this.file();
     let release: (() => Promise<void>) | undefined;
-    if (this.options.shared) {
+    try {
       release = await lockfile.lock(this.options.lockTarget, {
         lockfilePath: this.options.lockfilePath,
         realpath: false,
@@ -128,81 +143,86 @@ export class TraceWriter {
         retries: { retries: 2000, factor: 1.3, minTimeout: 1, maxTimeout: 40, randomize: true },
         onCompromised: (error) => this.options.onWarning?.(`lock compromised: ${error.message}`),
       });
+    } catch (error) {
+      for (const item of items) if (item.kind === 'task') item.done(error);
+      throw error;
     }
     try {
-      if (this.options.shared) await this.catchUp(handle);
-      let events: Array<Extract<Item, { kind: 'event' }>> = [];
+      this.catchUp(fd);
+      this.processItems(items);
+    } finally {
+      await release();
+    }
+  }
+
+  private processItems(items: Item[]): void {
+    let events: EventItem[] = [];
+    try {
       for (const item of items) {
         if (item.kind === 'event') {
           events.push(item);
           continue;
         }
-        await this.write(handle, events);
+        this.write(events);
         events = [];
         try {
-          await item.run(this.state);
+          item.run(this.state);
           item.done();
         } catch (error) {
-          item.done(error ?? new Error('snapshot failed'));
+          item.done(error ?? new Error('task failed'));
         }
       }
-      await this.write(handle, events);
+      this.write(events);
     } catch (error) {
       for (const item of items) if (item.kind === 'task') item.done(error);
       throw error;
-    } finally {
-      await release?.();
     }
   }
 
-  private async write(handle: FileHandle, events: Array<Extract<Item, { kind: 'event' }>>): Promise<void> {
+  private write(events: EventItem[]): void {
     if (events.length === 0) return;
-    await this.options.beforeWrite?.();
+    const fd = this.file();
+    this.options.beforeWrite?.();
     let seq = this.lastSeq;
-    let state = this.state;
     let text = '';
+    const committed: ReducibleEvent[] = [];
     for (const item of events) {
       seq++;
       const line = `{"seq":${seq},${item.body.slice(1)}\n`;
       text += line;
-      const event = item.redacted ? (JSON.parse(line) as TraceEvent) : ({ seq, ...item.event } as TraceEvent);
-      state = reduce(state, event);
+      committed.push(item.redacted ? (JSON.parse(line) as TraceEvent) : ({ seq, ...item.event } as TraceEvent));
     }
     const bytes = Buffer.from(text, 'utf8');
-    await writeAll(handle, bytes);
+    writeAllSync(fd, bytes);
     this.offset += bytes.byteLength;
     this.lastSeq = seq;
-    this.state = state;
-    this.options.onCommit?.(state);
+    for (const event of committed) this.unfolded.push(event);
+    this.options.onCommit?.(seq);
   }
 
-  /** Reads what other processes appended since our last batch (under the lock) and folds it. */
-  private async catchUp(handle: FileHandle): Promise<void> {
-    const { size } = await handle.stat();
+  /** Reads what other processes appended since our last batch (under the lock). */
+  private catchUp(fd: number): void {
+    const { size } = fstatSync(fd);
     if (size === this.offset) return;
     if (size < this.offset) throw new Error(`${this.options.path}: the file shrank under the writer (from ${this.offset} to ${size} bytes)`);
     const buffer = Buffer.alloc(size - this.offset);
     let read = 0;
     while (read < buffer.byteLength) {
-      const { bytesRead } = await handle.read(buffer, read, buffer.byteLength - read, this.offset + read);
+      const bytesRead = readSync(fd, buffer, read, buffer.byteLength - read, this.offset + read);
       if (bytesRead === 0) break;
       read += bytesRead;
     }
-    const lastNewline = buffer.lastIndexOf(0x0a, read - 1);
-    const complete = lastNewline + 1;
+    const complete = buffer.lastIndexOf(0x0a, read - 1) + 1;
     if (complete < read) {
       // A writer died mid-append. Nobody else writes while we hold the lock, so the partial line is dead bytes;
       // cut it so our first line does not join it.
       this.options.onWarning?.(
         `${this.options.path}: removed a torn last line (${read - complete} bytes) left by a writer that stopped mid-append`,
       );
-      await handle.truncate(this.offset + complete);
+      ftruncateSync(fd, this.offset + complete);
     }
-    const text = buffer.subarray(0, complete).toString('utf8');
-    let state = this.state;
-    let lastSeq = this.lastSeq;
     let lineNo = 0;
-    for (const raw of text.split('\n')) {
+    for (const raw of buffer.subarray(0, complete).toString('utf8').split('\n')) {
       lineNo++;
       if (raw.trim() === '') continue;
       let value: unknown;
@@ -216,14 +236,12 @@ export class TraceWriter {
       if (!checked.ok) {
         this.options.onWarning?.(`skipped while catching up: ${checked.error.message}`);
         const seq = (value as { seq?: unknown }).seq;
-        if (typeof seq === 'number' && Number.isInteger(seq)) lastSeq = Math.max(lastSeq, seq);
+        if (typeof seq === 'number' && Number.isInteger(seq)) this.lastSeq = Math.max(this.lastSeq, seq);
         continue;
       }
-      state = reduce(state, checked.event as ReducibleEvent);
-      lastSeq = Math.max(lastSeq, checked.event.seq);
+      this.unfolded.push(checked.event);
+      this.lastSeq = Math.max(this.lastSeq, checked.event.seq);
     }
-    this.state = state;
-    this.lastSeq = lastSeq;
     this.offset += complete;
   }
 }

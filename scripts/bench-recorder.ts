@@ -1,0 +1,223 @@
+/**
+ * pnpm bench:recorder — the recorder's cost, measured side by side with acpx in one run.
+ *
+ *  1. Time per compute node on a chain of N trivial compute nodes, acpx 0.19.1 (`FlowRunner` from `acpx/flows`,
+ *     writing its bundle) and flowtape (`record()`, writing a v1 bundle), at 200 and 2,000 nodes; flowtape alone
+ *     at 100 … 100,000 nodes, with the runtime's own cost (no recorder) for reference and the cost of the first
+ *     and last 10 % of each run (is the cost flat as the run grows?).
+ *  2. Trace append throughput: the same events through the trace writer (JSON, seq, reducer fold, batched
+ *     appends) against raw sequential writes of the very bytes it produced.
+ *
+ *   tsx scripts/bench-recorder.ts [--acpx 200,2000] [--flowtape 100,200,2000,10000,100000] [--events 200000]
+ *                                 [--no-acpx]
+ */
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import type { TraceEvent } from '@flowtape/schema';
+import { compute, defineFlow, record, runFlow, TraceWriter, type FlowDefinition, type FlowEdge, type FlowNodeDefinition } from '@flowtape/recorder';
+
+const { values } = parseArgs({
+  options: {
+    acpx: { type: 'string', default: '200,2000' },
+    flowtape: { type: 'string', default: '100,200,2000,10000,100000' },
+    events: { type: 'string', default: '200000' },
+    'no-acpx': { type: 'boolean', default: false },
+  },
+});
+const sizes = (text: string) => text.split(',').filter(Boolean).map(Number);
+const scratch = mkdtempSync(join(tmpdir(), 'flowtape-bench-'));
+const fmtMs = (ms: number) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
+
+function chain(n: number): FlowDefinition {
+  const nodes: Record<string, FlowNodeDefinition> = {};
+  const edges: FlowEdge[] = [];
+  for (let i = 0; i < n; i++) {
+    nodes[`n${i}`] = compute({ run: ({ input }) => ({ i, seed: (input as { seed: number }).seed }) });
+    if (i > 0) edges.push({ from: `n${i - 1}`, to: `n${i}` });
+  }
+  return defineFlow({ name: `chain-${n}`, startAt: 'n0', nodes, edges });
+}
+
+/** Mean ms per node over the first and last 10 % of the run, from node start timestamps in the trace. */
+function windows(starts: number[]): { early: number; late: number } {
+  const n = starts.length;
+  const w = Math.max(1, Math.min(Math.floor(n / 10), n - 1));
+  return { early: (starts[w]! - starts[0]!) / w, late: (starts[n - 1]! - starts[n - 1 - w]!) / w };
+}
+
+function nodeStarts(traceFile: string, type: string): number[] {
+  const out: number[] = [];
+  for (const line of readFileSync(traceFile, 'utf8').split('\n')) {
+    if (!line.includes(`"${type}"`)) continue;
+    const event = JSON.parse(line) as { type: string; at?: string; timestamp?: string };
+    if (event.type === type) out.push(Date.parse(event.at ?? event.timestamp ?? ''));
+  }
+  return out;
+}
+
+interface Row {
+  tool: string;
+  n: number;
+  perNode: number;
+  early?: number;
+  late?: number;
+  bare?: number;
+  note?: string;
+}
+
+async function benchAcpx(n: number): Promise<Row> {
+  const require = createRequire(new URL('../recorder/package.json', import.meta.url));
+  const flows = (await import(pathToFileURL(require.resolve('acpx/flows')).href)) as {
+    FlowRunner: new (options: object) => { run(flow: unknown, input: unknown): Promise<{ runDir: string; state: { status: string } }> };
+    defineFlow(flow: object): unknown;
+    compute(node: object): unknown;
+  };
+  const nodes: Record<string, unknown> = {};
+  const edges: Array<{ from: string; to: string }> = [];
+  for (let i = 0; i < n; i++) {
+    nodes[`n${i}`] = flows.compute({ run: ({ input }: { input: { seed: number } }) => ({ i, seed: input.seed }) });
+    if (i > 0) edges.push({ from: `n${i - 1}`, to: `n${i}` });
+  }
+  const flow = flows.defineFlow({ name: `chain-${n}`, startAt: 'n0', nodes, edges });
+  const root = mkdtempSync(join(scratch, 'acpx-'));
+  const runner = new flows.FlowRunner({
+    resolveAgent: () => ({ agentName: 'none', agentCommand: 'false', cwd: root }),
+    permissionMode: 'approve-reads',
+    outputRoot: root,
+  });
+  const t0 = performance.now();
+  const { runDir, state } = await runner.run(flow, { seed: 1 });
+  const total = performance.now() - t0;
+  const { early, late } = windows(nodeStarts(join(runDir, 'trace.ndjson'), 'node_started'));
+  rmSync(root, { recursive: true, force: true });
+  return { tool: 'acpx 0.19.1', n, perNode: total / n, early, late, note: state.status };
+}
+
+async function benchFlowtape(n: number): Promise<Row> {
+  const flow = chain(n);
+  const cwd = mkdtempSync(join(scratch, 'ft-'));
+  // The runtime alone (no observer): what the recorder adds is the difference.
+  const b0 = performance.now();
+  await runFlow(flow, { seed: 1 }, { cwd });
+  const bare = (performance.now() - b0) / n;
+  const bundleDir = join(cwd, 'bundle');
+  const t0 = performance.now();
+  const result = await record(flow, { seed: 1 }, { cwd, bundleDir, recorder: { redact: false } });
+  const total = performance.now() - t0;
+  const { early, late } = windows(nodeStarts(join(bundleDir, 'trace.ndjson'), 'node.started'));
+  const size = statSync(join(bundleDir, 'trace.ndjson')).size;
+  rmSync(cwd, { recursive: true, force: true });
+  return { tool: 'flowtape', n, perNode: total / n, early, late, bare, note: `${result.status}, trace ${(size / 1048576).toFixed(1)} MiB` };
+}
+
+/** Appends `count` node events through the TraceWriter, then writes the same bytes raw, line by line. */
+async function benchAppend(count: number): Promise<void> {
+  const dir = mkdtempSync(join(scratch, 'append-'));
+  const events: Array<Omit<TraceEvent, 'seq'>> = [];
+  events.push({ at: new Date().toISOString(), runId: 'bench', scope: 'run', type: 'run.started', payload: { flowName: 'bench' } } as Omit<TraceEvent, 'seq'>);
+  for (let i = 0; events.length < count; i++) {
+    const at = new Date(Date.UTC(2026, 0, 1) + i).toISOString();
+    const scope = { runId: 'bench', nodeId: `n${i}`, attemptId: `n${i}#1` };
+    events.push({ at, ...scope, scope: 'node', type: 'node.started', payload: { nodeType: 'compute', attempt: 1 } } as Omit<TraceEvent, 'seq'>);
+    events.push({ at, ...scope, scope: 'node', type: 'node.outcome', payload: { outcome: 'ok', durationMs: 0, output: { inline: { i, seed: 1 } } } } as Omit<TraceEvent, 'seq'>);
+  }
+  events.length = count;
+
+  const traceFile = join(dir, 'trace.ndjson');
+  const writer = new TraceWriter({
+    path: traceFile,
+    shared: false,
+    lockTarget: dir,
+    lockfilePath: join(dir, '.lock'),
+    exclusiveCreate: true,
+    redact: (text) => text,
+  });
+  const t0 = performance.now();
+  for (const event of events) writer.append(event as never);
+  await writer.flush();
+  const writerMs = performance.now() - t0;
+  await writer.close();
+
+  const bytes = readFileSync(traceFile);
+  const lines = bytes.toString('utf8').split('\n').filter(Boolean).map((l) => `${l}\n`);
+  const rawFile = join(dir, 'raw.ndjson');
+  const fd = openSync(rawFile, 'w');
+  const r0 = performance.now();
+  for (const line of lines) writeSync(fd, line);
+  const rawMs = performance.now() - r0;
+  closeSync(fd);
+  const fd2 = openSync(join(dir, 'raw-one.ndjson'), 'w');
+  const o0 = performance.now();
+  writeSync(fd2, bytes);
+  const oneMs = performance.now() - o0;
+  closeSync(fd2);
+  rmSync(dir, { recursive: true, force: true });
+
+  const mb = bytes.byteLength / 1048576;
+  const rate = (ms: number) => `${((count / ms) * 1000).toFixed(0).padStart(9)} events/s  ${((mb / ms) * 1000).toFixed(1).padStart(6)} MiB/s`;
+  console.log(`\nTrace append throughput: ${count} events, ${mb.toFixed(1)} MiB`);
+  console.log(`  flowtape TraceWriter (JSON + seq + reducer fold + batched appends)  ${rate(writerMs)}  (${writerMs.toFixed(0)} ms)`);
+  console.log(`  raw sequential writes, one write per line (same bytes)           ${rate(rawMs)}  (${rawMs.toFixed(0)} ms)`);
+  console.log(`  raw single write of the whole file (lower bound, same bytes)     ${rate(oneMs)}  (${oneMs.toFixed(0)} ms)`);
+  console.log(`  writer / raw per-line: ${(writerMs / rawMs).toFixed(2)}×   (target ≤ 2×)`);
+}
+
+async function main(): Promise<void> {
+  console.log(`flowtape recorder benchmark — node ${process.version}, ${cpus().length} cpus, scratch ${scratch}`);
+  console.log('Chain of N trivial compute nodes; per node = total run time / N (runtime + recorder, bundle written).\n');
+  const rows: Row[] = [];
+  const acpxSizes = values['no-acpx'] ? [] : sizes(values.acpx);
+  for (const n of [...new Set([...acpxSizes, ...sizes(values.flowtape)])].sort((a, b) => a - b)) {
+    if (acpxSizes.includes(n)) {
+      const row = await benchAcpx(n);
+      rows.push(row);
+      print(row);
+    }
+    if (sizes(values.flowtape).includes(n) || acpxSizes.includes(n)) {
+      const row = await benchFlowtape(n);
+      rows.push(row);
+      print(row);
+    }
+  }
+  console.log('\nSide by side:');
+  for (const n of acpxSizes) {
+    const a = rows.find((r) => r.n === n && r.tool !== 'flowtape');
+    const f = rows.find((r) => r.n === n && r.tool === 'flowtape');
+    if (a && f) {
+      console.log(
+        `  N=${String(n).padEnd(6)} acpx ${fmtMs(a.perNode).padStart(10)}/node   flowtape ${fmtMs(f.perNode).padStart(10)}/node   → ${(a.perNode / f.perNode).toFixed(0)}× lower (target ≥ 100×)`,
+      );
+    }
+  }
+  const ft = rows.filter((r) => r.tool === 'flowtape');
+  if (ft.length > 1) {
+    const first = ft[0]!;
+    const last = ft.at(-1)!;
+    console.log(
+      `  flowtape per node at N=${first.n}: ${fmtMs(first.perNode)}, at N=${last.n}: ${fmtMs(last.perNode)} (ratio ${(last.perNode / first.perNode).toFixed(2)}; flat ≈ 1)`,
+    );
+  }
+  await benchAppend(Number(values.events));
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+function print(row: Row): void {
+  const parts = [
+    `${row.tool.padEnd(12)} N=${String(row.n).padEnd(7)} ${fmtMs(row.perNode).padStart(10)}/node`,
+    row.early !== undefined ? `first 10% ${fmtMs(row.early)}/node, last 10% ${fmtMs(row.late!)}/node` : '',
+    row.bare !== undefined ? `runtime alone ${fmtMs(row.bare)}/node, recorder adds ${fmtMs(row.perNode - row.bare)}/node` : '',
+    row.note ?? '',
+  ].filter(Boolean);
+  console.log(parts.join('  |  '));
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench-recorder: ${error instanceof Error ? error.stack : String(error)}`);
+  rmSync(scratch, { recursive: true, force: true });
+  process.exit(1);
+});
