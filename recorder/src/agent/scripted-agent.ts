@@ -105,7 +105,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
 
 function matches(match: TurnMatch, text: string): boolean {
   if (typeof match === 'string') return match === text;
-  return new RegExp(match.regex, match.flags?.replace('g', '').replace('y', '')).test(text);
+  return new RegExp(match.regex, match.flags).test(text);
 }
 
 function promptText(prompt: ContentBlock[]): string {
