@@ -252,6 +252,27 @@ describe('function actions with runShell', () => {
   });
 });
 
+describe('function actions with runShell (continued)', () => {
+  it('a command the function did not wait for is stopped when the attempt ends', async () => {
+    const flow = defineFlow({
+      name: 'dangling',
+      startAt: 'fire',
+      nodes: {
+        fire: action({
+          run: ({ runShell }) => {
+            void runShell({ command: 'sleep', args: ['30'] }).catch(() => {});
+            return 'fired';
+          },
+        }),
+      },
+      edges: [],
+    });
+    const result = await runFlow(flow, null, { cwd: dir.path });
+    assert.equal(result.output, 'fired');
+    assertNoChildren(baseline);
+  });
+});
+
 describe('cancel from the observer', () => {
   it('an abort while node.started is being observed: the node body never runs, one cancelled outcome', async () => {
     const controller = new AbortController();

@@ -123,6 +123,8 @@ class Attempt implements AcpAttempt {
   settled = false;
   openAction: { actionType: 'shell' | 'function'; startedAt: number } | undefined;
   openTurn: { sessionId: string; text(): string } | undefined;
+  /** Processes started through context.runShell: the outcome waits for them to be gone (bounded). */
+  owned: Set<Promise<unknown>> | undefined;
   private controller: AbortController | undefined;
   private rejectRace: ((error: unknown) => void) | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -168,6 +170,11 @@ class Attempt implements AcpAttempt {
   private startGrace(): void {
     const stop = this.interrupted!;
     this.graceTimer ??= setTimeout(() => this.rejectRace?.(stop.error), this.graceMs);
+  }
+
+  /** Aborts the signal of an attempt that is over, so whatever still listens to it (runShell commands) stops. */
+  release(): void {
+    if (this.controller && !this.controller.signal.aborted) this.controller.abort(new NodeError('attempt_ended', `attempt ${this.attemptId} is over`));
   }
 
   dispose(): void {
@@ -216,7 +223,10 @@ class NodeContext implements FlowNodeContext {
     const base = this.cwd;
     return async (execution) => {
       const cwd = execution.cwd === undefined ? base : resolvePath(base, execution.cwd);
-      const result = await runShellCommand(execution, { cwd, signal: attempt.signal });
+      const running = runShellCommand(execution, { cwd, signal: attempt.signal });
+      const owned = (attempt.owned ??= new Set());
+      owned.add(running);
+      const result = await running.finally(() => owned.delete(running));
       if (result.aborted) throw attempt.interrupted?.error ?? new NodeError('cancelled', `shell: "${execution.command}" was stopped`);
       return result;
     };
@@ -427,6 +437,13 @@ class FlowRun {
       this.current = undefined;
     }
 
+    if (attempt.owned && attempt.owned.size > 0) {
+      // A function may return (or be interrupted) before the commands it started have exited: stop and wait.
+      attempt.release();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...attempt.owned]), new Promise((r) => (timer = setTimeout(r, this.graceMs)))]);
+      clearTimeout(timer);
+    }
     let outcome: Outcome = 'ok';
     let error: ErrorInfo | undefined;
     if (attempt.interrupted) {
