@@ -165,6 +165,7 @@ class BundleRecorder implements Recorder {
     this.redactHook = this.userHook;
     this.rebuildHook();
     if (options.resume) this.loadExisting();
+    else if (shared && existsSync(join(bundleDir, BUNDLE_FILES.manifest))) this.joinExisting();
     this.artifacts = new ArtifactStore(bundleDir);
     this.encoder = new ValueEncoder(
       this.artifacts,
@@ -702,6 +703,16 @@ class BundleRecorder implements Recorder {
 
   private rebuildHook(): void {
     this.redactHook = composeHooks(this.userHook, this.scrubs.length > 0 ? replacingHook(this.scrubs) : undefined);
+  }
+
+  /** Another process's bundle (shared mode): its events carry that run's id. */
+  private joinExisting(): void {
+    try {
+      const manifest = JSON.parse(readFileSync(join(this.bundleDir, BUNDLE_FILES.manifest), 'utf8')) as { runId?: unknown };
+      if (typeof manifest.runId === 'string') this.runId = manifest.runId;
+    } catch {
+      // Not readable yet: run.started (or the owner's first snapshot) will name the run.
+    }
   }
 
   /** Resume: the runId comes from the bundle being continued. */
