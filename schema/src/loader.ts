@@ -6,7 +6,7 @@ import { BUNDLE_FILES, Manifest, sessionFiles } from './manifest.ts';
 import { FlowSnapshot } from './flow.ts';
 import { SessionBinding, SessionEventLine, SessionRecord } from './session.ts';
 import { readNdjson, type ByteSource, type NdjsonIssue } from './ndjson.ts';
-import { BundleFormatError, checkTraceEvent, describeZodError, parseDocument } from './validate.ts';
+import { BundleFormatError, checkTraceEvent, describeZodError, parseDocument, tooDeep } from './validate.ts';
 import type { ReducibleEvent } from './reducer.ts';
 
 export interface BundleBackend {
@@ -108,7 +108,14 @@ export async function* loadSessionEvents(
   const source = await backend.readStream(file);
   if (!source) throw new BundleFormatError(`${file}: missing`, file);
   for await (const { line, value } of readNdjson(source, { file, onIssue: (issue) => onIssue({ file, ...issue }) })) {
-    const result = SessionEventLine.safeParse(value);
+    let result: ReturnType<typeof SessionEventLine.safeParse>;
+    try {
+      result = SessionEventLine.safeParse(value);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      onIssue({ file, line, problem: 'invalid_event', message: tooDeep(file, line).message });
+      continue;
+    }
     if (!result.success) {
       onIssue({ file, line, problem: 'invalid_event', message: describeZodError(result.error, file, line).message });
       continue;

@@ -65,6 +65,24 @@ export type EventCheck =
  * first paint of very large traces); unknown types must have a valid envelope and are passed through.
  */
 export function checkTraceEvent(value: unknown, line: number, file = 'trace.ndjson', depth: 'full' | 'envelope' = 'full'): EventCheck {
+  try {
+    return checkTraceEventUnguarded(value, line, file, depth);
+  } catch (error) {
+    if (error instanceof RangeError) return { ok: false, error: tooDeep(file, line) };
+    throw error;
+  }
+}
+
+/**
+ * Validation recurses: a value nested thousands of levels deep (valid JSON) overflows the stack. Such a line is
+ * reported as invalid, never a crash.
+ */
+export function tooDeep(file: string, line?: number): BundleFormatError {
+  const where = line === undefined ? file : `${file}:${line}`;
+  return new BundleFormatError(`${where}: /: nested too deeply to validate`, file, line, '');
+}
+
+function checkTraceEventUnguarded(value: unknown, line: number, file: string, depth: 'full' | 'envelope'): EventCheck {
   const envelope = TraceEnvelope.safeParse(value);
   if (!envelope.success) return { ok: false, error: describeZodError(envelope.error, file, line) };
   const known = isKnownEventType(envelope.data.type);

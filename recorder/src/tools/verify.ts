@@ -32,6 +32,7 @@ import {
   toLiveProjection,
   toRunProjection,
   toStepsProjection,
+  tooDeep,
   type ProjectionState,
   type TraceEvent,
 } from '@flowtape/schema';
@@ -322,13 +323,22 @@ class Verifier {
     const file = await this.resolve(files.events);
     if (!file) {
       this.add(files.events, 'missing');
+    } else if (!(await isRegularFile(file))) {
+      this.add(files.events, 'not a regular file');
     } else {
       let expected = 1;
       for await (const { line, value } of readNdjson(createReadStream(file), {
         file: files.events,
         onIssue: (issue) => this.add(files.events, issue.message, issue.line),
       })) {
-        const parsed = SessionEventLine.safeParse(value);
+        let parsed: ReturnType<typeof SessionEventLine.safeParse>;
+        try {
+          parsed = SessionEventLine.safeParse(value);
+        } catch (error) {
+          if (!(error instanceof RangeError)) throw error;
+          this.add(files.events, tooDeep(files.events, line).message, line);
+          continue;
+        }
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
           const pointer = issue ? issue.path.map((p) => `/${escapePointer(String(p))}`).join('') : '';
@@ -388,8 +398,8 @@ class Verifier {
     if (wanted.has(0)) states.set(0, state);
     let torn = false;
     const file = await this.resolve(path);
-    if (!file) {
-      this.add(path, 'missing');
+    if (!file || !(await isRegularFile(file))) {
+      this.add(path, file ? 'not a regular file' : 'missing');
       return { state, states, torn };
     }
     const unknownTypes = new Set<string>();
@@ -545,6 +555,10 @@ class Verifier {
       }
       const file = await this.resolve(path);
       if (!file) continue;
+      if (!(await isRegularFile(file))) {
+        this.add(path, 'not a regular file');
+        continue;
+      }
       const { sha256, size } = await hashFile(file);
       if (sha256 !== match[1]) this.add(path, `content hash is ${sha256}: the file does not match its name`);
       present.set(path, size);
@@ -646,6 +660,15 @@ export function firstDifference(a: unknown, b: unknown, pointer = ''): string {
   }
   // Same content, different key order.
   return JSON.stringify(a) === JSON.stringify(b) ? '' : `${pointer || '/'} (key order)`;
+}
+
+/** Streams need a regular file: a directory in its place would fail mid-read (EISDIR). */
+async function isRegularFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
