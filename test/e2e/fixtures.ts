@@ -14,7 +14,7 @@ import {
   SessionEventLine,
   SessionRecord,
   TraceEvent,
-  buildConversation,
+  ConversationBuilder,
   initialState,
   reduce,
   sessionFiles,
@@ -62,12 +62,14 @@ export class BundleWriter {
     const event = this.options.validate === 'sample' && this.seq % 97 !== 1 ? (raw as TraceEvent) : TraceEvent.parse(raw);
     this.state = reduce(this.state, event);
     this.pending.push(JSON.stringify(event));
-    if (this.pending.length >= 2000) this.flush();
+    if (this.pending.length >= 5000) this.flush();
     return event;
   }
 
   /** Appends buffered trace lines to trace.ndjson. */
   flush(): void {
+    // Session traffic first: a trace event never points at session lines that are not on disk yet.
+    for (const s of this.sessions.values()) s.flush();
     if (this.pending.length === 0) return;
     appendFileSync(join(this.dir, 'trace.ndjson'), this.pending.join('\n') + '\n');
     this.pending = [];
@@ -121,7 +123,9 @@ interface PermissionStep { permission: { title: string; allow: boolean } }
 export class SessionWriter {
   seq = 0;
   private rpcId = 0;
-  readonly lines: SessionEventLine[] = [];
+  /** The conversation so far, built incrementally by the schema's builder (as the recorder does). */
+  private readonly conversation = new ConversationBuilder();
+  private pending: string[] = [];
   readonly acpSessionId: string;
 
   constructor(
@@ -155,9 +159,16 @@ export class SessionWriter {
       ...(text !== undefined ? { text } : {}),
       ...(attemptId ? { attemptId } : {}),
     });
-    this.lines.push(line);
-    appendFileSync(join(this.bundle.dir, sessionFiles(this.sessionId).events), JSON.stringify(line) + '\n');
+    this.conversation.add(line);
+    this.pending.push(JSON.stringify(line));
+    if (this.pending.length >= 500) this.flush();
     return line;
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    appendFileSync(join(this.bundle.dir, sessionFiles(this.sessionId).events), this.pending.join('\n') + '\n');
+    this.pending = [];
   }
 
   update(attemptId: string, update: Record<string, Json>): SessionEventLine {
@@ -170,7 +181,7 @@ export class SessionWriter {
    */
   turn(nodeId: string, attemptId: string, prompt: string, updates: Array<Record<string, Json> | PermissionStep>): void {
     const b = this.bundle;
-    const messagesBefore = buildConversation(this.lines).length;
+    const messagesBefore = this.conversation.messages.length;
     const id = ++this.rpcId;
     const request = this.line('outgoing', { jsonrpc: '2.0', id, method: 'session/prompt', params: { sessionId: this.acpSessionId, prompt: [{ type: 'text', text: prompt }] } }, attemptId);
     const promptRef = b.artifact(prompt, 'txt', 'text/plain');
@@ -193,7 +204,7 @@ export class SessionWriter {
       this.update(attemptId, u as Record<string, Json>);
     }
     const response = this.line('incoming', { jsonrpc: '2.0', id, result: { stopReason: 'end_turn' } }, attemptId);
-    const messagesAfter = buildConversation(this.lines).length;
+    const messagesAfter = this.conversation.messages.length;
     const responseRef = b.artifact(agentText, 'txt', 'text/plain');
     b.event({ scope: 'artifact', type: 'artifact.written', nodeId, attemptId, payload: { artifact: responseRef, role: 'response' } });
     b.event({ scope: 'acp', type: 'acp.turn_finished', nodeId, attemptId, sessionId: this.sessionId, payload: {
@@ -205,6 +216,7 @@ export class SessionWriter {
   }
 
   writeRecord(): void {
+    this.flush();
     const files = sessionFiles(this.sessionId);
     writeJson(join(this.bundle.dir, files.record), SessionRecord.parse({
       schema: SCHEMA_IDS.sessionRecord,
@@ -213,7 +225,7 @@ export class SessionWriter {
       handle: this.handle,
       lastSeq: this.seq,
       updatedAt: this.bundle.now(0),
-      messages: buildConversation(this.lines),
+      messages: this.conversation.messages,
     }));
   }
 }
@@ -406,4 +418,122 @@ export function writeNewerMajorRun(dir: string): void {
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
   manifest.schema = 'flowtape.bundle.v2';
   writeJson(join(dir, 'manifest.json'), manifest);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A large synthetic run for the benchmark: a loop of ten nodes (ACP turns in one shared session, a shell
+// action, a switch) repeated until the trace holds `events` events.
+
+export const SYNTHETIC_FLOW: FlowSnapshot = {
+  schema: SCHEMA_IDS.flow,
+  name: 'synthetic-loop',
+  startAt: 'fetch',
+  nodes: [
+    { id: 'fetch', nodeType: 'compute', title: 'Fetch work item' },
+    { id: 'triage', nodeType: 'decision', title: 'Triage' },
+    { id: 'plan', nodeType: 'acp', title: 'Plan', sessionHandle: 'main', sessionMode: 'shared' },
+    { id: 'code', nodeType: 'acp', title: 'Code', sessionHandle: 'main', sessionMode: 'shared' },
+    { id: 'lint', nodeType: 'action', actionType: 'shell', title: 'Lint', command: 'npm run lint' },
+    { id: 'test', nodeType: 'action', actionType: 'shell', title: 'Test', command: 'npm test' },
+    { id: 'check', nodeType: 'decision', title: 'Check' },
+    { id: 'review', nodeType: 'acp', title: 'Review', sessionHandle: 'reviewer', sessionMode: 'shared' },
+    { id: 'record', nodeType: 'compute', title: 'Record result' },
+    { id: 'report', nodeType: 'compute', title: 'Report' },
+  ],
+  edges: [
+    { from: 'fetch', to: 'triage' },
+    { from: 'triage', switch: { on: '$.kind', cases: { code: 'plan', skip: 'record' } } },
+    { from: 'plan', to: 'code' },
+    { from: 'code', to: 'lint' },
+    { from: 'lint', to: 'test' },
+    { from: 'test', to: 'check' },
+    { from: 'check', switch: { on: '$.verdict', cases: { retry: 'code', ok: 'review' } } },
+    { from: 'review', to: 'record' },
+    { from: 'record', switch: { on: '$.more', cases: { yes: 'fetch', no: 'report' } } },
+  ],
+};
+
+export function writeSyntheticRun(dir: string, events: number): BundleWriter {
+  const w = new BundleWriter(dir, 'run-synthetic', SYNTHETIC_FLOW, { validate: 'sample' });
+  const attempts = new Map<string, number>();
+  const start = (nodeId: string, nodeType: 'acp' | 'compute' | 'action' | 'decision') => {
+    const attempt = (attempts.get(nodeId) ?? 0) + 1;
+    attempts.set(nodeId, attempt);
+    const attemptId = `${nodeId}#${attempt}`;
+    w.event({ scope: 'node', type: 'node.started', nodeId, attemptId, payload: { nodeType, attempt } });
+    return attemptId;
+  };
+  const done = (nodeId: string, attemptId: string, output?: Json, ok = true) =>
+    w.event({ scope: 'node', type: 'node.outcome', nodeId, attemptId, payload: {
+      outcome: ok ? 'ok' : 'failed', durationMs: 40, ...(output !== undefined ? { output: { inline: output } } : {}),
+    } }, 40);
+  const edge = (from: string, to: string, attemptId: string, on?: string, value?: string) =>
+    w.event({ scope: 'edge', type: 'edge.taken', nodeId: from, attemptId, payload: {
+      from, to, ...(on ? { branch: { on, value: value ?? null, caseKey: value } } : {}),
+    } });
+  const acp = (nodeId: string, sessionId: string, handle: string, text: string) => {
+    const a = start(nodeId, 'acp');
+    w.event({ scope: 'session', type: 'session.bound', nodeId, attemptId: a, sessionId, payload: {
+      handle, acpSessionId: `acp-${sessionId}`, mode: 'shared', reused: true, agentCommand: ['scripted-agent'], path: `sessions/${sessionId}`,
+    } });
+    w.session(sessionId, handle).turn(nodeId, a, `${nodeId}: next step`, [
+      { sessionUpdate: 'agent_thought_chunk', content: { type: 'text', text: `thinking about ${a}` } },
+      { sessionUpdate: 'agent_message_chunk', content: { type: 'text', text } },
+    ]);
+    return a;
+  };
+  const shell = (nodeId: string, command: string, ok: boolean) => {
+    const a = start(nodeId, 'action');
+    w.event({ scope: 'action', type: 'action.started', nodeId, attemptId: a, payload: { actionType: 'shell', command } });
+    w.event({ scope: 'action', type: 'action.completed', nodeId, attemptId: a, payload: {
+      actionType: 'shell', ok, durationMs: 30, exitCode: ok ? 0 : 1, signal: null, stdout: { inline: ok ? 'ok' : '1 failing' },
+    } }, 30);
+    done(nodeId, a, undefined, ok);
+    return a;
+  };
+
+  w.event({ scope: 'run', type: 'run.started', payload: { flowName: SYNTHETIC_FLOW.name, deterministic: true } });
+  for (let i = 0; ; i++) {
+    const last = w.seq > events - 100;
+    let a = start('fetch', 'compute');
+    w.event({ scope: 'node', type: 'node.heartbeat', nodeId: 'fetch', attemptId: a, payload: { elapsedMs: 20 } });
+    done('fetch', a, { item: i });
+    edge('fetch', 'triage', a);
+    a = start('triage', 'decision');
+    const kind = i % 5 === 4 ? 'skip' : 'code';
+    done('triage', a, { kind });
+    edge('triage', kind === 'code' ? 'plan' : 'record', a, '$.kind', kind);
+    if (kind === 'code') {
+      a = acp('plan', 'main', 'main', `Plan for item ${i}.`);
+      done('plan', a);
+      edge('plan', 'code', a);
+      for (let attempt = 0; ; attempt++) {
+        a = acp('code', 'main', 'main', `Code for item ${i}, try ${attempt + 1}.`);
+        done('code', a);
+        edge('code', 'lint', a);
+        a = shell('lint', 'npm run lint', true);
+        edge('lint', 'test', a);
+        const ok = attempt > 0 || i % 3 !== 0;
+        a = shell('test', 'npm test', ok);
+        edge('test', 'check', a);
+        a = start('check', 'decision');
+        done('check', a, { verdict: ok ? 'ok' : 'retry' });
+        edge('check', ok ? 'review' : 'code', a, '$.verdict', ok ? 'ok' : 'retry');
+        if (ok) break;
+      }
+      a = acp('review', 'reviewer', 'reviewer', `Item ${i} looks fine.`);
+      done('review', a);
+      edge('review', 'record', a);
+    }
+    a = start('record', 'compute');
+    done('record', a, { recorded: i });
+    edge('record', last ? 'report' : 'fetch', a, '$.more', last ? 'no' : 'yes');
+    if (last) break;
+  }
+  const a = start('report', 'compute');
+  while (w.seq < events - 2) w.event({ scope: 'node', type: 'node.heartbeat', nodeId: 'report', attemptId: a, payload: { elapsedMs: w.seq } }, 1);
+  done('report', a, { items: 'all' });
+  w.event({ scope: 'run', type: 'run.completed', payload: { durationMs: 1000 } });
+  w.finish({ complete: true });
+  return w;
 }

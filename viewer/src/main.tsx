@@ -4,4 +4,6 @@ import '@xyflow/react/dist/style.css';
 import './styles.css';
 import { App } from './app/App.tsx';
 
+performance.mark('flowtape:start');
+
 createRoot(document.getElementById('root')!).render(<StrictMode><App /></StrictMode>);

@@ -101,11 +101,31 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
     timer = setTimeout(tick, LIVE_POLL_MS);
   };
 
+  // Where the cursor goes as the trace streams in: the deep link's seq once it has been read, else the head
+  // (followed until the user moves the cursor away).
+  let linkPending = link.seq !== undefined;
+  const place = (s: ViewState, model: Loaded['model'], final: boolean): Partial<ViewState> => {
+    const length = model.timeline.length;
+    const first = s.model ? {} : { node: link.node, tab: link.tab ?? ('node' as Tab) };
+    if (linkPending && link.seq !== undefined) {
+      if ((model.timeline.events.at(-1)?.seq ?? 0) >= link.seq || final) {
+        linkPending = false;
+        return { ...first, cursor: model.timeline.countForSeq(link.seq), follow: false };
+      }
+      return { ...first, cursor: length, follow: true };
+    }
+    if (!s.model) return { ...first, cursor: length, follow: true };
+    return { cursor: s.follow ? length : Math.min(s.cursor, length) };
+  };
+
   (async () => {
     let loaded: Loaded;
     try {
       loaded = await loadBundle(backend, {
-        onProgress: (p) => { if (!disposed) store.setState({ loading: { label: backend.label, events: p.events } }); },
+        onProgress: (p) => { if (!disposed && !store.getState().model) store.setState({ loading: { label: backend.label, events: p.events } }); },
+        onPartial: (model) => {
+          if (!disposed) store.setState((s) => ({ model, loading: undefined, ...place(s, model, false) }));
+        },
       });
     } catch (err) {
       if (!disposed) store.setState({ loading: undefined, loadError: `${backend.label}: ${(err as Error).message}` });
@@ -113,15 +133,21 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
     }
     if (disposed) return;
     const model = loaded.model;
-    const length = model.timeline.length;
-    const cursor = link.seq !== undefined ? model.timeline.countForSeq(link.seq) : length;
-    const following = link.seq === undefined && model.live && !model.complete;
-    store.setState({ model, cursor, follow: following, loading: undefined, node: link.node, tab: link.tab ?? 'node' });
-    const chunks = loaded.tail.chunks ?? [];
-    loaded.tail.chunks = undefined;
+    store.setState((s) => {
+      const placed = place(s, model, true);
+      // Past the load, following means following a live run's head.
+      const follow = (placed.follow ?? s.follow) && model.live && !model.complete;
+      return { model, loading: undefined, ...placed, follow };
+    });
+    if (model.live && !model.complete && !model.fatal) void follow(loaded);
+    const toValidate = loaded.tail.validate;
+    loaded.tail.validate = undefined;
     const file = model.manifest?.files.trace ?? 'trace.ndjson';
-    if (!model.fatal && chunks.length > 0) {
-      void validateTrace(file, chunks).then((issues) => {
+    if (!model.fatal && toValidate) {
+      // After the first paint and the first input, not before: validation is a background check.
+      await new Promise<void>((resolve) => setTimeout(resolve, 300));
+      if (disposed) return;
+      void validateTrace(file, toValidate).then((issues) => {
         if (disposed || issues.length === 0) return;
         store.setState((s) => {
           if (!s.model) return {};
@@ -130,7 +156,6 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
         });
       });
     }
-    if (model.live && !model.complete && !model.fatal) void follow(loaded);
   })();
 
   return () => {

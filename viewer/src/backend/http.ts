@@ -30,6 +30,10 @@ export class HttpBackend implements BundleBackend {
     this.base = run === '' ? '/files/' : `/files/${encodePath(run)}/`;
   }
 
+  urlOf(path: string): string {
+    return new URL(this.base + encodePath(path), location.href).toString();
+  }
+
   async list(): Promise<string[]> {
     const res = await fetch(`/api/list?run=${encodeURIComponent(this.run)}`, { cache: 'no-store' });
     if (!res.ok) throw new Error(`cannot list bundle ${this.label}: HTTP ${res.status}`);

@@ -16,6 +16,8 @@ export interface BundleBackend {
    * the file does not exist. Static backends return what `read` would, sliced.
    */
   readFrom(path: string, offset: number): Promise<Uint8Array | undefined>;
+  /** A URL a worker can fetch the file from itself, when the bytes come from a server. */
+  urlOf?(path: string): string;
 }
 
 /** A set of bundles found in one dropped folder or zip (a runs-root may hold many). */

@@ -29,6 +29,8 @@ export interface BundleModel {
   readonly live: boolean;
   /** The manifest says the run ended and every file is flushed. */
   readonly complete: boolean;
+  /** Still reading the trace: more events will arrive (a large bundle is shown while it streams in). */
+  readonly loading: boolean;
   readonly sessions: readonly SessionInfo[];
   /** Indexes (in timeline.events) of `node.started` events: the stops of node-by-node stepping. */
   readonly nodeStarts: readonly number[];

@@ -35,7 +35,15 @@ export interface LoadProgress {
 
 export interface LoadOptions {
   onProgress?: (progress: LoadProgress) => void;
+  /**
+   * Called with the model so far while a large trace streams in (first after ~PARTIAL_FIRST_MS, then every
+   * PARTIAL_EVERY_MS), so the bundle is on screen and steppable before the last line is read.
+   */
+  onPartial?: (model: BundleModel) => void;
 }
+
+const PARTIAL_FIRST_MS = 150;
+const PARTIAL_EVERY_MS = 600;
 
 /** What a live follower needs to continue where loading stopped. */
 export interface TailState {
@@ -45,8 +53,8 @@ export interface TailState {
   lines: number;
   /** Text of the manifest last seen (to notice changes). */
   manifestText?: string;
-  /** Trace chunks read (handed to the validation worker, then dropped). */
-  chunks?: Uint8Array[];
+  /** What the validation worker should check: the trace bytes read, or where to fetch them. */
+  validate?: { chunks: Uint8Array[] } | { url: string; bytes: number };
 }
 
 export interface Loaded {
@@ -176,8 +184,8 @@ function tornIssue(file: string, line: number, text: string): BundleIssue {
 
 function assemble(
   backend: BundleBackend,
-  parts: Omit<BundleModel, 'label' | 'live' | 'sessions' | 'nodeStarts' | 'complete' | 'sessionVersions' | 'version' | 'invalidLines'>
-    & Partial<Pick<BundleModel, 'sessionVersions' | 'version' | 'invalidLines' | 'nodeStarts'>>,
+  parts: Omit<BundleModel, 'label' | 'live' | 'sessions' | 'nodeStarts' | 'complete' | 'sessionVersions' | 'version' | 'invalidLines' | 'loading'>
+    & Partial<Pick<BundleModel, 'sessionVersions' | 'version' | 'invalidLines' | 'nodeStarts' | 'loading'>>,
 ): BundleModel {
   const complete = parts.manifest?.complete ?? !backend.live;
   return {
@@ -189,6 +197,7 @@ function assemble(
     sessionVersions: parts.sessionVersions ?? new Map(),
     version: parts.version ?? 0,
     invalidLines: parts.invalidLines ?? new Set(),
+    loading: parts.loading ?? false,
     ...parts,
   };
 }
@@ -217,13 +226,24 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
     issues.push({ file: traceFile, severity: 'error', message: `${traceFile}: missing — no events to step through` });
   }
   if (source) {
-    const teed = source.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    performance.mark('flowtape:trace-start');
+    // A worker that can fetch the trace itself does so; otherwise it is handed the bytes read here.
+    const teed = backend.urlOf ? source : source.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         chunks.push(chunk);
         controller.enqueue(chunk);
       },
     }));
     let sinceYield = performance.now();
+    let nextPartial = sinceYield + PARTIAL_FIRST_MS;
+    const starts: number[] = [];
+    let scanned = 0;
+    const publish = () => {
+      for (; scanned < builder.events.length; scanned++) if (builder.events[scanned]!.type === 'node.started') starts.push(scanned);
+      options.onPartial?.(assemble(backend, {
+        manifest, flow, timeline: builder.snapshot(), issues: issues.slice(), nodeStarts: starts.slice(), loading: true,
+      }));
+    };
     let tornLine: { line: number; text: string } | undefined;
     try {
       const result = await streamLines(teed, (text, line, terminated) => {
@@ -234,14 +254,24 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
           tornLine = { line, text };
         }
         folder.line(text, line);
-        if (performance.now() - sinceYield > 40) {
+        const now = performance.now();
+        if (now - sinceYield > 40) {
           options.onProgress?.({ events: builder.events.length, phase: 'trace' });
+          if (options.onPartial && now >= nextPartial) {
+            publish();
+            nextPartial = performance.now() + PARTIAL_EVERY_MS;
+          }
           sinceYield = performance.now();
           return yieldToBrowser();
         }
         return undefined;
       });
-      tail = { offset: result.offset, lines: result.lines, manifestText, chunks };
+      tail = {
+        offset: result.offset,
+        lines: result.lines,
+        manifestText,
+        validate: backend.urlOf ? { url: backend.urlOf(traceFile), bytes: result.offset } : { chunks },
+      };
       if (tornLine) {
         const t: { line: number; text: string } = tornLine;
         // parseTraceLine already reported it as invalid JSON; say what it is instead.
@@ -253,6 +283,7 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
     }
   }
   const timeline = builder.snapshot();
+  performance.mark('flowtape:trace-end');
   const unknown = unknownTypesIssue(timeline, traceFile);
   if (unknown) issues.push(unknown);
   options.onProgress?.({ events: timeline.length, phase: 'done' });

@@ -95,7 +95,8 @@ export const moves = {
   seek(s: ViewState, cursor: number): Partial<ViewState> {
     const max = s.model?.timeline.length ?? 0;
     const c = clamp(cursor, max);
-    return { cursor: c, follow: c === max && (s.model?.live ?? false) && !(s.model?.complete ?? true) };
+    const growing = (s.model?.loading ?? false) || ((s.model?.live ?? false) && !(s.model?.complete ?? true));
+    return { cursor: c, follow: c === max && growing };
   },
   step(s: ViewState, delta: number): Partial<ViewState> {
     return moves.seek(s, s.cursor + delta);

@@ -4,7 +4,7 @@
 // one fold and stepping back at most one checkpoint's worth.
 import { initialState, reduce, type ProjectionState, type ReducibleEvent } from '@flowtape/schema';
 
-export const CHECKPOINT_EVERY = 128;
+export const CHECKPOINT_EVERY = 256;
 
 export interface FoldFailure {
   index: number;

@@ -25,13 +25,27 @@ function getWorker(): Worker | undefined {
   return worker;
 }
 
-/** Validates trace bytes; resolves to [] when workers are unavailable (validation is then skipped, not faked). */
-export function validateTrace(file: string, chunks: Uint8Array[], lineOffset = 0): Promise<TraceIssue[]> {
+/**
+ * Validates trace bytes in the worker: either the bytes themselves (their buffers are transferred, so the caller
+ * gives them up) or the first `bytes` bytes of a URL the worker fetches on its own. Resolves to [] when workers
+ * are unavailable (validation is then skipped, not faked).
+ */
+export function validateTrace(file: string, source: ValidateRequest['source'], lineOffset = 0): Promise<TraceIssue[]> {
   const w = getWorker();
-  if (!w || chunks.length === 0) return Promise.resolve([]);
+  if (!w || ('chunks' in source && source.chunks.length === 0)) return Promise.resolve([]);
   const id = nextId++;
+  const transfer = new Set<ArrayBuffer>();
+  let message: ValidateRequest;
+  if ('chunks' in source) {
+    // Hand whole buffers over instead of copying them; copy only views into shared buffers.
+    const owned = source.chunks.map((c) => (c.byteOffset === 0 && c.byteLength === c.buffer.byteLength ? c : c.slice()));
+    for (const c of owned) if (c.buffer instanceof ArrayBuffer) transfer.add(c.buffer);
+    message = { id, file, lineOffset, source: { chunks: owned } };
+  } else {
+    message = { id, file, lineOffset, source };
+  }
   return new Promise((resolve) => {
     pending.set(id, resolve);
-    w.postMessage({ id, file, lineOffset, chunks } satisfies ValidateRequest);
+    w.postMessage(message, [...transfer]);
   });
 }

@@ -6,9 +6,10 @@ import { checkTraceEvent, readLines } from '@flowtape/schema';
 export interface ValidateRequest {
   id: number;
   file: string;
-  /** Line number of the first line in `chunks`, minus one. */
+  /** Line number of the first line, minus one. */
   lineOffset: number;
-  chunks: Uint8Array[];
+  /** The bytes themselves, or where to fetch them (the first `bytes` bytes of `url`). */
+  source: { chunks: Uint8Array[] } | { url: string; bytes: number };
 }
 
 export interface ValidateResponse {
@@ -17,9 +18,18 @@ export interface ValidateResponse {
 }
 
 self.onmessage = async (e: MessageEvent<ValidateRequest>) => {
-  const { id, file, lineOffset, chunks } = e.data;
+  const { id, file, lineOffset, source } = e.data;
   const issues: ValidateResponse['issues'] = [];
-  for await (const { text, line: rel, terminated } of readLines(chunks)) {
+  let bytes: ReadableStream<Uint8Array> | Uint8Array[];
+  if ('url' in source) {
+    if (source.bytes === 0) return void (self as unknown as Worker).postMessage({ id, issues } satisfies ValidateResponse);
+    const res = await fetch(source.url, { cache: 'no-store', headers: { Range: `bytes=0-${source.bytes - 1}` } });
+    if (!res.ok || !res.body) return void (self as unknown as Worker).postMessage({ id, issues } satisfies ValidateResponse);
+    bytes = res.body;
+  } else {
+    bytes = source.chunks;
+  }
+  for await (const { text, line: rel, terminated } of readLines(bytes)) {
     if (!terminated || text.trim() === '') continue;
     const line = lineOffset + rel;
     let value: unknown;

@@ -1,5 +1,5 @@
 // One open bundle: header, problems, timeline, graph and inspector.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useStore, useView } from './store-context.tsx';
 import { Graph } from './Graph.tsx';
 import { Timeline, useTimelineKeys } from './Timeline.tsx';
@@ -26,7 +26,10 @@ function Header({ backHref }: { backHref?: string }) {
       {final.durationMs !== undefined && <span className="muted">took {formatDuration(final.durationMs)}</span>}
       <span className="at-cursor" data-testid="status-at-cursor">at cursor: <b className={`status-text status-${state.status}`}>{state.status}</b></span>
       <span className="spacer" />
-      {model.live && (
+      {model.loading && (
+        <span className="live-badge live" data-testid="loading-badge">reading trace… {model.timeline.length.toLocaleString()} events</span>
+      )}
+      {model.live && !model.loading && (
         <span className={`live-badge ${model.complete ? 'complete' : 'live'}`} data-testid="live-badge" data-complete={model.complete ? 'true' : 'false'}>
           {model.complete ? 'run complete' : '● live — being written'}
         </span>
@@ -80,6 +83,13 @@ export function BundleView({ backHref }: { backHref?: string }) {
   const model = useView((s) => s.model);
   const loading = useView((s) => s.loading);
   const loadError = useView((s) => s.loadError);
+  const hasModel = model !== undefined;
+  const fullyLoaded = model !== undefined && !model.loading;
+  useEffect(() => {
+    // For the benchmark (scripts/bench-viewer.ts): the first commit showing the bundle, and the first showing all of it.
+    if (hasModel && performance.getEntriesByName('flowtape:ready').length === 0) performance.mark('flowtape:ready');
+    if (fullyLoaded && performance.getEntriesByName('flowtape:loaded').length === 0) performance.mark('flowtape:loaded');
+  }, [hasModel, fullyLoaded]);
   if (loadError) return <div className="center-message error-text" data-testid="load-error" role="alert">{loadError}</div>;
   if (!model) {
     return (
@@ -99,7 +109,7 @@ export function BundleView({ backHref }: { backHref?: string }) {
     );
   }
   return (
-    <div className="bundle" data-testid="bundle" data-ready="true">
+    <div className="bundle" data-testid="bundle" data-ready="true" data-loading={model.loading ? 'true' : 'false'}>
       <Header backHref={backHref} />
       <Issues />
       <Timeline />

@@ -1,5 +1,6 @@
 // The node tab: the node's definition and its attempts at the cursor (outcome, error, timing, input/output,
 // ACP turns with prompt and response, the shell/function receipt, artifacts).
+import { memo, useState } from 'react';
 import type { NodeSpec, Step, Turn } from '@flowtape/schema';
 import { useStore, useView } from './store-context.tsx';
 import { attemptsAt, useCursorState, useFocusNode } from './hooks.ts';
@@ -61,7 +62,9 @@ function TurnView({ turn, n, timeline }: { turn: Turn; n: number; timeline: Time
   );
 }
 
-function AttemptView({ step, timeline }: { step: Step; timeline: Timeline }) {
+// Memoised on the Step object: the reducer's state is structurally shared, so an attempt that did not change
+// between two cursor positions is the same object and is not re-rendered.
+const AttemptView = memo(function AttemptView({ step, timeline }: { step: Step; timeline: Timeline }) {
   const store = useStore();
   const a = step.action;
   return (
@@ -114,7 +117,59 @@ function AttemptView({ step, timeline }: { step: Step; timeline: Timeline }) {
           {step.artifacts.map((x, i) => <ArtifactView key={`${x.artifact.path}-${i}`} artifact={x.artifact} label={x.role} />)}
         </div>
       )}
+      <LazyDetails className="raw" summary="attempt as folded from the trace (JSON)"><RawStep step={step} /></LazyDetails>
     </section>
+  );
+});
+
+/** A <details> whose content is rendered only while open. */
+function LazyDetails({ summary, className, children }: { summary: string; className?: string; children: React.ReactNode }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <details className={className} onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>{summary}</summary>
+      {open && children}
+    </details>
+  );
+}
+
+function RawStep({ step }: { step: Step }) {
+  return <TextBlock text={json(step)} className="json" />;
+}
+
+const TAB_LIMIT = 12;
+
+/** Attempt picker: tabs for a few attempts; for many (a long loop), a window of tabs around the selected one. */
+function AttemptPicker({ attempts, selected, nodeId }: { attempts: Step[]; selected: Step | undefined; nodeId: string }) {
+  const store = useStore();
+  const pick = (a: Step | undefined) => a && store.setState({ node: nodeId, attempt: a.attemptId });
+  const at = selected ? attempts.indexOf(selected) : attempts.length - 1;
+  const from = attempts.length <= TAB_LIMIT ? 0 : Math.max(0, Math.min(at - 4, attempts.length - 9));
+  const shown = attempts.length <= TAB_LIMIT ? attempts : attempts.slice(from, from + 9);
+  return (
+    <div className="attempt-tabs" role="tablist">
+      {attempts.length > TAB_LIMIT && (
+        <>
+          <button type="button" disabled={at <= 0} onClick={() => pick(attempts[0])} title="first attempt">|◀</button>
+          <button type="button" disabled={at <= 0} onClick={() => pick(attempts[at - 1])} title="previous attempt">◀</button>
+        </>
+      )}
+      {shown.map((a) => (
+        <button type="button" key={a.attemptId} role="tab" aria-selected={a === selected}
+          className={`attempt-tab status-${a.status}${a === selected ? ' active' : ''}`}
+          data-testid={`attempt-tab-${a.attemptId}`}
+          onClick={() => pick(a)}>
+          #{a.attempt} <span className={`status-dot status-${a.status}`} />
+        </button>
+      ))}
+      {attempts.length > TAB_LIMIT && (
+        <>
+          <button type="button" disabled={at >= attempts.length - 1} onClick={() => pick(attempts[at + 1])} title="next attempt">▶</button>
+          <button type="button" disabled={at >= attempts.length - 1} onClick={() => pick(attempts.at(-1))} title="latest attempt">▶|</button>
+          <span className="muted">{at + 1} of {attempts.length}</span>
+        </>
+      )}
+    </div>
   );
 }
 
@@ -139,20 +194,8 @@ export function NodePanel() {
       {node?.spec ? <Definition spec={node.spec} /> : <div className="muted">not declared in flow.json</div>}
       <h4>Attempts at this point <span className="muted">({attempts.length})</span></h4>
       {attempts.length === 0 && <div className="muted">not started yet</div>}
-      {attempts.length > 1 && (
-        <div className="attempt-tabs" role="tablist">
-          {attempts.map((a) => (
-            <button type="button" key={a.attemptId} role="tab" aria-selected={a === step}
-              className={`attempt-tab status-${a.status}${a === step ? ' active' : ''}`}
-              data-testid={`attempt-tab-${a.attemptId}`}
-              onClick={() => store.setState({ node: focus.nodeId, attempt: a.attemptId })}>
-              #{a.attempt} <span className={`status-dot status-${a.status}`} />
-            </button>
-          ))}
-        </div>
-      )}
+      {attempts.length > 1 && <AttemptPicker attempts={attempts} selected={step} nodeId={focus.nodeId} />}
       {step && <AttemptView step={step} timeline={model.timeline} />}
-      {step && <details className="raw"><summary>attempt as folded from the trace (JSON)</summary><TextBlock text={json(step)} className="json" /></details>}
     </div>
   );
 }

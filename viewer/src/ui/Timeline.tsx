@@ -1,6 +1,6 @@
 // Playback controls and the scrubber. The strip is drawn once per model on a canvas (one tick per attempt,
 // coloured by node; failures in red); the cursor is a positioned element, so stepping repaints nothing big.
-import { useCallback, useEffect, useLayoutEffect, useRef } from 'react';
+import { useCallback, useEffect, useRef } from 'react';
 import { moves, SPEEDS } from '../model/store.ts';
 import type { BundleModel } from '../model/bundle-model.ts';
 import { useStore, useView } from './store-context.tsx';
@@ -51,10 +51,11 @@ export function Timeline() {
   const total = model.timeline.length;
   const event = cursor > 0 ? model.timeline.events[cursor - 1] : undefined;
 
-  useLayoutEffect(() => {
+  // Drawn after the first paint: the strip is a guide, the controls work without it.
+  useEffect(() => {
     const canvas = canvasRef.current;
-    if (!canvas) return;
-    drawStrip(canvas, model);
+    if (!canvas || model.loading) return;
+    // The observer fires once on observe(), which draws the first time.
     const ro = new ResizeObserver(() => drawStrip(canvas, model));
     ro.observe(canvas);
     return () => ro.disconnect();
@@ -159,8 +160,8 @@ export function useTimelineKeys(): void {
   const store = useStore();
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      const t = e.target as HTMLElement | null;
-      if (t && (t.closest('input, textarea, select, [contenteditable="true"]'))) return;
+      const t = e.target;
+      if (t instanceof Element && t.closest('input, textarea, select, [contenteditable="true"]')) return;
       if (e.altKey || e.ctrlKey || e.metaKey) return;
       let handled = true;
       switch (e.key) {
