@@ -7,7 +7,7 @@ import type { TraceEvent } from '@flowtape/schema';
 import { openSession, repoRoot, type BrowserSession } from './browser.ts';
 import { startViewer } from './viewer-server.ts';
 import { ViewerPage } from './viewer-page.ts';
-import type { ViewerServer } from '../../viewer/server/serve.ts';
+import type { RunningViewer } from './viewer-server.ts';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `flowtape-e2e-${prefix}-`));
@@ -46,7 +46,7 @@ export function readTraceFile(bundle: string): TraceEvent[] {
 }
 
 export interface ViewerHarness {
-  server: ViewerServer;
+  server: RunningViewer;
   session: BrowserSession;
   viewer: ViewerPage;
   close(): Promise<void>;
