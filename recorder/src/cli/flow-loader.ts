@@ -22,7 +22,11 @@ export async function loadFlowFile(path: string, cwd: string): Promise<{ flow: F
     module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(`${path}: cannot load the flow (${message.split('\n').find((l) => l.trim() !== '') ?? 'unknown error'})`);
+    const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    // esbuild says "Transform failed with 1 error:" and puts file:line:column on the next line.
+    const line = lines[0]?.endsWith(':') && lines[1] ? `${lines[0]} ${lines[1]}` : (lines[0] ?? 'unknown error');
+    if (error instanceof Error && error.name === 'FlowDefinitionError') throw new UsageError(`${path}: ${line}`);
+    throw new UsageError(`${path}: cannot load the flow (${line})`);
   }
   const candidates = [module.default, module.flow, (module.default as { default?: unknown } | undefined)?.default];
   const flow = candidates.find(looksLikeFlow) ?? Object.values(module).find(looksLikeFlow);
