@@ -30,7 +30,7 @@ export interface BundleSource {
 
 /** Backend over an in-memory map of path → bytes loader (shared by the File API and zip backends). */
 export class MapBackend implements BundleBackend {
-  readonly live = false;
+  readonly live: boolean = false;
   constructor(
     readonly label: string,
     private readonly files: Map<string, () => Promise<Uint8Array>>,

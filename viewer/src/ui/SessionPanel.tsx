@@ -3,7 +3,8 @@
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { ConversationEntry, Step } from '@flowtape/schema';
-import { SessionMarks, type SessionData } from '../model/sessions.ts';
+import type { SessionData } from '../model/sessions.ts';
+import { SessionMarks } from '../model/session-marks.ts';
 import { useStore, useView } from './store-context.tsx';
 import { useCursorState, useFocusNode } from './hooks.ts';
 import { useAsync, type Resources } from './resources.tsx';
