@@ -537,3 +537,22 @@ export function writeSyntheticRun(dir: string, events: number): BundleWriter {
   w.finish({ complete: true });
   return w;
 }
+
+/** A bundle holding only its manifest (enough for the run list), for runs-roots with very many runs. */
+export function writeManifestOnly(dir: string, runId: string, status: RunStatus, flowName: string, startedAt: Date): void {
+  mkdirSync(dir, { recursive: true });
+  const at = startedAt.toISOString();
+  writeJson(join(dir, 'manifest.json'), Manifest.parse({
+    schema: SCHEMA_IDS.bundle,
+    runId,
+    flowName,
+    status,
+    complete: status !== 'running',
+    createdAt: at,
+    updatedAt: at,
+    lastSeq: 0,
+    files: { flow: 'flow.json', trace: 'trace.ndjson', run: 'projections/run.json', live: 'projections/live.json', steps: 'projections/steps.json' },
+    sessions: [],
+    writer: { name: 'flowtape-e2e-fixtures', version: '1' },
+  }));
+}
