@@ -75,6 +75,18 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
   let timer: ReturnType<typeof setTimeout> | undefined;
   store.setState({ loading: { label: backend.label, events: 0 }, loadError: undefined, model: undefined });
 
+  const validateInBackground = (source: NonNullable<Loaded['tail']['validate']>, fromLine: number) => {
+    const file = store.getState().model?.manifest?.files.trace ?? 'trace.ndjson';
+    void validateTrace(file, source, fromLine).then((issues) => {
+      if (disposed || issues.length === 0) return;
+      store.setState((s) => {
+        if (!s.model) return {};
+        const validated = withValidation(s.model, issues);
+        return { model: validated, cursor: sameSeqCursor(s, validated) };
+      });
+    });
+  };
+
   const follow = async (loaded: Loaded) => {
     let current = loaded;
     const tick = async () => {
@@ -86,6 +98,9 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
         const next = await pollBundle(backend, current);
         if (disposed) return;
         if (next) {
+          const appended = next.tail.validate;
+          next.tail.validate = undefined;
+          if (appended) validateInBackground(appended, next.tail.validateFromLine ?? 0);
           current = next;
           store.setState((s) => ({
             model: next.model,
@@ -142,19 +157,10 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
     if (model.live && !model.complete && !model.fatal) void follow(loaded);
     const toValidate = loaded.tail.validate;
     loaded.tail.validate = undefined;
-    const file = model.manifest?.files.trace ?? 'trace.ndjson';
     if (!model.fatal && toValidate) {
       // After the first paint and the first input, not before: validation is a background check.
       await new Promise<void>((resolve) => setTimeout(resolve, 300));
-      if (disposed) return;
-      void validateTrace(file, toValidate).then((issues) => {
-        if (disposed || issues.length === 0) return;
-        store.setState((s) => {
-          if (!s.model) return {};
-          const validated = withValidation(s.model, issues);
-          return { model: validated, cursor: sameSeqCursor(s, validated) };
-        });
-      });
+      if (!disposed) validateInBackground(toValidate, 0);
     }
   })();
 

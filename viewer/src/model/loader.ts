@@ -55,6 +55,8 @@ export interface TailState {
   manifestText?: string;
   /** What the validation worker should check: the trace bytes read, or where to fetch them. */
   validate?: { chunks: Uint8Array[] } | { url: string; bytes: number };
+  /** Line number before the first line of `validate` (0 for the whole trace). */
+  validateFromLine?: number;
 }
 
 export interface Loaded {
@@ -359,7 +361,14 @@ export async function pollBundle(backend: BundleBackend, loaded: Loaded): Promis
       invalidLines: model.invalidLines,
       nodeStarts: nodeStartsOf(timeline, before, model.nodeStarts.slice()),
     }),
-    tail: { offset: tail.offset + used, lines: line, manifestText },
+    tail: {
+      offset: tail.offset + used,
+      lines: line,
+      manifestText,
+      // The appended lines, for the validation worker (numbered from the line after the previous tail).
+      validate: used > 0 && appended ? { chunks: [appended.slice(0, used)] } : undefined,
+      validateFromLine: tail.lines,
+    },
   };
 }
 

@@ -118,7 +118,7 @@ export function Timeline() {
         <button type="button" data-testid="next" title="Next event (→)" aria-label="next event" onClick={() => set((s) => moves.step(s, 1))}>▶</button>
         <button type="button" data-testid="next-node" title="Next node (Shift+→)" aria-label="next node" onClick={() => set((s) => moves.stepNode(s, 1))}>▶▶</button>
         <button type="button" data-testid="last" title="End (End)" aria-label="end" onClick={() => set((s) => moves.seek(s, s.model?.timeline.length ?? 0))}>▶|</button>
-        <select data-testid="speed" value={speed} title="Playback speed" onChange={(e) => set({ speed: Number(e.target.value) })}>
+        <select data-testid="speed" value={speed} title="Playback speed" onChange={(e) => { set({ speed: Number(e.target.value) }); e.target.blur(); }}>
           {SPEEDS.map((v) => <option key={v} value={v}>{v} ev/s</option>)}
         </select>
         {model.live && !model.complete && (
