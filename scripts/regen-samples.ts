@@ -7,9 +7,9 @@
  *                                                bundles: exit 1 and one line per differing file
  *   tsx scripts/regen-samples.ts --only a,b      only these samples
  */
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sampleDir, samples, recordSample } from '../samples/catalog.ts';
 
@@ -70,7 +70,8 @@ async function main(): Promise<number> {
         continue;
       }
       rmSync(target, { recursive: true, force: true });
-      renameSync(fresh, target);
+      mkdirSync(dirname(target), { recursive: true });
+      cpSync(fresh, target, { recursive: true });
       console.error(`${spec.name}: ${result.status} -> ${target}`);
     }
   } finally {

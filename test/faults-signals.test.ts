@@ -1,0 +1,147 @@
+// Signals through the real CLI: SIGINT cancels the run (the interrupted attempt gets its outcome, the bundle is
+// complete and valid, no process is left); SIGKILL leaves a bundle the reader still opens and verify explains.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { createReadStream } from 'node:fs';
+import { readTrace, type ReadIssue } from '@flowtape/schema';
+import { verifyBundle } from '@flowtape/recorder';
+import {
+  processesMentioning,
+  readJson,
+  recorderEntry,
+  runCli,
+  scriptedAgent,
+  spawnCli,
+  tempDir,
+  traceOf,
+  waitFor,
+} from '../recorder/test/recorder-support.ts';
+
+const header = `import { acp, compute, defineFlow, shell } from ${JSON.stringify(recorderEntry)};\n`;
+
+describe('faults: signals', () => {
+  it('SIGINT during an ACP turn: run cancelled, the attempt gets a cancelled outcome, exit 1, no agent left', async () => {
+    const dir = await tempDir('flowtape-sigint-');
+    try {
+      const agent = await scriptedAgent(dir.path, 'slow', { turns: [{ match: 'Think hard', steps: [{ message: 'Thinking…' }, { hang: true }] }] });
+      await writeFile(
+        join(dir.path, 'slow.flow.ts'),
+        `${header}export default defineFlow({ name: 'slow', startAt: 'a', nodes: { a: compute({ run: () => 1 }), b: acp({ prompt: 'Think hard' }) }, edges: [{ from: 'a', to: 'b' }] });`,
+      );
+      const cli = spawnCli(['run', 'slow.flow.ts', '--agent', agent.map((a) => JSON.stringify(a)).join(' ')], { cwd: dir.path });
+      // Wait until the agent is mid-turn: its first message is in the session events.
+      const runs = join(dir.path, '.flowtape/runs');
+      await waitFor(() => cli.output().stderr.includes('▸ b#1 (acp)'), 20_000, 'the ACP node to start');
+      await waitFor(() => {
+        const bundle = existsSync(runs) ? singleBundle(runs) : undefined;
+        return bundle && existsSync(join(bundle, 'sessions/s1/events.ndjson')) && readFileSync(join(bundle, 'sessions/s1/events.ndjson'), 'utf8').includes('Thinking');
+      }, 20_000, 'the agent to be mid-turn');
+      cli.child.kill('SIGINT');
+      const result = await cli.done;
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /SIGINT: cancelling the run/);
+      assert.match(result.stderr, /✗ b#1 cancelled/);
+      assert.match(result.stderr, /run cancelled in \d+ ms/);
+      const bundle = result.stdout.trim();
+      const trace = traceOf(bundle);
+      const outcome = trace.filter((e) => e.type === 'node.outcome' && e.attemptId === 'b#1');
+      assert.equal(outcome.length, 1, 'exactly one outcome for the interrupted attempt');
+      assert.equal(outcome[0]!.payload.outcome, 'cancelled');
+      assert.equal(trace.at(-1)!.type, 'run.cancelled');
+      assert.equal(trace.at(-1)!.payload.reason, 'SIGINT');
+      const report = await verifyBundle(bundle);
+      assert.deepEqual(report.problems, []);
+      assert.equal(report.summary.status, 'cancelled');
+      assert.equal(report.summary.complete, true);
+      assert.deepEqual(processesMentioning(dir.path), [], 'the agent is gone');
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('SIGINT during a shell action: the command is stopped and the action gets its receipt', async () => {
+    const dir = await tempDir('flowtape-sigint-');
+    try {
+      const marker = `${Math.floor(Math.random() * 1000) + 100}.4321`;
+      await writeFile(
+        join(dir.path, 'sleep.flow.ts'),
+        `${header}export default defineFlow({ name: 'sleepy', startAt: 's', nodes: { s: shell({ exec: { command: 'sleep', args: ['${marker}'] } }) }, edges: [] });`,
+      );
+      const cli = spawnCli(['run', 'sleep.flow.ts', '--json'], { cwd: dir.path });
+      await waitFor(() => processesMentioning(marker).length > 0, 20_000, 'the sleep to start');
+      cli.child.kill('SIGINT');
+      const result = await cli.done;
+      assert.equal(result.code, 1, result.stderr);
+      const { bundle, status } = JSON.parse(result.stdout) as { bundle: string; status: string };
+      assert.equal(status, 'cancelled');
+      const trace = traceOf(bundle);
+      const receipt = trace.find((e) => e.type === 'action.completed')!;
+      assert.equal(receipt.payload.ok, false);
+      assert.deepEqual(trace.filter((e) => e.type === 'node.outcome').map((e) => e.payload.outcome), ['cancelled']);
+      assert.deepEqual((await verifyBundle(bundle)).problems, []);
+      assert.deepEqual(processesMentioning(marker), [], 'sleep is gone');
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('SIGKILL mid-run: the reader still opens the bundle, a torn tail is reported, verify explains', async () => {
+    const dir = await tempDir('flowtape-sigkill-');
+    try {
+      await writeFile(
+        join(dir.path, 'loop.flow.ts'),
+        `${header}export default defineFlow({
+          name: 'forever',
+          startAt: 'tick',
+          nodes: { tick: compute({ run: ({ outputs }) => ({ n: (outputs.tick?.n ?? 0) + 1, pad: 'x'.repeat(100) }) }), end: compute({ run: () => 0 }) },
+          edges: [{ from: 'tick', switch: { on: '$.n', cases: { '-1': 'end' }, default: 'tick' } }],
+        });`,
+      );
+      const cli = spawnCli(['run', 'loop.flow.ts', '--quiet', '--run-id', 'killed'], { cwd: dir.path });
+      const bundle = join(dir.path, '.flowtape/runs/killed');
+      const trace = join(bundle, 'trace.ndjson');
+      await waitFor(() => existsSync(trace) && statSync(trace).size > 200_000, 30_000, 'a long trace');
+      cli.child.kill('SIGKILL');
+      await cli.done;
+
+      const manifest = readJson<{ complete: boolean; status: string; writer: { pid: number } }>(join(bundle, 'manifest.json'));
+      assert.equal(manifest.complete, false);
+      assert.equal(manifest.status, 'running');
+      // Simulate the kill landing in the middle of a write: cut the last line short.
+      const size = statSync(trace).size;
+      truncateSync(trace, size - 7);
+
+      const issues: ReadIssue[] = [];
+      let events = 0;
+      let lastSeq = 0;
+      for await (const { event } of readTrace(createReadStream(trace), { onIssue: (issue) => issues.push(issue) })) {
+        events++;
+        lastSeq = event.seq;
+      }
+      assert.ok(events > 1000, `the reader gets every whole line (${events})`);
+      assert.equal(lastSeq, events, 'contiguous up to the torn line');
+      assert.deepEqual(issues.map((i) => i.problem), ['torn_tail']);
+
+      const result = await runCli(['verify', bundle], { cwd: dir.path });
+      assert.equal(result.code, 1, result.stdout + result.stderr);
+      assert.match(result.stdout, new RegExp(`^trace\\.ndjson:${events + 1}: torn last line \\(\\d+ characters without a newline\\): the writer stopped mid-append; \`flowtape repair\` removes it$`, 'm'));
+      assert.match(result.stdout, /^note: the bundle is not complete \(status "running"\): the run is still going or its writer stopped$/m);
+      assert.doesNotMatch(result.stdout, /projections\/.*differs/, 'projections match the trace at their own seq');
+      assert.doesNotMatch(result.stdout + result.stderr, /^\s+at /m);
+      // ls sees the dead writer.
+      const ls = await runCli(['ls', join(dir.path, '.flowtape/runs'), '--json'], { cwd: dir.path });
+      assert.equal((JSON.parse(ls.stdout) as Array<{ abandoned?: boolean }>)[0]!.abandoned, true);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
+/** The single bundle directory below a runs root. */
+function singleBundle(runs: string): string | undefined {
+  const names = readdirSync(runs);
+  return names.length === 1 ? join(runs, names[0]!) : undefined;
+}
