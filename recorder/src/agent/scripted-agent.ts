@@ -50,7 +50,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       if (script.initialize) throw toRequestError(script.initialize.error);
       return {
         protocolVersion: script.protocolVersion ?? PROTOCOL_VERSION,
-        agentCapabilities: { loadSession: false, promptCapabilities: { image: false, audio: false, embeddedContext: false } },
+        agentCapabilities: { loadSession: true, promptCapabilities: { image: false, audio: false, embeddedContext: false } },
         authMethods: [],
         agentInfo: { name: script.agent.name, version: script.agent.version, ...(script.agent.title ? { title: script.agent.title } : {}) },
       };
@@ -60,6 +60,12 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       const sessionId = `sess-${++sessionCounter}`;
       sessions.set(sessionId, { cwd: params.cwd });
       return { sessionId };
+    })
+    // A client that respawns the agent between turns (acpx does) reattaches with session/load. The scripted agent
+    // keeps no history to replay: it only re-adopts the session id, so the next prompt is served from the script.
+    .onRequest('session/load', ({ params }) => {
+      if (!sessions.has(params.sessionId)) sessions.set(params.sessionId, { cwd: params.cwd });
+      return {};
     })
     .onNotification('session/cancel', ({ params }) => {
       sessions.get(params.sessionId)?.turn?.abort();
