@@ -1,8 +1,8 @@
-// Streamed, tolerant reading of trace.ndjson for the viewer: lines come from the schema's line splitter, each
-// is parsed and given a cheap structural envelope check so a 100k-event trace is folded in one pass; the
-// schema's zod validation runs in full in a worker afterwards (validate-client.ts). Byte offsets are tracked
-// so a live bundle can be tailed from where the last complete line ended.
-import { checkTraceEvent, isKnownEventType, readLines, type ReducibleEvent } from '@flowtape/schema';
+// Streamed, tolerant reading of trace.ndjson for the viewer: lines are split a chunk at a time, each is parsed
+// and given a cheap structural envelope check so a 100k-event trace is folded in one pass; the schema's zod
+// validation runs in full in a worker afterwards (validate-client.ts). Byte offsets are tracked so a live
+// bundle can be tailed from where the last complete line ended.
+import { checkTraceEvent, isKnownEventType, type ReducibleEvent } from '@flowtape/schema';
 
 export interface TraceIssue {
   file: string;
@@ -67,32 +67,45 @@ export interface StreamResult {
 /**
  * Reads a byte stream line by line, calling `onLine` for each complete or final line. The final line without a
  * newline is passed with `terminated: false`; the caller decides whether it is torn (a finished bundle) or
- * still being written (live).
+ * still being written (live). Lines are split a whole chunk at a time, synchronously: an await per chunk, not
+ * per line (an async generator per line costs more than parsing the line).
  */
 export async function streamLines(
   source: ReadableStream<Uint8Array>,
   onLine: (text: string, line: number, terminated: boolean) => void | Promise<void>,
 ): Promise<StreamResult> {
+  const decoder = new TextDecoder('utf-8');
+  const reader = source.getReader();
   let total = 0;
-  async function* counted(): AsyncGenerator<Uint8Array> {
-    const reader = source.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        total += value.byteLength;
-        yield value;
+  let line = 0;
+  let pending = '';
+  const emit = (text: string, terminated: boolean): void | Promise<void> => {
+    line++;
+    return onLine(text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text, line, terminated);
+  };
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      const text = pending + decoder.decode(value, { stream: true });
+      const parts = text.split('\n');
+      pending = parts.pop()!;
+      for (const part of parts) {
+        const r = emit(part, true);
+        if (r) await r; // the caller yields to the browser now and then
       }
-    } finally {
-      reader.releaseLock();
     }
+  } finally {
+    reader.releaseLock();
   }
-  let lines = 0;
+  pending += decoder.decode();
   let tail: StreamResult['tail'];
-  for await (const { text, line, terminated } of readLines(counted())) {
-    if (terminated) lines = line;
-    else tail = { line, text };
-    await onLine(text, line, terminated);
+  const lines = line;
+  if (pending.length > 0) {
+    tail = { line: line + 1, text: pending };
+    const r = emit(pending, false);
+    if (r) await r;
   }
   const tailBytes = tail ? new TextEncoder().encode(tail.text).byteLength : 0;
   return { offset: total - tailBytes, lines, tail };
