@@ -40,4 +40,10 @@ test(`a runs-root of ${RUNS} runs lists every one of them, newest first, and sea
   await page.getByTestId('run-search').fill('nightly-build/run-00021');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="run-row"]').length === 1);
   await screenshot(page, 'run-list-many');
+  // A run that appears later shows up on refresh.
+  await page.getByTestId('run-search').fill('');
+  writeManifestOnly(join(dir, 'late', 'run-late'), 'run-late', 'running', 'late-flow', new Date(Date.UTC(2027, 0, 1)));
+  await page.getByTestId('run-refresh').click();
+  await page.waitForFunction((n) => document.querySelector('[data-testid="run-count"]')?.textContent?.endsWith(`of ${n} runs`), (RUNS + 1).toLocaleString('en-US'));
+  assert.equal(await h.viewer.runRows.first().getAttribute('data-run'), 'late/run-late');
 });

@@ -113,7 +113,17 @@ export function App() {
       body = <Landing message={route.message} onFiles={(files) => void openSource(() => sourceFromFileList(files))} />;
       break;
     case 'runs':
-      body = <RunList title={route.title} runs={route.runs} hrefOf={(r) => `/?run=${encodeURIComponent(r.id)}`} />;
+      body = (
+        <RunList
+          title={route.title}
+          runs={route.runs}
+          hrefOf={(r) => `/?run=${encodeURIComponent(r.id)}`}
+          onRefresh={() => {
+            const title = route.title;
+            fetchRuns().then((runs) => setRoute({ kind: 'runs', title, runs }), (err: unknown) => setRoute({ kind: 'landing', message: (err as Error).message }));
+          }}
+        />
+      );
       break;
     case 'local-runs':
       body = (

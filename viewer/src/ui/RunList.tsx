@@ -6,11 +6,13 @@ import { formatDuration, formatTime } from './format.ts';
 
 const ROW = 30;
 
-export function RunList({ title, runs, hrefOf, onOpen }: {
+export function RunList({ title, runs, hrefOf, onOpen, onRefresh }: {
   title: string;
   runs: RunSummary[];
   hrefOf?: (run: RunSummary) => string;
   onOpen?: (run: RunSummary) => void;
+  /** Re-reads the list (new runs, runs that finished). */
+  onRefresh?: () => void;
 }) {
   const [query, setQuery] = useState('');
   const q = useDeferredValue(query.trim().toLowerCase());
@@ -23,6 +25,7 @@ export function RunList({ title, runs, hrefOf, onOpen }: {
       <div className="run-list-head">
         <h2>{title}</h2>
         <input type="search" data-testid="run-search" placeholder="search runs (id, flow, status)…" value={query} onChange={(e) => setQuery(e.target.value)} autoFocus />
+        {onRefresh && <button type="button" data-testid="run-refresh" onClick={onRefresh}>refresh</button>}
         <span className="muted" data-testid="run-count">{shown.length.toLocaleString()} of {runs.length.toLocaleString()} runs</span>
       </div>
       <div className="run-row run-row-head">
