@@ -375,7 +375,8 @@ describe('defineFlow', () => {
       'flow "f": edge 0 from "a": switch.on "route" must be $.path, $output.path, $result.path or $resume.path',
     );
     assert.equal(bad({ name: 'f', startAt: 'a', nodes: { a: { nodeType: 'compute' } }, edges: [] }), 'flow "f": node "a": `run` must be a function');
-    assert.equal(bad({ name: 'f', startAt: 'a', nodes: { a: { ...node, timeoutMs: -1 } }, edges: [] }), 'flow "f": node "a": timeoutMs must be a positive integer (got -1)');
+    assert.equal(bad({ name: 'f', startAt: 'a', nodes: { a: { ...node, timeoutMs: -1 } }, edges: [] }), 'flow "f": node "a": timeoutMs must be a positive integer or 0 for none (got -1)');
+    assert.doesNotThrow(() => defineFlow({ name: 'f', startAt: 'a', nodes: { a: { ...node, timeoutMs: 0, heartbeatMs: 0 } }, edges: [] }), 'acpx: 0 is none');
     assert.match(bad({ name: 'f', startAt: 'a', nodes: { a: { nodeType: 'llm' } }, edges: [] }), /node "a": unknown nodeType "llm"/);
     assert.equal(bad({ startAt: 'a', nodes: {}, edges: [] }), 'flow: `name` must be a non-empty string');
   });

@@ -51,9 +51,9 @@ export interface FlowNodeContext<TInput = any> {
 }
 
 export interface FlowNodeCommon {
-  /** The attempt is interrupted (outcome `timed_out`) after this many milliseconds. */
+  /** The attempt is interrupted (outcome `timed_out`) after this many milliseconds (0 or absent: no limit). */
   timeoutMs?: number;
-  /** A `node.heartbeat` event every this many milliseconds while the attempt runs. */
+  /** A `node.heartbeat` event every this many milliseconds while the attempt runs (0 or absent: none). */
   heartbeatMs?: number;
   /** acpx: a status line; flowtape shows it as the node's description when `description` is absent. */
   statusDetail?: string;
@@ -377,7 +377,8 @@ export function nodeProblem(node: unknown): string | undefined {
   if (typeof node !== 'object' || node === null) return 'is not an object (build it with compute(), acp(), shell(), …)';
   const n = node as Record<string, unknown>;
   for (const key of ['timeoutMs', 'heartbeatMs'] as const) {
-    if (n[key] !== undefined && !isPositiveInt(n[key])) return `${key} must be a positive integer (got ${JSON.stringify(n[key])})`;
+    // 0 means "none", as in acpx.
+    if (n[key] !== undefined && n[key] !== 0 && !isPositiveInt(n[key])) return `${key} must be a positive integer or 0 for none (got ${JSON.stringify(n[key])})`;
   }
   for (const key of ['title', 'description', 'statusDetail'] as const) {
     if (n[key] !== undefined && typeof n[key] !== 'string') return `${key} must be a string`;

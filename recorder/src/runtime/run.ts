@@ -409,14 +409,14 @@ class FlowRun {
 
     let timer: NodeJS.Timeout | undefined;
     let beat: NodeJS.Timeout | undefined;
-    if (node.timeoutMs !== undefined) {
+    if (node.timeoutMs) {
       const ms = node.timeoutMs;
       timer = setTimeout(
         () => attempt.interrupt({ outcome: 'timed_out', reason: 'node timeout', error: new NodeError('node_timeout', `node "${nodeId}" timed out after ${ms} ms`, 'timed_out') }),
         ms,
       );
     }
-    if (node.heartbeatMs !== undefined) {
+    if (node.heartbeatMs) {
       beat = setInterval(() => attempt.emit({ type: 'node.heartbeat', nodeId, attemptId, elapsedMs: Math.max(0, this.clock.now() - startedAt) }), node.heartbeatMs);
     }
 

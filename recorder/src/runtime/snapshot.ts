@@ -18,8 +18,8 @@ function nodeSpec(id: string, node: FlowNodeDefinition): NodeSpec {
     id,
     ...(node.title !== undefined ? { title: node.title } : {}),
     ...(node.description !== undefined || node.statusDetail !== undefined ? { description: node.description ?? node.statusDetail } : {}),
-    ...(node.timeoutMs !== undefined ? { timeoutMs: node.timeoutMs } : {}),
-    ...(node.heartbeatMs !== undefined ? { heartbeatMs: node.heartbeatMs } : {}),
+    ...(node.timeoutMs ? { timeoutMs: node.timeoutMs } : {}),
+    ...(node.heartbeatMs ? { heartbeatMs: node.heartbeatMs } : {}),
   };
   switch (node.nodeType) {
     case 'acp': {
