@@ -106,9 +106,14 @@ async function readManifest(backend: BundleBackend, issues: BundleIssue[]):
   }
 }
 
-async function readFlow(backend: BundleBackend, path: string, issues: BundleIssue[]): Promise<FlowSnapshot | undefined> {
+async function readFlow(
+  backend: BundleBackend,
+  path: string,
+  issues: BundleIssue[],
+  prefetched?: Promise<Uint8Array | undefined>,
+): Promise<FlowSnapshot | undefined> {
   try {
-    const bytes = await backend.read(path);
+    const bytes = await (prefetched ?? backend.read(path));
     if (!bytes) {
       issues.push({ file: path, severity: 'error', message: `${path}: missing — the graph shows only nodes seen in the trace` });
       return undefined;
@@ -207,20 +212,28 @@ function assemble(
 export async function loadBundle(backend: BundleBackend, options: LoadOptions = {}): Promise<Loaded> {
   const issues: BundleIssue[] = [];
   options.onProgress?.({ events: 0, phase: 'manifest' });
+  // The manifest says where the flow and the trace are; they almost always sit at the default paths, so those
+  // are requested at the same time (and dropped if the manifest points elsewhere).
+  const early = {
+    flow: backend.read(BUNDLE_FILES.flow).catch(() => undefined),
+    trace: backend.stream(BUNDLE_FILES.trace).catch(() => undefined),
+  };
   const { manifest, text: manifestText, fatal } = await readManifest(backend, issues);
+  const flowFile = manifest?.files.flow ?? BUNDLE_FILES.flow;
+  const traceFile = manifest?.files.trace ?? BUNDLE_FILES.trace;
+  if (fatal || traceFile !== BUNDLE_FILES.trace) void early.trace.then((s) => s?.cancel().catch(() => {}));
   if (fatal) {
     return { model: assemble(backend, { timeline: Timeline.empty(), issues, fatal }), tail: { offset: 0, lines: 0, manifestText } };
   }
-  const flow = await readFlow(backend, manifest?.files.flow ?? BUNDLE_FILES.flow, issues);
+  const flow = await readFlow(backend, flowFile, issues, flowFile === BUNDLE_FILES.flow ? early.flow : undefined);
 
-  const traceFile = manifest?.files.trace ?? BUNDLE_FILES.trace;
   const builder = new TimelineBuilder();
   const folder = new TraceFolder(builder, traceFile, issues);
   const chunks: Uint8Array[] = [];
   let tail: TailState = { offset: 0, lines: 0, manifestText };
   let source: ReadableStream<Uint8Array> | undefined;
   try {
-    source = await backend.stream(traceFile);
+    source = traceFile === BUNDLE_FILES.trace ? await early.trace : await backend.stream(traceFile);
   } catch (err) {
     issues.push({ file: traceFile, severity: 'error', message: describe(err, traceFile) });
   }
