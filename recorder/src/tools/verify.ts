@@ -14,6 +14,7 @@ import {
   BundleFormatError,
   ConversationBuilder,
   FlowSnapshot,
+  PMap,
   LiveProjection,
   Manifest,
   NewerFormatError,
@@ -34,8 +35,10 @@ import {
   toStepsProjection,
   tooDeep,
   type ProjectionState,
+  type ReducibleEvent,
   type TraceEvent,
 } from '@flowtape/schema';
+import { LastTouch, StepsComparer, isStub, scanArrayDocument, stubFor, validateStepsDocument } from './verify-steps.ts';
 
 export interface VerifyProblem {
   /** Bundle-relative file at fault. */
@@ -297,6 +300,19 @@ class Verifier {
       ['steps', files.steps, StepsProjection],
     ] as const;
     for (const [key, path, schema] of entries) {
+      if (key === 'steps') {
+        // Streamed (see verify-steps.ts): its size grows with the run; read whole only to report a broken file.
+        const file = await this.resolve(path);
+        const streamed = file && (await isRegularFile(file)) ? await validateStepsDocument(file, path) : undefined;
+        if (streamed?.ok === true) {
+          out.steps = { path, raw: undefined, seq: streamed.seq, runId: streamed.runId, file };
+          continue;
+        }
+        if (streamed && streamed.ok === false) {
+          this.add(path, streamed.message, undefined, streamed.pointer);
+          continue;
+        }
+      }
       const raw = await this.readJson(path);
       const parsed = this.parse<{ seq: number }>(schema, raw, path);
       if (parsed) out[key] = { path, raw, seq: parsed.seq };
@@ -404,6 +420,7 @@ class Verifier {
     }
     const unknownTypes = new Set<string>();
     let first = true;
+    const steps = projections.steps?.file ? await this.streamSteps(file, projections.steps) : undefined;
     for await (const { line, event, known } of readTrace(createReadStream(file), {
       file: path,
       onIssue: (issue) => {
@@ -425,8 +442,10 @@ class Verifier {
       if (!known) unknownTypes.add(event.type);
       else this.checkReferences(event as TraceEvent, line, path, sessions, artifactUses);
       state = reduce(state, event);
+      if (steps) state = await steps.fold(event, state);
       if (wanted.has(state.seq)) states.set(state.seq, state);
     }
+    await steps?.comparer.finish();
     this.summary.events = state.eventCount;
     this.summary.lastSeq = state.seq;
     if (first) this.add(path, 'empty: a bundle starts with run.started');
@@ -451,6 +470,58 @@ class Verifier {
       }
     }
     return { state, states, torn };
+  }
+
+  /**
+   * steps.json against the trace without holding either (verify-steps.ts): a first pass notes the last event of
+   * every attempt; during the fold each step is compared once final, and the whole-run fold keeps a stub for it.
+   */
+  private async streamSteps(traceFile: string, projection: Projection) {
+    const touches = new LastTouch();
+    for await (const { value } of readNdjson(createReadStream(traceFile), {})) {
+      const e = value as { seq?: unknown; attemptId?: unknown } | null;
+      if (e && typeof e.seq === 'number' && typeof e.attemptId === 'string') touches.set(e.attemptId, e.seq);
+    }
+    const elements = scanArrayDocument(createReadStream(projection.file!, { highWaterMark: 64 * 1024 }), 'steps');
+    const comparer = new StepsComparer(elements, projection.seq, touches, ({ pointer, message }) => this.add(projection.path, message, undefined, pointer));
+    // Steps that are final and no longer the latest: replaced by a shared stub in the whole-run fold.
+    const waiting: Array<{ index: number; seq: number }> = [];
+    let stubbed = 0;
+    return {
+      comparer,
+      fold: async (event: ReducibleEvent, state: ProjectionState): Promise<ProjectionState> => {
+        await comparer.add(event);
+        if (event.attemptId && touches.get(event.attemptId) === event.seq) {
+          const index = state.stepIndex.get(event.attemptId);
+          if (index !== undefined) waiting.push({ index, seq: event.seq });
+        }
+        let steps = state.steps;
+        for (let i = 0; i < waiting.length; ) {
+          const { index } = waiting[i]!;
+          const step = steps.get(index);
+          // Running steps (live.json) stay whole; so does the latest (run.json's lastNodeId) until another starts.
+          if (!step || step.status === 'running') {
+            waiting.splice(i, 1);
+            continue;
+          }
+          if (index === steps.size - 1) {
+            i++;
+            continue;
+          }
+          steps = steps.set(index, stubFor(step));
+          waiting.splice(i, 1);
+          stubbed++;
+        }
+        if (steps === state.steps) return state;
+        if (stubbed < 4096) return { ...state, steps };
+        // No later event names a stubbed attempt (that is what final means), so the reducer will never look it up:
+        // its entry in the attempt index can go too, or the index would still grow with the run.
+        stubbed = 0;
+        let stepIndex = PMap.empty<number>();
+        for (const [id, index] of state.stepIndex.entries()) if (!isStub(steps.get(index))) stepIndex = stepIndex.set(id, index);
+        return { ...state, steps, stepIndex };
+      },
+    };
   }
 
   private checkReferences(
@@ -523,6 +594,13 @@ class Verifier {
       }
       const state = fold.states.get(projection.seq);
       if (!state) continue; // a seq that is not on a valid line was reported with the trace
+      if (key === 'steps' && projection.file) {
+        // The steps themselves were compared while the trace was folded; here only the rest of the document.
+        if ((projection.runId ?? null) !== (state.runId ?? null)) {
+          this.add(projection.path, `/runId: differs from the fold of the trace up to seq ${projection.seq}`, undefined, '/runId');
+        }
+        continue;
+      }
       const expected = JSON.stringify(render[key](state));
       if (JSON.stringify(projection.raw) !== expected) {
         const pointer = firstDifference(projection.raw, JSON.parse(expected));
@@ -593,10 +671,19 @@ class Verifier {
   }
 }
 
+interface Projection {
+  path: string;
+  raw: unknown;
+  seq: number;
+  /** A streamed steps.json: the file, and the header's runId (the steps are compared during the fold). */
+  file?: string;
+  runId?: string;
+}
+
 interface Projections {
-  run?: { path: string; raw: unknown; seq: number };
-  live?: { path: string; raw: unknown; seq: number };
-  steps?: { path: string; raw: unknown; seq: number };
+  run?: Projection;
+  live?: Projection;
+  steps?: Projection;
 }
 
 interface Fold {
