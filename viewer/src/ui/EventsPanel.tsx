@@ -3,7 +3,7 @@
 // row moves the cursor there.
 import { useCallback, useDeferredValue, useEffect, useMemo, useRef } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import type { ReducibleEvent } from '@flowtape/schema';
+import { isKnownEventType, type ReducibleEvent } from '@flowtape/schema';
 import type { Timeline } from '../model/timeline.ts';
 import type { SessionData, SessionEventRow } from '../model/sessions.ts';
 import { defaultFilters, moves, type EventFilters } from '../model/store.ts';
@@ -186,7 +186,7 @@ function TraceEvents({ filters }: { filters: EventFilters }) {
           {virtualizer.getVirtualItems().map((item) => {
             const index = rows ? rows[item.index]! : item.index;
             const e = t.events[index]!;
-            const cls = index === cursor - 1 ? ' current' : index >= cursor ? ' future' : '';
+            const cls = (index === cursor - 1 ? ' current' : index >= cursor ? ' future' : '') + (isKnownEventType(e.type) ? '' : ' unknown');
             return (
               <div
                 key={index}
@@ -200,9 +200,9 @@ function TraceEvents({ filters }: { filters: EventFilters }) {
                 <span className="c-seq">{e.seq}</span>
                 <span className="c-time">{formatClock(e.at)}</span>
                 <span className={`c-scope scope-${e.scope}`}>{e.scope}</span>
-                <span className="c-type">{e.type}</span>
+                <span className="c-type" title={isKnownEventType(e.type) ? undefined : 'a type this viewer does not know: shown raw'}>{e.type}</span>
                 <span className="c-node">{e.attemptId ?? e.nodeId ?? ''}</span>
-                <span className="c-sum">{summary(e)}</span>
+                <span className="c-sum">{isKnownEventType(e.type) ? summary(e) : 'unknown type'}</span>
               </div>
             );
           })}
