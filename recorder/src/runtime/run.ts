@@ -5,7 +5,8 @@
 import { resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ErrorInfo, NodeType, Outcome } from '@flowtape/schema';
-import { AcpNodeRunner, type AcpAttempt } from './acp-node.ts';
+import { AcpNodeRunner } from './acp-node.ts';
+import { Attempt, NodeContext, type Stop } from './attempt.ts';
 import { commandText } from './command.ts';
 import {
   isDefinedFlow,
@@ -14,7 +15,6 @@ import {
   type CheckpointNodeDefinition,
   type DecisionNodeDefinition,
   type FlowDefinition,
-  type FlowNodeContext,
   type FlowNodeDefinition,
   type FlowNodeResult,
   type FunctionActionNodeDefinition,
@@ -24,7 +24,7 @@ import {
 import { NodeError, ResumeError, RunOptionsError, toErrorInfo } from './errors.ts';
 import { systemClock, type Clock, type LifecycleEvent, type LifecycleObserver } from './lifecycle.ts';
 import { compileEdges, route, type CompiledEdge } from './routing.ts';
-import { runShellCommand, type FlowShellExecution, type FlowShellResult, type ShellActionExecution } from './shell.ts';
+import { runShellCommand, type ShellActionExecution } from './shell.ts';
 import { flowSnapshot } from './snapshot.ts';
 
 export type RunStatus = 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'waiting';
@@ -109,129 +109,11 @@ const ACP_CANCEL_GRACE_MS = 2_000;
 /** The event loop gets a turn at least this often (ms) during long runs of synchronous nodes. */
 const YIELD_EVERY_MS = 10;
 
-type Stop = { outcome: 'cancelled' | 'timed_out'; reason: string; error: NodeError; timeoutMs?: number };
-
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/** One attempt of one node. */
-class Attempt implements AcpAttempt {
-  interrupted: Stop | undefined;
-  settled = false;
-  openAction: { actionType: 'shell' | 'function'; startedAt: number } | undefined;
-  openTurn: { sessionId: string; text(): string } | undefined;
-  /** Processes started through context.runShell: the outcome waits for them to be gone (bounded). */
-  owned: Set<Promise<unknown>> | undefined;
-  private controller: AbortController | undefined;
-  private rejectRace: ((error: unknown) => void) | undefined;
-  private graceTimer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly run: FlowRun,
-    readonly nodeId: string,
-    readonly attemptId: string,
-    readonly attempt: number,
-    readonly startedAt: number,
-    private readonly graceMs: number,
-  ) {}
-
-  /** Created on first use: nodes that never look at it cost nothing. */
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.interrupted) this.controller.abort(this.interrupted.error);
-    }
-    return this.controller.signal;
-  }
-
-  emit(event: LifecycleEvent): void {
-    if (!this.settled) this.run.emit(event);
-  }
-
-  interrupt(stop: Stop): void {
-    if (this.settled || this.interrupted) return;
-    this.interrupted = stop;
-    this.controller?.abort(stop.error);
-    if (this.rejectRace) this.startGrace();
-  }
-
-  /** Settles with `work`, or — once interrupted — at the latest after the grace period. */
-  race<T>(work: PromiseLike<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.rejectRace = reject;
-      work.then(resolve, reject);
-      if (this.interrupted) this.startGrace();
-    });
-  }
-
-  private startGrace(): void {
-    const stop = this.interrupted!;
-    this.graceTimer ??= setTimeout(() => this.rejectRace?.(stop.error), this.graceMs);
-  }
-
-  /** Aborts the signal of an attempt that is over, so whatever still listens to it (runShell commands) stops. */
-  release(): void {
-    if (this.controller && !this.controller.signal.aborted) this.controller.abort(new NodeError('attempt_ended', `attempt ${this.attemptId} is over`));
-  }
-
-  dispose(): void {
-    if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.rejectRace = undefined;
-  }
-}
-
-/** The context handed to node functions. `signal` is a getter so the AbortController is made only when used. */
-class NodeContext implements FlowNodeContext {
-  readonly input: unknown;
-  readonly outputs: Record<string, unknown>;
-  readonly results: Record<string, FlowNodeResult>;
-  readonly services: Record<string, unknown>;
-  readonly nodeId: string;
-  readonly attemptId: string;
-  readonly attempt: number;
-  readonly cwd: string;
-  readonly runId: string;
-  readonly resume: any;
-  readonly #attempt: Attempt;
-
-  constructor(run: FlowRun, attempt: Attempt) {
-    this.input = run.input;
-    this.outputs = run.outputs;
-    this.results = run.results;
-    this.services = run.services;
-    this.nodeId = attempt.nodeId;
-    this.attemptId = attempt.attemptId;
-    this.attempt = attempt.attempt;
-    this.cwd = run.cwd;
-    this.runId = run.runId;
-    this.resume = run.resumeInput;
-    this.#attempt = attempt;
-  }
-
-  get signal(): AbortSignal {
-    return this.#attempt.signal;
-  }
-
-  /** acpx: runs a command inside a node function (stopped with the attempt; rejects when the attempt is
-   *  interrupted). Its receipt is part of the function action, not a separate action. A getter, so that
-   *  destructuring (`({ runShell }) => …`) keeps it bound and contexts that never use it allocate nothing. */
-  get runShell(): (execution: FlowShellExecution) => Promise<FlowShellResult> {
-    const attempt = this.#attempt;
-    const base = this.cwd;
-    return async (execution) => {
-      const cwd = execution.cwd === undefined ? base : resolvePath(base, execution.cwd);
-      const running = runShellCommand(execution, { cwd, signal: attempt.signal });
-      const owned = (attempt.owned ??= new Set());
-      owned.add(running);
-      const result = await running.finally(() => owned.delete(running));
-      if (result.aborted) throw attempt.interrupted?.error ?? new NodeError('cancelled', `shell: "${execution.command}" was stopped`);
-      return result;
-    };
-  }
-}
 
 class FlowRun {
   readonly outputs: Record<string, unknown> = Object.create(null) as Record<string, unknown>;

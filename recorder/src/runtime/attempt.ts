@@ -1,0 +1,137 @@
+// One attempt of one node (its signal, interruption and grace period) and the context its functions receive.
+import { resolve as resolvePath } from 'node:path';
+import type { AcpAttempt } from './acp-node.ts';
+import type { FlowNodeContext, FlowNodeResult } from './definition.ts';
+import { NodeError } from './errors.ts';
+import type { LifecycleEvent } from './lifecycle.ts';
+import { runShellCommand, type FlowShellExecution, type FlowShellResult } from './shell.ts';
+
+/** Why an attempt was interrupted. */
+export type Stop = { outcome: 'cancelled' | 'timed_out'; reason: string; error: NodeError; timeoutMs?: number };
+
+/** One attempt of one node. */
+export class Attempt implements AcpAttempt {
+  interrupted: Stop | undefined;
+  settled = false;
+  openAction: { actionType: 'shell' | 'function'; startedAt: number } | undefined;
+  openTurn: { sessionId: string; text(): string } | undefined;
+  /** Processes started through context.runShell: the outcome waits for them to be gone (bounded). */
+  owned: Set<Promise<unknown>> | undefined;
+  private controller: AbortController | undefined;
+  private rejectRace: ((error: unknown) => void) | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly run: { emit(event: LifecycleEvent): void },
+    readonly nodeId: string,
+    readonly attemptId: string,
+    readonly attempt: number,
+    readonly startedAt: number,
+    private readonly graceMs: number,
+  ) {}
+
+  /** Created on first use: nodes that never look at it cost nothing. */
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.interrupted) this.controller.abort(this.interrupted.error);
+    }
+    return this.controller.signal;
+  }
+
+  emit(event: LifecycleEvent): void {
+    if (!this.settled) this.run.emit(event);
+  }
+
+  interrupt(stop: Stop): void {
+    if (this.settled || this.interrupted) return;
+    this.interrupted = stop;
+    this.controller?.abort(stop.error);
+    if (this.rejectRace) this.startGrace();
+  }
+
+  /** Settles with `work`, or — once interrupted — at the latest after the grace period. */
+  race<T>(work: PromiseLike<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.rejectRace = reject;
+      work.then(resolve, reject);
+      if (this.interrupted) this.startGrace();
+    });
+  }
+
+  private startGrace(): void {
+    const stop = this.interrupted!;
+    this.graceTimer ??= setTimeout(() => this.rejectRace?.(stop.error), this.graceMs);
+  }
+
+  /** Aborts the signal of an attempt that is over, so whatever still listens to it (runShell commands) stops. */
+  release(): void {
+    if (this.controller && !this.controller.signal.aborted) this.controller.abort(new NodeError('attempt_ended', `attempt ${this.attemptId} is over`));
+  }
+
+  dispose(): void {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.rejectRace = undefined;
+  }
+}
+
+/** What a node context reads from its run. */
+export interface RunScope {
+  readonly input: unknown;
+  readonly outputs: Record<string, unknown>;
+  readonly results: Record<string, FlowNodeResult>;
+  readonly services: Record<string, unknown>;
+  readonly cwd: string;
+  readonly runId: string;
+  readonly resumeInput: unknown;
+}
+
+/** The context handed to node functions. `signal` is a getter so the AbortController is made only when used. */
+export class NodeContext implements FlowNodeContext {
+  readonly input: unknown;
+  readonly outputs: Record<string, unknown>;
+  readonly results: Record<string, FlowNodeResult>;
+  readonly services: Record<string, unknown>;
+  readonly nodeId: string;
+  readonly attemptId: string;
+  readonly attempt: number;
+  readonly cwd: string;
+  readonly runId: string;
+  readonly resume: any;
+  readonly #attempt: Attempt;
+
+  constructor(run: RunScope, attempt: Attempt) {
+    this.input = run.input;
+    this.outputs = run.outputs;
+    this.results = run.results;
+    this.services = run.services;
+    this.nodeId = attempt.nodeId;
+    this.attemptId = attempt.attemptId;
+    this.attempt = attempt.attempt;
+    this.cwd = run.cwd;
+    this.runId = run.runId;
+    this.resume = run.resumeInput;
+    this.#attempt = attempt;
+  }
+
+  get signal(): AbortSignal {
+    return this.#attempt.signal;
+  }
+
+  /** acpx: runs a command inside a node function (stopped with the attempt; rejects when the attempt is
+   *  interrupted). Its receipt is part of the function action, not a separate action. A getter, so that
+   *  destructuring (`({ runShell }) => …`) keeps it bound and contexts that never use it allocate nothing. */
+  get runShell(): (execution: FlowShellExecution) => Promise<FlowShellResult> {
+    const attempt = this.#attempt;
+    const base = this.cwd;
+    return async (execution) => {
+      const cwd = execution.cwd === undefined ? base : resolvePath(base, execution.cwd);
+      const running = runShellCommand(execution, { cwd, signal: attempt.signal });
+      const owned = (attempt.owned ??= new Set());
+      owned.add(running);
+      const result = await running.finally(() => owned.delete(running));
+      if (result.aborted) throw attempt.interrupted?.error ?? new NodeError('cancelled', `shell: "${execution.command}" was stopped`);
+      return result;
+    };
+  }
+}
