@@ -188,7 +188,7 @@ class FlowRun {
     }
   }
 
-  /** Timers and the abort listener; returns false when the run is already cancelled. */
+  /** Starts the run timer and listens to the abort signal (an already aborted signal stops the run at once). */
   arm(): void {
     if (this.runTimeoutMs !== undefined) {
       const ms = this.runTimeoutMs;
