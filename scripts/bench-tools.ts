@@ -1,0 +1,155 @@
+/**
+ * pnpm bench:tools — time and peak memory of `flowtape diff` and `flowtape verify` as bundles grow.
+ *
+ * Bundles are recorded for real (`record()` from @flowtape/recorder, deterministic): a loop of compute attempts
+ * (`step` → `step` … → `end`), three trace events per attempt, sized to N events. For each size two bundles are
+ * recorded that differ in one attempt's output in the middle, so `diff` has one difference to find.
+ * Every measurement runs in its own child process (`--child …`), which reports its wall time and its peak RSS
+ * (`process.resourceUsage().maxRSS`); a child that only loads the modules gives the fixed cost. A second run of
+ * each command with the old generation capped (`--max-old-space-size`) shows the live set does not grow with N:
+ * memory that grew with the bundle would fail there at the larger sizes.
+ *
+ *   tsx scripts/bench-tools.ts [--sizes 10000,100000] [--cap 48] [--keep]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const self = fileURLToPath(import.meta.url);
+
+async function child(args: string[]): Promise<void> {
+  const [what, a, b] = args;
+  const started = performance.now();
+  let result: unknown;
+  if (what === 'baseline') {
+    await import('../recorder/src/tools/diff.ts');
+    await import('../recorder/src/tools/verify.ts');
+    result = 'loaded';
+  } else if (what === 'verify') {
+    const { verifyBundle } = await import('../recorder/src/tools/verify.ts');
+    const report = await verifyBundle(a!);
+    if (!report.ok) throw new Error(`verify: ${report.problems[0]?.message}`);
+    result = `valid, ${report.summary.events} events`;
+  } else if (what === 'diff') {
+    const { diffBundles } = await import('../recorder/src/tools/diff.ts');
+    const diff = await diffBundles(a!, b!);
+    result = `${diff.total} difference(s)${diff.differences[0] ? `: ${diff.differences[0].path}` : ''}`;
+  } else if (what === 'record') {
+    result = await recordLoop(a!, Number(b), Number(args[3] ?? 0));
+  } else {
+    throw new Error(`unknown child task ${what}`);
+  }
+  const ms = performance.now() - started;
+  process.stdout.write(JSON.stringify({ ms, maxRssKB: process.resourceUsage().maxRSS, result }) + '\n');
+}
+
+/** Records the loop flow with the real recorder into `dir`, about `events` trace events. */
+async function recordLoop(dir: string, events: number, variant: number): Promise<string> {
+  const { compute, defineFlow, record } = await import('@flowtape/recorder');
+  const attempts = Math.max(1, Math.floor((events - 4) / 3));
+  const changed = Math.floor(attempts / 2);
+  const flow = defineFlow({
+    name: 'bench-loop',
+    startAt: 'step',
+    nodes: {
+      step: compute({
+        run: ({ outputs }) => {
+          const i = ((outputs.step as { i?: number } | undefined)?.i ?? 0) + 1;
+          return { i, more: i < attempts ? 'yes' : 'no', text: variant !== 0 && i === changed ? `changed ${variant}` : `value ${i}` };
+        },
+      }),
+      end: compute({ run: ({ outputs }) => ({ total: (outputs.step as { i: number }).i }) }),
+    },
+    edges: [{ from: 'step', switch: { on: '$.more', cases: { yes: 'step', no: 'end' } } }],
+  });
+  const result = await record(flow, { attempts }, { bundleDir: dir, cwd: tmpdir(), deterministic: true });
+  return result.status;
+}
+
+interface Measure {
+  ms: number;
+  maxRssKB: number;
+  result: unknown;
+}
+
+function run(args: string[], nodeFlags: string[] = []): Measure | { error: string } {
+  const r = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', self, '--child', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  if (r.status !== 0) {
+    const why = (r.stderr || r.stdout).trim().split('\n').find((l) => /error|Error|heap/.test(l)) ?? `exit ${r.status}`;
+    return { error: why.slice(0, 120) };
+  }
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Measure;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string', default: '10000,100000' },
+      cap: { type: 'string', default: '48' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const sizes = values.sizes.split(',').filter(Boolean).map(Number);
+  const cap = Number(values.cap);
+  const scratch = mkdtempSync(join(tmpdir(), 'flowtape-bench-tools-'));
+  const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+  const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  try {
+    console.log(`flowtape bench:tools — node ${process.version}, each figure from its own child process`);
+    const baseline = run(['baseline']);
+    if ('error' in baseline) throw new Error(baseline.error);
+    console.log(`fixed cost (modules loaded, nothing read): peak RSS ${mb(baseline.maxRssKB)}\n`);
+    const rows: string[][] = [['events', 'command', 'time', 'peak RSS', `with old space capped at ${cap} MB`, 'result']];
+    for (const size of sizes) {
+      const a = join(scratch, `a-${size}`);
+      const b = join(scratch, `b-${size}`);
+      for (const [dir, variant] of [[a, 0], [b, 1]] as const) {
+        const made = run(['record', dir, String(size), String(variant)]);
+        if ('error' in made) throw new Error(`recording ${size}: ${made.error}`);
+        if (variant === 0) console.log(`recorded ${size} events (${String(made.result)}) twice, ${secs(made.ms)} each`);
+      }
+      for (const [name, args] of [
+        ['verify', ['verify', a]],
+        ['diff', ['diff', a, b]],
+      ] as const) {
+        const free = run([...args]);
+        const capped = run([...args], [`--max-old-space-size=${cap}`]);
+        if ('error' in free) throw new Error(`${name} ${size}: ${free.error}`);
+        rows.push([
+          String(size),
+          name,
+          secs(free.ms),
+          mb(free.maxRssKB),
+          'error' in capped ? `FAILED (${capped.error})` : `ok, ${secs(capped.ms)}, ${mb(capped.maxRssKB)}`,
+          String(free.result),
+        ]);
+      }
+    }
+    console.log('');
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
+  } finally {
+    if (values.keep) console.log(`\nbundles kept in ${scratch}`);
+    else rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+const childAt = process.argv.indexOf('--child');
+if (childAt !== -1) {
+  child(process.argv.slice(childAt + 1)).catch((error: unknown) => {
+    process.stderr.write(`bench child: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+} else {
+  main().catch((error: unknown) => {
+    console.error(`bench:tools: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}
