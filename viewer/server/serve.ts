@@ -6,7 +6,7 @@
 //   /api/info              { mode: 'bundle' | 'runs' | 'zip', name }
 //   /api/runs              run summaries (runs-root; a one-element list for a bundle)
 //   /api/list?run=<id>     relative paths of every file in one bundle
-//   /files/<run>/<path>    one bundle file, byte ranges supported (live tail); run '' = the bundle root
+//   /files/<run>/<path>    one bundle file; byte ranges, and ?from=N for live tailing; run '' = the bundle root
 //   /bundle.zip            the packed bundle (zip mode)
 //
 // Safety: binds 127.0.0.1, answers only to Host headers naming that address or localhost at its port
@@ -173,7 +173,9 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
       const r = await resolveInside(rootReal, path.slice('/files/'.length));
       if (!r.ok) return send(res, r.status, 'text/plain; charset=utf-8', `${r.status === 403 ? 'forbidden' : 'not found'}: ${r.reason}`);
       const type = FILE_TYPES[extname(r.file).toLowerCase()] ?? 'application/octet-stream';
-      return sendFile(req, res, r.file, type, { csp: FILE_CSP, cache: 'no-store', ranges: true });
+      const from = url.searchParams.get('from');
+      const fromOffset = from !== null && /^\d+$/.test(from) ? Number(from) : undefined;
+      return sendFile(req, res, r.file, type, { csp: FILE_CSP, cache: 'no-store', ranges: true, from: fromOffset });
     }
     if (path === '/bundle.zip' && mode === 'zip') {
       return sendFile(req, res, rootReal, 'application/zip', { csp: FILE_CSP, cache: 'no-store' });
@@ -217,7 +219,14 @@ function sendJson(res: ServerResponse, value: unknown): void {
   send(res, 200, 'application/json; charset=utf-8', JSON.stringify(value));
 }
 
-interface FileOpts { csp: string; cache: string; ranges?: boolean }
+interface FileOpts {
+  csp: string;
+  cache: string;
+  ranges?: boolean;
+  /** `?from=N`: the bytes from offset N to the end, with 200 — empty when nothing was appended (live tailing
+   * without the 416 a Range past the end would get). */
+  from?: number;
+}
 
 async function sendFile(req: IncomingMessage, res: ServerResponse, file: string, type: string, opts: FileOpts): Promise<void> {
   let size: number;
@@ -229,9 +238,10 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, file: string,
   res.setHeader('Content-Type', type);
   res.setHeader('Content-Security-Policy', opts.csp);
   res.setHeader('Cache-Control', opts.cache);
-  let start = 0;
+  let start = opts.from !== undefined ? Math.min(opts.from, size) : 0;
   let end = size - 1;
-  const range = opts.ranges ? req.headers.range : undefined;
+  res.setHeader('X-File-Size', String(size));
+  const range = opts.ranges && opts.from === undefined ? req.headers.range : undefined;
   if (opts.ranges) res.setHeader('Accept-Ranges', 'bytes');
   if (range) {
     const m = /^bytes=(\d+)-(\d*)$/.exec(range.trim());
@@ -250,7 +260,7 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, file: string,
   } else {
     res.statusCode = 200;
   }
-  const length = size === 0 ? 0 : end - start + 1;
+  const length = Math.max(0, end - start + 1);
   res.setHeader('Content-Length', String(length));
   if (req.method === 'HEAD' || length === 0) {
     res.end();

@@ -92,6 +92,13 @@ describe('viewer server on a bundle', () => {
     assert.equal(r.status, 206);
     assert.equal(r.body, '456789');
     assert.equal((await get(server, '/files/trace.ndjson', { headers: { range: 'bytes=10-' } })).status, 416);
+    const from = await get(server, '/files/trace.ndjson?from=7');
+    assert.equal(from.status, 200);
+    assert.equal(from.body, '789');
+    const none = await get(server, '/files/trace.ndjson?from=10');
+    assert.equal(none.status, 200);
+    assert.equal(none.body, '');
+    assert.equal(none.headers['x-file-size'], '10');
   });
 
   for (const path of [

@@ -59,12 +59,13 @@ export class HttpBackend implements BundleBackend {
 
   async readFrom(path: string, offset: number): Promise<Uint8Array | undefined> {
     if (offset === 0) return this.read(path);
-    const res = await this.get(path, { headers: { Range: `bytes=${offset}-` } });
-    if (!res) return undefined;
-    if (res.status === 416) return new Uint8Array(0);
+    // `?from=` answers 200 with what was appended (possibly nothing), where a Range past the end would be a 416.
+    const res = await fetch(`${this.base}${encodePath(path)}?from=${offset}`, { cache: 'no-store' });
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
-    // A server that ignores Range sends the whole file.
-    return res.status === 200 ? bytes.subarray(Math.min(offset, bytes.length)) : bytes;
+    // A server without `?from=` sends the whole file.
+    return res.headers.has('X-File-Size') ? bytes : bytes.subarray(Math.min(offset, bytes.length));
   }
 }
 
