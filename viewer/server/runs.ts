@@ -55,7 +55,7 @@ async function findBundles(rootReal: string, dir: string, depth: number, out: st
   } catch {
     return;
   }
-  if (depth > 0 && names.includes('manifest.json')) {
+  if (depth > 0 && (names.includes('manifest.json') || names.includes('trace.ndjson'))) {
     out.push(dir);
     return;
   }

@@ -84,7 +84,12 @@ const FILE_TYPES: Record<string, string> = {
   '.md': 'text/plain; charset=utf-8',
 };
 
-/** What kind of thing `root` is: a bundle (has manifest.json), a runs-root (any other dir) or a zip. */
+/** A bundle directory: it has a manifest, or — a run that died before writing one — a trace. */
+export function isBundleDir(dir: string): boolean {
+  return existsSync(join(dir, 'manifest.json')) || existsSync(join(dir, 'trace.ndjson'));
+}
+
+/** What kind of thing `root` is: a bundle, a runs-root (any other dir) or a zip. */
 export async function detectMode(root: string): Promise<ServeMode> {
   let st;
   try {
@@ -97,7 +102,7 @@ export async function detectMode(root: string): Promise<ServeMode> {
     throw new ViewerServerError(`${root}: not a bundle directory, runs directory or .zip`);
   }
   if (!st.isDirectory()) throw new ViewerServerError(`${root}: not a directory`);
-  return existsSync(join(root, 'manifest.json')) ? 'bundle' : 'runs';
+  return isBundleDir(root) ? 'bundle' : 'runs';
 }
 
 export async function startViewerServer(options: ViewerServerOptions): Promise<ViewerServer> {

@@ -57,6 +57,9 @@ before(() => {
   mkdirSync(join(runsRoot, 'flow-x', 'run-b'), { recursive: true });
   writeFileSync(join(runsRoot, 'flow-x', 'run-b', 'manifest.json'), '{}');
   symlinkSync(join(tmp, 'outside-dir'), join(runsRoot, 'escape'));
+  // A run that died before its manifest was written: still a bundle (the viewer shows what it can read).
+  mkdirSync(join(runsRoot, 'no-manifest'));
+  writeFileSync(join(runsRoot, 'no-manifest', 'trace.ndjson'), '');
 });
 
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -160,7 +163,8 @@ describe('viewer server on a runs-root', () => {
   test('lists every bundle below the root, not through symlinks that lead out', async () => {
     assert.equal(server.mode, 'runs');
     const { runs } = JSON.parse((await get(server, '/api/runs')).body) as { runs: Array<{ id: string }> };
-    assert.deepEqual(runs.map((r) => r.id).sort(), ['flow-x/run-b', 'run-a']);
+    assert.deepEqual(runs.map((r) => r.id).sort(), ['flow-x/run-b', 'no-manifest', 'run-a']);
+    assert.match((runs as Array<{ id: string; error?: string }>).find((r) => r.id === 'no-manifest')?.error ?? '', /manifest\.json/);
   });
 
   test('serves one run’s files by its path and refuses escapes', async () => {
