@@ -60,6 +60,10 @@ function nodeStarts(traceFile: string, type: string): number[] {
   return out;
 }
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+/** Repetitions per size: the machine may be shared, so each figure is the median of several runs. */
+const repsFor = (tool: 'acpx' | 'flowtape', n: number) => (tool === 'acpx' ? (n <= 500 ? 3 : 1) : n <= 2000 ? 5 : n <= 20000 ? 3 : 1);
+
 interface Row {
   tool: string;
   n: number;
@@ -70,13 +74,17 @@ interface Row {
   note?: string;
 }
 
-async function benchAcpx(n: number): Promise<Row> {
+async function loadAcpx() {
   const require = createRequire(new URL('../recorder/package.json', import.meta.url));
-  const flows = (await import(pathToFileURL(require.resolve('acpx/flows')).href)) as {
+  return (await import(pathToFileURL(require.resolve('acpx/flows')).href)) as {
     FlowRunner: new (options: object) => { run(flow: unknown, input: unknown): Promise<{ runDir: string; state: { status: string } }> };
     defineFlow(flow: object): unknown;
     compute(node: object): unknown;
   };
+}
+
+async function acpxOnce(n: number): Promise<{ perNode: number; early: number; late: number; status: string }> {
+  const flows = await loadAcpx();
   const nodes: Record<string, unknown> = {};
   const edges: Array<{ from: string; to: string }> = [];
   for (let i = 0; i < n; i++) {
@@ -95,11 +103,17 @@ async function benchAcpx(n: number): Promise<Row> {
   const total = performance.now() - t0;
   const { early, late } = windows(nodeStarts(join(runDir, 'trace.ndjson'), 'node_started'));
   rmSync(root, { recursive: true, force: true });
-  return { tool: 'acpx 0.19.1', n, perNode: total / n, early, late, note: state.status };
+  return { perNode: total / n, early, late, status: state.status };
 }
 
-async function benchFlowtape(n: number): Promise<Row> {
-  const flow = chain(n);
+async function benchAcpx(n: number): Promise<Row> {
+  const runs: Array<Awaited<ReturnType<typeof acpxOnce>>> = [];
+  for (let r = 0; r < repsFor('acpx', n); r++) runs.push(await acpxOnce(n));
+  const mid = runs.find((r) => r.perNode === median(runs.map((x) => x.perNode)))!;
+  return { tool: 'acpx 0.19.1', n, perNode: mid.perNode, early: mid.early, late: mid.late, note: `${mid.status}, median of ${runs.length}` };
+}
+
+async function flowtapeOnce(flow: FlowDefinition, n: number) {
   const cwd = mkdtempSync(join(scratch, 'ft-'));
   // The runtime alone (no observer): what the recorder adds is the difference.
   const b0 = performance.now();
@@ -108,11 +122,27 @@ async function benchFlowtape(n: number): Promise<Row> {
   const bundleDir = join(cwd, 'bundle');
   const t0 = performance.now();
   const result = await record(flow, { seed: 1 }, { cwd, bundleDir, recorder: { redact: false } });
-  const total = performance.now() - t0;
+  const perNode = (performance.now() - t0) / n;
   const { early, late } = windows(nodeStarts(join(bundleDir, 'trace.ndjson'), 'node.started'));
   const size = statSync(join(bundleDir, 'trace.ndjson')).size;
   rmSync(cwd, { recursive: true, force: true });
-  return { tool: 'flowtape', n, perNode: total / n, early, late, bare, note: `${result.status}, trace ${(size / 1048576).toFixed(1)} MiB` };
+  return { perNode, bare, early, late, status: result.status, size };
+}
+
+async function benchFlowtape(n: number): Promise<Row> {
+  const flow = chain(n);
+  const runs: Array<Awaited<ReturnType<typeof flowtapeOnce>>> = [];
+  for (let r = 0; r < repsFor('flowtape', n); r++) runs.push(await flowtapeOnce(flow, n));
+  const mid = runs.find((r) => r.perNode === median(runs.map((x) => x.perNode)))!;
+  return {
+    tool: 'flowtape',
+    n,
+    perNode: mid.perNode,
+    early: mid.early,
+    late: mid.late,
+    bare: median(runs.map((r) => r.bare)),
+    note: `${mid.status}, trace ${(mid.size / 1048576).toFixed(1)} MiB, median of ${runs.length}`,
+  };
 }
 
 /** Appends `count` node events through the TraceWriter, then writes the same bytes raw, line by line. */
@@ -128,40 +158,50 @@ async function benchAppend(count: number): Promise<void> {
   }
   events.length = count;
 
-  const traceFile = join(dir, 'trace.ndjson');
-  const writer = new TraceWriter({
-    path: traceFile,
-    shared: false,
-    lockTarget: dir,
-    lockfilePath: join(dir, '.lock'),
-    exclusiveCreate: true,
-    redact: (text) => text,
-  });
-  const t0 = performance.now();
-  for (const event of events) writer.append(event as never);
-  await writer.flush();
-  const writerMs = performance.now() - t0;
-  await writer.close();
+  // Writer and raw runs alternate, so both see the same machine load; each figure is the median of 5.
+  const writerRuns: number[] = [];
+  const rawRuns: number[] = [];
+  const oneRuns: number[] = [];
+  let bytes = Buffer.alloc(0);
+  for (let rep = 0; rep < 5; rep++) {
+    const traceFile = join(dir, `trace-${rep}.ndjson`);
+    const writer = new TraceWriter({
+      path: traceFile,
+      shared: false,
+      lockTarget: dir,
+      lockfilePath: join(dir, '.lock'),
+      exclusiveCreate: true,
+      redact: (text) => text,
+    });
+    const copies = events.map((e) => ({ ...e, payload: { ...e.payload } }));
+    const t0 = performance.now();
+    for (const event of copies) writer.append(event as never);
+    await writer.flush();
+    writerRuns.push(performance.now() - t0);
+    await writer.close();
 
-  const bytes = readFileSync(traceFile);
-  const lines = bytes.toString('utf8').split('\n').filter(Boolean).map((l) => `${l}\n`);
-  const rawFile = join(dir, 'raw.ndjson');
-  const fd = openSync(rawFile, 'w');
-  const r0 = performance.now();
-  for (const line of lines) writeSync(fd, line);
-  const rawMs = performance.now() - r0;
-  closeSync(fd);
-  const fd2 = openSync(join(dir, 'raw-one.ndjson'), 'w');
-  const o0 = performance.now();
-  writeSync(fd2, bytes);
-  const oneMs = performance.now() - o0;
-  closeSync(fd2);
+    bytes = readFileSync(traceFile);
+    const lines = bytes.toString('utf8').split('\n').filter(Boolean).map((l) => `${l}\n`);
+    const fd = openSync(join(dir, `raw-${rep}.ndjson`), 'w');
+    const r0 = performance.now();
+    for (const line of lines) writeSync(fd, line);
+    rawRuns.push(performance.now() - r0);
+    closeSync(fd);
+    const fd2 = openSync(join(dir, `one-${rep}.ndjson`), 'w');
+    const o0 = performance.now();
+    writeSync(fd2, bytes);
+    oneRuns.push(performance.now() - o0);
+    closeSync(fd2);
+    rmSync(traceFile);
+  }
   rmSync(dir, { recursive: true, force: true });
-
+  const writerMs = median(writerRuns);
+  const rawMs = median(rawRuns);
+  const oneMs = median(oneRuns);
   const mb = bytes.byteLength / 1048576;
   const rate = (ms: number) => `${((count / ms) * 1000).toFixed(0).padStart(9)} events/s  ${((mb / ms) * 1000).toFixed(1).padStart(6)} MiB/s`;
   console.log(`\nTrace append throughput: ${count} events, ${mb.toFixed(1)} MiB`);
-  console.log(`  flowtape TraceWriter (JSON + seq + reducer fold + batched appends)  ${rate(writerMs)}  (${writerMs.toFixed(0)} ms)`);
+  console.log(`  flowtape TraceWriter (JSON, redaction hook, seq, batched appends)   ${rate(writerMs)}  (${writerMs.toFixed(0)} ms)`);
   console.log(`  raw sequential writes, one write per line (same bytes)           ${rate(rawMs)}  (${rawMs.toFixed(0)} ms)`);
   console.log(`  raw single write of the whole file (lower bound, same bytes)     ${rate(oneMs)}  (${oneMs.toFixed(0)} ms)`);
   console.log(`  writer / raw per-line: ${(writerMs / rawMs).toFixed(2)}×   (target ≤ 2×)`);
@@ -170,6 +210,9 @@ async function benchAppend(count: number): Promise<void> {
 async function main(): Promise<void> {
   console.log(`flowtape recorder benchmark — node ${process.version}, ${cpus().length} cpus, scratch ${scratch}`);
   console.log('Chain of N trivial compute nodes; per node = total run time / N (runtime + recorder, bundle written).\n');
+  // Warm-up (JIT, module loading) so the first measured size is not charged for it.
+  await flowtapeOnce(chain(50), 50);
+  if (!values['no-acpx']) await acpxOnce(20);
   const rows: Row[] = [];
   const acpxSizes = values['no-acpx'] ? [] : sizes(values.acpx);
   for (const n of [...new Set([...acpxSizes, ...sizes(values.flowtape)])].sort((a, b) => a - b)) {

@@ -338,10 +338,10 @@ describe('bundle writer (hand-written lifecycle sequences)', () => {
       const bundle = join(dir.path, 'b');
       const { recorder, emit } = feed(bundle, { snapshotIntervalMs: 3_600_000 });
       emit({ type: 'run.started', runId: 'r', flow, input: {}, cwd: '/x', deterministic: false });
-      // The first snapshot (manifest and projections at seq 1) comes right after the start.
+      // A manifest comes right after the first line; projections at the first throttled snapshot or the end.
       await waitFor(() => existsSync(join(bundle, 'manifest.json')), 5_000, 'the first manifest');
       const lineCount = () => readFileSync(join(bundle, 'trace.ndjson'), 'utf8').split('\n').length - 1;
-      const runSeq = () => readJson<{ seq: number }>(join(bundle, 'projections/run.json')).seq;
+      const runSeq = () => (existsSync(join(bundle, 'projections/run.json')) ? readJson<{ seq: number }>(join(bundle, 'projections/run.json')).seq : 0);
       for (let i = 0; i < 500; i++) {
         const scope = { nodeId: 'a', attemptId: `a#${i + 1}` };
         emit({ type: 'node.started', ...scope, nodeType: 'compute', attempt: i + 1 }, { type: 'node.outcome', ...scope, outcome: 'ok', durationMs: 0, output: i });
@@ -349,11 +349,38 @@ describe('bundle writer (hand-written lifecycle sequences)', () => {
         assert.ok(runSeq() <= lineCount(), 'a projection never reflects lines that are not in the trace');
       }
       await waitFor(() => lineCount() === 1001 || undefined, 5_000, 'the trace lines');
-      assert.equal(runSeq(), 1, 'the projections were not rewritten for each of the 1000 events');
+      assert.equal(runSeq(), 0, 'no projection was written for any of the 1000 events');
       assert.equal(readJson<{ lastSeq: number }>(join(bundle, 'manifest.json')).lastSeq, 1);
       emit({ type: 'run.completed', output: null, durationMs: 5 });
       await recorder.close();
       assert.equal(runSeq(), 1002, 'the end of the run always writes them');
+      await assertValid(bundle);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('writes projections periodically during a long run, each one behind the trace it reflects', async () => {
+    const dir = await tempDir();
+    try {
+      const bundle = join(dir.path, 'b');
+      const { recorder, emit } = feed(bundle, { snapshotIntervalMs: 20 });
+      emit({ type: 'run.started', runId: 'r', flow, input: {}, cwd: '/x', deterministic: false });
+      const seen = new Set<number>();
+      for (let i = 0; i < 40; i++) {
+        const scope = { nodeId: 'a', attemptId: `a#${i + 1}` };
+        emit({ type: 'node.started', ...scope, nodeType: 'compute', attempt: i + 1 }, { type: 'node.outcome', ...scope, outcome: 'ok', durationMs: 0 });
+        await new Promise((r) => setTimeout(r, 10));
+        const file = join(bundle, 'projections/run.json');
+        if (!existsSync(file)) continue;
+        const seq = readJson<{ seq: number }>(file).seq;
+        const lines = readFileSync(join(bundle, 'trace.ndjson'), 'utf8').split('\n').length - 1;
+        assert.ok(seq <= lines, `projection at ${seq}, trace has ${lines} lines`);
+        seen.add(seq);
+      }
+      assert.ok(seen.size >= 3, `several snapshots during the run (${[...seen].join(', ')})`);
+      emit({ type: 'run.completed', output: null, durationMs: 5 });
+      await recorder.close();
       await assertValid(bundle);
     } finally {
       await dir.remove();

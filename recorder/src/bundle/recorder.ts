@@ -145,7 +145,8 @@ class BundleRecorder implements Recorder {
   private waiting = false;
   private snapshotQueued = false;
   private closing = false;
-  private lastSnapshotAt = -Infinity;
+  /** The first throttled snapshot comes one interval after the start. */
+  private lastSnapshotAt = performance.now();
   private lastSnapshotCost = 0;
   private sideError: Error | undefined;
   private closed: Promise<RecorderSummary> | undefined;
@@ -241,7 +242,17 @@ class BundleRecorder implements Recorder {
           {},
           'after',
         );
-        this.scheduleSnapshot(true);
+        // A manifest as soon as the first line is down, so even a run killed early is a bundle readers open;
+        // projections follow at the first throttled snapshot (or the end).
+        this.trace
+          .task((state) => {
+            if (!this.closing && state.seq > 0) {
+              writeFileAtomicSync(join(this.bundleDir, BUNDLE_FILES.manifest), `${JSON.stringify(this.manifest(state, false), null, 2)}\n`);
+            }
+          })
+          .catch((error: unknown) => {
+            this.sideError ??= error instanceof Error ? error : new Error(String(error));
+          });
         return;
       }
       case 'run.waiting':

@@ -79,7 +79,10 @@ export class TraceWriter {
     return this.folded;
   }
 
-  /** Queues an event. Serialization and redaction happen now, so later mutation of values cannot reach the file. */
+  /**
+   * Queues an event. Serialization and redaction happen now, so later mutation of values cannot reach the file.
+   * The writer takes the object over (it is numbered in place and folded later): do not reuse it.
+   */
   append(event: UnsequencedEvent): void {
     const text = JSON.stringify(event);
     const body = this.options.redact(text);
@@ -184,19 +187,27 @@ export class TraceWriter {
     const fd = this.file();
     this.options.beforeWrite?.();
     let seq = this.lastSeq;
-    let text = '';
-    const committed: ReducibleEvent[] = [];
-    for (const item of events) {
+    const lines = new Array<string>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const item = events[i]!;
       seq++;
-      const line = `{"seq":${seq},${item.body.slice(1)}\n`;
-      text += line;
-      committed.push(item.redacted ? (JSON.parse(line) as TraceEvent) : ({ seq, ...item.event } as TraceEvent));
+      lines[i] = `{"seq":${seq},${item.body.slice(1)}\n`;
     }
-    const bytes = Buffer.from(text, 'utf8');
+    const bytes = Buffer.from(lines.join(''), 'utf8');
     writeAllSync(fd, bytes);
+    // Only now, with the lines on disk, do the events count as committed (numbered in place: the writer owns them).
+    let numbered = this.lastSeq;
+    for (let i = 0; i < events.length; i++) {
+      const item = events[i]!;
+      numbered++;
+      if (item.redacted) this.unfolded.push(JSON.parse(lines[i]!) as TraceEvent);
+      else {
+        (item.event as { seq?: number }).seq = numbered;
+        this.unfolded.push(item.event as unknown as TraceEvent);
+      }
+    }
     this.offset += bytes.byteLength;
     this.lastSeq = seq;
-    for (const event of committed) this.unfolded.push(event);
     this.options.onCommit?.(seq);
   }
 
