@@ -13,6 +13,9 @@ import { importAcpx } from '../src/tools/import-acpx.ts';
 import { verifyBundle } from '../src/tools/verify.ts';
 import { diffBundles } from '../src/tools/diff.ts';
 import { formatText } from '../src/tools/diff-format.ts';
+import { FsBundleBackend } from '../src/tools/fs-backend.ts';
+import { MapBackend } from '../../viewer/src/backend/types.ts';
+import { loadBundle } from '../../viewer/src/model/loader.ts';
 
 const agentBin = fileURLToPath(new URL('../bin/flowtape-scripted-agent.js', import.meta.url));
 let root = '';
@@ -175,6 +178,22 @@ test('an ACP run of acpx against the scripted agent keeps its sessions, turns an
       ['agent', 'A draft about flow traces.', 'draft#1'],
     ],
   );
+  // It opens in the viewer: its model loader reads it without an issue, sessions included.
+  const files = new Map<string, () => Promise<Uint8Array>>();
+  const disk = new FsBundleBackend(output);
+  const walk = async (rel: string): Promise<void> => {
+    for (const entry of await readdir(join(output, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(path);
+      else files.set(path, async () => (await disk.readBytes(path))!);
+    }
+  };
+  await walk('');
+  const { model } = await loadBundle(new MapBackend('imported acpx run', files));
+  assert.equal(model.fatal, undefined);
+  assert.deepEqual(model.issues, []);
+  assert.equal(model.timeline.length, report.events);
+  assert.equal(model.sessions.length, 2);
   const isolated = byId.get('second#1')!;
   assert.notEqual(isolated.sessionId, draft.sessionId);
   const diff = await diffBundles(output, other.output);

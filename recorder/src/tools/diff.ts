@@ -128,6 +128,18 @@ async function expectedCounts(backend: Backend, manifest: Manifest): Promise<Map
 }
 
 export async function diffBundles(locationA: string, locationB: string, options: DiffOptions = {}): Promise<DiffResult> {
+  try {
+    return await diffUnguarded(locationA, locationB, options);
+  } catch (error) {
+    // Comparing recurses into values; one nested thousands of levels deep is bad input, not a crash.
+    if (error instanceof RangeError) {
+      throw new BundleFormatError(`${locationA} / ${locationB}: a value is nested too deeply to compare`, locationA);
+    }
+    throw error;
+  }
+}
+
+async function diffUnguarded(locationA: string, locationB: string, options: DiffOptions): Promise<DiffResult> {
   const warnings: string[] = [];
   const ignore = new IgnoreRules(options.ignore);
   const out = new DiffCollector(ignore, options.maxDetails ?? 1000);
