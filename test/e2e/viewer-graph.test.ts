@@ -129,13 +129,39 @@ describe('graph and stepping', () => {
 });
 
 for (const sample of sampleBundles()) {
-  test(`sample ${sample.split('/samples/')[1]}: the graph shows every node of flow.json`, async () => {
+  test(`sample ${sample.split('/samples/')[1]}: the graph shows every node of flow.json; stepping follows the trace`, async () => {
     const h = await openViewer(sample);
     try {
       await h.viewer.open();
       const flow = JSON.parse(readFileSync(join(sample, 'flow.json'), 'utf8')) as FlowSnapshot;
       assert.deepEqual((await h.viewer.nodeIds()).sort(), flow.nodes.map((n) => n.id).sort());
+      const expected = expectedStatuses(sample);
+      await h.viewer.press('Home');
+      for (let i = 0; i < expected.length; i++) {
+        await h.viewer.press('ArrowRight');
+        for (const node of flow.nodes) {
+          assert.equal(await h.viewer.nodeStatus(node.id), expected[i]!.get(node.id) ?? 'pending', `after event ${i + 1}: ${node.id}`);
+        }
+      }
       await screenshot(h.session.page, `sample-${sample.split('/samples/')[1]}`);
+      // The session tab shows each ACP node's latest attempt's agent messages, as record.json has them.
+      const trace = readTraceFile(sample);
+      const lastAcpAttempt = new Map<string, { attemptId: string; sessionId?: string }>();
+      for (const e of trace) {
+        if (e.type === 'node.started' && e.payload.nodeType === 'acp' && e.nodeId && e.attemptId) lastAcpAttempt.set(e.nodeId, { attemptId: e.attemptId });
+        if (e.type === 'session.bound' && e.nodeId && e.sessionId) {
+          const a = lastAcpAttempt.get(e.nodeId);
+          if (a?.attemptId === e.attemptId) a.sessionId = e.sessionId;
+        }
+      }
+      for (const [nodeId, { attemptId, sessionId }] of lastAcpAttempt) {
+        if (!sessionId) continue;
+        const record = JSON.parse(readFileSync(join(sample, 'sessions', sessionId, 'record.json'), 'utf8')) as { messages: Array<{ role: string; text?: string; attemptId?: string }> };
+        const expected = record.messages.filter((m) => m.role === 'agent' && m.attemptId === attemptId).map((m) => m.text);
+        await h.viewer.open(`node=${encodeURIComponent(nodeId)}&tab=session`);
+        await h.session.page.getByTestId('entry').first().waitFor();
+        assert.deepEqual(await h.viewer.highlighted('agent'), expected, `${nodeId} (${attemptId})`);
+      }
       assert.deepEqual(h.session.errors, []);
     } finally {
       await h.close();
