@@ -8,6 +8,7 @@ import { SessionPanel } from './SessionPanel.tsx';
 import { EventsPanel } from './EventsPanel.tsx';
 import { useCursorState } from './hooks.ts';
 import { formatDuration, formatTime } from './format.ts';
+import { ErrorBoundary } from './ErrorBoundary.tsx';
 import type { Tab } from '../model/store.ts';
 
 function Header({ backHref }: { backHref?: string }) {
@@ -60,6 +61,7 @@ function Issues() {
 function Inspector() {
   const store = useStore();
   const tab = useView((s) => s.tab);
+  const resetKey = useView((s) => `${s.model?.version}:${s.cursor}:${s.node}:${s.attempt}:${s.session}`);
   const tabs: Array<[Tab, string]> = [['node', 'Node'], ['session', 'Session'], ['events', 'Events']];
   return (
     <aside className="inspector" data-testid="inspector">
@@ -70,9 +72,11 @@ function Inspector() {
         ))}
       </div>
       <div className="tab-body">
-        {tab === 'node' && <NodePanel />}
-        {tab === 'session' && <SessionPanel />}
-        {tab === 'events' && <EventsPanel />}
+        <ErrorBoundary where={`${tab} tab`} resetKey={resetKey}>
+          {tab === 'node' && <NodePanel />}
+          {tab === 'session' && <SessionPanel />}
+          {tab === 'events' && <EventsPanel />}
+        </ErrorBoundary>
       </div>
     </aside>
   );
@@ -112,9 +116,13 @@ export function BundleView({ backHref }: { backHref?: string }) {
     <div className="bundle" data-testid="bundle" data-ready="true" data-loading={model.loading ? 'true' : 'false'}>
       <Header backHref={backHref} />
       <Issues />
-      <Timeline />
+      <ErrorBoundary where="timeline" resetKey={model}>
+        <Timeline />
+      </ErrorBoundary>
       <div className="main-split">
-        <Graph />
+        <ErrorBoundary where="graph" resetKey={model}>
+          <Graph />
+        </ErrorBoundary>
         <Inspector />
       </div>
     </div>
