@@ -556,3 +556,12 @@ export function writeManifestOnly(dir: string, runId: string, status: RunStatus,
     writer: { name: 'flowtape-e2e-fixtures', version: '1' },
   }));
 }
+
+/** A run whose writer died mid-attempt: the last attempt has no outcome, the manifest was marked abandoned. */
+export function writeAbandonedRun(dir: string): void {
+  const w = new BundleWriter(dir, 'run-abandoned', REVIEW_FLOW);
+  const steps = reviewSteps(w, {});
+  for (const step of steps.slice(0, 3)) step();
+  w.event({ scope: 'node', type: 'node.started', nodeId: 'route', attemptId: 'route#1', payload: { nodeType: 'decision', attempt: 1 } });
+  w.finish({ complete: true, status: 'failed' });
+}

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { screenshot } from './browser.ts';
-import { REVIEW_FLOW, writeNewerMajorRun, writeReviewRun, writeTornRun, writeUnknownTypesRun } from './fixtures.ts';
+import { REVIEW_FLOW, writeAbandonedRun, writeNewerMajorRun, writeReviewRun, writeTornRun, writeUnknownTypesRun } from './fixtures.ts';
 import { openViewer, readTraceFile, removeDir, tempDir, type ViewerHarness } from './helpers.ts';
 
 function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
@@ -29,6 +29,7 @@ describe('bad bundles', () => {
   before(async () => {
     dir = tempDir('bad');
     writeTornRun(join(dir, 'torn'));
+    writeAbandonedRun(join(dir, 'abandoned'));
     writeUnknownTypesRun(join(dir, 'unknown'));
     writeNewerMajorRun(join(dir, 'newer'));
     writeReviewRun(join(dir, 'no-flow'), { runId: 'run-no-flow' });
@@ -65,6 +66,14 @@ describe('bad bundles', () => {
     assert.deepEqual((await h.viewer.nodeIds()).sort(), REVIEW_FLOW.nodes.map((n) => n.id).sort());
     assert.equal(await h.viewer.nodeStatus('route'), 'ok');
     await screenshot(h.session.page, 'bad-torn');
+  });
+
+  test('an attempt the writer never finished is shown as such at the end of the trace', async () => {
+    await h.viewer.open('run=abandoned&node=route');
+    assert.equal(await h.viewer.nodeStatus('route'), 'running');
+    assert.match((await h.session.page.getByTestId('attempt-abandoned').textContent()) ?? '', /No outcome was recorded/);
+    await h.viewer.press('ArrowLeft');
+    assert.equal(await h.session.page.getByTestId('attempt-abandoned').count(), 0, 'mid-trace a running attempt is just running');
   });
 
   test('unknown event types: listed raw, the rest replays, with a message', async () => {

@@ -151,7 +151,7 @@ for (const sample of sampleBundles()) {
         if (e.type === 'node.started' && e.payload.nodeType === 'acp' && e.nodeId && e.attemptId) lastAcpAttempt.set(e.nodeId, { attemptId: e.attemptId });
         if (e.type === 'session.bound' && e.nodeId && e.sessionId) {
           const a = lastAcpAttempt.get(e.nodeId);
-          if (a?.attemptId === e.attemptId) a.sessionId = e.sessionId;
+          if (a && a.attemptId === e.attemptId) a.sessionId = e.sessionId;
         }
       }
       for (const [nodeId, { attemptId, sessionId }] of lastAcpAttempt) {

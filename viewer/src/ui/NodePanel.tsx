@@ -64,7 +64,7 @@ function TurnView({ turn, n, timeline }: { turn: Turn; n: number; timeline: Time
 
 // Memoised on the Step object: the reducer's state is structurally shared, so an attempt that did not change
 // between two cursor positions is the same object and is not re-rendered.
-const AttemptView = memo(function AttemptView({ step, timeline }: { step: Step; timeline: Timeline }) {
+const AttemptView = memo(function AttemptView({ step, timeline, abandoned }: { step: Step; timeline: Timeline; abandoned: boolean }) {
   const store = useStore();
   const a = step.action;
   return (
@@ -86,6 +86,11 @@ const AttemptView = memo(function AttemptView({ step, timeline }: { step: Step; 
           <button type="button" className="link" onClick={() => store.setState({ tab: 'session', session: step.sessionId })}>{step.sessionId}</button>
         ) : undefined}</Field>
       </dl>
+      {abandoned && (
+        <div className="error-box" data-testid="attempt-abandoned">
+          No outcome was recorded for this attempt: the trace ends while it runs (the writer stopped). <code>flowtape repair</code> closes it as <code>interrupted</code>.
+        </div>
+      )}
       {step.error && (
         <div className="error-box" data-testid="attempt-error">
           <b>{step.error.code ?? step.error.name ?? 'error'}</b>: {step.error.message}
@@ -178,6 +183,7 @@ export function NodePanel() {
   const model = useView((s) => s.model)!;
   const state = useCursorState();
   const focus = useFocusNode();
+  const atEnd = useView((s) => s.cursor >= (s.model?.timeline.length ?? 0));
   if (!focus.nodeId) return <div className="empty">No node yet at this point of the run. Step forward or click a node.</div>;
   const node = graphStructure(model).nodes.find((n) => n.id === focus.nodeId);
   const attempts = attemptsAt(model.timeline, state, focus.nodeId);
@@ -195,7 +201,8 @@ export function NodePanel() {
       <h4>Attempts at this point <span className="muted">({attempts.length})</span></h4>
       {attempts.length === 0 && <div className="muted">not started yet</div>}
       {attempts.length > 1 && <AttemptPicker attempts={attempts} selected={step} nodeId={focus.nodeId} />}
-      {step && <AttemptView step={step} timeline={model.timeline} />}
+      {step && <AttemptView step={step} timeline={model.timeline}
+        abandoned={step.status === 'running' && atEnd && !model.loading && (model.complete || !model.live)} />}
     </div>
   );
 }
