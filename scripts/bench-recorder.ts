@@ -31,6 +31,7 @@ const { values } = parseArgs({
 });
 const sizes = (text: string) => text.split(',').filter(Boolean).map(Number);
 const scratch = mkdtempSync(join(tmpdir(), 'flowtape-bench-'));
+let fixedMs = 0;
 const fmtMs = (ms: number) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`);
 
 function chain(n: number): FlowDefinition {
@@ -68,6 +69,8 @@ interface Row {
   tool: string;
   n: number;
   perNode: number;
+  /** (total − the fixed cost of a 1-node run) / N: what one more node costs. */
+  marginal?: number;
   early?: number;
   late?: number;
   bare?: number;
@@ -141,6 +144,7 @@ async function benchFlowtape(n: number): Promise<Row> {
     early: mid.early,
     late: mid.late,
     bare: median(runs.map((r) => r.bare)),
+    marginal: (mid.perNode * n - fixedMs) / n,
     note: `${mid.status}, trace ${(mid.size / 1048576).toFixed(1)} MiB, median of ${runs.length}`,
   };
 }
@@ -213,6 +217,12 @@ async function main(): Promise<void> {
   // Warm-up (JIT, module loading) so the first measured size is not charged for it.
   await flowtapeOnce(chain(50), 50);
   if (!values['no-acpx']) await acpxOnce(20);
+  // The fixed cost of a run (bundle directory, flow.json, manifest, final projections, fsyncs): a 1-node flow.
+  const one = chain(1);
+  const fixed: number[] = [];
+  for (let r = 0; r < 15; r++) fixed.push((await flowtapeOnce(one, 1)).perNode);
+  fixedMs = median(fixed);
+  console.log(`flowtape fixed cost of one run (1-node flow, median of 15): ${fmtMs(fixedMs)}\n`);
   const rows: Row[] = [];
   const acpxSizes = values['no-acpx'] ? [] : sizes(values.acpx);
   for (const n of [...new Set([...acpxSizes, ...sizes(values.flowtape)])].sort((a, b) => a - b)) {
@@ -242,7 +252,8 @@ async function main(): Promise<void> {
     const first = ft[0]!;
     const last = ft.at(-1)!;
     console.log(
-      `  flowtape per node at N=${first.n}: ${fmtMs(first.perNode)}, at N=${last.n}: ${fmtMs(last.perNode)} (ratio ${(last.perNode / first.perNode).toFixed(2)}; flat ≈ 1)`,
+      `  flowtape per node (total / N): N=${first.n} ${fmtMs(first.perNode)}, N=${last.n} ${fmtMs(last.perNode)}; ` +
+        `marginal: ${ft.map((r) => `N=${r.n} ${fmtMs(r.marginal!)}`).join(', ')} (flat ≈ same figure at every N)`,
     );
   }
   await benchAppend(Number(values.events));
@@ -252,6 +263,7 @@ async function main(): Promise<void> {
 function print(row: Row): void {
   const parts = [
     `${row.tool.padEnd(12)} N=${String(row.n).padEnd(7)} ${fmtMs(row.perNode).padStart(10)}/node`,
+    row.marginal !== undefined ? `marginal ${fmtMs(row.marginal)}/node` : '',
     row.early !== undefined ? `first 10% ${fmtMs(row.early)}/node, last 10% ${fmtMs(row.late!)}/node` : '',
     row.bare !== undefined ? `runtime alone ${fmtMs(row.bare)}/node, recorder adds ${fmtMs(row.perNode - row.bare)}/node` : '',
     row.note ?? '',

@@ -3,14 +3,16 @@
  *
  *   const { bundleDir, status } = await record(flow, input, { outDir: '.flowtape/runs' });
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { BUNDLE_FILES } from '@flowtape/schema';
 import { createRecorder, type RecorderOptions } from './bundle/recorder.ts';
 import { loadWaitingBundle } from './bundle/resume-state.ts';
 import {
+  isDefinedFlow,
   resumeFlow,
   runFlow,
+  validateFlow,
   type Clock,
   type FlowDefinition,
   type LifecycleEvent,
@@ -86,6 +88,14 @@ function fanOut(first: LifecycleObserver, second: LifecycleObserver | undefined)
   };
 }
 
+/** An AbortController that also aborts (with the same reason) when `parent` does. */
+function linkedAbort(parent: AbortSignal | undefined): AbortController {
+  const controller = new AbortController();
+  if (parent?.aborted) controller.abort(parent.reason);
+  else parent?.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
+  return controller;
+}
+
 /** Where a flow file is recorded: relative to the run cwd when inside it (never absolute when deterministic). */
 function flowFileFor(flowFile: string | undefined, cwd: string, deterministic: boolean): string | undefined {
   if (!flowFile) return undefined;
@@ -105,19 +115,33 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
   if (existsSync(join(bundleDir, BUNDLE_FILES.trace))) {
     throw new RecordError(`${bundleDir} already holds a bundle: choose another --out or run id`);
   }
+  // Refuse an invalid flow, and an unwritable place, before anything runs.
+  if (!isDefinedFlow(flow)) validateFlow(flow);
+  try {
+    mkdirSync(bundleDir, { recursive: true });
+  } catch (error) {
+    throw new RecordError(`cannot create the bundle directory ${bundleDir}: ${(error as Error).message.split('\n')[0]}`);
+  }
   const flowFile = flowFileFor(options.flowFile, cwd, deterministic);
+  const stop = linkedAbort(options.signal);
   const recorder = createRecorder(bundleDir, {
     ...options.recorder,
     deterministic,
     ...(flowFile ? { flowFile } : {}),
+    // A bundle that can no longer be written: stop the run rather than let it go on unrecorded.
+    onError: (error) => {
+      options.recorder?.onError?.(error);
+      stop.abort('recorder failed');
+    },
   });
-  const { outDir: _o, bundleDir: _b, observer, flowFile: _f, recorder: _r, ...runOptions } = options;
+  const { outDir: _o, bundleDir: _b, observer, flowFile: _f, recorder: _r, signal: _s, ...runOptions } = options;
   let result: RunResult;
   try {
     result = await runFlow(flow, input, {
       ...runOptions,
       cwd,
       runId,
+      signal: stop.signal,
       ...(clock ? { clock } : {}),
       observer: fanOut(recorder, observer),
     });
@@ -147,14 +171,24 @@ export async function resumeRecorded(
   const deterministic = options.deterministic ?? waiting.deterministic;
   const cwd = resolve(options.cwd ?? waiting.cwd ?? process.cwd());
   const clock = options.clock ?? (deterministic ? steppingClock(waiting.lastAtMs + 1) : undefined);
-  const recorder = createRecorder(dir, { ...options.recorder, deterministic, resume: true });
-  const { observer, recorder: _r, ...runOptions } = options;
+  const stop = linkedAbort(options.signal);
+  const recorder = createRecorder(dir, {
+    ...options.recorder,
+    deterministic,
+    resume: true,
+    onError: (error) => {
+      options.recorder?.onError?.(error);
+      stop.abort('recorder failed');
+    },
+  });
+  const { observer, recorder: _r, signal: _s, ...runOptions } = options;
   let result: RunResult;
   try {
     result = await resumeFlow(flow, waiting.state, resumeInput, {
       ...runOptions,
       deterministic,
       cwd,
+      signal: stop.signal,
       ...(clock ? { clock } : {}),
       observer: fanOut(recorder, observer),
     });

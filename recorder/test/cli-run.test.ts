@@ -140,6 +140,7 @@ describe('flowtape run', () => {
         [['run', 'empty.flow.ts'], /empty.flow.ts: exports no flow/],
         [['run', 'invalid.flow.ts'], /nowhere/],
         [['frobnicate'], /unknown command 'frobnicate'/],
+        [['run', 'ok.flow.ts', '--out', 'ok.flow.ts'], /cannot create the bundle directory .*ok\.flow\.ts\/\S+: /],
       ];
       for (const [args, message] of cases) {
         const result = await runCli(args, { cwd: dir.path });

@@ -64,6 +64,8 @@ export interface RecorderOptions {
   snapshotIntervalMs?: number;
   /** Recorded as flow.json `flowFile` (the flow file the run came from, for `flowtape resume`). */
   flowFile?: string;
+  /** Called once when writing fails (disk full, permissions): the bundle cannot be completed. */
+  onError?: (error: Error) => void;
   /** Non-fatal problems (a duplicate outcome, a torn line removed under the lock). */
   onWarning?: (message: string) => void;
 }
@@ -184,6 +186,7 @@ class BundleRecorder implements Recorder {
       beforeWrite: () => this.beforeTraceWrite(),
       onCommit: (state) => this.onCommit(state),
       onWarning: (message) => this.warn(message),
+      onError: (error) => this.fail(error),
     });
   }
 
@@ -200,7 +203,7 @@ class BundleRecorder implements Recorder {
       this.lastAt = new Date(this.lastAtMs).toISOString();
       this.handle(event, this.lastAt, this.lastAtMs);
     } catch (error) {
-      this.sideError ??= error instanceof Error ? error : new Error(String(error));
+      this.fail(error);
     }
   }
 
@@ -251,7 +254,7 @@ class BundleRecorder implements Recorder {
             }
           })
           .catch((error: unknown) => {
-            this.sideError ??= error instanceof Error ? error : new Error(String(error));
+            this.fail(error);
           });
         return;
       }
@@ -550,7 +553,7 @@ class BundleRecorder implements Recorder {
         if (!this.closing) this.writeSnapshot(state, false);
       })
       .catch((error: unknown) => {
-        this.sideError ??= error instanceof Error ? error : new Error(String(error));
+        this.fail(error);
       });
   }
 
@@ -680,6 +683,17 @@ class BundleRecorder implements Recorder {
     for (const session of this.sessions.values()) dirs.push(join(this.bundleDir, session.files.dir));
     if (this.sessions.size > 0) dirs.push(join(this.bundleDir, BUNDLE_FILES.sessionsDir));
     return dirs;
+  }
+
+  /** The first write error: kept for close(), and reported once through `onError` (record() stops the run). */
+  private fail(error: unknown): void {
+    if (this.sideError) return;
+    this.sideError = error instanceof Error ? error : new Error(String(error));
+    try {
+      this.options.onError?.(this.sideError);
+    } catch {
+      // a caller's handler must not break the writer
+    }
   }
 
   private throwIfFailed(): void {

@@ -43,6 +43,8 @@ export interface TraceWriterOptions {
   /** After each batch is on disk, with the last seq written. */
   onCommit?: (lastSeq: number) => void;
   onWarning?: (message: string) => void;
+  /** The first write error (nothing more is written after it). */
+  onError?: (error: Error) => void;
   redact: (text: string) => string;
 }
 
@@ -61,7 +63,10 @@ export class TraceWriter {
   private readonly batcher: SerialBatcher<Item>;
 
   constructor(private readonly options: TraceWriterOptions) {
-    this.batcher = new SerialBatcher((items) => (options.shared ? this.processShared(items) : this.processItems(items)));
+    this.batcher = new SerialBatcher(
+      (items) => (options.shared ? this.processShared(items) : this.processItems(items)),
+      (error) => options.onError?.(error),
+    );
   }
 
   get error(): Error | undefined {
