@@ -544,7 +544,8 @@ class BundleRecorder implements Recorder {
 
   private scheduleSnapshot(force: boolean, fromTimer = false): void {
     if (!force && !fromTimer) return;
-    if (this.snapshotQueued) return;
+    // A queued periodic snapshot may sit before the event that forces this one: only periodic ones coalesce.
+    if (this.snapshotQueued && !force) return;
     this.snapshotQueued = true;
     this.trace
       .task((state) => {
