@@ -160,9 +160,38 @@ test('large bundles: one changed attempt among thousands is found; markdown stay
   await writeFile(join(c, 'flow.json'), JSON.stringify({ ...flowChange, name: 'renamed' }));
   const many = await diffBundles(a, c, { maxDetails: 500 });
   assert.ok(many.total > 2000, String(many.total));
-  assert.equal(many.differences.length, 500);
-  assert.equal(many.omitted, many.total - 500);
+  // 500 details (attempts) plus the summary sections (flow, path, run), which have their own allowance.
+  assert.equal(many.differences.filter((d) => d.section === 'attempt').length, 500);
+  assert.ok(many.differences.some((d) => d.section === 'flow' && d.path === '/flow/name'));
+  assert.ok(many.differences.some((d) => d.section === 'path'));
+  assert.equal(many.omitted, many.total - many.differences.length);
   const md = formatMarkdown(many);
   assert.ok(Buffer.byteLength(md) < 64 * 1024, String(Buffer.byteLength(md)));
   assert.match(md, /more differences not shown/);
+});
+
+test('the path differ reports one hunk per divergence, however long, holding only its ends', async () => {
+  const { PathDiffer, hunkIds } = await import('../src/tools/diff-core.ts');
+  const run = (a: string[], b: string[]) => {
+    const hunks: Array<{ after?: string; atA: number; atB: number; a: string[]; b: string[]; counts: [number, number] }> = [];
+    const differ = new PathDiffer((h) => hunks.push({ after: h.after, atA: h.atA, atB: h.atB, a: hunkIds(h.removed), b: hunkIds(h.added), counts: [h.removed.count, h.added.count] }), 8);
+    // Fed in lockstep, as diffBundles does.
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      if (i < a.length) differ.pushA(a[i]!);
+      else differ.doneA = true;
+      if (i < b.length) differ.pushB(b[i]!);
+      else differ.doneB = true;
+    }
+    differ.finish();
+    return hunks;
+  };
+  const steps = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `s#${from + i}`);
+  assert.deepEqual(run([...steps(5), 'e#1'], [...steps(5), 'e#1']), []);
+  assert.deepEqual(run([...steps(3), 'e#1'], [...steps(500), 'e#1']), [
+    { after: 's#3', atA: 3, atB: 3, a: [], b: ['s#4', 's#5', 's#6', 's#7', 's#8', 's#9', '… 489 more …', 's#499', 's#500'], counts: [0, 497] },
+  ]);
+  assert.deepEqual(run(['a#1', 'x#1', 'b#1', 'c#1'], ['a#1', 'b#1', 'y#1', 'c#1']), [
+    { after: 'a#1', atA: 1, atB: 1, a: ['x#1'], b: [], counts: [1, 0] },
+    { after: 'b#1', atA: 3, atB: 2, a: [], b: ['y#1'], counts: [0, 1] },
+  ]);
 });

@@ -27,7 +27,7 @@ export interface DiffContext {
   session?: string;
 }
 
-/** Counts every difference, keeps the first `limit` in full: memory stays bounded however different two runs are. */
+/** Counts every difference, keeps the first `limit` of each group in full: memory stays bounded however different two runs are. */
 export class DiffCollector {
   readonly differences: Difference[] = [];
   readonly counts: Record<DiffSection, number> = { run: 0, flow: 0, path: 0, attempt: 0, artifact: 0, session: 0 };
@@ -38,15 +38,17 @@ export class DiffCollector {
     readonly limit: number,
   ) {}
 
-  get full(): boolean {
-    return this.differences.length >= this.limit;
-  }
+  /** Kept so far: the run, flow and path sections have their own allowance, so thousands of attempt details
+   *  never crowd out the summary a reader needs first. */
+  private keptSummary = 0;
+  private keptDetail = 0;
 
   add(diff: Difference): void {
     if (this.ignore.matches(diff.path)) return;
     this.total++;
     this.counts[diff.section]++;
-    if (this.differences.length < this.limit) this.differences.push(shorten(diff));
+    const summary = diff.section === 'run' || diff.section === 'flow' || diff.section === 'path';
+    if (summary ? this.keptSummary++ < this.limit : this.keptDetail++ < this.limit) this.differences.push(shorten(diff));
   }
 }
 
@@ -157,8 +159,44 @@ export interface PathHunk {
   atB: number;
   /** The last attempt both runs share before the hunk. */
   after?: string;
-  removed: string[];
-  added: string[];
+  /** Attempts only in a / only in b: how many, and the first and last few of them (the middle is not kept). */
+  removed: HunkSide;
+  added: HunkSide;
+}
+
+export interface HunkSide {
+  count: number;
+  head: string[];
+  tail: string[];
+}
+
+const HEAD = 6;
+const TAIL = 2;
+
+function side(ids: string[]): HunkSide {
+  return ids.length <= HEAD + TAIL
+    ? { count: ids.length, head: ids, tail: [] }
+    : { count: ids.length, head: ids.slice(0, HEAD), tail: ids.slice(-TAIL) };
+}
+
+/** All the ids of a side, when it is short enough to have kept them all. */
+const known = (s: HunkSide) => (s.count <= HEAD + TAIL ? s.head : undefined);
+
+/** Two consecutive hunk sides as one: the first HEAD and last TAIL ids of the whole stay known. */
+function joinSides(x: HunkSide, y: HunkSide): HunkSide {
+  const count = x.count + y.count;
+  const xAll = known(x);
+  const yAll = known(y);
+  if (xAll && yAll && count <= HEAD + TAIL) return { count, head: [...xAll, ...yAll], tail: [] };
+  const head = x.count >= HEAD ? (xAll ?? x.head).slice(0, HEAD) : [...(xAll ?? x.head), ...(yAll ?? y.head)].slice(0, HEAD);
+  const tail = y.count >= TAIL ? (yAll ?? y.tail).slice(-TAIL) : [...(xAll ?? x.tail), ...(yAll ?? y.tail)].slice(-TAIL);
+  return { count, head, tail };
+}
+
+/** The ids of a hunk side for display, with `…` for the ones not kept. */
+export function hunkIds(s: HunkSide): string[] {
+  const shown = s.head.length + s.tail.length;
+  return shown >= s.count ? [...s.head, ...s.tail] : [...s.head, `… ${s.count - shown} more …`, ...s.tail];
 }
 
 /**
@@ -174,10 +212,29 @@ export class PathDiffer {
   doneA = false;
   doneB = false;
 
+  /** The hunk being built: consecutive hunks (no shared attempt between them) become one. */
+  private open: PathHunk | undefined;
+
   constructor(
-    private readonly emit: (hunk: PathHunk) => void,
+    private readonly report: (hunk: PathHunk) => void,
     private readonly window = 64,
   ) {}
+
+  private emit(hunk: PathHunk): void {
+    const open = this.open;
+    if (open && open.atA + open.removed.count === hunk.atA && open.atB + open.added.count === hunk.atB) {
+      open.removed = joinSides(open.removed, hunk.removed);
+      open.added = joinSides(open.added, hunk.added);
+      return;
+    }
+    this.flush();
+    this.open = hunk;
+  }
+
+  private flush(): void {
+    if (this.open) this.report(this.open);
+    this.open = undefined;
+  }
 
   pushA(id: string): void {
     this.qa.push(id);
@@ -198,13 +255,17 @@ export class PathDiffer {
     for (;;) {
       const { qa, qb } = this;
       if (qa.length > 0 && qb.length > 0 && qa[0] === qb[0]) {
+        this.flush();
         this.last = qa.shift();
         qb.shift();
         this.atA++;
         this.atB++;
         continue;
       }
-      if (qa.length === 0 && qb.length === 0) return;
+      if (qa.length === 0 && qb.length === 0) {
+        if (this.doneA && this.doneB) this.flush();
+        return;
+      }
       // Wait for more lookahead unless a side has ended or the window is full.
       const enoughA = this.doneA || qa.length >= this.window;
       const enoughB = this.doneB || qb.length >= this.window;
@@ -219,9 +280,13 @@ export class PathDiffer {
           }
         }
       }
-      // No meeting point in the window: the rest of the window differs (or a side has ended).
-      const [i, j] = best ?? [qa.length, qb.length];
-      this.emit({ atA: this.atA, atB: this.atB, after: this.last, removed: qa.splice(0, i), added: qb.splice(0, j) });
+      // No meeting point in the window. A full window gives up its first half (those attempts are not in the other
+      // run nearby); a short one waits, as it may meet the other run further on. When both ended, all goes.
+      const half = Math.ceil(this.window / 2);
+      const fullA = qa.length >= this.window;
+      const fullB = qb.length >= this.window;
+      const [i, j] = best ?? (fullA || fullB ? [fullA ? half : 0, fullB ? half : 0] : [qa.length, qb.length]);
+      this.emit({ atA: this.atA, atB: this.atB, after: this.last, removed: side(qa.splice(0, i)), added: side(qb.splice(0, j)) });
       this.atA += i;
       this.atB += j;
     }

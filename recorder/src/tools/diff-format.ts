@@ -39,7 +39,9 @@ const MARK = { added: '+', removed: '-', changed: '~' } as const;
 
 function show(value: unknown): string {
   if (value === undefined) return '(absent)';
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string' && /#\d+$/.test(v))) return value.join(' → ');
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && (/#\d+$/.test(v) || /^… \d+ more …$/.test(v)))) {
+    return value.join(' → ');
+  }
   return JSON.stringify(value) ?? String(value);
 }
 
@@ -48,8 +50,7 @@ function relative(diff: Difference, base: string): string {
     if (diff.path.startsWith('/nodes/')) return `attempts of node ${diff.nodeId}`;
     return diff.note ?? diff.path;
   }
-  const rel = base && diff.path.startsWith(base) ? diff.path.slice(base.length) : diff.path;
-  return rel === '' ? '(whole)' : rel;
+  return base && diff.path.startsWith(base) ? diff.path.slice(base.length) : diff.path;
 }
 
 /** One line per difference: `~ /output/verdict: "approve" → "reject"`. */
@@ -59,13 +60,14 @@ function line(diff: Difference, base: string): string {
   if (diff.section === 'path' && !diff.path.startsWith('/nodes/')) {
     return `${MARK[diff.kind]} ${where}: a: ${diff.a === undefined ? '—' : show(diff.a)} | b: ${diff.b === undefined ? '—' : show(diff.b)}`;
   }
+  const at = where === '' ? '' : ` ${where}${note}:`;
   switch (diff.kind) {
     case 'added':
-      return `+ ${where}${note}: only in b: ${show(diff.b)}`;
+      return `+${at} only in b: ${show(diff.b)}`;
     case 'removed':
-      return `- ${where}${note}: only in a: ${show(diff.a)}`;
+      return `-${at} only in a: ${show(diff.a)}`;
     case 'changed':
-      return `~ ${where}${note}: ${show(diff.a)} → ${show(diff.b)}`;
+      return `~${at} ${show(diff.a)} → ${show(diff.b)}`;
   }
 }
 
@@ -113,13 +115,14 @@ function mdLine(diff: Difference, base: string): string {
   if (diff.section === 'path' && !diff.path.startsWith('/nodes/')) {
     return `- ${escapeMd(where)}: a ${diff.a === undefined ? '—' : code(show(diff.a))} · b ${diff.b === undefined ? '—' : code(show(diff.b))}`;
   }
+  const at = where === '' ? '' : ` ${code(where)}${note}`;
   switch (diff.kind) {
     case 'added':
-      return `- **added** ${code(where)}${note}: ${code(show(diff.b))}`;
+      return `- **only in b**${at}: ${code(show(diff.b))}`;
     case 'removed':
-      return `- **removed** ${code(where)}${note}: ${code(show(diff.a))}`;
+      return `- **only in a**${at}: ${code(show(diff.a))}`;
     case 'changed':
-      return `- **changed** ${code(where)}${note}: ${code(show(diff.a))} → ${code(show(diff.b))}`;
+      return `- **changed**${at}: ${code(show(diff.a))} → ${code(show(diff.b))}`;
   }
 }
 
@@ -140,7 +143,7 @@ export function formatMarkdown(result: DiffResult, maxBytes = 60_000): string {
   let text = head.join('\n') + '\n';
   let shown = 0;
   const tail = (more: number) =>
-    `\n_… ${more} more difference${more === 1 ? '' : 's'} not shown; run \`flowtape diff --json\` for all of them._\n`;
+    `\n_… ${more} more difference${more === 1 ? '' : 's'} not shown; \`flowtape diff --json --max-details ${result.total}\` lists all of them._\n`;
   outer: for (const group of groups(result.differences)) {
     const lines = [`\n#### ${escapeMd(group.title)}\n`];
     for (const diff of group.items) lines.push(mdLine(diff, group.base));

@@ -24,6 +24,7 @@ import { flowModel, isArtifactMark, RunAccumulator, type ArtifactMark, type Atte
 import {
   deepDiff,
   DiffCollector,
+  hunkIds,
   PathDiffer,
   SECTIONS,
   type DiffContext,
@@ -38,7 +39,8 @@ export { SECTIONS } from './diff-core.ts';
 export interface DiffOptions {
   /** JSON pointers or globs of paths not to compare (`--ignore`). */
   ignore?: readonly string[];
-  /** How many differences to keep in full (all are counted). Default 1000. */
+  /** How many differences to keep in full, for the summary (run, flow, path) and for the details (attempts,
+   *  artifacts, sessions) each; all are counted. Default 1000. */
   maxDetails?: number;
   /** Artifacts up to this size are loaded to compare by content after normalisation. Default 1 MiB. */
   maxArtifactBytes?: number;
@@ -60,7 +62,7 @@ export interface DiffResult {
   b: SideSummary;
   total: number;
   counts: Record<DiffSection, number>;
-  /** The first `maxDetails` differences, in the order found. */
+  /** The first `maxDetails` summary and detail differences, in the order found. */
   differences: Difference[];
   /** Differences counted but not kept. */
   omitted: number;
@@ -280,14 +282,15 @@ function attemptSummary(model: AttemptModel): unknown {
 }
 
 function pathDifference(hunk: PathHunk): Difference {
-  const kind = hunk.removed.length === 0 ? 'added' : hunk.added.length === 0 ? 'removed' : 'changed';
+  const { removed, added } = hunk;
+  const kind = removed.count === 0 ? 'added' : added.count === 0 ? 'removed' : 'changed';
   return {
     section: 'path',
     kind,
     path: pointer('path', hunk.atA),
-    nodeId: (hunk.removed[0] ?? hunk.added[0] ?? '').replace(/#\d+$/, ''),
-    ...(hunk.removed.length > 0 ? { a: hunk.removed } : {}),
-    ...(hunk.added.length > 0 ? { b: hunk.added } : {}),
+    nodeId: (removed.head[0] ?? added.head[0] ?? '').replace(/#\d+$/, ''),
+    ...(removed.count > 0 ? { a: hunkIds(removed) } : {}),
+    ...(added.count > 0 ? { b: hunkIds(added) } : {}),
     note: `${hunk.after ? `after ${hunk.after}` : 'at the start'} (step ${hunk.atA + 1} in a, ${hunk.atB + 1} in b)`,
   };
 }
