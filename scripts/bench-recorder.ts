@@ -109,9 +109,7 @@ async function acpxOnce(n: number): Promise<{ perNode: number; early: number; la
   return { perNode: total / n, early, late, status: state.status };
 }
 
-async function benchAcpx(n: number): Promise<Row> {
-  const runs: Array<Awaited<ReturnType<typeof acpxOnce>>> = [];
-  for (let r = 0; r < repsFor('acpx', n); r++) runs.push(await acpxOnce(n));
+function acpxRow(n: number, runs: Array<Awaited<ReturnType<typeof acpxOnce>>>): Row {
   const mid = runs.find((r) => r.perNode === median(runs.map((x) => x.perNode)))!;
   return { tool: 'acpx 0.19.1', n, perNode: mid.perNode, early: mid.early, late: mid.late, note: `${mid.status}, median of ${runs.length}` };
 }
@@ -132,10 +130,7 @@ async function flowtapeOnce(flow: FlowDefinition, n: number) {
   return { perNode, bare, early, late, status: result.status, size };
 }
 
-async function benchFlowtape(n: number): Promise<Row> {
-  const flow = chain(n);
-  const runs: Array<Awaited<ReturnType<typeof flowtapeOnce>>> = [];
-  for (let r = 0; r < repsFor('flowtape', n); r++) runs.push(await flowtapeOnce(flow, n));
+function flowtapeRow(n: number, runs: Array<Awaited<ReturnType<typeof flowtapeOnce>>>): Row {
   const mid = runs.find((r) => r.perNode === median(runs.map((x) => x.perNode)))!;
   return {
     tool: 'flowtape',
@@ -147,6 +142,23 @@ async function benchFlowtape(n: number): Promise<Row> {
     marginal: (mid.perNode * n - fixedMs) / n,
     note: `${mid.status}, trace ${(mid.size / 1048576).toFixed(1)} MiB, median of ${runs.length}`,
   };
+}
+
+/**
+ * Runs both tools at size n, their repetitions interleaved (acpx, flowtape, acpx, …) so both see the same machine
+ * load; each figure is the median of its runs.
+ */
+async function benchSize(n: number, withAcpx: boolean): Promise<Row[]> {
+  const flow = chain(n);
+  const acpxRuns: Array<Awaited<ReturnType<typeof acpxOnce>>> = [];
+  const ftRuns: Array<Awaited<ReturnType<typeof flowtapeOnce>>> = [];
+  const acpxReps = withAcpx ? repsFor('acpx', n) : 0;
+  const ftReps = repsFor('flowtape', n);
+  for (let r = 0; r < Math.max(acpxReps, ftReps); r++) {
+    if (r < acpxReps) acpxRuns.push(await acpxOnce(n));
+    if (r < ftReps) ftRuns.push(await flowtapeOnce(flow, n));
+  }
+  return [...(withAcpx ? [acpxRow(n, acpxRuns)] : []), flowtapeRow(n, ftRuns)];
 }
 
 /** Appends `count` node events through the TraceWriter, then writes the same bytes raw, line by line. */
@@ -226,13 +238,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const acpxSizes = values['no-acpx'] ? [] : sizes(values.acpx);
   for (const n of [...new Set([...acpxSizes, ...sizes(values.flowtape)])].sort((a, b) => a - b)) {
-    if (acpxSizes.includes(n)) {
-      const row = await benchAcpx(n);
-      rows.push(row);
-      print(row);
-    }
-    if (sizes(values.flowtape).includes(n) || acpxSizes.includes(n)) {
-      const row = await benchFlowtape(n);
+    for (const row of await benchSize(n, acpxSizes.includes(n))) {
       rows.push(row);
       print(row);
     }

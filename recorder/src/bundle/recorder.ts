@@ -565,7 +565,9 @@ class BundleRecorder implements Recorder {
   private writeSnapshot(state: ProjectionState, final: boolean): string[] {
     if (state.seq === 0) return [];
     const started = performance.now();
-    const indent = state.steps.size <= 1000 ? 2 : undefined;
+    // Goldens (deterministic bundles) are read and diffed by people: indented. Other runs: compact, half the bytes
+    // to write and fsync.
+    const indent = this.deterministic && state.steps.size <= 1000 ? 2 : undefined;
     const doc = (value: unknown) => `${JSON.stringify(value, null, indent)}\n`;
     const written: string[] = [];
     const write = (path: string, value: unknown) => {
