@@ -1,13 +1,13 @@
 // Appends from many tasks in one process, and from several processes through the lock: contiguous seq, whole lines.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { createRecorder } from '../src/bundle/index.ts';
 import { verifyBundle } from '../src/tools/verify.ts';
-import { assertContiguous, flowSnapshot, repoRoot, tempDir, traceOf } from './recorder-support.ts';
+import { assertContiguous, flowSnapshot, repoRoot, tempDir, traceOf, waitFor } from './recorder-support.ts';
 
 const worker = fileURLToPath(new URL('./recorder-append-worker.ts', import.meta.url));
 const flow = flowSnapshot('concurrency', [{ id: 'a', nodeType: 'compute' }]);
@@ -75,18 +75,24 @@ describe('concurrent appends', () => {
       owner.onEvent({ type: 'run.started', runId: 'r', flow, input: {}, cwd: dir.path, deterministic: false }, t++);
       await owner.flush();
       const perWorker = 150;
-      const exits = await Promise.all(
+      const go = join(dir.path, 'go');
+      let ready = 0;
+      const exits = Promise.all(
         [1, 2, 3, 4].map(
           (id) =>
             new Promise<{ code: number | null; stderr: string }>((resolve) => {
-              const child = spawn(process.execPath, ['--import', 'tsx', worker, bundle, String(id), String(perWorker)], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+              const child = spawn(process.execPath, ['--import', 'tsx', worker, bundle, String(id), String(perWorker), go], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
               let stderr = '';
+              child.stdout.setEncoding('utf8').on('data', (c: string) => (ready += c.split('ready').length - 1));
               child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
               child.on('close', (code) => resolve({ code, stderr }));
             }),
         ),
       );
-      for (const exit of exits) assert.equal(exit.code, 0, exit.stderr);
+      // All four start appending at once.
+      await waitFor(() => ready === 4, 60_000, 'the 4 workers to be ready');
+      writeFileSync(go, '');
+      for (const exit of await exits) assert.equal(exit.code, 0, exit.stderr);
       // The owner appends again: it catches up with the other processes' lines under the lock.
       owner.onEvent({ type: 'run.completed', output: null, durationMs: 1 }, t++);
       await owner.close();

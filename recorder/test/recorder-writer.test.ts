@@ -165,7 +165,7 @@ describe('bundle writer (hand-written lifecycle sequences)', () => {
 
       // Projections are the reducer's fold of the trace, stamped with its seq.
       const state: ProjectionState = project(trace as never);
-      assert.equal(readFileSync(join(bundle, 'projections/run.json'), 'utf8'), `${JSON.stringify(toRunProjection(state), null, 2)}\n`);
+      assert.equal(readFileSync(join(bundle, 'projections/run.json'), 'utf8'), `${JSON.stringify(toRunProjection(state))}\n`);
       assert.deepEqual(readJson(join(bundle, 'projections/steps.json')), JSON.parse(JSON.stringify(toStepsProjection(state))));
       const manifest = readJson<{ complete: boolean; lastSeq: number; writer: { pid?: number; hostname?: string }; sessions: unknown[] }>(join(bundle, 'manifest.json'));
       assert.equal(manifest.complete, true);
