@@ -45,6 +45,8 @@ export interface TraceWriterOptions {
   onWarning?: (message: string) => void;
   /** The first write error (nothing more is written after it). */
   onError?: (error: Error) => void;
+  /** Keep committed events for `state` (default true). A plain appender (no projections) turns it off. */
+  keepState?: boolean;
   redact: (text: string) => string;
 }
 
@@ -192,26 +194,29 @@ export class TraceWriter {
     const fd = this.file();
     this.options.beforeWrite?.();
     let seq = this.lastSeq;
-    const lines = new Array<string>(events.length);
-    for (let i = 0; i < events.length; i++) {
-      const item = events[i]!;
+    let text = '';
+    let written = 0;
+    const put = (chunk: string) => {
+      const bytes = Buffer.from(chunk, 'utf8');
+      writeAllSync(fd, bytes);
+      written += bytes.byteLength;
+    };
+    for (const item of events) {
       seq++;
-      lines[i] = `{"seq":${seq},${item.body.slice(1)}\n`;
-    }
-    const bytes = Buffer.from(lines.join(''), 'utf8');
-    writeAllSync(fd, bytes);
-    // Only now, with the lines on disk, do the events count as committed (numbered in place: the writer owns them).
-    let numbered = this.lastSeq;
-    for (let i = 0; i < events.length; i++) {
-      const item = events[i]!;
-      numbered++;
-      if (item.redacted) this.unfolded.push(JSON.parse(lines[i]!) as TraceEvent);
-      else {
-        (item.event as { seq?: number }).seq = numbered;
-        this.unfolded.push(item.event as unknown as TraceEvent);
+      const line = `{"seq":${seq},${item.body.slice(1)}\n`;
+      text += line;
+      // Chunks of ~256 KiB: few syscalls, and the text stays small enough to encode in cache.
+      if (text.length >= 262_144) {
+        put(text);
+        text = '';
       }
+      if (item.redacted) item.event = JSON.parse(line) as UnsequencedEvent;
+      else (item.event as { seq?: number }).seq = seq;
     }
-    this.offset += bytes.byteLength;
+    if (text !== '') put(text);
+    // Only now, with the lines on disk, do the events count as committed (numbered in place: the writer owns them).
+    if (this.options.keepState !== false) for (const item of events) this.unfolded.push(item.event as unknown as TraceEvent);
+    this.offset += written;
     this.lastSeq = seq;
     this.options.onCommit?.(seq);
   }
