@@ -72,17 +72,20 @@ function setIn<T>(node: Trie<T>, shift: number, index: number, value: T): Trie<T
 }
 
 /**
- * An immutable string-keyed map that remembers insertion order: keys live in a PVec (order), values in a
- * hash trie of fixed depth whose leaves are small buckets.
+ * An immutable string-keyed map that remembers insertion order: keys live in a PVec (order), values in a hash trie
+ * whose leaves are small buckets. The trie is one level deep for small maps and gains a level each time the map
+ * grows 32-fold (a rebuild whose cost is spread over those insertions), so small maps stay cheap to update and large
+ * ones keep short buckets.
  */
 export class PMap<V> {
   private constructor(
     private readonly root: Trie<Bucket<V>>,
+    private readonly depth: number,
     private readonly order: PVec<string>,
   ) {}
 
   static empty<V>(): PMap<V> {
-    return new PMap<V>([], PVec.empty());
+    return new PMap<V>([], 1, PVec.empty());
   }
 
   get size(): number {
@@ -102,23 +105,14 @@ export class PMap<V> {
   }
 
   set(key: string, value: V): PMap<V> {
-    const hash = hashString(key);
-    const path: Trie<Bucket<V>>[] = [];
-    let node: Trie<Bucket<V>> | undefined = this.root;
-    for (let level = 0; level < MAP_DEPTH; level++) {
-      path.push(node ?? []);
-      node = node?.[(hash >>> (level * BITS)) & MASK] as Trie<Bucket<V>> | undefined;
-    }
-    const bucket = (node as unknown as Bucket<V> | undefined) ?? [];
-    const at = bucket.findIndex((entry) => entry[0] === key);
-    const nextBucket: Bucket<V> = at === -1 ? [...bucket, [key, value]] : bucket.with(at, [key, value]);
-    let child: unknown = nextBucket;
-    for (let level = MAP_DEPTH - 1; level >= 0; level--) {
-      const copy = path[level]!.slice();
-      copy[(hash >>> (level * BITS)) & MASK] = child as Trie<Bucket<V>>;
-      child = copy;
-    }
-    return new PMap(child as Trie<Bucket<V>>, at === -1 ? this.order.push(key) : this.order);
+    const { root, added } = insert(this.root, this.depth, key, value);
+    if (!added) return new PMap(root, this.depth, this.order);
+    const order = this.order.push(key);
+    if (order.size <= MAX_LOAD * WIDTH ** this.depth) return new PMap(root, this.depth, order);
+    // Grow a level: re-insert every entry with one more level of hash bits.
+    let grown: Trie<Bucket<V>> = [];
+    for (const k of order) grown = insert(grown, this.depth + 1, k, k === key ? value : (this.get(k) as V)).root;
+    return new PMap(grown, this.depth + 1, order);
   }
 
   /** Sets `key` to `update(current)`. */
@@ -141,16 +135,36 @@ export class PMap<V> {
   private bucket(key: string): Bucket<V> | undefined {
     const hash = hashString(key);
     let node: unknown = this.root;
-    for (let level = 0; level < MAP_DEPTH && node; level++) {
+    for (let level = 0; level < this.depth && node; level++) {
       node = (node as Trie<Bucket<V>>)[(hash >>> (level * BITS)) & MASK];
     }
     return node as Bucket<V> | undefined;
   }
 }
 
+/** Average entries per bucket before the trie gains a level. */
+const MAX_LOAD = 4;
+
+function insert<V>(root: Trie<Bucket<V>>, depth: number, key: string, value: V): { root: Trie<Bucket<V>>; added: boolean } {
+  const hash = hashString(key);
+  const path: Trie<Bucket<V>>[] = [];
+  let node: Trie<Bucket<V>> | undefined = root;
+  for (let level = 0; level < depth; level++) {
+    path.push(node ?? []);
+    node = node?.[(hash >>> (level * BITS)) & MASK] as Trie<Bucket<V>> | undefined;
+  }
+  const bucket = (node as unknown as Bucket<V> | undefined) ?? [];
+  const at = bucket.findIndex((entry) => entry[0] === key);
+  let child: unknown = at === -1 ? [...bucket, [key, value]] : bucket.with(at, [key, value]);
+  for (let level = depth - 1; level >= 0; level--) {
+    const copy = path[level]!.slice();
+    copy[(hash >>> (level * BITS)) & MASK] = child as Trie<Bucket<V>>;
+    child = copy;
+  }
+  return { root: child as Trie<Bucket<V>>, added: at === -1 };
+}
+
 type Bucket<V> = ReadonlyArray<readonly [string, V]>;
-/** 4 levels × 5 bits: a million buckets before collisions pile up, ~130 slots copied per update. */
-const MAP_DEPTH = 4;
 
 /** FNV-1a, 32-bit. */
 function hashString(key: string): number {

@@ -78,95 +78,93 @@ export function initialState(): ProjectionState {
   };
 }
 
+/** The next state while `reduce` builds it: a fresh object owned by one call, never visible before it returns. */
+type Draft = { -readonly [K in keyof ProjectionState]: ProjectionState[K] };
+
 export function reduce(state: ProjectionState, event: ReducibleEvent): ProjectionState {
-  const base: ProjectionState = {
-    ...state,
-    seq: event.seq,
-    eventCount: state.eventCount + 1,
-    updatedAt: event.at,
-    runId: state.runId ?? event.runId,
-  };
+  // One new top-level object per event; collections inside are persistent, so nothing of `state` is mutated.
+  const next: Draft = { ...state, seq: event.seq, eventCount: state.eventCount + 1, updatedAt: event.at };
+  if (next.runId === undefined) next.runId = event.runId;
   if (!isKnownEventType(event.type)) {
-    const types = base.unknownEventTypes;
-    return {
-      ...base,
-      unknownEventCount: state.unknownEventCount + 1,
-      unknownEventTypes: types.includes(event.type) || types.length >= CAP ? types : [...types, event.type],
-    };
+    next.unknownEventCount++;
+    const types = next.unknownEventTypes;
+    if (!types.includes(event.type) && types.length < CAP) next.unknownEventTypes = [...types, event.type];
+    return next;
   }
-  const known = event as TraceEvent;
+  apply(next, event as TraceEvent);
+  return next;
+}
+
+function apply(next: Draft, known: TraceEvent): void {
   switch (known.type) {
     case 'run.started':
-      return {
-        ...base,
-        status: 'running',
-        flowName: known.payload.flowName,
-        startedAt: known.at,
-        input: known.payload.input,
-      };
+      next.status = 'running';
+      next.flowName = known.payload.flowName;
+      next.startedAt = known.at;
+      next.input = known.payload.input;
+      return;
     case 'run.waiting':
-      return { ...base, status: 'waiting', waitingAt: known.payload.checkpoint };
+      next.status = 'waiting';
+      next.waitingAt = known.payload.checkpoint;
+      return;
     case 'run.resumed':
-      return { ...base, status: 'running', waitingAt: undefined, endedAt: undefined };
+      next.status = 'running';
+      next.waitingAt = undefined;
+      next.endedAt = undefined;
+      return;
     case 'run.completed':
-      return endRun(base, known, 'completed', { output: known.payload.output });
+      endRun(next, known, 'completed');
+      next.output = known.payload.output;
+      return;
     case 'run.failed':
-      return endRun(base, known, 'failed', { error: known.payload.error });
+      endRun(next, known, 'failed');
+      next.error = known.payload.error;
+      return;
     case 'run.timed_out':
-      return endRun(base, known, 'timed_out', {
-        error: { message: `run timed out after ${known.payload.timeoutMs} ms`, code: 'run_timeout' },
-      });
+      endRun(next, known, 'timed_out');
+      next.error = { message: `run timed out after ${known.payload.timeoutMs} ms`, code: 'run_timeout' };
+      return;
     case 'run.cancelled':
-      return endRun(base, known, 'cancelled', {
-        error: { message: `run cancelled (${known.payload.reason})`, code: 'cancelled' },
-      });
+      endRun(next, known, 'cancelled');
+      next.error = { message: `run cancelled (${known.payload.reason})`, code: 'cancelled' };
+      return;
     case 'node.started':
-      return startStep(base, known);
+      return startStep(next, known);
     case 'node.heartbeat':
-      return updateStep(base, known, (step) => ({
-        ...step,
-        heartbeats: step.heartbeats + 1,
-        lastHeartbeatAt: known.at,
-      }));
+      return updateStep(next, known, (step) => ({ ...step, heartbeats: step.heartbeats + 1, lastHeartbeatAt: known.at }));
     case 'node.outcome':
-      return finishStep(base, known);
+      return finishStep(next, known);
     case 'edge.taken': {
       const { from, to, branch } = known.payload;
-      const key = `${from}\u2192${to}`;
-      const next = { ...base, edges: base.edges.update(key, (count) => (count ?? 0) + 1) };
-      if (!known.attemptId) return next;
-      return updateStep(next, known, (step) => ({ ...step, next: branch ? { to, branch } : { to } }));
+      next.edges = next.edges.update(`${from}\u2192${to}`, (count) => (count ?? 0) + 1);
+      if (known.attemptId) updateStep(next, known, (step) => ({ ...step, next: branch ? { to, branch } : { to } }));
+      return;
     }
     case 'session.bound': {
       const sessionId = known.sessionId;
-      if (!sessionId) return anomaly(base, `seq ${known.seq}: session.bound without sessionId`);
+      if (!sessionId) return anomaly(next, `seq ${known.seq}: session.bound without sessionId`);
       const attemptId = known.attemptId;
-      const sessions = base.sessions.update(sessionId, (current) => ({
+      next.sessions = next.sessions.update(sessionId, (current) => ({
         sessionId,
         handle: known.payload.handle,
         acpSessionId: known.payload.acpSessionId,
         mode: known.payload.mode,
         attemptIds: attemptId ? [...(current?.attemptIds ?? []), attemptId] : (current?.attemptIds ?? []),
       }));
-      const next = { ...base, sessions };
-      if (!attemptId) return next;
-      return updateStep(next, known, (step) => ({ ...step, sessionId }));
+      if (attemptId) updateStep(next, known, (step) => ({ ...step, sessionId }));
+      return;
     }
     case 'acp.prompt_sent':
-      return updateStep(base, known, (step) => ({
+      return updateStep(next, known, (step) => ({
         ...step,
         sessionId: step.sessionId ?? known.sessionId,
         turns: [
           ...step.turns,
-          {
-            promptSeq: known.seq,
-            sessionEventSeq: known.payload.sessionEventSeq,
-            messageIndex: known.payload.messageIndex,
-          },
+          { promptSeq: known.seq, sessionEventSeq: known.payload.sessionEventSeq, messageIndex: known.payload.messageIndex },
         ],
       }));
     case 'acp.turn_finished':
-      return updateStep(base, known, (step) => {
+      return updateStep(next, known, (step) => {
         const last = step.turns.at(-1);
         const finished: Turn = {
           promptSeq: last?.promptSeq ?? known.seq,
@@ -182,17 +180,17 @@ export function reduce(state: ProjectionState, event: ReducibleEvent): Projectio
         return { ...step, turns };
       });
     case 'action.started':
-      return updateStep(base, known, (step) => ({
+      return updateStep(next, known, (step) => ({
         ...step,
         action: { actionType: known.payload.actionType, command: known.payload.command, cwd: known.payload.cwd },
       }));
     case 'action.completed': {
       const { output: _output, ...receipt } = known.payload;
-      return updateStep(base, known, (step) => ({ ...step, action: { ...step.action, ...receipt } }));
+      return updateStep(next, known, (step) => ({ ...step, action: { ...step.action, ...receipt } }));
     }
     case 'artifact.written':
-      if (!known.attemptId) return base;
-      return updateStep(base, known, (step) => ({
+      if (!known.attemptId) return;
+      return updateStep(next, known, (step) => ({
         ...step,
         artifacts: [...step.artifacts, { role: known.payload.role, artifact: known.payload.artifact }],
       }));
@@ -207,26 +205,21 @@ export function project(events: Iterable<ReducibleEvent>, from: ProjectionState 
 }
 
 function endRun(
-  state: ProjectionState,
+  next: Draft,
   event: EventOf<'run.completed' | 'run.failed' | 'run.timed_out' | 'run.cancelled'>,
   status: RunStatus,
-  extra: Partial<ProjectionState>,
-): ProjectionState {
-  return {
-    ...state,
-    ...extra,
-    status,
-    endedAt: event.at,
-    durationMs: event.payload.durationMs,
-    waitingAt: undefined,
-    activeAttemptId: undefined,
-  };
+): void {
+  next.status = status;
+  next.endedAt = event.at;
+  next.durationMs = event.payload.durationMs;
+  next.waitingAt = undefined;
+  next.activeAttemptId = undefined;
 }
 
-function startStep(state: ProjectionState, event: EventOf<'node.started'>): ProjectionState {
+function startStep(next: Draft, event: EventOf<'node.started'>): void {
   const { nodeId, attemptId } = event;
-  if (!nodeId || !attemptId) return anomaly(state, `seq ${event.seq}: node.started without nodeId/attemptId`);
-  if (state.stepIndex.has(attemptId)) return anomaly(state, `seq ${event.seq}: attempt ${attemptId} started twice`);
+  if (!nodeId || !attemptId) return anomaly(next, `seq ${event.seq}: node.started without nodeId/attemptId`);
+  if (next.stepIndex.has(attemptId)) return anomaly(next, `seq ${event.seq}: attempt ${attemptId} started twice`);
   const step: Step = {
     attemptId,
     nodeId,
@@ -240,61 +233,48 @@ function startStep(state: ProjectionState, event: EventOf<'node.started'>): Proj
     turns: [],
     artifacts: [],
   };
-  return {
-    ...state,
-    steps: state.steps.push(step),
-    stepIndex: state.stepIndex.set(attemptId, state.steps.size),
-    nodes: state.nodes.update(nodeId, (current) => ({
-      nodeId,
-      attempts: (current?.attempts ?? 0) + 1,
-      lastAttemptId: attemptId,
-      status: 'running',
-      totalDurationMs: current?.totalDurationMs ?? 0,
-    })),
-    activeAttemptId: attemptId,
-  };
+  next.stepIndex = next.stepIndex.set(attemptId, next.steps.size);
+  next.steps = next.steps.push(step);
+  next.nodes = next.nodes.update(nodeId, (current) => ({
+    nodeId,
+    attempts: (current?.attempts ?? 0) + 1,
+    lastAttemptId: attemptId,
+    status: 'running',
+    totalDurationMs: current?.totalDurationMs ?? 0,
+  }));
+  next.activeAttemptId = attemptId;
 }
 
-function finishStep(state: ProjectionState, event: EventOf<'node.outcome'>): ProjectionState {
+function finishStep(next: Draft, event: EventOf<'node.outcome'>): void {
   const { outcome, durationMs, output, error } = event.payload;
   const attemptId = event.attemptId;
-  const index = attemptId === undefined ? undefined : state.stepIndex.get(attemptId);
+  const index = attemptId === undefined ? undefined : next.stepIndex.get(attemptId);
   if (attemptId === undefined || index === undefined) {
-    return anomaly(state, `seq ${event.seq}: node.outcome for unknown attempt ${attemptId ?? '(none)'}`);
+    return anomaly(next, `seq ${event.seq}: node.outcome for unknown attempt ${attemptId ?? '(none)'}`);
   }
-  const step = state.steps.get(index)!;
-  if (step.status !== 'running') {
-    return anomaly(state, `seq ${event.seq}: second outcome for attempt ${attemptId}`);
-  }
-  const nodes = state.nodes.update(step.nodeId, (current) => ({
+  const step = next.steps.get(index)!;
+  if (step.status !== 'running') return anomaly(next, `seq ${event.seq}: second outcome for attempt ${attemptId}`);
+  next.nodes = next.nodes.update(step.nodeId, (current) => ({
     nodeId: step.nodeId,
     attempts: current?.attempts ?? 1,
     lastAttemptId: current?.lastAttemptId ?? attemptId,
     status: current?.lastAttemptId === attemptId || !current ? outcome : current.status,
     totalDurationMs: (current?.totalDurationMs ?? 0) + durationMs,
   }));
-  return {
-    ...state,
-    steps: state.steps.set(index, { ...step, status: outcome, endedAt: event.at, endSeq: event.seq, durationMs, output, error }),
-    nodes,
-    activeAttemptId: state.activeAttemptId === attemptId ? undefined : state.activeAttemptId,
-  };
+  next.steps = next.steps.set(index, { ...step, status: outcome, endedAt: event.at, endSeq: event.seq, durationMs, output, error });
+  if (next.activeAttemptId === attemptId) next.activeAttemptId = undefined;
 }
 
-function updateStep(
-  state: ProjectionState,
-  event: ReducibleEvent,
-  change: (step: Step) => Step,
-): ProjectionState {
-  const index = event.attemptId === undefined ? undefined : state.stepIndex.get(event.attemptId);
+function updateStep(next: Draft, event: ReducibleEvent, change: (step: Step) => Step): void {
+  const index = event.attemptId === undefined ? undefined : next.stepIndex.get(event.attemptId);
   if (index === undefined) {
-    return anomaly(state, `seq ${event.seq}: ${event.type} for unknown attempt ${event.attemptId ?? '(none)'}`);
+    return anomaly(next, `seq ${event.seq}: ${event.type} for unknown attempt ${event.attemptId ?? '(none)'}`);
   }
-  return { ...state, steps: state.steps.set(index, change(state.steps.get(index)!)) };
+  next.steps = next.steps.set(index, change(next.steps.get(index)!));
 }
 
-function anomaly(state: ProjectionState, message: string): ProjectionState {
-  return state.anomalies.length >= CAP ? state : { ...state, anomalies: [...state.anomalies, message] };
+function anomaly(next: Draft, message: string): void {
+  if (next.anomalies.length < CAP) next.anomalies = [...next.anomalies, message];
 }
 
 /** Status of each node at this state (nodes that never ran are absent). */

@@ -10,7 +10,7 @@ export const verifyCommand: CliCommand = {
   register(program: Command, cli: CliContext) {
     program
       .command('verify')
-      .description('check a bundle against the v1 format: schemas, seq, hashes, projections, sessions')
+      .description('check a bundle against the v1 format: schemas, seq, hashes, projections, sessions (exit 0 valid, 2 invalid or unreadable)')
       .argument('<bundle>', 'the bundle directory')
       .option('--json', 'print the report as JSON')
       .action(
