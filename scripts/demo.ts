@@ -1,21 +1,30 @@
 /**
  * pnpm demo — records the `conversation` sample with the scripted ACP agent (a real ACP process, offline) into
- * .flowtape/runs/, verifies the bundle and says where it is.
+ * .flowtape/runs/, verifies the bundle, says where it is, and opens it in the viewer (`flowtape view --open`,
+ * serving on 127.0.0.1 until Ctrl-C; `--no-view` stops after recording).
  *
  *   tsx scripts/demo.ts [--out <runs-root>] [--no-view]
  */
+import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { verifyBundle } from '@flowtape/recorder';
 import { samples, recordSample } from '../samples/catalog.ts';
 
-/**
- * What happens once the bundle is recorded. Viewer hook: replace the body with starting the viewer on
- * `bundleDir` (startViewerServer from viewer/server/serve.ts) and opening the browser; today it prints the command.
- */
+/** Opens the bundle with the real `flowtape view --open` and waits until the user stops it with Ctrl-C. */
 export async function afterRecord(bundleDir: string, options: { view: boolean }): Promise<void> {
-  if (!options.view) return;
-  console.log(`open it in the viewer:  node recorder/bin/flowtape.js view ${bundleDir}`);
+  const bin = fileURLToPath(new URL('../recorder/bin/flowtape.js', import.meta.url));
+  if (!options.view) {
+    console.log(`open it in the viewer:  node ${bin} view ${bundleDir}`);
+    return;
+  }
+  console.log('opening it in the viewer (the URL follows; Ctrl-C stops the server)');
+  // Ctrl-C reaches both processes; the viewer closes cleanly and the demo ends with it.
+  process.on('SIGINT', () => {});
+  const child = spawn(process.execPath, [bin, 'view', bundleDir, '--open'], { stdio: 'inherit' });
+  const code = await new Promise<number | null>((done) => child.on('exit', done));
+  if (code !== 0) throw new Error(`flowtape view exited with code ${code}`);
 }
 
 async function main(): Promise<number> {
