@@ -16,6 +16,7 @@ export const diffCommand: CliCommand = {
   register(program, cli) {
     program
       .command('diff')
+      .summary('compare two runs by behaviour (exit 0 same, 1 different, 2 error)')
       .description(
         'Compare two runs (bundle directories or packed .zip files) by behaviour: flow definition, path taken, ' +
           'attempt outcomes, outputs and errors, edge decisions, session conversations, artifacts by content. ' +

@@ -9,6 +9,7 @@ export const importCommand: CliCommand = {
   register(program, cli) {
     program
       .command('import')
+      .summary('convert a run recorded by another tool (acpx) into a bundle')
       .description(
         'Convert a run recorded by another tool into a flowtape bundle. Formats: `acpx` (acpx.flow-run-bundle.v1, ' +
           'from `acpx flow run` or FlowRunner; both the nodeType and the older kind form). Sessions and artifacts are kept; ' +

@@ -8,6 +8,7 @@ export const packCommand: CliCommand = {
   register(program, cli) {
     program
       .command('pack')
+      .summary('pack a bundle into one .zip to share')
       .description(
         'Pack a bundle into one .zip: its files at the zip root and only the artifacts the trace references. ' +
           'Open it with `flowtape view <file>.zip` or drop it on the viewer.',

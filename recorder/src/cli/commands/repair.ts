@@ -23,6 +23,7 @@ export const repairCommand: CliCommand = {
   register(program, cli) {
     program
       .command('repair')
+      .summary('make a bundle whose writer died pass verify again')
       .description(
         'Make a bundle whose writer died readable again: drop a torn last line, close open attempts as ' +
           '`interrupted` and the run as abandoned when no writer is alive, rebuild projections and the manifest ' +
