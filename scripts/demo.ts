@@ -12,19 +12,43 @@ import { parseArgs } from 'node:util';
 import { verifyBundle } from '@flowtape/recorder';
 import { samples, recordSample } from '../samples/catalog.ts';
 
-/** Opens the bundle with the real `flowtape view --open` and waits until the user stops it with Ctrl-C. */
+/**
+ * Opens the bundle with the real `flowtape view --open`. In a terminal it serves until Ctrl-C; without one (a script,
+ * CI) it checks that the viewer answers, prints the URL and stops, so the command never waits on nobody.
+ */
 export async function afterRecord(bundleDir: string, options: { view: boolean }): Promise<void> {
   const bin = fileURLToPath(new URL('../recorder/bin/flowtape.js', import.meta.url));
   if (!options.view) {
     console.log(`open it in the viewer:  node ${bin} view ${bundleDir}`);
     return;
   }
-  console.log('opening it in the viewer (the URL follows; Ctrl-C stops the server)');
-  // Ctrl-C reaches both processes; the viewer closes cleanly and the demo ends with it.
-  process.on('SIGINT', () => {});
-  const child = spawn(process.execPath, [bin, 'view', bundleDir, '--open'], { stdio: 'inherit' });
-  const code = await new Promise<number | null>((done) => child.on('exit', done));
-  if (code !== 0) throw new Error(`flowtape view exited with code ${code}`);
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  if (interactive) {
+    console.log('opening it in the viewer (the URL follows; Ctrl-C stops the server)');
+    // Ctrl-C reaches both processes; the viewer closes cleanly and the demo ends with it.
+    process.on('SIGINT', () => {});
+    const child = spawn(process.execPath, [bin, 'view', bundleDir, '--open'], { stdio: 'inherit' });
+    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    if (code !== 0) throw new Error(`flowtape view exited with code ${code}`);
+    return;
+  }
+  const child = spawn(process.execPath, [bin, 'view', bundleDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise<string>((done, fail) => {
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /^(http:\/\/127\.0\.0\.1:\d+\/)\s*$/m.exec(out);
+        if (match) done(match[1]!);
+      });
+      child.on('exit', (code) => fail(new Error(`flowtape view exited with code ${code}`)));
+    });
+    const page = await fetch(url);
+    if (!page.ok) throw new Error(`the viewer answered ${page.status} at ${url}`);
+    console.log(`viewer: ${url} answered (not a terminal, so it stops now; run \`node ${bin} view ${bundleDir}\` to browse)`);
+  } finally {
+    child.kill('SIGINT');
+  }
 }
 
 async function main(): Promise<number> {
