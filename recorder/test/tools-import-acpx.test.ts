@@ -85,6 +85,7 @@ const agentScript = {
         { message: 'A draft about flow traces.' },
       ],
     },
+    { match: { regex: '^Review' }, steps: [{ message: 'The draft reads well.' }] },
     { match: { regex: '^Second' }, steps: [{ message: 'A second opinion.' }] },
   ],
 };
@@ -96,13 +97,16 @@ const acpFlow = () =>
     nodes: {
       prepare: compute({ run: () => ({ topic: 'flow traces' }) }),
       draft: acp({ session: { handle: 'main' }, prompt: ({ outputs }) => `Draft a note about ${(outputs.prepare as { topic: string }).topic}` }),
+      // A second turn in the shared session: acpx respawns the agent and reattaches with session/load.
+      review: acp({ session: { handle: 'main' }, prompt: () => 'Review the draft' }),
       route: compute({ run: () => ({ route: 'second' }) }),
       second: acp({ session: { isolated: true }, prompt: () => 'Second opinion, please' }),
       finish: compute({ run: ({ outputs }) => ({ draft: outputs.draft, second: outputs.second }) }),
     },
     edges: [
       { from: 'prepare', to: 'draft' },
-      { from: 'draft', to: 'route' },
+      { from: 'draft', to: 'review' },
+      { from: 'review', to: 'route' },
       { from: 'route', switch: { on: '$.route', cases: { second: 'second', none: 'finish' } } },
       { from: 'second', to: 'finish' },
     ],
@@ -176,8 +180,11 @@ test('an ACP run of acpx against the scripted agent keeps its sessions, turns an
       ['thought', 'Drafting.', 'draft#1'],
       ['tool_call', 'Read notes', 'draft#1'],
       ['agent', 'A draft about flow traces.', 'draft#1'],
+      ['user', 'Review the draft', 'review#1'],
+      ['agent', 'The draft reads well.', 'review#1'],
     ],
   );
+  assert.equal(byId.get('review#1')!.sessionId, draft.sessionId, 'both turns are in the one shared session');
   // It opens in the viewer: its model loader reads it without an issue, sessions included.
   const files = new Map<string, () => Promise<Uint8Array>>();
   const disk = new FsBundleBackend(output);
