@@ -11,6 +11,7 @@
  *    in order of start, and dropped. The whole-run fold may then replace it by a shared stub.
  */
 import { createReadStream } from 'node:fs';
+import { firstDifference } from './json-pointer.ts';
 import {
   SCHEMA_IDS,
   Step,
@@ -361,29 +362,6 @@ export async function validateStepsDocument(
     return { ok: false, pointer, message: `${path}: ${pointer || '/'}: ${issue?.message ?? 'invalid'}` };
   }
   return { ok: true, seq: parsed.data.seq, runId: parsed.data.runId, count };
-}
-
-/** The JSON pointer of the first place two JSON values differ ('' when equal). */
-function firstDifference(a: unknown, b: unknown, pointer = ''): string {
-  if (a === b) return '';
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) {
-    return pointer || '';
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    for (let i = 0; i < Math.max(a.length, b.length); i++) {
-      if (i >= a.length || i >= b.length) return `${pointer}/${i}`;
-      const d = firstDifference(a[i], b[i], `${pointer}/${i}`);
-      if (d) return d;
-    }
-    return '';
-  }
-  const left = a as Record<string, unknown>;
-  const right = b as Record<string, unknown>;
-  for (const key of new Set([...Object.keys(left), ...Object.keys(right)])) {
-    const d = firstDifference(left[key], right[key], `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`);
-    if (d) return d;
-  }
-  return JSON.stringify(a) === JSON.stringify(b) ? '' : `${pointer} (key order)`;
 }
 
 /** A finished step's stand-in in the whole-run fold once nothing can change it (one shared object per status). */

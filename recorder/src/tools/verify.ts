@@ -38,6 +38,7 @@ import {
   type ReducibleEvent,
   type TraceEvent,
 } from '@flowtape/schema';
+import { escapePointer, firstDifference } from './json-pointer.ts';
 import { LastTouch, StepsComparer, isStub, scanArrayDocument, stubFor, validateStepsDocument } from './verify-steps.ts';
 
 export interface VerifyProblem {
@@ -701,10 +702,6 @@ function oneLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 }
 
-function escapePointer(part: string): string {
-  return part.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
 /** Every artifact reference inside a payload (ValueRefs and `artifact.written`). */
 function collectArtifacts(value: unknown, found: (ref: { path: string; sha256: string; size: number }) => void): void {
   if (typeof value !== 'object' || value === null) return;
@@ -722,31 +719,6 @@ function collectArtifacts(value: unknown, found: (ref: { path: string; sha256: s
     if (key === 'inline') continue;
     collectArtifacts(record[key], found);
   }
-}
-
-/** The JSON pointer of the first place two JSON values differ ('' when equal). */
-export function firstDifference(a: unknown, b: unknown, pointer = ''): string {
-  if (a === b) return '';
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) {
-    return pointer || '/';
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    for (let i = 0; i < Math.max(a.length, b.length); i++) {
-      if (i >= a.length || i >= b.length) return `${pointer}/${i}`;
-      const d = firstDifference(a[i], b[i], `${pointer}/${i}`);
-      if (d) return d;
-    }
-    return '';
-  }
-  const left = a as Record<string, unknown>;
-  const right = b as Record<string, unknown>;
-  const keys = new Set([...Object.keys(left), ...Object.keys(right)]);
-  for (const key of keys) {
-    const d = firstDifference(left[key], right[key], `${pointer}/${escapePointer(key)}`);
-    if (d) return d;
-  }
-  // Same content, different key order.
-  return JSON.stringify(a) === JSON.stringify(b) ? '' : `${pointer || '/'} (key order)`;
 }
 
 /** Streams need a regular file: a directory in its place would fail mid-read (EISDIR). */
