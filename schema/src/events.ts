@@ -154,6 +154,18 @@ export const SessionBound = defineEvent(
   }),
   'An attempt was bound to an ACP session (new or reused).',
 );
+export const SessionFailed = defineEvent(
+  'session.failed',
+  'session',
+  z.object({
+    handle: z.string().describe('The session handle of the node.'),
+    mode: z.enum(['shared', 'isolated']),
+    agentCommand: z.array(z.string()),
+    path: z.string().describe('`sessions/<sessionId>`: its events.ndjson holds the traffic up to the failure.'),
+    error: ErrorInfo.describe('Why the session could not be started (agent missing, exited, refused `session/new`).'),
+  }),
+  'The agent of a new session failed before `session/new` succeeded; the attempt fails next.',
+);
 
 export const AcpPromptSent = defineEvent(
   'acp.prompt_sent',
@@ -228,6 +240,7 @@ export const TRACE_EVENT_SCHEMAS = [
   NodeOutcome,
   EdgeTaken,
   SessionBound,
+  SessionFailed,
   AcpPromptSent,
   AcpTurnFinished,
   ActionStarted,

@@ -24,9 +24,12 @@ export interface NodeSummary {
 export interface SessionSummary {
   readonly sessionId: string;
   readonly handle: string;
-  readonly acpSessionId: string;
+  /** Absent when the session could not be started. */
+  readonly acpSessionId?: string;
   readonly mode: 'shared' | 'isolated';
   readonly attemptIds: readonly string[];
+  /** Why the session could not be started (`session.failed`). */
+  readonly error?: ErrorInfo;
 }
 
 export interface ProjectionState {
@@ -150,6 +153,21 @@ function apply(next: Draft, known: TraceEvent): void {
         acpSessionId: known.payload.acpSessionId,
         mode: known.payload.mode,
         attemptIds: attemptId ? [...(current?.attemptIds ?? []), attemptId] : (current?.attemptIds ?? []),
+      }));
+      if (attemptId) updateStep(next, known, (step) => ({ ...step, sessionId }));
+      return;
+    }
+    case 'session.failed': {
+      const sessionId = known.sessionId;
+      if (!sessionId) return anomaly(next, `seq ${known.seq}: session.failed without sessionId`);
+      const attemptId = known.attemptId;
+      next.sessions = next.sessions.update(sessionId, (current) => ({
+        sessionId,
+        handle: known.payload.handle,
+        ...(current?.acpSessionId !== undefined ? { acpSessionId: current.acpSessionId } : {}),
+        mode: known.payload.mode,
+        attemptIds: attemptId ? [...(current?.attemptIds ?? []), attemptId] : (current?.attemptIds ?? []),
+        error: known.payload.error,
       }));
       if (attemptId) updateStep(next, known, (step) => ({ ...step, sessionId }));
       return;

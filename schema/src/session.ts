@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { SCHEMA_IDS } from './ids.ts';
-import { AttemptId, IsoTime, JsonValue, SessionId, SeqRange } from './common.ts';
+import { AttemptId, ErrorInfo, IsoTime, JsonValue, SessionId, SeqRange } from './common.ts';
 
 export const SessionBinding = z
   .object({
     schema: z.literal(SCHEMA_IDS.sessionBinding),
     sessionId: SessionId,
     handle: z.string(),
-    acpSessionId: z.string().describe("The agent's own id for the session."),
+    acpSessionId: z.string().optional().describe("The agent's own id for the session; absent when it could not be started."),
     mode: z.enum(['shared', 'isolated']),
     agentCommand: z.array(z.string()),
     cwd: z.string().optional(),
@@ -15,6 +15,7 @@ export const SessionBinding = z
     agent: z.object({ name: z.string(), version: z.string().optional() }).optional(),
     createdAt: IsoTime,
     boundBy: AttemptId.optional().describe('The attempt that created the session.'),
+    error: ErrorInfo.optional().describe('The session could not be started (see the `session.failed` event).'),
   })
   .meta({ title: 'sessions/<id>/binding.json', description: 'Which agent, which ACP session, created by whom.' });
 export type SessionBinding = z.infer<typeof SessionBinding>;

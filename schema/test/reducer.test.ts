@@ -202,6 +202,21 @@ test('reduce is pure: it never mutates its input and earlier states stay valid',
   assert.equal(JSON.stringify(toStepsProjection(reduce(before, event))), JSON.stringify(toStepsProjection(after)));
 });
 
+test('session.failed: the session is known with its error and no ACP id, the attempt points at it', () => {
+  const t = traceBuilder();
+  t.push('run.started', { flowName: 'f' });
+  t.push('node.started', { nodeType: 'acp', attempt: 1 }, t.attempt('ask', 1));
+  const error = { message: 'agent refused session/new: Authentication required', code: 'rpc_error' };
+  t.push('session.failed', { handle: 'main', mode: 'shared', agentCommand: ['codex-acp'], path: 'sessions/s1', error }, { ...t.attempt('ask', 1), sessionId: 's1' });
+  t.push('node.outcome', { outcome: 'failed', durationMs: 5, error }, t.attempt('ask', 1));
+  const state = project(t.events);
+  assert.deepEqual(state.anomalies, []);
+  assert.deepEqual([...state.sessions.values()], [{ sessionId: 's1', handle: 'main', mode: 'shared', attemptIds: ['ask#1'], error }]);
+  const step = files(state).steps.steps[0]!;
+  assert.equal(step.sessionId, 's1');
+  assert.equal(step.status, 'failed');
+});
+
 test('every event type of the catalogue has a reducer case that changes the projection', () => {
   // Each type, applied to a state where it makes sense, must change a projection file (not just seq/eventCount).
   const t = traceBuilder();
@@ -212,6 +227,7 @@ test('every event type of the catalogue has a reducer case that changes the proj
     ['run.started', () => t.push('run.started', { flowName: 'f' })],
     ['node.started', () => t.push('node.started', { nodeType: 'acp', attempt: 1 }, at)],
     ['node.heartbeat', () => t.push('node.heartbeat', { elapsedMs: 5 }, at)],
+    ['session.failed', () => t.push('session.failed', { handle: 'h', mode: 'isolated', agentCommand: ['a'], path: 'sessions/s0', error: { message: 'no' } }, { ...at, sessionId: 's0' })],
     ['session.bound', () => t.push('session.bound', { handle: 'h', acpSessionId: 'x', mode: 'isolated', reused: false, agentCommand: ['a'], path: 'sessions/s1' }, s)],
     ['acp.prompt_sent', () => t.push('acp.prompt_sent', { prompt: { inline: 'hi' }, messageIndex: 0, sessionEventSeq: 3 }, s)],
     ['acp.turn_finished', () => t.push('acp.turn_finished', { stopReason: 'end_turn', sessionEvents: { from: 3, to: 4 } }, s)],

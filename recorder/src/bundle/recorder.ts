@@ -374,6 +374,35 @@ class BundleRecorder implements Recorder {
         );
         return;
       }
+      case 'session.failed': {
+        // The agent failed before session/new succeeded: the session is still recorded (binding with the error,
+        // its events.ndjson even when empty, the record) so the handshake can be inspected.
+        const session = this.session(event.sessionId);
+        session.handle = event.handle;
+        session.touchEvents();
+        const error = this.encoder.error(event.error, !this.deterministic)!;
+        const binding: SessionBinding = {
+          schema: SCHEMA_IDS.sessionBinding,
+          sessionId: event.sessionId,
+          handle: event.handle,
+          mode: event.mode,
+          agentCommand: event.agentCommand,
+          cwd: event.cwd,
+          ...(event.protocolVersion !== undefined ? { protocolVersion: event.protocolVersion } : {}),
+          ...(event.agent ? { agent: event.agent } : {}),
+          createdAt: at,
+          boundBy: event.attemptId,
+          error,
+        };
+        const text = this.redactHook(JSON.stringify(binding, null, 2), 'json');
+        writeFileAtomicSync(join(this.bundleDir, session.files.binding), `${text}\n`);
+        this.emit(
+          'session.failed',
+          { handle: event.handle, mode: event.mode, agentCommand: event.agentCommand, path: session.files.dir, error },
+          { ...scope(event), sessionId: event.sessionId },
+        );
+        return;
+      }
       case 'acp.traffic':
         this.session(event.sessionId).traffic(at, event.direction, event.message, event.text, event.attemptId);
         return;

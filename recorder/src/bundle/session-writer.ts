@@ -166,6 +166,11 @@ export class SessionWriter {
     writeAllSync(this.fd, Buffer.from(text, 'utf8'));
   }
 
+  /** Creates events.ndjson if no line was written yet (a session that failed before any traffic). */
+  touchEvents(): void {
+    this.fd ??= openSync(join(this.bundleDir, this.files.events), 'a');
+  }
+
   sync(): void {
     this.flush();
     if (this.fd !== undefined) fsyncSync(this.fd);

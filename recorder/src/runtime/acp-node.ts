@@ -190,8 +190,24 @@ export class AcpNodeRunner {
       session.acpSessionId = (await untilAborted(session.agent.newSession(spec.cwd), attempt.signal)).sessionId;
     } catch (error) {
       session.attemptId = undefined;
-      if (session.agent) await this.discard(session);
-      throw agentError(error, label, attempt.nodeId);
+      const agent = session.agent;
+      if (agent) await this.discard(session);
+      const failure = agentError(error, label, attempt.nodeId);
+      // The handshake stays inspectable: the session is recorded as failed, with whatever traffic it had.
+      attempt.emit({
+        type: 'session.failed',
+        nodeId: attempt.nodeId,
+        attemptId: attempt.attemptId,
+        sessionId: session.sessionId,
+        handle: spec.handle,
+        mode: spec.mode,
+        agentCommand: spec.argv,
+        cwd: spec.cwd,
+        ...(agent?.agentInfo ? { agent: { name: agent.agentInfo.name, ...(agent.agentInfo.version ? { version: agent.agentInfo.version } : {}) } } : {}),
+        ...(agent?.protocolVersion !== undefined ? { protocolVersion: agent.protocolVersion } : {}),
+        error: { message: failure.message, code: failure.code },
+      });
+      throw failure;
     }
     session.attemptId = undefined;
     return session;

@@ -50,6 +50,21 @@ export type LifecycleEvent =
       agent?: { name: string; version?: string };
       protocolVersion?: number;
     } & AttemptScope)
+  | ({
+      /**
+       * The agent of a new session failed before `session/new` succeeded (missing command, exit during
+       * initialize, refused session/new). Comes after the session's traffic, before the attempt's outcome.
+       */
+      type: 'session.failed';
+      sessionId: string;
+      handle: string;
+      mode: 'shared' | 'isolated';
+      agentCommand: string[];
+      cwd: string;
+      agent?: { name: string; version?: string };
+      protocolVersion?: number;
+      error: ErrorInfo;
+    } & AttemptScope)
   | {
       /** One raw JSON-RPC message (or stderr / garbage line) that crossed the agent's stdio, in order. */
       type: 'acp.traffic';

@@ -410,7 +410,8 @@ async function repairSession(
     if (parsed.success) binding = parsed.data;
   }
   const handle = binding?.handle ?? summary?.handle;
-  const acpSessionId = binding?.acpSessionId ?? summary?.acpSessionId;
+  // A session that failed to start has no ACP id: its record says so with an empty one.
+  const acpSessionId = binding?.acpSessionId ?? summary?.acpSessionId ?? (binding?.error ?? summary?.error ? '' : undefined);
   if (handle === undefined || acpSessionId === undefined) {
     report.warnings.push(`${files.dir}: no binding.json and no session.bound event; record.json not rebuilt`);
     return;

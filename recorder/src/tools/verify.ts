@@ -542,7 +542,7 @@ class Verifier {
       this.add(path, `${event.type}: session ${sessionId ?? '(none)'} is not listed in ${BUNDLE_FILES.manifest}`, line, '/sessionId');
       return;
     }
-    if (event.type === 'session.bound' && event.payload.path !== sessionFiles(sessionId).dir) {
+    if ((event.type === 'session.bound' || event.type === 'session.failed') && event.payload.path !== sessionFiles(sessionId).dir) {
       this.add(path, `/payload/path: "${event.payload.path}" is not "${sessionFiles(sessionId).dir}"`, line, '/payload/path');
     }
     if (event.type === 'acp.prompt_sent') {
