@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSyntheticRun } from '../test/e2e/fixtures.ts';
+import { writeSyntheticRun } from '../test/fixtures/scenarios.ts';
 import { launchBrowser } from '../test/e2e/browser.ts';
 import { ensureViewerBuilt } from '../viewer/server/ensure-built.ts';
 import { startViewerServer } from '../viewer/server/serve.ts';

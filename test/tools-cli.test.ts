@@ -7,7 +7,8 @@ import { appendFile, cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BundleFixture, reviewFlow } from '../recorder/test/fixtures/build-bundle.ts';
+import { BundleBuilder } from './fixtures/bundle-builder.ts';
+import { draftReviewFlow } from './fixtures/scenarios.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(repo, 'recorder/bin/flowtape.js');
@@ -34,13 +35,13 @@ function assertOneLineError(r: { stderr: string }, pattern: RegExp): void {
 }
 
 async function reviewBundle(name: string, verdict: string): Promise<string> {
-  const f = new BundleFixture(reviewFlow(), `run-${name}`);
+  const f = new BundleBuilder(join(dir, name), draftReviewFlow(), { runId: `run-${name}` });
   f.runStarted({ topic: 'cli' });
   f.node('draft', { output: 'draft', next: { to: 'review' } });
   f.node('review', { output: { verdict }, next: { to: 'done', branch: { on: '$.verdict', value: verdict, caseKey: verdict } } });
   f.node('done', { output: 'ok' });
   f.runCompleted('ok');
-  return f.write(join(dir, name));
+  return f.finish();
 }
 
 test('diff exits 0 for the same run, 1 for a different one (text, --json, --markdown), 2 for bad input', async () => {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { diffBundles } from '../src/tools/diff.ts';
 import { formatMarkdown, formatText } from '../src/tools/diff-format.ts';
 import { IgnoreRules } from '../src/tools/diff-normalize.ts';
-import { BundleFixture, reviewFlow, writeLargeBundle } from './fixtures/build-bundle.ts';
+import { BundleBuilder } from '../../test/fixtures/bundle-builder.ts';
+import { draftReviewFlow, writeLargeBundle } from '../../test/fixtures/scenarios.ts';
 
 async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'flowtape-diff-'));
@@ -25,9 +26,9 @@ interface Variant {
 
 /** The review loop: draft → review (ACP) → done, or → fix → review → done when the verdict is `reject`. */
 async function reviewRun(dir: string, v: Variant = {}): Promise<string> {
-  const flow = reviewFlow();
+  const flow = draftReviewFlow();
   if (v.prompt) Object.assign(flow.nodes[1]!, { promptSource: v.prompt });
-  const f = new BundleFixture(flow, v.runId ?? 'run-1');
+  const f = new BundleBuilder(dir, flow, { runId: v.runId ?? 'run-1' });
   const sessionId = v.sessionId ?? 'sess-1';
   const verdict = v.verdict ?? 'approve';
   f.runStarted({ topic: 'tests' }, { cwd: dir });
@@ -47,7 +48,7 @@ async function reviewRun(dir: string, v: Variant = {}): Promise<string> {
   }
   f.node('done', { output: 'shipped' });
   f.runCompleted('shipped');
-  return f.write(dir);
+  return f.finish();
 }
 
 test('two runs that differ only in volatile values (run id, cwd, session ids, tool call ids, times) are the same', async (t) => {

@@ -7,7 +7,8 @@ import { unzipSync } from 'fflate';
 import { packBundle } from '../src/tools/pack.ts';
 import { diffBundles } from '../src/tools/diff.ts';
 import { ZipBundleBackend } from '../src/tools/fs-backend.ts';
-import { BundleFixture, reviewFlow } from './fixtures/build-bundle.ts';
+import { BundleBuilder } from '../../test/fixtures/bundle-builder.ts';
+import { draftReviewFlow } from '../../test/fixtures/scenarios.ts';
 
 async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'flowtape-pack-'));
@@ -16,7 +17,7 @@ async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise
 }
 
 async function bundle(dir: string): Promise<string> {
-  const f = new BundleFixture(reviewFlow(), 'run-pack');
+  const f = new BundleBuilder(dir, draftReviewFlow(), { runId: 'run-pack' });
   f.runStarted({ topic: 'pack' });
   f.node('draft', { output: 'x'.repeat(200), artifacts: { report: 'a report\n' }, next: { to: 'review' } });
   f.node('review', {
@@ -26,7 +27,7 @@ async function bundle(dir: string): Promise<string> {
   });
   f.node('done', { output: 'ok' });
   f.runCompleted('ok');
-  await f.write(dir);
+  f.finish();
   // Not part of the run: an artifact nothing references and a stray file.
   await writeFile(join(dir, 'artifacts', `sha256-${'0'.repeat(64)}.txt`), 'orphan');
   await writeFile(join(dir, 'notes.txt'), 'stray');

@@ -15,7 +15,7 @@ import {
   TraceEvent,
 } from '@flowtape/schema';
 import { BUNDLE_LOCKFILE, repairBundle } from '../src/tools/repair.ts';
-import { BundleFixture, linearFlow } from './fixtures/build-bundle.ts';
+import { BundleBuilder, linearFlow } from '../../test/fixtures/bundle-builder.ts';
 
 async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'flowtape-repair-'));
@@ -63,8 +63,8 @@ async function assertConsistent(dir: string): Promise<Manifest> {
   return manifest;
 }
 
-function abandonedFixture(pid: number): BundleFixture {
-  const f = new BundleFixture(linearFlow('three', ['a', 'b', 'c']), 'run-crashed', { name: 'flowtape', version: '0.1.0', pid, hostname: hostname() });
+function abandonedFixture(dir: string, pid: number): BundleBuilder {
+  const f = new BundleBuilder(dir, linearFlow('three', ['a', 'b', 'c']), { runId: 'run-crashed', writer: { name: 'flowtape', version: '0.1.0', pid, hostname: hostname() } });
   f.runStarted({ x: 1 });
   f.node('a', { output: 1, next: { to: 'b' } });
   f.node('b', { open: true, turn: { sessionId: 'sess-1', prompt: 'hello', chunks: ['hi'] } });
@@ -73,8 +73,8 @@ function abandonedFixture(pid: number): BundleFixture {
 
 test('repair drops a torn last line, closes open attempts as interrupted, marks the run abandoned, and is idempotent', async (t) => {
   const dir = join(await scratch(t), 'bundle');
-  const f = abandonedFixture(deadPid());
-  await f.write(dir, { tornTail: '{"seq":9,"at":"2026-01-01T00:00:00.0' });
+  const f = abandonedFixture(dir, deadPid());
+  f.finish({ tornTail: '{"seq":11,"at":"2026-01-15T09:00:00.0' });
   await appendFile(join(dir, 'sessions/sess-1/events.ndjson'), '{"seq":4,"direction":"inc');
 
   const report = await repairBundle(dir);
@@ -103,12 +103,12 @@ test('repair drops a torn last line, closes open attempts as interrupted, marks 
 
 test('repair never drops a complete line: a last line that lacks only its newline is kept', async (t) => {
   const dir = join(await scratch(t), 'bundle');
-  const f = new BundleFixture(linearFlow('two', ['a', 'b']), 'run-ok');
+  const f = new BundleBuilder(dir, linearFlow('two', ['a', 'b']), { runId: 'run-ok' });
   f.runStarted();
   f.node('a', { output: 1, next: { to: 'b' } });
   f.node('b', { output: 2 });
   f.runCompleted(2);
-  await f.write(dir);
+  f.finish();
   const trace = join(dir, 'trace.ndjson');
   const text = await readFile(trace, 'utf8');
   await writeFile(trace, text.slice(0, -1));
@@ -122,8 +122,8 @@ test('repair never drops a complete line: a last line that lacks only its newlin
 
 test('repair refuses a bundle whose writer is alive, and one whose lock is held', async (t) => {
   const dir = join(await scratch(t), 'bundle');
-  const f = abandonedFixture(process.pid);
-  await f.write(dir);
+  const f = abandonedFixture(dir, process.pid);
+  f.finish();
   const before = await snapshot(dir);
   await assert.rejects(repairBundle(dir), /the writer is this process \(pid \d+\); not repairing a live run/);
   assert.deepEqual(await snapshot(dir), before);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyBundle } from '../src/tools/verify.ts';
 import { scanArrayDocument } from '../src/tools/verify-steps.ts';
-import { writeLargeBundle } from './fixtures/build-bundle.ts';
+import { writeLargeBundle } from '../../test/fixtures/scenarios.ts';
 
 let root = '';
 let large = '';

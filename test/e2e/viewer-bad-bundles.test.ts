@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { screenshot } from './browser.ts';
-import { REVIEW_FLOW, writeAbandonedRun, writeNewerMajorRun, writeReviewRun, writeTornRun, writeUnknownTypesRun } from './fixtures.ts';
+import { REVIEW_FLOW, writeAbandonedRun, writeNewerMajorRun, writeReviewRun, writeTornRun, writeUnknownTypesRun } from '../fixtures/scenarios.ts';
 import { openViewer, readTraceFile, removeDir, tempDir, type ViewerHarness } from './helpers.ts';
 
 function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {

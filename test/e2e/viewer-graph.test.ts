@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlowSnapshot } from '@flowtape/schema';
 import { screenshot } from './browser.ts';
-import { REVIEW_FLOW, writeReviewRun, writeTornRun } from './fixtures.ts';
+import { REVIEW_FLOW, writeReviewRun, writeTornRun } from '../fixtures/scenarios.ts';
 import { openViewer, readTraceFile, removeDir, sampleBundles, tempDir, type ViewerHarness } from './helpers.ts';
 
 /** Node statuses after each trace event, derived straight from the trace lines. */

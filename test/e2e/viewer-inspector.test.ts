@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { screenshot } from './browser.ts';
-import { XSS_IMG, XSS_SCRIPT, writeReviewRun } from './fixtures.ts';
+import { XSS_IMG, XSS_SCRIPT, writeReviewRun } from '../fixtures/scenarios.ts';
 import { openViewer, readTraceFile, removeDir, tempDir, type ViewerHarness } from './helpers.ts';
 
 describe('inspector', () => {

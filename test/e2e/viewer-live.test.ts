@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { screenshot } from './browser.ts';
-import { writeReviewRun } from './fixtures.ts';
+import { writeReviewRun } from '../fixtures/scenarios.ts';
 import { openViewer, removeDir, tempDir, type ViewerHarness } from './helpers.ts';
 
 let dir: string;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot, screenshot } from './browser.ts';
-import { REVIEW_FLOW, writeReviewRun } from './fixtures.ts';
+import { REVIEW_FLOW, writeReviewRun } from '../fixtures/scenarios.ts';
 import { openViewer, removeDir, tempDir, type ViewerHarness } from './helpers.ts';
 
 function pack(bundle: string, output: string): void {

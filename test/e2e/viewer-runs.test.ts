@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { screenshot } from './browser.ts';
-import { writeManifestOnly } from './fixtures.ts';
+import { writeManifestOnly } from '../fixtures/bundle-builder.ts';
 import { openViewer, removeDir, tempDir, type ViewerHarness } from './helpers.ts';
 
 const RUNS = 2500;

@@ -12,7 +12,7 @@ import { loadBundle, pollBundle, withValidation } from '../src/model/loader.ts';
 import { CHECKPOINT_EVERY } from '../src/model/timeline.ts';
 import { createViewStore, moves } from '../src/model/store.ts';
 import { findBackEdges, layoutGraph } from '../src/layout/layout.ts';
-import { writeNewerMajorRun, writeReviewRun, writeSyntheticRun, writeTornRun, writeUnknownTypesRun } from '../../test/e2e/fixtures.ts';
+import { writeNewerMajorRun, writeReviewRun, writeSyntheticRun, writeTornRun, writeUnknownTypesRun } from '../../test/fixtures/scenarios.ts';
 import { removeDir, tempDir } from '../../test/e2e/helpers.ts';
 
 /** A backend over a directory on disk, read at call time (so appends show up). */
