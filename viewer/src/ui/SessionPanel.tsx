@@ -2,8 +2,9 @@
 // switch between the run's sessions. Agent text is rendered as text nodes only — never as HTML.
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import type { ConversationEntry, Step } from '@flowtape/schema';
+import type { ConversationEntry, ErrorInfo, Step } from '@flowtape/schema';
 import type { SessionData } from '../model/sessions.ts';
+import { sessionLineType } from './EventsPanel.tsx';
 import { SessionMarks } from '../model/session-marks.ts';
 import { useStore, useView } from './store-context.tsx';
 import { useCursorState, useFocusNode } from './hooks.ts';
@@ -144,6 +145,31 @@ function Conversation({ data, step, watermark }: { data: SessionData; step: Step
   );
 }
 
+/** A session whose agent failed before session/new succeeded: the error and the raw handshake, line by line. */
+function FailedSession({ data, error }: { data: SessionData; error: ErrorInfo }) {
+  const shown = data.events.slice(0, 500);
+  return (
+    <div className="session-failed" data-testid="session-failed">
+      <div className="error-text" data-testid="session-error">
+        the session could not be started{error.code ? ` (${error.code})` : ''}: {error.message}
+      </div>
+      {data.events.length === 0 ? (
+        <div className="muted">Nothing crossed the agent's stdio.</div>
+      ) : (
+        <ol className="handshake" data-testid="handshake">
+          {shown.map((r) => (
+            <li key={r.event.seq} data-testid="handshake-line" data-direction={r.event.direction} data-type={sessionLineType(r)}>
+              <span className="muted">{r.event.seq} {r.event.direction}</span> <b>{sessionLineType(r)}</b>
+              <code className="handshake-json">{r.event.message !== undefined ? JSON.stringify(r.event.message) : (r.event.text ?? '')}</code>
+            </li>
+          ))}
+        </ol>
+      )}
+      {data.events.length > shown.length && <div className="muted">{data.events.length - shown.length} more lines in the events tab</div>}
+    </div>
+  );
+}
+
 export function SessionPanel() {
   const store = useStore();
   const model = useView((s) => s.model)!;
@@ -181,18 +207,24 @@ export function SessionPanel() {
       </div>
       {data.status === 'loading' && <div className="muted">loading session…</div>}
       {data.status === 'error' && <div className="error-text">{data.message}</div>}
-      {data.status === 'ok' && (
-        <>
-          {data.value.binding && (
-            <div className="binding muted">
-              agent <code>{data.value.binding.agentCommand.join(' ')}</code> · ACP session <code>{data.value.binding.acpSessionId}</code>
-              {data.value.source === 'events' && ' · conversation rebuilt from events.ndjson'}
-            </div>
-          )}
-          {data.value.issues.map((i, n) => <div key={n} className={`issue ${i.severity}`}>{i.message}</div>)}
-          <Conversation data={data.value} step={step?.sessionId === sessionId ? step : undefined} watermark={watermark} />
-        </>
-      )}
+      {data.status === 'ok' && (() => {
+        const failure = data.value.binding?.error ?? summary?.error;
+        return (
+          <>
+            {data.value.binding && (
+              <div className="binding muted">
+                agent <code>{data.value.binding.agentCommand.join(' ')}</code> · ACP session <code>{data.value.binding.acpSessionId ?? 'none'}</code>
+                {data.value.source === 'events' && ' · conversation rebuilt from events.ndjson'}
+              </div>
+            )}
+            {data.value.issues.map((i, n) => <div key={n} className={`issue ${i.severity}`}>{i.message}</div>)}
+            {failure && <FailedSession data={data.value} error={failure} />}
+            {(!failure || data.value.messages.length > 0) && (
+              <Conversation data={data.value} step={step?.sessionId === sessionId ? step : undefined} watermark={watermark} />
+            )}
+          </>
+        );
+      })()}
     </div>
   );
 }
