@@ -343,23 +343,7 @@ class BundleRecorder implements Recorder {
         const session = this.session(event.sessionId);
         session.acpSessionId = event.acpSessionId;
         session.handle = event.handle;
-        if (!event.reused) {
-          const binding: SessionBinding = {
-            schema: SCHEMA_IDS.sessionBinding,
-            sessionId: event.sessionId,
-            handle: event.handle,
-            acpSessionId: event.acpSessionId,
-            mode: event.mode,
-            agentCommand: event.agentCommand,
-            cwd: event.cwd,
-            ...(event.protocolVersion !== undefined ? { protocolVersion: event.protocolVersion } : {}),
-            ...(event.agent ? { agent: event.agent } : {}),
-            createdAt: at,
-            boundBy: event.attemptId,
-          };
-          const text = this.redactHook(JSON.stringify(binding, null, 2), 'json');
-          writeFileAtomicSync(join(this.bundleDir, session.files.binding), `${text}\n`);
-        }
+        if (!event.reused) this.writeBinding(session.files.binding, event, at, { acpSessionId: event.acpSessionId });
         this.emit(
           'session.bound',
           {
@@ -381,21 +365,7 @@ class BundleRecorder implements Recorder {
         session.handle = event.handle;
         session.touchEvents();
         const error = this.encoder.error(event.error, !this.deterministic)!;
-        const binding: SessionBinding = {
-          schema: SCHEMA_IDS.sessionBinding,
-          sessionId: event.sessionId,
-          handle: event.handle,
-          mode: event.mode,
-          agentCommand: event.agentCommand,
-          cwd: event.cwd,
-          ...(event.protocolVersion !== undefined ? { protocolVersion: event.protocolVersion } : {}),
-          ...(event.agent ? { agent: event.agent } : {}),
-          createdAt: at,
-          boundBy: event.attemptId,
-          error,
-        };
-        const text = this.redactHook(JSON.stringify(binding, null, 2), 'json');
-        writeFileAtomicSync(join(this.bundleDir, session.files.binding), `${text}\n`);
+        this.writeBinding(session.files.binding, event, at, { error });
         this.emit(
           'session.failed',
           { handle: event.handle, mode: event.mode, agentCommand: event.agentCommand, path: session.files.dir, error },
@@ -539,6 +509,31 @@ class BundleRecorder implements Recorder {
       );
     }
     this.openAttempts.clear();
+  }
+
+  /** `binding.json` of a new session: bound (with the agent's session id) or failed (with the error). */
+  private writeBinding(
+    path: string,
+    event: Extract<LifecycleEvent, { type: 'session.bound' | 'session.failed' }>,
+    at: string,
+    outcome: Pick<SessionBinding, 'acpSessionId' | 'error'>,
+  ): void {
+    const binding: SessionBinding = {
+      schema: SCHEMA_IDS.sessionBinding,
+      sessionId: event.sessionId,
+      handle: event.handle,
+      ...(outcome.acpSessionId !== undefined ? { acpSessionId: outcome.acpSessionId } : {}),
+      mode: event.mode,
+      agentCommand: event.agentCommand,
+      cwd: event.cwd,
+      ...(event.protocolVersion !== undefined ? { protocolVersion: event.protocolVersion } : {}),
+      ...(event.agent ? { agent: event.agent } : {}),
+      createdAt: at,
+      boundBy: event.attemptId,
+      ...(outcome.error ? { error: outcome.error } : {}),
+    };
+    const text = this.redactHook(JSON.stringify(binding, null, 2), 'json');
+    writeFileAtomicSync(join(this.bundleDir, path), `${text}\n`);
   }
 
   private session(sessionId: string): SessionWriter {
