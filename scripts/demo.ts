@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { verifyBundle } from '@flowtape/recorder';
 import { samples, recordSample } from '../samples/catalog.ts';
+import { ensureViewerBuilt } from '../viewer/server/ensure-built.ts';
 
 /**
  * Opens the bundle with the real `flowtape view --open`. In a terminal it serves until Ctrl-C; without one (a script,
@@ -53,6 +54,8 @@ export async function afterRecord(bundleDir: string, options: { view: boolean })
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { out: { type: 'string' }, 'no-view': { type: 'boolean' } } });
+  // Builds the viewer app only when its sources changed since the last build.
+  ensureViewerBuilt();
   const spec = samples.find((s) => s.name === 'conversation')!;
   const runsRoot = resolve(values.out ?? join('.flowtape', 'runs'));
   const bundleDir = join(runsRoot, `demo-${new Date().toISOString().replace(/[-:.]/g, '')}`);

@@ -1,4 +1,4 @@
-// Builds the viewer into viewer/dist, which `flowtape view` serves (see server/serve.ts).
+// Builds the viewer app into viewer/dist/app, which `flowtape view` serves (see server/serve.ts).
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
@@ -15,12 +15,12 @@ export default defineConfig({
       name: 'flowtape-inputs-stamp',
       apply: 'build',
       closeBundle() {
-        writeFileSync(fileURLToPath(new URL('./dist/.inputs-sha256', import.meta.url)), viewerInputsHash() + '\n');
+        writeFileSync(fileURLToPath(new URL('./dist/app/.inputs-sha256', import.meta.url)), viewerInputsHash() + '\n');
       },
     },
   ],
   build: {
-    outDir: 'dist',
+    outDir: 'dist/app',
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: false,

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// The `flowtape` CLI. Registers tsx so the TypeScript sources (and TypeScript flow files) load on plain Node 20
-// without a build step, then runs the entry.
+// The `flowtape` CLI from the repository's TypeScript sources (the published package's bin is the built
+// dist/cli/main.js). Registers tsx's ESM and CommonJS hooks, as the built CLI does when it loads a TypeScript flow.
 import { register } from 'tsx/esm/api';
+import { register as registerCjs } from 'tsx/cjs/api';
 
 register();
+registerCjs();
 await import('../src/cli/main.ts');

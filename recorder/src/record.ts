@@ -20,6 +20,9 @@ import {
   type RunOptions,
   type RunResult,
 } from './runtime/index.ts';
+import { DEFAULT_RUNS_ROOT } from './runs-root.ts';
+
+export { DEFAULT_RUNS_ROOT };
 
 /** Where deterministic runs start: a fixed instant, so samples and goldens are byte-identical. */
 export const DETERMINISTIC_EPOCH = Date.parse('2026-01-01T00:00:00.000Z');
@@ -35,8 +38,6 @@ export function steppingClock(start = DETERMINISTIC_EPOCH, stepMs = 1): Clock {
     },
   };
 }
-
-export const DEFAULT_RUNS_ROOT = join('.flowtape', 'runs');
 
 export interface RecordOptions extends Omit<RunOptions, 'observer' | 'cwd'> {
   /** The run's working directory (default: process.cwd()). */

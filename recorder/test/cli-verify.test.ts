@@ -89,13 +89,13 @@ describe('flowtape verify', () => {
       for (const [name, damage, expected] of cases) {
         const bundle = await damaged(dir.path, name.replace(' ', '-'), damage);
         const result = await runCli(['verify', bundle], { cwd: dir.path });
-        assert.equal(result.code, 2, `${name}: ${result.stdout}${result.stderr}`);
+        assert.equal(result.code, 1, `${name}: ${result.stdout}${result.stderr}`);
         assert.match(result.stdout, expected, name);
         assert.match(result.stdout, /: invalid: \d+ problems? \(/, name);
         assert.doesNotMatch(result.stdout + result.stderr, /^\s+at /m, `${name}: no stack trace`);
       }
       const json = await runCli(['verify', join(dir.path, 'torn'), '--json'], { cwd: dir.path });
-      assert.equal(json.code, 2);
+      assert.equal(json.code, 1);
       const report = JSON.parse(json.stdout) as { ok: boolean; problems: Array<{ file: string; line?: number }> };
       assert.equal(report.ok, false);
       assert.equal(report.problems[0]!.file, 'trace.ndjson');

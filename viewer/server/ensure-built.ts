@@ -1,4 +1,4 @@
-// Builds viewer/dist when it is missing or older than its sources (tests and benchmarks call this, so a
+// Builds viewer/dist/app when it is missing or older than its sources (tests and benchmarks call this, so a
 // clean clone works without a separate build step). Staleness is judged by a hash of the inputs, not by
 // mtimes, which a fresh checkout makes meaningless. Concurrent callers (parallel test files) serialise
 // on a lock file so only one build runs.
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const viewerDir = fileURLToPath(new URL('..', import.meta.url));
 const repoDir = join(viewerDir, '..');
-const distDir = join(viewerDir, 'dist');
+const distDir = join(viewerDir, 'dist', 'app');
 const stampFile = join(distDir, '.inputs-sha256');
 const lockFile = join(viewerDir, '.build.lock');
 
@@ -89,4 +89,10 @@ export function ensureViewerBuilt(): string {
   } finally {
     release();
   }
+}
+
+// `tsx server/ensure-built.ts` (the package's build and prepack): build the app only when its inputs changed.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const dir = ensureViewerBuilt();
+  console.log(`viewer app: ${relative(process.cwd(), dir) || '.'} is current`);
 }

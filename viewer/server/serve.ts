@@ -2,7 +2,7 @@
 // a runs-root (many bundles) or a packed `.zip`, on loopback only.
 //
 // Routes (GET/HEAD only):
-//   /                      the app (viewer/dist/index.html); /assets/* its hashed assets
+//   /                      the app (dist/app/index.html); /assets/* its hashed assets
 //   /api/info              { mode: 'bundle' | 'runs' | 'zip', name }
 //   /api/runs              run summaries (runs-root; a one-element list for a bundle)
 //   /api/list?run=<id>     relative paths of every file in one bundle
@@ -45,7 +45,14 @@ export class ViewerServerError extends Error {
   override name = 'ViewerServerError';
 }
 
-export const defaultDistDir = fileURLToPath(new URL('../dist/', import.meta.url));
+/**
+ * The built app. In the published package it sits beside this file's folder (dist/server/ → dist/app/); running
+ * from the repository's sources it is viewer/dist/app/.
+ */
+export const defaultDistDir =
+  [new URL('../app/', import.meta.url), new URL('../dist/app/', import.meta.url)]
+    .map((url) => fileURLToPath(url))
+    .find((dir) => existsSync(join(dir, 'index.html'))) ?? fileURLToPath(new URL('../dist/app/', import.meta.url));
 
 const APP_CSP = [
   "default-src 'self'",

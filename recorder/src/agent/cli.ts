@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // Process entry of `flowtape-scripted-agent`: reads the script, then serves ACP over stdio.
 // Exit codes: 0 when the client closes stdin, 2 for usage or script errors, or whatever an `exit` step says.
 import { Readable } from 'node:stream';

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from './errors.ts';
 
+export { DEFAULT_RUNS_ROOT } from '../runs-root.ts';
+
 /** Parses `--input`: inline JSON, or `@path` to a JSON file (relative to cwd). */
 export function parseInput(value: string | undefined, cwd: string, option = '--input'): unknown {
   if (value === undefined) return undefined;

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // Process entry of `flowtape` (bin/flowtape.js imports this after registering tsx). The only place that touches
 // process signals and exits.
 import type { CliIO } from './context.ts';

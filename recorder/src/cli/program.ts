@@ -64,8 +64,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
 function exitCodeOf(error: unknown, io: CliIO): number {
   if (error instanceof CommanderError) {
     // commander printed its own message (usage errors) or the help/version text.
+    // `--help`, `help [cmd]` and `--version` exit 0; help shown because a command was missing is a usage error.
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
-    if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync') return 2;
+    if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
     return 2;
   }
   const message = error instanceof Error ? error.message : String(error);

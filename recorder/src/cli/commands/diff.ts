@@ -1,8 +1,6 @@
 /** `flowtape diff <a> <b>`: exit 0 when the runs behave the same, 1 when they differ, 2 on bad input. */
 import type { CliCommand } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { diffBundles } from '../../tools/diff.ts';
-import { formatMarkdown, formatText } from '../../tools/diff-format.ts';
 import { argPath, asCliErrors } from './tool-errors.ts';
 
 interface DiffFlags {
@@ -39,6 +37,8 @@ export const diffCommand: CliCommand = {
           if (flags.json && flags.markdown) throw new UsageError('diff: choose one of --json and --markdown');
           const maxDetails = Number(flags.maxDetails);
           if (!Number.isInteger(maxDetails) || maxDetails < 0) throw new UsageError(`diff: --max-details: "${flags.maxDetails}" is not a whole number`);
+          const { diffBundles } = await import('../../tools/diff.ts');
+          const { formatMarkdown, formatText } = await import('../../tools/diff-format.ts');
           const result = await asCliErrors(() => diffBundles(argPath(cli.io.cwd, a), argPath(cli.io.cwd, b), { ignore: flags.ignore, maxDetails }));
           if (flags.json) cli.io.stdout(JSON.stringify(result, null, 2) + '\n');
           else if (flags.markdown) cli.io.stdout(formatMarkdown(result));

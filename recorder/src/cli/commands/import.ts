@@ -2,7 +2,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { CliCommand } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { defaultImportName, importAcpx } from '../../tools/import-acpx.ts';
 import { asCliErrors } from './tool-errors.ts';
 
 export const importCommand: CliCommand = {
@@ -22,6 +21,7 @@ export const importCommand: CliCommand = {
       .action(
         cli.action(async (format: string, dir: string, flags: { output?: string; json?: boolean }) => {
           if (format !== 'acpx') throw new UsageError(`import: unknown format "${format}" (known: acpx)`);
+          const { defaultImportName, importAcpx } = await import('../../tools/import-acpx.ts');
           const source = isAbsolute(dir) ? dir : resolve(cli.io.cwd, dir);
           const output = resolve(cli.io.cwd, flags.output ?? defaultImportName(dir));
           const report = await asCliErrors(() => importAcpx(source, { output }));

@@ -9,6 +9,19 @@ import { diffCommand } from './diff.ts';
 import { repairCommand } from './repair.ts';
 import { packCommand } from './pack.ts';
 import { importCommand } from './import.ts';
+import { checkCommand } from './check.ts';
 
-export const commands: CliCommand[] = [runCommand, resumeCommand, lsCommand, verifyCommand, viewCommand];
-commands.push(diffCommand, repairCommand, packCommand, importCommand);
+// Modules here import only commander and small helpers; each action imports what it needs when it runs, so
+// `flowtape --help` and every command load only their own code.
+export const commands: CliCommand[] = [
+  runCommand,
+  checkCommand,
+  resumeCommand,
+  lsCommand,
+  verifyCommand,
+  viewCommand,
+  diffCommand,
+  repairCommand,
+  packCommand,
+  importCommand,
+];

@@ -1,83 +1,8 @@
-/** `flowtape ls <runs-root>`: the bundles below a directory with status, flow, start and duration. */
+/** `flowtape ls [runs-root]`: the bundles below a directory with status, flow, start and duration. */
 import type { Command } from 'commander';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
-import { BUNDLE_FILES, Manifest } from '@flowtape/schema';
+import { resolve } from 'node:path';
 import type { CliCommand, CliContext } from '../context.ts';
-import { UsageError } from '../errors.ts';
-
-export interface RunListing {
-  path: string;
-  runId?: string;
-  flowName?: string;
-  status?: string;
-  complete?: boolean;
-  createdAt?: string;
-  endedAt?: string;
-  durationMs?: number;
-  /** Set when the writer of an unfinished run is gone (same host, pid not alive). */
-  abandoned?: boolean;
-  problem?: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function describe(dir: string, name: string): Promise<RunListing> {
-  const path = join(dir, name);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(join(path, BUNDLE_FILES.manifest), 'utf8'));
-  } catch (error) {
-    return { path, problem: `${BUNDLE_FILES.manifest}: ${(error as Error).message.split('\n')[0]}` };
-  }
-  const parsed = Manifest.safeParse(raw);
-  if (!parsed.success) return { path, problem: `${BUNDLE_FILES.manifest}: not a v1 manifest` };
-  const m = parsed.data;
-  const ended = m.endedAt ? Date.parse(m.endedAt) - Date.parse(m.createdAt) : undefined;
-  const writerGone =
-    !m.complete && m.status === 'running' && m.writer.pid !== undefined && m.writer.hostname === hostname() && !alive(m.writer.pid);
-  return {
-    path,
-    runId: m.runId,
-    flowName: m.flowName,
-    status: m.status,
-    complete: m.complete,
-    createdAt: m.createdAt,
-    ...(m.endedAt ? { endedAt: m.endedAt } : {}),
-    ...(ended !== undefined ? { durationMs: ended } : {}),
-    ...(writerGone ? { abandoned: true } : {}),
-  };
-}
-
-export async function listRuns(root: string): Promise<RunListing[]> {
-  let info;
-  try {
-    info = await stat(root);
-  } catch {
-    throw new UsageError(`${root}: no such directory`);
-  }
-  if (!info.isDirectory()) throw new UsageError(`${root}: not a directory`);
-  // A bundle given directly lists itself.
-  if (await stat(join(root, BUNDLE_FILES.manifest)).then(() => true, () => false)) {
-    const parent = resolve(root, '..');
-    return [await describe(parent, resolve(root).slice(parent.length + 1))];
-  }
-  const out: RunListing[] = [];
-  for (const entry of await readdir(root, { withFileTypes: true })) {
-    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
-    if (!(await stat(join(root, entry.name, BUNDLE_FILES.manifest)).then(() => true, () => false))) continue;
-    out.push(await describe(root, entry.name));
-  }
-  return out.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.path.localeCompare(b.path));
-}
+import { asCliErrors } from './tool-errors.ts';
 
 function duration(ms: number | undefined): string {
   if (ms === undefined) return '-';
@@ -96,7 +21,8 @@ export const lsCommand: CliCommand = {
       .action(
         cli.action(async (root: string, flags: { json?: boolean }) => {
           const { io } = cli;
-          const runs = await listRuns(resolve(io.cwd, root));
+          const { listRuns } = await import('../../tools/list-runs.ts');
+          const runs = await asCliErrors(() => listRuns(resolve(io.cwd, root)));
           if (flags.json) {
             io.stdout(`${JSON.stringify(runs, null, 2)}\n`);
             return 0;

@@ -1,7 +1,6 @@
 /** `flowtape pack <bundle> [-o run.flowtape.zip]`: one file to share a run; `flowtape view` and the viewer open it. */
 import { resolve } from 'node:path';
 import type { CliCommand } from '../context.ts';
-import { defaultPackName, packBundle } from '../../tools/pack.ts';
 import { asCliErrors } from './tool-errors.ts';
 
 export const packCommand: CliCommand = {
@@ -18,6 +17,7 @@ export const packCommand: CliCommand = {
       .option('--json', 'print the report as JSON')
       .action(
         cli.action(async (bundle: string, flags: { output?: string; json?: boolean }) => {
+          const { defaultPackName, packBundle } = await import('../../tools/pack.ts');
           const output = resolve(cli.io.cwd, flags.output ?? defaultPackName(bundle));
           const report = await asCliErrors(() => packBundle(resolve(cli.io.cwd, bundle), { output }));
           if (flags.json) {

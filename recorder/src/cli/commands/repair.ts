@@ -1,6 +1,6 @@
 /** `flowtape repair <bundle>`: torn last lines, abandoned runs, projections and manifest rebuilt from the trace. */
 import type { CliCommand } from '../context.ts';
-import { repairBundle, type RepairReport } from '../../tools/repair.ts';
+import type { RepairReport } from '../../tools/repair.ts';
 import { argPath, asCliErrors } from './tool-errors.ts';
 
 function describe(report: RepairReport, dryRun: boolean): string {
@@ -35,6 +35,7 @@ export const repairCommand: CliCommand = {
       .option('--json', 'print the report as JSON')
       .action(
         cli.action(async (bundle: string, flags: { force?: boolean; dryRun?: boolean; json?: boolean }) => {
+          const { repairBundle } = await import('../../tools/repair.ts');
           const report = await asCliErrors(() => repairBundle(argPath(cli.io.cwd, bundle), { force: flags.force, dryRun: flags.dryRun }));
           cli.io.stdout(flags.json ? JSON.stringify(report, null, 2) + '\n' : describe(report, flags.dryRun === true));
           return 0;

@@ -1,14 +1,10 @@
 /** `flowtape resume <bundle>`: continues a run waiting at a checkpoint, appending to the same bundle. */
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { loadWaitingBundle } from '../../bundle/resume-state.ts';
-import { resumeRecorded } from '../../record.ts';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { loadFlowFile } from '../flow-loader.ts';
 import { parseInput, PERMISSION_POLICIES } from '../input.ts';
-import { progressObserver } from '../progress.ts';
 import { reportRun } from './run.ts';
 
 interface ResumeFlags {
@@ -37,10 +33,12 @@ export const resumeCommand: CliCommand = {
           const { io } = cli;
           const input = parseInput(flags.input, io.cwd);
           const dir = resolve(io.cwd, bundle);
+          const { loadWaitingBundle } = await import('../../bundle/resume-state.ts');
           const waiting = await loadWaitingBundle(dir);
           const flowPath = flags.flow ?? waiting.flow.flowFile;
           if (!flowPath) throw new UsageError(`${bundle}: flow.json does not say which flow file the run came from: give --flow <file>`);
           const base = flags.flow ? io.cwd : (waiting.cwd ?? io.cwd);
+          const { loadFlowFile } = await import('../flow-loader.ts');
           const { flow } = await loadFlowFile(resolve(base, flowPath), io.cwd);
           const controller = new AbortController();
           const stopListening = io.onInterrupt((signal) => {
@@ -48,6 +46,8 @@ export const resumeCommand: CliCommand = {
             controller.abort(signal);
           });
           if (!flags.quiet) io.stderr(`flowtape: resuming ${flow.name} at ${waiting.state.checkpoint}\n`);
+          const { resumeRecorded } = await import('../../record.ts');
+          const { progressObserver } = await import('../progress.ts');
           try {
             const result = await resumeRecorded(dir, flow, input, {
               signal: controller.signal,

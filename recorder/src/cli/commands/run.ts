@@ -1,11 +1,9 @@
 /** `flowtape run <flow.ts>`: runs a flow with tracing on and prints the bundle path. */
 import { Option, type Command } from 'commander';
-import { record, DEFAULT_RUNS_ROOT, type RecordResult } from '../../record.ts';
+import type { RecordResult } from '../../record.ts';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand, CliContext, CliIO } from '../context.ts';
-import { loadFlowFile } from '../flow-loader.ts';
-import { parseInput, PERMISSION_POLICIES } from '../input.ts';
-import { progressObserver } from '../progress.ts';
+import { DEFAULT_RUNS_ROOT, parseInput, PERMISSION_POLICIES } from '../input.ts';
 
 interface RunFlags {
   input?: string;
@@ -59,6 +57,7 @@ export const runCommand: CliCommand = {
         cli.action(async (flowPath: string, flags: RunFlags) => {
           const { io } = cli;
           const input = parseInput(flags.input, io.cwd) ?? {};
+          const { loadFlowFile } = await import('../flow-loader.ts');
           const { flow, file } = await loadFlowFile(flowPath, io.cwd);
           const controller = new AbortController();
           const stopListening = io.onInterrupt((signal) => {
@@ -66,6 +65,8 @@ export const runCommand: CliCommand = {
             controller.abort(signal);
           });
           if (!flags.quiet) io.stderr(`flowtape: running ${flow.name}\n`);
+          const { record } = await import('../../record.ts');
+          const { progressObserver } = await import('../progress.ts');
           try {
             const result = await record(flow, input, {
               cwd: io.cwd,

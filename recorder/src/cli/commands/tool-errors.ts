@@ -9,6 +9,7 @@ const INPUT_ERRORS = new Set([
   'PackError',
   'ImportError',
   'VerifyInputError',
+  'ListRunsError',
   'ZodError',
 ]);
 const FS_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOSPC', 'EROFS', 'ELOOP']);
