@@ -5,10 +5,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchBrowser } from './e2e/browser.ts';
-import { packAndInstall, run, type Installed } from './package/project.ts';
+import { packAndInstall, repoRoot, run, type Installed } from './package/project.ts';
 import {
   ACPX_FLOW,
   BARE_FLOW,
@@ -71,6 +71,23 @@ describe('installed from the packed tarballs into a fresh project', { timeout: 6
     assert.deepEqual(walkFiles(installed).filter((f) => /\/test\//.test(f)), [], 'no tests ship');
     const app = join(installed, 'viewer/dist/app/index.html');
     assert.match(readFileSync(app, 'utf8'), /<script type="module"/, 'the viewer app ships prebuilt');
+  });
+
+  test('the README\'s "Your first flow" commands, run as written, work in the project', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Your first flow'), readme.indexOf('\n## ', readme.indexOf('## Your first flow') + 5));
+    const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    assert.ok(blocks.length >= 2, 'the section has its shell blocks');
+    // `view` serves until Ctrl-C; it is checked in Chromium below.
+    const script = blocks.join('\n').split('\n').filter((line) => !line.startsWith('npx flowtape view')).join('\n');
+    const dir = join(env.project, 'first-flow');
+    mkdirSync(dir);
+    const result = run('bash', ['-euo', 'pipefail', '-c', script], dir);
+    assert.equal(result.status, 0, `README commands failed:\n${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /valid flow "hello", types checked/);
+    assert.match(result.stdout, /^completed\s+hello\s/m, 'flowtape ls shows the run');
+    assert.match(result.stdout, /: valid \(completed, \d+ events, 1 session/);
+    assert.match(result.stdout, /^no differences$/m, 'the new run diffs as the same as the golden');
   });
 
   test('npx flowtape runs a TypeScript flow importing @flowtape/recorder with the scripted agent; verify and diff pass', () => {

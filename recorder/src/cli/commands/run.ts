@@ -1,19 +1,31 @@
 /** `flowtape run <flow.ts>`: runs a flow with tracing on and prints the bundle path. */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { RecordResult } from '../../record.ts';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand, CliContext, CliIO } from '../context.ts';
+import { UsageError } from '../errors.ts';
 import { DEFAULT_RUNS_ROOT, parseInput, PERMISSION_POLICIES } from '../input.ts';
 
 interface RunFlags {
   input?: string;
   out?: string;
+  cwd?: string;
   agent?: string;
   deterministic?: boolean;
   permission?: PermissionPolicy;
   runId?: string;
   quiet?: boolean;
   json?: boolean;
+}
+
+/** The run's working directory: `--cwd` relative to the current directory, which must exist. */
+function runDirectory(cwd: string, option: string | undefined): string {
+  if (option === undefined) return cwd;
+  const dir = resolve(cwd, option);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--cwd ${option}: not a directory`);
+  return dir;
 }
 
 /** 0 for a run that completed or waits at a checkpoint, 1 for failed, timed out or cancelled. */
@@ -47,6 +59,7 @@ export const runCommand: CliCommand = {
       .argument('<flow>', 'the flow file (TypeScript or JavaScript, `export default defineFlow(…)`)')
       .option('--input <json|@file>', 'the run input: JSON, or @path to a JSON file', undefined)
       .option('--out <dir>', 'runs root: the bundle is written to <dir>/<runId>', DEFAULT_RUNS_ROOT)
+      .option('--cwd <dir>', "the run's working directory: agents and shell actions run there and agent file access stays inside it (default: the current directory)")
       .option('--agent <command>', 'the ACP agent command for nodes that name none')
       .option('--deterministic', 'fixed clock and ids, no machine paths (samples, goldens)')
       .addOption(new Option('--permission <policy>', 'how agent permission requests are answered').choices(PERMISSION_POLICIES))
@@ -57,6 +70,7 @@ export const runCommand: CliCommand = {
         cli.action(async (flowPath: string, flags: RunFlags) => {
           const { io } = cli;
           const input = parseInput(flags.input, io.cwd) ?? {};
+          const cwd = runDirectory(io.cwd, flags.cwd);
           const { loadFlowFile } = await import('../flow-loader.ts');
           const { flow, file } = await loadFlowFile(flowPath, io.cwd);
           const controller = new AbortController();
@@ -69,8 +83,9 @@ export const runCommand: CliCommand = {
           const { progressObserver } = await import('../progress.ts');
           try {
             const result = await record(flow, input, {
-              cwd: io.cwd,
-              outDir: flags.out ?? DEFAULT_RUNS_ROOT,
+              cwd,
+              // Paths typed on the command line are relative to where they were typed, not to --cwd.
+              outDir: resolve(io.cwd, flags.out ?? DEFAULT_RUNS_ROOT),
               flowFile: file,
               signal: controller.signal,
               ...(flags.agent ? { agentCommand: flags.agent } : {}),
