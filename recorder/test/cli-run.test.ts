@@ -165,11 +165,18 @@ describe('flowtape run', () => {
         [['ls', '--help'], /--json/],
         [['verify', '--help'], /--json/],
         [['view', '--help'], /--port <n>[\s\S]*--open/],
+        [['check', '--help'], /--no-types[\s\S]*--json/],
+        [['help'], /Commands:[\s\S]*run[\s\S]*check/],
+        [['help', 'diff'], /Usage: flowtape diff \[options\] <a> <b>/],
       ] as const) {
         const result = await runCli([...args], { cwd: dir.path });
         assert.equal(result.code, 0, args.join(' '));
         assert.match(result.stdout, expected, args.join(' '));
       }
+      // Help shown because the command is missing is a usage error.
+      const bare = await runCli([], { cwd: dir.path });
+      assert.equal(bare.code, 2);
+      assert.match(bare.stderr, /Usage: flowtape/);
     } finally {
       await dir.remove();
     }
