@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { FlowDefinition } from '../runtime/index.ts';
+import { validateFlow, type FlowDefinition } from '../runtime/index.ts';
 import { UsageError } from './errors.ts';
 import { installRuntimeAliases } from './flow-imports.ts';
 
@@ -60,5 +60,11 @@ export async function loadFlowFile(path: string, cwd: string): Promise<{ flow: F
   const candidates = [module.default, module.flow, (module.default as { default?: unknown } | undefined)?.default];
   const flow = candidates.find(looksLikeFlow) ?? Object.values(module).find(looksLikeFlow);
   if (!flow) throw new UsageError(`${path}: exports no flow (use \`export default defineFlow({ … })\`)`);
+  // A definition exported without defineFlow is validated here, so the error names the file before anything runs.
+  try {
+    validateFlow(flow);
+  } catch (error) {
+    throw new UsageError(`${path}: ${firstLine(error)}`);
+  }
   return { flow, file };
 }
