@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSyntheticRun } from '../test/fixtures/scenarios.ts';
-import { launchBrowser } from '../test/e2e/browser.ts';
+import { assertChromium, launchBrowser } from '../test/e2e/browser.ts';
 import { ensureViewerBuilt } from '../viewer/server/ensure-built.ts';
 import { startViewerServer } from '../viewer/server/serve.ts';
 
@@ -78,6 +78,7 @@ function pct(values: number[], p: number): number {
 const fmt = (ms: number) => `${ms.toFixed(ms < 10 ? 2 : 0)} ms`;
 
 async function main(): Promise<void> {
+  assertChromium(); // before minutes of building and writing: no browser, no benchmark
   process.stdout.write('building the viewer… ');
   ensureViewerBuilt();
   console.log('ok');

@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { packBundle } from '../src/tools/pack.ts';
 import { diffBundles } from '../src/tools/diff.ts';
 import { ZipBundleBackend } from '../src/tools/fs-backend.ts';
+import { runCli } from './recorder-support.ts';
 import { BundleBuilder } from '../../test/fixtures/bundle-builder.ts';
 import { draftReviewFlow } from '../../test/fixtures/scenarios.ts';
 
@@ -83,4 +84,27 @@ test('pack names what is wrong with a bundle it cannot pack', async (t) => {
   await assert.rejects(packBundle(dir, { output: join(root, 'x.zip') }), /flow\.json: missing/);
   await writeFile(join(dir, 'manifest.json'), '{}');
   await assert.rejects(packBundle(dir, { output: join(root, 'x.zip') }), /manifest\.json: \/schema: missing/);
+});
+
+test('flowtape pack names the path in one line (exit 2) when it is not a bundle', async (t) => {
+  const root = await scratch(t);
+  await mkdir(join(root, 'empty'));
+  await writeFile(join(root, 'file.txt'), 'not a bundle');
+  await mkdir(join(root, 'broken'));
+  await writeFile(join(root, 'broken', 'manifest.json'), '{');
+  const cases: Array<[string, RegExp]> = [
+    ['missing', /no such bundle directory/],
+    ['empty', /not a flowtape bundle \(no manifest\.json\)/],
+    ['file.txt', /not a bundle directory/],
+    ['broken', /manifest\.json: not valid JSON/],
+  ];
+  for (const [name, problem] of cases) {
+    const result = await runCli(['pack', name], { cwd: root, env: { FLOWTAPE_DEBUG: '' } });
+    assert.equal(result.code, 2, `${name}: ${result.stdout}${result.stderr}`);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.ok(lines[0]!.startsWith(`flowtape: ${join(root, name)}: `), result.stderr);
+    assert.match(lines[0]!, problem);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  }
 });

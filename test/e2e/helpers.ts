@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TraceEvent } from '@flowtape/schema';
-import { openSession, repoRoot, type BrowserSession } from './browser.ts';
+import { assertChromium, openSession, repoRoot, type BrowserSession } from './browser.ts';
 import { startViewer } from './viewer-server.ts';
 import { ViewerPage } from './viewer-page.ts';
 import type { RunningViewer } from './viewer-server.ts';
@@ -53,8 +53,17 @@ export interface ViewerHarness {
 }
 
 export async function openViewer(root: string, session?: BrowserSession): Promise<ViewerHarness> {
+  // No browser, no point building and serving the viewer: fail before any server runs (it would keep the test
+  // process alive after the failure, as the test's after hook has no harness to close).
+  if (!session) assertChromium();
   const server = await startViewer(root);
-  const s = session ?? (await openSession());
+  let s: BrowserSession;
+  try {
+    s = session ?? (await openSession());
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
   return {
     server,
     session: s,

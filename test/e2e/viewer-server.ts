@@ -27,7 +27,10 @@ export async function startViewer(root: string): Promise<RunningViewer> {
   child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`flowtape view printed no URL in 30 s; stderr: ${stderr}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left running behind the failed test
+      reject(new Error(`flowtape view printed no URL in 30 s; stderr: ${stderr}`));
+    }, 30_000);
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
       out += c;
       const m = /^(http:\/\/127\.0\.0\.1:\d+\/)\s*$/m.exec(out);

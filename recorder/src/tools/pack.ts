@@ -61,14 +61,32 @@ export function defaultPackName(bundleDir: string): string {
   return `${basename(resolve(bundleDir))}.flowtape.zip`;
 }
 
+/** The bundle's format errors (`manifest.json: missing`, …) name a file inside it; say which bundle too. */
+function bundleError(location: string, error: unknown): unknown {
+  if (!(error instanceof Error) || (error.name !== 'BundleFormatError' && error.name !== 'NewerFormatError')) return error;
+  const message = error.message.split('\n')[0]!;
+  if (message === `${BUNDLE_FILES.manifest}: missing`) return new PackError(`${location}: not a flowtape bundle (no ${BUNDLE_FILES.manifest})`);
+  return new PackError(message.startsWith(`${location}: `) ? message : `${location}: ${message}`);
+}
+
 export async function packBundle(location: string, options: PackOptions = {}): Promise<PackReport> {
   let st;
   try {
     st = await stat(location);
-  } catch {
-    throw new PackError(`${location}: no such bundle directory`);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new PackError(`${location}: no such bundle directory`);
+    throw new PackError(`${location}: cannot read the bundle directory (${code ?? (error as Error).message})`);
   }
   if (!st.isDirectory()) throw new PackError(`${location}: not a bundle directory`);
+  try {
+    return await packDirectory(location, options);
+  } catch (error) {
+    throw bundleError(location, error);
+  }
+}
+
+async function packDirectory(location: string, options: PackOptions): Promise<PackReport> {
   const backend = new FsBundleBackend(location);
   const manifest = await loadManifest(backend);
   const output = resolve(options.output ?? defaultPackName(location));
