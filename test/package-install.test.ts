@@ -12,6 +12,7 @@ import { packAndInstall, repoRoot, run, type Installed } from './package/project
 import {
   ACPX_FLOW,
   BARE_FLOW,
+  CJS_FLOW,
   CJS_PROGRAM,
   CONSUMER,
   CONSUMER_TSCONFIG,
@@ -63,7 +64,7 @@ describe('installed from the packed tarballs into a fresh project', { timeout: 6
     assert.doesNotMatch(env.installLog, /EBADENGINE|Unsupported engine/i, env.installLog);
     const installed = join(env.project, 'node_modules/@flowtape');
     assert.deepEqual(readdirSync(installed).sort(), ['recorder', 'schema', 'viewer']);
-    const sources = walkFiles(installed).filter((f) => /\.(c|m)?js$/.test(f));
+    const sources = walkFiles(installed).filter((f) => /\.(c|m)?js$|\.d\.ts$/.test(f));
     assert.ok(sources.length > 20, `${sources.length} JavaScript files installed`);
     const tsImport = /(?:from\s*|import\s*\(\s*)['"][^'"]+\.(?:c|m)?tsx?['"]/;
     assert.deepEqual(sources.filter((f) => tsImport.test(readFileSync(f, 'utf8'))), []);
@@ -153,13 +154,17 @@ describe('installed from the packed tarballs into a fresh project', { timeout: 6
     write(join(bare, 'hello.flow.ts'), BARE_FLOW);
     write(join(bare, 'node_modules/@flowtape/recorder/package.json'), JSON.stringify({ name: '@flowtape/recorder', main: 'index.js' }));
     write(join(bare, 'node_modules/@flowtape/recorder/index.js'), DECOY_INDEX);
+    write(join(bare, 'hello.flow.mts'), BARE_FLOW);
+    write(join(bare, 'hello-cjs.flow.js'), CJS_FLOW);
     const bin = join(env.project, 'node_modules/.bin/flowtape');
-    const result = run(bin, ['run', 'hello.flow.ts', '--json', '-q'], bare);
-    assert.equal(result.status, 0, result.stdout + result.stderr);
-    const { bundle, status } = JSON.parse(result.stdout) as RunJson;
-    assert.equal(status, 'completed');
-    assert.ok(bundle.startsWith(join(bare, '.flowtape/runs')), bundle);
-    assert.match(readFileSync(join(bundle, 'trace.ndjson'), 'utf8'), /hello bare directory/);
+    for (const file of ['hello.flow.ts', 'hello.flow.mts', 'hello-cjs.flow.js']) {
+      const result = run(bin, ['run', file, '--json', '-q'], bare);
+      assert.equal(result.status, 0, `${file}: ${result.stdout}${result.stderr}`);
+      const { bundle, status } = JSON.parse(result.stdout) as RunJson;
+      assert.equal(status, 'completed', file);
+      assert.ok(bundle.startsWith(join(bare, '.flowtape/runs')), bundle);
+      assert.match(readFileSync(join(bundle, 'trace.ndjson'), 'utf8'), /hello bare directory/, file);
+    }
   });
 
   test('flowtape view serves a bundle and Chromium shows its graph', async () => {

@@ -66,6 +66,17 @@ export default defineFlow({
 });
 `;
 
+/** The same flow as CommonJS (`require`), in a directory without a package.json. */
+export const CJS_FLOW = `const { compute, defineFlow } = require('@flowtape/recorder');
+
+module.exports = defineFlow({
+  name: 'bare-cjs',
+  startAt: 'hello',
+  nodes: { hello: compute({ run: () => ({ text: 'hello bare directory' }) }) },
+  edges: [],
+});
+`;
+
 /** A decoy copy of @flowtape/recorder beside the bare flow: loading it means the CLI used a second runtime. */
 export const DECOY_INDEX = `throw new Error('decoy @flowtape/recorder loaded: the flow did not get the CLI\\'s own runtime');\n`;
 

@@ -1,6 +1,6 @@
 /**
  * Loads a flow definition from a flow file in any directory: the default export, or an export named `flow`.
- * `.ts`/`.mts`/`.cts`/`.tsx` files load through tsx, imported only then (plain `.js`/`.mjs`/`.cjs` flows and every
+ * `.ts`/`.mts`/`.tsx` files load through tsx, imported only then (plain `.js`/`.mjs`/`.cjs` flows and every
  * other command never pay for it). The file's imports of flowtape's runtime resolve to this CLI's own copy
  * (flow-imports.ts).
  */
@@ -11,7 +11,7 @@ import { validateFlow, type FlowDefinition } from '../runtime/index.ts';
 import { UsageError } from './errors.ts';
 import { installRuntimeAliases } from './flow-imports.ts';
 
-const TYPESCRIPT = new Set(['.ts', '.mts', '.cts', '.tsx']);
+const TYPESCRIPT = new Set(['.ts', '.mts', '.tsx']);
 const JAVASCRIPT = new Set(['.js', '.mjs', '.cjs']);
 
 function looksLikeFlow(value: unknown): value is FlowDefinition {
@@ -45,8 +45,12 @@ export async function loadFlowFile(path: string, cwd: string): Promise<{ flow: F
   if (!existsSync(file)) throw new UsageError(`${path}: no such flow file`);
   if (!statSync(file).isFile()) throw new UsageError(`${path}: not a file`);
   const ext = extname(file).toLowerCase();
+  if (ext === '.cts') {
+    // tsx loads .cts through require(), and Node 20's require() of an ES module fails while loader hooks are active.
+    throw new UsageError(`${path}: .cts flows are not supported (write the flow as .ts or .mts with import syntax)`);
+  }
   if (!TYPESCRIPT.has(ext) && !JAVASCRIPT.has(ext)) {
-    throw new UsageError(`${path}: not a flow file (expected .ts, .mts, .cts, .js, .mjs or .cjs)`);
+    throw new UsageError(`${path}: not a flow file (expected .ts, .mts, .js, .mjs or .cjs)`);
   }
   installRuntimeAliases();
   let module: Record<string, unknown>;
