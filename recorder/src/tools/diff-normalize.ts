@@ -1,7 +1,7 @@
 /**
  * What `flowtape diff` does not compare: values that change from run to run without the flow's behaviour
- * changing (times, durations, run and session ids, absolute paths, temp dirs, pids), and whatever the user
- * names with `--ignore` (JSON pointers or globs over the diff's paths).
+ * changing (times, durations, run and session ids, absolute paths, temp dirs, pids, where an agent command's
+ * files live), and whatever the user names with `--ignore` (JSON pointers or globs over the diff's paths).
  */
 import { homedir, tmpdir } from 'node:os';
 
@@ -25,6 +25,60 @@ const VOLATILE_KEYS = new Set([
 ]);
 
 export const VOLATILE = '<volatile>';
+
+/**
+ * Keys whose value is an agent's argv (session bindings, `session.bound`, an ACP node's own `agentCommand` in
+ * flow.json), wherever they appear: compared as {@link normalizeCommand} leaves them.
+ */
+const COMMAND_KEYS = new Set(['agentCommand']);
+
+/**
+ * An argument that is a file path: absolute (`/…`, `C:\…`), relative to home or spelled relative (`~/…`, `./…`,
+ * `../…`), or rooted at a placeholder as deterministic bundles and this module write them (`<cwd>/…`,
+ * `<flowtape>/…`, `<tmp>/…`). A bare `a/b` is not (model names such as `openai/gpt-4o` look like that), nor a URL.
+ */
+const PATH_ARG = /^(?:\/|~(?:\/|$)|\.\.?\/|<[\w-]+>(?:\/|$)|[A-Za-z]:[\\/])/;
+/** A Node.js interpreter, by its file name. */
+const NODE_PROGRAM = /^node(?:js)?(?:\.exe)?$/i;
+/** A script Node runs directly. */
+const NODE_SCRIPT = /\.[cm]?js$/;
+
+function lastSegment(path: string): string {
+  return path.split(/[\\/]+/).filter(Boolean).at(-1) ?? path;
+}
+
+/**
+ * The comparable form of an agent command: the same agent started from another checkout, another run directory
+ * or another machine normalises to the same argv, and a different agent does not.
+ *
+ * - Where files live is volatile, their names are not: the executable and every argument that is a path
+ *   ({@link PATH_ARG}; also the value of `--opt=<path>`) keep only their last segment. The CLI records
+ *   `--agent` as typed (`flowtape-scripted-agent --script agent.json`, relative to the run's cwd), a library
+ *   caller or the sample script records resolved paths (`/usr/bin/node /…/flowtape-scripted-agent.js --script
+ *   /…/agent.json`, or `<flowtape>/…` and `<cwd>/…` once deterministic mode scrubbed them).
+ * - How a Node program was started is volatile too: `node <dir>/name.js …` (what a package's bin shim runs, and
+ *   what callers that cannot rely on the PATH spell out) is the program `name …`.
+ * - A path that is exactly a root the normaliser knows (the run's cwd, the bundle dir) becomes its token
+ *   (`exact`), not its last segment.
+ *
+ * So a different program, a different script file name or any other argument that differs still differs.
+ */
+export function normalizeCommand(argv: readonly string[], exact: (path: string) => string | undefined = () => undefined): string[] {
+  const path = (arg: string, program = false): string => {
+    // The executable is a path as soon as it names a directory: the OS does not search the PATH for it then.
+    if (!PATH_ARG.test(arg) && !(program && /[\\/]/.test(arg))) return arg;
+    return exact(arg.length > 1 ? arg.replace(/[\\/]+$/, '') : arg) ?? lastSegment(arg);
+  };
+  const out = argv.map((arg, index) => {
+    if (index === 0) return path(arg, true);
+    const option = /^(-{1,2}[^=\s]+=)(.+)$/.exec(arg);
+    return option ? option[1]! + path(option[2]!) : path(arg);
+  });
+  if (out.length > 1 && NODE_PROGRAM.test(out[0]!) && NODE_SCRIPT.test(out[1]!) && !out[1]!.startsWith('-')) {
+    return [out[1]!.replace(NODE_SCRIPT, ''), ...out.slice(2)];
+  }
+  return out;
+}
 
 const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})\b/g;
 
@@ -79,7 +133,12 @@ export class Normalizer {
     return text;
   }
 
-  /** A deep copy of a JSON value with volatile keys masked and volatile strings replaced. */
+  /** An agent's argv as {@link normalizeCommand} leaves it, then with this run's volatile strings replaced. */
+  command(argv: readonly string[]): string[] {
+    return normalizeCommand(argv, (path) => this.tokens.get(path)).map((arg) => this.string(arg));
+  }
+
+  /** A deep copy of a JSON value with volatile keys masked, agent commands normalised and volatile strings replaced. */
   value(value: unknown): unknown {
     if (typeof value === 'string') return this.string(value);
     if (Array.isArray(value)) return value.map((v) => this.value(v));
@@ -87,7 +146,9 @@ export class Normalizer {
       const out: Record<string, unknown> = {};
       for (const [key, v] of Object.entries(value)) {
         if (v === undefined) continue;
-        out[key] = VOLATILE_KEYS.has(key) ? VOLATILE : this.value(v);
+        if (VOLATILE_KEYS.has(key)) out[key] = VOLATILE;
+        else if (COMMAND_KEYS.has(key) && Array.isArray(v) && v.every((arg) => typeof arg === 'string')) out[key] = this.command(v);
+        else out[key] = this.value(v);
       }
       return out;
     }

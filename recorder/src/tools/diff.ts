@@ -370,7 +370,8 @@ async function sessionBinding(side: Side, sessionId: string): Promise<unknown> {
     return side.normalizer.value({
       handle: binding.handle,
       mode: binding.mode,
-      agentCommand: binding.agentCommand.map((arg) => (arg.startsWith('/') ? `<abs>/${arg.split('/').pop()}` : arg)),
+      // Normalised by key, like every agentCommand (diff-normalize.ts, normalizeCommand).
+      agentCommand: binding.agentCommand,
       agent: binding.agent,
       protocolVersion: binding.protocolVersion,
     });
