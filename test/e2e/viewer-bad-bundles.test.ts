@@ -80,7 +80,7 @@ describe('bad bundles', () => {
     await h.viewer.open('run=unknown&tab=events');
     assert.match((await h.viewer.issues.textContent()) ?? '', /2 events of types this viewer does not know \(future\.telemetry, node\.annotated\)/);
     await h.viewer.filter('type', 'future.telemetry');
-    assert.equal((await h.viewer.count()).shown, 1);
+    await h.viewer.waitForShown(1);
     assert.equal(await h.viewer.nodeStatus('finish'), 'ok');
     assert.equal(await h.session.page.getByTestId('run-status').textContent(), 'completed');
     await screenshot(h.session.page, 'bad-unknown-types');

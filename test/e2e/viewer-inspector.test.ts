@@ -65,14 +65,14 @@ describe('inspector', () => {
     await h.viewer.open('run=review&tab=events');
     assert.deepEqual(await h.viewer.count(), { shown: trace.length, total: trace.length });
     await h.viewer.filter('scope', 'acp');
-    assert.equal((await h.viewer.count()).shown, trace.filter((e) => e.scope === 'acp').length);
+    await h.viewer.waitForShown(trace.filter((e) => e.scope === 'acp').length);
     const types = await h.viewer.eventRows.evaluateAll((els) => els.map((e) => e.getAttribute('data-type')));
     assert.ok(types.length > 0 && types.every((t) => t?.startsWith('acp.')), types.join());
     await h.viewer.filter('scope', '');
     await h.viewer.filter('type', 'node.outcome');
-    assert.equal((await h.viewer.count()).shown, trace.filter((e) => e.type === 'node.outcome').length);
+    await h.viewer.waitForShown(trace.filter((e) => e.type === 'node.outcome').length);
     await h.viewer.filter('node', 'test');
-    assert.equal((await h.viewer.count()).shown, trace.filter((e) => e.type === 'node.outcome' && e.nodeId === 'test').length);
+    await h.viewer.waitForShown(trace.filter((e) => e.type === 'node.outcome' && e.nodeId === 'test').length);
     await h.viewer.filter('type', '');
     await h.viewer.filter('node', '');
     await h.viewer.search('passing');
@@ -90,6 +90,10 @@ describe('inspector', () => {
     await h.session.page.waitForFunction(() => document.querySelector('[data-testid="events-count"]')?.textContent?.includes('session events'));
     const all = (await h.viewer.count()).shown;
     await h.viewer.filter('scope', 'outgoing');
+    await h.session.page.waitForFunction(
+      (n) => document.querySelector('[data-testid="events-count"]')?.getAttribute('data-count') !== String(n),
+      all,
+    );
     const outgoing = (await h.viewer.count()).shown;
     assert.ok(outgoing > 0 && outgoing < all, `${outgoing} of ${all}`);
   });

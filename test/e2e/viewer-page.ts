@@ -85,6 +85,15 @@ export class ViewerPage {
     await this.page.getByTestId('filter-text').fill(text);
   }
 
+  /** Waits until the events list shows `n` rows (filters apply on React's next render, not synchronously). */
+  async waitForShown(n: number, timeout = 10_000): Promise<void> {
+    await this.page.waitForFunction(
+      (want) => document.querySelector('[data-testid="events-count"]')?.getAttribute('data-count') === String(want),
+      n,
+      { timeout },
+    );
+  }
+
   async count(): Promise<{ shown: number; total: number }> {
     const el = this.eventsCount;
     return { shown: Number(await el.getAttribute('data-count')), total: Number(await el.getAttribute('data-total')) };
