@@ -21,6 +21,8 @@ export interface ReadIssue {
   line?: number;
   problem: NdjsonIssue['problem'] | 'invalid_event' | 'seq_gap';
   message: string;
+  /** `line_too_long`: the line's length in UTF-8 bytes. */
+  bytes?: number;
 }
 
 async function readJson(backend: BundleBackend, path: string): Promise<unknown> {

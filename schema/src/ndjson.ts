@@ -1,13 +1,22 @@
 /**
  * A tolerant, streaming NDJSON reader for Node and browsers (web streams and async iterables only, no `node:`
  * imports). A torn final line — a writer killed mid-append — is reported as an issue, never thrown; a bad line in
- * the middle is reported with its line number and reading goes on.
+ * the middle is reported with its line number and reading goes on; so is a line longer than `MAX_LINE_BYTES`, which
+ * is counted, not read. Time is linear in the input, however long a line is.
  */
 
 export type ByteSource =
   | ReadableStream<Uint8Array>
   | AsyncIterable<Uint8Array | string>
   | Iterable<Uint8Array | string>;
+
+/**
+ * The longest line a reader takes, in UTF-8 bytes without the newline: 64 MiB. An ACP message carrying a base64
+ * image or a large tool output is several MB; a line past this limit is not read into memory (its bytes are
+ * counted and dropped as they stream by) and is reported once as `line_too_long` with its length. See SPEC.md,
+ * "Reading a bundle".
+ */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 export interface NdjsonLine {
   /** 1-based line number in the file. */
@@ -19,15 +28,40 @@ export interface NdjsonLine {
 
 export interface NdjsonIssue {
   line: number;
-  /** `torn_tail`: the last line has no newline and is not valid JSON; `invalid_json`: a complete line is not JSON. */
-  problem: 'torn_tail' | 'invalid_json';
+  /**
+   * `torn_tail`: the last line has no newline and is not valid JSON; `invalid_json`: a complete line is not JSON;
+   * `line_too_long`: the line is longer than the limit (`MAX_LINE_BYTES`) and was not read.
+   */
+  problem: 'torn_tail' | 'invalid_json' | 'line_too_long';
   message: string;
+  /** `line_too_long`: the line's length in UTF-8 bytes, without its newline. */
+  bytes?: number;
 }
 
 export interface ReadNdjsonOptions {
   /** Named in issue messages, e.g. `trace.ndjson`. */
   file?: string;
   onIssue?: (issue: NdjsonIssue) => void;
+  /** Lines longer than this (UTF-8 bytes) are reported and skipped unread; default `MAX_LINE_BYTES`. */
+  maxLineBytes?: number;
+}
+
+export interface ReadLinesOptions {
+  /** Lines longer than this (UTF-8 bytes) come back with `tooLong` and no text; default `MAX_LINE_BYTES`. */
+  maxLineBytes?: number;
+}
+
+export interface RawLine {
+  /** The line without its newline (and a CR before it); empty when `tooLong`. */
+  text: string;
+  /** 1-based line number. */
+  line: number;
+  /** False for a last line without a newline. */
+  terminated: boolean;
+  /** Length in UTF-8 bytes, without the newline. */
+  bytes: number;
+  /** The line is longer than the limit: its bytes were counted, not kept. */
+  tooLong?: true;
 }
 
 async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array | string> {
@@ -47,29 +81,99 @@ async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array | string
   }
 }
 
-/** Splits a byte or text stream into lines; the final line is yielded with `terminated: false` when it has no newline. */
-export async function* readLines(source: ByteSource): AsyncGenerator<{ text: string; line: number; terminated: boolean }> {
-  const decoder = new TextDecoder('utf-8');
-  let pending = '';
+const NEWLINE = 0x0a;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Splits a byte or text stream into lines; the final line is yielded with `terminated: false` when it has no
+ * newline. Linear in the input: every byte is searched once, whatever the length of a line, and a line that spans
+ * chunks is decoded piece by piece and joined once. Complete lines inside a chunk are decoded together.
+ */
+export async function* readLines(source: ByteSource, options: ReadLinesOptions = {}): AsyncGenerator<RawLine> {
+  const max = options.maxLineBytes ?? MAX_LINE_BYTES;
+  // ignoreBOM: a byte-order mark is dropped only at the start of the file (below), not at the start of every decode.
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  const pieceDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  const encoder = new TextEncoder();
   let line = 0;
-  for await (const chunk of chunksOf(source)) {
-    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let start = 0;
-    for (let end = pending.indexOf('\n'); end !== -1; end = pending.indexOf('\n', start)) {
-      line++;
-      const text = pending.charCodeAt(end - 1) === 13 ? pending.slice(start, end - 1) : pending.slice(start, end);
-      yield { text, line, terminated: true };
-      start = end + 1;
+  // The line being assembled across chunks: its decoded pieces (dropped once it is too long) and its byte count.
+  let pieces: string[] = [];
+  let pendingBytes = 0;
+  let pendingTooLong = false;
+
+  const make = (text: string, bytes: number, terminated: boolean, tooLong: boolean): RawLine => {
+    line++;
+    if (tooLong) return { text: '', line, terminated, bytes, tooLong: true };
+    if (terminated && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    return { text, line, terminated, bytes };
+  };
+  /** Ends the pending line with `tail` (the bytes before its newline, or nothing at the end of the input). */
+  const finish = (tail: Uint8Array, terminated: boolean): RawLine => {
+    const bytes = pendingBytes + tail.length;
+    const tooLong = pendingTooLong || bytes > max;
+    let text = '';
+    if (!tooLong) {
+      pieces.push(pieceDecoder.decode(tail));
+      text = pieces.length === 1 ? pieces[0]! : pieces.join('');
+    } else if (!pendingTooLong) {
+      pieceDecoder.decode(); // reset its state
     }
-    pending = pending.slice(start);
+    pieces = [];
+    pendingBytes = 0;
+    pendingTooLong = false;
+    return make(text, bytes, terminated, tooLong);
+  };
+  /** Adds bytes without a newline to the pending line. */
+  const hold = (part: Uint8Array): void => {
+    pendingBytes += part.length;
+    if (pendingTooLong) return;
+    if (pendingBytes > max) {
+      pendingTooLong = true;
+      pieces = [];
+      pieceDecoder.decode();
+      return;
+    }
+    pieces.push(pieceDecoder.decode(part, { stream: true }));
+  };
+
+  for await (const raw of chunksOf(source)) {
+    const chunk = typeof raw === 'string' ? encoder.encode(raw) : raw;
+    const first = chunk.indexOf(NEWLINE);
+    if (first === -1) {
+      hold(chunk);
+      continue;
+    }
+    yield finish(chunk.subarray(0, first), true);
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last > first) {
+      // Whole lines between the first and the last newline: one decode, then split the text (a newline byte is
+      // never part of a multi-byte character, so byte and text newlines match one to one).
+      const text = decoder.decode(chunk.subarray(first + 1, last));
+      let at = 0;
+      let byteAt = first + 1;
+      for (;;) {
+        const end = text.indexOf('\n', at);
+        const byteEnd = end === -1 ? last : chunk.indexOf(NEWLINE, byteAt);
+        const bytes = byteEnd - byteAt;
+        yield make(bytes > max ? '' : text.slice(at, end === -1 ? text.length : end), bytes, true, bytes > max);
+        if (end === -1) break;
+        at = end + 1;
+        byteAt = byteEnd + 1;
+      }
+    }
+    if (last + 1 < chunk.length) hold(chunk.subarray(last + 1));
   }
-  pending += decoder.decode();
-  if (pending.length > 0) yield { text: pending, line: line + 1, terminated: false };
+  if (pendingBytes > 0 || pendingTooLong) yield finish(EMPTY, false);
 }
 
-/** Parses NDJSON lines. Blank lines are skipped. */
+/** Parses NDJSON lines. Blank lines are skipped; lines over the limit are reported (`line_too_long`) and skipped. */
 export async function* readNdjson(source: ByteSource, options: ReadNdjsonOptions = {}): AsyncGenerator<NdjsonLine> {
-  for await (const { text, line, terminated } of readLines(source)) {
+  for await (const { text, line, terminated, bytes, tooLong } of readLines(source, options)) {
+    if (tooLong) {
+      reportTooLong(line, bytes, terminated, options);
+      continue;
+    }
     const parsed = parseLine(text, line, terminated, options);
     if (parsed) yield parsed;
   }
@@ -77,19 +181,60 @@ export async function* readNdjson(source: ByteSource, options: ReadNdjsonOptions
 
 /** The same, over text already in memory. */
 export function parseNdjsonText(text: string, options: ReadNdjsonOptions = {}): NdjsonLine[] {
+  const max = options.maxLineBytes ?? MAX_LINE_BYTES;
   const out: NdjsonLine[] = [];
   let start = 0;
   let line = 0;
+  if (text.charCodeAt(0) === 0xfeff) start = 1;
   while (start < text.length) {
     const end = text.indexOf('\n', start);
     line++;
     const terminated = end !== -1;
     const stop = terminated ? end : text.length;
-    const parsed = parseLine(text.slice(start, stop > start && text.charCodeAt(stop - 1) === 13 ? stop - 1 : stop), line, terminated, options);
-    if (parsed) out.push(parsed);
+    // UTF-8 takes at least one byte per UTF-16 unit and at most three: count exactly only in between.
+    const units = stop - start;
+    const bytes = units > max ? units : units * 3 > max ? utf8Length(text, start, stop) : 0;
+    if (bytes > max) {
+      reportTooLong(line, bytes, terminated, options);
+    } else {
+      const parsed = parseLine(text.slice(start, stop > start && text.charCodeAt(stop - 1) === 13 ? stop - 1 : stop), line, terminated, options);
+      if (parsed) out.push(parsed);
+    }
     start = stop + 1;
   }
   return out;
+}
+
+/** The number of UTF-8 bytes of `text` from `start` to `end` (a lone surrogate counts as U+FFFD, 3 bytes). */
+function utf8Length(text: string, start: number, end: number): number {
+  let bytes = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < end && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function reportTooLong(line: number, bytes: number, terminated: boolean, options: ReadNdjsonOptions): void {
+  const file = options.file ?? 'ndjson';
+  const max = options.maxLineBytes ?? MAX_LINE_BYTES;
+  const last = terminated ? '' : ', the last line, without a newline';
+  options.onIssue?.({
+    line,
+    problem: 'line_too_long',
+    bytes,
+    message: `${file}:${line}: line too long (${bytes} bytes${last}; the limit is ${describeBytes(max)}): not read`,
+  });
+}
+
+function describeBytes(bytes: number): string {
+  const mib = bytes / (1024 * 1024);
+  return Number.isInteger(mib) ? `${mib} MiB` : `${bytes} bytes`;
 }
 
 function parseLine(text: string, line: number, terminated: boolean, options: ReadNdjsonOptions): NdjsonLine | undefined {

@@ -66,3 +66,70 @@ test('readTrace validates events, passes unknown types through and reports gaps 
     ['torn_tail', 'trace.ndjson:5: torn last line (9 characters without a newline): the writer stopped mid-append'],
   ]);
 });
+
+test('a long line arriving in many small chunks is read in time linear in its length', async () => {
+  // 4 MiB in 2 KiB chunks: searching the whole pending line again for every chunk (2048 times) took over 30 s.
+  const size = 4 * 1024 * 1024;
+  const text = `{"data":"${'x'.repeat(size - 12)}"}\n{"b":2}\n`;
+  const bytes = new TextEncoder().encode(text);
+  function* chunks() {
+    for (let i = 0; i < bytes.length; i += 2048) yield bytes.subarray(i, i + 2048);
+  }
+  const started = performance.now();
+  const lines = await collect(readNdjson(chunks()));
+  const ms = performance.now() - started;
+  assert.deepEqual(lines.map((l) => l.line), [1, 2]);
+  assert.equal((lines[0]!.value as { data: string }).data.length, size - 12);
+  assert.ok(ms < 3000, `reading one 4 MiB line took ${Math.round(ms)} ms`);
+});
+
+test('a line over the limit is reported once with file, line and length, and the lines around it are read', async () => {
+  const long = `{"x":"${'y'.repeat(3000)}"}`; // 3008 bytes
+  const text = `{"a":1}\r\n${long}\n{"b":2}\r\n${long}\n{"c":3}\n${long}`;
+  const bytes = new TextEncoder().encode(text);
+  const expected = [
+    { line: 2, problem: 'line_too_long', bytes: 3008, message: 'events.ndjson:2: line too long (3008 bytes; the limit is 1000 bytes): not read' },
+    { line: 4, problem: 'line_too_long', bytes: 3008, message: 'events.ndjson:4: line too long (3008 bytes; the limit is 1000 bytes): not read' },
+    { line: 6, problem: 'line_too_long', bytes: 3008, message: 'events.ndjson:6: line too long (3008 bytes, the last line, without a newline; the limit is 1000 bytes): not read' },
+  ];
+  // In small chunks (the long lines span many), in one chunk (they lie inside it), and as text in memory.
+  for (const chunkSize of [7, 256, bytes.length]) {
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i += chunkSize) chunks.push(bytes.subarray(i, i + chunkSize));
+    const issues: NdjsonIssue[] = [];
+    const lines = await collect(readNdjson(chunks, { file: 'events.ndjson', maxLineBytes: 1000, onIssue: (i) => issues.push(i) }));
+    assert.deepEqual(lines.map((l) => [l.line, l.value]), [[1, { a: 1 }], [3, { b: 2 }], [5, { c: 3 }]], `chunks of ${chunkSize}`);
+    assert.deepEqual(issues, expected, `chunks of ${chunkSize}`);
+  }
+  const issues: NdjsonIssue[] = [];
+  const lines = parseNdjsonText(text, { file: 'events.ndjson', maxLineBytes: 1000, onIssue: (i) => issues.push(i) });
+  assert.deepEqual(lines.map((l) => l.line), [1, 3, 5]);
+  assert.deepEqual(issues, expected);
+  // Multi-byte characters count as their UTF-8 bytes: 400 × "é" is 800 bytes, 600 × "é" is 1200.
+  const accents = (n: number) => `{"t":"${'é'.repeat(n)}"}`;
+  const seen: NdjsonIssue[] = [];
+  parseNdjsonText(`${accents(400)}\n${accents(600)}\n`, { maxLineBytes: 1000, onIssue: (i) => seen.push(i) });
+  assert.deepEqual(seen.map((i) => [i.line, i.bytes]), [[2, 1208]]);
+});
+
+test('a line over the limit is not held in memory while it streams by', async () => {
+  // 64 MiB in 1 MiB chunks (one buffer, yielded again and again) with a 4 MiB limit: the reader keeps at most the
+  // limit, then only counts; holding the line would grow the heap by 64 MB or more.
+  const chunk = new TextEncoder().encode('z'.repeat(1024 * 1024));
+  let peak = 0;
+  global.gc?.();
+  const base = process.memoryUsage().heapUsed;
+  function* chunks() {
+    yield new TextEncoder().encode('{"a":1}\n"');
+    for (let i = 0; i < 64; i++) {
+      peak = Math.max(peak, process.memoryUsage().heapUsed - base);
+      yield chunk;
+    }
+    yield new TextEncoder().encode('"\n{"b":2}\n');
+  }
+  const issues: NdjsonIssue[] = [];
+  const lines = await collect(readNdjson(chunks(), { file: 'trace.ndjson', maxLineBytes: 4 * 1024 * 1024, onIssue: (i) => issues.push(i) }));
+  assert.deepEqual(lines.map((l) => [l.line, l.value]), [[1, { a: 1 }], [3, { b: 2 }]]);
+  assert.deepEqual(issues.map((i) => [i.line, i.problem, i.bytes]), [[2, 'line_too_long', 64 * 1024 * 1024 + 2]]);
+  assert.ok(peak < 32 * 1024 * 1024, `the heap grew by ${Math.round(peak / 1024 / 1024)} MB while the line streamed by`);
+});

@@ -14,7 +14,16 @@ export interface CliIO {
 }
 
 export interface CliContext {
+  /**
+   * Output for people. Everything written through it is made safe for a terminal first (control characters from
+   * bundles, agents and flows shown escaped: tools/terminal-safe.ts); flowtape's own newlines are kept.
+   */
   io: CliIO;
+  /**
+   * Writes `JSON.stringify(value, null, indent)` and a newline to stdout as it is (`--json`): JSON escaping already
+   * keeps control characters out, and the document must stay exactly what JSON.stringify made.
+   */
+  json(value: unknown, indent?: number): void;
   /** Wraps a command action: its return value is the exit code (default 0); errors go to the entry's mapping. */
   action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void>;
 }

@@ -3,6 +3,7 @@
 // process signals and exits.
 import type { CliIO } from './context.ts';
 import { runCli } from './program.ts';
+import { terminalSafe } from '../tools/terminal-safe.ts';
 
 const handlers = new Set<(signal: string) => void>();
 let interrupts = 0;
@@ -31,7 +32,7 @@ const io: CliIO = {
 };
 
 process.on('unhandledRejection', (reason) => {
-  process.stderr.write(`flowtape: internal error: ${reason instanceof Error ? reason.message.split('\n')[0] : String(reason)}\n`);
+  process.stderr.write(`flowtape: internal error: ${terminalSafe(reason instanceof Error ? reason.message.split('\n')[0]! : String(reason))}\n`);
   process.exit(2);
 });
 

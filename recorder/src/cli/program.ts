@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { commands } from './commands/index.ts';
 import type { CliContext, CliIO } from './context.ts';
 import { CliError, UsageError } from './errors.ts';
+import { terminalSafe } from '../tools/terminal-safe.ts';
 
 const VERSION = (() => {
   try {
@@ -30,8 +31,16 @@ const EXPECTED = new Set([
   'NewerFormatError',
 ]);
 
-export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+export async function runCli(argv: readonly string[], rawIo: CliIO): Promise<number> {
   let exitCode = 0;
+  // The one place text output is made safe for a terminal: every command, commander's messages and the error lines
+  // below write through this io. Only `cli.json` writes to the raw stream.
+  const io: CliIO = {
+    ...rawIo,
+    stdout: (text) => rawIo.stdout(terminalSafe(text)),
+    stderr: (text) => rawIo.stderr(terminalSafe(text)),
+    onInterrupt: (handler) => rawIo.onInterrupt(handler),
+  };
   const program = new Command('flowtape')
     .description('Record agent-flow runs into run bundles; verify and view them.')
     .version(VERSION, '-V, --version')
@@ -45,6 +54,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .showSuggestionAfterError();
   const cli: CliContext = {
     io,
+    json: (value, indent) => rawIo.stdout(`${JSON.stringify(value, null, indent)}\n`),
     action:
       (fn) =>
       async (...args) => {

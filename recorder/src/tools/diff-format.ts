@@ -1,5 +1,6 @@
 /** Renders a DiffResult for people: plain text for terminals, Markdown for a PR comment or a CI step summary. */
 import { SECTIONS, type DiffResult, type Difference } from './diff.ts';
+import { terminalSafe } from './terminal-safe.ts';
 
 interface Group {
   title: string;
@@ -96,9 +97,13 @@ export function formatText(result: DiffResult): string {
   return out.join('\n') + '\n';
 }
 
+// Markdown output is pasted into PR comments and $GITHUB_STEP_SUMMARY, and printed: the values from the bundles
+// reach it through code() and escapeMd() only, which show control characters escaped (the CLI's output path does
+// it again, a no-op then; here it is done before the size budget is counted).
+
 /** Inline code that survives backticks in the value. */
 function code(text: string): string {
-  const clean = text.replace(/\r?\n/g, '⏎');
+  const clean = terminalSafe(text.replace(/\r?\n/g, '⏎'));
   const longest = Math.max(0, ...(clean.match(/`+/g) ?? []).map((m) => m.length));
   const fence = '`'.repeat(longest + 1);
   const pad = clean.startsWith('`') || clean.endsWith('`') ? ' ' : '';
@@ -106,7 +111,7 @@ function code(text: string): string {
 }
 
 function escapeMd(text: string): string {
-  return text.replace(/([\\`*_{}[\]<>|#])/g, '\\$1');
+  return terminalSafe(text).replace(/([\\`*_{}[\]<>|#])/g, '\\$1');
 }
 
 function mdLine(diff: Difference, base: string): string {

@@ -16,6 +16,7 @@
  * rebuilt from it. Artifacts are copied when their content matches their name.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
@@ -29,7 +30,7 @@ import {
   TraceEvent,
   describeZodError,
   initialState,
-  parseNdjsonText,
+  readNdjson as streamNdjson,
   reduce,
   sessionFiles,
   toLiveProjection,
@@ -226,14 +227,25 @@ class AcpxImporter {
     return object;
   }
 
+  /** The lines of an NDJSON file, streamed by the schema's reader (an unreadable or missing file has none). */
   private async readNdjson(path: string): Promise<Array<{ line: number; value: unknown }>> {
-    let text: string;
+    const file = this.file(path);
     try {
-      text = await readFile(this.file(path), 'utf8');
+      if (!(await stat(file)).isFile()) return [];
     } catch {
       return [];
     }
-    return parseNdjsonText(text, { file: path, onIssue: (issue) => this.warn(`${issue.message} (skipped)`) });
+    const lines: Array<{ line: number; value: unknown }> = [];
+    const issues: string[] = [];
+    try {
+      for await (const { line, value } of streamNdjson(createReadStream(file), { file: path, onIssue: (issue) => issues.push(issue.message) })) {
+        lines.push({ line, value });
+      }
+    } catch {
+      return [];
+    }
+    for (const message of issues) this.warn(`${message} (skipped)`);
+    return lines;
   }
 
   async run(): Promise<ImportReport> {

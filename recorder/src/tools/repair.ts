@@ -16,6 +16,7 @@ import {
   BUNDLE_FILES,
   ConversationBuilder,
   FORMAT_MAJOR,
+  MAX_LINE_BYTES,
   Manifest,
   SCHEMA_IDS,
   SessionBinding,
@@ -305,6 +306,13 @@ async function fixTail(
     const lastNewline = await findLastNewline(handle, size);
     const tailStart = lastNewline + 1;
     if (tailStart >= size) return;
+    if (size - tailStart > MAX_LINE_BYTES) {
+      // Longer than any reader takes: not read into memory to decide whether it is whole, and never cut unseen.
+      report.warnings.push(
+        `${name}: the last line has no newline and is ${size - tailStart} bytes, over the ${MAX_LINE_BYTES / 1024 / 1024} MiB line limit; left in place`,
+      );
+      return;
+    }
     const tail = Buffer.alloc(size - tailStart);
     await handle.read(tail, 0, tail.length, tailStart);
     const text = tail.toString('utf8');

@@ -54,7 +54,7 @@ export const checkCommand: CliCommand = {
             report.problems.push(...types.diagnostics);
           }
           if (flags.json) {
-            io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+            cli.json(report, 2);
           } else {
             for (const problem of report.problems) io.stdout(`${problem}\n`);
             if (report.note) io.stderr(`flowtape: note: ${report.note}\n`);

@@ -40,7 +40,7 @@ export const diffCommand: CliCommand = {
           const { diffBundles } = await import('../../tools/diff.ts');
           const { formatMarkdown, formatText } = await import('../../tools/diff-format.ts');
           const result = await asCliErrors(() => diffBundles(argPath(cli.io.cwd, a), argPath(cli.io.cwd, b), { ignore: flags.ignore, maxDetails }));
-          if (flags.json) cli.io.stdout(JSON.stringify(result, null, 2) + '\n');
+          if (flags.json) cli.json(result, 2);
           else if (flags.markdown) cli.io.stdout(formatMarkdown(result));
           else cli.io.stdout(formatText(result));
           return result.same ? 0 : 1;

@@ -26,7 +26,7 @@ export const importCommand: CliCommand = {
           const output = resolve(cli.io.cwd, flags.output ?? defaultImportName(dir));
           const report = await asCliErrors(() => importAcpx(source, { output }));
           if (flags.json) {
-            cli.io.stdout(JSON.stringify(report, null, 2) + '\n');
+            cli.json(report, 2);
           } else {
             cli.io.stdout(
               `${report.output}: run ${report.runId} (${report.status}), ${report.events} events, ${report.sessions} sessions, ${report.artifacts} artifacts (acpx ${report.form} form)\n`,

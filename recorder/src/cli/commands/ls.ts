@@ -24,7 +24,7 @@ export const lsCommand: CliCommand = {
           const { listRuns } = await import('../../tools/list-runs.ts');
           const runs = await asCliErrors(() => listRuns(resolve(io.cwd, root)));
           if (flags.json) {
-            io.stdout(`${JSON.stringify(runs, null, 2)}\n`);
+            cli.json(runs, 2);
             return 0;
           }
           if (runs.length === 0) {

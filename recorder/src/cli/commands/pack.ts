@@ -21,7 +21,7 @@ export const packCommand: CliCommand = {
           const output = resolve(cli.io.cwd, flags.output ?? defaultPackName(bundle));
           const report = await asCliErrors(() => packBundle(resolve(cli.io.cwd, bundle), { output }));
           if (flags.json) {
-            cli.io.stdout(JSON.stringify(report, null, 2) + '\n');
+            cli.json(report, 2);
           } else {
             const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
             cli.io.stdout(

@@ -37,7 +37,8 @@ export const repairCommand: CliCommand = {
         cli.action(async (bundle: string, flags: { force?: boolean; dryRun?: boolean; json?: boolean }) => {
           const { repairBundle } = await import('../../tools/repair.ts');
           const report = await asCliErrors(() => repairBundle(argPath(cli.io.cwd, bundle), { force: flags.force, dryRun: flags.dryRun }));
-          cli.io.stdout(flags.json ? JSON.stringify(report, null, 2) + '\n' : describe(report, flags.dryRun === true));
+          if (flags.json) cli.json(report, 2);
+          else cli.io.stdout(describe(report, flags.dryRun === true));
           return 0;
         }),
       );

@@ -56,7 +56,7 @@ export const resumeCommand: CliCommand = {
               ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
             });
-            return reportRun(io, result, flags.json);
+            return reportRun(cli, result, flags.json);
           } finally {
             stopListening();
           }

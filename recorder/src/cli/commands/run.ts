@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { RecordResult } from '../../record.ts';
 import type { PermissionPolicy } from '../../runtime/index.ts';
-import type { CliCommand, CliContext, CliIO } from '../context.ts';
+import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_RUNS_ROOT, parseInput, PERMISSION_POLICIES } from '../input.ts';
 
@@ -34,11 +34,10 @@ export function exitCodeFor(status: RecordResult['status']): number {
 }
 
 /** The closing lines of `run` and `resume`: the bundle path on stdout (or JSON), the verdict on stderr. */
-export function reportRun(io: CliIO, result: RecordResult, json: boolean | undefined): number {
+export function reportRun(cli: CliContext, result: RecordResult, json: boolean | undefined): number {
+  const { io } = cli;
   if (json) {
-    io.stdout(
-      `${JSON.stringify({ bundle: result.bundleDir, runId: result.runId, status: result.status, durationMs: result.durationMs, ...(result.error ? { error: result.error } : {}) })}\n`,
-    );
+    cli.json({ bundle: result.bundleDir, runId: result.runId, status: result.status, durationMs: result.durationMs, ...(result.error ? { error: result.error } : {}) });
   } else {
     io.stdout(`${result.bundleDir}\n`);
   }
@@ -94,7 +93,7 @@ export const runCommand: CliCommand = {
               ...(flags.runId ? { runId: flags.runId } : {}),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
             });
-            return reportRun(io, result, flags.json);
+            return reportRun(cli, result, flags.json);
           } finally {
             stopListening();
           }

@@ -24,7 +24,7 @@ export const verifyCommand: CliCommand = {
           const { verifyBundle } = await import('../../tools/verify.ts');
           const report = await verifyBundle(bundle);
           if (flags.json) {
-            io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+            cli.json(report, 2);
             return report.ok ? 0 : 1;
           }
           for (const problem of report.problems) io.stdout(`${problem.message}\n`);
