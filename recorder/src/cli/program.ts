@@ -28,6 +28,7 @@ const EXPECTED = new Set([
   'ViewerServerError',
   'BundleFormatError',
   'NewerFormatError',
+  'UnsafeBundleError',
 ]);
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
