@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -264,4 +264,63 @@ test('the CLI: flowtape import acpx <dir> -o <out>, then flowtape verify accepts
   assert.equal(notAcpx.status, 2);
   assert.match(notAcpx.stderr, /manifest\.json: \/schema: "flowtape\.bundle\.v1" is not an acpx run bundle/);
   assert.doesNotMatch(notAcpx.stderr, /\n\s+at /);
+});
+
+test('import -o never deletes or replaces what is there: a file, a non-empty folder or a symlink is refused; an empty folder is used', async () => {
+  const source = await sharedAcpRun();
+  const place = join(root, 'outputs');
+  await mkdir(join(place, 'full'), { recursive: true });
+  await writeFile(join(place, 'precious.txt'), 'precious bytes\n');
+  await writeFile(join(place, 'full', 'keep.txt'), 'keep\n');
+  await symlink(join(place, 'full'), join(place, 'link'));
+  const cases: Array<[string, RegExp]> = [
+    ['precious.txt', /precious\.txt: already exists and is not a folder; choose another -o \(a missing path or an empty folder\)$/],
+    ['full', /full: already exists and is not empty; choose another -o/],
+    ['link', /link: already exists \(a symbolic link\); choose another -o/],
+  ];
+  for (const [name, problem] of cases) {
+    await assert.rejects(importAcpx(source, { output: join(place, name) }), problem);
+    const cli = spawnSync(process.execPath, [fileURLToPath(new URL('../bin/flowtape.js', import.meta.url)), 'import', 'acpx', source, '-o', name], { cwd: place, encoding: 'utf8' });
+    assert.equal(cli.status, 2, cli.stdout + cli.stderr);
+    assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
+    assert.match(cli.stderr.trim(), problem);
+  }
+  assert.equal(await readFile(join(place, 'precious.txt'), 'utf8'), 'precious bytes\n');
+  assert.deepEqual(await readdir(join(place, 'full')), ['keep.txt']);
+  assert.equal((await lstat(join(place, 'link'))).isSymbolicLink(), true);
+  // An empty folder is a valid -o; nothing else (no temporary folder) is left next to it.
+  await mkdir(join(place, 'empty'));
+  await importAcpx(source, { output: join(place, 'empty') });
+  assert.equal((await verifyBundle(join(place, 'empty'))).ok, true);
+  assert.deepEqual((await readdir(place)).sort(), ['empty', 'full', 'link', 'precious.txt']);
+});
+
+test('import does not follow symlinks out of the acpx run directory, and its errors never echo what is outside', async () => {
+  const source = await sharedAcpRun();
+  const secret = join(root, 'outside-secret.txt');
+  await writeFile(secret, 'SECRET-TOKEN-4242 is not JSON\n');
+  const variant = async (name: string, target: (dir: string) => Promise<string>) => {
+    const dir = join(root, `escape-${name}`);
+    await cp(source, dir, { recursive: true });
+    const file = await target(dir);
+    await rm(file, { recursive: true });
+    await symlink(secret, file);
+    return dir;
+  };
+  const cases: Array<[string, (dir: string) => Promise<string>, RegExp]> = [
+    ['manifest', async (d) => join(d, 'manifest.json'), /manifest\.json: leads outside the acpx run directory \(symlink\); not read$/],
+    ['events', async (d) => join(d, 'sessions', (await readdir(join(d, 'sessions')))[0]!, 'events.ndjson'), /sessions\/[^/]+\/events\.ndjson: leads outside the acpx run directory \(symlink\); not read$/],
+    ['artifacts', async (d) => join(d, 'artifacts'), /artifacts: leads outside the acpx run directory \(symlink\); not read$/],
+  ];
+  for (const [name, target, problem] of cases) {
+    const dir = await variant(name, target);
+    const output = join(root, `escape-${name}.flowtape`);
+    await assert.rejects(importAcpx(dir, { output }), (error: Error) => {
+      assert.equal(error.name, 'ImportError');
+      assert.match(error.message, problem);
+      assert.doesNotMatch(error.message, /SECRET/);
+      return true;
+    });
+    await assert.rejects(lstat(output), /ENOENT/, 'nothing was created');
+  }
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
@@ -107,4 +107,33 @@ test('flowtape pack names the path in one line (exit 2) when it is not a bundle'
     assert.match(lines[0]!, problem);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
   }
+});
+
+test('pack never replaces what is at -o: an existing file, a folder or a symlink is refused with one line (exit 2)', async (t) => {
+  const root = await scratch(t);
+  const dir = await bundle(join(root, 'run'));
+  await writeFile(join(root, 'precious.zip'), 'precious bytes');
+  await mkdir(join(root, 'a-folder'));
+  await writeFile(join(root, 'target.txt'), 'target bytes');
+  await symlink(join(root, 'target.txt'), join(root, 'link.zip'));
+  const cases: Array<[string, RegExp]> = [
+    ['precious.zip', /precious\.zip: already exists; choose another -o or remove it first$/],
+    ['a-folder', /a-folder: already exists \(a folder\); choose another -o/],
+    ['link.zip', /link\.zip: already exists \(a symbolic link\); choose another -o/],
+  ];
+  for (const [name, problem] of cases) {
+    await assert.rejects(packBundle(dir, { output: join(root, name) }), problem);
+    const result = await runCli(['pack', dir, '-o', name], { cwd: root, env: { FLOWTAPE_DEBUG: '' } });
+    assert.equal(result.code, 2, `${name}: ${result.stdout}${result.stderr}`);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr.trim(), problem);
+  }
+  assert.equal(await readFile(join(root, 'precious.zip'), 'utf8'), 'precious bytes');
+  assert.equal(await readFile(join(root, 'target.txt'), 'utf8'), 'target bytes');
+  assert.deepEqual(await readdir(join(root, 'a-folder')), []);
+  // No temporary file is left behind.
+  assert.deepEqual((await readdir(root)).sort(), ['a-folder', 'link.zip', 'precious.zip', 'run', 'target.txt']);
+  // A fresh name works.
+  const fresh = await packBundle(dir, { output: join(root, 'fresh.zip') });
+  assert.ok(fresh.zipBytes > 0);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFile, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import {
 } from '@flowtape/schema';
 import { BUNDLE_LOCKFILE, repairBundle } from '../src/tools/repair.ts';
 import { BundleBuilder, linearFlow } from '../../test/fixtures/bundle-builder.ts';
+import { runCli } from './recorder-support.ts';
 
 async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'flowtape-repair-'));
@@ -160,4 +161,81 @@ test('a real writer killed with SIGKILL mid-run: repair makes its bundle consist
   assert.equal(manifest.abandoned, true);
   assert.equal(manifest.status, 'failed');
   assert.equal((await repairBundle(dir)).changed, false);
+});
+
+/** A finished two-node run (its writer is irrelevant: repair rewrites projections and the manifest of any bundle). */
+function completedFixture(dir: string): BundleBuilder {
+  const f = new BundleBuilder(dir, linearFlow('two', ['a', 'b']), { runId: 'run-ok' });
+  f.runStarted();
+  f.node('a', { output: 1, next: { to: 'b' } });
+  f.node('b', { output: 2, turn: { sessionId: 'sess-1', prompt: 'hello', chunks: ['hi'] } });
+  f.runCompleted(2);
+  f.finish();
+  return f;
+}
+
+test('repair never writes outside the bundle through a manifest path hiding ".." after a newline or U+2028', async (t) => {
+  const root = await scratch(t);
+  const dir = join(root, 'bundle');
+  completedFixture(dir);
+  // From the bundle, "x\n/../../victim/…" is root/victim/…: a check that reads only the first line sees "x".
+  await mkdir(join(root, 'victim'));
+  await writeFile(join(root, 'victim', 'precious.txt'), 'precious bytes\n');
+  await writeFile(join(root, 'victim', 'other.txt'), 'other bytes\n');
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+  manifest.files.run = 'x\n/../../victim/precious.txt';
+  manifest.files.live = 'x\u2028/../../victim/other.txt';
+  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+
+  const report = await repairBundle(dir);
+  assert.equal(await readFile(join(root, 'victim', 'precious.txt'), 'utf8'), 'precious bytes\n');
+  assert.equal(await readFile(join(root, 'victim', 'other.txt'), 'utf8'), 'other bytes\n');
+  assert.deepEqual((await readdir(root)).sort(), ['bundle', 'victim']);
+  assert.deepEqual((await readdir(join(root, 'victim'))).sort(), ['other.txt', 'precious.txt']);
+  // The hostile manifest was not used: it is rebuilt with the default layout, and the warning is one line.
+  assert.ok(report.warnings.some((w) => /^manifest\.json: \/files\/(run|live): not a path inside the bundle \(unsafe character U\+(000A|2028) in path\)/.test(w)), JSON.stringify(report.warnings));
+  for (const warning of report.warnings) assert.ok(!/[\n\u2028]/.test(warning), warning);
+  const rebuilt = await assertConsistent(dir);
+  assert.equal(rebuilt.files.run, 'projections/run.json');
+  assert.equal(rebuilt.files.live, 'projections/live.json');
+});
+
+test('repair refuses a bundle whose projections folder is a symlink to a folder elsewhere, and changes nothing', async (t) => {
+  const root = await scratch(t);
+  const dir = join(root, 'bundle');
+  completedFixture(dir);
+  const elsewhere = join(root, 'elsewhere');
+  await mkdir(elsewhere);
+  await writeFile(join(elsewhere, 'keep.txt'), 'keep\n');
+  await rm(join(dir, 'projections'), { recursive: true });
+  await symlink(elsewhere, join(dir, 'projections'));
+  // A torn tail repair would otherwise cut: it must stay.
+  await appendFile(join(dir, 'trace.ndjson'), '{"seq":');
+  const trace = await readFile(join(dir, 'trace.ndjson'), 'utf8');
+
+  await assert.rejects(repairBundle(dir), (error: Error) => {
+    assert.equal(error.name, 'UnsafeBundleError');
+    assert.match(error.message, /bundle: projections: a symbolic link inside the bundle .*; not writing to it$/);
+    return true;
+  });
+  assert.deepEqual(await readdir(elsewhere), ['keep.txt']);
+  assert.equal(await readFile(join(dir, 'trace.ndjson'), 'utf8'), trace);
+
+  // The CLI: one line, exit 2, no stack.
+  const cli = await runCli(['repair', dir], { cwd: root });
+  assert.equal(cli.code, 2, cli.stdout + cli.stderr);
+  assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
+  assert.match(cli.stderr, /^flowtape: .*bundle: projections: a symbolic link inside the bundle/);
+  assert.deepEqual(await readdir(elsewhere), ['keep.txt']);
+});
+
+test('repair refuses to cut or append to a trace that has another hard link', async (t) => {
+  const root = await scratch(t);
+  const dir = join(root, 'bundle');
+  abandonedFixture(dir, deadPid()).finish({ tornTail: '{"seq":11,"at":"2026-01-15T09:00:00.0' });
+  const outside = join(root, 'backup-trace.ndjson');
+  await link(join(dir, 'trace.ndjson'), outside);
+  const before = await readFile(outside, 'utf8');
+  await assert.rejects(repairBundle(dir), /trace\.ndjson: has 2 hard links \(its bytes are shared with a file elsewhere\); not writing to it/);
+  assert.equal(await readFile(outside, 'utf8'), before);
 });

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFile, cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, link, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,13 @@ const cases: Case[] = [
   { name: 'manifest session path with ..', mutate: (d) => editJson(d, 'manifest.json', (m) => void (m.sessions[0].path = 'sessions/../../x')), expect: /^manifest\.json: \/sessions\/0\/path: / },
   { name: 'manifest session id with a slash', mutate: (d) => editJson(d, 'manifest.json', (m) => void (m.sessions[0].sessionId = '../s1')), expect: /^manifest\.json: \/sessions\/0\/sessionId: / },
   { name: 'artifact path with .. in the trace', mutate: (d) => editText(d, 'trace.ndjson', (t) => t.replace(/"path":"artifacts\/sha256-/, '"path":"artifacts/../../sha256-')), expect: /^trace\.ndjson:\d+: \/payload\/.*\/path: / },
+  { name: 'manifest run path hiding .. after a newline', mutate: (d) => editJson(d, 'manifest.json', (m) => void (m.files.run = 'x\n/../../victim/precious.txt')), expect: /^manifest\.json: \/files\/run: not a path inside the bundle \(unsafe character U\+000A in path\)$/ },
+  { name: 'manifest steps path hiding .. after U+2028', mutate: (d) => editJson(d, 'manifest.json', (m) => void (m.files.steps = 'x\u2028/../../victim/precious.txt')), expect: /^manifest\.json: \/files\/steps: not a path inside the bundle \(unsafe character U\+2028 in path\)$/ },
+  { name: 'manifest session path with a backslash', mutate: (d) => editJson(d, 'manifest.json', (m) => void (m.sessions[0].path = 'sessions\\..\\..\\x')), expect: /^manifest\.json: \/sessions\/0\/path: not a path inside the bundle \(backslash in path\)$/ },
+  { name: 'projections folder is a symlink to a folder elsewhere', mutate: async (d) => { const elsewhere = `${d}-elsewhere`; await cp(join(d, 'projections'), elsewhere, { recursive: true }); await rm(join(d, 'projections'), { recursive: true }); await symlink(elsewhere, join(d, 'projections')); }, expect: /^projections: a symbolic link inside the bundle \(a bundle holds regular files and folders only\)$/ },
+  { name: 'flow.json a symlink to a file inside the bundle', mutate: async (d) => { await cp(join(d, 'flow.json'), join(d, 'flow-copy.json')); await rm(join(d, 'flow.json')); await symlink('flow-copy.json', join(d, 'flow.json')); }, expect: /^flow\.json: a symbolic link inside the bundle/ },
+  { name: 'a symlink whose name holds a newline', mutate: (d) => symlink('trace.ndjson', join(d, 'x\ny')), expect: /^"x\\ny": a symbolic link inside the bundle/ },
+  { name: 'a hard-linked trace', mutate: (d) => link(join(d, 'trace.ndjson'), `${d}-trace-link`), expect: /^trace\.ndjson: has 2 hard links \(its bytes are shared with a file elsewhere\)$/ },
   { name: 'artifact symlink out of the bundle', mutate: async (d) => { const a = await firstArtifact(d); await rm(join(d, a)); await symlink('/etc/hostname', join(d, a)); }, expect: /^artifacts\/sha256-[0-9a-f]{64}\.txt: leads outside the bundle \(symlink\)/ },
   // Files of the wrong kind.
   { name: 'trace is a directory', mutate: async (d) => { await rm(join(d, 'trace.ndjson')); await mkdir(join(d, 'trace.ndjson')); }, expect: /^trace\.ndjson: not a regular file$/ },

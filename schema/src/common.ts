@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BUNDLE_PATH_MAX, BUNDLE_PATH_PATTERN, bundlePathProblem } from './bundle-path.ts';
 
 /** Any JSON value. Values on the wire are JSON-representable only: no Dates, no transforms. */
 export const JsonValue = z.json();
@@ -22,13 +23,21 @@ export const SessionId = z
 
 export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
-/** A path inside the bundle: relative, forward slashes, no `..` segment, no NUL or backslash. */
+/**
+ * A path inside the bundle, checked by `bundlePathProblem` (the one rule every reader and writer uses); the pattern
+ * only carries the same rule into the generated JSON Schema.
+ */
 export const BundlePath = z
   .string()
-  .min(1)
-  .max(1024)
-  .regex(/^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[^\\\u0000]+$/)
-  .describe('A path relative to the bundle root; never absolute, never with `.` or `..` segments.');
+  .check(
+    z.refine((path) => bundlePathProblem(path) === undefined, {
+      error: (issue) => `not a path inside the bundle (${bundlePathProblem(issue.input)})`,
+    }),
+  )
+  .meta({ minLength: 1, maxLength: BUNDLE_PATH_MAX, pattern: BUNDLE_PATH_PATTERN })
+  .describe(
+    'A path relative to the bundle root: names joined by `/`; never absolute, no empty, `.` or `..` segment, no backslash, control character or line separator.',
+  );
 
 export const ArtifactRef = z
   .object({

@@ -1,5 +1,6 @@
 export * from './ids.ts';
 export * from './common.ts';
+export * from './bundle-path.ts';
 export * from './flow.ts';
 export * from './manifest.ts';
 export * from './events.ts';

@@ -1,8 +1,9 @@
 /** Content-addressed artifact files: `artifacts/sha256-<hex>.<ext>`, written once, atomically. */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ArtifactRef } from '@flowtape/schema';
+import { ensureFolder } from './confine.ts';
 import { writeFileAtomicSync } from './fsio.ts';
 
 const EXTENSIONS: Record<string, string> = {
@@ -34,12 +35,11 @@ export class ArtifactStore {
     const path = `artifacts/sha256-${sha256}.${extensionOf(mediaType)}`;
     if (!this.known.has(path)) {
       if (!this.dirReady) {
-        mkdirSync(join(this.bundleDir, 'artifacts'), { recursive: true });
+        ensureFolder(this.bundleDir, 'artifacts');
         this.dirReady = true;
       }
-      const file = join(this.bundleDir, path);
-      if (!existsSync(file)) {
-        writeFileAtomicSync(file, bytes);
+      if (!existsSync(join(this.bundleDir, path))) {
+        writeFileAtomicSync(this.bundleDir, path, bytes);
         this.written.push(path);
       }
       this.known.add(path);

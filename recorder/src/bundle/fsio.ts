@@ -3,9 +3,10 @@
  * doing them inline means no await latency while the runtime keeps the event loop busy (each await of an async
  * fs call would wait for the runtime's next yield).
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { O_NOFOLLOW, checkWritable, writableFile } from './confine.ts';
 
 /** Writes the whole buffer at the file's position, looping over partial writes (one syscall in the usual case). */
 export function writeAllSync(fd: number, data: Uint8Array): void {
@@ -16,17 +17,19 @@ export function writeAllSync(fd: number, data: Uint8Array): void {
 let counter = 0;
 
 /**
- * Replaces `path` with `data` through a temporary file in the same directory and a rename, so a reader (or a crash)
- * sees the old content or the new one, never a mix. `sync` also flushes the data to disk before the rename.
+ * Replaces the bundle file `path` with `data` through a temporary file in the same folder and a rename, so a reader
+ * (or a crash) sees the old content or the new one, never a mix. `sync` also flushes the data to disk before the
+ * rename. The path is confined to the bundle (`confine.ts`); the temporary file is created exclusively, so a name
+ * planted in its place is never followed or overwritten.
  */
-export function writeFileAtomicSync(path: string, data: string | Uint8Array, sync = false): void {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${++counter}.tmp`);
-  const fd = openSync(temp, 'w');
+export function writeFileAtomicSync(bundleDir: string, path: string, data: string | Uint8Array, sync = false): void {
+  const file = writableFile(bundleDir, path, 'replace');
+  const { temp, fd } = createTemp(file);
   try {
     writeAllSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     if (sync) fsyncSync(fd);
     closeSync(fd);
-    renameSync(temp, path);
+    renameSync(temp, file);
   } catch (error) {
     try {
       closeSync(fd);
@@ -36,6 +39,41 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, syn
     rmSync(temp, { force: true });
     throw error;
   }
+}
+
+function createTemp(file: string): { temp: string; fd: number } {
+  for (let tries = 0; ; tries++) {
+    const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${++counter}.tmp`);
+    try {
+      return { temp, fd: openSync(temp, 'wx') };
+    } catch (error) {
+      // A stale temp file of an earlier process with our pid: take the next name.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || tries >= 100) throw error;
+    }
+  }
+}
+
+/**
+ * Opens the bundle file `path` for appending (created when missing; `exclusive`: must not exist yet), confined to
+ * the bundle and with one link. `read` also allows reading (a shared trace catches up with other writers).
+ */
+export function openAppendSync(bundleDir: string, path: string, options: { read?: boolean; exclusive?: boolean } = {}): number {
+  const file = writableFile(bundleDir, path, 'in-place');
+  const flags =
+    (options.read ? constants.O_RDWR : constants.O_WRONLY) |
+    constants.O_APPEND |
+    constants.O_CREAT |
+    (options.exclusive ? constants.O_EXCL : 0) |
+    O_NOFOLLOW;
+  const fd = openSync(file, flags, 0o666);
+  try {
+    // Checked again on what was opened: the name may have changed since the lstat.
+    checkWritable(fstatSync(fd), path, 'in-place');
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
 }
 
 /**

@@ -4,3 +4,4 @@ export { composeHooks, replacingHook, secretsFromEnv, SECRET_NAME, type RedactHo
 export { loadWaitingBundle, resolveValue, ResumeBundleError, type WaitingBundle } from './resume-state.ts';
 export { TraceWriter, TraceExistsError, type TraceWriterOptions, type UnsequencedEvent } from './trace-writer.ts';
 export { SerialBatcher } from './batcher.ts';
+export { UnsafeBundleError } from './confine.ts';

@@ -36,6 +36,7 @@ import {
 } from '@flowtape/schema';
 import type { LifecycleEvent, LifecycleObserver } from '../runtime/lifecycle.ts';
 import { ArtifactStore } from './artifacts.ts';
+import { appendedFile, ensureFolder, refuseLinks } from './confine.ts';
 import { syncPath, writeFileAtomicSync } from './fsio.ts';
 import { composeHooks, replacingHook, secretsFromEnv, type RedactHook, type Replacement } from './redact.ts';
 import { SessionWriter } from './session-writer.ts';
@@ -167,8 +168,12 @@ class BundleRecorder implements Recorder {
     );
     this.redactHook = this.userHook;
     this.rebuildHook();
+    const existing = options.resume || (shared && existsSync(join(bundleDir, BUNDLE_FILES.manifest)));
+    // Someone else's bundle: refuse one with symlinks (or a hard-linked file we would append to) up front; every
+    // write is confined again on its own (confine.ts).
+    if (existing) this.refuseLinked();
     if (options.resume) this.loadExisting();
-    else if (shared && existsSync(join(bundleDir, BUNDLE_FILES.manifest))) this.joinExisting();
+    else if (existing) this.joinExisting();
     this.artifacts = new ArtifactStore(bundleDir);
     this.encoder = new ValueEncoder(
       this.artifacts,
@@ -231,7 +236,7 @@ class BundleRecorder implements Recorder {
         if (this.deterministic && event.cwd) this.addScrub(event.cwd, '<cwd>');
         const flow = this.options.flowFile ? { ...event.flow, flowFile: this.options.flowFile } : event.flow;
         const flowJson = this.redactHook(JSON.stringify(flow, null, 2), 'json');
-        writeFileAtomicSync(join(this.bundleDir, BUNDLE_FILES.flow), `${flowJson}\n`);
+        writeFileAtomicSync(this.bundleDir, BUNDLE_FILES.flow, `${flowJson}\n`);
         const input = this.encoder.value(event.input, 'input');
         this.emit(
           'run.started',
@@ -250,7 +255,7 @@ class BundleRecorder implements Recorder {
         this.trace
           .task((state) => {
             if (!this.closing && state.seq > 0) {
-              writeFileAtomicSync(join(this.bundleDir, BUNDLE_FILES.manifest), `${JSON.stringify(this.manifest(state, false), null, 2)}\n`);
+              writeFileAtomicSync(this.bundleDir, BUNDLE_FILES.manifest, `${JSON.stringify(this.manifest(state, false), null, 2)}\n`);
             }
           })
           .catch((error: unknown) => {
@@ -533,7 +538,7 @@ class BundleRecorder implements Recorder {
       ...(outcome.error ? { error: outcome.error } : {}),
     };
     const text = this.redactHook(JSON.stringify(binding, null, 2), 'json');
-    writeFileAtomicSync(join(this.bundleDir, path), `${text}\n`);
+    writeFileAtomicSync(this.bundleDir, path, `${text}\n`);
   }
 
   private session(sessionId: string): SessionWriter {
@@ -550,7 +555,8 @@ class BundleRecorder implements Recorder {
 
   private ensureDirs(): void {
     if (this.dirsReady) return;
-    mkdirSync(join(this.bundleDir, 'projections'), { recursive: true });
+    mkdirSync(this.bundleDir, { recursive: true });
+    ensureFolder(this.bundleDir, 'projections');
     this.dirsReady = true;
   }
 
@@ -595,7 +601,7 @@ class BundleRecorder implements Recorder {
     const doc = (value: unknown) => `${JSON.stringify(value, null, indent)}\n`;
     const written: string[] = [];
     const write = (path: string, value: unknown) => {
-      writeFileAtomicSync(join(this.bundleDir, path), doc(value));
+      writeFileAtomicSync(this.bundleDir, path, doc(value));
       written.push(path);
     };
     for (const session of this.sessions.values()) {
@@ -643,6 +649,8 @@ class BundleRecorder implements Recorder {
 
   private async doClose(options: CloseOptions): Promise<RecorderSummary> {
     if (!this.dirsReady) {
+      // The bundle folder itself was refused (e.g. a symlinked projections/): nothing was written, and that is a failure.
+      if (this.sideError) throw new RecorderError(`writing the bundle ${this.bundleDir} failed: ${this.sideError.message}`);
       // No event ever came (an invalid flow refused before its start): nothing to write.
       return { bundleDir: this.bundleDir, runId: this.runId ?? 'unknown-run', status: 'running', lastSeq: 0, complete: false, warnings: [...this.warnings] };
     }
@@ -675,7 +683,7 @@ class BundleRecorder implements Recorder {
       await Promise.all([...files.map((f) => join(this.bundleDir, f)), ...this.syncedDirs()].map(syncPath));
       // …then the manifest says whether the bundle is complete, and is made durable last.
       await this.trace.task((state) => {
-        writeFileAtomicSync(join(this.bundleDir, BUNDLE_FILES.manifest), `${JSON.stringify(this.manifest(state, ENDED.has(state.status)), null, 2)}\n`, true);
+        writeFileAtomicSync(this.bundleDir, BUNDLE_FILES.manifest, `${JSON.stringify(this.manifest(state, ENDED.has(state.status)), null, 2)}\n`, true);
       });
       await syncPath(this.bundleDir);
     } catch (error) {
@@ -755,6 +763,14 @@ class BundleRecorder implements Recorder {
 
   private rebuildHook(): void {
     this.redactHook = composeHooks(this.userHook, this.scrubs.length > 0 ? replacingHook(this.scrubs) : undefined);
+  }
+
+  private refuseLinked(): void {
+    try {
+      refuseLinks(this.bundleDir, this.bundleDir, appendedFile(BUNDLE_FILES.trace));
+    } catch (error) {
+      throw new RecorderError((error as Error).message);
+    }
   }
 
   /** Another process's bundle (shared mode): its events carry that run's id. */

@@ -18,6 +18,7 @@ import {
 } from '@flowtape/schema';
 import { createReadStream } from 'node:fs';
 import type { FlowNodeResult, ResumeState } from '../runtime/index.ts';
+import { appendedFile, refuseLinks } from './confine.ts';
 
 export class ResumeBundleError extends Error {
   override name = 'ResumeBundleError';
@@ -58,6 +59,13 @@ export async function resolveValue(dir: string, ref: ValueRef | undefined): Prom
 }
 
 export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
+  // Resuming writes to this bundle: one that holds a symlink (or a hard-linked file it appends to) is refused
+  // before anything in it is read.
+  try {
+    refuseLinks(dir, dir, appendedFile(BUNDLE_FILES.trace));
+  } catch (error) {
+    throw new ResumeBundleError((error as Error).message);
+  }
   let manifest: Manifest;
   let flow: FlowSnapshot;
   try {

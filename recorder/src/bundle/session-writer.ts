@@ -3,8 +3,7 @@
  * `record.json` (the conversation, rebuilt incrementally by the schema's ConversationBuilder). It also tracks the
  * current turn so prompt and turn events can name their session event and message ranges.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, fsyncSync, readFileSync } from 'node:fs';
 import {
   ConversationBuilder,
   SCHEMA_IDS,
@@ -15,7 +14,8 @@ import {
   type SeqRange,
   type SessionRecord,
 } from '@flowtape/schema';
-import { writeAllSync } from './fsio.ts';
+import { ensureFolder, writableFile } from './confine.ts';
+import { openAppendSync, writeAllSync } from './fsio.ts';
 
 export interface TurnMark {
   attemptId: string;
@@ -53,9 +53,10 @@ export class SessionWriter {
     private readonly onWarning: (message: string) => void,
   ) {
     this.files = sessionFiles(sessionId);
-    mkdirSync(join(bundleDir, this.files.dir), { recursive: true });
+    ensureFolder(bundleDir, this.files.dir);
     // A session that already has events (a resumed run, another process): continue its numbering and conversation.
-    const existing = join(bundleDir, this.files.events);
+    // Checked before reading: it is appended to later, so it must be a plain file of the bundle.
+    const existing = writableFile(bundleDir, this.files.events, 'in-place');
     if (existsSync(existing)) {
       for (const { value, line } of parseNdjsonText(readFileSync(existing, 'utf8'), {
         file: this.files.events,
@@ -160,7 +161,7 @@ export class SessionWriter {
   flush(): void {
     this.scheduled = false;
     if (this.pending.length === 0) return;
-    this.fd ??= openSync(join(this.bundleDir, this.files.events), 'a');
+    this.fd ??= openAppendSync(this.bundleDir, this.files.events);
     const text = this.pending.join('');
     this.pending = [];
     writeAllSync(this.fd, Buffer.from(text, 'utf8'));
@@ -168,7 +169,7 @@ export class SessionWriter {
 
   /** Creates events.ndjson if no line was written yet (a session that failed before any traffic). */
   touchEvents(): void {
-    this.fd ??= openSync(join(this.bundleDir, this.files.events), 'a');
+    this.fd ??= openAppendSync(this.bundleDir, this.files.events);
   }
 
   sync(): void {

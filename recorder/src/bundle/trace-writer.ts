@@ -7,7 +7,8 @@
  * processes appended since our last batch, so `seq` stays contiguous across processes and the state stays the
  * fold of the whole file.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, readSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import {
   checkTraceEvent,
@@ -18,7 +19,7 @@ import {
   type TraceEvent,
 } from '@flowtape/schema';
 import { SerialBatcher } from './batcher.ts';
-import { writeAllSync } from './fsio.ts';
+import { openAppendSync, writeAllSync } from './fsio.ts';
 
 /** A trace event before the writer numbers it. */
 export type UnsequencedEvent = TraceEvent extends infer E ? (E extends TraceEvent ? Omit<E, 'seq'> : never) : never;
@@ -127,17 +128,15 @@ export class TraceWriter {
 
   private file(): number {
     if (this.fd !== undefined) return this.fd;
-    if (this.options.exclusiveCreate) {
-      try {
-        this.fd = openSync(this.options.path, 'wx');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new TraceExistsError(`${this.options.path} already exists: a bundle is never overwritten (use resume)`);
-        }
-        throw error;
+    // Confined like every bundle write: the trace is not a symlink and, being appended to, has one link.
+    const { path, exclusiveCreate } = this.options;
+    try {
+      this.fd = openAppendSync(dirname(path), basename(path), { read: !exclusiveCreate, exclusive: exclusiveCreate });
+    } catch (error) {
+      if (exclusiveCreate && (error as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new TraceExistsError(`${path} already exists: a bundle is never overwritten (use resume)`);
       }
-    } else {
-      this.fd = openSync(this.options.path, 'a+');
+      throw error;
     }
     return this.fd;
   }

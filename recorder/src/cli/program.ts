@@ -29,6 +29,7 @@ const EXPECTED = new Set([
   'ViewerServerError',
   'BundleFormatError',
   'NewerFormatError',
+  'UnsafeBundleError',
 ]);
 
 export async function runCli(argv: readonly string[], rawIo: CliIO): Promise<number> {

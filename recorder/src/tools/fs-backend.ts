@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { unzipSync } from 'fflate';
-import { BundleFormatError, type BundleBackend, type ByteSource } from '@flowtape/schema';
+import { BundleFormatError, bundlePathProblem, printablePath, type BundleBackend, type ByteSource } from '@flowtape/schema';
 
 /** A bundle backend that also says where it reads from (for messages and volatile-path normalisation). */
 export interface NamedBackend extends BundleBackend {
@@ -16,16 +16,11 @@ export interface NamedBackend extends BundleBackend {
   readonly dir?: string;
 }
 
-/** Refuses paths that could leave the bundle: absolute, `..`, backslashes, NUL. */
+/** Refuses paths that could leave the bundle, by the schema's one rule (`bundlePathProblem`). */
 export function checkBundleRelative(path: string): string[] {
-  if (path.includes('\0') || path.includes('\\') || path.startsWith('/') || isAbsolute(path)) {
-    throw new BundleFormatError(`${path}: path is not inside the bundle`, path);
-  }
-  const segments = path.split('/').filter((s) => s !== '' && s !== '.');
-  if (segments.length === 0 || segments.includes('..')) {
-    throw new BundleFormatError(`${path}: path is not inside the bundle`, path);
-  }
-  return segments;
+  const problem = bundlePathProblem(path);
+  if (problem) throw new BundleFormatError(`${printablePath(path)}: not a path inside the bundle (${problem})`, path);
+  return path.split('/');
 }
 
 function isInside(parent: string, child: string): boolean {

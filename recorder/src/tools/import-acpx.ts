@@ -15,12 +15,13 @@
  * Sessions keep their raw traffic (directions renamed, lines tied to the attempt of their turn); record.json is
  * rebuilt from it. Artifacts are copied when their content matches their name.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   BUNDLE_FILES,
+  BundleFormatError,
   ConversationBuilder,
   FlowSnapshot,
   Manifest,
@@ -39,9 +40,12 @@ import {
   type ArtifactRef,
   type ErrorInfo,
   type TraceEventType,
+  bundlePathProblem,
+  printablePath,
   type ValueRef,
 } from '@flowtape/schema';
-import { checkBundleRelative } from './fs-backend.ts';
+import { FsBundleBackend } from './fs-backend.ts';
+import { outputProblem } from './fresh-output.ts';
 
 export const ACPX_BUNDLE_SCHEMA = 'acpx.flow-run-bundle.v1';
 const ACPX_FLOW_SCHEMA = 'acpx.flow-definition-snapshot.v1';
@@ -180,32 +184,48 @@ class AcpxImporter {
   /** Source artifact path → verified (content matches the name), or undefined when missing or corrupt. */
   private readonly artifactCheck = new Map<string, { size: number } | undefined>();
   private readonly sessions = new Map<string, SessionData>();
+  private readonly sourceDir: FsBundleBackend;
 
   constructor(
     private readonly dir: string,
     private readonly label: string,
     private readonly options: ImportOptions,
-  ) {}
+  ) {
+    this.sourceDir = new FsBundleBackend(dir);
+  }
 
   private warn(message: string): void {
     if (this.warnings.length < 100) this.warnings.push(message);
   }
 
-  private file(path: string): string {
+  /**
+   * The real file for a path of the acpx run, or undefined when it is missing. Paths come from its manifest and
+   * trace, so they are checked like bundle paths, and a symlink leading out of the run directory is refused before
+   * anything is read through it (nothing outside may end up in the bundle or in a message).
+   */
+  private async source(path: string): Promise<string | undefined> {
+    const problem = bundlePathProblem(path);
+    if (problem) throw new ImportError(`${this.label}: ${printablePath(path)} is not a path inside the acpx run directory (${problem})`);
     try {
-      return join(this.dir, ...checkBundleRelative(path));
-    } catch {
-      throw new ImportError(`${this.label}: "${path}" is not a path inside the acpx bundle`);
+      return await this.sourceDir.resolveFile(path);
+    } catch (error) {
+      if (error instanceof BundleFormatError) {
+        throw new ImportError(`${join(this.label, path)}: leads outside the acpx run directory (symlink); not read`);
+      }
+      throw error;
     }
+  }
+
+  private async readText(path: string): Promise<string | undefined> {
+    const file = await this.source(path);
+    return file === undefined ? undefined : readFile(file, 'utf8').catch(() => undefined);
   }
 
   private async readJson(path: string, required: true): Promise<Json>;
   private async readJson(path: string, required: false): Promise<Json | undefined>;
   private async readJson(path: string, required: boolean): Promise<Json | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.file(path), 'utf8');
-    } catch {
+    const text = await this.readText(path);
+    if (text === undefined) {
       if (required) throw new ImportError(`${join(this.label, path)}: missing`);
       this.warn(`${path}: missing`);
       return undefined;
@@ -229,7 +249,9 @@ class AcpxImporter {
 
   /** The lines of an NDJSON file, streamed by the schema's reader (an unreadable or missing file has none). */
   private async readNdjson(path: string): Promise<Array<{ line: number; value: unknown }>> {
-    const file = this.file(path);
+    // Resolved inside the run directory first: a symlink out of it is refused before anything is read.
+    const file = await this.source(path);
+    if (file === undefined) return [];
     try {
       if (!(await stat(file)).isFile()) return [];
     } catch {
@@ -254,6 +276,9 @@ class AcpxImporter {
     } catch {
       throw new ImportError(`${this.label}: no such acpx run directory`);
     }
+    // Refused before any work, and again by the final rename: nothing that exists is ever replaced.
+    const output = resolve(this.options.output ?? defaultImportName(this.label));
+    await this.checkOutput(output);
     const manifest = await this.readJson('manifest.json', true);
     if (manifest.schema !== ACPX_BUNDLE_SCHEMA) {
       throw new ImportError(
@@ -281,7 +306,6 @@ class AcpxImporter {
     await this.loadSessions(manifest, trace);
     await this.convertTrace(trace, runId, flow, stepsRaw, runProjection, manifest);
 
-    const output = resolve(this.options.output ?? defaultImportName(this.label));
     await this.write(output, runId, flow);
     return {
       output,
@@ -299,9 +323,10 @@ class AcpxImporter {
 
   private async readStepsProjection(path: string): Promise<Map<string, Json>> {
     const out = new Map<string, Json>();
+    const text = await this.readText(path);
     let value: unknown;
     try {
-      value = JSON.parse(await readFile(this.file(path), 'utf8'));
+      value = JSON.parse(text ?? '');
     } catch {
       return out;
     }
@@ -538,16 +563,19 @@ class AcpxImporter {
     };
     for (const e of trace) visit(e.payload);
     let names: string[] = [];
+    const artifactsDir = await this.source('artifacts');
     try {
-      names = await readdir(this.file('artifacts'));
+      if (artifactsDir) names = await readdir(artifactsDir);
     } catch {
-      // no artifacts directory
+      // not a directory
     }
     for (const name of names) if (/^sha256-[0-9a-f]{64}(\.[a-z0-9]{1,16})?$/.test(name)) paths.add(`artifacts/${name}`);
     for (const path of [...paths].sort()) {
       let bytes: Buffer;
+      const file = await this.source(path);
       try {
-        bytes = await readFile(this.file(path));
+        if (!file) throw new Error('missing');
+        bytes = await readFile(file);
       } catch {
         this.warn(`${path}: referenced by the acpx trace but missing`);
         this.artifactCheck.set(path, undefined);
@@ -565,8 +593,9 @@ class AcpxImporter {
 
   private async readArtifactJson(ref: unknown): Promise<unknown> {
     if (!isRef(ref) || !this.artifactCheck.get(ref.path)) return undefined;
+    const file = await this.source(ref.path);
     try {
-      const text = await readFile(this.file(ref.path), 'utf8');
+      const text = await readFile(file!, 'utf8');
       return (ref.mediaType ?? '').includes('json') || ref.path.endsWith('.json') ? JSON.parse(text) : text;
     } catch {
       return undefined;
@@ -893,22 +922,28 @@ class AcpxImporter {
 
   // ——— output ———
 
+  private async checkOutput(output: string): Promise<void> {
+    const problem = await outputProblem(output, 'folder');
+    if (problem) throw new ImportError(`${output}: ${problem}; choose another -o (a missing path or an empty folder)`);
+  }
+
+  /**
+   * Writes the bundle into a fresh temporary folder next to the output, then renames it into place: the rename
+   * takes a missing name or an empty folder and fails on anything else, so nothing the user had is ever deleted.
+   */
   private async write(output: string, runId: string, flow: FlowSnapshot): Promise<void> {
-    try {
-      const entries = await readdir(output);
-      if (entries.length > 0) throw new ImportError(`${output}: already exists and is not empty; choose another -o`);
-    } catch (error) {
-      if (error instanceof ImportError) throw error;
-    }
-    const temp = `${output}.importing-${process.pid}`;
-    await rm(temp, { recursive: true, force: true });
+    await this.checkOutput(output);
+    await mkdir(dirname(output), { recursive: true });
+    // Created here, exclusively (mkdir fails on an existing name), with the usual folder mode (mkdtemp's is 0700).
+    const temp = join(dirname(output), `.${basename(output)}.importing-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await mkdir(temp);
     try {
       await mkdir(join(temp, 'projections'), { recursive: true });
       await mkdir(join(temp, BUNDLE_FILES.artifactsDir), { recursive: true });
       const doc = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
       for (const [path, check] of this.artifactCheck) {
         if (!check) continue;
-        await copyFile(this.file(path), join(temp, ...path.split('/')));
+        await copyFile((await this.source(path))!, join(temp, ...path.split('/')));
         this.artifactsCopied++;
       }
       const sessionIds = [...this.sessions.keys()].sort();
@@ -975,9 +1010,17 @@ class AcpxImporter {
         origin: { format: ACPX_BUNDLE_SCHEMA, tool: this.form === 'kind' ? 'acpx (kind form)' : 'acpx', path: this.dir },
       });
       await writeFile(join(temp, BUNDLE_FILES.manifest), doc(manifest));
-      await rm(output, { recursive: true, force: true });
-      await rename(temp, output);
+      try {
+        await rename(temp, output);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+          throw new ImportError(`${output}: appeared while importing and is not an empty folder; choose another -o`);
+        }
+        throw error;
+      }
     } catch (error) {
+      // Only the temporary folder is removed: it is ours.
       await rm(temp, { recursive: true, force: true });
       throw error;
     }

@@ -11,11 +11,12 @@
  * place; their dates are the run's `updatedAt`, so packing the same bundle twice gives the same bytes.
  */
 import { createHash } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { link, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
 import { BUNDLE_FILES, loadManifest, loadTrace, sessionFiles, type Manifest, type ReadIssue } from '@flowtape/schema';
 import { FsBundleBackend, checkBundleRelative } from './fs-backend.ts';
+import { outputProblem } from './fresh-output.ts';
 
 export class PackError extends Error {
   override name = 'PackError';
@@ -91,6 +92,9 @@ async function packDirectory(location: string, options: PackOptions): Promise<Pa
   const manifest = await loadManifest(backend);
   const output = resolve(options.output ?? defaultPackName(location));
   if (output.startsWith(backend.dir + '/')) throw new PackError(`${output}: the zip cannot be written inside the bundle it packs`);
+  // pack never replaces a file: it cannot tell a zip it made before from a file of the user's.
+  const problem = await outputProblem(output, 'file');
+  if (problem) throw new PackError(`${output}: ${problem}; choose another -o or remove it first`);
   const warnings: string[] = [];
   if (!manifest.complete) warnings.push(`${location}: the run is not complete (status ${manifest.status}); packed as it is`);
 
@@ -105,7 +109,7 @@ async function packDirectory(location: string, options: PackOptions): Promise<Pa
   const report: PackReport = { output, files: [], artifacts: 0, inputBytes: 0, zipBytes: 0, missing: [], warnings };
   const mtime = new Date(manifest.updatedAt);
   const temp = `${output}.${process.pid}.${createHash('sha1').update(output).digest('hex').slice(0, 8)}.tmp`;
-  const handle = await open(temp, 'w');
+  const handle = await open(temp, 'wx');
   let failed = true;
   try {
     const queue: Uint8Array[] = [];
@@ -160,8 +164,36 @@ async function packDirectory(location: string, options: PackOptions): Promise<Pa
     await handle.close();
     if (failed) await rm(temp, { force: true });
   }
-  await rename(temp, output);
+  await publish(temp, output);
   return report;
+}
+
+/**
+ * Moves the finished zip to `output` only if nothing is there: a hard link fails on an existing name (where the
+ * filesystem has no hard links, a rename after a last check). The temporary file is removed either way.
+ */
+async function publish(temp: string, output: string): Promise<void> {
+  try {
+    await link(temp, output);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      await rm(temp, { force: true });
+      throw new PackError(`${output}: appeared while packing; not replaced (choose another -o)`);
+    }
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    const problem = await outputProblem(output, 'file');
+    if (problem) {
+      await rm(temp, { force: true });
+      throw new PackError(`${output}: ${problem}; not replaced (choose another -o)`);
+    }
+    await rename(temp, output);
+    return;
+  }
+  await rm(temp, { force: true });
 }
 
 function bundleFiles(manifest: Manifest): { required: string[]; optional: string[] } {

@@ -8,7 +8,8 @@
  * It works under the bundle's lock (proper-lockfile, the lock the recorder takes for shared writes) and refuses to
  * touch a bundle whose writer is alive. Running it twice changes nothing the second time.
  */
-import { open, readdir, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fsyncSync } from 'node:fs';
+import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -24,6 +25,7 @@ import {
   TraceEvent,
   checkSchemaId,
   checkTraceEvent,
+  describeZodError,
   initialState,
   readNdjson,
   readTrace,
@@ -36,6 +38,8 @@ import {
   type RunStatus,
 } from '@flowtape/schema';
 import { FsBundleBackend } from './fs-backend.ts';
+import { O_NOFOLLOW, appendedFile, checkWritable, refuseLinks, writableFile } from '../bundle/confine.ts';
+import { openAppendSync, writeAllSync, writeFileAtomicSync } from '../bundle/fsio.ts';
 import { jsonEqual } from './diff-core.ts';
 
 /** The lock file the recorder uses for shared writes (`recorder/src/bundle/recorder.ts`). */
@@ -118,6 +122,9 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
     changed: false,
   };
   const backend = new FsBundleBackend(bundleDir);
+  // Nothing is changed in a bundle holding a symlink (or a hard-linked file repair would cut or append to): its
+  // writes would land outside it. Every write below is confined again on its own.
+  refuseLinks(bundleDir, location, appendedFile(BUNDLE_FILES.trace));
   const old = await readOldManifest(bundleDir, report);
   const files = old?.files ?? {
     flow: BUNDLE_FILES.flow,
@@ -126,7 +133,7 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
     live: BUNDLE_FILES.live,
     steps: BUNDLE_FILES.steps,
   };
-  const tracePath = await backend.resolveFile(files.trace);
+  const tracePath = await existing(writableFile(bundleDir, files.trace, 'in-place'));
   if (!tracePath) throw new RepairError(`${location}: ${files.trace}: missing; nothing to rebuild from`);
 
   await fixTail(tracePath, files.trace, (line) => checkTraceEvent(safeParse(line), 0).ok, report, options);
@@ -195,7 +202,7 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
     for (const event of appended) state = reduce(state, event);
     abandonedInTrace = true;
     report.abandoned = true;
-    if (!options.dryRun) await appendLines(tracePath, appended.map((e) => JSON.stringify(e) + '\n').join(''));
+    if (!options.dryRun) appendLines(bundleDir, files.trace, appended.map((e) => JSON.stringify(e) + '\n').join(''));
     report.changed = true;
   }
   report.status = state.status;
@@ -207,13 +214,12 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
 
   // Projections and the manifest.
   const write = async (path: string, text: string) => {
-    const file = join(bundleDir, ...path.split('/'));
-    const current = await readFile(file, 'utf8').catch(() => undefined);
+    const current = await readFile(writableFile(bundleDir, path, 'replace'), 'utf8').catch(() => undefined);
     // Same content (whatever its indentation): leave the file alone, so a second repair changes nothing.
     if (current !== undefined && sameJson(current, JSON.parse(text))) return;
     report.rewritten.push(path);
     report.changed = true;
-    if (!options.dryRun) await writeAtomic(file, text);
+    if (!options.dryRun) writeFileAtomicSync(bundleDir, path, text, true);
   };
   const indent = state.steps.size <= 1000 ? 2 : undefined;
   const doc = (value: unknown) => `${JSON.stringify(value, null, indent)}\n`;
@@ -265,7 +271,9 @@ async function readOldManifest(bundleDir: string, report: RepairReport): Promise
   }
   const parsed = Manifest.safeParse(value);
   if (parsed.success) return parsed.data;
-  report.warnings.push(`${BUNDLE_FILES.manifest}: unreadable or invalid; rebuilt from the trace`);
+  // Its paths are never used then (one may point outside the bundle): the default layout is rebuilt.
+  const why = value === undefined ? `${BUNDLE_FILES.manifest}: not valid JSON` : describeZodError(parsed.error, BUNDLE_FILES.manifest).message;
+  report.warnings.push(`${why}; rebuilt from the trace`);
   return undefined;
 }
 
@@ -299,9 +307,12 @@ async function fixTail(
   report: RepairReport,
   options: RepairOptions,
 ): Promise<void> {
-  const handle = await open(file, options.dryRun ? 'r' : 'r+');
+  // Never through a symlink, and never a file with another hard link: cutting it would cut that file too.
+  const handle = await open(file, (options.dryRun ? constants.O_RDONLY : constants.O_RDWR) | O_NOFOLLOW);
   try {
-    const { size } = await handle.stat();
+    const st = await handle.stat();
+    if (!options.dryRun) checkWritable(st, name, 'in-place');
+    const { size } = st;
     if (size === 0) return;
     const lastNewline = await findLastNewline(handle, size);
     const tailStart = lastNewline + 1;
@@ -350,27 +361,19 @@ async function findLastNewline(handle: FileHandle, size: number): Promise<number
   return -1;
 }
 
-async function appendLines(file: string, text: string): Promise<void> {
-  const handle = await open(file, 'a');
+function appendLines(bundleDir: string, path: string, text: string): void {
+  const fd = openAppendSync(bundleDir, path);
   try {
-    await handle.write(text);
-    await handle.sync();
+    writeAllSync(fd, Buffer.from(text, 'utf8'));
+    fsyncSync(fd);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
-let counter = 0;
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${++counter}.repair.tmp`;
-  const handle = await open(temp, 'w');
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
+/** `file` when something is there (its kind is checked where it is opened), else undefined. */
+async function existing(file: string): Promise<string | undefined> {
+  return (await stat(file).catch(() => undefined)) ? file : undefined;
 }
 
 /** Sessions named by the trace, the old manifest or a directory under sessions/ (in that order, no duplicates). */
@@ -390,7 +393,7 @@ async function repairSession(
   options: RepairOptions,
 ): Promise<void> {
   const files = sessionFiles(sessionId);
-  const eventsPath = await backend.resolveFile(files.events);
+  const eventsPath = await existing(writableFile(backend.dir, files.events, 'in-place'));
   if (!eventsPath) {
     report.warnings.push(`${files.events}: missing`);
     return;
@@ -434,7 +437,7 @@ async function repairSession(
     messages: builder.messages,
   };
   const text = `${JSON.stringify(record, null, 2)}\n`;
-  const file = join(backend.dir, ...files.record.split('/'));
+  const file = writableFile(backend.dir, files.record, 'replace');
   const current = safeParse((await readFile(file, 'utf8').catch(() => undefined)) ?? '') as Partial<typeof record> | undefined;
   // The record's own `updatedAt` is the writer's clock: an up-to-date record is left as it is.
   if (current && current.lastSeq === record.lastSeq && current.sessionId === sessionId && sameJson(JSON.stringify(current.messages), record.messages)) {
@@ -442,7 +445,7 @@ async function repairSession(
   }
   report.rewritten.push(files.record);
   report.changed = true;
-  if (!options.dryRun) await writeAtomic(file, text);
+  if (!options.dryRun) writeFileAtomicSync(backend.dir, files.record, text, true);
 }
 
 /** Files written by the recorder may be indented differently: compare content, not bytes. */

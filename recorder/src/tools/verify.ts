@@ -12,6 +12,8 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
   BUNDLE_FILES,
   BundleFormatError,
+  bundlePathProblem,
+  printablePath,
   ConversationBuilder,
   FlowSnapshot,
   PMap,
@@ -39,6 +41,7 @@ import {
   type TraceEvent,
 } from '@flowtape/schema';
 import { escapePointer, firstDifference } from './json-pointer.ts';
+import { findLinks, linkProblem } from '../bundle/confine.ts';
 import { LastTouch, StepsComparer, isStub, scanArrayDocument, stubFor, validateStepsDocument } from './verify-steps.ts';
 
 export interface VerifyProblem {
@@ -145,6 +148,7 @@ class Verifier {
     const fold = await this.verifyTrace(files.trace, manifest, projections, sessions, artifactUses);
     this.compareProjections(projections, fold);
     await this.verifyArtifacts(artifactUses);
+    this.verifyLinks();
     await this.noteLeftovers();
     return {
       bundle: this.dir,
@@ -209,8 +213,9 @@ class Verifier {
   }
 
   private async checkInside(path: string, pointer: string): Promise<void> {
-    if (isAbsolute(path) || path.split('/').some((s) => s === '..') || !isInside(this.root, resolve(this.root, path))) {
-      this.add(BUNDLE_FILES.manifest, `${pointer}: "${path}" is outside the bundle`, undefined, pointer);
+    const problem = bundlePathProblem(path);
+    if (problem) {
+      this.add(BUNDLE_FILES.manifest, `${pointer}: ${printablePath(path)} is not a path inside the bundle (${problem})`, undefined, pointer);
       return;
     }
     await this.resolve(path);
@@ -652,6 +657,18 @@ class Verifier {
       }
       if (size !== use.size) this.add(path, `is ${size} bytes, but ${where} says ${use.size}`);
       if (!path.includes(use.sha256)) this.add(use.file, `artifact sha256 ${use.sha256} does not match its path ${path}`, use.line);
+    }
+  }
+
+  /**
+   * A bundle holds regular files and folders only: writers refuse symlinks (a write through one lands outside) and
+   * hard-linked files they append to. A symlink already reported as leading outside is not reported twice.
+   */
+  private verifyLinks(): void {
+    const reported = new Set(this.problems.map((p) => p.file));
+    for (const entry of findLinks(this.root)) {
+      if (entry.kind === 'symlink' && reported.has(entry.path)) continue;
+      this.add(printablePath(entry.path), linkProblem(entry));
     }
   }
 

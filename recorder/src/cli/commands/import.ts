@@ -16,7 +16,7 @@ export const importCommand: CliCommand = {
       )
       .argument('<format>', 'the source format: acpx')
       .argument('<dir>', 'the run directory to import (e.g. ~/.acpx/flows/runs/<run-id>)')
-      .option('-o, --output <dir>', 'the flowtape bundle to create (default: <dir name>.flowtape here)')
+      .option('-o, --output <dir>', 'the flowtape bundle to create (default: <dir name>.flowtape here): a missing path or an empty folder, never replaced')
       .option('--json', 'print the report as JSON')
       .action(
         cli.action(async (format: string, dir: string, flags: { output?: string; json?: boolean }) => {

@@ -13,7 +13,7 @@ export const packCommand: CliCommand = {
           'Open it with `flowtape view <file>.zip` or drop it on the viewer.',
       )
       .argument('<bundle>', 'the bundle directory')
-      .option('-o, --output <file>', 'the zip to write (default: <bundle folder name>.flowtape.zip here)')
+      .option('-o, --output <file>', 'the zip to create (default: <bundle folder name>.flowtape.zip here); must not exist: pack never replaces a file')
       .option('--json', 'print the report as JSON')
       .action(
         cli.action(async (bundle: string, flags: { output?: string; json?: boolean }) => {

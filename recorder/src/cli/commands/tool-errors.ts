@@ -11,6 +11,7 @@ const INPUT_ERRORS = new Set([
   'VerifyInputError',
   'ListRunsError',
   'ZodError',
+  'UnsafeBundleError',
 ]);
 const FS_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOSPC', 'EROFS', 'ELOOP']);
 
