@@ -269,7 +269,8 @@ class BundleRecorder implements Recorder {
         this.waiting = false;
         this.runStartMs ??= atMs;
         const input = this.encoder.value(event.input, 'input');
-        this.emit('run.resumed', { checkpoint: event.checkpoint, ...(input ? { input } : {}) });
+        // Only run.resumed may follow run.waiting: the input's artifact.written comes after it.
+        this.emit('run.resumed', { checkpoint: event.checkpoint, ...(input ? { input } : {}) }, {}, 'after');
         this.scheduleSnapshot(true);
         return;
       }

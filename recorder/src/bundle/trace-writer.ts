@@ -6,15 +6,23 @@
  * In shared mode every batch is written under a proper-lockfile lock, after catching up with the lines other
  * processes appended since our last batch, so `seq` stays contiguous across processes and the state stays the
  * fold of the whole file.
+ *
+ * Every event is checked against the succession rule (SPEC "The end of a run") before it is numbered: nothing
+ * after a terminal event, only `run.resumed` after `run.waiting`, `run.resumed` after nothing else. An event that
+ * breaks it is refused (AppendRefusedError); the events before it in the batch are written, nothing after it.
  */
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import lockfile from 'proper-lockfile';
 import {
+  advancePosition,
   checkTraceEvent,
   initialState,
   reduce,
+  successionProblem,
   type ProjectionState,
   type ReducibleEvent,
+  type RunPosition,
+  type RunStatus,
   type TraceEvent,
 } from '@flowtape/schema';
 import { SerialBatcher } from './batcher.ts';
@@ -23,7 +31,12 @@ import { writeAllSync } from './fsio.ts';
 /** A trace event before the writer numbers it. */
 export type UnsequencedEvent = TraceEvent extends infer E ? (E extends TraceEvent ? Omit<E, 'seq'> : never) : never;
 
-type EventItem = { kind: 'event'; body: string; event: UnsequencedEvent; redacted: boolean };
+type EventItem = {
+  kind: 'event';
+  body: string;
+  event: UnsequencedEvent;
+  redacted: boolean;
+};
 type TaskItem = { kind: 'task'; run: (state: ProjectionState) => void; done: (error?: unknown) => void };
 type Item = EventItem | TaskItem;
 
@@ -54,10 +67,27 @@ export class TraceExistsError extends Error {
   override name = 'TraceExistsError';
 }
 
+/** An event the writer would not append: it breaks the succession rule, or the trace moved on under it. */
+export class AppendRefusedError extends Error {
+  override name = 'AppendRefusedError';
+  constructor(
+    message: string,
+    /** The run's status on disk when the event was refused. */
+    readonly status: RunStatus,
+    /** The last seq on disk. */
+    readonly lastSeq: number,
+    readonly waitingAt?: string,
+  ) {
+    super(message);
+  }
+}
+
 export class TraceWriter {
   /** The highest seq on disk that this writer knows of. */
   lastSeq = 0;
   private folded: ProjectionState = initialState();
+  /** Where the run is after the last line on disk that this writer knows of (for the succession rule). */
+  private position: RunPosition = { status: 'running' };
   /** Committed events not folded yet. */
   private unfolded: ReducibleEvent[] = [];
   private fd: number | undefined;
@@ -189,10 +219,29 @@ export class TraceWriter {
     }
   }
 
-  private write(events: EventItem[]): void {
-    if (events.length === 0) return;
+  private write(batch: EventItem[]): void {
+    if (batch.length === 0) return;
     const fd = this.file();
     this.options.beforeWrite?.();
+    // The events that may be appended: all of them, or those before the first that breaks the rule.
+    let position = this.position;
+    let refused: AppendRefusedError | undefined;
+    let events = batch;
+    for (const [i, item] of batch.entries()) {
+      const seqBefore = this.lastSeq + i;
+      const problem = successionProblem(position, item.event);
+      if (problem !== undefined) {
+        refused = new AppendRefusedError(
+          `${this.options.path}: refused to append ${item.event.type}: ${problem}`,
+          position.status,
+          seqBefore,
+          position.waitingAt,
+        );
+        events = batch.slice(0, i);
+        break;
+      }
+      position = advancePosition(position, item.event);
+    }
     let seq = this.lastSeq;
     let text = '';
     let written = 0;
@@ -218,7 +267,9 @@ export class TraceWriter {
     if (this.options.keepState !== false) for (const item of events) this.unfolded.push(item.event as unknown as TraceEvent);
     this.offset += written;
     this.lastSeq = seq;
-    this.options.onCommit?.(seq);
+    this.position = position;
+    if (events.length > 0) this.options.onCommit?.(seq);
+    if (refused) throw refused;
   }
 
   /** Reads what other processes appended since our last batch (under the lock). */
@@ -261,6 +312,7 @@ export class TraceWriter {
         continue;
       }
       this.unfolded.push(checked.event);
+      this.position = advancePosition(this.position, checked.event);
       this.lastSeq = Math.max(this.lastSeq, checked.event.seq);
     }
     this.offset += complete;
