@@ -5,7 +5,8 @@
  *
  * In shared mode every batch is written under a proper-lockfile lock, after catching up with the lines other
  * processes appended since our last batch, so `seq` stays contiguous across processes and the state stays the
- * fold of the whole file.
+ * fold of the whole file. The file is always opened in append mode (O_APPEND): whatever another process did, a
+ * batch lands after the last byte, never over it.
  *
  * Every event is checked against the succession rule (SPEC "The end of a run") before it is numbered: nothing
  * after a terminal event, only `run.resumed` after `run.waiting`, `run.resumed` after nothing else. An event that
@@ -36,6 +37,8 @@ type EventItem = {
   body: string;
   event: UnsequencedEvent;
   redacted: boolean;
+  /** Builds the event when its batch is written (after `beforeWrite`): payloads that name session lines. */
+  build?: () => UnsequencedEvent;
 };
 type TaskItem = { kind: 'task'; run: (state: ProjectionState) => void; done: (error?: unknown) => void };
 type Item = EventItem | TaskItem;
@@ -127,6 +130,14 @@ export class TraceWriter {
   }
 
   /**
+   * Queues an event built when its batch is written, after `beforeWrite` (and under the lock in shared mode): for
+   * payloads that name lines of other files whose seqs are only allocated then.
+   */
+  appendLate(build: () => UnsequencedEvent): void {
+    this.batcher.push({ kind: 'event', body: '', event: undefined as unknown as UnsequencedEvent, redacted: false, build });
+  }
+
+  /**
    * Runs `fn` once every event queued so far is on disk, with the state they fold to — inside the same lock hold
    * in shared mode. Snapshots are written this way: trace first, never two at once.
    */
@@ -159,7 +170,8 @@ export class TraceWriter {
     if (this.fd !== undefined) return this.fd;
     if (this.options.exclusiveCreate) {
       try {
-        this.fd = openSync(this.options.path, 'wx');
+        // Append mode even for the one writer of a fresh bundle: a write never lands over someone else's bytes.
+      this.fd = openSync(this.options.path, 'ax');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
           throw new TraceExistsError(`${this.options.path} already exists: a bundle is never overwritten (use resume)`);
@@ -228,6 +240,14 @@ export class TraceWriter {
     let refused: AppendRefusedError | undefined;
     let events = batch;
     for (const [i, item] of batch.entries()) {
+      if (item.build) {
+        const event = item.build();
+        const json = JSON.stringify(event);
+        item.body = this.options.redact(json);
+        item.redacted = item.body !== json;
+        item.event = event;
+        item.build = undefined;
+      }
       const seqBefore = this.lastSeq + i;
       const problem = successionProblem(position, item.event);
       if (problem !== undefined) {
