@@ -49,6 +49,11 @@ export interface RecorderOptions {
   shared?: boolean;
   /** Continue an existing bundle (a resumed run): implies `shared`, reads the runId from the manifest. */
   resume?: boolean;
+  /**
+   * Resume only: the trace seq the resume state was read at. `run.resumed` is appended only if, under the lock,
+   * the run still waits and the trace still ends there; otherwise the writer refuses it (AppendRefusedError).
+   */
+  resumeAfterSeq?: number;
   /** Samples and goldens: no pids, hostnames or absolute paths in the bundle. */
   deterministic?: boolean;
   /**
@@ -275,8 +280,10 @@ class BundleRecorder implements Recorder {
         this.waiting = false;
         this.runStartMs ??= atMs;
         const input = this.encoder.value(event.input, 'input');
-        // Only run.resumed may follow run.waiting: the input's artifact.written comes after it.
-        this.emit('run.resumed', { checkpoint: event.checkpoint, ...(input ? { input } : {}) }, {}, 'after');
+        // Only run.resumed may follow run.waiting: the input's artifact.written comes after it. The resume is
+        // decided when it is written: under the lock, only if the run still waits where the resume read it.
+        const afterSeq = this.options.resumeAfterSeq;
+        this.emit('run.resumed', { checkpoint: event.checkpoint, ...(input ? { input } : {}) }, {}, 'after', afterSeq);
         this.scheduleSnapshot(true);
         return;
       }
@@ -459,13 +466,14 @@ class BundleRecorder implements Recorder {
    * Queues one trace event. `artifact.written` events for artifacts its values went to are queued before it, or
    * after it when the event opens the scope they belong to (`run.started` must be seq 1; a step must exist before
    * artifacts attach to it). A payload given as a function is built when the event's batch is written, after the
-   * session lines it names got their seqs.
+   * session lines it names got their seqs. `afterSeq`: see RecorderOptions.resumeAfterSeq.
    */
   private emit(
     type: UnsequencedEvent['type'],
     payload: object | (() => object),
     envelope: { nodeId?: string; attemptId?: string; sessionId?: string } = {},
     artifacts: 'before' | 'after' = 'before',
+    afterSeq?: number,
   ): void {
     const runId = this.runId ?? 'unknown-run';
     const pending = this.pendingArtifacts;
@@ -496,7 +504,7 @@ class BundleRecorder implements Recorder {
         payload: body,
       }) as UnsequencedEvent;
     if (typeof payload === 'function') this.trace.appendLate(() => event(payload()));
-    else this.trace.append(event(payload));
+    else this.trace.append(event(payload), afterSeq !== undefined ? { afterSeq } : {});
     if (artifacts === 'after') for (const a of artifactEvents) this.trace.append(a);
   }
 

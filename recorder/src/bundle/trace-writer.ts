@@ -39,6 +39,8 @@ type EventItem = {
   redacted: boolean;
   /** Builds the event when its batch is written (after `beforeWrite`): payloads that name session lines. */
   build?: () => UnsequencedEvent;
+  /** Refuse the event unless it gets seq `afterSeq + 1` (the trace still ends where its writer read it). */
+  afterSeq?: number;
 };
 type TaskItem = { kind: 'task'; run: (state: ProjectionState) => void; done: (error?: unknown) => void };
 type Item = EventItem | TaskItem;
@@ -100,7 +102,11 @@ export class TraceWriter {
   constructor(private readonly options: TraceWriterOptions) {
     this.batcher = new SerialBatcher(
       (items) => (options.shared ? this.processShared(items) : this.processItems(items)),
-      (error) => options.onError?.(error),
+      (error, dropped) => {
+        // A task queued while the failing batch was processed would otherwise wait forever.
+        for (const item of dropped) if (item.kind === 'task') item.done(error);
+        options.onError?.(error);
+      },
     );
   }
 
@@ -123,10 +129,10 @@ export class TraceWriter {
    * Queues an event. Serialization and redaction happen now, so later mutation of values cannot reach the file.
    * The writer takes the object over (it is numbered in place and folded later): do not reuse it.
    */
-  append(event: UnsequencedEvent): void {
+  append(event: UnsequencedEvent, options: { afterSeq?: number } = {}): void {
     const text = JSON.stringify(event);
     const body = this.options.redact(text);
-    this.batcher.push({ kind: 'event', body, event, redacted: body !== text });
+    this.batcher.push({ kind: 'event', body, event, redacted: body !== text, ...(options.afterSeq !== undefined ? { afterSeq: options.afterSeq } : {}) });
   }
 
   /**
@@ -249,7 +255,10 @@ export class TraceWriter {
         item.build = undefined;
       }
       const seqBefore = this.lastSeq + i;
-      const problem = successionProblem(position, item.event);
+      let problem = successionProblem(position, item.event);
+      if (problem === undefined && item.afterSeq !== undefined && item.afterSeq !== seqBefore) {
+        problem = `${item.event.type} was to follow seq ${item.afterSeq}, but the trace has grown to seq ${seqBefore} since its writer read it`;
+      }
       if (problem !== undefined) {
         refused = new AppendRefusedError(
           `${this.options.path}: refused to append ${item.event.type}: ${problem}`,
