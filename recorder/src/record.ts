@@ -7,7 +7,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { BUNDLE_FILES } from '@flowtape/schema';
 import { createRecorder, type RecorderOptions } from './bundle/recorder.ts';
-import { loadWaitingBundle } from './bundle/resume-state.ts';
+import { ResumeBundleError, loadWaitingBundle, notWaitingError } from './bundle/resume-state.ts';
+import { AppendRefusedError } from './bundle/trace-writer.ts';
 import {
   isDefinedFlow,
   resumeFlow,
@@ -160,6 +161,11 @@ export interface ResumeRecordOptions extends Omit<RecordOptions, 'outDir' | 'bun
 /**
  * Continues a bundle waiting at a checkpoint: rebuilds the resume state from the trace, then appends to the same
  * bundle under its lock (seq continues). A deterministic bundle resumes deterministically (its clock continues).
+ *
+ * Of several resumes started together exactly one goes ahead: whether the run still waits is decided under the
+ * bundle lock, in the same hold that appends `run.resumed`, and only if the trace still ends where this resume
+ * read it. Nothing runs before that: every other resume rejects with the "not waiting" ResumeBundleError (the CLI
+ * exits 2) having written nothing, and its progress observer saw nothing.
  */
 export async function resumeRecorded(
   bundleDir: string,
@@ -173,16 +179,47 @@ export async function resumeRecorded(
   const cwd = resolve(options.cwd ?? waiting.cwd ?? process.cwd());
   const clock = options.clock ?? (deterministic ? steppingClock(waiting.lastAtMs + 1) : undefined);
   const stop = linkedAbort(options.signal);
+  let claimed = false;
   const recorder = createRecorder(dir, {
     ...options.recorder,
     deterministic,
     resume: true,
+    resumeAfterSeq: waiting.lastSeq,
     onError: (error) => {
+      // A refused run.resumed is the lost race, reported by the claim below; anything else is a failure.
+      if (!claimed && error instanceof AppendRefusedError) return;
       options.recorder?.onError?.(error);
       stop.abort('recorder failed');
     },
   });
   const { observer, recorder: _r, signal: _s, ...runOptions } = options;
+  // The caller's observer (progress output) sees the run only once the resume is ours.
+  const held: Array<[LifecycleEvent, number]> = [];
+  const gated: LifecycleObserver | undefined = observer && {
+    onEvent(event, at) {
+      if (claimed) observer.onEvent(event, at);
+      else held.push([event, at]);
+    },
+  };
+  const claim = async () => {
+    try {
+      await recorder.flush();
+    } catch (error) {
+      if (!(error instanceof AppendRefusedError)) throw error;
+      if (error.status !== 'waiting') throw notWaitingError(dir, error.status);
+      throw new ResumeBundleError(
+        `${dir}: the run was resumed by another process since this resume read it (it waits at "${error.waitingAt}" again, seq ${error.lastSeq}, not ${waiting.lastSeq}): resume it again`,
+      );
+    }
+    claimed = true;
+    for (const [event, at] of held.splice(0)) {
+      try {
+        observer?.onEvent(event, at);
+      } catch {
+        // An extra observer (progress printing) must never break recording.
+      }
+    }
+  };
   let result: RunResult;
   try {
     result = await resumeFlow(flow, waiting.state, resumeInput, {
@@ -191,7 +228,8 @@ export async function resumeRecorded(
       cwd,
       signal: stop.signal,
       ...(clock ? { clock } : {}),
-      observer: fanOut(recorder, observer),
+      observer: fanOut(recorder, gated),
+      claim,
     });
   } catch (error) {
     await recorder.close().catch(() => {});

@@ -99,4 +99,8 @@ export const Writer = z.object({
   version: z.string(),
   pid: z.number().int().optional(),
   hostname: z.string().optional(),
+  exclusive: z
+    .boolean()
+    .optional()
+    .describe('True while the bundle\'s one writer (`flowtape run`) has it open: no other process may append to it while that pid is alive. Absent once it closed.'),
 });

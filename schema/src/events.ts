@@ -63,7 +63,7 @@ export const RunResumed = defineEvent(
   'run.resumed',
   'run',
   z.object({ checkpoint: NodeId, input: ValueRef.optional() }),
-  'A waiting run continues after its checkpoint (possibly in another process).',
+  'A waiting run continues after its checkpoint (possibly in another process). Only right after `run.waiting` at the same checkpoint (see "The end of a run").',
 );
 export const RunCompleted = defineEvent(
   'run.completed',

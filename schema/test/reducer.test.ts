@@ -187,6 +187,41 @@ test('inconsistent traces become anomalies, not exceptions', () => {
   assert.deepEqual(run.anomalies, ['seq 2: node.outcome for unknown attempt ghost#1', 'seq 5: second outcome for attempt a#1']);
 });
 
+test('nothing may follow a terminal event: every later line is an anomaly, the fold goes on', () => {
+  const t = traceBuilder();
+  t.push('run.started', { flowName: 'f' });
+  t.push('run.failed', { error: { message: 'boom' }, durationMs: 1 });
+  t.push('run.completed', { durationMs: 2 });
+  t.node('late', 1);
+  t.unknown('node.profiled');
+  const { run } = files(project(t.events));
+  assert.deepEqual(run.anomalies, [
+    'seq 3: run.completed after the run ended (failed): nothing may follow a terminal event',
+    'seq 4: node.started after the run ended (completed): nothing may follow a terminal event',
+    'seq 5: node.outcome after the run ended (completed): nothing may follow a terminal event',
+    'seq 6: node.profiled after the run ended (completed): nothing may follow a terminal event',
+  ]);
+  assert.equal(run.status, 'completed', 'the fold still shows what the lines say');
+});
+
+test('only run.resumed (at the same checkpoint) follows run.waiting, and run.resumed follows nothing else', () => {
+  const t = traceBuilder();
+  t.push('run.started', { flowName: 'f' });
+  t.push('run.resumed', { checkpoint: 'gate' });
+  t.push('run.waiting', { checkpoint: 'gate' });
+  t.node('sneaky', 1);
+  t.push('run.resumed', { checkpoint: 'elsewhere' });
+  t.push('run.resumed', { checkpoint: 'gate' });
+  const { run } = files(project(t.events));
+  assert.deepEqual(run.anomalies, [
+    'seq 2: run.resumed while the run is running: only a run waiting at a checkpoint resumes',
+    'seq 4: node.started while the run waits at checkpoint "gate": only run.resumed may follow run.waiting',
+    'seq 5: node.outcome while the run waits at checkpoint "gate": only run.resumed may follow run.waiting',
+    'seq 6: run.resumed at "elsewhere" while the run waits at checkpoint "gate"',
+    'seq 7: run.resumed while the run is running: only a run waiting at a checkpoint resumes',
+  ]);
+});
+
 test('reduce is pure: it never mutates its input and earlier states stay valid', () => {
   const t = traceBuilder();
   t.push('run.started', { flowName: 'f' });
@@ -238,12 +273,12 @@ test('every event type of the catalogue has a reducer case that changes the proj
     ['edge.taken', () => t.push('edge.taken', { from: 'n', to: 'm' }, at)],
     ['run.waiting', () => t.push('run.waiting', { checkpoint: 'n' })],
     ['run.resumed', () => t.push('run.resumed', { checkpoint: 'n' })],
+  ];
+  // Nothing may follow a terminal event: each of them is applied to the same running state.
+  const terminal: Array<[string, () => void]> = [
     ['run.failed', () => t.push('run.failed', { error: { message: 'x' } })],
-    ['run.resumed', () => t.push('run.resumed', { checkpoint: 'n' })],
     ['run.timed_out', () => t.push('run.timed_out', { timeoutMs: 1, durationMs: 1 })],
-    ['run.resumed', () => t.push('run.resumed', { checkpoint: 'n' })],
     ['run.cancelled', () => t.push('run.cancelled', { reason: 'abort', durationMs: 1 })],
-    ['run.resumed', () => t.push('run.resumed', { checkpoint: 'n' })],
     ['run.completed', () => t.push('run.completed', { durationMs: 1 })],
   ];
   const strip = (state: ProjectionState) => {
@@ -259,6 +294,13 @@ test('every event type of the catalogue has a reducer case that changes the proj
     assert.deepEqual(next.anomalies, [], `${type}: ${next.anomalies.join(', ')}`);
     covered.add(type);
     state = next;
+  }
+  for (const [type, add] of terminal) {
+    add();
+    const next = reduce(state, t.events.at(-1)!);
+    assert.notEqual(strip(next), strip(state), `${type} changed nothing`);
+    assert.deepEqual(next.anomalies, [], `${type}: ${next.anomalies.join(', ')}`);
+    covered.add(type);
   }
   assert.deepEqual([...covered].sort(), [...TRACE_EVENT_TYPES].sort());
 });

@@ -11,7 +11,8 @@ export class SerialBatcher<T> {
 
   constructor(
     private readonly process: (items: T[]) => void | Promise<void>,
-    private readonly onError: (error: Error) => void = () => {},
+    /** The first error, with the items pushed meanwhile that will never be processed (callers settle them). */
+    private readonly onError: (error: Error, dropped: T[]) => void = () => {},
   ) {}
 
   push(item: T): void {
@@ -46,8 +47,10 @@ export class SerialBatcher<T> {
       }
     } catch (error) {
       this.failure = error instanceof Error ? error : new Error(String(error));
+      // Items pushed while the failing batch was processed (e.g. awaiting the lock's release) are never processed.
+      const dropped = this.pending;
       this.pending = [];
-      this.onError(this.failure);
+      this.onError(this.failure, dropped);
     } finally {
       this.running = undefined;
     }

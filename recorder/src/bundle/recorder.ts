@@ -3,7 +3,9 @@
  * writes bundle files. Discipline:
  *  - trace first: projections, records and the manifest are written (temp file + rename) only from a state folded
  *    from lines already on disk, and only after artifacts and session lines the trace references have landed;
- *  - one ordered queue per appended file, one write per batch; in shared mode a proper-lockfile lock per batch;
+ *  - one ordered queue per appended file, one write per batch, append-mode descriptors; in shared mode a
+ *    proper-lockfile lock per batch, and every seq of every appended file (trace and session events) is allocated
+ *    under it; a shared writer does not join a bundle whose exclusive writer is alive;
  *  - snapshots throttled (their cost is bounded to a small share of the run whatever its length), always written
  *    when the run waits or ends; `complete: true` only after everything is flushed and fsynced;
  *  - a redaction hook over every byte before it is written; in deterministic mode no absolute paths, pids or
@@ -48,6 +50,11 @@ export interface RecorderOptions {
   shared?: boolean;
   /** Continue an existing bundle (a resumed run): implies `shared`, reads the runId from the manifest. */
   resume?: boolean;
+  /**
+   * Resume only: the trace seq the resume state was read at. `run.resumed` is appended only if, under the lock,
+   * the run still waits and the trace still ends there; otherwise the writer refuses it (AppendRefusedError).
+   */
+  resumeAfterSeq?: number;
   /** Samples and goldens: no pids, hostnames or absolute paths in the bundle. */
   deterministic?: boolean;
   /**
@@ -132,6 +139,9 @@ class BundleRecorder implements Recorder {
   private readonly artifacts: ArtifactStore;
   private readonly encoder: ValueEncoder;
   private readonly sessions = new Map<string, SessionWriter>();
+  /** Another process may append to this bundle (shared writer, resume); otherwise this is its one writer. */
+  private readonly shared: boolean;
+  private sessionFlushQueued = false;
   private readonly openAttempts = new Map<string, OpenAttempt>();
   private redactHook: RedactHook;
   private readonly userHook: RedactHook;
@@ -160,6 +170,7 @@ class BundleRecorder implements Recorder {
     this.options = options;
     this.deterministic = options.deterministic ?? false;
     const shared = (options.shared ?? false) || (options.resume ?? false);
+    this.shared = shared;
     if (this.deterministic) this.addDeterministicScrubs();
     const secrets = options.redact === false ? [] : secretsFromEnv(options.env ?? process.env);
     this.userHook = composeHooks(
@@ -214,8 +225,8 @@ class BundleRecorder implements Recorder {
 
   async flush(): Promise<void> {
     this.scheduleSnapshot(false, true);
-    await this.trace.flush();
-    for (const session of this.sessions.values()) session.flush();
+    // Session lines are written from a trace task: under the lock in shared mode.
+    await this.trace.task(() => this.flushSessions());
     this.throwIfFailed();
   }
 
@@ -274,7 +285,10 @@ class BundleRecorder implements Recorder {
         this.waiting = false;
         this.runStartMs ??= atMs;
         const input = this.encoder.value(event.input, 'input');
-        this.emit('run.resumed', { checkpoint: event.checkpoint, ...(input ? { input } : {}) });
+        // Only run.resumed may follow run.waiting: the input's artifact.written comes after it. The resume is
+        // decided when it is written: under the lock, only if the run still waits where the resume read it.
+        const afterSeq = this.options.resumeAfterSeq;
+        this.emit('run.resumed', { checkpoint: event.checkpoint, ...(input ? { input } : {}) }, {}, 'after', afterSeq);
         this.scheduleSnapshot(true);
         return;
       }
@@ -382,27 +396,32 @@ class BundleRecorder implements Recorder {
         this.session(event.sessionId).traffic(at, event.direction, event.message, event.text, event.attemptId);
         return;
       case 'acp.prompt_sent': {
+        // The session seqs are allocated when the session lines are written (under the lock in shared mode): the
+        // event's payload is built then, right before the trace batch that carries it.
         const mark = this.session(event.sessionId).startTurn(event.attemptId);
         const prompt = this.encoder.text(event.prompt, 'prompt', { artifact: true });
         this.emit(
           'acp.prompt_sent',
-          { prompt, messageIndex: mark.messageIndex, sessionEventSeq: mark.sessionEventSeq },
+          () => ({ prompt, messageIndex: mark.value.messageIndex, sessionEventSeq: mark.value.sessionEventSeq }),
           { ...scope(event), sessionId: event.sessionId },
         );
         return;
       }
       case 'acp.turn_finished': {
-        const ranges = this.session(event.sessionId).finishTurn(event.attemptId);
+        const finished = this.session(event.sessionId).finishTurn(event.attemptId);
         const response = this.encoder.text(event.response, 'response', { artifact: true });
         const error = this.encoder.error(event.error, !this.deterministic);
         this.emit(
           'acp.turn_finished',
-          {
-            stopReason: event.stopReason,
-            sessionEvents: ranges.sessionEvents,
-            ...(ranges.messages ? { messages: ranges.messages } : {}),
-            response,
-            ...(error ? { error } : {}),
+          () => {
+            const ranges = finished.value;
+            return {
+              stopReason: event.stopReason,
+              sessionEvents: ranges.sessionEvents,
+              ...(ranges.messages ? { messages: ranges.messages } : {}),
+              response,
+              ...(error ? { error } : {}),
+            };
           },
           { ...scope(event), sessionId: event.sessionId },
         );
@@ -451,13 +470,15 @@ class BundleRecorder implements Recorder {
   /**
    * Queues one trace event. `artifact.written` events for artifacts its values went to are queued before it, or
    * after it when the event opens the scope they belong to (`run.started` must be seq 1; a step must exist before
-   * artifacts attach to it).
+   * artifacts attach to it). A payload given as a function is built when the event's batch is written, after the
+   * session lines it names got their seqs. `afterSeq`: see RecorderOptions.resumeAfterSeq.
    */
   private emit(
     type: UnsequencedEvent['type'],
-    payload: object,
+    payload: object | (() => object),
     envelope: { nodeId?: string; attemptId?: string; sessionId?: string } = {},
     artifacts: 'before' | 'after' = 'before',
+    afterSeq?: number,
   ): void {
     const runId = this.runId ?? 'unknown-run';
     const pending = this.pendingArtifacts;
@@ -475,16 +496,20 @@ class BundleRecorder implements Recorder {
         }) as UnsequencedEvent,
     );
     if (artifacts === 'before') for (const a of artifactEvents) this.trace.append(a);
-    this.trace.append({
-      at: this.lastAt,
-      runId,
-      ...(envelope.nodeId ? { nodeId: envelope.nodeId } : {}),
-      ...(envelope.attemptId ? { attemptId: envelope.attemptId } : {}),
-      ...(envelope.sessionId ? { sessionId: envelope.sessionId } : {}),
-      scope: type.slice(0, type.indexOf('.')),
-      type,
-      payload,
-    } as UnsequencedEvent);
+    const at = this.lastAt;
+    const event = (body: object) =>
+      ({
+        at,
+        runId,
+        ...(envelope.nodeId ? { nodeId: envelope.nodeId } : {}),
+        ...(envelope.attemptId ? { attemptId: envelope.attemptId } : {}),
+        ...(envelope.sessionId ? { sessionId: envelope.sessionId } : {}),
+        scope: type.slice(0, type.indexOf('.')),
+        type,
+        payload: body,
+      }) as UnsequencedEvent;
+    if (typeof payload === 'function') this.trace.appendLate(() => event(payload()));
+    else this.trace.append(event(payload), afterSeq !== undefined ? { afterSeq } : {});
     if (artifacts === 'after') for (const a of artifactEvents) this.trace.append(a);
   }
 
@@ -544,7 +569,11 @@ class BundleRecorder implements Recorder {
   private session(sessionId: string): SessionWriter {
     let session = this.sessions.get(sessionId);
     if (!session) {
-      session = new SessionWriter(this.bundleDir, sessionId, (text) => this.redactHook(text, 'json'), (m) => this.warn(m));
+      session = new SessionWriter(this.bundleDir, sessionId, (text) => this.redactHook(text, 'json'), (m) => this.warn(m), {
+        shared: this.shared,
+        // Shared mode: session lines are numbered and written only inside a trace batch, under the lock.
+        ...(this.shared ? { requestFlush: () => this.requestSessionFlush() } : {}),
+      });
       session.dirty = true;
       this.sessions.set(sessionId, session);
     }
@@ -562,8 +591,28 @@ class BundleRecorder implements Recorder {
 
   /** Session lines a trace batch may reference are on disk before the batch. */
   private beforeTraceWrite(): void {
+    this.flushSessions();
+  }
+
+  /** Numbers and writes every queued session line (inside a trace batch or task: under the lock in shared mode). */
+  private flushSessions(): void {
     for (const session of this.sessions.values()) session.flush();
     this.throwIfFailed();
+  }
+
+  /** Shared mode: queued session lines are written by a trace task, under the lock (one task at a time). */
+  private requestSessionFlush(): void {
+    if (this.sessionFlushQueued) return;
+    this.sessionFlushQueued = true;
+    this.trace
+      .task(() => {
+        this.sessionFlushQueued = false;
+        this.flushSessions();
+      })
+      .catch((error: unknown) => {
+        this.sessionFlushQueued = false;
+        this.fail(error);
+      });
   }
 
   private onCommit(lastSeq: number): void {
@@ -619,7 +668,8 @@ class BundleRecorder implements Recorder {
     return written;
   }
 
-  private manifest(state: ProjectionState, complete: boolean): Manifest {
+  /** `final`: the manifest written at close, when this writer is done (an exclusive writer no longer holds the bundle). */
+  private manifest(state: ProjectionState, complete: boolean, final = false): Manifest {
     const sessionIds = new Set<string>(state.sessions.keys());
     return {
       schema: SCHEMA_IDS.bundle,
@@ -643,6 +693,7 @@ class BundleRecorder implements Recorder {
         name: WRITER_NAME,
         version: WRITER_VERSION,
         ...(this.deterministic ? {} : { pid: process.pid, hostname: hostname() }),
+        ...(this.shared || final ? {} : { exclusive: true }),
       },
     };
   }
@@ -666,8 +717,7 @@ class BundleRecorder implements Recorder {
     this.closing = true;
     let failure: unknown;
     try {
-      await this.trace.flush();
-      for (const session of this.sessions.values()) session.flush();
+      await this.trace.task(() => this.flushSessions());
       this.throwIfFailed();
       let snapshot: string[] = [];
       await this.trace.task((state) => {
@@ -683,7 +733,7 @@ class BundleRecorder implements Recorder {
       await Promise.all([...files.map((f) => join(this.bundleDir, f)), ...this.syncedDirs()].map(syncPath));
       // …then the manifest says whether the bundle is complete, and is made durable last.
       await this.trace.task((state) => {
-        writeFileAtomicSync(this.bundleDir, BUNDLE_FILES.manifest, `${JSON.stringify(this.manifest(state, ENDED.has(state.status)), null, 2)}\n`, true);
+        writeFileAtomicSync(this.bundleDir, BUNDLE_FILES.manifest, `${JSON.stringify(this.manifest(state, ENDED.has(state.status), true), null, 2)}\n`, true);
       });
       await syncPath(this.bundleDir);
     } catch (error) {
@@ -775,23 +825,50 @@ class BundleRecorder implements Recorder {
 
   /** Another process's bundle (shared mode): its events carry that run's id. */
   private joinExisting(): void {
+    let manifest: { runId?: unknown; writer?: unknown };
     try {
-      const manifest = JSON.parse(readFileSync(join(this.bundleDir, BUNDLE_FILES.manifest), 'utf8')) as { runId?: unknown };
-      if (typeof manifest.runId === 'string') this.runId = manifest.runId;
+      manifest = JSON.parse(readFileSync(join(this.bundleDir, BUNDLE_FILES.manifest), 'utf8')) as typeof manifest;
     } catch {
       // Not readable yet: run.started (or the owner's first snapshot) will name the run.
+      return;
+    }
+    this.refuseExclusiveWriter(manifest.writer);
+    if (typeof manifest.runId === 'string') this.runId = manifest.runId;
+  }
+
+  /**
+   * A bundle whose manifest names a live exclusive writer (`flowtape run`, which does not take the lock) is not
+   * joined: our lines would race its unlocked appends. Unknown liveness (no pid, another host) counts as alive.
+   */
+  private refuseExclusiveWriter(writer: unknown): void {
+    const w = (typeof writer === 'object' && writer !== null ? writer : {}) as { exclusive?: unknown; pid?: unknown; hostname?: unknown };
+    if (w.exclusive !== true) return;
+    const pid = typeof w.pid === 'number' ? w.pid : undefined;
+    const host = typeof w.hostname === 'string' ? w.hostname : undefined;
+    const who = pid === undefined ? 'pid unknown' : `pid ${pid}${host ? ` on ${host}` : ''}`;
+    let alive = true;
+    if (pid !== undefined && (host === undefined || host === hostname()) && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+      } catch (error) {
+        alive = (error as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (alive) {
+      throw new RecorderError(`${this.bundleDir}: its exclusive writer (${who}) is alive: a shared writer may not join it until that run ends`);
     }
   }
 
   /** Resume: the runId comes from the bundle being continued. */
   private loadExisting(): void {
     const file = join(this.bundleDir, BUNDLE_FILES.manifest);
-    let manifest: { runId?: unknown; createdAt?: unknown };
+    let manifest: { runId?: unknown; createdAt?: unknown; writer?: unknown };
     try {
       manifest = JSON.parse(readFileSync(file, 'utf8')) as typeof manifest;
     } catch (error) {
       throw new RecorderError(`${file}: cannot resume this bundle (${(error as Error).message.split('\n')[0]})`);
     }
+    this.refuseExclusiveWriter(manifest.writer);
     if (typeof manifest.runId !== 'string') throw new RecorderError(`${file}: /runId: missing, cannot resume`);
     this.runId = manifest.runId;
     if (typeof manifest.createdAt === 'string') this.createdAt = manifest.createdAt;

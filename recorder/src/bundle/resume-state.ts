@@ -33,6 +33,13 @@ export interface WaitingBundle {
   deterministic: boolean;
   /** `at` of the last trace event, in ms: a deterministic resume continues its clock from here. */
   lastAtMs: number;
+  /** The seq of the last trace event: the resume goes ahead only if the trace still ends here (see resumeRecorded). */
+  lastSeq: number;
+}
+
+/** The one error of a resume whose run does not wait (any more): the same whether it is found early or under the lock. */
+export function notWaitingError(dir: string, status: string): ResumeBundleError {
+  return new ResumeBundleError(`${dir}: the run is ${status.replace('_', ' ')}, not waiting at a checkpoint: nothing to resume`);
 }
 
 async function readJson(dir: string, path: string): Promise<unknown> {
@@ -95,9 +102,7 @@ export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
       if (e.payload.outcome === 'ok') lastOk.set(e.nodeId, e);
     }
   }
-  if (projection.status !== 'waiting' || !projection.waitingAt) {
-    throw new ResumeBundleError(`${dir}: the run is ${projection.status.replace('_', ' ')}, not waiting at a checkpoint: nothing to resume`);
-  }
+  if (projection.status !== 'waiting' || !projection.waitingAt) throw notWaitingError(dir, projection.status);
   // Session ids must not collide with recorded ones, bound or not.
   const dirs = await readdir(join(dir, BUNDLE_FILES.sessionsDir)).catch(() => [] as string[]);
   for (const name of dirs) sessionIds.add(name);
@@ -143,5 +148,6 @@ export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
     ...(started?.payload.cwd ? { cwd: started.payload.cwd } : {}),
     deterministic: started?.payload.deterministic === true,
     lastAtMs,
+    lastSeq: projection.seq,
   };
 }

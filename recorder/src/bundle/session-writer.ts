@@ -2,13 +2,18 @@
  * One ACP session directory: `events.ndjson` (raw JSON-RPC traffic, appended in batches), `binding.json` and
  * `record.json` (the conversation, rebuilt incrementally by the schema's ConversationBuilder). It also tracks the
  * current turn so prompt and turn events can name their session event and message ranges.
+ *
+ * Lines are numbered when they are written, not when they are queued: `flush()` first catches up with lines other
+ * processes appended since the last flush (they join the conversation and the numbering), then numbers and writes
+ * the queued lines in one syscall through an append-mode descriptor. Turn marks are queued with the lines and
+ * resolved in the same pass, so a prompt or turn event names the seqs the lines really got. In shared mode the
+ * recorder calls `flush()` only under the bundle lock (inside a trace batch), so every seq is allocated under it.
  */
-import { closeSync, existsSync, fsyncSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, readSync } from 'node:fs';
 import {
   ConversationBuilder,
   SCHEMA_IDS,
   SessionEventLine,
-  parseNdjsonText,
   sessionFiles,
   type ConversationEntry,
   type SeqRange,
@@ -25,9 +30,44 @@ export interface TurnMark {
   messageIndex: number;
 }
 
+/** The ranges of a finished turn. */
+export interface FinishedTurn {
+  sessionEvents: SeqRange;
+  messages?: SeqRange;
+  mark: TurnMark | undefined;
+}
+
+/** A value known once the queued lines before it are numbered (at the next flush). */
+export class Later<T> {
+  private resolved: { value: T } | undefined;
+
+  set(value: T): void {
+    this.resolved = { value };
+  }
+
+  get value(): T {
+    if (!this.resolved) throw new Error('a session mark was read before its lines were written');
+    return this.resolved.value;
+  }
+}
+
+type Op =
+  /** A line of traffic, redacted, without its seq. */
+  | { kind: 'line'; body: string }
+  | { kind: 'start'; attemptId: string; result: Later<TurnMark> }
+  | { kind: 'finish'; attemptId: string; result: Later<FinishedTurn> };
+
+export interface SessionWriterOptions {
+  /** Another process may append to the same file: `flush()` is only called under the bundle lock. */
+  shared?: boolean;
+  /** Asks for a flush soon (default: on the next macrotask). The recorder routes it through the lock in shared mode. */
+  requestFlush?: () => void;
+}
+
 export class SessionWriter {
   readonly files: ReturnType<typeof sessionFiles>;
   readonly builder = new ConversationBuilder();
+  /** The last seq in events.ndjson that this writer knows of (numbered lines only). */
   seq = 0;
   lastAt: string | undefined;
   acpSessionId = '';
@@ -35,8 +75,10 @@ export class SessionWriter {
   /** Whether record.json is behind the events. */
   dirty = false;
   private fd: number | undefined;
-  /** Lines not written yet: written in one syscall before the trace batch that may reference them, or soon. */
-  private pending: string[] = [];
+  /** Bytes of events.ndjson read or written by this writer: past it are other processes' lines. */
+  private offset = 0;
+  /** Lines and turn marks not processed yet, in order: numbered and written at the next flush. */
+  private ops: Op[] = [];
   private scheduled = false;
   /** The first write error (reported by the recorder at the next batch or at close). */
   error: Error | undefined;
@@ -51,97 +93,38 @@ export class SessionWriter {
     readonly sessionId: string,
     private readonly redact: (text: string) => string,
     private readonly onWarning: (message: string) => void,
+    private readonly options: SessionWriterOptions = {},
   ) {
     this.files = sessionFiles(sessionId);
     ensureFolder(bundleDir, this.files.dir);
-    // A session that already has events (a resumed run, another process): continue its numbering and conversation.
-    // Checked before reading: it is appended to later, so it must be a plain file of the bundle.
-    const existing = writableFile(bundleDir, this.files.events, 'in-place');
-    if (existsSync(existing)) {
-      for (const { value, line } of parseNdjsonText(readFileSync(existing, 'utf8'), {
-        file: this.files.events,
-        onIssue: (issue) => onWarning(issue.message),
-      })) {
-        const parsed = SessionEventLine.safeParse(value);
-        if (!parsed.success) {
-          onWarning(`${this.files.events}:${line}: skipped an invalid session event`);
-          continue;
-        }
-        this.builder.add(parsed.data);
-        this.seq = Math.max(this.seq, parsed.data.seq);
-        this.lastAt = parsed.data.at;
-      }
-    }
+    // Checked now, before any work: it is appended to later, so it must be a plain file of the bundle. A session that
+    // already has events (a resumed run, another process) is caught up with at the first flush.
+    writableFile(bundleDir, this.files.events, 'in-place');
   }
 
-  /** Appends one line of raw traffic; returns its seq. */
-  traffic(at: string, direction: SessionEventLine['direction'], message: unknown, text: string | undefined, attemptId: string | undefined): number {
-    const seq = ++this.seq;
-    const line: Record<string, unknown> = { seq, at, direction };
+  /** Queues one line of raw traffic (numbered when written). */
+  traffic(at: string, direction: SessionEventLine['direction'], message: unknown, text: string | undefined, attemptId: string | undefined): void {
+    const line: Record<string, unknown> = { at, direction };
     if (message !== undefined) line.message = message;
     if (text !== undefined) line.text = text;
     if (attemptId !== undefined) line.attemptId = attemptId;
-    const json = this.redact(JSON.stringify(line));
-    this.pending.push(`${json}\n`);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        try {
-          this.flush();
-        } catch (error) {
-          this.error ??= error instanceof Error ? error : new Error(String(error));
-        }
-      });
-    }
-    // The conversation is built from exactly what is on disk.
-    const written = JSON.parse(json) as SessionEventLine;
-    const before = this.builder.messages.length;
-    this.builder.add(written);
-    this.lastAt = at;
+    this.ops.push({ kind: 'line', body: this.redact(JSON.stringify(line)) });
     this.dirty = true;
-    const request = written.message as { method?: unknown; id?: unknown } | undefined;
-    if (direction === 'outgoing' && request?.method === 'session/prompt' && request.id !== undefined) {
-      const index = this.builder.messages.length > before ? this.builder.messages.length - 1 : before;
-      if (this.predicted) {
-        // The runtime announced the prompt first; the announcement named this line already.
-        if (this.predicted.sessionEventSeq !== seq || this.predicted.messageIndex !== index) {
-          this.onWarning(`${this.files.events}:${seq}: the prompt of ${this.predicted.attemptId} is here, not at seq ${this.predicted.sessionEventSeq}`);
-        }
-        this.predicted = undefined;
-      } else {
-        this.unclaimedPrompt = { sessionEventSeq: seq, messageIndex: index };
-      }
-    }
-    return seq;
+    this.flushSoon();
   }
 
   /** Called on `acp.prompt_sent`: the turn starts at the prompt request (already sent, or the next line). */
-  startTurn(attemptId: string): TurnMark {
-    let mark: TurnMark;
-    if (this.unclaimedPrompt) {
-      mark = { attemptId, ...this.unclaimedPrompt };
-    } else {
-      mark = { attemptId, sessionEventSeq: this.seq + 1, messageIndex: this.builder.messages.length };
-      this.predicted = mark;
-    }
-    this.unclaimedPrompt = undefined;
-    this.turns.set(attemptId, mark);
-    return mark;
+  startTurn(attemptId: string): Later<TurnMark> {
+    const result = new Later<TurnMark>();
+    this.ops.push({ kind: 'start', attemptId, result });
+    return result;
   }
 
   /** Called on `acp.turn_finished`: the ranges the turn covers, up to the last line so far. */
-  finishTurn(attemptId: string): { sessionEvents: SeqRange; messages?: SeqRange; mark: TurnMark | undefined } {
-    const mark = this.turns.get(attemptId);
-    this.turns.delete(attemptId);
-    const last = this.seq;
-    const from = Math.min(mark?.sessionEventSeq ?? last, last);
-    const lastMessage = this.builder.messages.length - 1;
-    const messageFrom = mark?.messageIndex ?? lastMessage;
-    return {
-      sessionEvents: { from, to: last },
-      ...(lastMessage >= messageFrom && messageFrom >= 0 ? { messages: { from: messageFrom, to: lastMessage } } : {}),
-      mark,
-    };
+  finishTurn(attemptId: string): Later<FinishedTurn> {
+    const result = new Later<FinishedTurn>();
+    this.ops.push({ kind: 'finish', attemptId, result });
+    return result;
   }
 
   /** The conversation as it is now; entries are replaced, never mutated, so a shallow copy is a snapshot. */
@@ -157,32 +140,166 @@ export class SessionWriter {
     };
   }
 
-  /** Writes the pending lines (one syscall). */
+  /**
+   * Catches up with lines other processes appended, then numbers and writes the queued lines (one syscall) and
+   * resolves the queued turn marks. In shared mode: only under the bundle lock.
+   */
   flush(): void {
     this.scheduled = false;
-    if (this.pending.length === 0) return;
-    this.fd ??= openAppendSync(this.bundleDir, this.files.events);
-    const text = this.pending.join('');
-    this.pending = [];
-    writeAllSync(this.fd, Buffer.from(text, 'utf8'));
+    // Nothing queued: still catch up when the file is open, so a snapshot's record covers every line on disk.
+    if (this.ops.length === 0 && this.fd === undefined) return;
+    const fd = this.file();
+    this.catchUp(fd);
+    const ops = this.ops;
+    this.ops = [];
+    let text = '';
+    for (const op of ops) {
+      if (op.kind === 'line') {
+        const seq = ++this.seq;
+        const line = `{"seq":${seq},${op.body.slice(1)}`;
+        text += `${line}\n`;
+        this.add(JSON.parse(line) as SessionEventLine, true);
+      } else if (op.kind === 'start') {
+        op.result.set(this.start(op.attemptId));
+      } else {
+        op.result.set(this.finish(op.attemptId));
+      }
+    }
+    if (text === '') return;
+    const bytes = Buffer.from(text, 'utf8');
+    writeAllSync(fd, bytes);
+    this.offset += bytes.byteLength;
   }
 
   /** Creates events.ndjson if no line was written yet (a session that failed before any traffic). */
   touchEvents(): void {
-    this.fd ??= openAppendSync(this.bundleDir, this.files.events);
+    this.file();
   }
 
   sync(): void {
-    this.flush();
+    if (!this.options.shared) this.flush();
     if (this.fd !== undefined) fsyncSync(this.fd);
   }
 
   close(): void {
     try {
-      this.flush();
+      // In shared mode the recorder flushed under the lock already; a line queued after that is not written.
+      if (!this.options.shared) this.flush();
+      else if (this.ops.some((op) => op.kind === 'line')) this.onWarning(`${this.files.events}: lines queued after the last flush were not written`);
     } finally {
       if (this.fd !== undefined) closeSync(this.fd);
       this.fd = undefined;
     }
+  }
+
+  private flushSoon(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    if (this.options.requestFlush) {
+      this.options.requestFlush();
+      return;
+    }
+    setImmediate(() => {
+      try {
+        this.flush();
+      } catch (error) {
+        this.error ??= error instanceof Error ? error : new Error(String(error));
+      }
+    });
+  }
+
+  private file(): number {
+    // Append mode: every write lands after the last byte, whoever wrote it; readable for catching up.
+    this.fd ??= openAppendSync(this.bundleDir, this.files.events, { read: true });
+    return this.fd;
+  }
+
+  /** A line on disk joins the conversation; our own outgoing prompt requests are remembered for their turn. */
+  private add(line: SessionEventLine, ours: boolean): void {
+    const before = this.builder.messages.length;
+    this.builder.add(line);
+    this.seq = Math.max(this.seq, line.seq);
+    this.lastAt = line.at;
+    if (!ours) return;
+    const request = line.message as { method?: unknown; id?: unknown } | undefined;
+    if (line.direction === 'outgoing' && request?.method === 'session/prompt' && request.id !== undefined) {
+      const index = this.builder.messages.length > before ? this.builder.messages.length - 1 : before;
+      if (this.predicted) {
+        // The runtime announced the prompt first; the announcement named this line already.
+        if (this.predicted.sessionEventSeq !== line.seq || this.predicted.messageIndex !== index) {
+          this.onWarning(`${this.files.events}:${line.seq}: the prompt of ${this.predicted.attemptId} is here, not at seq ${this.predicted.sessionEventSeq}`);
+        }
+        this.predicted = undefined;
+      } else {
+        this.unclaimedPrompt = { sessionEventSeq: line.seq, messageIndex: index };
+      }
+    }
+  }
+
+  private start(attemptId: string): TurnMark {
+    let mark: TurnMark;
+    if (this.unclaimedPrompt) {
+      mark = { attemptId, ...this.unclaimedPrompt };
+    } else {
+      mark = { attemptId, sessionEventSeq: this.seq + 1, messageIndex: this.builder.messages.length };
+      this.predicted = mark;
+    }
+    this.unclaimedPrompt = undefined;
+    this.turns.set(attemptId, mark);
+    return mark;
+  }
+
+  private finish(attemptId: string): FinishedTurn {
+    const mark = this.turns.get(attemptId);
+    this.turns.delete(attemptId);
+    const last = this.seq;
+    const from = Math.min(mark?.sessionEventSeq ?? last, last);
+    const lastMessage = this.builder.messages.length - 1;
+    const messageFrom = mark?.messageIndex ?? lastMessage;
+    return {
+      sessionEvents: { from, to: last },
+      ...(lastMessage >= messageFrom && messageFrom >= 0 ? { messages: { from: messageFrom, to: lastMessage } } : {}),
+      mark,
+    };
+  }
+
+  /** Reads the lines appended since our last read or write (other processes, or an earlier run of the session). */
+  private catchUp(fd: number): void {
+    const { size } = fstatSync(fd);
+    if (size === this.offset) return;
+    if (size < this.offset) throw new Error(`${this.files.events}: the file shrank under the writer (from ${this.offset} to ${size} bytes)`);
+    const buffer = Buffer.alloc(size - this.offset);
+    let read = 0;
+    while (read < buffer.byteLength) {
+      const bytesRead = readSync(fd, buffer, read, buffer.byteLength - read, this.offset + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    const complete = buffer.lastIndexOf(0x0a, read - 1) + 1;
+    if (complete < read) {
+      // A writer died mid-append; nobody else appends while we hold the lock (or are the only writer): cut it so
+      // our first line does not join it.
+      this.onWarning(`${this.files.events}: removed a torn last line (${read - complete} bytes) left by a writer that stopped mid-append`);
+      ftruncateSync(fd, this.offset + complete);
+    }
+    for (const raw of buffer.subarray(0, complete).toString('utf8').split('\n')) {
+      if (raw.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        this.onWarning(`${this.files.events}: skipped a line that is not JSON while catching up`);
+        continue;
+      }
+      const parsed = SessionEventLine.safeParse(value);
+      if (!parsed.success) {
+        this.onWarning(`${this.files.events}: skipped an invalid session event while catching up`);
+        const seq = (value as { seq?: unknown } | null)?.seq;
+        if (typeof seq === 'number' && Number.isInteger(seq)) this.seq = Math.max(this.seq, seq);
+        continue;
+      }
+      this.add(parsed.data, false);
+    }
+    this.offset += complete;
   }
 }

@@ -5,17 +5,26 @@
  *
  * In shared mode every batch is written under a proper-lockfile lock, after catching up with the lines other
  * processes appended since our last batch, so `seq` stays contiguous across processes and the state stays the
- * fold of the whole file.
+ * fold of the whole file. The file is always opened in append mode (O_APPEND): whatever another process did, a
+ * batch lands after the last byte, never over it.
+ *
+ * Every event is checked against the succession rule (SPEC "The end of a run") before it is numbered: nothing
+ * after a terminal event, only `run.resumed` after `run.waiting`, `run.resumed` after nothing else. An event that
+ * breaks it is refused (AppendRefusedError); the events before it in the batch are written, nothing after it.
  */
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, readSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import {
+  advancePosition,
   checkTraceEvent,
   initialState,
   reduce,
+  successionProblem,
   type ProjectionState,
   type ReducibleEvent,
+  type RunPosition,
+  type RunStatus,
   type TraceEvent,
 } from '@flowtape/schema';
 import { SerialBatcher } from './batcher.ts';
@@ -24,7 +33,16 @@ import { openAppendSync, writeAllSync } from './fsio.ts';
 /** A trace event before the writer numbers it. */
 export type UnsequencedEvent = TraceEvent extends infer E ? (E extends TraceEvent ? Omit<E, 'seq'> : never) : never;
 
-type EventItem = { kind: 'event'; body: string; event: UnsequencedEvent; redacted: boolean };
+type EventItem = {
+  kind: 'event';
+  body: string;
+  event: UnsequencedEvent;
+  redacted: boolean;
+  /** Builds the event when its batch is written (after `beforeWrite`): payloads that name session lines. */
+  build?: () => UnsequencedEvent;
+  /** Refuse the event unless it gets seq `afterSeq + 1` (the trace still ends where its writer read it). */
+  afterSeq?: number;
+};
 type TaskItem = { kind: 'task'; run: (state: ProjectionState) => void; done: (error?: unknown) => void };
 type Item = EventItem | TaskItem;
 
@@ -55,10 +73,27 @@ export class TraceExistsError extends Error {
   override name = 'TraceExistsError';
 }
 
+/** An event the writer would not append: it breaks the succession rule, or the trace moved on under it. */
+export class AppendRefusedError extends Error {
+  override name = 'AppendRefusedError';
+  constructor(
+    message: string,
+    /** The run's status on disk when the event was refused. */
+    readonly status: RunStatus,
+    /** The last seq on disk. */
+    readonly lastSeq: number,
+    readonly waitingAt?: string,
+  ) {
+    super(message);
+  }
+}
+
 export class TraceWriter {
   /** The highest seq on disk that this writer knows of. */
   lastSeq = 0;
   private folded: ProjectionState = initialState();
+  /** Where the run is after the last line on disk that this writer knows of (for the succession rule). */
+  private position: RunPosition = { status: 'running' };
   /** Committed events not folded yet. */
   private unfolded: ReducibleEvent[] = [];
   private fd: number | undefined;
@@ -68,7 +103,11 @@ export class TraceWriter {
   constructor(private readonly options: TraceWriterOptions) {
     this.batcher = new SerialBatcher(
       (items) => (options.shared ? this.processShared(items) : this.processItems(items)),
-      (error) => options.onError?.(error),
+      (error, dropped) => {
+        // A task queued while the failing batch was processed would otherwise wait forever.
+        for (const item of dropped) if (item.kind === 'task') item.done(error);
+        options.onError?.(error);
+      },
     );
   }
 
@@ -91,10 +130,18 @@ export class TraceWriter {
    * Queues an event. Serialization and redaction happen now, so later mutation of values cannot reach the file.
    * The writer takes the object over (it is numbered in place and folded later): do not reuse it.
    */
-  append(event: UnsequencedEvent): void {
+  append(event: UnsequencedEvent, options: { afterSeq?: number } = {}): void {
     const text = JSON.stringify(event);
     const body = this.options.redact(text);
-    this.batcher.push({ kind: 'event', body, event, redacted: body !== text });
+    this.batcher.push({ kind: 'event', body, event, redacted: body !== text, ...(options.afterSeq !== undefined ? { afterSeq: options.afterSeq } : {}) });
+  }
+
+  /**
+   * Queues an event built when its batch is written, after `beforeWrite` (and under the lock in shared mode): for
+   * payloads that name lines of other files whose seqs are only allocated then.
+   */
+  appendLate(build: () => UnsequencedEvent): void {
+    this.batcher.push({ kind: 'event', body: '', event: undefined as unknown as UnsequencedEvent, redacted: false, build });
   }
 
   /**
@@ -188,10 +235,40 @@ export class TraceWriter {
     }
   }
 
-  private write(events: EventItem[]): void {
-    if (events.length === 0) return;
+  private write(batch: EventItem[]): void {
+    if (batch.length === 0) return;
     const fd = this.file();
     this.options.beforeWrite?.();
+    // The events that may be appended: all of them, or those before the first that breaks the rule.
+    let position = this.position;
+    let refused: AppendRefusedError | undefined;
+    let events = batch;
+    for (const [i, item] of batch.entries()) {
+      if (item.build) {
+        const event = item.build();
+        const json = JSON.stringify(event);
+        item.body = this.options.redact(json);
+        item.redacted = item.body !== json;
+        item.event = event;
+        item.build = undefined;
+      }
+      const seqBefore = this.lastSeq + i;
+      let problem = successionProblem(position, item.event);
+      if (problem === undefined && item.afterSeq !== undefined && item.afterSeq !== seqBefore) {
+        problem = `${item.event.type} was to follow seq ${item.afterSeq}, but the trace has grown to seq ${seqBefore} since its writer read it`;
+      }
+      if (problem !== undefined) {
+        refused = new AppendRefusedError(
+          `${this.options.path}: refused to append ${item.event.type}: ${problem}`,
+          position.status,
+          seqBefore,
+          position.waitingAt,
+        );
+        events = batch.slice(0, i);
+        break;
+      }
+      position = advancePosition(position, item.event);
+    }
     let seq = this.lastSeq;
     let text = '';
     let written = 0;
@@ -217,7 +294,9 @@ export class TraceWriter {
     if (this.options.keepState !== false) for (const item of events) this.unfolded.push(item.event as unknown as TraceEvent);
     this.offset += written;
     this.lastSeq = seq;
-    this.options.onCommit?.(seq);
+    this.position = position;
+    if (events.length > 0) this.options.onCommit?.(seq);
+    if (refused) throw refused;
   }
 
   /** Reads what other processes appended since our last batch (under the lock). */
@@ -260,6 +339,7 @@ export class TraceWriter {
         continue;
       }
       this.unfolded.push(checked.event);
+      this.position = advancePosition(this.position, checked.event);
       this.lastSeq = Math.max(this.lastSeq, checked.event.seq);
     }
     this.offset += complete;

@@ -34,7 +34,7 @@ export {
   type ShellActionNodeDefinition,
   type SwitchFlowEdge,
 } from './definition.ts';
-export { runFlow, resumeFlow, type IdFactory, type ResumeState, type RunOptions, type RunResult, type RunStatus } from './run.ts';
+export { runFlow, resumeFlow, type IdFactory, type ResumeOptions, type ResumeState, type RunOptions, type RunResult, type RunStatus } from './run.ts';
 export { flowSnapshot } from './snapshot.ts';
 export type { FlowShellExecution, FlowShellResult, ShellActionExecution, ShellActionResult } from './shell.ts';
 export { FlowDefinitionError, NodeError, ResumeError, RunOptionsError } from './errors.ts';

@@ -66,6 +66,15 @@ export interface RunOptions {
   interruptGraceMs?: number;
 }
 
+export interface ResumeOptions extends RunOptions {
+  /**
+   * Awaited right after `run.resumed` is emitted, before anything else happens (no timer, no node, no edge): the
+   * bundle writer commits the resume here, under the bundle lock. When it rejects (another process resumed the run
+   * first), resumeFlow rejects with its error and runs nothing.
+   */
+  claim?: () => Promise<void>;
+}
+
 /**
  * Everything needed to continue a run that stopped at a checkpoint, in this process or another. Plain JSON
  * when the node outputs are. The recorder can rebuild it from the trace: `input` from run.started, `outputs`
@@ -672,7 +681,7 @@ export async function runFlow(flow: FlowDefinition, input: unknown, options: Run
  * `$resume.<path>` switch reads `resumeInput`). ACP sessions do not survive a resume: shared handles open new
  * sessions (with new session ids) on first use.
  */
-export async function resumeFlow(flow: FlowDefinition, state: ResumeState, resumeInput: unknown, options: RunOptions): Promise<RunResult> {
+export async function resumeFlow(flow: FlowDefinition, state: ResumeState, resumeInput: unknown, options: ResumeOptions): Promise<RunResult> {
   prepare(flow, options);
   if (typeof state !== 'object' || state === null || state.version !== 1) throw new ResumeError('resume state: unsupported or missing version (expected 1)');
   if (state.flowName !== flow.name) throw new ResumeError(`resume state is for flow "${state.flowName}", not "${flow.name}"`);
@@ -703,6 +712,7 @@ export async function resumeFlow(flow: FlowDefinition, state: ResumeState, resum
     output: run.outputs[state.checkpoint],
   };
   run.emit({ type: 'run.resumed', checkpoint: state.checkpoint, ...(resumeInput !== undefined ? { input: resumeInput } : {}) });
+  if (options.claim) await options.claim();
   run.arm();
   return run.execute({ after });
 }
