@@ -140,6 +140,65 @@ describe('faults: signals', () => {
       await dir.remove();
     }
   });
+
+  it('SIGKILL during the ACP handshake: repair records the session as failed with its traffic, and verify passes', async () => {
+    const dir = await tempDir('flowtape-sigkill-handshake-');
+    try {
+      // An agent that answers initialize, then never answers session/new (and leaves when its stdin closes).
+      const agentFile = join(dir.path, 'stuck-agent.mjs');
+      await writeFile(
+        agentFile,
+        `import { createInterface } from 'node:readline';
+const lines = createInterface({ input: process.stdin });
+lines.on('line', (line) => {
+  const message = JSON.parse(line);
+  if (message.method === 'initialize') {
+    process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: 1, agentCapabilities: {}, authMethods: [], agentInfo: { name: 'stuck-agent', version: '1.0.0' } } }) + '\\n');
+  } else if (message.method === 'session/new') {
+    process.stderr.write('thinking about session/new forever\\n');
+  }
+});
+lines.on('close', () => process.exit(0));
+`,
+      );
+      await writeFile(
+        join(dir.path, 'stuck.flow.ts'),
+        `${header}export default defineFlow({ name: 'stuck', startAt: 'a', nodes: { a: compute({ run: () => 1 }), b: acp({ prompt: 'hello' }) }, edges: [{ from: 'a', to: 'b' }] });`,
+      );
+      const agent = [process.execPath, agentFile].map((a) => JSON.stringify(a)).join(' ');
+      const cli = spawnCli(['run', 'stuck.flow.ts', '--quiet', '--run-id', 'handshake', '--agent', agent], { cwd: dir.path });
+      const bundle = join(dir.path, '.flowtape/runs/handshake');
+      const events = join(bundle, 'sessions/s1/events.ndjson');
+      // Mid-handshake: initialize answered, session/new sent and unanswered, the attempt on disk.
+      await waitFor(() => existsSync(events) && readFileSync(events, 'utf8').includes('thinking about session/new forever'), 30_000, 'the agent to hang in session/new');
+      await waitFor(() => existsSync(join(bundle, 'manifest.json')) && readFileSync(join(bundle, 'trace.ndjson'), 'utf8').includes('"b#1"'), 10_000, 'b#1 in the trace');
+      cli.child.kill('SIGKILL');
+      await cli.done;
+      await waitFor(() => processesMentioning(agentFile).length === 0 || undefined, 10_000, 'the agent to leave');
+      assert.ok(!existsSync(join(bundle, 'sessions/s1/binding.json')), 'killed before the session was bound');
+      assert.ok(!traceOf(bundle).some((e) => e.sessionId === 's1'), 'no session event in the trace');
+      const traffic = readFileSync(events, 'utf8');
+
+      const repair = await runCli(['repair', bundle], { cwd: dir.path });
+      assert.equal(repair.code, 0, repair.stdout + repair.stderr);
+      assert.match(repair.stdout, /^record session s1 as failed \(its writer stopped during the agent handshake; traffic kept\)$/m);
+      assert.match(repair.stdout, /^mark the run abandoned \(its writer is gone, b#1 interrupted\)$/m);
+      const trace = traceOf(bundle);
+      assert.deepEqual(trace.slice(-3).map((e) => [e.type, e.sessionId ?? e.attemptId]), [['session.failed', 's1'], ['node.outcome', 'b#1'], ['run.failed', undefined]]);
+      assert.equal(trace.at(-3)!.attemptId, 'b#1');
+      const binding = readJson<{ error?: { code?: string }; agent?: { name: string }; acpSessionId?: string }>(join(bundle, 'sessions/s1/binding.json'));
+      assert.equal(binding.error?.code, 'interrupted');
+      assert.equal(binding.agent?.name, 'stuck-agent');
+      assert.equal(binding.acpSessionId, undefined);
+      assert.ok(readFileSync(events, 'utf8').startsWith(traffic.slice(0, traffic.lastIndexOf('\n') + 1)), 'the traffic is kept');
+      const report = await verifyBundle(bundle);
+      assert.deepEqual(report.problems.map((p) => p.message), []);
+      assert.equal(report.summary.sessions, 1);
+      assert.match((await runCli(['repair', bundle], { cwd: dir.path })).stdout, /^nothing to repair$/m);
+    } finally {
+      await dir.remove();
+    }
+  });
 });
 
 /** The single bundle directory below a runs root. */

@@ -15,6 +15,7 @@ import {
   TraceEvent,
 } from '@flowtape/schema';
 import { BUNDLE_LOCKFILE, repairBundle } from '../src/tools/repair.ts';
+import { verifyBundle } from '../src/tools/verify.ts';
 import { BundleBuilder, linearFlow } from '../../test/fixtures/bundle-builder.ts';
 import { runCli } from './recorder-support.ts';
 
@@ -174,6 +175,54 @@ function completedFixture(dir: string): BundleBuilder {
   return f;
 }
 
+// ——— crashed and damaged bundles: one repair makes each pass verify, a second changes nothing ———
+
+const deadWriter = () => ({ name: 'flowtape', version: '0.1.0', pid: deadPid(), hostname: hostname() });
+
+/** Lines of sessions/<id>/events.ndjson as a writer killed during the ACP handshake leaves them. */
+function handshakeTraffic(attemptId: string): string {
+  const at = (ms: number) => new Date(Date.UTC(2026, 0, 15, 9, 0, 1) + ms).toISOString();
+  const lines = [
+    { seq: 1, at: at(0), direction: 'outgoing', message: { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: 1, clientCapabilities: {} } }, attemptId },
+    { seq: 2, at: at(1), direction: 'incoming', message: { jsonrpc: '2.0', id: 0, result: { protocolVersion: 1, agentCapabilities: {}, agentInfo: { name: 'slow-agent', version: '2.0.0' } } }, attemptId },
+    { seq: 3, at: at(2), direction: 'outgoing', message: { jsonrpc: '2.0', id: 1, method: 'session/new', params: { cwd: '/work', mcpServers: [] } }, attemptId },
+    { seq: 4, at: at(3), direction: 'stderr', text: 'creating a session…', attemptId },
+  ];
+  return lines.map((l) => JSON.stringify(l) + '\n').join('');
+}
+
+/**
+ * A writer SIGKILLed during the ACP handshake of b#1: the agent was spawned and its traffic is on disk, but there is
+ * no session.bound (nor binding.json) yet. `listed`: the manifest names the session (as an earlier repair left it).
+ */
+async function handshakeCrash(dir: string, opts: { listed?: boolean; traffic?: boolean } = {}): Promise<void> {
+  const f = new BundleBuilder(dir, linearFlow('agentic', ['a', 'b'], { b: 'acp' }), { runId: 'run-handshake', writer: deadWriter() });
+  f.runStarted();
+  f.node('a', { output: 1, next: { to: 'b' } });
+  f.start('b', 'acp');
+  f.finish();
+  await mkdir(join(dir, 'sessions/s1'), { recursive: true });
+  if (opts.traffic !== false) await writeFile(join(dir, 'sessions/s1/events.ndjson'), handshakeTraffic('b#1'));
+  if (opts.listed) await editJson(join(dir, 'manifest.json'), (m) => void (m.sessions = [{ sessionId: 's1', path: 'sessions/s1' }]));
+}
+
+async function editJson(file: string, change: (value: Record<string, any>) => void): Promise<void> {
+  const value = JSON.parse(await readFile(file, 'utf8')) as Record<string, any>;
+  change(value);
+  await writeFile(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** A finished two-node run with small values (no artifacts, no sessions). */
+function plainRun(dir: string): BundleBuilder {
+  const f = new BundleBuilder(dir, linearFlow('plain', ['a', 'b']), { runId: 'run-plain' });
+  f.runStarted({ x: 1 });
+  f.node('a', { output: 1, next: { to: 'b' } });
+  f.node('b', { output: 2 });
+  f.runCompleted(2);
+  f.finish();
+  return f;
+}
+
 test('repair never writes outside the bundle through a manifest path hiding ".." after a newline or U+2028', async (t) => {
   const root = await scratch(t);
   const dir = join(root, 'bundle');
@@ -239,3 +288,220 @@ test('repair refuses to cut or append to a trace that has another hard link', as
   await assert.rejects(repairBundle(dir), /trace\.ndjson: has 2 hard links \(its bytes are shared with a file elsewhere\); not writing to it/);
   assert.equal(await readFile(outside, 'utf8'), before);
 });
+
+/** Removes everything from a bundle but the given paths. */
+async function keepOnly(dir: string, ...keep: string[]): Promise<void> {
+  for (const name of await readdir(dir)) if (!keep.includes(name)) await rm(join(dir, name), { recursive: true });
+}
+
+async function assertVerifies(dir: string): Promise<void> {
+  const report = await verifyBundle(dir);
+  assert.deepEqual(report.problems.map((p) => p.message), []);
+}
+
+test('a writer killed during the ACP handshake: repair records the session as failed, with its traffic, and verify passes', async (t) => {
+  const dir = join(await scratch(t), 'bundle');
+  await handshakeCrash(dir);
+  const traffic = await readFile(join(dir, 'sessions/s1/events.ndjson'), 'utf8');
+
+  const report = await repairBundle(dir);
+  assert.deepEqual(report.failedSessions, ['s1']);
+  assert.deepEqual(report.interrupted, ['b#1']);
+  assert.equal(report.abandoned, true);
+  const { events } = await readTraceFile(dir);
+  const [failed, outcome, end] = events.slice(-3);
+  assert.equal(failed?.type, 'session.failed');
+  assert.equal(failed?.sessionId, 's1');
+  assert.equal(failed?.attemptId, 'b#1');
+  assert.deepEqual((failed?.payload as { path: string; handle: string; mode: string }).path, 'sessions/s1');
+  assert.equal((failed?.payload as { error: { code: string } }).error.code, 'interrupted');
+  assert.equal(outcome?.type, 'node.outcome');
+  assert.equal(end?.type, 'run.failed');
+
+  // The failed-session binding the recorder writes for an agent that fails before session/new.
+  const binding = JSON.parse(await readFile(join(dir, 'sessions/s1/binding.json'), 'utf8'));
+  assert.equal(binding.acpSessionId, undefined);
+  assert.equal(binding.handle, 'main');
+  assert.equal(binding.boundBy, 'b#1');
+  assert.deepEqual(binding.agent, { name: 'slow-agent', version: '2.0.0' });
+  assert.equal(binding.protocolVersion, 1);
+  assert.match(binding.error.message, /handshake/);
+  assert.equal(await readFile(join(dir, 'sessions/s1/events.ndjson'), 'utf8'), traffic, 'the traffic is kept as it was');
+  const record = JSON.parse(await readFile(join(dir, 'sessions/s1/record.json'), 'utf8'));
+  assert.equal(record.acpSessionId, '');
+  assert.equal(record.lastSeq, 4);
+  const manifest = await assertConsistent(dir);
+  assert.deepEqual(manifest.sessions, [{ sessionId: 's1', path: 'sessions/s1' }]);
+  await assertVerifies(dir);
+});
+
+test('a session an earlier repair listed without a binding, in a run that ended: left out of the manifest', async (t) => {
+  const dir = join(await scratch(t), 'bundle');
+  const f = new BundleBuilder(dir, linearFlow('agentic', ['a', 'b'], { b: 'acp' }), { runId: 'run-old-repair' });
+  f.runStarted();
+  f.node('a', { output: 1 });
+  f.runFailed({ message: 'the run was abandoned', code: 'abandoned' });
+  f.finish();
+  await mkdir(join(dir, 'sessions/s1'), { recursive: true });
+  await writeFile(join(dir, 'sessions/s1/events.ndjson'), handshakeTraffic('b#1'));
+  await editJson(join(dir, 'manifest.json'), (m) => void (m.sessions = [{ sessionId: 's1', path: 'sessions/s1' }]));
+  assert.equal((await verifyBundle(dir)).ok, false);
+
+  const report = await repairBundle(dir);
+  assert.deepEqual(report.failedSessions, []);
+  assert.ok(report.warnings.some((w) => /^sessions\/s1: no binding\.json .*not listed in manifest\.json$/.test(w)), report.warnings.join('\n'));
+  assert.deepEqual((await assertConsistent(dir)).sessions, []);
+  await assertVerifies(dir);
+});
+
+test('a manifest that says complete over a trace whose last line is torn: one repair closes the run', async (t) => {
+  const dir = join(await scratch(t), 'bundle');
+  plainRun(dir);
+  const trace = join(dir, 'trace.ndjson');
+  const lines = (await readFile(trace, 'utf8')).split('\n');
+  // run.completed torn mid-line; the manifest (no writer pid: a deterministic run) still says complete.
+  await writeFile(trace, `${lines.slice(0, -2).join('\n')}\n${lines.at(-2)!.slice(0, 25)}`);
+
+  const report = await repairBundle(dir);
+  assert.equal(report.abandoned, true);
+  assert.equal(report.status, 'failed');
+  const manifest = await assertConsistent(dir);
+  assert.equal(manifest.complete, true);
+  assert.equal(manifest.abandoned, true);
+  const { events } = await readTraceFile(dir);
+  assert.match((events.at(-1)?.payload as { error: { message: string } }).error.message, /trace\.ndjson ends before the run did, although manifest\.json said it was complete/);
+  await assertVerifies(dir);
+  const again = await repairBundle(dir);
+  assert.equal(again.changed, false, JSON.stringify(again));
+});
+
+test('a trace whose last seq went backwards: repair refuses, naming the line, and changes nothing', async (t) => {
+  const dir = join(await scratch(t), 'bundle');
+  abandonedFixture(dir, deadPid()).finish();
+  const trace = join(dir, 'trace.ndjson');
+  const lines = (await readFile(trace, 'utf8')).trimEnd().split('\n');
+  const last = JSON.parse(lines.at(-1)!);
+  last.seq = 3;
+  lines[lines.length - 1] = JSON.stringify(last);
+  await writeFile(trace, lines.join('\n') + '\n');
+  const before = await snapshot(dir);
+  await assert.rejects(
+    repairBundle(dir),
+    new RegExp(`trace\\.ndjson:${lines.length}: seq 3 after seq ${lines.length - 1}: the seqs are not increasing; repair does not renumber events`),
+  );
+  assert.deepEqual(await snapshot(dir), before);
+});
+
+test('a bundle holding only its trace is rebuilt: manifest, projections and flow.json', async (t) => {
+  const dir = join(await scratch(t), 'bundle');
+  plainRun(dir);
+  await keepOnly(dir, 'trace.ndjson');
+  const report = await repairBundle(dir);
+  assert.deepEqual(report.rewritten.sort(), ['flow.json', 'manifest.json', 'projections/live.json', 'projections/run.json', 'projections/steps.json']);
+  const flow = JSON.parse(await readFile(join(dir, 'flow.json'), 'utf8'));
+  assert.match(flow.description, /^Rebuilt by flowtape repair from the trace/);
+  assert.deepEqual(flow.nodes, [{ id: 'a', nodeType: 'compute' }, { id: 'b', nodeType: 'compute' }]);
+  assert.deepEqual(flow.edges, [{ from: 'a', to: 'b' }]);
+  assert.equal((await assertConsistent(dir)).status, 'completed');
+  await assertVerifies(dir);
+});
+
+test('a trace that needs session traffic or artifacts that are gone: repair refuses with one line naming the file', async (t) => {
+  const root = await scratch(t);
+  const withSession = join(root, 'session');
+  abandonedFixture(withSession, deadPid()).finish();
+  await keepOnly(withSession, 'trace.ndjson', 'artifacts');
+  await assert.rejects(repairBundle(withSession, { force: true }), /: sessions\/sess-1\/events\.ndjson: missing; a session's traffic cannot be rebuilt from the trace$/);
+  assert.deepEqual(await readdir(withSession), ['artifacts', 'trace.ndjson'], 'nothing written');
+
+  const withArtifact = join(root, 'artifact');
+  const f = new BundleBuilder(withArtifact, linearFlow('big', ['a']), { runId: 'run-big' });
+  f.runStarted();
+  f.node('a', { output: 'x'.repeat(200) });
+  f.runCompleted();
+  f.finish();
+  const [artifact] = await readdir(join(withArtifact, 'artifacts'));
+  await rm(join(withArtifact, 'artifacts', artifact!));
+  await assert.rejects(repairBundle(withArtifact), new RegExp(`: artifacts/${artifact}: missing \\(referenced at trace\\.ndjson:\\d+\\); artifacts cannot be rebuilt from the trace$`));
+});
+
+interface Damaged {
+  name: string;
+  make: (dir: string) => Promise<void>;
+}
+
+const damaged: Damaged[] = [
+  {
+    name: 'torn trace and session tails, an open attempt',
+    make: async (dir) => {
+      abandonedFixture(dir, deadPid()).finish({ tornTail: '{"seq":11,"at":"2026-01-15T09:00:00.0' });
+      await appendFile(join(dir, 'sessions/sess-1/events.ndjson'), '{"seq":4,"direction":"inc');
+    },
+  },
+  {
+    name: 'a last line without its newline',
+    make: async (dir) => {
+      plainRun(dir);
+      const trace = join(dir, 'trace.ndjson');
+      await writeFile(trace, (await readFile(trace, 'utf8')).slice(0, -1));
+    },
+  },
+  { name: 'killed during the ACP handshake', make: (dir) => handshakeCrash(dir) },
+  { name: 'killed during the ACP handshake, session listed', make: (dir) => handshakeCrash(dir, { listed: true }) },
+  { name: 'killed before the first handshake line', make: (dir) => handshakeCrash(dir, { traffic: false }) },
+  {
+    name: 'complete manifest, torn end of the trace',
+    make: async (dir) => {
+      plainRun(dir);
+      const trace = join(dir, 'trace.ndjson');
+      const text = await readFile(trace, 'utf8');
+      await writeFile(trace, text.slice(0, text.lastIndexOf('\n', text.length - 2) + 20));
+    },
+  },
+  {
+    name: 'only the trace',
+    make: async (dir) => {
+      plainRun(dir);
+      await keepOnly(dir, 'trace.ndjson');
+    },
+  },
+  {
+    name: 'no projections directory',
+    make: async (dir) => {
+      abandonedFixture(dir, deadPid()).finish();
+      await rm(join(dir, 'projections'), { recursive: true });
+    },
+  },
+  {
+    name: 'no manifest, a finished trace',
+    make: async (dir) => {
+      plainRun(dir);
+      await rm(join(dir, 'manifest.json'));
+    },
+  },
+  {
+    name: 'a bound session lost its binding.json',
+    make: async (dir) => {
+      abandonedFixture(dir, deadPid()).finish();
+      await rm(join(dir, 'sessions/sess-1/binding.json'));
+    },
+  },
+];
+
+for (const c of damaged) {
+  test(`repair is a fixed point: ${c.name}`, async (t) => {
+    const dir = join(await scratch(t), 'bundle');
+    await c.make(dir);
+    const first = await repairBundle(dir);
+    assert.equal(first.changed, true);
+    await assertVerifies(dir);
+    const before = await snapshot(dir);
+    const second = await repairBundle(dir);
+    assert.equal(second.changed, false, JSON.stringify(second));
+    assert.deepEqual(
+      { torn: second.tornLines, terminated: second.terminatedLines, failed: second.failedSessions, interrupted: second.interrupted, abandoned: second.abandoned, rewritten: second.rewritten },
+      { torn: [], terminated: [], failed: [], interrupted: [], abandoned: false, rewritten: [] },
+    );
+    assert.deepEqual(await snapshot(dir), before, 'the second repair changed no byte');
+  });
+}

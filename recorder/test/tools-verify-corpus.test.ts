@@ -4,13 +4,15 @@
 // stderr) — never a stack trace.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { appendFile, cp, link, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyBundle } from '../src/tools/verify.ts';
 import { runCli } from '../src/cli/program.ts';
+import { BUNDLE_LOCKFILE } from '../src/tools/repair.ts';
 
 const sample = fileURLToPath(new URL('../../samples/conversation/bundle', import.meta.url));
 let root = '';
@@ -18,6 +20,7 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'flowtape-corpus-'));
 });
 after(async () => {
+  releaseFifos();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -50,6 +53,36 @@ async function editLine(dir: string, file: string, n: number, change: (line: str
 async function firstArtifact(dir: string): Promise<string> {
   const [name] = (await readdir(join(dir, 'artifacts'))).sort();
   return `artifacts/${name}`;
+}
+
+/** Files every tool reads, replaced by something that is not a regular file. */
+const wrongKinds = ['flow.json', 'trace.ndjson', 'projections/run.json', 'projections/steps.json', 'sessions/s1/events.ndjson', 'sessions/s1/binding.json', 'sessions/s1/record.json', 'manifest.json']
+  .flatMap((file) => (['directory', 'FIFO'] as const).map((kind) => ({ file, kind })))
+  // The two directories the corpus had already.
+  .filter(({ file, kind }) => !(kind === 'directory' && (file === 'trace.ndjson' || file === 'sessions/s1/events.ndjson' || file === 'manifest.json')));
+
+const fifos: string[] = [];
+async function replaceWith(dir: string, file: string, kind: 'directory' | 'FIFO'): Promise<void> {
+  const path = join(dir, file);
+  await rm(path, { recursive: true, force: true });
+  if (kind === 'directory') return void (await mkdir(path));
+  execFileSync('mkfifo', [path]);
+  fifos.push(path);
+}
+
+/** A reader blocked on a FIFO (the defect) is released at the end, so the test file fails instead of hanging. */
+function releaseFifos(): void {
+  for (const fifo of fifos) {
+    try {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch {
+      // no reader waiting
+    }
+  }
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 interface Case {
@@ -114,6 +147,12 @@ const cases: Case[] = [
   { name: 'an artifact is a directory', mutate: async (d) => { const a = await firstArtifact(d); await rm(join(d, a)); await mkdir(join(d, a)); }, expect: /^artifacts\/sha256-[0-9a-f]{64}\.txt: not a regular file$/ },
   { name: 'artifacts is a file', mutate: async (d) => { await rm(join(d, 'artifacts'), { recursive: true }); await writeFile(join(d, 'artifacts'), 'x'); }, expect: /^artifacts\/sha256-[0-9a-f]{64}\.txt: missing/ },
   { name: 'empty trace', mutate: (d) => writeFile(join(d, 'trace.ndjson'), ''), expect: /^trace\.ndjson: empty/ },
+  // A FIFO would block a read forever; a directory fails it: each is named, never read.
+  ...wrongKinds.map(({ file, kind }): Case => ({
+    name: `${file} is a ${kind}`,
+    mutate: (d) => replaceWith(d, file, kind),
+    expect: new RegExp(`^${escape(file)}: not a regular file$`),
+  })),
   // Not readable as a bundle at all (exit 2).
   { name: 'newer major version', mutate: (d) => editJson(d, 'manifest.json', (m) => void (m.schema = 'flowtape.bundle.v2')), expect: /manifest\.json: format flowtape\.bundle\.v2 is newer than this reader/, unreadable: true },
   { name: 'no manifest', mutate: (d) => rm(join(d, 'manifest.json')), expect: /not a flowtape bundle \(no manifest\.json\)/, unreadable: true },
@@ -139,7 +178,7 @@ test('the sample bundle the corpus starts from is valid', async () => {
 });
 
 for (const c of cases) {
-  test(`malformed bundle: ${c.name}`, async () => {
+  test(`malformed bundle: ${c.name}`, { timeout: 30_000 }, async () => {
     const dir = join(root, c.name.replace(/[^a-z0-9]+/gi, '-'));
     await cp(sample, dir, { recursive: true });
     await c.mutate(dir);
@@ -172,3 +211,46 @@ test('the CLI process itself prints one line and exits 2 on a bundle it cannot r
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.match(r.stderr, /^flowtape: .*does-not-exist: no such directory/);
 });
+
+// The same files of the wrong kind through `repair` and `diff`: repair refuses with one line naming the file (exit 2)
+// and changes nothing; diff names the file when it reads it (exit 2 for the manifest, flow and trace it cannot do
+// without; a warning for session files), and never hangs, crashes or prints a stack.
+for (const { file, kind } of [...wrongKinds, ...['trace.ndjson', 'sessions/s1/events.ndjson', 'manifest.json'].map((f) => ({ file: f, kind: 'directory' as const }))]) {
+  test(`repair and diff: ${file} is a ${kind}`, { timeout: 30_000 }, async () => {
+    const dir = join(root, `rd-${file}-${kind}`.replace(/[^a-z0-9]+/gi, '-'));
+    await cp(sample, dir, { recursive: true });
+    await replaceWith(dir, file, kind);
+    const before = await listing(dir);
+    const repair = await cli('repair', dir);
+    assert.equal(repair.code, 2, repair.stdout + repair.stderr);
+    assert.equal(repair.stdout, '');
+    assert.equal(repair.stderr.trim().split('\n').length, 1, repair.stderr);
+    assert.match(repair.stderr, new RegExp(`^flowtape: .*: ${escape(file)}: a ${kind === 'FIFO' ? 'FIFO' : 'directory'} where a regular file should be`));
+    assert.deepEqual(await listing(dir), before, 'repair changed nothing');
+
+    const diff = await cli('diff', sample, dir);
+    const output = diff.stdout + diff.stderr;
+    assert.doesNotMatch(output, /internal error|\n\s+at [\w.<]/, output);
+    if (['manifest.json', 'flow.json', 'trace.ndjson'].includes(file)) {
+      assert.equal(diff.code, 2, output);
+      assert.equal(diff.stderr.trim().split('\n').length, 1, diff.stderr);
+      assert.match(diff.stderr, new RegExp(`: ${escape(file)}: not a regular file \\(a ${kind}\\)$`, 'm'));
+    } else if (file.startsWith('sessions/s1/events') || file.startsWith('sessions/s1/binding')) {
+      assert.equal(diff.code, 1, output);
+      assert.match(output, new RegExp(`${escape(file)}: not a regular file \\(a ${kind}\\)`));
+    } else {
+      assert.equal(diff.code, 0, output); // diff does not read it
+    }
+  });
+}
+
+/** Every path under a bundle with its size (directories and FIFOs too), but not the repair lock. */
+async function listing(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.name === BUNDLE_LOCKFILE) continue;
+    const path = join(entry.parentPath, entry.name);
+    out.push(`${path.slice(dir.length)} ${entry.isFile() ? (await readFile(path)).length : entry.isDirectory() ? 'dir' : 'other'}`);
+  }
+  return out.sort();
+}

@@ -2,7 +2,7 @@
  * Bundles on disk (a directory) or packed (`.zip` from `flowtape pack`), read through the schema package's
  * `BundleBackend` so every tool (diff, verify, repair, import) reads bundles the way the viewer does.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { unzipSync } from 'fflate';
@@ -31,6 +31,15 @@ function isInside(parent: string, child: string): boolean {
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+/** What a non-regular file is, for messages: "a directory", "a FIFO", … */
+export function fileKind(info: Stats): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  return info.isFile() ? 'a regular file' : 'not a regular file';
 }
 
 /** A bundle directory. Reads stay inside it, also through symlinks. */
@@ -63,7 +72,7 @@ export class FsBundleBackend implements NamedBackend {
   }
 
   async readBytes(path: string): Promise<Uint8Array | undefined> {
-    const file = await this.resolveFile(path);
+    const file = await this.regularFile(path);
     if (!file) return undefined;
     try {
       return await readFile(file);
@@ -74,15 +83,27 @@ export class FsBundleBackend implements NamedBackend {
   }
 
   async readStream(path: string): Promise<ByteSource | undefined> {
+    const file = await this.regularFile(path);
+    if (!file) return undefined;
+    return createReadStream(file, { highWaterMark: 32 * 1024 });
+  }
+
+  /**
+   * The file for a bundle path, or undefined when it does not exist. Something else in its place (a directory, a
+   * FIFO, a device) is an error naming the path: reading a FIFO would block forever, a directory fails mid-read.
+   */
+  private async regularFile(path: string): Promise<string | undefined> {
     const file = await this.resolveFile(path);
     if (!file) return undefined;
+    let info;
     try {
-      if (!(await stat(file)).isFile()) return undefined;
+      info = await stat(file);
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;
     }
-    return createReadStream(file, { highWaterMark: 32 * 1024 });
+    if (!info.isFile()) throw new BundleFormatError(`${path}: not a regular file (${fileKind(info)})`, path);
+    return file;
   }
 }
 

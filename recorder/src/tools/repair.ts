@@ -2,21 +2,28 @@
  * `flowtape repair`: makes a bundle whose writer died readable by every tool again.
  *  - drops a torn final line (a writer killed mid-append) from the trace and from each session's events, and
  *    never a complete line: a last line that lacks only its newline but parses is kept and terminated;
- *  - when the run was abandoned (not complete, still `running`, and no writer alive), appends a `node.outcome`
- *    `interrupted` for every open attempt and a `run.failed` with `abandoned: true`;
- *  - rebuilds the projections, the session records and the manifest from the trace with the reducer.
+ *  - when the run was abandoned (the trace folds to `running` and no writer is alive, or the manifest said complete
+ *    although the trace lost its end), appends a `session.failed` for every session whose writer died during the
+ *    agent handshake (traffic on disk, no `session.bound`), a `node.outcome` `interrupted` for every open attempt
+ *    and a `run.failed` with `abandoned: true`;
+ *  - rebuilds the projections, the session bindings and records, the manifest and (when it is missing) flow.json
+ *    from the trace with the reducer.
+ * Everything is checked before anything is written: a directory or FIFO where a file should be, session traffic or
+ * an artifact the trace needs but that is gone (neither can be rebuilt), a trace whose seqs go backwards (repair
+ * would number its events after a seq that is not the highest) make it refuse with one line naming the file.
  * It works under the bundle's lock (proper-lockfile, the lock the recorder takes for shared writes) and refuses to
- * touch a bundle whose writer is alive. Running it twice changes nothing the second time.
+ * touch a bundle whose writer is alive. One repair reaches the state a second one leaves unchanged.
  */
-import { closeSync, constants, fsyncSync } from 'node:fs';
+import { closeSync, constants, createReadStream, fsyncSync } from 'node:fs';
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import {
   BUNDLE_FILES,
   ConversationBuilder,
   FORMAT_MAJOR,
+  FlowSnapshot,
   MAX_LINE_BYTES,
   Manifest,
   SCHEMA_IDS,
@@ -26,6 +33,7 @@ import {
   checkSchemaId,
   checkTraceEvent,
   describeZodError,
+  getStep,
   initialState,
   readNdjson,
   readTrace,
@@ -34,17 +42,20 @@ import {
   toLiveProjection,
   toRunProjection,
   toStepsProjection,
+  type ByteSource,
   type ProjectionState,
   type RunStatus,
 } from '@flowtape/schema';
-import { FsBundleBackend } from './fs-backend.ts';
-import { O_NOFOLLOW, appendedFile, checkWritable, refuseLinks, writableFile } from '../bundle/confine.ts';
+import { FsBundleBackend, fileKind } from './fs-backend.ts';
+import { O_NOFOLLOW, appendedFile, checkWritable, ensureFolder, refuseLinks, writableFile } from '../bundle/confine.ts';
 import { openAppendSync, writeAllSync, writeFileAtomicSync } from '../bundle/fsio.ts';
 import { jsonEqual } from './diff-core.ts';
+import { collectArtifacts } from './verify.ts';
 
 /** The lock file the recorder uses for shared writes (`recorder/src/bundle/recorder.ts`). */
 export const BUNDLE_LOCKFILE = '.flowtape.lock';
 const ENDED: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
+const SESSION_DIR = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export class RepairError extends Error {
   override name = 'RepairError';
@@ -65,13 +76,15 @@ export interface RepairReport {
   tornLines: Array<{ file: string; bytes: number }>;
   /** Final lines that lacked only their newline and were kept. */
   terminatedLines: string[];
+  /** Sessions whose writer died during the agent handshake (no `session.bound`), recorded as failed. */
+  failedSessions: string[];
   /** Attempts given an `interrupted` outcome. */
   interrupted: string[];
   /** The run was marked abandoned by this repair. */
   abandoned: boolean;
   status: RunStatus;
   lastSeq: number;
-  /** Files rewritten (projections, records, manifest) whose content changed. */
+  /** Files rewritten (projections, records, bindings, manifest, a missing flow.json) whose content changed. */
   rewritten: string[];
   /** Problems left in place (invalid complete lines, seq gaps): `verify` reports them. */
   warnings: string[];
@@ -113,6 +126,7 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
     bundleDir,
     tornLines: [],
     terminatedLines: [],
+    failedSessions: [],
     interrupted: [],
     abandoned: false,
     status: 'running',
@@ -121,10 +135,17 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
     warnings: [],
     changed: false,
   };
+  const refuse = (message: string): never => {
+    throw new RepairError(`${location}: ${message}`);
+  };
+  // What repair reads or rewrites must be a regular file (directories: a directory) or absent. A FIFO would block a
+  // read forever and a directory fails it: refused, naming the path, before anything is read or written.
+  const exists = (path: string, want: 'file' | 'dir' = 'file') => pathExists(bundleDir, path, want, refuse);
   const backend = new FsBundleBackend(bundleDir);
   // Nothing is changed in a bundle holding a symlink (or a hard-linked file repair would cut or append to): its
   // writes would land outside it. Every write below is confined again on its own.
   refuseLinks(bundleDir, location, appendedFile(BUNDLE_FILES.trace));
+  await exists(BUNDLE_FILES.manifest);
   const old = await readOldManifest(bundleDir, report);
   const files = old?.files ?? {
     flow: BUNDLE_FILES.flow,
@@ -133,58 +154,92 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
     live: BUNDLE_FILES.live,
     steps: BUNDLE_FILES.steps,
   };
+  for (const path of [files.trace, files.flow, files.run, files.live, files.steps]) await exists(path);
   const tracePath = await existing(writableFile(bundleDir, files.trace, 'in-place'));
-  if (!tracePath) throw new RepairError(`${location}: ${files.trace}: missing; nothing to rebuild from`);
+  if (!tracePath) refuse(`${files.trace}: missing; nothing to rebuild from`);
 
-  await fixTail(tracePath, files.trace, (line) => checkTraceEvent(safeParse(line), 0).ok, report, options);
-
-  // Fold the trace.
-  let state = initialState();
-  let lastAt: string | undefined;
-  let abandonedInTrace = false;
-  const source = await backend.readStream(files.trace);
-  for await (const { event } of readTrace(source!, {
-    file: files.trace,
-    onIssue: (issue) => report.warnings.push(issue.message),
-  })) {
-    state = reduce(state, event);
-    lastAt = event.at;
-    if (event.type === 'run.failed' && (event as { payload: { abandoned?: boolean } }).payload.abandoned) abandonedInTrace = true;
+  // ——— plan: read only ———
+  const traceTail = await planTail(tracePath!, files.trace, (line) => checkTraceEvent(safeParse(line), 0).ok, report);
+  noteTail(traceTail, report);
+  const fold = await foldTrace(tracePath!, traceTail.keep, files.trace, report);
+  let state = fold.state;
+  if (state.seq === 0) refuse(`${files.trace}: no readable event; nothing to rebuild from`);
+  // Events appended after a seq that went backwards would repeat seqs, and the fold of such a trace is no run.
+  if (fold.backwards) {
+    const { line, seq, previous } = fold.backwards;
+    refuse(`${files.trace}:${line}: seq ${seq} after seq ${previous}: the seqs are not increasing; repair does not renumber events (nothing was changed)`);
   }
-  if (state.seq === 0) throw new RepairError(`${location}: ${files.trace}: no readable event; nothing to rebuild from`);
 
-  // An abandoned run: still running per its trace, not complete, and its writer is gone.
-  if (state.status === 'running' && !old?.complete) {
-    const alive = writerAlive(old);
-    if (alive.alive && !options.force) {
-      throw new RepairError(`${location}: ${alive.reason}; not repairing a live run (use --force if that process is not the writer)`);
+  // An abandoned run: the trace folds to running and its writer is gone. A manifest that says complete means the
+  // writer finished (it is not writing any more): the trace lost its end.
+  let abandon: 'writer-gone' | 'trace-lost-end' | undefined;
+  if (state.status === 'running') {
+    if (old?.complete) {
+      abandon = 'trace-lost-end';
+    } else {
+      const alive = writerAlive(old);
+      if (alive.alive && !options.force) {
+        refuse(`${alive.reason}; not repairing a live run (use --force if that process is not the writer)`);
+      }
+      abandon = 'writer-gone';
     }
-    const at = lastAt ?? new Date().toISOString();
+  }
+
+  // Sessions: named by the trace, the old manifest or a directory under sessions/.
+  const flowText = (await exists(files.flow)) ? await readFile(join(bundleDir, ...files.flow.split('/')), 'utf8') : undefined;
+  const flow = flowText === undefined ? undefined : FlowSnapshot.safeParse(safeParse(flowText)).data;
+  const sessions: SessionPlan[] = [];
+  for (const sessionId of await sessionCandidates(bundleDir, state, old)) {
+    const plan = await planSession(backend, sessionId, state, fold, exists, abandon !== undefined, report, refuse);
+    if (plan) sessions.push(plan);
+  }
+
+  // Artifacts the trace references: never rebuilt, so they must be there.
+  for (const [path, line] of fold.artifacts) {
+    if (!(await exists(path))) refuse(`${path}: missing (referenced at ${files.trace}:${line}); artifacts cannot be rebuilt from the trace`);
+  }
+
+  // ——— the events this repair appends ———
+  const appended: TraceEvent[] = [];
+  if (abandon) {
+    const at = fold.lastAt ?? new Date().toISOString();
     const endMs = Date.parse(at);
-    const appended: TraceEvent[] = [];
-    let seq = state.seq;
     const runId = state.runId ?? old?.runId ?? 'unknown-run';
+    let seq = state.seq;
+    for (const plan of sessions) {
+      if (plan.fate !== 'failed') continue;
+      const event = handshakeFailed(plan, state, flow, ++seq, at, runId);
+      appended.push(event);
+      state = reduce(state, event);
+      fold.sessionEvents.set(plan.sessionId, event);
+      plan.binding = bindingFrom(event, plan);
+      plan.writeBinding = true;
+      report.failedSessions.push(plan.sessionId);
+    }
     for (const step of state.steps) {
       if (step.status !== 'running') continue;
-      appended.push(
-        TraceEvent.parse({
-          seq: ++seq,
-          at,
-          runId,
-          scope: 'node',
-          type: 'node.outcome',
-          nodeId: step.nodeId,
-          attemptId: step.attemptId,
-          payload: {
-            outcome: 'interrupted',
-            durationMs: Math.max(0, endMs - Date.parse(step.startedAt)),
-            error: { message: 'the writer stopped before this attempt ended', code: 'interrupted' },
-          },
-        }),
-      );
+      const event = TraceEvent.parse({
+        seq: ++seq,
+        at,
+        runId,
+        scope: 'node',
+        type: 'node.outcome',
+        nodeId: step.nodeId,
+        attemptId: step.attemptId,
+        payload: {
+          outcome: 'interrupted',
+          durationMs: Math.max(0, endMs - Date.parse(step.startedAt)),
+          error: { message: 'the writer stopped before this attempt ended', code: 'interrupted' },
+        },
+      });
+      appended.push(event);
       report.interrupted.push(step.attemptId);
     }
     const who = old?.writer.pid !== undefined ? ` (pid ${old.writer.pid})` : '';
+    const message =
+      abandon === 'trace-lost-end'
+        ? `the run was abandoned: ${files.trace} ends before the run did, although ${BUNDLE_FILES.manifest} said it was complete`
+        : `the run was abandoned: its writer${who} stopped before the end`;
     appended.push(
       TraceEvent.parse({
         seq: ++seq,
@@ -193,34 +248,44 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
         scope: 'run',
         type: 'run.failed',
         payload: {
-          error: { message: `the run was abandoned: its writer${who} stopped before the end`, code: 'abandoned' },
+          error: { message, code: 'abandoned' },
           ...(state.startedAt ? { durationMs: Math.max(0, endMs - Date.parse(state.startedAt)) } : {}),
           abandoned: true,
         },
       }),
     );
-    for (const event of appended) state = reduce(state, event);
-    abandonedInTrace = true;
+    for (const event of appended.slice(report.failedSessions.length)) state = reduce(state, event);
     report.abandoned = true;
-    if (!options.dryRun) appendLines(bundleDir, files.trace, appended.map((e) => JSON.stringify(e) + '\n').join(''));
     report.changed = true;
   }
   report.status = state.status;
   report.lastSeq = state.seq;
 
-  // Sessions: torn tails, then records rebuilt from the events.
-  const sessionIds = await sessionDirs(bundleDir, state, old);
-  for (const sessionId of sessionIds) await repairSession(backend, sessionId, state, report, options);
+  // flow.json is written when the run starts; when it is gone, the nodes and edges the run went through.
+  const rebuiltFlow = flowText === undefined ? flowFromTrace(fold, state, files.flow, refuse) : undefined;
 
-  // Projections and the manifest.
+  // ——— apply: the trace first, the manifest last ———
   const write = async (path: string, text: string) => {
     const current = await readFile(writableFile(bundleDir, path, 'replace'), 'utf8').catch(() => undefined);
     // Same content (whatever its indentation): leave the file alone, so a second repair changes nothing.
     if (current !== undefined && sameJson(current, JSON.parse(text))) return;
     report.rewritten.push(path);
     report.changed = true;
-    if (!options.dryRun) writeFileAtomicSync(bundleDir, path, text, true);
+    if (options.dryRun) return;
+    const folder = dirname(path);
+    if (folder !== '.') ensureFolder(bundleDir, folder);
+    writeFileAtomicSync(bundleDir, path, text, true);
   };
+  if (!options.dryRun) {
+    await applyTail(traceTail);
+    if (appended.length > 0) appendLines(bundleDir, files.trace, appended.map((e) => JSON.stringify(e) + '\n').join(''));
+  }
+  const listed = sessions.filter((plan) => plan.fate !== 'unlisted');
+  for (const plan of listed) await writeSession(backend, plan, state, write, report, options);
+  if (rebuiltFlow) {
+    report.warnings.push(`${files.flow}: missing; rebuilt from ${files.trace} (only the nodes and edges the run went through)`);
+    await write(files.flow, `${JSON.stringify(rebuiltFlow, null, 2)}\n`);
+  }
   const indent = state.steps.size <= 1000 ? 2 : undefined;
   const doc = (value: unknown) => `${JSON.stringify(value, null, indent)}\n`;
   await write(files.run, doc(toRunProjection(state)));
@@ -232,18 +297,196 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
     flowName: state.flowName ?? old?.flowName ?? 'unknown',
     status: state.status,
     complete: ENDED.has(state.status),
-    createdAt: old?.createdAt ?? state.startedAt ?? lastAt,
-    updatedAt: state.updatedAt ?? lastAt,
+    createdAt: old?.createdAt ?? state.startedAt ?? fold.lastAt,
+    updatedAt: state.updatedAt ?? fold.lastAt,
     ...(state.endedAt ? { endedAt: state.endedAt } : {}),
     lastSeq: state.seq,
     files,
-    sessions: sessionIds.map((sessionId) => ({ sessionId, path: sessionFiles(sessionId).dir })),
+    sessions: listed.map(({ sessionId }) => ({ sessionId, path: sessionFiles(sessionId).dir })),
     writer: old?.writer ?? { name: 'flowtape', version: 'unknown' },
-    ...(abandonedInTrace || old?.abandoned ? { abandoned: true } : {}),
+    ...(fold.abandonedInTrace || report.abandoned || old?.abandoned ? { abandoned: true } : {}),
     ...(old?.origin ? { origin: old.origin } : {}),
   });
   await write(BUNDLE_FILES.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
   return report;
+}
+
+/**
+ * Whether a bundle path exists; something of the wrong kind there (or in place of one of its directories) is
+ * refused with one line naming it.
+ */
+async function pathExists(bundleDir: string, path: string, want: 'file' | 'dir', refuse: (message: string) => never): Promise<boolean> {
+  const segments = path.split('/');
+  for (let i = 1; i <= segments.length; i++) {
+    const kind = i === segments.length ? want : 'dir';
+    let info;
+    try {
+      info = await stat(join(bundleDir, ...segments.slice(0, i)));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw error;
+    }
+    if (kind === 'file' ? !info.isFile() : !info.isDirectory()) {
+      const what = kind === 'file' ? 'a regular file' : 'a directory';
+      refuse(`${segments.slice(0, i).join('/')}: ${fileKind(info)} where ${what} should be; move it away and run repair again`);
+    }
+  }
+  return true;
+}
+
+interface TraceFold {
+  state: ProjectionState;
+  lastAt: string | undefined;
+  /** The first line whose seq is not above the one before it. */
+  backwards: { line: number; seq: number; previous: number } | undefined;
+  abandonedInTrace: boolean;
+  /** The event that created each session (`session.bound` or `session.failed`): a lost binding.json comes from it. */
+  sessionEvents: Map<string, TraceEvent>;
+  /** Artifact path → the trace line that first references it. */
+  artifacts: Map<string, number>;
+  /** What the trace says about each node, in order of first start (for a lost flow.json). */
+  nodes: Map<string, { nodeType: string; mode?: 'shared' | 'isolated'; handle?: string; actionType?: string }>;
+  edges: Map<string, { from: string; to: string }>;
+}
+
+/** Folds the trace up to `keep` bytes (a torn tail that will be cut is not read). */
+async function foldTrace(tracePath: string, keep: number, file: string, report: RepairReport): Promise<TraceFold> {
+  const fold: TraceFold = {
+    state: initialState(),
+    lastAt: undefined,
+    backwards: undefined,
+    abandonedInTrace: false,
+    sessionEvents: new Map(),
+    artifacts: new Map(),
+    nodes: new Map(),
+    edges: new Map(),
+  };
+  for await (const { line, event, known } of readTrace(readRange(tracePath, keep), {
+    file,
+    onIssue: (issue) => report.warnings.push(issue.message),
+  })) {
+    if (event.seq <= fold.state.seq) fold.backwards ??= { line, seq: event.seq, previous: fold.state.seq };
+    fold.state = reduce(fold.state, event);
+    fold.lastAt = event.at;
+    if (!known) continue;
+    const e = event as TraceEvent;
+    collectArtifacts(e.payload, (ref) => {
+      if (!fold.artifacts.has(ref.path)) fold.artifacts.set(ref.path, line);
+    });
+    switch (e.type) {
+      case 'run.failed':
+        if (e.payload.abandoned) fold.abandonedInTrace = true;
+        break;
+      case 'node.started':
+        if (e.nodeId && !fold.nodes.has(e.nodeId)) fold.nodes.set(e.nodeId, { nodeType: e.payload.nodeType });
+        break;
+      case 'session.bound':
+      case 'session.failed': {
+        if (e.sessionId && !fold.sessionEvents.has(e.sessionId)) fold.sessionEvents.set(e.sessionId, e);
+        const node = e.nodeId ? fold.nodes.get(e.nodeId) : undefined;
+        if (node && node.mode === undefined) Object.assign(node, { mode: e.payload.mode, handle: e.payload.handle });
+        break;
+      }
+      case 'action.started': {
+        const node = e.nodeId ? fold.nodes.get(e.nodeId) : undefined;
+        if (node) node.actionType ??= e.payload.actionType;
+        break;
+      }
+      case 'edge.taken':
+        fold.edges.set(`${e.payload.from}\u2192${e.payload.to}`, { from: e.payload.from, to: e.payload.to });
+        break;
+    }
+  }
+  return fold;
+}
+
+/** A flow.json for a bundle that lost it: the nodes that ran and the edges taken, marked as rebuilt. */
+function flowFromTrace(fold: TraceFold, state: ProjectionState, file: string, refuse: (message: string) => never): FlowSnapshot {
+  const ids = [...fold.nodes.keys()];
+  if (ids.length === 0) refuse(`${file}: missing, and the trace names no node to rebuild it from`);
+  const nodes = [...fold.nodes].map(([id, node]) => {
+    if (node.nodeType === 'acp') {
+      const mode = node.mode ?? 'shared';
+      return { id, nodeType: 'acp', sessionMode: mode, sessionHandle: node.handle ?? (mode === 'isolated' ? 'isolated' : 'main') };
+    }
+    if (node.nodeType === 'action') return { id, nodeType: 'action', actionType: node.actionType === 'shell' ? 'shell' : 'function' };
+    return { id, nodeType: node.nodeType };
+  });
+  return FlowSnapshot.parse({
+    schema: SCHEMA_IDS.flow,
+    name: state.flowName ?? 'unknown',
+    description: `Rebuilt by flowtape repair from the trace (${file} was missing): only the nodes that ran and the edges taken.`,
+    startAt: ids[0],
+    nodes,
+    edges: [...fold.edges.values()].filter((e) => fold.nodes.has(e.from) && fold.nodes.has(e.to)),
+  });
+}
+
+interface TailPlan {
+  file: string;
+  path: string;
+  size: number;
+  /** Bytes of the file that stay. */
+  keep: number;
+  action: 'none' | 'terminate' | 'cut';
+}
+
+/**
+ * A final line without its newline: kept (and terminated) when it is a complete record, cut when it is torn.
+ * Complete lines are never touched. Only reads: `applyTail` does it.
+ */
+async function planTail(path: string, file: string, isComplete: (line: string) => boolean, report: RepairReport): Promise<TailPlan> {
+  // Never through a symlink (the kind of the file is checked again where it is changed).
+  const handle = await open(path, constants.O_RDONLY | O_NOFOLLOW);
+  try {
+    const { size } = await handle.stat();
+    const plan: TailPlan = { file, path, size, keep: size, action: 'none' };
+    if (size === 0) return plan;
+    const tailStart = (await findLastNewline(handle, size)) + 1;
+    if (tailStart >= size) return plan;
+    if (size - tailStart > MAX_LINE_BYTES) {
+      // Longer than any reader takes: not read into memory to decide whether it is whole, and never cut unseen.
+      report.warnings.push(
+        `${file}: the last line has no newline and is ${size - tailStart} bytes, over the ${MAX_LINE_BYTES / 1024 / 1024} MiB line limit; left in place`,
+      );
+      return plan;
+    }
+    const tail = Buffer.alloc(size - tailStart);
+    await handle.read(tail, 0, tail.length, tailStart);
+    const text = tail.toString('utf8');
+    if (text.trim() === '') return plan;
+    if (isComplete(text)) return { ...plan, action: 'terminate' };
+    return { ...plan, keep: tailStart, action: 'cut' };
+  } finally {
+    await handle.close();
+  }
+}
+
+function noteTail(plan: TailPlan, report: RepairReport): void {
+  if (plan.action === 'none') return;
+  report.changed = true;
+  if (plan.action === 'terminate') report.terminatedLines.push(plan.file);
+  else report.tornLines.push({ file: plan.file, bytes: plan.size - plan.keep });
+}
+
+async function applyTail(plan: TailPlan): Promise<void> {
+  if (plan.action === 'none') return;
+  // Never through a symlink, and never a file with another hard link: cutting it would cut that file too.
+  const handle = await open(plan.path, constants.O_RDWR | O_NOFOLLOW);
+  try {
+    checkWritable(await handle.stat(), plan.file, 'in-place');
+    if (plan.action === 'terminate') await handle.write('\n', plan.size);
+    else await handle.truncate(plan.keep);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The first `keep` bytes of a file, streamed. */
+function readRange(path: string, keep: number): ByteSource {
+  return keep === 0 ? [] : createReadStream(path, { start: 0, end: keep - 1, highWaterMark: 64 * 1024 });
 }
 
 function safeParse(text: string): unknown {
@@ -296,58 +539,6 @@ function writerAlive(manifest: Manifest | undefined): { alive: boolean; reason: 
   }
 }
 
-/**
- * A final line without its newline: kept (and terminated) when it is a complete record, cut when it is torn.
- * Complete lines are never touched.
- */
-async function fixTail(
-  file: string,
-  name: string,
-  isComplete: (line: string) => boolean,
-  report: RepairReport,
-  options: RepairOptions,
-): Promise<void> {
-  // Never through a symlink, and never a file with another hard link: cutting it would cut that file too.
-  const handle = await open(file, (options.dryRun ? constants.O_RDONLY : constants.O_RDWR) | O_NOFOLLOW);
-  try {
-    const st = await handle.stat();
-    if (!options.dryRun) checkWritable(st, name, 'in-place');
-    const { size } = st;
-    if (size === 0) return;
-    const lastNewline = await findLastNewline(handle, size);
-    const tailStart = lastNewline + 1;
-    if (tailStart >= size) return;
-    if (size - tailStart > MAX_LINE_BYTES) {
-      // Longer than any reader takes: not read into memory to decide whether it is whole, and never cut unseen.
-      report.warnings.push(
-        `${name}: the last line has no newline and is ${size - tailStart} bytes, over the ${MAX_LINE_BYTES / 1024 / 1024} MiB line limit; left in place`,
-      );
-      return;
-    }
-    const tail = Buffer.alloc(size - tailStart);
-    await handle.read(tail, 0, tail.length, tailStart);
-    const text = tail.toString('utf8');
-    if (text.trim() === '') return;
-    if (isComplete(text)) {
-      report.terminatedLines.push(name);
-      report.changed = true;
-      if (!options.dryRun) {
-        await handle.write('\n', size);
-        await handle.sync();
-      }
-      return;
-    }
-    report.tornLines.push({ file: name, bytes: tail.length });
-    report.changed = true;
-    if (!options.dryRun) {
-      await handle.truncate(tailStart);
-      await handle.sync();
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
 async function findLastNewline(handle: FileHandle, size: number): Promise<number> {
   const block = Buffer.alloc(64 * 1024);
   let end = size;
@@ -376,32 +567,88 @@ async function existing(file: string): Promise<string | undefined> {
   return (await stat(file).catch(() => undefined)) ? file : undefined;
 }
 
-/** Sessions named by the trace, the old manifest or a directory under sessions/ (in that order, no duplicates). */
-async function sessionDirs(bundleDir: string, state: ProjectionState, old: Manifest | undefined): Promise<string[]> {
+/** Sessions named by the trace, the old manifest or a directory under sessions/ (sorted, no duplicates). */
+async function sessionCandidates(bundleDir: string, state: ProjectionState, old: Manifest | undefined): Promise<string[]> {
   const ids = new Set<string>(state.sessions.keys());
   for (const s of old?.sessions ?? []) ids.add(s.sessionId);
   const entries = await readdir(join(bundleDir, BUNDLE_FILES.sessionsDir), { withFileTypes: true }).catch(() => []);
-  for (const entry of entries) if (entry.isDirectory() && /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(entry.name)) ids.add(entry.name);
+  for (const entry of entries) if (entry.isDirectory() && SESSION_DIR.test(entry.name)) ids.add(entry.name);
   return [...ids].sort();
 }
 
-async function repairSession(
+interface SessionPlan {
+  sessionId: string;
+  files: ReturnType<typeof sessionFiles>;
+  /**
+   * `listed`: bound or failed in the trace, or with its binding.json; `failed`: its writer died during the agent
+   * handshake (traffic, no binding, no event) and the run is abandoned by this repair: recorded as failed;
+   * `unlisted`: the same in a run that ended, left out of the manifest (verify notes it).
+   */
+  fate: 'listed' | 'failed' | 'unlisted';
+  tail: TailPlan | undefined;
+  binding: SessionBinding | undefined;
+  /** binding.json is missing or invalid: written from the trace. */
+  writeBinding: boolean;
+  builder: ConversationBuilder;
+  firstAt: string | undefined;
+  lastAt: string | undefined;
+  /** The attempt of the first line that names one (the attempt that opened the session). */
+  attemptId: string | undefined;
+  agent: { name: string; version?: string } | undefined;
+  protocolVersion: number | undefined;
+}
+
+async function planSession(
   backend: FsBundleBackend,
   sessionId: string,
   state: ProjectionState,
+  fold: TraceFold,
+  exists: (path: string, want?: 'file' | 'dir') => Promise<boolean>,
+  abandoning: boolean,
   report: RepairReport,
-  options: RepairOptions,
-): Promise<void> {
+  refuse: (message: string) => never,
+): Promise<SessionPlan | undefined> {
   const files = sessionFiles(sessionId);
-  const eventsPath = await existing(writableFile(backend.dir, files.events, 'in-place'));
-  if (!eventsPath) {
-    report.warnings.push(`${files.events}: missing`);
-    return;
+  await exists(files.dir, 'dir');
+  const hasEvents = await exists(files.events);
+  const hasBinding = await exists(files.binding);
+  await exists(files.record);
+  let binding: SessionBinding | undefined;
+  if (hasBinding) {
+    const parsed = SessionBinding.safeParse(safeParse((await backend.readText(files.binding)) ?? ''));
+    if (parsed.success && parsed.data.sessionId === sessionId) binding = parsed.data;
   }
-  await fixTail(eventsPath, files.events, (line) => SessionEventLine.safeParse(safeParse(line)).success, report, options);
-  const builder = new ConversationBuilder();
-  let lastAt: string | undefined;
-  for await (const { line, value } of readNdjson((await backend.readStream(files.events))!, {
+  const inTrace = state.sessions.has(sessionId);
+  const fate = inTrace || binding ? 'listed' : abandoning ? 'failed' : 'unlisted';
+  if (fate === 'unlisted') {
+    report.warnings.push(`${files.dir}: no binding.json and no session.bound or session.failed event: not listed in ${BUNDLE_FILES.manifest}`);
+    return undefined;
+  }
+  if (fate === 'listed' && !hasEvents) refuse(`${files.events}: missing; a session's traffic cannot be rebuilt from the trace`);
+  const plan: SessionPlan = {
+    sessionId,
+    files,
+    fate,
+    tail: undefined,
+    binding,
+    writeBinding: false,
+    builder: new ConversationBuilder(),
+    firstAt: undefined,
+    lastAt: undefined,
+    attemptId: undefined,
+    agent: undefined,
+    protocolVersion: undefined,
+  };
+  if (!binding && inTrace) {
+    plan.binding = bindingFrom(fold.sessionEvents.get(sessionId)!, plan);
+    plan.writeBinding = true;
+  }
+  if (!hasEvents) return plan;
+  const eventsPath = writableFile(backend.dir, files.events, 'in-place');
+  plan.tail = await planTail(eventsPath, files.events, (line) => SessionEventLine.safeParse(safeParse(line)).success, report);
+  noteTail(plan.tail, report);
+  let initializeId: unknown;
+  for await (const { line, value } of readNdjson(readRange(eventsPath, plan.tail.keep), {
     file: files.events,
     onIssue: (issue) => report.warnings.push(issue.message),
   })) {
@@ -410,16 +657,91 @@ async function repairSession(
       report.warnings.push(`${files.events}:${line}: not a valid session event (left in place)`);
       continue;
     }
-    builder.add(parsed.data);
-    lastAt = parsed.data.at;
+    const event = parsed.data;
+    plan.builder.add(event);
+    plan.firstAt ??= event.at;
+    plan.lastAt = event.at;
+    plan.attemptId ??= event.attemptId;
+    // The agent's answer to `initialize` says who it is (kept in a failed session's binding).
+    const message = event.message as { id?: unknown; method?: unknown; result?: { protocolVersion?: unknown; agentInfo?: { name?: unknown; version?: unknown } } } | undefined;
+    if (event.direction === 'outgoing' && message?.method === 'initialize') initializeId = message.id;
+    else if (event.direction === 'incoming' && initializeId !== undefined && message?.id === initializeId && message.result) {
+      const { protocolVersion, agentInfo } = message.result;
+      if (Number.isInteger(protocolVersion)) plan.protocolVersion = protocolVersion as number;
+      if (typeof agentInfo?.name === 'string') {
+        plan.agent = { name: agentInfo.name, ...(typeof agentInfo.version === 'string' ? { version: agentInfo.version } : {}) };
+      }
+    }
   }
+  return plan;
+}
+
+/** The `session.failed` of a session whose writer died during the agent handshake; its node from flow.json. */
+function handshakeFailed(plan: SessionPlan, state: ProjectionState, flow: FlowSnapshot | undefined, seq: number, at: string, runId: string): TraceEvent {
+  const step = plan.attemptId === undefined ? undefined : getStep(state, plan.attemptId);
+  const open = step?.status === 'running' ? step : undefined;
+  const node = open ? flow?.nodes.find((n) => n.id === open.nodeId) : undefined;
+  const spec = node?.nodeType === 'acp' ? node : undefined;
+  const mode = spec?.sessionMode ?? 'shared';
+  return TraceEvent.parse({
+    seq,
+    at,
+    runId,
+    scope: 'session',
+    type: 'session.failed',
+    ...(open ? { nodeId: open.nodeId, attemptId: open.attemptId } : {}),
+    sessionId: plan.sessionId,
+    payload: {
+      handle: spec?.sessionHandle ?? (mode === 'isolated' ? 'isolated' : 'main'),
+      mode,
+      agentCommand: spec?.agentCommand ?? [],
+      path: plan.files.dir,
+      error: { message: 'the writer stopped during the agent handshake, before session/new succeeded', code: 'interrupted' },
+    },
+  });
+}
+
+/** binding.json from the trace event that created the session (and what the session's traffic says). */
+function bindingFrom(event: TraceEvent, plan: SessionPlan): SessionBinding {
+  if (event.type !== 'session.bound' && event.type !== 'session.failed') throw new Error(`not a session event: ${event.type}`);
+  const payload = event.payload;
+  return SessionBinding.parse({
+    schema: SCHEMA_IDS.sessionBinding,
+    sessionId: plan.sessionId,
+    handle: payload.handle,
+    ...(event.type === 'session.bound' ? { acpSessionId: event.payload.acpSessionId } : {}),
+    mode: payload.mode,
+    agentCommand: payload.agentCommand,
+    ...(plan.protocolVersion !== undefined ? { protocolVersion: plan.protocolVersion } : {}),
+    ...(plan.agent ? { agent: plan.agent } : {}),
+    createdAt: plan.firstAt ?? event.at,
+    ...(event.attemptId ? { boundBy: event.attemptId } : {}),
+    ...(event.type === 'session.failed' ? { error: event.payload.error } : {}),
+  });
+}
+
+/** A session's torn tail, events.ndjson of a failed session without traffic, binding.json and record.json. */
+async function writeSession(
+  backend: FsBundleBackend,
+  plan: SessionPlan,
+  state: ProjectionState,
+  write: (path: string, text: string) => Promise<void>,
+  report: RepairReport,
+  options: RepairOptions,
+): Promise<void> {
+  const { files, sessionId, binding } = plan;
+  if (!options.dryRun && plan.tail) await applyTail(plan.tail);
+  if (!plan.tail) {
+    // A failed session keeps an events.ndjson, even empty (as the recorder writes one).
+    report.rewritten.push(files.events);
+    report.changed = true;
+    if (!options.dryRun) {
+      ensureFolder(backend.dir, files.dir);
+      closeSync(openAppendSync(backend.dir, files.events));
+    }
+  }
+  if (plan.writeBinding && binding) await write(files.binding, `${JSON.stringify(binding, null, 2)}\n`);
   const summary = state.sessions.get(sessionId);
-  let binding: SessionBinding | undefined;
-  const bindingText = await backend.readText(files.binding);
-  if (bindingText !== undefined) {
-    const parsed = SessionBinding.safeParse(safeParse(bindingText));
-    if (parsed.success) binding = parsed.data;
-  }
   const handle = binding?.handle ?? summary?.handle;
   // A session that failed to start has no ACP id: its record says so with an empty one.
   const acpSessionId = binding?.acpSessionId ?? summary?.acpSessionId ?? (binding?.error ?? summary?.error ? '' : undefined);
@@ -432,15 +754,23 @@ async function repairSession(
     sessionId,
     acpSessionId,
     handle,
-    lastSeq: builder.lastSeq,
-    updatedAt: lastAt ?? binding?.createdAt ?? state.updatedAt,
-    messages: builder.messages,
+    lastSeq: plan.builder.lastSeq,
+    updatedAt: plan.lastAt ?? binding?.createdAt ?? state.updatedAt,
+    messages: plan.builder.messages,
   };
   const text = `${JSON.stringify(record, null, 2)}\n`;
   const file = writableFile(backend.dir, files.record, 'replace');
   const current = safeParse((await readFile(file, 'utf8').catch(() => undefined)) ?? '') as Partial<typeof record> | undefined;
-  // The record's own `updatedAt` is the writer's clock: an up-to-date record is left as it is.
-  if (current && current.lastSeq === record.lastSeq && current.sessionId === sessionId && sameJson(JSON.stringify(current.messages), record.messages)) {
+  // The record's own `updatedAt` is the writer's clock: an up-to-date record is left as it is. Its messages are
+  // compared as text, as verify compares them with the conversation rebuilt from the events.
+  if (
+    current &&
+    current.lastSeq === record.lastSeq &&
+    current.sessionId === sessionId &&
+    current.handle === handle &&
+    current.acpSessionId === acpSessionId &&
+    JSON.stringify(current.messages) === JSON.stringify(record.messages)
+  ) {
     return;
   }
   report.rewritten.push(files.record);

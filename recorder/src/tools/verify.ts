@@ -227,6 +227,11 @@ class Verifier {
       if (required) this.add(path, 'missing');
       return undefined;
     }
+    // A FIFO would block the read forever, a directory fails it: say what is there instead.
+    if (!(await isRegularFile(file))) {
+      this.add(path, 'not a regular file');
+      return undefined;
+    }
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -720,7 +725,7 @@ function oneLine(error: unknown): string {
 }
 
 /** Every artifact reference inside a payload (ValueRefs and `artifact.written`). */
-function collectArtifacts(value: unknown, found: (ref: { path: string; sha256: string; size: number }) => void): void {
+export function collectArtifacts(value: unknown, found: (ref: { path: string; sha256: string; size: number }) => void): void {
   if (typeof value !== 'object' || value === null) return;
   if (Array.isArray(value)) {
     for (const item of value) collectArtifacts(item, found);

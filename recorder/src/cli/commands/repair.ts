@@ -8,6 +8,9 @@ function describe(report: RepairReport, dryRun: boolean): string {
   const will = dryRun ? 'would ' : '';
   for (const torn of report.tornLines) lines.push(`${will}drop a torn last line from ${torn.file} (${torn.bytes} bytes)`);
   for (const file of report.terminatedLines) lines.push(`${will}add the missing newline after the last line of ${file}`);
+  for (const session of report.failedSessions) {
+    lines.push(`${will}record session ${session} as failed (its writer stopped during the agent handshake; traffic kept)`);
+  }
   if (report.abandoned) {
     const attempts = report.interrupted.length > 0 ? `, ${report.interrupted.join(', ')} interrupted` : '';
     lines.push(`${will}mark the run abandoned (its writer is gone${attempts})`);
