@@ -31,7 +31,7 @@ export function formatBytes(n: number): string {
 
 /**
  * How many levels of nesting a JSON view shows. Bundle values are agent-supplied and may be nested 100,000
- * levels deep (JSON.parse reads that fine); JSON.stringify recurses and throws on them, and no one reads
+ * levels deep (the parser reads that fine); JSON.stringify recurses and throws on them, and no one reads
  * past a few dozen levels anyway. Deeper values are replaced by a marker saying how much was left out.
  */
 export const MAX_JSON_DEPTH = 64;
