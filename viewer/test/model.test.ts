@@ -10,6 +10,7 @@ import { project, toRunProjection, toStepsProjection, type ReducibleEvent } from
 import { MapBackend } from '../src/backend/types.ts';
 import { loadBundle, pollBundle, withValidation } from '../src/model/loader.ts';
 import { CHECKPOINT_EVERY } from '../src/model/timeline.ts';
+import { isIssue, parseTraceLine } from '../src/model/trace-reader.ts';
 import { createViewStore, moves } from '../src/model/store.ts';
 import { findBackEdges, layoutGraph } from '../src/layout/layout.ts';
 import { writeNewerMajorRun, writeReviewRun, writeSyntheticRun, writeTornRun, writeUnknownTypesRun } from '../../test/fixtures/scenarios.ts';
@@ -187,4 +188,17 @@ describe('layout', () => {
     assert.deepEqual([...ys].sort((x, y) => x - y), ys, 'the forward path reads top to bottom');
     assert.equal(new Set([...layout.positions.values()].map((p) => `${p.x},${p.y}`)).size, 4);
   });
+});
+
+test('a trace line the JSON parser finds too deep is one problem for that line, named as such', () => {
+  // V8 parses any depth; other engines (and older V8) recurse and throw RangeError. Simulate that parser.
+  const parse = JSON.parse;
+  JSON.parse = () => { throw new RangeError('Maximum call stack size exceeded'); };
+  try {
+    const r = parseTraceLine('[[[[1]]]]', 7, 'trace.ndjson');
+    assert.ok(r && isIssue(r));
+    assert.equal(r.message, 'trace.ndjson:7: /: nested too deeply to validate');
+  } finally {
+    JSON.parse = parse;
+  }
 });

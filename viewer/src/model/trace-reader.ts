@@ -2,7 +2,7 @@
 // and given a cheap structural envelope check so a 100k-event trace is folded in one pass; the schema's zod
 // validation runs in full in a worker afterwards (validate-client.ts). Byte offsets are tracked so a live
 // bundle can be tailed from where the last complete line ended.
-import { checkTraceEvent, isKnownEventType, type ReducibleEvent } from '@flowtape/schema';
+import { checkTraceEvent, isKnownEventType, tooDeep, type ReducibleEvent } from '@flowtape/schema';
 
 export interface TraceIssue {
   file: string;
@@ -42,6 +42,9 @@ export function parseTraceLine(text: string, line: number, file: string): Parsed
   try {
     value = JSON.parse(text);
   } catch (err) {
+    // V8 parses any depth, but an engine with a recursive parser throws RangeError on a value nested thousands
+    // of levels deep: that line is valid JSON, so it is reported as what it is, like validation does.
+    if (err instanceof RangeError) return { file, line, message: tooDeep(file, line).message };
     return { file, line, message: `${file}:${line}: not valid JSON (${String((err as Error).message).split('\n')[0]})` };
   }
   if (looksLikeEnvelope(value)) return { line, event: value, known: isKnownEventType(value.type) };

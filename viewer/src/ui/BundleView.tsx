@@ -9,6 +9,7 @@ import { EventsPanel } from './EventsPanel.tsx';
 import { useCursorState } from './hooks.ts';
 import { formatDuration, formatTime } from './format.ts';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
+import { Shown } from './Shown.tsx';
 import type { Tab } from '../model/store.ts';
 
 function Header({ backHref }: { backHref?: string }) {
@@ -20,9 +21,9 @@ function Header({ backHref }: { backHref?: string }) {
   return (
     <header className="bundle-header" data-testid="bundle-header">
       {backHref && <a className="back-link" href={backHref} data-testid="back-to-runs">← runs</a>}
-      <span className="flow-name" data-testid="flow-name">{m?.flowName ?? model.flow?.name ?? final.flowName ?? '(unknown flow)'}</span>
-      <code className="run-id" data-testid="run-id">{m?.runId ?? final.runId ?? model.label}</code>
-      <span className={`run-status status-${runStatus}`} data-testid="run-status" title="status of the run (whole bundle)">{runStatus}</span>
+      <span className="flow-name" data-testid="flow-name"><Shown text={m?.flowName ?? model.flow?.name ?? final.flowName ?? '(unknown flow)'} /></span>
+      <code className="run-id" data-testid="run-id"><Shown text={m?.runId ?? final.runId ?? model.label} /></code>
+      <span className={`run-status status-${runStatus}`} data-testid="run-status" title="status of the run (whole bundle)"><Shown text={runStatus} /></span>
       <span className="muted">started {formatTime(m?.createdAt ?? final.startedAt)}</span>
       {final.durationMs !== undefined && <span className="muted">took {formatDuration(final.durationMs)}</span>}
       <span className="at-cursor" data-testid="status-at-cursor">at cursor: <b className={`status-text status-${state.status}`}>{state.status}</b></span>
@@ -35,7 +36,7 @@ function Header({ backHref }: { backHref?: string }) {
           {model.complete ? 'run complete' : '● live — being written'}
         </span>
       )}
-      {!model.live && <span className="muted" data-testid="source-label">{model.label}</span>}
+      {!model.live && <span className="muted" data-testid="source-label"><Shown text={model.label} /></span>}
     </header>
   );
 }
@@ -50,10 +51,10 @@ function Issues() {
     <div className={`issues ${errors > 0 ? 'has-errors' : 'warnings'}`} data-testid="issues" data-count={issues.length} role="status">
       <div className="issues-head">
         <span>⚠ {issues.length} problem{issues.length === 1 ? '' : 's'} reading this bundle — showing what could be read.</span>
-        <span className="first-issue" data-testid="first-issue">{first.message}</span>
+        <span className="first-issue" data-testid="first-issue"><Shown text={first.message} /></span>
         {issues.length > 1 && <button type="button" onClick={() => setOpen(!open)}>{open ? 'hide' : 'show all'}</button>}
       </div>
-      {open && <ul>{issues.map((i, n) => <li key={n} className={i.severity} data-testid="issue">{i.message}</li>)}</ul>}
+      {open && <ul>{issues.map((i, n) => <li key={n} className={i.severity} data-testid="issue"><Shown text={i.message} /></li>)}</ul>}
     </div>
   );
 }
@@ -94,11 +95,11 @@ export function BundleView({ backHref }: { backHref?: string }) {
     if (hasModel && performance.getEntriesByName('flowtape:ready').length === 0) performance.mark('flowtape:ready');
     if (fullyLoaded && performance.getEntriesByName('flowtape:loaded').length === 0) performance.mark('flowtape:loaded');
   }, [hasModel, fullyLoaded]);
-  if (loadError) return <div className="center-message error-text" data-testid="load-error" role="alert">{loadError}</div>;
+  if (loadError) return <div className="center-message error-text" data-testid="load-error" role="alert"><Shown text={loadError} /></div>;
   if (!model) {
     return (
       <div className="center-message" data-testid="loading">
-        Loading {loading?.label ?? 'bundle'}… {loading && loading.events > 0 ? `${loading.events.toLocaleString()} events read` : ''}
+        Loading <Shown text={loading?.label ?? 'bundle'} />… {loading && loading.events > 0 ? `${loading.events.toLocaleString()} events read` : ''}
       </div>
     );
   }
@@ -106,8 +107,8 @@ export function BundleView({ backHref }: { backHref?: string }) {
     return (
       <div className="bundle fatal" data-testid="bundle" data-ready="true">
         <div className="center-message" role="alert">
-          <div className="error-text" data-testid="fatal-error">{model.fatal}</div>
-          <div className="muted">{model.label}</div>
+          <div className="error-text" data-testid="fatal-error"><Shown text={model.fatal} /></div>
+          <div className="muted"><Shown text={model.label} /></div>
         </div>
       </div>
     );

@@ -1,6 +1,7 @@
 // Keeps one broken panel from blanking the page: a component that throws on data it did not expect shows a
 // one-line message in its place, and tries again when `resetKey` changes (the cursor moves, the model updates).
 import { Component, type ReactNode } from 'react';
+import { Shown } from './Shown.tsx';
 
 interface Props {
   where: string;
@@ -28,7 +29,7 @@ export class ErrorBoundary extends Component<Props, State> {
     if (this.state.error) {
       return (
         <div className="panel-error error-text" role="alert" data-testid="panel-error">
-          The {this.props.where} could not show this point of the run: {this.state.error.message.split('\n')[0]}
+          The {this.props.where} could not show this point of the run: <Shown text={this.state.error.message.split('\n')[0]} />
         </div>
       );
     }

@@ -1,6 +1,7 @@
 // The events tab: the raw trace (or one session's raw ACP traffic) in a virtualized list, filtered by scope,
 // type, node and text. The trace row at the cursor is highlighted; later rows are dimmed; clicking a trace
-// row moves the cursor there.
+// row moves the cursor there. Bundle text goes through <Shown>/revealBidi (bidi controls visible) and JSON
+// through the depth-limited json()/jsonLine(), so a value nested 100,000 levels deep neither throws nor hides.
 import { useCallback, useDeferredValue, useEffect, useMemo, useRef } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { isKnownEventType, type ReducibleEvent } from '@flowtape/schema';
@@ -10,7 +11,9 @@ import { defaultFilters, moves, type EventFilters } from '../model/store.ts';
 import { useStore, useView } from './store-context.tsx';
 import { useAsync, type Resources } from './resources.tsx';
 import { TextBlock } from './ValueView.tsx';
-import { formatClock, json } from './format.ts';
+import { formatClock, json, jsonLine } from './format.ts';
+import { Shown } from './Shown.tsx';
+import { revealBidi } from './bidi.ts';
 
 const ROW_HEIGHT = 24;
 
@@ -69,7 +72,7 @@ function sessionFacets(d: SessionData): Facets {
 function lowerTexts<T>(key: object, items: readonly T[]): string[] {
   let texts = textCache.get(key);
   if (!texts) {
-    texts = items.map((x) => JSON.stringify(x).toLowerCase());
+    texts = items.map((x) => jsonLine(x).toLowerCase());
     textCache.set(key, texts);
   }
   return texts;
@@ -113,7 +116,7 @@ function summary(e: ReducibleEvent): string {
     case 'node.outcome': return `${String(p.outcome)}${p.error ? ` — ${String((p.error as { message?: unknown }).message)}` : ''}`;
     case 'edge.taken': {
       const b = p.branch as { on?: string; value?: unknown; caseKey?: string } | undefined;
-      return `${String(p.from)} → ${String(p.to)}${b ? ` (${b.on} = ${JSON.stringify(b.value)})` : ''}`;
+      return `${String(p.from)} → ${String(p.to)}${b ? ` (${b.on} = ${jsonLine(b.value)})` : ''}`;
     }
     case 'acp.turn_finished': return `stop ${String(p.stopReason)}`;
     case 'action.completed': return `ok=${String(p.ok)}${p.exitCode !== undefined ? ` exit ${String(p.exitCode)}` : ''}`;
@@ -130,19 +133,19 @@ function Filters({ facets, filters, source, sessions }: { facets: Facets; filter
     <div className="filters" data-testid="event-filters">
       <select data-testid="filter-source" value={source} onChange={(e) => set({ ...defaultFilters, source: e.target.value })} title="source">
         <option value="trace">trace.ndjson</option>
-        {sessions.map((id) => <option key={id} value={id}>session {id} (raw ACP)</option>)}
+        {sessions.map((id) => <option key={id} value={id}>session {revealBidi(id)} (raw ACP)</option>)}
       </select>
       <select data-testid="filter-scope" value={filters.scope} onChange={(e) => set({ scope: e.target.value })} title={source === 'trace' ? 'scope' : 'direction'}>
         <option value="">{source === 'trace' ? 'all scopes' : 'all directions'}</option>
-        {facets.scopes.map((x) => <option key={x} value={x}>{x}</option>)}
+        {facets.scopes.map((x) => <option key={x} value={x}>{revealBidi(x)}</option>)}
       </select>
       <select data-testid="filter-type" value={filters.type} onChange={(e) => set({ type: e.target.value })} title="type">
         <option value="">all types</option>
-        {facets.types.map((x) => <option key={x} value={x}>{x}</option>)}
+        {facets.types.map((x) => <option key={x} value={x}>{revealBidi(x)}</option>)}
       </select>
       <select data-testid="filter-node" value={filters.node} onChange={(e) => set({ node: e.target.value })} title="node">
         <option value="">all nodes</option>
-        {facets.nodes.map((x) => <option key={x} value={x}>{x}</option>)}
+        {facets.nodes.map((x) => <option key={x} value={x}>{revealBidi(x)}</option>)}
       </select>
       <input data-testid="filter-text" type="search" placeholder="search…" value={filters.text} onChange={(e) => set({ text: e.target.value })} />
     </div>
@@ -199,10 +202,10 @@ function TraceEvents({ filters }: { filters: EventFilters }) {
               >
                 <span className="c-seq">{e.seq}</span>
                 <span className="c-time">{formatClock(e.at)}</span>
-                <span className={`c-scope scope-${e.scope}`}>{e.scope}</span>
-                <span className="c-type" title={isKnownEventType(e.type) ? undefined : 'a type this viewer does not know: shown raw'}>{e.type}</span>
-                <span className="c-node">{e.attemptId ?? e.nodeId ?? ''}</span>
-                <span className="c-sum">{isKnownEventType(e.type) ? summary(e) : 'unknown type'}</span>
+                <span className={`c-scope scope-${e.scope}`}><Shown text={e.scope} /></span>
+                <span className="c-type" title={isKnownEventType(e.type) ? undefined : 'a type this viewer does not know: shown raw'}><Shown text={e.type} /></span>
+                <span className="c-node"><Shown text={e.attemptId ?? e.nodeId} /></span>
+                <span className="c-sum"><Shown text={isKnownEventType(e.type) ? summary(e) : 'unknown type'} /></span>
               </div>
             );
           })}
@@ -241,9 +244,9 @@ function SessionEvents({ data, filters }: { data: SessionData; filters: EventFil
                 <span className="c-seq">{r.event.seq}</span>
                 <span className="c-time">{formatClock(r.event.at)}</span>
                 <span className={`c-scope dir-${r.event.direction}`}>{r.event.direction === 'outgoing' ? '→ agent' : r.event.direction === 'incoming' ? '← agent' : 'stderr'}</span>
-                <span className="c-type">{sessionLineType(r)}</span>
-                <span className="c-node">{r.event.attemptId ?? ''}</span>
-                <span className="c-sum">{r.event.text ?? ''}</span>
+                <span className="c-type"><Shown text={sessionLineType(r)} /></span>
+                <span className="c-node"><Shown text={r.event.attemptId} /></span>
+                <span className="c-sum"><Shown text={r.event.text} /></span>
               </div>
             );
           })}
@@ -276,7 +279,7 @@ export function EventsPanel() {
     <div className="events-panel" data-testid="events-panel">
       <Filters facets={data.status === 'ok' ? sessionFacets(data.value) : { scopes: [], types: [], nodes: [] }} filters={filters} source={filters.source} sessions={sessions} />
       {data.status === 'loading' && <div className="muted">loading session events…</div>}
-      {data.status === 'error' && <div className="error-text">{data.message}</div>}
+      {data.status === 'error' && <div className="error-text"><Shown text={data.message} /></div>}
       {data.status === 'ok' && <SessionEvents data={data.value} filters={filters} />}
     </div>
   );

@@ -19,6 +19,8 @@ import { edgeCount, graphStructure, nodeOverlay, type GraphEdge, type GraphNode,
 import { useStore, useView } from './store-context.tsx';
 import { useCursorState, useFocusNode } from './hooks.ts';
 import { formatDuration } from './format.ts';
+import { Shown } from './Shown.tsx';
+import { revealBidi } from './bidi.ts';
 
 interface CardData extends Record<string, unknown> {
   node: GraphNode;
@@ -65,16 +67,16 @@ const NodeCard = memo(function NodeCard({ data }: NodeProps<CardNode>) {
       data-status={status}
       data-attempts={overlay.attempts}
       data-stopped={overlay.stopped ?? ''}
-      title={node.spec?.description ?? node.title ?? node.id}
+      title={revealBidi(node.spec?.description ?? node.title ?? node.id)}
     >
       <Handle type="target" position={Position.Top} id="in" isConnectable={false} />
       <Handle type="target" position={Position.Right} id="back-in" isConnectable={false} />
       <div className="card-head">
-        <span className={`type-badge type-${node.nodeType}`}>{TYPE_LABEL[node.nodeType]}{actionKind ? ` · ${actionKind}` : ''}</span>
+        <span className={`type-badge type-${node.nodeType}`}><Shown text={`${TYPE_LABEL[node.nodeType] ?? node.nodeType}${actionKind ? ` · ${actionKind}` : ''}`} /></span>
         {node.isStart && <span className="start-badge">start</span>}
         {node.undeclared && <span className="warn-badge" title="not in flow.json">undeclared</span>}
       </div>
-      <div className="card-title">{node.title ?? node.id}</div>
+      <div className="card-title"><Shown text={node.title ?? node.id} /></div>
       <div className="card-foot">
         <span className={`status-dot status-${status}`} />
         <span className="status-text">{status}</span>
@@ -113,9 +115,9 @@ const FlowEdgeView = memo(function FlowEdgeView(props: EdgeProps<FlowEdge>) {
             className={`edge-label${count > 0 ? ' taken' : ''}`}
             data-testid={`edge-label-${data?.edge.from}-${data?.edge.to}`}
             style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
-            title={data?.edge.on ? `switch on ${data.edge.on}` : undefined}
+            title={data?.edge.on ? revealBidi(`switch on ${data.edge.on}`) : undefined}
           >
-            {label}
+            <Shown text={label} />
             {count > 1 && <span className="edge-count">×{count}</span>}
           </div>
         </EdgeLabelRenderer>

@@ -1,4 +1,6 @@
 // Shown when no bundle is served: open one by dropping a folder or .zip, or with the file pickers.
+import { Shown } from './Shown.tsx';
+
 export function Landing({ onFiles, message }: { onFiles: (files: FileList) => void; message?: string }) {
   return (
     <div className="landing" data-testid="landing" data-ready="true">
@@ -12,7 +14,7 @@ export function Landing({ onFiles, message }: { onFiles: (files: FileList) => vo
         <label className="button">.zip… <input type="file" accept=".zip" data-testid="pick-zip" hidden onChange={(e) => e.target.files && onFiles(e.target.files)} /></label>
       </p>
       <p className="muted">Or run <code>flowtape view &lt;bundle | runs-dir&gt;</code>. Nothing leaves this machine.</p>
-      {message && <p className="error-text" role="alert" data-testid="landing-error">{message}</p>}
+      {message && <p className="error-text" role="alert" data-testid="landing-error"><Shown text={message} /></p>}
     </div>
   );
 }

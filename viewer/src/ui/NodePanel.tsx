@@ -1,19 +1,21 @@
 // The node tab: the node's definition and its attempts at the cursor (outcome, error, timing, input/output,
-// ACP turns with prompt and response, the shell/function receipt, artifacts).
+// ACP turns with prompt and response, the shell/function receipt, artifacts). Every string from the bundle is
+// shown through <Shown> (bidi controls visible), every JSON value through the depth-limited json()/jsonLine().
 import { memo, useState } from 'react';
 import type { NodeSpec, Step, Turn } from '@flowtape/schema';
 import { useStore, useView } from './store-context.tsx';
 import { attemptsAt, useCursorState, useFocusNode } from './hooks.ts';
 import { graphStructure } from '../model/graph-view.ts';
 import { ArtifactView, TextBlock, ValueView } from './ValueView.tsx';
-import { formatDuration, formatTime, json } from './format.ts';
+import { formatDuration, formatTime, json, jsonLine } from './format.ts';
+import { Shown } from './Shown.tsx';
 import type { Timeline } from '../model/timeline.ts';
 
 function Field({ name, children }: { name: string; children: React.ReactNode }) {
   if (children === undefined || children === null || children === '') return null;
   return (
     <>
-      <dt>{name}</dt>
+      <dt><Shown text={name} /></dt>
       <dd>{children}</dd>
     </>
   );
@@ -27,9 +29,9 @@ function Definition({ spec }: { spec: NodeSpec }) {
     <section className="definition" data-testid="node-definition">
       <h4>Definition</h4>
       <dl>
-        <Field name="type">{spec.nodeType}{spec.nodeType === 'action' ? ` (${spec.actionType})` : ''}</Field>
+        <Field name="type"><Shown text={`${spec.nodeType}${spec.nodeType === 'action' ? ` (${spec.actionType})` : ''}`} /></Field>
         {Object.entries(s).filter(([k, v]) => !skip.has(k) && v !== undefined).map(([k, v]) => (
-          <Field key={k} name={k}>{typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : <code>{JSON.stringify(v)}</code>}</Field>
+          <Field key={k} name={k}>{typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? <Shown text={String(v)} /> : <code><Shown text={jsonLine(v)} /></code>}</Field>
         ))}
       </dl>
       {long.filter((k) => typeof s[k] === 'string').map((k) => (
@@ -51,11 +53,11 @@ function TurnView({ turn, n, timeline }: { turn: Turn; n: number; timeline: Time
   return (
     <div className="turn" data-testid="turn">
       <div className="turn-head">
-        turn {n} · {turn.stopReason === undefined ? <span className="status-text status-running">in progress</span> : <>stop: <code>{String(turn.stopReason)}</code></>}
+        turn {n} · {turn.stopReason === undefined ? <span className="status-text status-running">in progress</span> : <>stop: <code><Shown text={String(turn.stopReason)} /></code></>}
         {turn.sessionEvents && <span className="muted"> · session events {turn.sessionEvents.from}–{turn.sessionEvents.to}</span>}
         {turn.messages && <span className="muted"> · messages {turn.messages.from}–{turn.messages.to}</span>}
       </div>
-      {turn.error && <div className="error-text">{turn.error.message}</div>}
+      {turn.error && <div className="error-text"><Shown text={turn.error.message} /></div>}
       <ValueView value={prompt} label="prompt" />
       <ValueView value={turn.response} label="response" />
     </div>
@@ -70,7 +72,7 @@ const AttemptView = memo(function AttemptView({ step, timeline, abandoned }: { s
   return (
     <section className="attempt" data-testid="attempt" data-attempt={step.attemptId} data-status={step.status}>
       <dl>
-        <Field name="attempt">{step.attemptId}</Field>
+        <Field name="attempt"><Shown text={step.attemptId} /></Field>
         <Field name="outcome"><span className={`status-text status-${step.status}`} data-testid="attempt-outcome">{step.status}</span></Field>
         <Field name="started">{formatTime(step.startedAt)} <span className="muted">(seq {step.startSeq})</span></Field>
         <Field name="ended">{step.endedAt ? <>{formatTime(step.endedAt)} <span className="muted">(seq {step.endSeq})</span></> : undefined}</Field>
@@ -78,12 +80,12 @@ const AttemptView = memo(function AttemptView({ step, timeline, abandoned }: { s
         <Field name="heartbeats">{step.heartbeats > 0 ? `${step.heartbeats} (last ${formatTime(step.lastHeartbeatAt)})` : undefined}</Field>
         <Field name="next">{step.next ? (
           <span data-testid="attempt-next">
-            → <b>{step.next.to}</b>
-            {step.next.branch && <> because <code>{step.next.branch.on}</code> = <code>{JSON.stringify(step.next.branch.value)}</code> ({step.next.branch.isDefault ? 'default' : `case ${step.next.branch.caseKey}`})</>}
+            → <b><Shown text={step.next.to} /></b>
+            {step.next.branch && <> because <code><Shown text={step.next.branch.on} /></code> = <code><Shown text={jsonLine(step.next.branch.value)} /></code> (<Shown text={step.next.branch.isDefault ? 'default' : `case ${step.next.branch.caseKey}`} />)</>}
           </span>
         ) : undefined}</Field>
         <Field name="session">{step.sessionId ? (
-          <button type="button" className="link" onClick={() => store.setState({ tab: 'session', session: step.sessionId })}>{step.sessionId}</button>
+          <button type="button" className="link" onClick={() => store.setState({ tab: 'session', session: step.sessionId })}><Shown text={step.sessionId} /></button>
         ) : undefined}</Field>
       </dl>
       {abandoned && (
@@ -93,7 +95,7 @@ const AttemptView = memo(function AttemptView({ step, timeline, abandoned }: { s
       )}
       {step.error && (
         <div className="error-box" data-testid="attempt-error">
-          <b>{step.error.code ?? step.error.name ?? 'error'}</b>: {step.error.message}
+          <b><Shown text={step.error.code ?? step.error.name ?? 'error'} /></b>: <Shown text={step.error.message} />
           {step.error.stack && <details><summary>stack</summary><TextBlock text={step.error.stack} /></details>}
         </div>
       )}
@@ -104,14 +106,14 @@ const AttemptView = memo(function AttemptView({ step, timeline, abandoned }: { s
         <div className="receipt" data-testid="receipt">
           <h4>{a.actionType === 'shell' ? 'Shell' : 'Function'} receipt</h4>
           <dl>
-            <Field name="command">{a.command !== undefined ? <code>{typeof a.command === 'string' ? a.command : a.command.join(' ')}</code> : undefined}</Field>
-            <Field name="cwd">{a.cwd}</Field>
+            <Field name="command">{a.command !== undefined ? <code><Shown text={typeof a.command === 'string' ? a.command : a.command.join(' ')} /></code> : undefined}</Field>
+            <Field name="cwd">{a.cwd ? <Shown text={a.cwd} /> : undefined}</Field>
             <Field name="ok">{a.ok === undefined ? 'running' : String(a.ok)}</Field>
             <Field name="exit code">{a.exitCode === undefined ? undefined : String(a.exitCode)}</Field>
-            <Field name="signal">{a.signal ?? undefined}</Field>
+            <Field name="signal">{a.signal ? <Shown text={a.signal} /> : undefined}</Field>
             <Field name="duration">{a.durationMs !== undefined ? formatDuration(a.durationMs) : undefined}</Field>
           </dl>
-          {a.error && <div className="error-text">{a.error.message}</div>}
+          {a.error && <div className="error-text"><Shown text={a.error.message} /></div>}
           <ValueView value={a.stdout} label="stdout" />
           <ValueView value={a.stderr} label="stderr" />
         </div>
@@ -191,8 +193,8 @@ export function NodePanel() {
   return (
     <div className="node-panel" data-testid="node-panel" data-node={focus.nodeId}>
       <div className="panel-head">
-        <h3>{node?.title ?? focus.nodeId}</h3>
-        <code className="muted">{focus.nodeId}</code>
+        <h3><Shown text={node?.title ?? focus.nodeId} /></h3>
+        <code className="muted"><Shown text={focus.nodeId} /></code>
         {focus.pinned
           ? <button type="button" onClick={() => store.setState({ node: undefined, attempt: undefined })} title="Follow the cursor again">unpin</button>
           : <span className="muted">(follows the cursor)</span>}

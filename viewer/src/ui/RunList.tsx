@@ -3,6 +3,8 @@ import { useDeferredValue, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { RunSummary } from '../../server/summary.ts';
 import { formatDuration, formatTime } from './format.ts';
+import { Shown } from './Shown.tsx';
+import { revealBidi } from './bidi.ts';
 
 const ROW = 30;
 
@@ -23,7 +25,7 @@ export function RunList({ title, runs, hrefOf, onOpen, onRefresh }: {
   return (
     <div className="run-list" data-testid="run-list" data-ready="true">
       <div className="run-list-head">
-        <h2>{title}</h2>
+        <h2><Shown text={title} /></h2>
         <input type="search" data-testid="run-search" placeholder="search runs (id, flow, status)…" value={query} onChange={(e) => setQuery(e.target.value)} autoFocus />
         {onRefresh && <button type="button" data-testid="run-refresh" onClick={onRefresh}>refresh</button>}
         <span className="muted" data-testid="run-count">{shown.length.toLocaleString()} of {runs.length.toLocaleString()} runs</span>
@@ -46,9 +48,9 @@ export function RunList({ title, runs, hrefOf, onOpen, onRefresh }: {
                 onClick={onOpen ? (e) => { e.preventDefault(); onOpen(r); } : undefined}
                 style={{ height: ROW, transform: `translateY(${item.start}px)` }}
               >
-                <span className={`run-status status-${r.status ?? 'unknown'}`}>{r.error ? 'unreadable' : r.status}{r.complete === false && r.status !== 'waiting' ? ' …' : ''}</span>
-                <span>{r.flow ?? '—'}</span>
-                <span className="mono" title={r.error}>{r.id || r.runId}{r.error ? <span className="error-text"> {r.error}</span> : null}</span>
+                <span className={`run-status status-${r.status ?? 'unknown'}`}>{r.error ? 'unreadable' : <Shown text={r.status} />}{r.complete === false && r.status !== 'waiting' ? ' …' : ''}</span>
+                <span><Shown text={r.flow ?? '—'} /></span>
+                <span className="mono" title={r.error && revealBidi(r.error)}><Shown text={r.id || r.runId} />{r.error ? <span className="error-text"> <Shown text={r.error} /></span> : null}</span>
                 <span>{formatTime(r.startedAt)}</span>
                 <span>{formatDuration(r.durationMs)}</span>
                 <span>{r.events?.toLocaleString() ?? ''}</span>

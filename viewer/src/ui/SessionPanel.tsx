@@ -1,5 +1,6 @@
 // The session tab: the ACP conversation up to the cursor, the selected attempt's slice highlighted, and a
-// switch between the run's sessions. Agent text is rendered as text nodes only — never as HTML.
+// switch between the run's sessions. Agent text is rendered as text nodes only — never as HTML — and through
+// <Shown>, so bidi controls in it are shown instead of reordering what is read.
 import { useCallback, useEffect, useMemo, useRef } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { ConversationEntry, ErrorInfo, Step } from '@flowtape/schema';
@@ -10,7 +11,9 @@ import { useStore, useView } from './store-context.tsx';
 import { useCursorState, useFocusNode } from './hooks.ts';
 import { useAsync, type Resources } from './resources.tsx';
 import { TextBlock } from './ValueView.tsx';
-import { json } from './format.ts';
+import { json, jsonLine } from './format.ts';
+import { Shown, shown } from './Shown.tsx';
+import { revealBidi } from './bidi.ts';
 
 type ToolCall = Extract<ConversationEntry, { role: 'tool_call' }>;
 
@@ -21,13 +24,13 @@ function ContentBlock({ block }: { block: unknown }) {
   if (b.type === 'diff' && typeof b.path === 'string') {
     return (
       <div className="diff">
-        <code>{b.path}</code>
+        <code><Shown text={b.path} /></code>
         {typeof b.oldText === 'string' && <TextBlock text={b.oldText} className="diff-old" />}
         {typeof b.newText === 'string' && <TextBlock text={b.newText} className="diff-new" />}
       </div>
     );
   }
-  if (b.type === 'terminal') return <div className="muted">terminal {String(b.terminalId ?? '')}</div>;
+  if (b.type === 'terminal') return <div className="muted">terminal {shown(b.terminalId)}</div>;
   return <TextBlock text={json(block)} className="json" />;
 }
 
@@ -36,9 +39,9 @@ function ToolCallView({ entry }: { entry: ToolCall }) {
     <>
       <div className="entry-head">
         <span className="role">tool call</span>
-        <b>{entry.title ?? entry.toolCallId}</b>
-        {entry.toolKind && <span className="muted">{entry.toolKind}</span>}
-        <span className={`tool-status tool-${entry.status ?? 'pending'}`} data-testid="tool-status">{entry.status ?? 'pending'}</span>
+        <b className="tool-title" data-testid="tool-title"><Shown text={entry.title ?? entry.toolCallId} /></b>
+        {entry.toolKind && <span className="muted"><Shown text={entry.toolKind} /></span>}
+        <span className={`tool-status tool-${entry.status ?? 'pending'}`} data-testid="tool-status"><Shown text={entry.status ?? 'pending'} /></span>
       </div>
       {entry.content?.map((c, i) => <ContentBlock key={i} block={c} />)}
       {(entry.rawInput !== undefined || entry.rawOutput !== undefined) && (
@@ -55,14 +58,14 @@ function ToolCallView({ entry }: { entry: ToolCall }) {
 function EntryView({ entry }: { entry: ConversationEntry }) {
   switch (entry.role) {
     case 'user':
-      return <><div className="entry-head"><span className="role">user</span></div><div className="message-text" data-testid="message-text">{entry.text}</div></>;
+      return <><div className="entry-head"><span className="role">user</span></div><div className="message-text" data-testid="message-text"><Shown text={entry.text} /></div></>;
     case 'agent':
-      return <><div className="entry-head"><span className="role">agent</span></div><div className="message-text" data-testid="message-text">{entry.text}</div></>;
+      return <><div className="entry-head"><span className="role">agent</span></div><div className="message-text" data-testid="message-text"><Shown text={entry.text} /></div></>;
     case 'thought':
       return (
         <details className="thought">
           <summary><span className="role">thought</span> <span className="muted">{entry.text.length} characters</span></summary>
-          <div className="message-text">{entry.text}</div>
+          <div className="message-text"><Shown text={entry.text} /></div>
         </details>
       );
     case 'tool_call':
@@ -72,7 +75,7 @@ function EntryView({ entry }: { entry: ConversationEntry }) {
         <>
           <div className="entry-head"><span className="role">plan</span></div>
           <ol className="plan">
-            {entry.entries.map((p, i) => <li key={i} className={`plan-${p.status ?? 'pending'}`}><span className="muted">[{p.status ?? 'pending'}]</span> {p.content}</li>)}
+            {entry.entries.map((p, i) => <li key={i} className={`plan-${p.status ?? 'pending'}`} data-testid="plan-entry"><span className="muted">[<Shown text={p.status ?? 'pending'} />]</span> <Shown text={p.content} /></li>)}
           </ol>
         </>
       );
@@ -80,10 +83,10 @@ function EntryView({ entry }: { entry: ConversationEntry }) {
       const chosen = entry.answer?.optionId ? entry.options.find((o) => o.optionId === entry.answer?.optionId) : undefined;
       return (
         <>
-          <div className="entry-head"><span className="role">permission</span><b>{entry.title ?? entry.toolCallId ?? 'request'}</b></div>
-          <div className="options">options: {entry.options.map((o) => <code key={o.optionId} className={o === chosen ? 'chosen' : ''}>{o.name}</code>)}</div>
+          <div className="entry-head"><span className="role">permission</span><b><Shown text={entry.title ?? entry.toolCallId ?? 'request'} /></b></div>
+          <div className="options">options: {entry.options.map((o) => <code key={o.optionId} className={o === chosen ? 'chosen' : ''}><Shown text={o.name} /></code>)}</div>
           <div className="answer" data-testid="permission-answer">
-            answer: {entry.answer ? (entry.answer.outcome === 'selected' ? <b>{chosen?.name ?? entry.answer.optionId}</b> : <b>cancelled</b>) : <i>pending</i>}
+            answer: {entry.answer ? (entry.answer.outcome === 'selected' ? <b><Shown text={chosen?.name ?? entry.answer.optionId} /></b> : <b>cancelled</b>) : <i>pending</i>}
           </div>
         </>
       );
@@ -151,7 +154,7 @@ function FailedSession({ data, error }: { data: SessionData; error: ErrorInfo })
   return (
     <div className="session-failed" data-testid="session-failed">
       <div className="error-text" data-testid="session-error">
-        the session could not be started{error.code ? ` (${error.code})` : ''}: {error.message}
+        the session could not be started{error.code ? <> (<Shown text={error.code} />)</> : ''}: <Shown text={error.message} />
       </div>
       {data.events.length === 0 ? (
         <div className="muted">Nothing crossed the agent's stdio.</div>
@@ -159,8 +162,8 @@ function FailedSession({ data, error }: { data: SessionData; error: ErrorInfo })
         <ol className="handshake" data-testid="handshake">
           {shown.map((r) => (
             <li key={r.event.seq} data-testid="handshake-line" data-direction={r.event.direction} data-type={sessionLineType(r)}>
-              <span className="muted">{r.event.seq} {r.event.direction}</span> <b>{sessionLineType(r)}</b>
-              <code className="handshake-json">{r.event.message !== undefined ? JSON.stringify(r.event.message) : (r.event.text ?? '')}</code>
+              <span className="muted">{r.event.seq} {r.event.direction}</span> <b><Shown text={sessionLineType(r)} /></b>
+              <code className="handshake-json"><Shown text={r.event.message !== undefined ? jsonLine(r.event.message) : r.event.text} /></code>
             </li>
           ))}
         </ol>
@@ -198,26 +201,26 @@ export function SessionPanel() {
           <select data-testid="session-select" value={sessionId} onChange={(e) => store.setState({ session: e.target.value })}>
             {sessions.map((s) => {
               const sum = model.timeline.final.sessions.get(s.sessionId);
-              return <option key={s.sessionId} value={s.sessionId}>{s.sessionId}{sum ? ` (${sum.handle})` : ''}</option>;
+              return <option key={s.sessionId} value={s.sessionId}>{revealBidi(`${s.sessionId}${sum ? ` (${sum.handle})` : ''}`)}</option>;
             })}
           </select>
         </label>
-        {summary && <span className="muted">handle {summary.handle} · {summary.mode} · attempts {summary.attemptIds.join(', ')}</span>}
-        {step && step.sessionId === sessionId && <span className="slice-note">highlighted: {step.attemptId}</span>}
+        {summary && <span className="muted">handle <Shown text={summary.handle} /> · <Shown text={summary.mode} /> · attempts <Shown text={summary.attemptIds.join(', ')} /></span>}
+        {step && step.sessionId === sessionId && <span className="slice-note">highlighted: <Shown text={step.attemptId} /></span>}
       </div>
       {data.status === 'loading' && <div className="muted">loading session…</div>}
-      {data.status === 'error' && <div className="error-text">{data.message}</div>}
+      {data.status === 'error' && <div className="error-text"><Shown text={data.message} /></div>}
       {data.status === 'ok' && (() => {
         const failure = data.value.binding?.error ?? summary?.error;
         return (
           <>
             {data.value.binding && (
               <div className="binding muted">
-                agent <code>{data.value.binding.agentCommand.join(' ')}</code> · ACP session <code>{data.value.binding.acpSessionId ?? 'none'}</code>
+                agent <code><Shown text={data.value.binding.agentCommand.join(' ')} /></code> · ACP session <code><Shown text={data.value.binding.acpSessionId ?? 'none'} /></code>
                 {data.value.source === 'events' && ' · conversation rebuilt from events.ndjson'}
               </div>
             )}
-            {data.value.issues.map((i, n) => <div key={n} className={`issue ${i.severity}`}>{i.message}</div>)}
+            {data.value.issues.map((i, n) => <div key={n} className={`issue ${i.severity}`}><Shown text={i.message} /></div>)}
             {failure && <FailedSession data={data.value} error={failure} />}
             {(!failure || data.value.messages.length > 0) && (
               <Conversation data={data.value} step={step?.sessionId === sessionId ? step : undefined} watermark={watermark} />

@@ -5,6 +5,7 @@ import { moves, SPEEDS } from '../model/store.ts';
 import type { BundleModel } from '../model/bundle-model.ts';
 import { useStore, useView } from './store-context.tsx';
 import { formatClock, hue } from './format.ts';
+import { Shown } from './Shown.tsx';
 
 function drawStrip(canvas: HTMLCanvasElement, model: BundleModel): void {
   const dpr = window.devicePixelRatio || 1;
@@ -132,7 +133,7 @@ export function Timeline() {
           {event ? <>seq <b>{event.seq}</b> · {cursor.toLocaleString()}/{total.toLocaleString()}</> : <>start · 0/{total.toLocaleString()}</>}
         </span>
         <span className="current-event" data-testid="cursor-event">
-          {event ? <><code>{event.type}</code>{event.nodeId ? <> · {event.attemptId ?? event.nodeId}</> : null} <span className="muted">{formatClock(event.at)}</span></> : <span className="muted">before the first event</span>}
+          {event ? <><code><Shown text={event.type} /></code>{event.nodeId ? <> · <Shown text={event.attemptId ?? event.nodeId} /></> : null} <span className="muted">{formatClock(event.at)}</span></> : <span className="muted">before the first event</span>}
         </span>
       </div>
       <div

@@ -29,12 +29,61 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-export function json(value: unknown): string {
-  try {
-    return JSON.stringify(value, null, 2) ?? String(value);
-  } catch {
-    return String(value);
+/**
+ * How many levels of nesting a JSON view shows. Bundle values are agent-supplied and may be nested 100,000
+ * levels deep (the parser reads that fine); JSON.stringify recurses and throws on them, and no one reads
+ * past a few dozen levels anyway. Deeper values are replaced by a marker saying how much was left out.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Stops counting nested levels (for the marker) after this many objects: the count is a courtesy. */
+const COUNT_LIMIT = 1_000_000;
+
+/** Levels of nesting in `value` (1 for an object or array of scalars), or undefined past COUNT_LIMIT objects. */
+function levels(value: object): number | undefined {
+  let max = 0;
+  let seen = 0;
+  const stack: Array<[object, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (++seen > COUNT_LIMIT) return undefined;
+    if (d > max) max = d;
+    for (const child of Object.values(x)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
   }
+  return max;
+}
+
+export function deepMarker(value: object): string {
+  const n = levels(value);
+  return `… ${n === undefined ? 'many' : n.toLocaleString('en-US')} deeper level${n === 1 ? '' : 's'} not shown (depth limit ${MAX_JSON_DEPTH})`;
+}
+
+/**
+ * A value as JSON text (pretty with `indent`, one line with 0), at most MAX_JSON_DEPTH levels deep: deeper
+ * values become a marker string. Never throws and never shows `[object Object]`.
+ */
+export function json(value: unknown, indent = 2): string {
+  // JSON.stringify calls the replacer with `this` = the object holding `value`; the depth of each object
+  // handed back is remembered, so a child knows its own. The top-level holder is JSON.stringify's own wrapper.
+  const depthOf = new WeakMap<object, number>();
+  function limit(this: unknown, _key: string, v: unknown): unknown {
+    if (typeof v !== 'object' || v === null) return v;
+    const parent = typeof this === 'object' && this !== null ? depthOf.get(this) : undefined;
+    const depth = parent === undefined ? 0 : parent + 1;
+    if (depth >= MAX_JSON_DEPTH) return deepMarker(v);
+    depthOf.set(v, depth);
+    return v;
+  }
+  try {
+    return JSON.stringify(value, limit, indent || undefined) ?? String(value);
+  } catch (error) {
+    return `(this value cannot be shown as JSON: ${(error as Error).message})`;
+  }
+}
+
+/** One-line JSON (inline code, search text), depth-limited like `json`. */
+export function jsonLine(value: unknown): string {
+  return json(value, 0);
 }
 
 /** Stable colour per string (node ids in the timeline strip). */
