@@ -133,18 +133,18 @@ async function readerProblem(bundle: string): Promise<string | undefined> {
   return bad.length > 0 ? `reader: ${bad[0]!.message}` : undefined;
 }
 
-/** The node type of the attempt the trace left open ("acp node", …), or where the run was between nodes. */
+/** The attempt the trace left open ("ask (acp)", …), or where the run was between nodes. */
 function openAttempt(trace: string[]): string {
   const open = new Map<string, string>();
   let last = 'run start (no event yet)';
   for (const line of trace) {
-    let e: { type: string; attemptId?: string; payload?: { nodeType?: string } };
+    let e: { type: string; attemptId?: string; nodeId?: string; payload?: { nodeType?: string } };
     try {
       e = JSON.parse(line) as typeof e;
     } catch {
       continue; // the reader check reports it
     }
-    if (e.type === 'node.started') open.set(e.attemptId!, `${e.payload?.nodeType} node`);
+    if (e.type === 'node.started') open.set(e.attemptId!, `${e.nodeId} (${e.payload?.nodeType})`);
     if (e.type === 'node.outcome') open.delete(e.attemptId!);
     last = e.type;
   }
@@ -156,7 +156,7 @@ interface Trial {
   killAtMs: number;
   /** The run ended on its own before the kill landed. */
   finished: boolean;
-  /** What the run was doing: the node type of the open attempt, from the trace as the kill left it. */
+  /** What the run was doing: the open attempt's node, from the trace as the kill left it. */
   during: string;
   readable: boolean;
   verified: boolean;
