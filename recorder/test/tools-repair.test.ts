@@ -505,3 +505,23 @@ for (const c of damaged) {
     assert.deepEqual(await snapshot(dir), before, 'the second repair changed no byte');
   });
 }
+
+// Found by `pnpm bench:faults`: the recorder writes the manifest in a trace task after the first line, so a SIGKILL
+// in the few milliseconds between them leaves exactly this (observed with a real `flowtape run` killed as soon as
+// trace.ndjson appeared, 2 of 5 tries): flow.json, an empty projections/, one run.started line, no manifest.json.
+// Today verify exits 2 ("not a flowtape bundle (no manifest.json)") and repair refuses ("whether the writer is alive
+// is unknown"); only `repair --force` recovers it. Marked todo until the recorder or repair closes that window.
+test('a run killed between its first trace line and its first manifest: one repair makes it pass verify', { todo: 'kill window before the first manifest' }, async (t) => {
+  const dir = await scratch(t);
+  await mkdir(join(dir, 'projections'));
+  await writeFile(join(dir, 'flow.json'), `${JSON.stringify({ ...linearFlow('killed-early', ['a']), flowFile: 'f.flow.ts' }, null, 2)}\n`);
+  const started = { seq: 1, at: '2026-01-01T00:00:00.000Z', runId: 'r', scope: 'run', type: 'run.started', payload: { flowName: 'killed-early', input: { inline: {} }, cwd: dir } };
+  await writeFile(join(dir, 'trace.ndjson'), `${JSON.stringify(started)}\n`);
+
+  const before = await runCli(['verify', dir], { cwd: dir });
+  assert.equal(before.code, 1, `verify reads it and lists its problems (exit 1, not 2): ${before.stdout}${before.stderr}`);
+  const repair = await runCli(['repair', dir], { cwd: dir });
+  assert.equal(repair.code, 0, repair.stdout + repair.stderr);
+  const after = await runCli(['verify', dir], { cwd: dir });
+  assert.equal(after.code, 0, after.stdout + after.stderr);
+});
