@@ -24,6 +24,7 @@ import { FsJail } from './fs-jail.ts';
 import { decidePermission, type PermissionPolicy } from './permissions.ts';
 import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
 import { LineTooLongError, tapIncoming, tapLines, tapOutgoing, type LineVerdict } from './traffic.ts';
+import { spawnWatched } from './watchdog.ts';
 
 export { AcpError, type AcpErrorCode } from './errors.ts';
 export type { PermissionPolicy } from './permissions.ts';
@@ -105,6 +106,8 @@ export class AcpAgent {
   private readonly toolKinds = new Map<string, ToolKind>();
   private readonly cancelling = new Map<string, number>();
   private stdoutEnded = false;
+  /** Unregisters the agent's group from the watchdog (which kills it should this process die first). */
+  private readonly unwatch: () => Promise<void>;
 
   /** The agent's process id (the leader of its process group). */
   get pid(): number | undefined {
@@ -159,7 +162,9 @@ export class AcpAgent {
     this.jail = new FsJail(options.cwd);
     this.failed = new Promise((resolve) => (this.failureSet = resolve));
     const env = { ...(options.inheritEnv === false ? {} : process.env), ...options.env };
-    this.child = spawn(options.command, options.args ?? [], { cwd: options.cwd, env, stdio: 'pipe', detached: true });
+    // Under the watchdog, which kills the agent's group should this process die without closing it.
+    ({ child: this.child, unwatch: this.unwatch } = spawnWatched(() =>
+      spawn(options.command, options.args ?? [], { cwd: options.cwd, env, stdio: 'pipe', detached: true })));
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     this.child.once('exit', (code, signal) => this.onExit(code, signal));
     this.child.on('error', () => {}); // spawn errors are handled by spawned(); later ones (kill) are harmless
@@ -504,6 +509,7 @@ export class AcpAgent {
     this.child.stdout.destroy();
     this.child.stderr.destroy();
     live.delete(this);
+    await this.unwatch();
   }
 
   private async waitForExit(ms: number): Promise<boolean> {
