@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { createReadStream } from 'node:fs';
 import { readTrace, type ReadIssue } from '@flowtape/schema';
 import { verifyBundle } from '@flowtape/recorder';
+import { isProcessAlive } from '../recorder/src/acp/index.ts';
 import {
   processesMentioning,
   readJson,
@@ -199,7 +200,98 @@ lines.on('close', () => process.exit(0));
       await dir.remove();
     }
   });
+
+  it('SIGKILL during a shell action: the command (in its own process group) is gone within 5 s', async () => {
+    const dir = await tempDir('flowtape-sigkill-shell-');
+    try {
+      const pidFile = join(dir.path, 'sleep.pid');
+      // The shell writes its pid, then becomes `sleep 30` (same pid, the leader of the command's group).
+      await writeFile(
+        join(dir.path, 'sleep.flow.ts'),
+        `${header}export default defineFlow({ name: 'sleepy', startAt: 's', nodes: { s: shell({ exec: { command: 'sh', args: ['-c', 'echo $$ > sleep.pid; exec sleep 30'] } }) }, edges: [] });`,
+      );
+      const cli = spawnCli(['run', 'sleep.flow.ts', '--quiet'], { cwd: dir.path });
+      const pid = await waitFor(() => pidOf(pidFile), 20_000, 'the shell to write its pid');
+      assert.ok(isProcessAlive(pid), 'the command runs');
+      await settle();
+      cli.child.kill('SIGKILL');
+      await cli.done;
+      await waitFor(() => liveInGroup(pid).length === 0, 5_000, `the command's process group ${pid} to be gone after the CLI was killed`);
+    } finally {
+      killLeftover(join(dir.path, 'sleep.pid'));
+      await dir.remove();
+    }
+  });
+
+  it('SIGKILL during an ACP turn: an agent that ignores SIGTERM and its stdin closing is gone within 5 s', async () => {
+    const dir = await tempDir('flowtape-sigkill-agent-');
+    try {
+      const pidFile = join(dir.path, 'agent.pid');
+      const agentFile = join(dir.path, 'deaf-agent.cjs');
+      await writeFile(agentFile, `process.on('SIGTERM', () => {});
+setInterval(() => {}, 1000);
+process.stdin.resume();
+require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
+`);
+      await writeFile(
+        join(dir.path, 'deaf.flow.ts'),
+        `${header}export default defineFlow({ name: 'deaf', startAt: 'b', nodes: { b: acp({ prompt: 'hello' }) }, edges: [] });`,
+      );
+      const agent = [process.execPath, agentFile].map((a) => JSON.stringify(a)).join(' ');
+      const cli = spawnCli(['run', 'deaf.flow.ts', '--quiet', '--agent', agent], { cwd: dir.path });
+      const pid = await waitFor(() => pidOf(pidFile), 20_000, 'the agent to write its pid');
+      await settle();
+      cli.child.kill('SIGKILL');
+      await cli.done;
+      // The watchdog sends SIGTERM (ignored), then SIGKILL after its 2 s grace.
+      await waitFor(() => liveInGroup(pid).length === 0, 5_000, `the agent's process group ${pid} to be gone after the CLI was killed`);
+    } finally {
+      killLeftover(join(dir.path, 'agent.pid'));
+      await dir.remove();
+    }
+  });
 });
+
+/** The pid in `file`, once it has one. */
+function pidOf(file: string): number | undefined {
+  const text = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  return /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+/**
+ * A moment for the CLI to carry on after spawning: it registers a new group with the watchdog right after the
+ * spawn returns, and on a loaded machine the child can write its pid file before the CLI is scheduled again.
+ */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 250));
+}
+
+/** Pids of the live processes of process group `pgid` (zombies excluded: the orphans' reaper may take its time). */
+function liveInGroup(pgid: number): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(group) === pgid && state !== 'Z') pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** A failed test leaves nothing running: SIGKILL to the group whose leader wrote `file`. */
+function killLeftover(file: string): void {
+  const pid = pidOf(file);
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // gone, as it should be
+  }
+}
 
 /** The single bundle directory below a runs root. */
 function singleBundle(runs: string): string | undefined {

@@ -24,6 +24,7 @@ import { FsJail } from './fs-jail.ts';
 import { decidePermission, type PermissionPolicy } from './permissions.ts';
 import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
 import { LineTooLongError, tapIncoming, tapLines, tapOutgoing, type LineVerdict } from './traffic.ts';
+import { spawnWatched } from './watchdog.ts';
 
 export { AcpError, type AcpErrorCode } from './errors.ts';
 export type { PermissionPolicy } from './permissions.ts';
@@ -62,6 +63,12 @@ export interface AcpAgentOptions {
   cancelGraceMs?: number;
   /** How long close() waits for the agent to exit after its stdin ends, and again after SIGTERM, before SIGKILL (default 2 000 ms). */
   closeGraceMs?: number;
+  /**
+   * Aborting it while start() is still spawning or initializing the agent kills the agent at once (SIGTERM to its
+   * process group, SIGKILL closeGraceMs later) and start() rejects with 'cancelled' once it is gone — a caller that
+   * gives up on a start (a node timeout, a cancelled run) never waits for an agent that does not answer.
+   */
+  signal?: AbortSignal;
   /** Sent in initialize. */
   clientInfo?: { name: string; version: string };
 }
@@ -99,6 +106,8 @@ export class AcpAgent {
   private readonly toolKinds = new Map<string, ToolKind>();
   private readonly cancelling = new Map<string, number>();
   private stdoutEnded = false;
+  /** Unregisters the agent's group from the watchdog (which kills it should this process die first). */
+  private readonly unwatch: () => Promise<void>;
 
   /** The agent's process id (the leader of its process group). */
   get pid(): number | undefined {
@@ -124,16 +133,26 @@ export class AcpAgent {
 
   /** Spawns the agent and initializes the connection (client capabilities: fs read and write). */
   static async start(options: AcpAgentOptions): Promise<AcpAgent> {
+    const { signal } = options;
+    const cancelled = (): AcpError => new AcpError('cancelled', 'agent start cancelled during initialize', { method: 'initialize' });
     const info = await stat(options.cwd).catch(() => undefined);
     if (!info?.isDirectory()) throw new AcpError('invalid_cwd', `run directory does not exist: ${options.cwd}`);
+    if (signal?.aborted) throw new AcpError('cancelled', 'agent start cancelled before the agent was spawned');
     const agent = new AcpAgent(options);
+    // Killing the agent fails the pending initialize, so start() settles once the agent is gone.
+    const onAbort = (): void => void agent.close({ force: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await agent.spawned();
       await agent.initialize();
+      if (signal?.aborted) throw cancelled();
     } catch (error) {
       await agent.close();
-      if (error instanceof AcpError && agent.pid !== undefined) error.pid = agent.pid;
-      throw error;
+      const failure = signal?.aborted ? cancelled() : error;
+      if (failure instanceof AcpError && agent.pid !== undefined) failure.pid = agent.pid;
+      throw failure;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     return agent;
   }
@@ -143,7 +162,9 @@ export class AcpAgent {
     this.jail = new FsJail(options.cwd);
     this.failed = new Promise((resolve) => (this.failureSet = resolve));
     const env = { ...(options.inheritEnv === false ? {} : process.env), ...options.env };
-    this.child = spawn(options.command, options.args ?? [], { cwd: options.cwd, env, stdio: 'pipe', detached: true });
+    // Under the watchdog, which kills the agent's group should this process die without closing it.
+    ({ child: this.child, unwatch: this.unwatch } = spawnWatched(() =>
+      spawn(options.command, options.args ?? [], { cwd: options.cwd, env, stdio: 'pipe', detached: true })));
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     this.child.once('exit', (code, signal) => this.onExit(code, signal));
     this.child.on('error', () => {}); // spawn errors are handled by spawned(); later ones (kill) are harmless
@@ -205,9 +226,12 @@ export class AcpAgent {
     }
   }
 
-  /** Ends stdin, waits for the agent to exit, then SIGTERM and SIGKILL to its process group. Idempotent. */
-  close(): Promise<void> {
-    this.closePromise ??= this.shutdown();
+  /**
+   * Ends stdin, waits for the agent to exit, then SIGTERM and SIGKILL to its process group. With `force` (an agent
+   * given up on) SIGTERM goes at once, SIGKILL closeGraceMs later. Idempotent: a second call joins the first.
+   */
+  close(options: { force?: boolean } = {}): Promise<void> {
+    this.closePromise ??= this.shutdown(options.force === true);
     return this.closePromise;
   }
 
@@ -459,14 +483,14 @@ export class AcpAgent {
     }, 1_000).unref();
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(force: boolean): Promise<void> {
     this.setFailure({ kind: 'closed' });
     const pid = this.child.pid;
     const grace = this.options.closeGraceMs ?? 2_000;
     if (pid !== undefined) {
       if (!this.exitInfo) {
         this.child.stdin.end();
-        if (!(await this.waitForExit(grace))) {
+        if (force || !(await this.waitForExit(grace))) {
           signalGroup(pid, 'SIGTERM');
           if (!(await this.waitForExit(grace))) {
             signalGroup(pid, 'SIGKILL');
@@ -485,6 +509,7 @@ export class AcpAgent {
     this.child.stdout.destroy();
     this.child.stderr.destroy();
     live.delete(this);
+    await this.unwatch();
   }
 
   private async waitForExit(ms: number): Promise<boolean> {

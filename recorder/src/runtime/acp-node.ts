@@ -56,8 +56,12 @@ export class AcpNodeRunner {
   sessionCount: number;
   private readonly shared = new Map<string, Session>();
   private readonly agents = new Set<AcpAgent>();
-  /** Agent starts not yet settled: close() waits for them so none is left running. */
+  /**
+   * Agent starts not yet settled: close() waits for them so none is left running. A start is aborted (its agent
+   * killed: SIGTERM, SIGKILL after the close grace) by its attempt's signal and by close(), so that wait is short.
+   */
   private readonly starting = new Set<Promise<unknown>>();
+  private readonly stopStarts = new AbortController();
   private readonly closing = new Set<Promise<void>>();
   private closed = false;
 
@@ -116,6 +120,7 @@ export class AcpNodeRunner {
   /** Closes every agent of the run (and any still starting). Bounded; never throws. */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopStarts.abort();
     const within = <T>(promise: Promise<T>, ms: number): Promise<unknown> =>
       Promise.race([promise, new Promise((r) => setTimeout(r, ms).unref())]);
     if (this.starting.size > 0) await within(Promise.allSettled([...this.starting]), 15_000);
@@ -172,6 +177,7 @@ export class AcpNodeRunner {
       ...(this.host.agentEnv ? { env: this.host.agentEnv } : {}),
       ...(spec.policy ? { permissionPolicy: spec.policy } : {}),
       cancelGraceMs: this.host.cancelGraceMs,
+      signal: AbortSignal.any([attempt.signal, this.stopStarts.signal]),
       onTraffic: (record) => this.traffic(session, record),
       onUpdate: (notification) => collect(session, notification),
     });
@@ -191,7 +197,8 @@ export class AcpNodeRunner {
     } catch (error) {
       session.attemptId = undefined;
       const agent = session.agent;
-      if (agent) await this.discard(session);
+      // Given up on mid-handshake (timeout, cancel): no point waiting for a graceful exit.
+      if (agent) await this.discard(session, { force: attempt.signal.aborted });
       const failure = agentError(error, label, attempt.nodeId);
       // The handshake stays inspectable: the session is recorded as failed, with whatever traffic it had.
       attempt.emit({
@@ -257,13 +264,13 @@ export class AcpNodeRunner {
   }
 
   /** Forgets a session and closes its agent (tracked, so close() waits for it). */
-  private async discard(session: Session): Promise<void> {
+  private async discard(session: Session, options: { force?: boolean } = {}): Promise<void> {
     if (this.shared.get(session.key) === session) this.shared.delete(session.key);
     const agent = session.agent;
     if (!agent) return;
     session.agent = undefined;
     this.agents.delete(agent);
-    const closing = agent.close().catch(() => {});
+    const closing = agent.close(options).catch(() => {});
     this.closing.add(closing);
     await closing;
     this.closing.delete(closing);

@@ -5,6 +5,7 @@
 import { resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ErrorInfo, NodeType, Outcome } from '@flowtape/schema';
+import { holdWatchdog } from '../acp/watchdog.ts';
 import { AcpNodeRunner } from './acp-node.ts';
 import { Attempt, NodeContext, type Stop } from './attempt.ts';
 import { commandText } from './command.ts';
@@ -147,6 +148,8 @@ class FlowRun {
   private lastYield = performance.now();
   private runTimer: NodeJS.Timeout | undefined;
   private readonly onAbort: () => void;
+  /** Keeps one process watchdog (started with the first shell command or agent) for the whole run. */
+  private releaseWatchdog: (() => Promise<void>) | undefined;
 
   constructor(
     readonly flow: FlowDefinition,
@@ -224,6 +227,7 @@ class FlowRun {
 
   /** Runs from `first`, or (on resume) follows the checkpoint's edge first. */
   async execute(start: { node: string } | { after: FlowNodeResult }): Promise<RunResult> {
+    this.releaseWatchdog = holdWatchdog();
     try {
       let current: string;
       if ('node' in start) current = start.node;
@@ -580,6 +584,7 @@ class FlowRun {
     if (this.runTimer) clearTimeout(this.runTimer);
     this.options.signal?.removeEventListener('abort', this.onAbort);
     await this.acp.close();
+    await this.releaseWatchdog?.(); // the last of the run's processes: gone before the final event, like the others
     const durationMs = Math.max(0, this.clock.now() - this.startedAt);
     switch (status) {
       case 'completed':

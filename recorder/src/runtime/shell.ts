@@ -2,6 +2,7 @@
 // abort or deadline stops the whole group (SIGTERM, then SIGKILL) and waits for it, so nothing is left behind.
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { spawnWatched } from '../acp/watchdog.ts';
 import { NodeError } from './errors.ts';
 
 /** What a shell node runs (acpx's ShellActionExecution). */
@@ -70,13 +71,14 @@ export function runShellCommand(exec: ShellActionExecution, options: RunShellOpt
       reject(new NodeError('cancelled', `shell: "${exec.command}" not started: the attempt was already interrupted`));
       return;
     }
-    const child = spawn(exec.command, args, {
+    // Under the watchdog, which kills the command's group should this process die before the command ends.
+    const { child, unwatch } = spawnWatched(() => spawn(exec.command, args, {
       cwd: options.cwd,
       env: exec.env ? { ...process.env, ...exec.env } : process.env,
       shell: exec.shell ?? false,
       detached: true,
       stdio: [exec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
+    }));
     const out = child.stdout!;
     const err = child.stderr!;
     let stdout = '';
@@ -156,7 +158,7 @@ export function runShellCommand(exec: ShellActionExecution, options: RunShellOpt
       cleanup();
       // Whatever the command left running in its group goes too.
       if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-      resolve({
+      const result: ShellActionResult = {
         command: exec.command,
         args,
         cwd: options.cwd,
@@ -169,7 +171,8 @@ export function runShellCommand(exec: ShellActionExecution, options: RunShellOpt
         timedOut,
         aborted,
         overflowed,
-      });
+      };
+      void unwatch().then(() => resolve(result));
     };
     child.once('exit', (code, signal) => {
       exitTimer = setTimeout(() => {
