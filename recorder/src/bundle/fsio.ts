@@ -3,7 +3,7 @@
  * doing them inline means no await latency while the runtime keeps the event loop busy (each await of an async
  * fs call would wait for the runtime's next yield).
  */
-import { closeSync, constants, fstatSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { O_NOFOLLOW, checkWritable, writableFile } from './confine.ts';
@@ -91,4 +91,29 @@ export async function syncPath(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The complete lines appended to the open append-mode file `fd` after byte `offset` (by other processes, or an
+ * earlier run), as text, and how many bytes they take. A torn last line (a writer died mid-append) is cut from the
+ * file: the caller appends only while it is the one writer (or holds the lock), so those bytes are dead, and our
+ * first line must not join them. `name` is the file for messages.
+ */
+export function readAppendedSync(fd: number, offset: number, name: string, onWarning: (message: string) => void): { text: string; bytes: number } {
+  const { size } = fstatSync(fd);
+  if (size === offset) return { text: '', bytes: 0 };
+  if (size < offset) throw new Error(`${name}: the file shrank under the writer (from ${offset} to ${size} bytes)`);
+  const buffer = Buffer.alloc(size - offset);
+  let read = 0;
+  while (read < buffer.byteLength) {
+    const bytesRead = readSync(fd, buffer, read, buffer.byteLength - read, offset + read);
+    if (bytesRead === 0) break;
+    read += bytesRead;
+  }
+  const complete = buffer.lastIndexOf(0x0a, read - 1) + 1;
+  if (complete < read) {
+    onWarning(`${name}: removed a torn last line (${read - complete} bytes) left by a writer that stopped mid-append`);
+    ftruncateSync(fd, offset + complete);
+  }
+  return { text: buffer.subarray(0, complete).toString('utf8'), bytes: complete };
 }

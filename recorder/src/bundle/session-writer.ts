@@ -9,7 +9,7 @@
  * resolved in the same pass, so a prompt or turn event names the seqs the lines really got. In shared mode the
  * recorder calls `flush()` only under the bundle lock (inside a trace batch), so every seq is allocated under it.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, readSync } from 'node:fs';
+import { closeSync, fsyncSync } from 'node:fs';
 import {
   ConversationBuilder,
   SCHEMA_IDS,
@@ -20,7 +20,7 @@ import {
   type SessionRecord,
 } from '@flowtape/schema';
 import { ensureFolder, writableFile } from './confine.ts';
-import { openAppendSync, writeAllSync } from './fsio.ts';
+import { openAppendSync, readAppendedSync, writeAllSync } from './fsio.ts';
 
 export interface TurnMark {
   attemptId: string;
@@ -265,24 +265,9 @@ export class SessionWriter {
 
   /** Reads the lines appended since our last read or write (other processes, or an earlier run of the session). */
   private catchUp(fd: number): void {
-    const { size } = fstatSync(fd);
-    if (size === this.offset) return;
-    if (size < this.offset) throw new Error(`${this.files.events}: the file shrank under the writer (from ${this.offset} to ${size} bytes)`);
-    const buffer = Buffer.alloc(size - this.offset);
-    let read = 0;
-    while (read < buffer.byteLength) {
-      const bytesRead = readSync(fd, buffer, read, buffer.byteLength - read, this.offset + read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
-    }
-    const complete = buffer.lastIndexOf(0x0a, read - 1) + 1;
-    if (complete < read) {
-      // A writer died mid-append; nobody else appends while we hold the lock (or are the only writer): cut it so
-      // our first line does not join it.
-      this.onWarning(`${this.files.events}: removed a torn last line (${read - complete} bytes) left by a writer that stopped mid-append`);
-      ftruncateSync(fd, this.offset + complete);
-    }
-    for (const raw of buffer.subarray(0, complete).toString('utf8').split('\n')) {
+    const { text, bytes } = readAppendedSync(fd, this.offset, this.files.events, this.onWarning);
+    if (bytes === 0) return;
+    for (const raw of text.split('\n')) {
       if (raw.trim() === '') continue;
       let value: unknown;
       try {
@@ -300,6 +285,6 @@ export class SessionWriter {
       }
       this.add(parsed.data, false);
     }
-    this.offset += complete;
+    this.offset += bytes;
   }
 }

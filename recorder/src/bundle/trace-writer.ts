@@ -12,7 +12,7 @@
  * after a terminal event, only `run.resumed` after `run.waiting`, `run.resumed` after nothing else. An event that
  * breaks it is refused (AppendRefusedError); the events before it in the batch are written, nothing after it.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, readSync } from 'node:fs';
+import { closeSync, fsyncSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 import {
@@ -28,7 +28,7 @@ import {
   type TraceEvent,
 } from '@flowtape/schema';
 import { SerialBatcher } from './batcher.ts';
-import { openAppendSync, writeAllSync } from './fsio.ts';
+import { openAppendSync, readAppendedSync, writeAllSync } from './fsio.ts';
 
 /** A trace event before the writer numbers it. */
 export type UnsequencedEvent = TraceEvent extends infer E ? (E extends TraceEvent ? Omit<E, 'seq'> : never) : never;
@@ -301,27 +301,10 @@ export class TraceWriter {
 
   /** Reads what other processes appended since our last batch (under the lock). */
   private catchUp(fd: number): void {
-    const { size } = fstatSync(fd);
-    if (size === this.offset) return;
-    if (size < this.offset) throw new Error(`${this.options.path}: the file shrank under the writer (from ${this.offset} to ${size} bytes)`);
-    const buffer = Buffer.alloc(size - this.offset);
-    let read = 0;
-    while (read < buffer.byteLength) {
-      const bytesRead = readSync(fd, buffer, read, buffer.byteLength - read, this.offset + read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
-    }
-    const complete = buffer.lastIndexOf(0x0a, read - 1) + 1;
-    if (complete < read) {
-      // A writer died mid-append. Nobody else writes while we hold the lock, so the partial line is dead bytes;
-      // cut it so our first line does not join it.
-      this.options.onWarning?.(
-        `${this.options.path}: removed a torn last line (${read - complete} bytes) left by a writer that stopped mid-append`,
-      );
-      ftruncateSync(fd, this.offset + complete);
-    }
+    const { text, bytes: complete } = readAppendedSync(fd, this.offset, this.options.path, (m) => this.options.onWarning?.(m));
+    if (complete === 0) return;
     let lineNo = 0;
-    for (const raw of buffer.subarray(0, complete).toString('utf8').split('\n')) {
+    for (const raw of text.split('\n')) {
       lineNo++;
       if (raw.trim() === '') continue;
       let value: unknown;
