@@ -104,6 +104,27 @@ describe('faults: agents that flood their output', () => {
     }
   });
 
+  it('an answer, then stderr without end (stdin closing ignored): the run ends, the agent is stopped, the file stays bounded', async () => {
+    const dir = await tempDir('flowtape-flood-');
+    try {
+      const started = Date.now();
+      const { result, size, lines } = await runFlood(dir.path, [{ answer: 'done' }, { flood: 2, bytes: 'forever', line: 1000 }]);
+      assert.equal(result.status, 'completed', JSON.stringify(result.error));
+      assert.ok(Date.now() - started < 30_000, 'close() stopped the agent');
+      const [summary, ...more] = summaries(lines);
+      assert.equal(more.length, 0);
+      assert.equal(lines.at(-1), summary, 'the summary is the last line: nothing after the session closed');
+      assert.ok(summary!.omitted!.bytes > 0);
+      const recorded = lines.filter((l) => l.direction === 'stderr' && l.omitted === undefined);
+      // Exactly the cap: whole 1000-byte lines with their newlines, then the cut one (no newline of its own).
+      assert.equal(recorded.length, Math.floor(cap / 1000) + 1);
+      assert.equal(recorded.at(-1)!.text!.length, cap % 1000);
+      assert.ok(size < cap + 256 * 1024, `events.ndjson is ${size} bytes`);
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('one 100 MB stderr line without a newline: its first 1 MiB recorded, the rest counted as one line', async () => {
     const dir = await tempDir('flowtape-flood-');
     try {
