@@ -14,3 +14,4 @@ export {
 } from './record.ts';
 export * from './bundle/index.ts';
 export { verifyBundle, VerifyInputError, type VerifyOptions, type VerifyProblem, type VerifyReport } from './tools/verify.ts';
+export { AGENT_OUTPUT_CAP_BYTES } from './acp/traffic.ts';

@@ -29,8 +29,20 @@ export const SessionEventLine = z
       .enum(['outgoing', 'incoming', 'stderr'])
       .describe('`outgoing`: client → agent; `incoming`: agent → client; `stderr`: a line the agent logged.'),
     message: JsonValue.optional().describe('The JSON-RPC message, verbatim.'),
-    text: z.string().optional().describe('A stderr line, or an agent stdout line that was not JSON.'),
+    text: z
+      .string()
+      .optional()
+      .describe('A stderr line, or an agent stdout line that was not JSON (at most the first 1 MiB of each is recorded per session).'),
     attemptId: AttemptId.optional(),
+    omitted: z
+      .object({
+        bytes: z.number().int().positive().describe('Bytes of the stream (newlines included) that were not recorded.'),
+        lines: z.number().int().positive().describe('Lines they hold (a line cut at the cap counts).'),
+      })
+      .optional()
+      .describe(
+        "Only on flowtape's summary line, not the agent's: how much of the agent's stderr (`stderr`) or of its stdout that was not JSON (`incoming`) was counted instead of recorded — past the 1 MiB cap per session, or written after the session closed. The last line(s) of the session; `text` says it in words.",
+      ),
   })
   .meta({ title: 'sessions/<id>/events.ndjson line', description: 'Raw ACP traffic in order.' });
 export type SessionEventLine = z.infer<typeof SessionEventLine>;

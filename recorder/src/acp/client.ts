@@ -23,7 +23,18 @@ import { AcpError, clip } from './errors.ts';
 import { FsJail } from './fs-jail.ts';
 import { decidePermission, type PermissionPolicy } from './permissions.ts';
 import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
-import { LineTooLongError, tapIncoming, tapLines, tapOutgoing, type LineVerdict } from './traffic.ts';
+import {
+  AGENT_OUTPUT_CAP_BYTES,
+  LineTooLongError,
+  tapIncoming,
+  tapLines,
+  tapOutgoing,
+  utf8Prefix,
+  type CappedLines,
+  type IncomingStream,
+  type LineVerdict,
+  type Omitted,
+} from './traffic.ts';
 import { spawnWatched } from './watchdog.ts';
 
 export { AcpError, type AcpErrorCode } from './errors.ts';
@@ -33,8 +44,13 @@ export interface AcpTrafficRecord {
   direction: 'outgoing' | 'incoming' | 'stderr';
   /** The parsed JSON-RPC message (outgoing/incoming). */
   message?: unknown;
-  /** A stderr line, or an incoming stdout line that was not valid JSON (garbage). */
+  /** A stderr line, or an incoming stdout line that was not valid JSON (garbage), cut at AGENT_OUTPUT_CAP_BYTES. */
   text?: string;
+  /**
+   * Set on the summary the client reports when it closes, once per stream that had output it did not record: the
+   * bytes and lines it counted instead (past the cap, or written after the session closed). `text` says so.
+   */
+  omitted?: { bytes: number; lines: number };
 }
 
 export interface AcpAgentOptions {
@@ -86,6 +102,7 @@ type Failure =
   | { kind: 'closed' };
 
 const maxLineBytes = 32 * 1024 * 1024;
+const stderrTailBytes = 8 * 1024;
 const live = new Set<AcpAgent>();
 let exitHookInstalled = false;
 
@@ -102,7 +119,11 @@ export class AcpAgent {
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly exited: Promise<void>;
   private closePromise: Promise<void> | undefined;
-  private readonly stderrTail: string[] = [];
+  /** The last bytes of stderr, recorded or not, for the hint in an exit error. */
+  private stderrTail = Buffer.alloc(0);
+  private readonly stderrLines: CappedLines;
+  private readonly incoming: IncomingStream;
+  private readonly streamsClosed: Promise<void>;
   private readonly toolKinds = new Map<string, ToolKind>();
   private readonly cancelling = new Map<string, number>();
   private stdoutEnded = false;
@@ -169,9 +190,11 @@ export class AcpAgent {
     this.child.once('exit', (code, signal) => this.onExit(code, signal));
     this.child.on('error', () => {}); // spawn errors are handled by spawned(); later ones (kill) are harmless
     this.child.stdin.on('error', () => {}); // EPIPE once the agent is gone: the pending write rejects instead
-    tapLines(this.child.stderr, (text) => this.onStderr(text));
+    this.streamsClosed = new Promise((resolve) => this.child.once('close', () => resolve()));
+    this.child.stderr.on('data', (chunk: Buffer) => this.keepStderrTail(chunk));
+    this.stderrLines = tapLines(this.child.stderr, AGENT_OUTPUT_CAP_BYTES, (text) => this.traffic({ direction: 'stderr', text }));
 
-    const input = tapIncoming(this.child.stdout, {
+    this.incoming = tapIncoming(this.child.stdout, {
       onLine: (line) => this.onIncomingLine(line),
       onTooLong: (error: LineTooLongError) => this.protocolFailure(`agent wrote ${error.message} to stdout`),
       onEnd: () => this.onStdoutEnd(),
@@ -189,7 +212,7 @@ export class AcpAgent {
         await this.jail.writeTextFile(params.path, params.content);
         return {};
       });
-    this.connection = app.connect(ndJsonStream(output, input, { maxMessageBytes: maxLineBytes }));
+    this.connection = app.connect(ndJsonStream(output, this.incoming.readable, { maxMessageBytes: maxLineBytes }));
     void this.connection.closed.then(() => this.onConnectionClosed());
     live.add(this);
     installExitHook();
@@ -364,7 +387,9 @@ export class AcpAgent {
   }
 
   private stderrHint(): string | undefined {
-    const lines = this.stderrTail.filter((l) => l.trim() !== '');
+    const all = this.stderrTail.toString('utf8').split(/\r?\n/);
+    // A full tail most likely starts mid-line: that piece is not a line of its own.
+    const lines = (this.stderrTail.length >= stderrTailBytes ? all.slice(1) : all).filter((l) => l.trim() !== '');
     const line = [...lines].reverse().find((l) => /error|fatal|panic|denied|not found/i.test(l)) ?? lines.at(-1);
     return line === undefined ? undefined : clip(line, 200);
   }
@@ -378,7 +403,11 @@ export class AcpAgent {
     try {
       message = JSON.parse(line);
     } catch {
-      this.traffic({ direction: 'incoming', text: line });
+      // Only this line of garbage is recorded (the tap stops after it), and at most the cap of it.
+      const text = utf8Prefix(line, AGENT_OUTPUT_CAP_BYTES);
+      this.traffic({ direction: 'incoming', text });
+      // Counted from the UTF-8 of the decoded line, with its newline: exact unless it had a CR or invalid UTF-8.
+      if (text.length < line.length) this.incoming.omitted.add(Buffer.from(`${line.slice(text.length)}\n`, 'utf8'), 'cap');
       this.protocolFailure(`non-JSON line on stdout: ${JSON.stringify(clip(line, 120))}`);
       return 'stop';
     }
@@ -420,10 +449,10 @@ export class AcpAgent {
     return response;
   }
 
-  private onStderr(text: string): void {
-    this.stderrTail.push(text);
-    if (this.stderrTail.length > 20) this.stderrTail.shift();
-    this.traffic({ direction: 'stderr', text });
+  private keepStderrTail(chunk: Buffer): void {
+    // A copy, so a big chunk is not kept alive by a small view of it.
+    const joined = chunk.length >= stderrTailBytes ? chunk : Buffer.concat([this.stderrTail, chunk]);
+    this.stderrTail = Buffer.from(joined.subarray(Math.max(0, joined.length - stderrTailBytes)));
   }
 
   private traffic(record: AcpTrafficRecord): void {
@@ -450,6 +479,8 @@ export class AcpAgent {
   /** The agent broke the protocol: fail everything pending at once and shut the agent down. */
   private protocolFailure(detail: string): void {
     this.setFailure({ kind: 'protocol', detail });
+    // The session is over: whatever the agent writes from now on is counted, not recorded.
+    this.stopRecording();
     // Lines before the bad one are already queued in the SDK: let them be delivered, then close.
     setImmediate(() => this.connection.close());
     this.close().catch(() => {});
@@ -491,6 +522,8 @@ export class AcpAgent {
       if (!this.exitInfo) {
         this.child.stdin.end();
         if (force || !(await this.waitForExit(grace))) {
+          // It did not stop when asked: the session is over, what it writes now is not recorded.
+          this.stopRecording();
           signalGroup(pid, 'SIGTERM');
           if (!(await this.waitForExit(grace))) {
             signalGroup(pid, 'SIGKILL');
@@ -500,16 +533,39 @@ export class AcpAgent {
       }
       // The leader is gone; anything left in its group (its children) goes too.
       if (isGroupAlive(pid)) {
+        this.stopRecording();
         signalGroup(pid, 'SIGTERM');
         if (!(await waitUntilGone(() => isGroupAlive(pid), grace))) signalGroup(pid, 'SIGKILL');
         await waitUntilGone(() => isGroupAlive(pid), 2_000);
       }
+      // What the agent wrote before it exited may still be in the pipes: read it (bounded: a process outside the
+      // group may hold them open), then nothing more is recorded.
+      await Promise.race([this.streamsClosed, delay(Math.min(grace, 1_000))]);
     }
+    this.stopRecording();
     this.connection.close();
     this.child.stdout.destroy();
     this.child.stderr.destroy();
+    this.reportOmitted('stdout', this.incoming.omitted);
+    this.reportOmitted('stderr', this.stderrLines.omitted);
     live.delete(this);
     await this.unwatch();
+  }
+
+  /** The session is closed: nothing more from the agent's stdout or stderr is recorded, only counted. */
+  private stopRecording(): void {
+    this.incoming.stop();
+    this.stderrLines.stop();
+  }
+
+  /** One summary line per stream that had output not recorded (the streams are destroyed: the counts are final). */
+  private reportOmitted(stream: 'stdout' | 'stderr', omitted: Omitted): void {
+    if (omitted.bytes === 0) return;
+    this.traffic({
+      direction: stream === 'stdout' ? 'incoming' : 'stderr',
+      text: omitted.summary(stream),
+      omitted: { bytes: omitted.bytes, lines: omitted.lines },
+    });
   }
 
   private async waitForExit(ms: number): Promise<boolean> {
@@ -543,6 +599,10 @@ function installExitHook(): void {
 // ---- small promise helpers ---------------------------------------------------------------------------------
 
 type Settled<T> = { kind: 'value'; value: T } | { kind: 'error'; error: unknown };
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 
 function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
   return promise.then((value) => ({ kind: 'value', value }), (error: unknown) => ({ kind: 'error', error }));

@@ -393,7 +393,7 @@ class BundleRecorder implements Recorder {
         return;
       }
       case 'acp.traffic':
-        this.session(event.sessionId).traffic(at, event.direction, event.message, event.text, event.attemptId);
+        this.session(event.sessionId).traffic(at, event.direction, event.message, event.text, event.attemptId, event.omitted);
         return;
       case 'acp.prompt_sent': {
         // The session seqs are allocated when the session lines are written (under the lock in shared mode): the

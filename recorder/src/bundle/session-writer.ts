@@ -103,11 +103,19 @@ export class SessionWriter {
   }
 
   /** Queues one line of raw traffic (numbered when written). */
-  traffic(at: string, direction: SessionEventLine['direction'], message: unknown, text: string | undefined, attemptId: string | undefined): void {
+  traffic(
+    at: string,
+    direction: SessionEventLine['direction'],
+    message: unknown,
+    text: string | undefined,
+    attemptId: string | undefined,
+    omitted?: SessionEventLine['omitted'],
+  ): void {
     const line: Record<string, unknown> = { at, direction };
     if (message !== undefined) line.message = message;
     if (text !== undefined) line.text = text;
     if (attemptId !== undefined) line.attemptId = attemptId;
+    if (omitted !== undefined) line.omitted = { bytes: omitted.bytes, lines: omitted.lines };
     this.ops.push({ kind: 'line', body: this.redact(JSON.stringify(line)) });
     this.dirty = true;
     this.flushSoon();

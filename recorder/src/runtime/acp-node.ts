@@ -284,6 +284,7 @@ export class AcpNodeRunner {
       direction: record.direction,
       ...(record.message !== undefined ? { message: record.message } : {}),
       ...(record.text !== undefined ? { text: record.text } : {}),
+      ...(record.omitted !== undefined ? { omitted: record.omitted } : {}),
     });
   }
 }

@@ -73,6 +73,8 @@ export type LifecycleEvent =
       direction: 'outgoing' | 'incoming' | 'stderr';
       message?: unknown;
       text?: string;
+      /** On the client's summary of output it counted instead of recording (see AcpTrafficRecord). */
+      omitted?: { bytes: number; lines: number };
     }
   | ({ type: 'acp.prompt_sent'; sessionId: string; prompt: string } & AttemptScope)
   | ({
