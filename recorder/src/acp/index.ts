@@ -3,3 +3,4 @@ export { AcpAgent, type AcpAgentOptions, type AcpTrafficRecord, type PromptOptio
 export { AcpError, type AcpErrorCode, type AcpErrorDetails } from './errors.ts';
 export { decidePermission, permissionPolicies, readOnlyToolKinds, type PermissionPolicy } from './permissions.ts';
 export { isGroupAlive, isProcessAlive } from './process.ts';
+export { authEnvName, chooseAuthMethod, type AuthChoice } from './auth.ts';
