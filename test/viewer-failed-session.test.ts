@@ -41,7 +41,7 @@ test('a session refused by its agent is listed in the viewer with its error and 
     assert.deepEqual(model.sessions.map((s) => s.sessionId), ['s1'], 'the failed session is listed');
     const summary = model.timeline.final.sessions.get('s1');
     assert.equal(summary?.acpSessionId, undefined);
-    assert.match(summary?.error?.message ?? '', /agent refused session\/new: Authentication required$/);
+    assert.match(summary?.error?.message ?? '', /agent refused session\/new: Authentication required: the agent needs a login; it offers no auth method flowtape can use/);
     const step = model.timeline.final.steps.toArray().find((s) => s.attemptId === 'ask#1');
     assert.equal(step?.sessionId, 's1', 'the failed attempt opens its session');
     assert.equal(step?.status, 'failed');

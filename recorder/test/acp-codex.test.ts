@@ -36,8 +36,9 @@ describe('ACP client with the real codex-acp agent', () => {
 
       const error = await rejection(agent.newSession(run));
       assert.ok(error instanceof AcpError);
-      assert.equal(error.code, 'rpc_error');
-      assert.equal(error.message, 'agent refused session/new: Authentication required');
+      assert.equal(error.code, 'auth_required');
+      // The line lists what codex-acp offered and how to pick one.
+      assert.match(error.message, /^agent refused session\/new: Authentication required: the agent needs a login; it offers .*codex-api-key \(set CODEX_API_KEY\).*; choose one with --auth <id>/);
       const wire = traffic.filter((r) => r.direction !== 'stderr').map((r) => r.message as { method?: string; error?: unknown });
       assert.deepEqual(wire.map((m) => m.method ?? (m.error ? 'error' : 'result')), ['initialize', 'result', 'session/new', 'error']);
     } finally {

@@ -160,9 +160,9 @@ describe('ACP client failures', () => {
       assert.deepEqual(agent.agentInfo, { name: 'scripted-auth', version: '1.0.0' });
       const error = await rejection(agent.newSession(dir.path));
       assert.ok(error instanceof AcpError);
-      assert.equal(error.code, 'rpc_error');
+      assert.equal(error.code, 'auth_required');
       assert.equal(error.rpcCode, -32000);
-      assert.equal(error.message, 'agent refused session/new: Authentication required');
+      assert.match(error.message, /^agent refused session\/new: Authentication required: the agent needs a login; /);
     } finally {
       await agent.close();
     }

@@ -224,12 +224,12 @@ describe('ACP failures', () => {
     assert.match(result.error!.message, /^node "ask": no agent command/);
   });
 
-  it('"Authentication required" on session/new fails the node with rpc_error and the agent\'s message', async () => {
+  it('"Authentication required" on session/new fails the node with auth_required and the agent\'s message', async () => {
     const auth = await scriptedAgent(dir.path, 'auth', { sessionNew: { error: { code: -32000, message: 'Authentication required' } } });
     const { result, outcome, seen } = await failing(one('hi'), auth);
     assert.equal(result.status, 'failed');
-    assert.equal(outcome.error?.code, 'rpc_error');
-    assert.match(outcome.error!.message, /^node "ask": agent .*session\/new: Authentication required$/);
+    assert.equal(outcome.error?.code, 'auth_required');
+    assert.match(outcome.error!.message, /^node "ask": agent .*session\/new: Authentication required: the agent needs a login/);
     // The failed start is still in the raw traffic (the recorder keeps it for diagnosis).
     const traffic = seen.of('acp.traffic');
     assert.ok(traffic.some((t) => t.direction === 'outgoing' && (t.message as { method?: string }).method === 'session/new'));

@@ -13,6 +13,10 @@ export const SessionBinding = z
     cwd: z.string().optional(),
     protocolVersion: z.number().int().optional(),
     agent: z.object({ name: z.string(), version: z.string().optional() }).optional(),
+    authMethodId: z
+      .string()
+      .optional()
+      .describe('The ACP auth method flowtape sent in `authenticate` before creating the session (the request is in events.ndjson).'),
     createdAt: IsoTime,
     boundBy: AttemptId.optional().describe('The attempt that created the session.'),
     error: ErrorInfo.optional().describe('The session could not be started (see the `session.failed` event).'),

@@ -29,7 +29,7 @@ describe('a session that could not be started', () => {
     await h.viewer.open('run=refused&node=ask&tab=session');
     const error = h.session.page.getByTestId('session-error');
     await error.waitFor();
-    assert.match((await error.textContent()) ?? '', /could not be started \(rpc_error\): .*agent refused session\/new: Authentication required/);
+    assert.match((await error.textContent()) ?? '', /could not be started \(auth_required\): .*agent refused session\/new: Authentication required/);
     const types = await h.session.page.getByTestId('handshake-line').evaluateAll((els) => els.map((e) => e.getAttribute('data-type')));
     assert.deepEqual(types.filter((t) => t !== 'stderr'), ['initialize', 'response', 'session/new', 'response:error']);
     assert.match((await h.session.page.getByTestId('handshake').textContent()) ?? '', /Authentication required/);

@@ -19,6 +19,7 @@ import {
   type SessionNotification,
   type ToolKind,
 } from '@agentclientprotocol/sdk';
+import { AUTH_HINT, chooseAuthMethod, describeMethods } from './auth.ts';
 import { AcpError, clip } from './errors.ts';
 import { FsJail } from './fs-jail.ts';
 import { decidePermission, type PermissionPolicy } from './permissions.ts';
@@ -87,6 +88,11 @@ export interface AcpAgentOptions {
   signal?: AbortSignal;
   /** Sent in initialize. */
   clientInfo?: { name: string; version: string };
+  /**
+   * The ACP auth method to `authenticate` with after `initialize` (must be advertised). Without it, a method is
+   * chosen from the environment when exactly one advertised method has credentials there (see auth.ts).
+   */
+  authMethodId?: string;
 }
 
 export interface PromptOptions {
@@ -103,6 +109,8 @@ type Failure =
 
 const maxLineBytes = 32 * 1024 * 1024;
 const stderrTailBytes = 8 * 1024;
+/** ACP's JSON-RPC error code for "authentication required". */
+const AUTH_REQUIRED = -32000;
 const live = new Set<AcpAgent>();
 let exitHookInstalled = false;
 
@@ -129,6 +137,7 @@ export class AcpAgent {
   private stdoutEnded = false;
   /** Unregisters the agent's group from the watchdog (which kills it should this process die first). */
   private readonly unwatch: () => Promise<void>;
+  private authenticatedWith: string | undefined;
 
   /** The agent's process id (the leader of its process group). */
   get pid(): number | undefined {
@@ -152,6 +161,11 @@ export class AcpAgent {
     return this.info.authMethods;
   }
 
+  /** The auth method flowtape authenticated with, if any. */
+  get authMethodId(): string | undefined {
+    return this.authenticatedWith;
+  }
+
   /** Spawns the agent and initializes the connection (client capabilities: fs read and write). */
   static async start(options: AcpAgentOptions): Promise<AcpAgent> {
     const { signal } = options;
@@ -166,6 +180,8 @@ export class AcpAgent {
     try {
       await agent.spawned();
       await agent.initialize();
+      if (signal?.aborted) throw cancelled();
+      await agent.authenticate();
       if (signal?.aborted) throw cancelled();
     } catch (error) {
       await agent.close();
@@ -221,8 +237,24 @@ export class AcpAgent {
   /** Opens a session; the agent works in `cwd` (fs requests are still served inside the run directory only). */
   async newSession(cwd: string): Promise<{ sessionId: string }> {
     const method = 'session/new';
-    const response = await this.request<NewSessionResponse>(method, this.options.requestTimeoutMs ?? 60_000, () =>
-      this.connection.agent.request('session/new', { cwd, mcpServers: [] }));
+    let response: NewSessionResponse;
+    try {
+      response = await this.request<NewSessionResponse>(method, this.options.requestTimeoutMs ?? 60_000, () =>
+        this.connection.agent.request('session/new', { cwd, mcpServers: [] }));
+    } catch (error) {
+      // ACP's auth_required (-32000): say which methods the agent offers and how to pick one.
+      if (error instanceof AcpError && error.rpcCode === AUTH_REQUIRED && this.authenticatedWith === undefined) {
+        const how = this.info.authMethods.length === 0
+          ? 'it offers no auth method flowtape can use: log in with the agent itself first'
+          : `it offers ${describeMethods(this.info.authMethods)}; ${AUTH_HINT}`;
+        throw new AcpError(
+          'auth_required',
+          `${error.message}: the agent needs a login; ${how}`,
+          { method, rpcCode: error.rpcCode, rpcData: error.rpcData },
+        );
+      }
+      throw error;
+    }
     if (typeof response?.sessionId !== 'string' || response.sessionId === '') {
       throw this.brokenAnswer(method, 'an answer without a sessionId');
     }
@@ -291,6 +323,26 @@ export class AcpAgent {
         ? { agentInfo: { name: info.name, ...(info.version ? { version: info.version } : {}), ...(info.title ? { title: info.title } : {}) } }
         : {}),
     };
+  }
+
+  /** Sends `authenticate` when a method is named or the environment points at exactly one (auth.ts). */
+  private async authenticate(): Promise<void> {
+    const env = { ...(this.options.inheritEnv === false ? {} : process.env), ...this.options.env };
+    const choice = chooseAuthMethod(this.info.authMethods, this.options.authMethodId, env);
+    if (choice.kind === 'none') return;
+    if (choice.kind === 'refuse') throw new AcpError('auth_required', choice.message, { method: 'authenticate' });
+    const method = 'authenticate';
+    try {
+      await this.request(method, this.options.requestTimeoutMs ?? 60_000, () =>
+        this.connection.agent.request('authenticate', { methodId: choice.methodId }));
+    } catch (error) {
+      if (error instanceof AcpError && error.code === 'rpc_error') {
+        const how = choice.source === 'option' ? 'as asked' : 'chosen from the environment';
+        throw new AcpError('auth_required', `auth method ${choice.methodId} (${how}) was refused: ${error.message}`, { method, rpcCode: error.rpcCode, rpcData: error.rpcData });
+      }
+      throw error;
+    }
+    this.authenticatedWith = choice.methodId;
   }
 
   // ---- requests ------------------------------------------------------------------------------------------

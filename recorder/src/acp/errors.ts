@@ -8,7 +8,8 @@ export type AcpErrorCode =
   | 'rpc_error' // the agent answered a request with a JSON-RPC error
   | 'timeout' // the agent did not answer in time
   | 'cancelled' // the caller aborted the prompt
-  | 'invalid_cwd'; // the run directory does not exist or is not a directory
+  | 'invalid_cwd' // the run directory does not exist or is not a directory
+  | 'auth_required'; // the agent needs a login flowtape could not give it (no, several or a refused method)
 
 export interface AcpErrorDetails {
   rpcCode?: number | undefined;

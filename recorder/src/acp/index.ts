@@ -4,3 +4,4 @@ export { AcpError, type AcpErrorCode, type AcpErrorDetails } from './errors.ts';
 export { decidePermission, permissionPolicies, readOnlyToolKinds, type PermissionPolicy } from './permissions.ts';
 export { isGroupAlive, isProcessAlive } from './process.ts';
 export { AGENT_OUTPUT_CAP_BYTES } from './traffic.ts';
+export { authEnvName, chooseAuthMethod, type AuthChoice } from './auth.ts';

@@ -558,6 +558,7 @@ class BundleRecorder implements Recorder {
       cwd: event.cwd,
       ...(event.protocolVersion !== undefined ? { protocolVersion: event.protocolVersion } : {}),
       ...(event.agent ? { agent: event.agent } : {}),
+      ...('authMethodId' in event && event.authMethodId !== undefined ? { authMethodId: event.authMethodId } : {}),
       createdAt: at,
       boundBy: event.attemptId,
       ...(outcome.error ? { error: outcome.error } : {}),

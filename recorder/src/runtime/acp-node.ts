@@ -26,6 +26,7 @@ export interface AcpNodeHost {
   agentCommand: AgentCommand | undefined;
   agents: Record<string, AgentCommand> | undefined;
   permissionPolicy: PermissionPolicy | undefined;
+  auth: string | undefined;
   agentEnv: Record<string, string> | undefined;
   /** How long an aborted prompt waits for the agent's answer to session/cancel. */
   cancelGraceMs: number;
@@ -49,7 +50,7 @@ interface Session {
   collecting: boolean;
 }
 
-const errorCodes = new Set(['agent_missing', 'agent_exited', 'protocol_error', 'rpc_error', 'timeout', 'cancelled', 'invalid_cwd']);
+const errorCodes = new Set(['agent_missing', 'agent_exited', 'protocol_error', 'rpc_error', 'auth_required', 'timeout', 'cancelled', 'invalid_cwd']);
 
 export class AcpNodeRunner {
   /** flowtape sessions opened so far in this run (continues from a resume state). */
@@ -79,13 +80,14 @@ export class AcpNodeRunner {
     const promptText = promptToText(typeof node.prompt === 'string' ? node.prompt : await node.prompt(context), attempt.nodeId);
     const isolated = node.session?.isolated === true;
     const handle = node.session?.handle ?? (isolated ? 'isolated' : 'main');
-    const key = `${handle}\u0000${cwd}\u0000${argv.join('\u0000')}`;
     const policy = node.permissionPolicy ?? this.host.flow.permissionPolicy ?? this.host.permissionPolicy;
+    const auth = node.auth ?? this.host.flow.auth ?? this.host.auth;
+    const key = `${handle}\u0000${cwd}\u0000${auth ?? ''}\u0000${argv.join('\u0000')}`;
 
     let session = isolated ? undefined : this.shared.get(key);
     const reused = session !== undefined;
     if (!session) {
-      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy }, attempt);
+      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy, auth }, attempt);
       if (!isolated) this.shared.set(key, session);
     }
     const agent = session.agent!;
@@ -102,6 +104,7 @@ export class AcpNodeRunner {
       cwd,
       ...(agent.agentInfo ? { agent: { name: agent.agentInfo.name, ...(agent.agentInfo.version ? { version: agent.agentInfo.version } : {}) } } : {}),
       protocolVersion: agent.protocolVersion,
+      ...(agent.authMethodId !== undefined ? { authMethodId: agent.authMethodId } : {}),
     });
     try {
       // Like acpx: the node sees the agent's text trimmed (the trace keeps it as sent).
@@ -151,7 +154,7 @@ export class AcpNodeRunner {
   }
 
   private async open(
-    spec: { handle: string; key: string; mode: 'shared' | 'isolated'; argv: string[]; cwd: string; policy: PermissionPolicy | undefined },
+    spec: { handle: string; key: string; mode: 'shared' | 'isolated'; argv: string[]; cwd: string; policy: PermissionPolicy | undefined; auth: string | undefined },
     attempt: AcpAttempt,
   ): Promise<Session> {
     const index = ++this.sessionCount;
@@ -176,6 +179,7 @@ export class AcpNodeRunner {
       cwd: spec.cwd,
       ...(this.host.agentEnv ? { env: this.host.agentEnv } : {}),
       ...(spec.policy ? { permissionPolicy: spec.policy } : {}),
+      ...(spec.auth !== undefined ? { authMethodId: spec.auth } : {}),
       cancelGraceMs: this.host.cancelGraceMs,
       signal: AbortSignal.any([attempt.signal, this.stopStarts.signal]),
       onTraffic: (record) => this.traffic(session, record),

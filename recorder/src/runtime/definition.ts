@@ -88,6 +88,8 @@ export interface AcpNodeDefinition extends FlowNodeCommon {
   cwd?: string | ((context: FlowNodeContext) => MaybePromise<string | undefined>);
   /** flowtape: overrides the run's permission policy for the session this node opens. */
   permissionPolicy?: PermissionPolicy;
+  /** flowtape: the ACP auth method to log in with (one the agent advertises); wins over the flow's and the run's. */
+  auth?: string;
 }
 
 export interface ComputeNodeDefinition extends FlowNodeCommon {
@@ -163,6 +165,8 @@ export interface FlowDefinition {
   agentCommand?: AgentCommand;
   /** flowtape: default permission policy of this flow's ACP sessions. */
   permissionPolicy?: PermissionPolicy;
+  /** flowtape: the ACP auth method of this flow's sessions (wins over runFlow's `auth`, the CLI's --auth). */
+  auth?: string;
   /** flowtape: free-form labels, copied to flow.json. */
   metadata?: Record<string, JsonValue>;
   /** acpx: accepted and ignored (flowtape names runs by id). */
@@ -414,6 +418,7 @@ export function nodeProblem(node: unknown): string | undefined {
       if (n.permissionPolicy !== undefined && !POLICIES.includes(n.permissionPolicy as string)) {
         return `\`permissionPolicy\` must be one of ${POLICIES.join(', ')}`;
       }
+      if (n.auth !== undefined && (typeof n.auth !== 'string' || n.auth === '')) return '`auth` must be a non-empty string (an auth method id)';
       const session = n.session as Record<string, unknown> | undefined;
       if (session !== undefined) {
         if (typeof session !== 'object' || session === null) return '`session` must be { handle?, isolated? }';
@@ -463,6 +468,7 @@ export function validateFlow(flow: unknown): asserts flow is FlowDefinition {
   const commandIssue = commandProblem(f.agentCommand, '`agentCommand`');
   if (commandIssue) fail(commandIssue);
   if (f.permissionPolicy !== undefined && !POLICIES.includes(f.permissionPolicy)) fail(`\`permissionPolicy\` must be one of ${POLICIES.join(', ')}`);
+  if (f.auth !== undefined && (typeof f.auth !== 'string' || f.auth === '')) fail('`auth` must be a non-empty string (an auth method id)');
   if (!Array.isArray(f.edges)) fail('`edges` must be an array');
   const known = (id: unknown): boolean => typeof id === 'string' && Object.hasOwn(nodes, id);
   const from = new Set<string>();

@@ -49,6 +49,8 @@ export type LifecycleEvent =
       cwd: string;
       agent?: { name: string; version?: string };
       protocolVersion?: number;
+      /** The ACP auth method flowtape logged in with before `session/new`, if any. */
+      authMethodId?: string;
     } & AttemptScope)
   | ({
       /**

@@ -52,6 +52,8 @@ export interface RunOptions {
   agents?: Record<string, AgentCommand>;
   /** Default permission policy of ACP sessions (the client's default is `approve-reads`). */
   permissionPolicy?: PermissionPolicy;
+  /** The ACP auth method for agents that advertise it (the CLI's `--auth`); a flow's or node's `auth` wins. */
+  auth?: string;
   /** Extra environment for agent processes. */
   agentEnv?: Record<string, string>;
   runId?: string;
@@ -175,6 +177,7 @@ class FlowRun {
         agentCommand: options.agentCommand,
         agents: options.agents,
         permissionPolicy: options.permissionPolicy,
+        auth: options.auth,
         agentEnv: options.agentEnv,
         cancelGraceMs: Math.min(ACP_CANCEL_GRACE_MS, Math.max(0, this.graceMs - 500)),
         sessionId: sessionId ? (index, handle) => sessionId(index, handle) : (index) => `s${index}`,
