@@ -23,6 +23,11 @@ export class ConversationBuilder {
   readonly messages: ConversationEntry[] = [];
   lastSeq = 0;
   private readonly pendingPermissions = new Map<string, number>();
+  /**
+   * The id of a `session/load` request not answered yet: the updates that come before its answer replay history
+   * already in the record (a resumed run continuing its session), so they are not added again.
+   */
+  private loading: string | undefined;
 
   add(line: SessionEventLine): void {
     this.lastSeq = line.seq;
@@ -30,7 +35,13 @@ export class ConversationBuilder {
     if (!message) return;
     const method = typeof message.method === 'string' ? message.method : undefined;
     const params = asObject(message.params);
-    if (line.direction === 'outgoing' && method === 'session/prompt' && params) {
+    if (line.direction === 'outgoing' && method === 'session/load' && message.id !== undefined) {
+      this.loading = JSON.stringify(message.id);
+    } else if (line.direction === 'incoming' && method === undefined && this.loading !== undefined && JSON.stringify(message.id) === this.loading) {
+      this.loading = undefined;
+    } else if (line.direction === 'incoming' && method === 'session/update' && this.loading !== undefined) {
+      return;
+    } else if (line.direction === 'outgoing' && method === 'session/prompt' && params) {
       this.push({ role: 'user', text: textOf(params.prompt) }, line);
     } else if (line.direction === 'incoming' && method === 'session/update' && params) {
       this.update(asObject(params.update), line);

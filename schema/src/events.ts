@@ -56,7 +56,14 @@ export const RunStarted = defineEvent(
 export const RunWaiting = defineEvent(
   'run.waiting',
   'run',
-  z.object({ checkpoint: NodeId, message: z.string().optional() }),
+  z.object({
+    checkpoint: NodeId,
+    message: z.string().optional(),
+    sessions: z
+      .array(SessionId)
+      .optional()
+      .describe('Shared sessions still usable when the run stopped: `flowtape resume` continues them (see `session.bound` `continued`).'),
+  }),
   'A checkpoint was reached; the run stops here until `flowtape resume`.',
 );
 export const RunResumed = defineEvent(
@@ -151,6 +158,16 @@ export const SessionBound = defineEvent(
     reused: z.boolean().describe('True when an existing session was reused by this attempt.'),
     agentCommand: z.array(z.string()),
     path: z.string().describe('`sessions/<sessionId>`'),
+    continued: z
+      .enum(['session/resume', 'session/load'])
+      .optional()
+      .describe(
+        'After a resume, a new agent process continued this recorded session with this request (`reused` is true). History an agent replays during `session/load` is in events.ndjson but not added again to record.json.',
+      ),
+    replaces: z
+      .object({ sessionId: SessionId, reason: z.string() })
+      .optional()
+      .describe('After a resume, this new session was opened in place of a recorded one that could not be continued, and why.'),
   }),
   'An attempt was bound to an ACP session (new or reused).',
 );

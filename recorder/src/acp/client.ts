@@ -261,6 +261,31 @@ export class AcpAgent {
     return { sessionId: response.sessionId };
   }
 
+  /**
+   * How this agent can continue a session recorded earlier (by another process): `session/resume` when it
+   * advertises `sessionCapabilities.resume` (no history replayed), else `session/load` when it advertises
+   * `loadSession` (the agent replays the history as session/update notifications before answering), else none.
+   */
+  get continuation(): 'session/resume' | 'session/load' | undefined {
+    const capabilities = this.info.agentCapabilities;
+    if (capabilities?.sessionCapabilities?.resume) return 'session/resume';
+    if (capabilities?.loadSession === true) return 'session/load';
+    return undefined;
+  }
+
+  /** Whether requests can still be sent (the agent has not exited, been closed or broken the protocol). */
+  get usable(): boolean {
+    return this.failure === undefined;
+  }
+
+  /** Continues the agent's session `sessionId` with `via` (see `continuation`); rejects like newSession. */
+  async continueSession(via: 'session/resume' | 'session/load', sessionId: string, cwd: string): Promise<void> {
+    await this.request(via, this.options.requestTimeoutMs ?? 60_000, () =>
+      via === 'session/resume'
+        ? this.connection.agent.request('session/resume', { sessionId, cwd, mcpServers: [] })
+        : this.connection.agent.request('session/load', { sessionId, cwd, mcpServers: [] }));
+  }
+
   /** Sends one text prompt and resolves with the agent's stop reason once the turn is over. */
   async prompt(sessionId: string, text: string, options: PromptOptions = {}): Promise<{ stopReason: string }> {
     const method = 'session/prompt';

@@ -207,6 +207,10 @@ export const scriptSchema = z.strictObject({
   protocolVersion: z.int().min(0).optional(),
   initialize: z.strictObject({ error: rpcError }).optional(),
   sessionNew: z.strictObject({ error: rpcError }).optional(),
+  capabilities: z
+    .strictObject({ loadSession: z.boolean().default(true), resume: z.boolean().default(false) })
+    .default({ loadSession: true, resume: false }),
+  sessionLoad: z.strictObject({ error: rpcError.optional(), replay: stepsSchema.optional() }).optional(),
   turns: z.array(turnSchema).default([]),
   fallback: z.strictObject({ steps: stepsSchema }).optional(),
 });

@@ -50,7 +50,11 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       if (script.initialize) throw toRequestError(script.initialize.error);
       return {
         protocolVersion: script.protocolVersion ?? PROTOCOL_VERSION,
-        agentCapabilities: { loadSession: true, promptCapabilities: { image: false, audio: false, embeddedContext: false } },
+        agentCapabilities: {
+          loadSession: script.capabilities.loadSession,
+          promptCapabilities: { image: false, audio: false, embeddedContext: false },
+          ...(script.capabilities.resume ? { sessionCapabilities: { resume: {} } } : {}),
+        },
         authMethods: [],
         agentInfo: { name: script.agent.name, version: script.agent.version, ...(script.agent.title ? { title: script.agent.title } : {}) },
       };
@@ -61,9 +65,20 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       sessions.set(sessionId, { cwd: params.cwd });
       return { sessionId };
     })
-    // A client that respawns the agent between turns (acpx does) reattaches with session/load. The scripted agent
-    // keeps no history to replay: it only re-adopts the session id, so the next prompt is served from the script.
-    .onRequest('session/load', ({ params }) => {
+    // A client that respawns the agent between turns (acpx does, flowtape does on resume) reattaches with
+    // session/load. The scripted agent keeps no history: it re-adopts the session id, replays the script's
+    // `sessionLoad.replay` steps as the history, and serves the next prompt from the script.
+    .onRequest('session/load', async ({ params, client }) => {
+      if (!script.capabilities.loadSession) throw RequestError.methodNotFound('session/load');
+      if (script.sessionLoad?.error) throw toRequestError(script.sessionLoad.error);
+      if (!sessions.has(params.sessionId)) sessions.set(params.sessionId, { cwd: params.cwd });
+      const replay = script.sessionLoad?.replay;
+      if (replay) await new TurnRun(client, params.sessionId, params.cwd, new AbortController().signal, io).steps(replay);
+      return {};
+    })
+    // session/resume: the same without replaying history (advertised only with `capabilities.resume`).
+    .onRequest('session/resume', ({ params }) => {
+      if (!script.capabilities.resume) throw RequestError.methodNotFound('session/resume');
       if (!sessions.has(params.sessionId)) sessions.set(params.sessionId, { cwd: params.cwd });
       return {};
     })

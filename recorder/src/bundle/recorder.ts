@@ -277,7 +277,11 @@ class BundleRecorder implements Recorder {
       case 'run.waiting':
         // Attempts may stay open while waiting (a checkpoint gets its outcome when resumed).
         this.waiting = true;
-        this.emit('run.waiting', { checkpoint: event.checkpoint, ...(event.message ? { message: event.message } : {}) });
+        this.emit('run.waiting', {
+          checkpoint: event.checkpoint,
+          ...(event.message ? { message: event.message } : {}),
+          ...(event.sessions && event.sessions.length > 0 ? { sessions: event.sessions } : {}),
+        });
         this.scheduleSnapshot(true);
         return;
       case 'run.resumed': {
@@ -372,6 +376,8 @@ class BundleRecorder implements Recorder {
             reused: event.reused,
             agentCommand: event.agentCommand,
             path: session.files.dir,
+            ...(event.continued ? { continued: event.continued } : {}),
+            ...(event.replaces ? { replaces: event.replaces } : {}),
           },
           { ...scope(event), sessionId: event.sessionId },
         );

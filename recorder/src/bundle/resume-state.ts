@@ -13,11 +13,13 @@ import {
   parseDocument,
   readTrace,
   reduce,
+  SessionBinding,
+  sessionFiles,
   type ValueRef,
   type TraceEvent,
 } from '@flowtape/schema';
 import { createReadStream } from 'node:fs';
-import type { FlowNodeResult, ResumeState } from '../runtime/index.ts';
+import type { FlowNodeResult, RecordedSession, ResumeState } from '../runtime/index.ts';
 import { appendedFile, refuseLinks } from './confine.ts';
 
 export class ResumeBundleError extends Error {
@@ -88,6 +90,8 @@ export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
   const outcomes = new Map<string, Extract<TraceEvent, { type: 'node.outcome' }>>();
   const lastOk = new Map<string, Extract<TraceEvent, { type: 'node.outcome' }>>();
   const sessionIds = new Set<string>();
+  const bound = new Map<string, Extract<TraceEvent, { type: 'session.bound' }>>();
+  let waiting: Extract<TraceEvent, { type: 'run.waiting' }> | undefined;
   let lastAtMs = 0;
   for await (const { event, known } of readTrace(createReadStream(join(dir, manifest.files.trace)), { file: manifest.files.trace })) {
     projection = reduce(projection, event);
@@ -97,6 +101,8 @@ export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
     const e = event as TraceEvent;
     if (e.type === 'run.started') started = e;
     else if (e.type === 'run.resumed') lastResume = e;
+    else if (e.type === 'run.waiting') waiting = e;
+    else if (e.type === 'session.bound' && e.sessionId) bound.set(e.sessionId, e);
     else if (e.type === 'node.outcome' && e.nodeId) {
       outcomes.set(e.nodeId, e);
       if (e.payload.outcome === 'ok') lastOk.set(e.nodeId, e);
@@ -140,6 +146,7 @@ export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
     attempts,
     sessionCount: sessionIds.size,
     ...(resumeInput !== undefined ? { resume: resumeInput } : {}),
+    sessions: await recordedSessions(dir, waiting?.payload.sessions ?? [], bound),
   };
   return {
     manifest,
@@ -150,4 +157,36 @@ export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
     lastAtMs,
     lastSeq: projection.seq,
   };
+}
+
+/**
+ * The shared sessions the run left usable when it stopped (listed by `run.waiting`), with what a resumed run needs
+ * to continue them: the agent's session id from `session.bound`, the cwd and auth method from `binding.json`.
+ * A session whose binding cannot be read is left out: the resume then starts a new session for its handle.
+ */
+async function recordedSessions(
+  dir: string,
+  ids: readonly string[],
+  bound: ReadonlyMap<string, Extract<TraceEvent, { type: 'session.bound' }>>,
+): Promise<RecordedSession[]> {
+  const sessions: RecordedSession[] = [];
+  for (const sessionId of ids) {
+    const event = bound.get(sessionId);
+    if (!event || event.payload.mode !== 'shared') continue;
+    let binding: SessionBinding;
+    try {
+      binding = parseDocument(SessionBinding, JSON.parse(await readFile(join(dir, sessionFiles(sessionId).binding), 'utf8')), sessionFiles(sessionId).binding);
+    } catch {
+      continue;
+    }
+    sessions.push({
+      sessionId,
+      handle: event.payload.handle,
+      agentCommand: event.payload.agentCommand,
+      acpSessionId: event.payload.acpSessionId,
+      ...(binding.cwd !== undefined ? { cwd: binding.cwd } : {}),
+      ...(binding.authMethodId !== undefined ? { authMethodId: binding.authMethodId } : {}),
+    });
+  }
+  return sessions;
 }

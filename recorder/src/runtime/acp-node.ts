@@ -6,7 +6,7 @@ import type { SessionNotification } from '@agentclientprotocol/sdk';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
 import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy, PromptInput } from './definition.ts';
 import { splitCommand } from './command.ts';
-import { NodeError } from './errors.ts';
+import { NodeError, ResumeError } from './errors.ts';
 import type { LifecycleEvent } from './lifecycle.ts';
 
 /** What the ACP part needs from the attempt that runs the node (implemented by the runtime's Attempt). */
@@ -35,8 +35,23 @@ export interface AcpNodeHost {
   emit(event: LifecycleEvent): void;
 }
 
+/**
+ * A shared session recorded before the run stopped at a checkpoint, which a resumed run (another process, another
+ * agent process) continues when a node of the same handle, agent command and cwd first needs it.
+ */
+export interface RecordedSession {
+  sessionId: string;
+  handle: string;
+  agentCommand: string[];
+  /** Absent in deterministic bundles: then any cwd matches. */
+  cwd?: string;
+  acpSessionId: string;
+  authMethodId?: string;
+}
+
 interface Session {
-  readonly sessionId: string;
+  /** Decided once the agent is started when a recorded session may be continued ('' until then). */
+  sessionId: string;
   readonly handle: string;
   readonly key: string;
   readonly mode: 'shared' | 'isolated';
@@ -48,6 +63,12 @@ interface Session {
   attemptId: string | undefined;
   text: string;
   collecting: boolean;
+  /** Traffic held back while `sessionId` is undecided (the handshake of an agent continuing a recorded session). */
+  held?: AcpTrafficRecord[];
+  continued?: 'session/resume' | 'session/load';
+  replaces?: { sessionId: string; reason: string };
+  /** Whether session.bound was emitted (continued/replaces are told once). */
+  boundOnce?: boolean;
 }
 
 const errorCodes = new Set(['agent_missing', 'agent_exited', 'protocol_error', 'rpc_error', 'auth_required', 'timeout', 'cancelled', 'invalid_cwd']);
@@ -66,11 +87,34 @@ export class AcpNodeRunner {
   private readonly closing = new Set<Promise<void>>();
   private closed = false;
 
+  /** Recorded shared sessions not continued yet (after a resume). */
+  private readonly recorded: RecordedSession[];
+
   constructor(
     private readonly host: AcpNodeHost,
     sessionCount = 0,
+    recorded: readonly RecordedSession[] = [],
   ) {
     this.sessionCount = sessionCount;
+    this.recorded = [...recorded];
+  }
+
+  /** The shared sessions whose agent is still usable, for a resume to continue (called before close()). */
+  openSharedSessions(): RecordedSession[] {
+    const open: RecordedSession[] = [];
+    for (const session of this.shared.values()) {
+      const agent = session.agent;
+      if (!agent?.usable || session.acpSessionId === '') continue;
+      open.push({
+        sessionId: session.sessionId,
+        handle: session.handle,
+        agentCommand: session.argv,
+        cwd: session.cwd,
+        acpSessionId: session.acpSessionId,
+        ...(agent.authMethodId !== undefined ? { authMethodId: agent.authMethodId } : {}),
+      });
+    }
+    return open;
   }
 
   /** Runs one attempt of an ACP node; resolves with the node output. */
@@ -85,10 +129,13 @@ export class AcpNodeRunner {
     const key = `${handle}\u0000${cwd}\u0000${auth ?? ''}\u0000${argv.join('\u0000')}`;
 
     let session = isolated ? undefined : this.shared.get(key);
-    const reused = session !== undefined;
+    let reused = session !== undefined;
     if (!session) {
-      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy, auth }, attempt);
+      const recorded = isolated ? undefined : this.takeRecorded(handle, argv, cwd, auth);
+      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy, auth }, attempt, recorded);
       if (!isolated) this.shared.set(key, session);
+      // A continued session is the recorded one, reused by this attempt (its binding stays as first written).
+      reused = session.continued !== undefined;
     }
     const agent = session.agent!;
     attempt.emit({
@@ -105,7 +152,10 @@ export class AcpNodeRunner {
       ...(agent.agentInfo ? { agent: { name: agent.agentInfo.name, ...(agent.agentInfo.version ? { version: agent.agentInfo.version } : {}) } } : {}),
       protocolVersion: agent.protocolVersion,
       ...(agent.authMethodId !== undefined ? { authMethodId: agent.authMethodId } : {}),
+      ...(session.continued !== undefined && session.boundOnce !== true ? { continued: session.continued } : {}),
+      ...(session.replaces !== undefined && session.boundOnce !== true ? { replaces: session.replaces } : {}),
     });
+    session.boundOnce = true;
     try {
       // Like acpx: the node sees the agent's text trimmed (the trace keeps it as sent).
       const text = (await this.turn(session, promptText, attempt)).trim();
@@ -156,10 +206,14 @@ export class AcpNodeRunner {
   private async open(
     spec: { handle: string; key: string; mode: 'shared' | 'isolated'; argv: string[]; cwd: string; policy: PermissionPolicy | undefined; auth: string | undefined },
     attempt: AcpAttempt,
+    recorded?: RecordedSession,
   ): Promise<Session> {
-    const index = ++this.sessionCount;
+    const newId = (): string => this.host.sessionId(++this.sessionCount, spec.handle);
     const session: Session = {
-      sessionId: this.host.sessionId(index, spec.handle),
+      // Continuing a recorded session: which session the handshake belongs to is known once the agent says what it
+      // can do, so its traffic is held back until then.
+      sessionId: recorded ? '' : newId(),
+      ...(recorded ? { held: [] } : {}),
       handle: spec.handle,
       key: spec.key,
       mode: spec.mode,
@@ -197,8 +251,16 @@ export class AcpNodeRunner {
     );
     try {
       session.agent = await untilAborted(started, attempt.signal);
-      session.acpSessionId = (await untilAborted(session.agent.newSession(spec.cwd), attempt.signal)).sessionId;
+      if (recorded) await this.continueRecorded(session, recorded, newId, attempt.signal);
+      if (session.continued === undefined) {
+        session.acpSessionId = (await untilAborted(session.agent.newSession(spec.cwd), attempt.signal)).sessionId;
+      }
     } catch (error) {
+      if (session.sessionId === '' || session.continued !== undefined) {
+        // The failure is told on a session of its own: the recorded one stays as it was.
+        session.continued = undefined;
+        this.decide(session, newId());
+      }
       session.attemptId = undefined;
       const agent = session.agent;
       // Given up on mid-handshake (timeout, cancel): no point waiting for a graceful exit.
@@ -222,6 +284,53 @@ export class AcpNodeRunner {
     }
     session.attemptId = undefined;
     return session;
+  }
+
+  /** The recorded session a node of this handle, agent, cwd (and auth method, if one is asked for) continues. */
+  private takeRecorded(handle: string, argv: string[], cwd: string, auth: string | undefined): RecordedSession | undefined {
+    const index = this.recorded.findIndex(
+      (r) =>
+        r.handle === handle &&
+        r.agentCommand.length === argv.length &&
+        r.agentCommand.every((arg, i) => arg === argv[i]) &&
+        (r.cwd === undefined || r.cwd === cwd) &&
+        (auth === undefined || r.authMethodId === auth),
+    );
+    return index < 0 ? undefined : this.recorded.splice(index, 1)[0];
+  }
+
+  /**
+   * Continues `recorded` with the new agent: `session/resume` or `session/load` when it advertises one, the
+   * handshake then belonging to the recorded session. Otherwise, or when the agent refuses, the session is a new
+   * one that says which session it replaces and why. Failures other than a refusal propagate.
+   */
+  private async continueRecorded(session: Session, recorded: RecordedSession, newId: () => string, signal: AbortSignal): Promise<void> {
+    const agent = session.agent!;
+    const via = agent.continuation;
+    if (via === undefined) {
+      session.replaces = { sessionId: recorded.sessionId, reason: 'the agent advertises neither session/resume nor session/load' };
+      this.decide(session, newId());
+      return;
+    }
+    this.decide(session, recorded.sessionId);
+    session.continued = via;
+    try {
+      await untilAborted(agent.continueSession(via, recorded.acpSessionId, session.cwd), signal);
+      session.acpSessionId = recorded.acpSessionId;
+    } catch (error) {
+      if (!(error instanceof AcpError && error.code === 'rpc_error' && agent.usable)) throw error;
+      session.continued = undefined;
+      session.replaces = { sessionId: recorded.sessionId, reason: error.message };
+      this.decide(session, newId());
+    }
+  }
+
+  /** Gives the session its id and releases the traffic held back until then. */
+  private decide(session: Session, sessionId: string): void {
+    session.sessionId = sessionId;
+    const held = session.held ?? [];
+    session.held = undefined;
+    for (const record of held) this.traffic(session, record);
   }
 
   private async turn(session: Session, prompt: string, attempt: AcpAttempt): Promise<string> {
@@ -254,10 +363,7 @@ export class AcpNodeRunner {
         response,
         error: { message: error.message, code: error.code, name: 'AcpError' },
       });
-      // A cancelled turn the agent acknowledged leaves a usable session; anything else leaves it in doubt.
-      if (!(failure instanceof AcpError && failure.code === 'cancelled' && failure.stopReason !== undefined)) {
-        await this.discard(session);
-      }
+      if (!keepsSession(failure, agent)) await this.discard(session);
       throw error;
     }
     attempt.emit({ type: 'acp.turn_finished', nodeId: attempt.nodeId, attemptId: attempt.attemptId, sessionId: session.sessionId, stopReason, response });
@@ -281,6 +387,11 @@ export class AcpNodeRunner {
   }
 
   private traffic(session: Session, record: AcpTrafficRecord): void {
+    if (session.held) {
+      // Released (and timestamped) a few milliseconds later, still in order and still with the attempt that caused it.
+      session.held.push(record);
+      return;
+    }
     this.host.emit({
       type: 'acp.traffic',
       sessionId: session.sessionId,
@@ -297,6 +408,18 @@ function collect(session: Session, notification: SessionNotification): void {
   if (!session.collecting) return;
   const update = notification.update;
   if (update.sessionUpdate === 'agent_message_chunk' && update.content.type === 'text') session.text += update.content.text;
+}
+
+/**
+ * Whether a shared session stays usable after its turn failed: when the agent acknowledged a cancel (it answered
+ * with a stop reason), or refused the prompt with a JSON-RPC error while staying alive and well-behaved (the next
+ * node of the handle goes on in the same conversation). A timeout, an exit, a protocol error or an unacknowledged
+ * cancel leave the session in doubt: it is closed, and the next node of the handle starts a new one.
+ */
+function keepsSession(failure: unknown, agent: AcpAgent): boolean {
+  if (!(failure instanceof AcpError) || !agent.usable) return false;
+  if (failure.code === 'cancelled') return failure.stopReason !== undefined;
+  return failure.code === 'rpc_error';
 }
 
 function promptToText(prompt: PromptInput, nodeId: string): string {
@@ -333,5 +456,26 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
         reject(error as Error);
       },
     );
+  });
+}
+
+/** Checks the recorded sessions of a resume state (it may come from a file): a bad entry is a ResumeError. */
+export function checkRecordedSessions(value: unknown): RecordedSession[] {
+  if (value === undefined) return [];
+  const bad = (why: string): never => {
+    throw new ResumeError(`resume state: sessions ${why}`);
+  };
+  if (!Array.isArray(value)) bad('must be an array');
+  return (value as unknown[]).map((entry, i) => {
+    const e = entry as Partial<RecordedSession> | null;
+    const isText = (v: unknown): v is string => typeof v === 'string' && v !== '';
+    if (typeof e !== 'object' || e === null) return bad(`[${i}] must be an object`);
+    if (!isText(e.sessionId) || !isText(e.handle) || !isText(e.acpSessionId)) bad(`[${i}] needs sessionId, handle and acpSessionId`);
+    if (!Array.isArray(e.agentCommand) || e.agentCommand.length === 0 || !e.agentCommand.every((a) => typeof a === 'string')) {
+      bad(`[${i}].agentCommand must be a non-empty array of strings`);
+    }
+    if (e.cwd !== undefined && typeof e.cwd !== 'string') bad(`[${i}].cwd must be a string`);
+    if (e.authMethodId !== undefined && typeof e.authMethodId !== 'string') bad(`[${i}].authMethodId must be a string`);
+    return e as RecordedSession;
   });
 }

@@ -34,6 +34,7 @@ export {
   type ShellActionNodeDefinition,
   type SwitchFlowEdge,
 } from './definition.ts';
+export type { RecordedSession } from './acp-node.ts';
 export { runFlow, resumeFlow, type IdFactory, type ResumeOptions, type ResumeState, type RunOptions, type RunResult, type RunStatus } from './run.ts';
 export { flowSnapshot } from './snapshot.ts';
 export type { FlowShellExecution, FlowShellResult, ShellActionExecution, ShellActionResult } from './shell.ts';

@@ -22,7 +22,13 @@ export type LifecycleEvent =
       cwd: string;
       deterministic: boolean;
     }
-  | { type: 'run.waiting'; checkpoint: string; message?: string }
+  | {
+      type: 'run.waiting';
+      checkpoint: string;
+      message?: string;
+      /** Shared sessions still usable, which a resume continues (see ResumeState.sessions). */
+      sessions?: string[];
+    }
   | { type: 'run.resumed'; checkpoint: string; input?: unknown }
   | { type: 'run.completed'; output: unknown; durationMs: number }
   | { type: 'run.failed'; error: ErrorInfo; durationMs: number }
@@ -51,6 +57,10 @@ export type LifecycleEvent =
       protocolVersion?: number;
       /** The ACP auth method flowtape logged in with before `session/new`, if any. */
       authMethodId?: string;
+      /** After a resume: the recorded session was continued with this request (then `reused` is true). */
+      continued?: 'session/resume' | 'session/load';
+      /** After a resume: a new session opened in place of a recorded one that could not be continued, and why. */
+      replaces?: { sessionId: string; reason: string };
     } & AttemptScope)
   | ({
       /**

@@ -6,7 +6,7 @@ import { resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ErrorInfo, NodeType, Outcome } from '@flowtape/schema';
 import { holdWatchdog } from '../acp/watchdog.ts';
-import { AcpNodeRunner } from './acp-node.ts';
+import { AcpNodeRunner, checkRecordedSessions, type RecordedSession } from './acp-node.ts';
 import { Attempt, NodeContext, type Stop } from './attempt.ts';
 import { commandText } from './command.ts';
 import {
@@ -103,6 +103,11 @@ export interface ResumeState {
   sessionCount: number;
   /** The input of the previous resume, if this run was resumed before. */
   resume?: unknown;
+  /**
+   * Shared ACP sessions still usable when the run stopped to wait: the first node of the same handle, agent and cwd
+   * after the resume continues the agent's session (session/resume or session/load) instead of starting anew.
+   */
+  sessions?: RecordedSession[];
 }
 
 export interface RunResult {
@@ -159,6 +164,7 @@ class FlowRun {
     readonly input: unknown,
     private readonly options: RunOptions,
     sessionCount: number,
+    recordedSessions: readonly RecordedSession[] = [],
   ) {
     this.observer = options.observer;
     this.clock = options.clock ?? systemClock;
@@ -184,6 +190,7 @@ class FlowRun {
         emit: (event) => this.emit(event),
       },
       sessionCount,
+      recordedSessions,
     );
     this.onAbort = () => {
       const reason = options.signal?.reason;
@@ -574,6 +581,7 @@ class FlowRun {
       attempts: Object.fromEntries(this.attempts),
       sessionCount: this.acp.sessionCount,
       ...(this.resumeInput !== undefined ? { resume: this.resumeInput } : {}),
+      sessions: this.acp.openSharedSessions(),
     };
     return this.finish('waiting', { resumeState, checkpoint: nodeId, ...(message !== undefined ? { message } : {}) });
   }
@@ -603,7 +611,12 @@ class FlowRun {
         this.emit({ type: 'run.cancelled', reason: details.reason ?? 'abort', durationMs });
         break;
       case 'waiting':
-        this.emit({ type: 'run.waiting', checkpoint: details.checkpoint!, ...(details.message !== undefined ? { message: details.message } : {}) });
+        this.emit({
+          type: 'run.waiting',
+          checkpoint: details.checkpoint!,
+          ...(details.message !== undefined ? { message: details.message } : {}),
+          sessions: (details.resumeState?.sessions ?? []).map((session) => session.sessionId),
+        });
         break;
     }
     this.ended = true;
@@ -686,8 +699,8 @@ export async function runFlow(flow: FlowDefinition, input: unknown, options: Run
 
 /**
  * Continues a run that stopped at a checkpoint: emits `run.resumed`, then follows the checkpoint's edge (a
- * `$resume.<path>` switch reads `resumeInput`). ACP sessions do not survive a resume: shared handles open new
- * sessions (with new session ids) on first use.
+ * `$resume.<path>` switch reads `resumeInput`). Shared ACP sessions listed in the state are continued on first use
+ * when their agent can (see AcpNodeRunner); the others open new sessions (with new session ids).
  */
 export async function resumeFlow(flow: FlowDefinition, state: ResumeState, resumeInput: unknown, options: ResumeOptions): Promise<RunResult> {
   prepare(flow, options);
@@ -705,7 +718,7 @@ export async function resumeFlow(flow: FlowDefinition, state: ResumeState, resum
   const checkpointAttempts = attempts[state.checkpoint];
   if (checkpointAttempts === undefined) throw new ResumeError(`resume state: no attempt of checkpoint "${state.checkpoint}" recorded`);
 
-  const run = new FlowRun(flow, checkRunId(state.runId), state.input, options, state.sessionCount ?? 0);
+  const run = new FlowRun(flow, checkRunId(state.runId), state.input, options, state.sessionCount ?? 0, checkRecordedSessions(state.sessions));
   for (const [id, count] of Object.entries(attempts)) run.attempts.set(id, count);
   Object.assign(run.outputs, state.outputs ?? {});
   Object.assign(run.results, state.results ?? {});
