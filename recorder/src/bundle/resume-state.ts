@@ -146,8 +146,9 @@ export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
     attempts,
     sessionCount: sessionIds.size,
     ...(resumeInput !== undefined ? { resume: resumeInput } : {}),
-    sessions: await recordedSessions(dir, waiting?.payload.sessions ?? [], bound),
   };
+  const sessions = await recordedSessions(dir, waiting?.payload.sessions ?? [], bound);
+  if (sessions.length > 0) state.sessions = sessions;
   return {
     manifest,
     flow,

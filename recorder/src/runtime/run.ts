@@ -581,8 +581,9 @@ class FlowRun {
       attempts: Object.fromEntries(this.attempts),
       sessionCount: this.acp.sessionCount,
       ...(this.resumeInput !== undefined ? { resume: this.resumeInput } : {}),
-      sessions: this.acp.openSharedSessions(),
     };
+    const sessions = this.acp.openSharedSessions();
+    if (sessions.length > 0) resumeState.sessions = sessions;
     return this.finish('waiting', { resumeState, checkpoint: nodeId, ...(message !== undefined ? { message } : {}) });
   }
 
@@ -615,7 +616,7 @@ class FlowRun {
           type: 'run.waiting',
           checkpoint: details.checkpoint!,
           ...(details.message !== undefined ? { message: details.message } : {}),
-          sessions: (details.resumeState?.sessions ?? []).map((session) => session.sessionId),
+          ...(details.resumeState?.sessions ? { sessions: details.resumeState.sessions.map((session) => session.sessionId) } : {}),
         });
         break;
     }
