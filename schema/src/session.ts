@@ -2,6 +2,30 @@ import { z } from 'zod';
 import { SCHEMA_IDS } from './ids.ts';
 import { AttemptId, ErrorInfo, IsoTime, JsonValue, SessionId, SeqRange } from './common.ts';
 
+const McpNameValue = z.object({ name: z.string(), value: z.string() });
+const McpMeta = z.record(z.string(), JsonValue).nullable().optional();
+
+/** An MCP server as ACP's `session/new` carries it: stdio (no `type`), or `http` / `sse`. */
+export const McpServerConfig = z
+  .union([
+    z.object({
+      type: z.enum(['http', 'sse']),
+      name: z.string(),
+      url: z.string(),
+      headers: z.array(McpNameValue).describe('Each `value` is recorded as `[redacted:<name>]`.'),
+      _meta: McpMeta,
+    }),
+    z.object({
+      name: z.string(),
+      command: z.string(),
+      args: z.array(z.string()),
+      env: z.array(McpNameValue).describe('Each `value` is recorded as `[redacted:<name>]`.'),
+      _meta: McpMeta,
+    }),
+  ])
+  .meta({ title: 'MCP server', description: "ACP's McpServer: stdio ({ name, command, args, env }) or remote ({ type, name, url, headers })." });
+export type McpServerConfig = z.infer<typeof McpServerConfig>;
+
 export const SessionBinding = z
   .object({
     schema: z.literal(SCHEMA_IDS.sessionBinding),
@@ -17,6 +41,12 @@ export const SessionBinding = z
       .string()
       .optional()
       .describe('The ACP auth method flowtape sent in `authenticate` before creating the session (the request is in events.ndjson).'),
+    mcpServers: z
+      .array(McpServerConfig)
+      .optional()
+      .describe(
+        'The MCP servers flowtape passed in `session/new` (absent: none). Values of env variables and headers are secrets: recorded as `[redacted:<name>]`, here and in events.ndjson.',
+      ),
     createdAt: IsoTime,
     boundBy: AttemptId.optional().describe('The attempt that created the session.'),
     error: ErrorInfo.optional().describe('The session could not be started (see the `session.failed` event).'),

@@ -8,6 +8,7 @@ import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, 
 import { splitCommand } from './command.ts';
 import { NodeError } from './errors.ts';
 import type { LifecycleEvent } from './lifecycle.ts';
+import { parseMcpServers, type McpServer } from './mcp-servers.ts';
 
 /** What the ACP part needs from the attempt that runs the node (implemented by the runtime's Attempt). */
 export interface AcpAttempt {
@@ -28,6 +29,8 @@ export interface AcpNodeHost {
   permissionPolicy: PermissionPolicy | undefined;
   auth: string | undefined;
   agentEnv: Record<string, string> | undefined;
+  /** The run's MCP servers (already parsed); a flow's or node's list replaces them. */
+  mcpServers: McpServer[] | undefined;
   /** How long an aborted prompt waits for the agent's answer to session/cancel. */
   cancelGraceMs: number;
   sessionId(index: number, handle: string): string;
@@ -42,6 +45,7 @@ interface Session {
   readonly mode: 'shared' | 'isolated';
   readonly argv: string[];
   readonly cwd: string;
+  readonly mcpServers: McpServer[];
   agent: AcpAgent | undefined;
   acpSessionId: string;
   /** The attempt the traffic belongs to (undefined between turns). */
@@ -50,7 +54,9 @@ interface Session {
   collecting: boolean;
 }
 
-const errorCodes = new Set(['agent_missing', 'agent_exited', 'protocol_error', 'rpc_error', 'auth_required', 'timeout', 'cancelled', 'invalid_cwd']);
+const errorCodes = new Set([
+  'agent_missing', 'agent_exited', 'protocol_error', 'rpc_error', 'auth_required', 'timeout', 'cancelled', 'permission_cancelled', 'invalid_cwd',
+]);
 
 export class AcpNodeRunner {
   /** flowtape sessions opened so far in this run (continues from a resume state). */
@@ -82,12 +88,14 @@ export class AcpNodeRunner {
     const handle = node.session?.handle ?? (isolated ? 'isolated' : 'main');
     const policy = node.permissionPolicy ?? this.host.flow.permissionPolicy ?? this.host.permissionPolicy;
     const auth = node.auth ?? this.host.flow.auth ?? this.host.auth;
-    const key = `${handle}\u0000${cwd}\u0000${auth ?? ''}\u0000${argv.join('\u0000')}`;
+    const mcpServers = this.mcpServersFor(node, attempt.nodeId);
+    // Nodes share a session only when everything the session was opened with is the same.
+    const key = JSON.stringify([handle, cwd, auth ?? '', argv, mcpServers]);
 
     let session = isolated ? undefined : this.shared.get(key);
     const reused = session !== undefined;
     if (!session) {
-      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy, auth }, attempt);
+      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy, auth, mcpServers }, attempt);
       if (!isolated) this.shared.set(key, session);
     }
     const agent = session.agent!;
@@ -105,6 +113,7 @@ export class AcpNodeRunner {
       ...(agent.agentInfo ? { agent: { name: agent.agentInfo.name, ...(agent.agentInfo.version ? { version: agent.agentInfo.version } : {}) } } : {}),
       protocolVersion: agent.protocolVersion,
       ...(agent.authMethodId !== undefined ? { authMethodId: agent.authMethodId } : {}),
+      ...(session.mcpServers.length > 0 ? { mcpServers: session.mcpServers } : {}),
     });
     try {
       // Like acpx: the node sees the agent's text trimmed (the trace keeps it as sent).
@@ -148,13 +157,25 @@ export class AcpNodeRunner {
     return argv;
   }
 
+  /** The node's servers, else the flow's, else the run's: a list replaces the one below it, never merges. */
+  private mcpServersFor(node: AcpNodeDefinition, nodeId: string): McpServer[] {
+    const own = node.mcpServers ?? this.host.flow.mcpServers;
+    if (own === undefined) return this.host.mcpServers ?? [];
+    const parsed = parseMcpServers(own);
+    if ('problem' in parsed) throw new NodeError('invalid_mcp_servers', `node "${nodeId}": ${parsed.problem}`);
+    return parsed.servers;
+  }
+
   private async resolveCwd(node: AcpNodeDefinition, context: FlowNodeContext): Promise<string> {
     const cwd = typeof node.cwd === 'function' ? await node.cwd(context) : node.cwd;
     return cwd === undefined ? this.host.cwd : resolve(this.host.cwd, cwd);
   }
 
   private async open(
-    spec: { handle: string; key: string; mode: 'shared' | 'isolated'; argv: string[]; cwd: string; policy: PermissionPolicy | undefined; auth: string | undefined },
+    spec: {
+      handle: string; key: string; mode: 'shared' | 'isolated'; argv: string[]; cwd: string;
+      policy: PermissionPolicy | undefined; auth: string | undefined; mcpServers: McpServer[];
+    },
     attempt: AcpAttempt,
   ): Promise<Session> {
     const index = ++this.sessionCount;
@@ -165,6 +186,7 @@ export class AcpNodeRunner {
       mode: spec.mode,
       argv: spec.argv,
       cwd: spec.cwd,
+      mcpServers: spec.mcpServers,
       agent: undefined,
       acpSessionId: '',
       attemptId: attempt.attemptId,
@@ -197,7 +219,8 @@ export class AcpNodeRunner {
     );
     try {
       session.agent = await untilAborted(started, attempt.signal);
-      session.acpSessionId = (await untilAborted(session.agent.newSession(spec.cwd), attempt.signal)).sessionId;
+      checkMcpSupport(session.agent, spec.mcpServers, label, attempt.nodeId);
+      session.acpSessionId = (await untilAborted(session.agent.newSession(spec.cwd, spec.mcpServers), attempt.signal)).sessionId;
     } catch (error) {
       session.attemptId = undefined;
       const agent = session.agent;
@@ -216,6 +239,7 @@ export class AcpNodeRunner {
         cwd: spec.cwd,
         ...(agent?.agentInfo ? { agent: { name: agent.agentInfo.name, ...(agent.agentInfo.version ? { version: agent.agentInfo.version } : {}) } } : {}),
         ...(agent?.protocolVersion !== undefined ? { protocolVersion: agent.protocolVersion } : {}),
+        ...(spec.mcpServers.length > 0 ? { mcpServers: spec.mcpServers } : {}),
         error: { message: failure.message, code: failure.code },
       });
       throw failure;
@@ -255,7 +279,9 @@ export class AcpNodeRunner {
         error: { message: error.message, code: error.code, name: 'AcpError' },
       });
       // A cancelled turn the agent acknowledged leaves a usable session; anything else leaves it in doubt.
-      if (!(failure instanceof AcpError && failure.code === 'cancelled' && failure.stopReason !== undefined)) {
+      const acknowledged = failure instanceof AcpError && (failure.code === 'cancelled' || failure.code === 'permission_cancelled')
+        && failure.stopReason !== undefined;
+      if (!acknowledged) {
         await this.discard(session);
       }
       throw error;
@@ -297,6 +323,22 @@ function collect(session: Session, notification: SessionNotification): void {
   if (!session.collecting) return;
   const update = notification.update;
   if (update.sessionUpdate === 'agent_message_chunk' && update.content.type === 'text') session.text += update.content.text;
+}
+
+/**
+ * ACP: a client sends http and sse servers only to an agent whose `mcpCapabilities` says it can use them. Refused
+ * here, before session/new, with the server named — an agent would otherwise ignore it or fail obscurely.
+ */
+function checkMcpSupport(agent: AcpAgent, servers: readonly McpServer[], label: string, nodeId: string): void {
+  const capabilities = agent.agentCapabilities?.mcpCapabilities;
+  for (const server of servers) {
+    if (!('type' in server) || (server.type !== 'http' && server.type !== 'sse')) continue;
+    if (capabilities?.[server.type] === true) continue;
+    throw new NodeError(
+      'mcp_unsupported',
+      `node "${nodeId}": agent ${label}: MCP server "${server.name}" is ${server.type}, which the agent does not support (its initialize answer has no mcpCapabilities.${server.type}): use a stdio server`,
+    );
+  }
 }
 
 function promptToText(prompt: PromptInput, nodeId: string): string {

@@ -5,6 +5,7 @@
  * decides inline-vs-artifact for values, applies redaction and derives session/message ranges.
  */
 import type { ErrorInfo, FlowSnapshot, NodeType, Outcome } from '@flowtape/schema';
+import type { McpServer } from './mcp-servers.ts';
 
 interface AttemptScope {
   nodeId: string;
@@ -51,6 +52,8 @@ export type LifecycleEvent =
       protocolVersion?: number;
       /** The ACP auth method flowtape logged in with before `session/new`, if any. */
       authMethodId?: string;
+      /** The MCP servers sent in `session/new`, as sent (secrets included: the recorder redacts them). */
+      mcpServers?: McpServer[];
     } & AttemptScope)
   | ({
       /**
@@ -65,6 +68,8 @@ export type LifecycleEvent =
       cwd: string;
       agent?: { name: string; version?: string };
       protocolVersion?: number;
+      /** The MCP servers the session was to be opened with. */
+      mcpServers?: McpServer[];
       error: ErrorInfo;
     } & AttemptScope)
   | {
