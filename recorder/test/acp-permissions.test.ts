@@ -1,0 +1,119 @@
+// Permission policies against the scripted agent (a real process): what each policy answers for each tool kind, as
+// the README's table documents it, and a deny that cannot be expressed (no reject option) cancelling the turn.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { RequestPermissionResponse } from '@agentclientprotocol/sdk';
+import { AcpError, DEFAULT_PERMISSION_POLICY, type PermissionPolicy } from '../src/acp/index.ts';
+import { assertGone, messages, rejection, script, startScripted, tempDir } from './acp-support.ts';
+
+const permissions = script('permissions.json');
+const testedKinds = ['read', 'search', 'fetch', 'edit', 'execute'] as const;
+type Answer = 'allow' | 'reject';
+
+// Written out here, not derived from the code or the README: both are checked against it.
+const expected: Record<PermissionPolicy, Record<(typeof testedKinds)[number], Answer>> = {
+  'approve-all': { read: 'allow', search: 'allow', fetch: 'allow', edit: 'allow', execute: 'allow' },
+  'approve-reads': { read: 'allow', search: 'allow', fetch: 'reject', edit: 'reject', execute: 'reject' },
+  deny: { read: 'reject', search: 'reject', fetch: 'reject', edit: 'reject', execute: 'reject' },
+};
+
+/** The README's "Permission policies" table: policy → tool kind → answer, and which policy it calls the default. */
+function readmeTable(): { answers: Record<string, Record<string, string>>; defaultPolicy: string | undefined } {
+  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+  const section = readme.split(/^### Permission policies$/m)[1]?.split(/^#{2,3} /m)[0];
+  assert.ok(section, 'README has a "### Permission policies" section');
+  const rows = section.split('\n').filter((line) => line.startsWith('|')).map((line) => line.split('|').slice(1, -1).map((c) => c.trim()));
+  const [header, , ...body] = rows;
+  assert.ok(header && body.length > 0, 'the section has a table');
+  const policies = header.slice(1).map((cell) => /`([a-z-]+)`/.exec(cell)?.[1] ?? cell);
+  const defaultPolicy = policies[header.slice(1).findIndex((cell) => /default/i.test(cell))];
+  const answers: Record<string, Record<string, string>> = {};
+  for (const row of body) {
+    const kinds = [...row[0]!.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!);
+    policies.forEach((policy, i) => {
+      for (const kind of kinds) (answers[policy] ??= {})[kind] = row[i + 1]!.toLowerCase().split(/\s/)[0]!;
+    });
+  }
+  return { answers, defaultPolicy };
+}
+
+describe('permission policies', () => {
+  let root: { path: string; remove(): Promise<void> };
+  before(async () => {
+    root = await tempDir();
+  });
+  after(() => root.remove());
+
+  it('the README table says what the tests expect, and names the default the client uses', () => {
+    const { answers, defaultPolicy } = readmeTable();
+    for (const [policy, byKind] of Object.entries(expected)) {
+      for (const [kind, answer] of Object.entries(byKind)) assert.equal(answers[policy]?.[kind], answer, `README: ${policy} × ${kind}`);
+    }
+    assert.equal(defaultPolicy, 'approve-reads');
+    assert.equal(DEFAULT_PERMISSION_POLICY, 'approve-reads');
+  });
+
+  for (const policy of Object.keys(expected) as PermissionPolicy[]) {
+    it(`${policy}: answers read, search, fetch, edit and execute tool calls as documented, preferring the "once" options`, async () => {
+      const { agent, recorded } = await startScripted(permissions, root.path, { permissionPolicy: policy });
+      try {
+        const { sessionId } = await agent.newSession(root.path);
+        assert.deepEqual(await agent.prompt(sessionId, 'Ask for every kind'), { stopReason: 'end_turn' });
+        // The agent's own view of each answer: the branch it took.
+        assert.deepEqual(messages(recorded.updates), testedKinds.map((kind) => `${kind} ${expected[policy][kind] === 'allow' ? 'allowed' : 'rejected'}`));
+        // The options chosen: allow_once ("yes") over allow_always, reject_once ("no") over reject_always.
+        const chosen = recorded.permissions.map((p) => (p.response as RequestPermissionResponse).outcome);
+        assert.deepEqual(chosen, testedKinds.map((kind) => ({ outcome: 'selected', optionId: expected[policy][kind] === 'allow' ? 'yes' : 'no' })));
+        // What went over the wire is what was reported.
+        const answers = recorded.traffic.filter((r) => r.direction === 'outgoing' && (r.message as { result?: { outcome?: unknown } }).result?.outcome);
+        assert.deepEqual(answers.map((r) => (r.message as { result: unknown }).result), recorded.permissions.map((p) => p.response));
+
+        // With only the "always" options offered, those are chosen.
+        await agent.prompt(sessionId, 'Ask with always options only');
+        assert.deepEqual(recorded.permissions.at(-1)!.response, {
+          outcome: { outcome: 'selected', optionId: policy === 'approve-all' ? 'always-yes' : 'always-no' },
+        });
+      } finally {
+        await agent.close();
+      }
+      assertGone(agent.pid);
+    });
+  }
+
+  it('deny with no reject option offered: sends session/cancel, answers the request cancelled, the turn ends cancelled', async () => {
+    const { agent, recorded } = await startScripted(permissions, root.path, { permissionPolicy: 'deny' });
+    try {
+      const { sessionId } = await agent.newSession(root.path);
+      const error = await rejection(agent.prompt(sessionId, 'Delete without asking twice'));
+      assert.ok(error instanceof AcpError);
+      assert.equal(error.code, 'permission_cancelled');
+      assert.equal(error.stopReason, 'cancelled');
+      assert.equal(
+        error.message,
+        'tool call call-delete (kind delete): the deny policy rejects it but the agent offered no reject option, so flowtape cancelled the turn (session/cancel); the agent stopped with cancelled',
+      );
+      // ACP's order: session/cancel first, then the pending permission request answered `cancelled`.
+      const wire = recorded.traffic.filter((r) => r.direction !== 'stderr').map((r) => {
+        const m = r.message as { method?: string; id?: number; result?: unknown };
+        return `${r.direction === 'outgoing' ? 'out' : 'in'} ${m.method ?? JSON.stringify(m.result)}`;
+      });
+      const asked = wire.indexOf('in session/request_permission');
+      assert.deepEqual(wire.slice(asked, asked + 4), [
+        'in session/request_permission',
+        'out session/cancel',
+        'out {"outcome":{"outcome":"cancelled"}}',
+        'in {"stopReason":"cancelled"}',
+      ]);
+      // The turn did not go on as if the user had refused.
+      assert.deepEqual(messages(recorded.updates), []);
+      // The session is still usable: the agent acknowledged the cancel.
+      assert.deepEqual(await agent.prompt(sessionId, 'Hello'), { stopReason: 'end_turn' });
+      assert.deepEqual(messages(recorded.updates), ['Hello again.']);
+    } finally {
+      await agent.close();
+    }
+    assertGone(agent.pid);
+  });
+});
