@@ -5,8 +5,13 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RequestPermissionResponse } from '@agentclientprotocol/sdk';
+import { join } from 'node:path';
 import { AcpError, DEFAULT_PERMISSION_POLICY, type PermissionPolicy } from '../src/acp/index.ts';
-import { assertGone, messages, rejection, script, startScripted, tempDir } from './acp-support.ts';
+import { record } from '../src/record.ts';
+import { acp, defineFlow } from '../src/runtime/index.ts';
+import { verifyBundle } from '../src/tools/verify.ts';
+import { agentBin, assertGone, messages, rejection, script, startScripted, tempDir } from './acp-support.ts';
+import { readJson, readLines, traceOf } from './recorder-support.ts';
 
 const permissions = script('permissions.json');
 const testedKinds = ['read', 'search', 'fetch', 'edit', 'execute'] as const;
@@ -115,5 +120,45 @@ describe('permission policies', () => {
       await agent.close();
     }
     assertGone(agent.pid);
+  });
+
+  it('a turn cancelled by the policy is recorded: session/cancel in events.ndjson, stop reason cancelled, the session kept', async () => {
+    const flow = defineFlow({
+      name: 'deny-without-reject',
+      startAt: 'remove',
+      agentCommand: [process.execPath, agentBin, '--script', permissions],
+      nodes: {
+        remove: acp({ prompt: 'Delete without asking twice', permissionPolicy: 'deny' }),
+        greet: acp({ prompt: 'Hello' }),
+      },
+      // A failed node follows only a switch on its result.
+      edges: [{ from: 'remove', switch: { on: '$result.outcome', cases: {}, default: 'greet' } }],
+    });
+    const result = await record(flow, {}, { cwd: root.path, outDir: join(root.path, 'runs') });
+    assert.equal(result.status, 'completed', JSON.stringify(result.error));
+    const trace = traceOf(result.bundleDir);
+    const outcomes = trace.filter((e) => e.type === 'node.outcome').map((e) => [e.attemptId, e.payload.outcome, e.payload.error?.code]);
+    assert.deepEqual(outcomes, [['remove#1', 'failed', 'permission_cancelled'], ['greet#1', 'ok', undefined]]);
+    const error = trace.find((e) => e.type === 'node.outcome')!.payload.error as { message: string };
+    assert.match(error.message, /^node "remove": agent [^:]+: tool call call-delete \(kind delete\): the deny policy rejects it but the agent offered no reject option, so flowtape cancelled the turn \(session\/cancel\); the agent stopped with cancelled$/);
+    const turns = trace.filter((e) => e.type === 'acp.turn_finished').map((e) => [e.attemptId, e.payload.stopReason]);
+    assert.deepEqual(turns, [['remove#1', 'cancelled'], ['greet#1', 'end_turn']]);
+    // The agent acknowledged the cancel: the next node on the handle continues the same session.
+    const bound = trace.filter((e) => e.type === 'session.bound').map((e) => [e.sessionId, e.payload.reused]);
+    assert.deepEqual(bound, [['s1', false], ['s1', true]]);
+    const wire = readLines<{ direction: string; message?: { method?: string; result?: unknown } }>(join(result.bundleDir, 'sessions/s1/events.ndjson'))
+      .filter((l) => l.message)
+      .map((l) => `${l.direction} ${l.message!.method ?? JSON.stringify(l.message!.result)}`);
+    const asked = wire.indexOf('incoming session/request_permission');
+    assert.deepEqual(wire.slice(asked, asked + 4), [
+      'incoming session/request_permission',
+      'outgoing session/cancel',
+      'outgoing {"outcome":{"outcome":"cancelled"}}',
+      'incoming {"stopReason":"cancelled"}',
+    ]);
+    // The conversation shows the permission answered `cancelled`.
+    const conversation = readJson<{ messages: Array<{ role: string; answer?: unknown }> }>(join(result.bundleDir, 'sessions/s1/record.json'));
+    assert.deepEqual(conversation.messages.filter((m) => m.role === 'permission').map((m) => m.answer), [{ outcome: 'cancelled' }]);
+    assert.deepEqual((await verifyBundle(result.bundleDir)).problems, []);
   });
 });
