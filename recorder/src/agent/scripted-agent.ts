@@ -245,9 +245,10 @@ class TurnRun {
   private withAbsolutePaths<T extends { content?: ScriptToolCallContent[] | undefined; locations?: Array<{ path: string; line?: number | undefined }> | undefined }>(
     call: T,
   ): Omit<T, 'content' | 'locations'> & { content?: ToolCallContent[]; locations?: Array<{ path: string; line?: number }> } {
-    const { content, locations, ...rest } = call;
+    const { content, locations } = call;
+    // Spread first so the keys keep the script's order (the traffic reads as the script was written).
     return {
-      ...rest,
+      ...call,
       ...(content ? { content: content.map((item) => this.absoluteDiff(toolContent(item))) } : {}),
       ...(locations ? { locations: locations.map((l) => ({ ...l, path: this.resolve(l.path) })) } : {}),
     };
