@@ -135,7 +135,7 @@ describe('flowtape run', () => {
       assert.equal(result.code, 0, result.stderr);
       const { bundle } = JSON.parse(result.stdout) as { bundle: string };
       const server = { name: 'notes', command: '/opt/mcp/notes', args: ['--ro'], env: [{ name: 'NOTES_KEY', value: '[redacted:NOTES_KEY]' }] };
-      assert.deepEqual(readJson<{ mcpServers: unknown }>(join(bundle, 'sessions/s1/binding.json')).mcpServers, [server]);
+      assert.deepEqual(readJson<{ mcpServers: unknown }>(join(bundle, 'sessions/s1/binding.json')).mcpServers, [{ ...server, transport: 'stdio' }]);
       // The agent's echo of what it received, as recorded: the secret replaced there too.
       const output = traceOf(bundle).find((e) => e.type === 'node.outcome')!.payload.output as { inline: string };
       assert.deepEqual(JSON.parse(output.inline), { cwd: dir.path, mcpServers: [server] });

@@ -84,8 +84,10 @@ describe('MCP servers', () => {
     // Recorded: the binding and the raw session/new carry the servers with their values redacted.
     const filesRedacted = { ...files, env: [{ name: 'FILES_TOKEN', value: '[redacted:FILES_TOKEN]' }, { name: 'DEBUG', value: '[redacted:DEBUG]' }] };
     const githubRedacted = { ...github, headers: [{ name: 'Authorization', value: '[redacted:Authorization]' }] };
-    assert.deepEqual(readJson<{ mcpServers: unknown }>(join(bundle, 'sessions/s1/binding.json')).mcpServers, [filesRedacted]);
-    assert.deepEqual(readJson<{ mcpServers: unknown }>(join(bundle, 'sessions/s2/binding.json')).mcpServers, [githubRedacted]);
+    // The binding in the format's names: `transport` for ACP's `type`.
+    const { type: _type, ...githubFields } = githubRedacted;
+    assert.deepEqual(readJson<{ mcpServers: unknown }>(join(bundle, 'sessions/s1/binding.json')).mcpServers, [{ transport: 'stdio', ...filesRedacted }]);
+    assert.deepEqual(readJson<{ mcpServers: unknown }>(join(bundle, 'sessions/s2/binding.json')).mcpServers, [{ transport: 'http', ...githubFields }]);
     assert.deepEqual(sessionNewOf(bundle, 's1').mcpServers, [filesRedacted]);
     assert.deepEqual(sessionNewOf(bundle, 's2').mcpServers, [githubRedacted]);
 

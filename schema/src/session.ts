@@ -2,29 +2,30 @@ import { z } from 'zod';
 import { SCHEMA_IDS } from './ids.ts';
 import { AttemptId, ErrorInfo, IsoTime, JsonValue, SessionId, SeqRange } from './common.ts';
 
-const McpNameValue = z.object({ name: z.string(), value: z.string() });
-const McpMeta = z.record(z.string(), JsonValue).nullable().optional();
+const McpNameValue = z.object({ name: z.string(), value: z.string().describe('Recorded as `[redacted:<name>]`.') });
 
-/** An MCP server as ACP's `session/new` carries it: stdio (no `type`), or `http` / `sse`. */
-export const McpServerConfig = z
+/**
+ * An MCP server given to the agent, in the format's own names: ACP's `type` is `transport` here (`stdio` where ACP
+ * leaves it out). The exact ACP object is the `session/new` request in events.ndjson.
+ */
+export const McpServerBinding = z
   .union([
     z.object({
-      type: z.enum(['http', 'sse']),
       name: z.string(),
-      url: z.string(),
-      headers: z.array(McpNameValue).describe('Each `value` is recorded as `[redacted:<name>]`.'),
-      _meta: McpMeta,
+      transport: z.literal('stdio'),
+      command: z.string(),
+      args: z.array(z.string()),
+      env: z.array(McpNameValue),
     }),
     z.object({
       name: z.string(),
-      command: z.string(),
-      args: z.array(z.string()),
-      env: z.array(McpNameValue).describe('Each `value` is recorded as `[redacted:<name>]`.'),
-      _meta: McpMeta,
+      transport: z.enum(['http', 'sse']),
+      url: z.string(),
+      headers: z.array(McpNameValue),
     }),
   ])
-  .meta({ title: 'MCP server', description: "ACP's McpServer: stdio ({ name, command, args, env }) or remote ({ type, name, url, headers })." });
-export type McpServerConfig = z.infer<typeof McpServerConfig>;
+  .meta({ title: 'MCP server', description: 'stdio: { name, transport, command, args, env }; remote: { name, transport, url, headers }.' });
+export type McpServerBinding = z.infer<typeof McpServerBinding>;
 
 export const SessionBinding = z
   .object({
@@ -42,7 +43,7 @@ export const SessionBinding = z
       .optional()
       .describe('The ACP auth method flowtape sent in `authenticate` before creating the session (the request is in events.ndjson).'),
     mcpServers: z
-      .array(McpServerConfig)
+      .array(McpServerBinding)
       .optional()
       .describe(
         'The MCP servers flowtape passed in `session/new` (absent: none). Values of env variables and headers are secrets: recorded as `[redacted:<name>]`, here and in events.ndjson.',

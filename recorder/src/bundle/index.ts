@@ -3,6 +3,7 @@ export { createRecorder, RecorderError, type CloseOptions, type Recorder, type R
 export {
   composeHooks,
   mcpSecrets,
+  mcpServersForBinding,
   redactMcpInMessage,
   redactMcpServers,
   replacingHook,

@@ -40,7 +40,7 @@ import type { LifecycleEvent, LifecycleObserver } from '../runtime/lifecycle.ts'
 import { ArtifactStore } from './artifacts.ts';
 import { appendedFile, ensureFolder, refuseLinks } from './confine.ts';
 import { syncPath, writeFileAtomicSync } from './fsio.ts';
-import { composeHooks, redactMcpInMessage, redactMcpServers, replacingHook, secretsFromEnv, type RedactHook, type Replacement } from './redact.ts';
+import { composeHooks, mcpServersForBinding, redactMcpInMessage, replacingHook, secretsFromEnv, type RedactHook, type Replacement } from './redact.ts';
 import { SessionWriter } from './session-writer.ts';
 import { TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
 import { DEFAULT_INLINE_LIMIT, ValueEncoder } from './values.ts';
@@ -562,7 +562,7 @@ class BundleRecorder implements Recorder {
       ...(event.agent ? { agent: event.agent } : {}),
       ...('authMethodId' in event && event.authMethodId !== undefined ? { authMethodId: event.authMethodId } : {}),
       ...(event.mcpServers && event.mcpServers.length > 0
-        ? { mcpServers: redactMcpServers(event.mcpServers) as NonNullable<SessionBinding['mcpServers']> }
+        ? { mcpServers: mcpServersForBinding(event.mcpServers) }
         : {}),
       createdAt: at,
       boundBy: event.attemptId,

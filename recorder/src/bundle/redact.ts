@@ -1,3 +1,5 @@
+import type { McpServerBinding } from '@flowtape/schema';
+
 /**
  * The redaction hook: applied to every byte the writer is about to put on disk (trace lines, session traffic,
  * snapshots, artifacts). `kind` says whether the text is JSON (values appear JSON-escaped) or raw (artifact bytes).
@@ -111,6 +113,19 @@ export function redactMcpServers<T extends McpServerLike>(servers: readonly T[])
     ...(server.env !== undefined ? { env: hide(server.env) } : {}),
     ...(server.headers !== undefined ? { headers: hide(server.headers) } : {}),
   }));
+}
+
+/**
+ * The binding's record of MCP servers: the format's names (`transport`, never ACP's `type`; no `_meta`) and every
+ * env and header value redacted.
+ */
+export function mcpServersForBinding(servers: readonly McpServerLike[]): McpServerBinding[] {
+  return redactMcpServers(servers).map((server) => {
+    const s = server as { name: string; type?: string; command?: string; args?: string[]; url?: string; env?: NameValue[]; headers?: NameValue[] };
+    return s.type === 'http' || s.type === 'sse'
+      ? { name: s.name, transport: s.type, url: s.url ?? '', headers: s.headers ?? [] }
+      : { name: s.name, transport: 'stdio', command: s.command ?? '', args: s.args ?? [], env: s.env ?? [] };
+  });
 }
 
 /**
