@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { RequestPermissionResponse } from '@agentclientprotocol/sdk';
 import { join } from 'node:path';
-import { AcpError, DEFAULT_PERMISSION_POLICY, type PermissionPolicy } from '../src/acp/index.ts';
+import { AcpError, decidePermission, DEFAULT_PERMISSION_POLICY, type PermissionPolicy } from '../src/acp/index.ts';
 import { record } from '../src/record.ts';
 import { acp, defineFlow } from '../src/runtime/index.ts';
 import { verifyBundle } from '../src/tools/verify.ts';
@@ -58,6 +58,26 @@ describe('permission policies', () => {
     }
     assert.equal(defaultPolicy, 'approve-reads');
     assert.equal(DEFAULT_PERMISSION_POLICY, 'approve-reads');
+  });
+
+  it('falls back as documented when the wanted option kind is not offered, and uses the kind announced earlier', () => {
+    const request = (options: Array<{ optionId: string; kind: string }>, kind?: string) => ({
+      sessionId: 's',
+      toolCall: { toolCallId: 'call-1', title: 'Do it', ...(kind ? { kind } : {}) },
+      options: options.map((o) => ({ ...o, name: o.optionId })),
+    }) as Parameters<typeof decidePermission>[1];
+    const rejectOnly = [{ optionId: 'no', kind: 'reject_once' }];
+    // No allow option: the reject option is the only answer short of a cancel.
+    assert.deepEqual(decidePermission('approve-all', request(rejectOnly, 'edit')), { kind: 'answer', response: { outcome: { outcome: 'selected', optionId: 'no' } } });
+    // No option at all: nothing to select, the turn is cancelled.
+    assert.deepEqual(decidePermission('approve-all', request([], 'read')), { kind: 'cancel_turn', detail: 'tool call call-1 "Do it" (kind read): the agent offered no option to select' });
+    // The request names no kind: the one announced in the tool call counts; with none at all, approve-reads rejects.
+    const both = [{ optionId: 'yes', kind: 'allow_once' }, { optionId: 'no', kind: 'reject_once' }];
+    assert.deepEqual(decidePermission('approve-reads', request(both), 'search'), { kind: 'answer', response: { outcome: { outcome: 'selected', optionId: 'yes' } } });
+    assert.deepEqual(decidePermission('approve-reads', request(both)), { kind: 'answer', response: { outcome: { outcome: 'selected', optionId: 'no' } } });
+    assert.deepEqual(decidePermission('approve-reads', request([{ optionId: 'yes', kind: 'allow_once' }], 'think')), {
+      kind: 'cancel_turn', detail: 'tool call call-1 "Do it" (kind think): the approve-reads policy rejects it but the agent offered no reject option',
+    });
   });
 
   for (const policy of Object.keys(expected) as PermissionPolicy[]) {
