@@ -8,7 +8,7 @@ import type { RequestPermissionResponse } from '@agentclientprotocol/sdk';
 import { join } from 'node:path';
 import { AcpError, decidePermission, DEFAULT_PERMISSION_POLICY, type PermissionPolicy } from '../src/acp/index.ts';
 import { record } from '../src/record.ts';
-import { acp, defineFlow } from '../src/runtime/index.ts';
+import { acp, compute, defineFlow, runFlow } from '../src/runtime/index.ts';
 import { verifyBundle } from '../src/tools/verify.ts';
 import { agentBin, assertGone, messages, rejection, script, startScripted, tempDir } from './acp-support.ts';
 import { readJson, readLines, traceOf } from './recorder-support.ts';
@@ -140,6 +140,32 @@ describe('permission policies', () => {
       await agent.close();
     }
     assertGone(agent.pid);
+  });
+
+  it('each node\'s policy answers its own turns, also in a session shared with a node of another policy', async () => {
+    const ask = (permissionPolicy?: PermissionPolicy) => acp({ prompt: 'Ask with always options only', ...(permissionPolicy ? { permissionPolicy } : {}) });
+    const flow = defineFlow({
+      name: 'policy-per-node',
+      startAt: 'open',
+      agentCommand: [process.execPath, agentBin, '--script', permissions],
+      permissionPolicy: 'approve-all',
+      nodes: {
+        open: ask(),
+        careful: ask('deny'),
+        again: ask(),
+        collect: compute({ run: ({ outputs }) => [outputs.open, outputs.careful, outputs.again] }),
+      },
+      edges: [{ from: 'open', to: 'careful' }, { from: 'careful', to: 'again' }, { from: 'again', to: 'collect' }],
+    });
+    const result = await runFlow(flow, {}, { cwd: root.path });
+    assert.equal(result.status, 'completed', JSON.stringify(result.error));
+    assert.deepEqual(result.output, ['always allowed', 'always rejected', 'always allowed']);
+    // A node naming no policy gets the default, not the policy of the node that opened the session.
+    const { permissionPolicy: _p, ...noPolicy } = flow;
+    const mixed = defineFlow({ ...noPolicy, name: 'default-after-deny', startAt: 'careful', edges: [{ from: 'careful', to: 'edit' }, { from: 'edit', to: 'collect2' }],
+      nodes: { careful: ask('approve-all'), edit: ask(), collect2: compute({ run: ({ outputs }) => [outputs.careful, outputs.edit] }) } });
+    const second = await runFlow(mixed, {}, { cwd: root.path });
+    assert.deepEqual(second.output, ['always allowed', 'always rejected'], 'approve-reads (the default) rejects an edit');
   });
 
   it('a turn cancelled by the policy is recorded: session/cancel in events.ndjson, stop reason cancelled, the session kept', async () => {

@@ -101,6 +101,8 @@ export interface PromptOptions {
   signal?: AbortSignal;
   /** Like an abort, but rejects with 'timeout'. */
   timeoutMs?: number;
+  /** Answers this turn's permission requests (default: the agent's `permissionPolicy`): nodes sharing a session keep their own. */
+  permissionPolicy?: PermissionPolicy;
 }
 
 type Failure =
@@ -277,7 +279,7 @@ export class AcpAgent {
     response.catch(() => {});
     const answer = settle(response);
     const interrupt = interruption(signal, timeoutMs);
-    const turn = turnInFlight(answer);
+    const turn = turnInFlight(answer, options.permissionPolicy);
     this.turns.set(sessionId, turn);
     try {
       const first = await Promise.race([answer, interrupt.promise, turn.cancelledByPolicy]);
@@ -519,8 +521,9 @@ export class AcpAgent {
     const cancelled: RequestPermissionResponse = { outcome: { outcome: 'cancelled' } };
     let response = cancelled;
     if (!this.cancelling.has(request.sessionId)) {
+      const turn = this.turns.get(request.sessionId);
       const decision = decidePermission(
-        this.options.permissionPolicy ?? DEFAULT_PERMISSION_POLICY,
+        turn?.policy ?? this.options.permissionPolicy ?? DEFAULT_PERMISSION_POLICY,
         request,
         this.toolKinds.get(`${request.sessionId}\u0000${request.toolCall?.toolCallId}`),
       );
@@ -528,7 +531,6 @@ export class AcpAgent {
       else {
         // No answer the policy allows: cancel the turn for real — session/cancel goes out before this answer — rather
         // than answer `cancelled` to a turn that goes on.
-        const turn = this.turns.get(request.sessionId);
         if (turn && turn.policyDetail === undefined) {
           turn.policyDetail = decision.detail;
           this.sendCancel(request.sessionId, turn.answer);
@@ -693,16 +695,17 @@ type Settled<T> = { kind: 'value'; value: T } | { kind: 'error'; error: unknown 
 
 interface TurnInFlight {
   answer: Promise<Settled<PromptResponse>>;
+  policy: PermissionPolicy | undefined;
   /** Set when the permission policy cancelled the turn: why, one phrase. */
   policyDetail: string | undefined;
   cancelledByPolicy: Promise<{ kind: 'policy' }>;
   stop(): void;
 }
 
-function turnInFlight(answer: Promise<Settled<PromptResponse>>): TurnInFlight {
+function turnInFlight(answer: Promise<Settled<PromptResponse>>, policy: PermissionPolicy | undefined): TurnInFlight {
   let stop!: () => void;
   const cancelledByPolicy = new Promise<{ kind: 'policy' }>((resolve) => (stop = () => resolve({ kind: 'policy' })));
-  return { answer, policyDetail: undefined, cancelledByPolicy, stop };
+  return { answer, policy, policyDetail: undefined, cancelledByPolicy, stop };
 }
 
 function delay(ms: number): Promise<void> {

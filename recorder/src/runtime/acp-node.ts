@@ -4,6 +4,7 @@
 import { basename, resolve } from 'node:path';
 import type { SessionNotification } from '@agentclientprotocol/sdk';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
+import { DEFAULT_PERMISSION_POLICY } from '../acp/permissions.ts';
 import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy, PromptInput } from './definition.ts';
 import { splitCommand } from './command.ts';
 import { NodeError } from './errors.ts';
@@ -86,7 +87,7 @@ export class AcpNodeRunner {
     const promptText = promptToText(typeof node.prompt === 'string' ? node.prompt : await node.prompt(context), attempt.nodeId);
     const isolated = node.session?.isolated === true;
     const handle = node.session?.handle ?? (isolated ? 'isolated' : 'main');
-    const policy = node.permissionPolicy ?? this.host.flow.permissionPolicy ?? this.host.permissionPolicy;
+    const policy = node.permissionPolicy ?? this.host.flow.permissionPolicy ?? this.host.permissionPolicy ?? DEFAULT_PERMISSION_POLICY;
     const auth = node.auth ?? this.host.flow.auth ?? this.host.auth;
     const mcpServers = this.mcpServersFor(node, attempt.nodeId);
     // Nodes share a session only when everything the session was opened with is the same.
@@ -117,7 +118,7 @@ export class AcpNodeRunner {
     });
     try {
       // Like acpx: the node sees the agent's text trimmed (the trace keeps it as sent).
-      const text = (await this.turn(session, promptText, attempt)).trim();
+      const text = (await this.turn(session, promptText, attempt, policy)).trim();
       if (!node.parse) return text;
       try {
         return await node.parse(text, context);
@@ -248,7 +249,7 @@ export class AcpNodeRunner {
     return session;
   }
 
-  private async turn(session: Session, prompt: string, attempt: AcpAttempt): Promise<string> {
+  private async turn(session: Session, prompt: string, attempt: AcpAttempt, policy: PermissionPolicy): Promise<string> {
     const agent = session.agent!;
     session.attemptId = attempt.attemptId;
     session.text = '';
@@ -258,7 +259,8 @@ export class AcpNodeRunner {
     let stopReason: string | null = null;
     let failure: unknown;
     try {
-      stopReason = (await agent.prompt(session.acpSessionId, prompt, { signal: attempt.signal })).stopReason;
+      // The node's own policy, even in a session another node opened with another one.
+      stopReason = (await agent.prompt(session.acpSessionId, prompt, { signal: attempt.signal, permissionPolicy: policy })).stopReason;
     } catch (error) {
       failure = error;
     }
