@@ -191,7 +191,9 @@ class TurnRun {
     });
     const response = await this.untilCancelled(request);
     const outcome = response.outcome;
-    if (outcome.outcome === 'cancelled' && this.signal.aborted) throw new Cancelled();
+    // ACP: a client answers `cancelled` only after it sent session/cancel, so the turn is over — even when this answer
+    // is handled before the cancel notification that preceded it on the wire.
+    if (outcome.outcome === 'cancelled') throw new Cancelled();
     const chosen = outcome.outcome === 'selected' ? options.find((o) => o.optionId === outcome.optionId) : undefined;
     const allowed = chosen !== undefined && chosen.kind.startsWith('allow');
     const branch = allowed
