@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { BUNDLE_FILES } from '@flowtape/schema';
 import { createRecorder, type RecorderOptions } from './bundle/recorder.ts';
+import { mcpSecrets, type Replacement } from './bundle/redact.ts';
 import { ResumeBundleError, loadWaitingBundle, notWaitingError } from './bundle/resume-state.ts';
 import { AppendRefusedError } from './bundle/trace-writer.ts';
 import {
@@ -21,6 +22,7 @@ import {
   type RunOptions,
   type RunResult,
 } from './runtime/index.ts';
+import { allMcpServers } from './runtime/mcp-servers.ts';
 import { DEFAULT_RUNS_ROOT } from './runs-root.ts';
 
 export { DEFAULT_RUNS_ROOT };
@@ -107,6 +109,14 @@ function flowFileFor(flowFile: string | undefined, cwd: string, deterministic: b
   return deterministic ? undefined : absolute;
 }
 
+/**
+ * The writer's literal replacements plus the values of every MCP server's env variables and headers the run may
+ * send, known before anything runs, so they are redacted wherever they appear (an agent may log or echo them).
+ */
+function withMcpSecrets(options: Pick<RecordOptions, 'recorder' | 'mcpServers'>, flow: FlowDefinition): Replacement[] {
+  return [...(options.recorder?.replacements ?? []), ...mcpSecrets(allMcpServers(flow, options.mcpServers))];
+}
+
 /** Runs `flow` and records a bundle. Rejects only for invalid flows/options or a bundle that cannot be written. */
 export async function record(flow: FlowDefinition, input: unknown, options: RecordOptions = {}): Promise<RecordResult> {
   const deterministic = options.deterministic === true;
@@ -128,6 +138,7 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
   const stop = linkedAbort(options.signal);
   const recorder = createRecorder(bundleDir, {
     ...options.recorder,
+    replacements: withMcpSecrets(options, flow),
     deterministic,
     ...(flowFile ? { flowFile } : {}),
     // A bundle that can no longer be written: stop the run rather than let it go on unrecorded.
@@ -182,6 +193,7 @@ export async function resumeRecorded(
   let claimed = false;
   const recorder = createRecorder(dir, {
     ...options.recorder,
+    replacements: withMcpSecrets(options, flow),
     deterministic,
     resume: true,
     resumeAfterSeq: waiting.lastSeq,

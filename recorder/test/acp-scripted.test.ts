@@ -125,6 +125,28 @@ describe('ACP client with the scripted agent', () => {
     assertGone(agent.pid);
   });
 
+  it('sends tool-call locations and diff paths absolute: relative ones joined to the session cwd', async () => {
+    const { agent, recorded } = await startScripted(conversation, run);
+    try {
+      // A session in a subdirectory: paths are joined to the session's cwd, not the agent's.
+      const cwd = join(run, 'nested');
+      const { sessionId } = await agent.newSession(cwd);
+      await agent.prompt(sessionId, 'Show paths');
+      const [call, update] = recorded.updates.map((n) => n.update as { locations?: unknown; content?: unknown });
+      assert.deepEqual(call!.locations, [{ path: `${cwd}/notes.txt`, line: 2 }, { path: '/etc/hostname' }, { path: `${cwd}/../up.txt` }]);
+      assert.deepEqual(call!.content, [
+        { type: 'content', content: { type: 'text', text: 'plain text' } },
+        { type: 'diff', path: `${cwd}/nested/new.md`, newText: 'new' },
+        { type: 'diff', path: '/tmp/absolute.md', oldText: 'a', newText: 'b' },
+      ]);
+      assert.deepEqual(update!.locations, [{ path: `${cwd}/nested/inside.txt` }]);
+      assert.deepEqual(update!.content, [{ type: 'diff', path: `${cwd}/notes.txt`, oldText: 'one', newText: 'uno' }]);
+    } finally {
+      await agent.close();
+    }
+    assertGone(agent.pid);
+  });
+
   it('serves fs requests inside the run directory only', async () => {
     const { agent, recorded } = await startScripted(conversation, run);
     try {

@@ -121,6 +121,33 @@ describe('flowtape run', () => {
     }
   });
 
+  it('passes the servers of --mcp-config to the agent and records them redacted', async () => {
+    const dir = await tempDir('flowtape-cli-');
+    const token = 'mcp-cli-secret-0123456789';
+    try {
+      const agent = await scriptedAgent(dir.path, 'agent', { turns: [{ match: 'Show session', steps: [{ echoSession: true }] }] });
+      await flowFile(dir.path, 'mcp.flow.ts', `export default defineFlow({ name: 'cli-mcp', startAt: 'ask', nodes: { ask: acp({ prompt: 'Show session' }) }, edges: [] });`);
+      await writeFile(join(dir.path, 'servers.json'), JSON.stringify({
+        mcpServers: { notes: { command: '/opt/mcp/notes', args: ['--ro'], env: { NOTES_KEY: token } } },
+      }));
+      const command = agent.map((a) => JSON.stringify(a)).join(' ');
+      const result = await runCli(['run', 'mcp.flow.ts', '--agent', command, '--mcp-config', 'servers.json', '--json'], { cwd: dir.path });
+      assert.equal(result.code, 0, result.stderr);
+      const { bundle } = JSON.parse(result.stdout) as { bundle: string };
+      const server = { name: 'notes', command: '/opt/mcp/notes', args: ['--ro'], env: [{ name: 'NOTES_KEY', value: '[redacted:NOTES_KEY]' }] };
+      assert.deepEqual(readJson<{ mcpServers: unknown }>(join(bundle, 'sessions/s1/binding.json')).mcpServers, [{ ...server, transport: 'stdio' }]);
+      // The agent's echo of what it received, as recorded: the secret replaced there too.
+      const output = traceOf(bundle).find((e) => e.type === 'node.outcome')!.payload.output as { inline: string };
+      assert.deepEqual(JSON.parse(output.inline), { cwd: dir.path, mcpServers: [server] });
+      for (const file of ['trace.ndjson', 'sessions/s1/events.ndjson', 'sessions/s1/record.json', 'sessions/s1/binding.json']) {
+        assert.equal(readFileSync(join(bundle, file), 'utf8').includes(token), false, file);
+      }
+      assert.deepEqual((await verifyBundle(bundle)).problems, []);
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('reports usage and input errors in one line with exit 2, never a stack trace', async () => {
     const dir = await tempDir('flowtape-cli-');
     try {
@@ -128,6 +155,9 @@ describe('flowtape run', () => {
       await writeFile(join(dir.path, 'broken.flow.ts'), 'export default defineFlow({ name: ');
       await writeFile(join(dir.path, 'empty.flow.ts'), 'export const x = 1;\n');
       await flowFile(dir.path, 'invalid.flow.ts', `export default defineFlow({ name: 'bad', startAt: 'a', nodes: { a: compute({ run: () => 1 }) }, edges: [{ from: 'a', to: 'nowhere' }] });`);
+      await writeFile(join(dir.path, 'no-servers.json'), '{"servers": []}');
+      await writeFile(join(dir.path, 'bad-mcp.json'), '{"mcpServers": {"web": {"url": "https://mcp.example.com/"}}}');
+      await writeFile(join(dir.path, 'broken-mcp.json'), '{"mcpServers": [');
       const cases: Array<[string[], RegExp]> = [
         [[], /Usage: flowtape/],
         [['run'], /missing required argument 'flow'/],
@@ -135,6 +165,10 @@ describe('flowtape run', () => {
         [['run', 'ok.flow.ts', '--input', '{nope'], /--input: not valid JSON/],
         [['run', 'ok.flow.ts', '--input', '@missing.json'], /--input @missing.json: cannot read .*missing.json \(no such file\)/],
         [['run', 'ok.flow.ts', '--permission', 'maybe'], /--permission <policy>' argument 'maybe' is invalid/],
+        [['run', 'ok.flow.ts', '--mcp-config', 'missing.json'], /^flowtape: --mcp-config missing.json: no such file\n$/],
+        [['run', 'ok.flow.ts', '--mcp-config', 'broken-mcp.json'], /^flowtape: --mcp-config broken-mcp.json: not valid JSON \(.+\)\n$/],
+        [['run', 'ok.flow.ts', '--mcp-config', 'no-servers.json'], /--mcp-config no-servers.json: expected a JSON object with "mcpServers"/],
+        [['run', 'ok.flow.ts', '--mcp-config', 'bad-mcp.json'], /--mcp-config bad-mcp.json: `mcpServers.web` has an unknown key `url` for a stdio server \(a remote server needs `type`: "http" or "sse"\)/],
         [['run', 'nope.flow.ts'], /nope.flow.ts: no such flow file/],
         [['run', 'broken.flow.ts'], /broken.flow.ts: cannot load the flow \(/],
         [['run', 'empty.flow.ts'], /empty.flow.ts: exports no flow/],
@@ -160,8 +194,8 @@ describe('flowtape run', () => {
     try {
       for (const [args, expected] of [
         [['--help'], /Commands:[\s\S]*run[\s\S]*resume[\s\S]*ls[\s\S]*verify[\s\S]*view/],
-        [['run', '--help'], /--input <json\|@file>[\s\S]*--out <dir>[\s\S]*--agent <command>[\s\S]*--deterministic[\s\S]*--permission <policy>/],
-        [['resume', '--help'], /--input/],
+        [['run', '--help'], /--input <json\|@file>[\s\S]*--out <dir>[\s\S]*--agent <command>[\s\S]*--deterministic[\s\S]*--permission <policy>[\s\S]*\(default:\s+approve-reads\)[\s\S]*--mcp-config <file>/],
+        [['resume', '--help'], /--input[\s\S]*--permission <policy>[\s\S]*\(default:\s+approve-reads\)[\s\S]*--mcp-config <file>/],
         [['ls', '--help'], /--json/],
         [['verify', '--help'], /--json/],
         [['view', '--help'], /--port <n>[\s\S]*--open/],

@@ -2,6 +2,31 @@ import { z } from 'zod';
 import { SCHEMA_IDS } from './ids.ts';
 import { AttemptId, ErrorInfo, IsoTime, JsonValue, SessionId, SeqRange } from './common.ts';
 
+const McpNameValue = z.object({ name: z.string(), value: z.string().describe('Recorded as `[redacted:<name>]`.') });
+
+/**
+ * An MCP server given to the agent, in the format's own names: ACP's `type` is `transport` here (`stdio` where ACP
+ * leaves it out). The exact ACP object is the `session/new` request in events.ndjson.
+ */
+export const McpServerBinding = z
+  .union([
+    z.object({
+      name: z.string(),
+      transport: z.literal('stdio'),
+      command: z.string(),
+      args: z.array(z.string()),
+      env: z.array(McpNameValue),
+    }),
+    z.object({
+      name: z.string(),
+      transport: z.enum(['http', 'sse']),
+      url: z.string(),
+      headers: z.array(McpNameValue),
+    }),
+  ])
+  .meta({ title: 'MCP server', description: 'stdio: { name, transport, command, args, env }; remote: { name, transport, url, headers }.' });
+export type McpServerBinding = z.infer<typeof McpServerBinding>;
+
 export const SessionBinding = z
   .object({
     schema: z.literal(SCHEMA_IDS.sessionBinding),
@@ -17,6 +42,12 @@ export const SessionBinding = z
       .string()
       .optional()
       .describe('The ACP auth method flowtape sent in `authenticate` before creating the session (the request is in events.ndjson).'),
+    mcpServers: z
+      .array(McpServerBinding)
+      .optional()
+      .describe(
+        'The MCP servers flowtape passed in `session/new` (absent: none). Values of env variables and headers are secrets: recorded as `[redacted:<name>]`, here and in events.ndjson.',
+      ),
     createdAt: IsoTime,
     boundBy: AttemptId.optional().describe('The attempt that created the session.'),
     error: ErrorInfo.optional().describe('The session could not be started (see the `session.failed` event).'),

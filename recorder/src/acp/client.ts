@@ -12,6 +12,7 @@ import {
   type AuthMethod,
   type ClientConnection,
   type InitializeResponse,
+  type McpServer,
   type NewSessionResponse,
   type PromptResponse,
   type RequestPermissionRequest,
@@ -22,7 +23,7 @@ import {
 import { AUTH_HINT, chooseAuthMethod, describeMethods } from './auth.ts';
 import { AcpError, clip } from './errors.ts';
 import { FsJail } from './fs-jail.ts';
-import { decidePermission, type PermissionPolicy } from './permissions.ts';
+import { decidePermission, DEFAULT_PERMISSION_POLICY, type PermissionPolicy } from './permissions.ts';
 import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
 import {
   AGENT_OUTPUT_CAP_BYTES,
@@ -64,7 +65,7 @@ export interface AcpAgentOptions {
   env?: Record<string, string>;
   /** Whether the agent inherits this process's environment (default true). */
   inheritEnv?: boolean;
-  /** Default 'approve-reads'. */
+  /** Default 'approve-reads' (permissions.ts says what each policy answers). */
   permissionPolicy?: PermissionPolicy;
   onTraffic?: (record: AcpTrafficRecord) => void;
   /**
@@ -100,6 +101,8 @@ export interface PromptOptions {
   signal?: AbortSignal;
   /** Like an abort, but rejects with 'timeout'. */
   timeoutMs?: number;
+  /** Answers this turn's permission requests (default: the agent's `permissionPolicy`): nodes sharing a session keep their own. */
+  permissionPolicy?: PermissionPolicy;
 }
 
 type Failure =
@@ -134,6 +137,8 @@ export class AcpAgent {
   private readonly streamsClosed: Promise<void>;
   private readonly toolKinds = new Map<string, ToolKind>();
   private readonly cancelling = new Map<string, number>();
+  /** The prompt in flight per ACP session, so a permission answer can cancel its turn. */
+  private readonly turns = new Map<string, TurnInFlight>();
   private stdoutEnded = false;
   /** Unregisters the agent's group from the watchdog (which kills it should this process die first). */
   private readonly unwatch: () => Promise<void>;
@@ -234,13 +239,16 @@ export class AcpAgent {
     installExitHook();
   }
 
-  /** Opens a session; the agent works in `cwd` (fs requests are still served inside the run directory only). */
-  async newSession(cwd: string): Promise<{ sessionId: string }> {
+  /**
+   * Opens a session; the agent works in `cwd` (fs requests are still served inside the run directory only) with the
+   * MCP servers given, sent as they are.
+   */
+  async newSession(cwd: string, mcpServers: McpServer[] = []): Promise<{ sessionId: string }> {
     const method = 'session/new';
     let response: NewSessionResponse;
     try {
       response = await this.request<NewSessionResponse>(method, this.options.requestTimeoutMs ?? 60_000, () =>
-        this.connection.agent.request('session/new', { cwd, mcpServers: [] }));
+        this.connection.agent.request('session/new', { cwd, mcpServers }));
     } catch (error) {
       // ACP's auth_required (-32000): say which methods the agent offers and how to pick one.
       if (error instanceof AcpError && error.rpcCode === AUTH_REQUIRED && this.authenticatedWith === undefined) {
@@ -279,11 +287,11 @@ export class AcpAgent {
   }
 
   /** Continues the agent's session `sessionId` with `via` (see `continuation`); rejects like newSession. */
-  async continueSession(via: 'session/resume' | 'session/load', sessionId: string, cwd: string): Promise<void> {
+  async continueSession(via: 'session/resume' | 'session/load', sessionId: string, cwd: string, mcpServers: McpServer[] = []): Promise<void> {
     await this.request(via, this.options.requestTimeoutMs ?? 60_000, () =>
       via === 'session/resume'
-        ? this.connection.agent.request('session/resume', { sessionId, cwd, mcpServers: [] })
-        : this.connection.agent.request('session/load', { sessionId, cwd, mcpServers: [] }));
+        ? this.connection.agent.request('session/resume', { sessionId, cwd, mcpServers })
+        : this.connection.agent.request('session/load', { sessionId, cwd, mcpServers }));
   }
 
   /** Sends one text prompt and resolves with the agent's stop reason once the turn is over. */
@@ -296,13 +304,20 @@ export class AcpAgent {
     response.catch(() => {});
     const answer = settle(response);
     const interrupt = interruption(signal, timeoutMs);
+    const turn = turnInFlight(answer, options.permissionPolicy);
+    this.turns.set(sessionId, turn);
     try {
-      const first = await Promise.race([answer, interrupt.promise]);
+      const first = await Promise.race([answer, interrupt.promise, turn.cancelledByPolicy]);
+      // The policy cancelled the turn (session/cancel is sent): whatever the agent answers now ends it that way.
+      if (first.kind === 'policy' || turn.policyDetail !== undefined) {
+        return await this.cancelTurn(sessionId, answer, 'policy', timeoutMs, turn.policyDetail);
+      }
       if (first.kind === 'error') throw await this.toAcpError(first.error, method);
       if (first.kind === 'value') return await this.finishTurn(first.value, method);
       return await this.cancelTurn(sessionId, answer, first.kind, timeoutMs);
     } finally {
       interrupt.dispose();
+      if (this.turns.get(sessionId) === turn) this.turns.delete(sessionId);
     }
   }
 
@@ -393,13 +408,11 @@ export class AcpAgent {
     return { stopReason: response.stopReason };
   }
 
-  private async cancelTurn(
-    sessionId: string,
-    answer: Promise<Settled<PromptResponse>>,
-    reason: 'aborted' | 'timeout',
-    timeoutMs: number | undefined,
-  ): Promise<never> {
-    const method = 'session/prompt';
+  /**
+   * Sends `session/cancel`; until the prompt is answered, the session's permission requests are answered `cancelled`
+   * (as ACP requires of a client that cancelled).
+   */
+  private sendCancel(sessionId: string, answer: Promise<Settled<PromptResponse>>): void {
     this.cancelling.set(sessionId, (this.cancelling.get(sessionId) ?? 0) + 1);
     void answer.then(() => {
       const count = (this.cancelling.get(sessionId) ?? 1) - 1;
@@ -407,6 +420,18 @@ export class AcpAgent {
       else this.cancelling.delete(sessionId);
     });
     this.connection.agent.notify('session/cancel', { sessionId }).catch(() => {});
+  }
+
+  private async cancelTurn(
+    sessionId: string,
+    answer: Promise<Settled<PromptResponse>>,
+    reason: 'aborted' | 'timeout' | 'policy',
+    timeoutMs: number | undefined,
+    policyDetail?: string,
+  ): Promise<never> {
+    const method = 'session/prompt';
+    // A policy cancel was sent when the permission request came.
+    if (reason !== 'policy') this.sendCancel(sessionId, answer);
     const grace = this.options.cancelGraceMs ?? 3_000;
     const limit = interruption(undefined, grace);
     const outcome = await Promise.race([answer, limit.promise]).finally(() => limit.dispose());
@@ -424,6 +449,9 @@ export class AcpAgent {
     }
     if (reason === 'timeout') {
       throw new AcpError('timeout', `agent did not finish session/prompt within ${timeoutMs} ms; ${after}`, { method, stopReason });
+    }
+    if (reason === 'policy') {
+      throw new AcpError('permission_cancelled', `${policyDetail}, so flowtape cancelled the turn (session/cancel); ${after}`, { method, stopReason });
     }
     throw new AcpError('cancelled', `prompt cancelled; ${after}`, { method, stopReason });
   }
@@ -515,13 +543,26 @@ export class AcpAgent {
   }
 
   private onPermissionRequest(request: RequestPermissionRequest): RequestPermissionResponse {
-    const response: RequestPermissionResponse = this.cancelling.has(request.sessionId)
-      ? { outcome: { outcome: 'cancelled' } }
-      : decidePermission(
-        this.options.permissionPolicy ?? 'approve-reads',
+    const cancelled: RequestPermissionResponse = { outcome: { outcome: 'cancelled' } };
+    let response = cancelled;
+    if (!this.cancelling.has(request.sessionId)) {
+      const turn = this.turns.get(request.sessionId);
+      const decision = decidePermission(
+        turn?.policy ?? this.options.permissionPolicy ?? DEFAULT_PERMISSION_POLICY,
         request,
-        this.toolKinds.get(`${request.sessionId}\u0000${request.toolCall.toolCallId}`),
+        this.toolKinds.get(`${request.sessionId}\u0000${request.toolCall?.toolCallId}`),
       );
+      if (decision.kind === 'answer') response = decision.response;
+      else {
+        // No answer the policy allows: cancel the turn for real — session/cancel goes out before this answer — rather
+        // than answer `cancelled` to a turn that goes on.
+        if (turn && turn.policyDetail === undefined) {
+          turn.policyDetail = decision.detail;
+          this.sendCancel(request.sessionId, turn.answer);
+          turn.stop();
+        }
+      }
+    }
     this.callback(() => this.options.onPermission?.(request, response));
     return response;
   }
@@ -676,6 +717,21 @@ function installExitHook(): void {
 // ---- small promise helpers ---------------------------------------------------------------------------------
 
 type Settled<T> = { kind: 'value'; value: T } | { kind: 'error'; error: unknown };
+
+interface TurnInFlight {
+  answer: Promise<Settled<PromptResponse>>;
+  policy: PermissionPolicy | undefined;
+  /** Set when the permission policy cancelled the turn: why, one phrase. */
+  policyDetail: string | undefined;
+  cancelledByPolicy: Promise<{ kind: 'policy' }>;
+  stop(): void;
+}
+
+function turnInFlight(answer: Promise<Settled<PromptResponse>>, policy: PermissionPolicy | undefined): TurnInFlight {
+  let stop!: () => void;
+  const cancelledByPolicy = new Promise<{ kind: 'policy' }>((resolve) => (stop = () => resolve({ kind: 'policy' })));
+  return { answer, policy, policyDetail: undefined, cancelledByPolicy, stop };
+}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

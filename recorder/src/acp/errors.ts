@@ -8,6 +8,7 @@ export type AcpErrorCode =
   | 'rpc_error' // the agent answered a request with a JSON-RPC error
   | 'timeout' // the agent did not answer in time
   | 'cancelled' // the caller aborted the prompt
+  | 'permission_cancelled' // the permission policy rejected a tool call the agent offered no way to reject: turn cancelled
   | 'invalid_cwd' // the run directory does not exist or is not a directory
   | 'auth_required'; // the agent needs a login flowtape could not give it (no, several or a refused method)
 
@@ -18,7 +19,7 @@ export interface AcpErrorDetails {
   method?: string | undefined;
   exitCode?: number | null | undefined;
   signal?: NodeJS.Signals | null | undefined;
-  /** For `cancelled`: the stop reason the agent answered with, if it answered within the grace period. */
+  /** For `cancelled` (and `timeout`, `permission_cancelled`): the stop reason the agent answered with, if it answered within the grace period. */
   stopReason?: string | undefined;
 }
 

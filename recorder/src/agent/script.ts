@@ -79,7 +79,7 @@ const writeFileStep = z.strictObject({
 /** The step keys, in the order the documentation lists them. A step is an object with exactly one of them. */
 export const stepKinds = [
   'message', 'thought', 'toolCall', 'toolCallUpdate', 'plan', 'permission', 'readFile', 'writeFile',
-  'delayMs', 'stderr', 'garbage', 'raw', 'error', 'exit', 'hang', 'stopReason',
+  'delayMs', 'stderr', 'garbage', 'raw', 'echoSession', 'error', 'exit', 'hang', 'stopReason',
 ] as const;
 export type StepKind = (typeof stepKinds)[number];
 
@@ -109,6 +109,7 @@ export interface Step {
   stderr?: string | undefined;
   garbage?: string | undefined;
   raw?: unknown;
+  echoSession?: true | undefined;
   error?: z.infer<typeof rpcError> | undefined;
   exit?: number | undefined;
   hang?: true | undefined;
@@ -143,6 +144,7 @@ const stepSchema: z.ZodType<Step> = z
     stderr: z.string().optional(),
     garbage: z.string().refine((s) => !s.includes('\n'), 'garbage must be a single line').optional(),
     raw: z.unknown().optional(),
+    echoSession: z.literal(true).optional(),
     error: rpcError.optional(),
     exit: z.int().min(0).max(255).optional(),
     hang: z.literal(true).optional(),
@@ -205,6 +207,7 @@ export const scriptSchema = z.strictObject({
     title: z.string().optional(),
   }).default({ name: 'flowtape-scripted-agent', version: '0.0.0' }),
   protocolVersion: z.int().min(0).optional(),
+  mcpCapabilities: z.strictObject({ http: z.boolean().optional(), sse: z.boolean().optional() }).optional(),
   initialize: z.strictObject({ error: rpcError }).optional(),
   sessionNew: z.strictObject({ error: rpcError }).optional(),
   capabilities: z

@@ -29,6 +29,8 @@ export interface ScriptedAgentIo {
 
 interface SessionState {
   cwd: string;
+  /** As received in session/new or session/load, for `echoSession`. */
+  mcpServers: unknown;
   turn?: AbortController | undefined;
 }
 
@@ -54,6 +56,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
           loadSession: script.capabilities.loadSession,
           promptCapabilities: { image: false, audio: false, embeddedContext: false },
           ...(script.capabilities.resume ? { sessionCapabilities: { resume: {} } } : {}),
+          mcpCapabilities: script.mcpCapabilities ?? { http: true, sse: true },
         },
         authMethods: [],
         agentInfo: { name: script.agent.name, version: script.agent.version, ...(script.agent.title ? { title: script.agent.title } : {}) },
@@ -62,7 +65,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
     .onRequest('session/new', ({ params }) => {
       if (script.sessionNew) throw toRequestError(script.sessionNew.error);
       const sessionId = `sess-${++sessionCounter}`;
-      sessions.set(sessionId, { cwd: params.cwd });
+      sessions.set(sessionId, { cwd: params.cwd, mcpServers: params.mcpServers });
       return { sessionId };
     })
     // A client that respawns the agent between turns (acpx does, flowtape does on resume) reattaches with
@@ -71,15 +74,15 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
     .onRequest('session/load', async ({ params, client }) => {
       if (!script.capabilities.loadSession) throw RequestError.methodNotFound('session/load');
       if (script.sessionLoad?.error) throw toRequestError(script.sessionLoad.error);
-      if (!sessions.has(params.sessionId)) sessions.set(params.sessionId, { cwd: params.cwd });
+      if (!sessions.has(params.sessionId)) sessions.set(params.sessionId, { cwd: params.cwd, mcpServers: params.mcpServers ?? [] });
       const replay = script.sessionLoad?.replay;
-      if (replay) await new TurnRun(client, params.sessionId, params.cwd, new AbortController().signal, io).steps(replay);
+      if (replay) await new TurnRun(client, params.sessionId, sessions.get(params.sessionId)!, new AbortController().signal, io).steps(replay);
       return {};
     })
     // session/resume: the same without replaying history (advertised only with `capabilities.resume`).
     .onRequest('session/resume', ({ params }) => {
       if (!script.capabilities.resume) throw RequestError.methodNotFound('session/resume');
-      if (!sessions.has(params.sessionId)) sessions.set(params.sessionId, { cwd: params.cwd });
+      if (!sessions.has(params.sessionId)) sessions.set(params.sessionId, { cwd: params.cwd, mcpServers: params.mcpServers ?? [] });
       return {};
     })
     .onNotification('session/cancel', ({ params }) => {
@@ -96,7 +99,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       signal.addEventListener('abort', onRequestAbort, { once: true });
       session.turn = turn;
       try {
-        const run = new TurnRun(client, params.sessionId, session.cwd, turn.signal, io);
+        const run = new TurnRun(client, params.sessionId, session, turn.signal, io);
         const stopReason = await run.steps(steps);
         return { stopReason: stopReason ?? 'end_turn' };
       } catch (error) {
@@ -142,7 +145,7 @@ class TurnRun {
   constructor(
     private readonly client: AgentContext,
     private readonly sessionId: string,
-    private readonly cwd: string,
+    private readonly session: SessionState,
     private readonly signal: AbortSignal,
     private readonly io: ScriptedAgentIo,
   ) {}
@@ -160,13 +163,8 @@ class TurnRun {
   private async step(step: Step): Promise<StopReason | undefined> {
     if (step.message !== undefined) await this.update({ sessionUpdate: 'agent_message_chunk', content: text(step.message) });
     else if (step.thought !== undefined) await this.update({ sessionUpdate: 'agent_thought_chunk', content: text(step.thought) });
-    else if (step.toolCall) {
-      const { content, ...rest } = step.toolCall;
-      await this.update({ sessionUpdate: 'tool_call', ...rest, ...(content ? { content: content.map(toolContent) } : {}) });
-    } else if (step.toolCallUpdate) {
-      const { content, ...rest } = step.toolCallUpdate;
-      await this.update({ sessionUpdate: 'tool_call_update', ...rest, ...(content ? { content: content.map(toolContent) } : {}) });
-    } else if (step.plan) await this.update({ sessionUpdate: 'plan', entries: step.plan });
+    else if (step.toolCall) await this.update({ sessionUpdate: 'tool_call', ...this.withAbsolutePaths(step.toolCall) });
+    else if (step.toolCallUpdate) await this.update({ sessionUpdate: 'tool_call_update', ...this.withAbsolutePaths(step.toolCallUpdate) }); else if (step.plan) await this.update({ sessionUpdate: 'plan', entries: step.plan });
     else if (step.permission) return this.permission(step.permission);
     else if (step.readFile) await this.readFile(step.readFile);
     else if (step.writeFile) await this.writeFile(step.writeFile);
@@ -174,6 +172,10 @@ class TurnRun {
     else if (step.stderr !== undefined) this.io.writeStderrLine(step.stderr);
     else if (step.garbage !== undefined) await this.io.writeRawLine(step.garbage);
     else if (step.raw !== undefined) await this.io.writeRawLine(JSON.stringify(step.raw));
+    else if (step.echoSession) {
+      const setup = { cwd: this.session.cwd, mcpServers: this.session.mcpServers };
+      await this.update({ sessionUpdate: 'agent_message_chunk', content: text(JSON.stringify(setup)) });
+    }
     else if (step.error) throw toRequestError(step.error);
     else if (step.exit !== undefined) {
       this.io.exit(step.exit);
@@ -201,7 +203,9 @@ class TurnRun {
     });
     const response = await this.untilCancelled(request);
     const outcome = response.outcome;
-    if (outcome.outcome === 'cancelled' && this.signal.aborted) throw new Cancelled();
+    // ACP: a client answers `cancelled` only after it sent session/cancel, so the turn is over — even when this answer
+    // is handled before the cancel notification that preceded it on the wire.
+    if (outcome.outcome === 'cancelled') throw new Cancelled();
     const chosen = outcome.outcome === 'selected' ? options.find((o) => o.optionId === outcome.optionId) : undefined;
     const allowed = chosen !== undefined && chosen.kind.startsWith('allow');
     const branch = allowed
@@ -248,7 +252,24 @@ class TurnRun {
 
   /** Relative script paths are joined to the session cwd as text: `..` stays visible to the client. */
   private resolve(path: string): string {
-    return isAbsolute(path) ? path : `${this.cwd.replace(/\/+$/, '')}/${path}`;
+    return isAbsolute(path) ? path : `${this.session.cwd.replace(/\/+$/, '')}/${path}`;
+  }
+
+  /** A tool call as ACP wants it: locations and diff paths absolute, string content as text blocks. */
+  private withAbsolutePaths<T extends { content?: ScriptToolCallContent[] | undefined; locations?: Array<{ path: string; line?: number | undefined }> | undefined }>(
+    call: T,
+  ): Omit<T, 'content' | 'locations'> & { content?: ToolCallContent[]; locations?: Array<{ path: string; line?: number }> } {
+    const { content, locations } = call;
+    // Spread first so the keys keep the script's order (the traffic reads as the script was written).
+    return {
+      ...call,
+      ...(content ? { content: content.map((item) => this.absoluteDiff(toolContent(item))) } : {}),
+      ...(locations ? { locations: locations.map((l) => ({ ...l, path: this.resolve(l.path) })) } : {}),
+    };
+  }
+
+  private absoluteDiff(item: ToolCallContent): ToolCallContent {
+    return item.type === 'diff' ? { ...item, path: this.resolve(item.path) } : item;
   }
 
   /** Waits `ms` (or forever) unless the turn is cancelled first. */

@@ -40,7 +40,7 @@ import type { LifecycleEvent, LifecycleObserver } from '../runtime/lifecycle.ts'
 import { ArtifactStore } from './artifacts.ts';
 import { appendedFile, ensureFolder, refuseLinks } from './confine.ts';
 import { syncPath, writeFileAtomicSync } from './fsio.ts';
-import { composeHooks, replacingHook, secretsFromEnv, type RedactHook, type Replacement } from './redact.ts';
+import { composeHooks, mcpServersForBinding, redactMcpInMessage, replacingHook, secretsFromEnv, type RedactHook, type Replacement } from './redact.ts';
 import { SessionWriter } from './session-writer.ts';
 import { TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
 import { DEFAULT_INLINE_LIMIT, ValueEncoder } from './values.ts';
@@ -399,7 +399,9 @@ class BundleRecorder implements Recorder {
         return;
       }
       case 'acp.traffic':
-        this.session(event.sessionId).traffic(at, event.direction, event.message, event.text, event.attemptId, event.omitted);
+        // The MCP servers' env and header values are secrets whatever their length: never on disk.
+        const message = event.message === undefined ? undefined : redactMcpInMessage(event.message);
+        this.session(event.sessionId).traffic(at, event.direction, message, event.text, event.attemptId, event.omitted);
         return;
       case 'acp.prompt_sent': {
         // The session seqs are allocated when the session lines are written (under the lock in shared mode): the
@@ -565,6 +567,9 @@ class BundleRecorder implements Recorder {
       ...(event.protocolVersion !== undefined ? { protocolVersion: event.protocolVersion } : {}),
       ...(event.agent ? { agent: event.agent } : {}),
       ...('authMethodId' in event && event.authMethodId !== undefined ? { authMethodId: event.authMethodId } : {}),
+      ...(event.mcpServers && event.mcpServers.length > 0
+        ? { mcpServers: mcpServersForBinding(event.mcpServers) }
+        : {}),
       createdAt: at,
       boundBy: event.attemptId,
       ...(outcome.error ? { error: outcome.error } : {}),

@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { DEFAULT_PERMISSION_POLICY } from '../acp/permissions.ts';
+import { parseMcpServers, type McpServer } from '../runtime/mcp-servers.ts';
 import { UsageError } from './errors.ts';
 
 export { DEFAULT_RUNS_ROOT } from '../runs-root.ts';
@@ -35,3 +37,32 @@ export function parsePort(value: string): number {
 }
 
 export const PERMISSION_POLICIES = ['approve-all', 'approve-reads', 'deny'] as const;
+
+/** `--permission`'s help: the default, and what each policy answers (README, "Permission policies", has the table). */
+export const PERMISSION_HELP =
+  `how agent permission requests are answered when the flow and node name no policy (default: ${DEFAULT_PERMISSION_POLICY}): ` +
+  'approve-reads allows tool calls of kind read and search and rejects every other kind; ' +
+  'approve-all allows all; deny rejects all (an agent that offers no reject option gets its turn cancelled)';
+
+export const MCP_CONFIG_HELP =
+  'MCP servers for the agents\' sessions: a JSON file {"mcpServers": …}, either ACP\'s array or the name → server map of ' +
+  '.mcp.json files; a flow\'s or node\'s mcpServers replaces it';
+
+/** Reads `--mcp-config <file>`: `{ "mcpServers": [...] }` (ACP's shape) or `{ "mcpServers": { name: {...} } }`. */
+export function readMcpConfig(value: string, cwd: string): McpServer[] {
+  const where = `--mcp-config ${value}`;
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(resolve(cwd, value), 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : error instanceof SyntaxError ? `not valid JSON (${error.message.split('\n')[0]})` : (error as Error).message;
+    throw new UsageError(`${where}: ${why}`);
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config) || !('mcpServers' in config)) {
+    throw new UsageError(`${where}: expected a JSON object with "mcpServers" (an array of servers, or an object of name → server)`);
+  }
+  const parsed = parseMcpServers(config.mcpServers);
+  if ('problem' in parsed) throw new UsageError(`${where}: ${parsed.problem}`);
+  return parsed.servers;
+}

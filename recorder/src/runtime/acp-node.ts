@@ -4,10 +4,12 @@
 import { basename, resolve } from 'node:path';
 import type { SessionNotification } from '@agentclientprotocol/sdk';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
+import { DEFAULT_PERMISSION_POLICY } from '../acp/permissions.ts';
 import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy, PromptInput } from './definition.ts';
 import { splitCommand } from './command.ts';
 import { NodeError, ResumeError } from './errors.ts';
 import type { LifecycleEvent } from './lifecycle.ts';
+import { parseMcpServers, type McpServer } from './mcp-servers.ts';
 
 /** What the ACP part needs from the attempt that runs the node (implemented by the runtime's Attempt). */
 export interface AcpAttempt {
@@ -28,6 +30,8 @@ export interface AcpNodeHost {
   permissionPolicy: PermissionPolicy | undefined;
   auth: string | undefined;
   agentEnv: Record<string, string> | undefined;
+  /** The run's MCP servers (already parsed); a flow's or node's list replaces them. */
+  mcpServers: McpServer[] | undefined;
   /** How long an aborted prompt waits for the agent's answer to session/cancel. */
   cancelGraceMs: number;
   sessionId(index: number, handle: string): string;
@@ -57,6 +61,7 @@ interface Session {
   readonly mode: 'shared' | 'isolated';
   readonly argv: string[];
   readonly cwd: string;
+  readonly mcpServers: McpServer[];
   agent: AcpAgent | undefined;
   acpSessionId: string;
   /** The attempt the traffic belongs to (undefined between turns). */
@@ -71,7 +76,9 @@ interface Session {
   boundOnce?: boolean;
 }
 
-const errorCodes = new Set(['agent_missing', 'agent_exited', 'protocol_error', 'rpc_error', 'auth_required', 'timeout', 'cancelled', 'invalid_cwd']);
+const errorCodes = new Set([
+  'agent_missing', 'agent_exited', 'protocol_error', 'rpc_error', 'auth_required', 'timeout', 'cancelled', 'permission_cancelled', 'invalid_cwd',
+]);
 
 export class AcpNodeRunner {
   /** flowtape sessions opened so far in this run (continues from a resume state). */
@@ -124,15 +131,17 @@ export class AcpNodeRunner {
     const promptText = promptToText(typeof node.prompt === 'string' ? node.prompt : await node.prompt(context), attempt.nodeId);
     const isolated = node.session?.isolated === true;
     const handle = node.session?.handle ?? (isolated ? 'isolated' : 'main');
-    const policy = node.permissionPolicy ?? this.host.flow.permissionPolicy ?? this.host.permissionPolicy;
+    const policy = node.permissionPolicy ?? this.host.flow.permissionPolicy ?? this.host.permissionPolicy ?? DEFAULT_PERMISSION_POLICY;
     const auth = node.auth ?? this.host.flow.auth ?? this.host.auth;
-    const key = `${handle}\u0000${cwd}\u0000${auth ?? ''}\u0000${argv.join('\u0000')}`;
+    const mcpServers = this.mcpServersFor(node, attempt.nodeId);
+    // Nodes share a session only when everything the session was opened with is the same.
+    const key = JSON.stringify([handle, cwd, auth ?? '', argv, mcpServers]);
 
     let session = isolated ? undefined : this.shared.get(key);
     let reused = session !== undefined;
     if (!session) {
       const recorded = isolated ? undefined : this.takeRecorded(handle, argv, cwd, auth);
-      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy, auth }, attempt, recorded);
+      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy, auth, mcpServers }, attempt, recorded);
       if (!isolated) this.shared.set(key, session);
       // A continued session is the recorded one, reused by this attempt (its binding stays as first written).
       reused = session.continued !== undefined;
@@ -154,11 +163,12 @@ export class AcpNodeRunner {
       ...(agent.authMethodId !== undefined ? { authMethodId: agent.authMethodId } : {}),
       ...(session.continued !== undefined && session.boundOnce !== true ? { continued: session.continued } : {}),
       ...(session.replaces !== undefined && session.boundOnce !== true ? { replaces: session.replaces } : {}),
+      ...(session.mcpServers.length > 0 ? { mcpServers: session.mcpServers } : {}),
     });
     session.boundOnce = true;
     try {
       // Like acpx: the node sees the agent's text trimmed (the trace keeps it as sent).
-      const text = (await this.turn(session, promptText, attempt)).trim();
+      const text = (await this.turn(session, promptText, attempt, policy)).trim();
       if (!node.parse) return text;
       try {
         return await node.parse(text, context);
@@ -198,13 +208,25 @@ export class AcpNodeRunner {
     return argv;
   }
 
+  /** The node's servers, else the flow's, else the run's: a list replaces the one below it, never merges. */
+  private mcpServersFor(node: AcpNodeDefinition, nodeId: string): McpServer[] {
+    const own = node.mcpServers ?? this.host.flow.mcpServers;
+    if (own === undefined) return this.host.mcpServers ?? [];
+    const parsed = parseMcpServers(own);
+    if ('problem' in parsed) throw new NodeError('invalid_mcp_servers', `node "${nodeId}": ${parsed.problem}`);
+    return parsed.servers;
+  }
+
   private async resolveCwd(node: AcpNodeDefinition, context: FlowNodeContext): Promise<string> {
     const cwd = typeof node.cwd === 'function' ? await node.cwd(context) : node.cwd;
     return cwd === undefined ? this.host.cwd : resolve(this.host.cwd, cwd);
   }
 
   private async open(
-    spec: { handle: string; key: string; mode: 'shared' | 'isolated'; argv: string[]; cwd: string; policy: PermissionPolicy | undefined; auth: string | undefined },
+    spec: {
+      handle: string; key: string; mode: 'shared' | 'isolated'; argv: string[]; cwd: string;
+      policy: PermissionPolicy | undefined; auth: string | undefined; mcpServers: McpServer[];
+    },
     attempt: AcpAttempt,
     recorded?: RecordedSession,
   ): Promise<Session> {
@@ -219,6 +241,7 @@ export class AcpNodeRunner {
       mode: spec.mode,
       argv: spec.argv,
       cwd: spec.cwd,
+      mcpServers: spec.mcpServers,
       agent: undefined,
       acpSessionId: '',
       attemptId: attempt.attemptId,
@@ -251,9 +274,10 @@ export class AcpNodeRunner {
     );
     try {
       session.agent = await untilAborted(started, attempt.signal);
+      checkMcpSupport(session.agent, spec.mcpServers, label, attempt.nodeId);
       if (recorded) await this.continueRecorded(session, recorded, newId, attempt.signal);
       if (session.continued === undefined) {
-        session.acpSessionId = (await untilAborted(session.agent.newSession(spec.cwd), attempt.signal)).sessionId;
+        session.acpSessionId = (await untilAborted(session.agent.newSession(spec.cwd, spec.mcpServers), attempt.signal)).sessionId;
       }
     } catch (error) {
       if (session.sessionId === '' || session.continued !== undefined) {
@@ -278,6 +302,7 @@ export class AcpNodeRunner {
         cwd: spec.cwd,
         ...(agent?.agentInfo ? { agent: { name: agent.agentInfo.name, ...(agent.agentInfo.version ? { version: agent.agentInfo.version } : {}) } } : {}),
         ...(agent?.protocolVersion !== undefined ? { protocolVersion: agent.protocolVersion } : {}),
+        ...(spec.mcpServers.length > 0 ? { mcpServers: spec.mcpServers } : {}),
         error: { message: failure.message, code: failure.code },
       });
       throw failure;
@@ -315,7 +340,7 @@ export class AcpNodeRunner {
     this.decide(session, recorded.sessionId);
     session.continued = via;
     try {
-      await untilAborted(agent.continueSession(via, recorded.acpSessionId, session.cwd), signal);
+      await untilAborted(agent.continueSession(via, recorded.acpSessionId, session.cwd, session.mcpServers), signal);
       session.acpSessionId = recorded.acpSessionId;
     } catch (error) {
       if (!(error instanceof AcpError && error.code === 'rpc_error' && agent.usable)) throw error;
@@ -333,7 +358,7 @@ export class AcpNodeRunner {
     for (const record of held) this.traffic(session, record);
   }
 
-  private async turn(session: Session, prompt: string, attempt: AcpAttempt): Promise<string> {
+  private async turn(session: Session, prompt: string, attempt: AcpAttempt, policy: PermissionPolicy): Promise<string> {
     const agent = session.agent!;
     session.attemptId = attempt.attemptId;
     session.text = '';
@@ -343,7 +368,8 @@ export class AcpNodeRunner {
     let stopReason: string | null = null;
     let failure: unknown;
     try {
-      stopReason = (await agent.prompt(session.acpSessionId, prompt, { signal: attempt.signal })).stopReason;
+      // The node's own policy, even in a session another node opened with another one.
+      stopReason = (await agent.prompt(session.acpSessionId, prompt, { signal: attempt.signal, permissionPolicy: policy })).stopReason;
     } catch (error) {
       failure = error;
     }
@@ -418,8 +444,24 @@ function collect(session: Session, notification: SessionNotification): void {
  */
 function keepsSession(failure: unknown, agent: AcpAgent): boolean {
   if (!(failure instanceof AcpError) || !agent.usable) return false;
-  if (failure.code === 'cancelled') return failure.stopReason !== undefined;
+  if (failure.code === 'cancelled' || failure.code === 'permission_cancelled') return failure.stopReason !== undefined;
   return failure.code === 'rpc_error';
+}
+
+/**
+ * ACP: a client sends http and sse servers only to an agent whose `mcpCapabilities` says it can use them. Refused
+ * here, before session/new, with the server named — an agent would otherwise ignore it or fail obscurely.
+ */
+function checkMcpSupport(agent: AcpAgent, servers: readonly McpServer[], label: string, nodeId: string): void {
+  const capabilities = agent.agentCapabilities?.mcpCapabilities;
+  for (const server of servers) {
+    if (!('type' in server) || (server.type !== 'http' && server.type !== 'sse')) continue;
+    if (capabilities?.[server.type] === true) continue;
+    throw new NodeError(
+      'mcp_unsupported',
+      `node "${nodeId}": agent ${label}: MCP server "${server.name}" is ${server.type}, which the agent does not support (its initialize answer has no mcpCapabilities.${server.type}): use a stdio server`,
+    );
+  }
 }
 
 function promptToText(prompt: PromptInput, nodeId: string): string {

@@ -3,6 +3,7 @@
 // marked "flowtape:" below. Builders only validate and tag: they keep the author's object (no copies).
 import type { ErrorInfo, JsonValue, NodeType, Outcome } from '@flowtape/schema';
 import { FlowDefinitionError } from './errors.ts';
+import { parseMcpServers, type McpServersInput } from './mcp-servers.ts';
 import type { FlowShellExecution, FlowShellResult, ShellActionExecution, ShellActionResult } from './shell.ts';
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -90,6 +91,11 @@ export interface AcpNodeDefinition extends FlowNodeCommon {
   permissionPolicy?: PermissionPolicy;
   /** flowtape: the ACP auth method to log in with (one the agent advertises); wins over the flow's and the run's. */
   auth?: string;
+  /**
+   * flowtape: the MCP servers of the session this node opens (sent in `session/new`). Replaces the flow's and the
+   * run's list — `[]` means none — rather than merging with it. Nodes share a session only with the same servers.
+   */
+  mcpServers?: McpServersInput;
 }
 
 export interface ComputeNodeDefinition extends FlowNodeCommon {
@@ -167,6 +173,8 @@ export interface FlowDefinition {
   permissionPolicy?: PermissionPolicy;
   /** flowtape: the ACP auth method of this flow's sessions (wins over runFlow's `auth`, the CLI's --auth). */
   auth?: string;
+  /** flowtape: the MCP servers of this flow's ACP sessions (replaces runFlow's `mcpServers`, the CLI's --mcp-config). */
+  mcpServers?: McpServersInput;
   /** flowtape: free-form labels, copied to flow.json. */
   metadata?: Record<string, JsonValue>;
   /** acpx: accepted and ignored (flowtape names runs by id). */
@@ -419,6 +427,8 @@ export function nodeProblem(node: unknown): string | undefined {
         return `\`permissionPolicy\` must be one of ${POLICIES.join(', ')}`;
       }
       if (n.auth !== undefined && (typeof n.auth !== 'string' || n.auth === '')) return '`auth` must be a non-empty string (an auth method id)';
+      const mcp = n.mcpServers === undefined ? undefined : parseMcpServers(n.mcpServers);
+      if (mcp && 'problem' in mcp) return mcp.problem;
       const session = n.session as Record<string, unknown> | undefined;
       if (session !== undefined) {
         if (typeof session !== 'object' || session === null) return '`session` must be { handle?, isolated? }';
@@ -469,6 +479,8 @@ export function validateFlow(flow: unknown): asserts flow is FlowDefinition {
   if (commandIssue) fail(commandIssue);
   if (f.permissionPolicy !== undefined && !POLICIES.includes(f.permissionPolicy)) fail(`\`permissionPolicy\` must be one of ${POLICIES.join(', ')}`);
   if (f.auth !== undefined && (typeof f.auth !== 'string' || f.auth === '')) fail('`auth` must be a non-empty string (an auth method id)');
+  const mcp = f.mcpServers === undefined ? undefined : parseMcpServers(f.mcpServers);
+  if (mcp && 'problem' in mcp) fail(mcp.problem);
   if (!Array.isArray(f.edges)) fail('`edges` must be an array');
   const known = (id: unknown): boolean => typeof id === 'string' && Object.hasOwn(nodes, id);
   const from = new Set<string>();

@@ -35,6 +35,14 @@ export {
   type SwitchFlowEdge,
 } from './definition.ts';
 export type { RecordedSession } from './acp-node.ts';
+export {
+  parseMcpServers,
+  type McpRemoteServerInput,
+  type McpServer,
+  type McpServerInput,
+  type McpServersInput,
+  type McpStdioServerInput,
+} from './mcp-servers.ts';
 export { runFlow, resumeFlow, type IdFactory, type ResumeOptions, type ResumeState, type RunOptions, type RunResult, type RunStatus } from './run.ts';
 export { flowSnapshot } from './snapshot.ts';
 export type { FlowShellExecution, FlowShellResult, ShellActionExecution, ShellActionResult } from './shell.ts';

@@ -5,6 +5,7 @@
  * decides inline-vs-artifact for values, applies redaction and derives session/message ranges.
  */
 import type { ErrorInfo, FlowSnapshot, NodeType, Outcome } from '@flowtape/schema';
+import type { McpServer } from './mcp-servers.ts';
 
 interface AttemptScope {
   nodeId: string;
@@ -61,6 +62,8 @@ export type LifecycleEvent =
       continued?: 'session/resume' | 'session/load';
       /** After a resume: a new session opened in place of a recorded one that could not be continued, and why. */
       replaces?: { sessionId: string; reason: string };
+      /** The MCP servers sent in `session/new`, as sent (secrets included: the recorder redacts them). */
+      mcpServers?: McpServer[];
     } & AttemptScope)
   | ({
       /**
@@ -75,6 +78,8 @@ export type LifecycleEvent =
       cwd: string;
       agent?: { name: string; version?: string };
       protocolVersion?: number;
+      /** The MCP servers the session was to be opened with. */
+      mcpServers?: McpServer[];
       error: ErrorInfo;
     } & AttemptScope)
   | {

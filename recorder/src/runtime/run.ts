@@ -24,6 +24,7 @@ import {
 } from './definition.ts';
 import { NodeError, ResumeError, RunOptionsError, toErrorInfo } from './errors.ts';
 import { systemClock, type Clock, type LifecycleEvent, type LifecycleObserver } from './lifecycle.ts';
+import { parseMcpServers, type McpServer, type McpServersInput } from './mcp-servers.ts';
 import { compileEdges, route, type CompiledEdge } from './routing.ts';
 import { runShellCommand, type ShellActionExecution } from './shell.ts';
 import { flowSnapshot } from './snapshot.ts';
@@ -56,6 +57,8 @@ export interface RunOptions {
   auth?: string;
   /** Extra environment for agent processes. */
   agentEnv?: Record<string, string>;
+  /** MCP servers for ACP sessions (the CLI's --mcp-config); a flow's or node's `mcpServers` replaces them. */
+  mcpServers?: McpServersInput;
   runId?: string;
   /** Overrides the flow's runTimeoutMs. */
   runTimeoutMs?: number;
@@ -185,6 +188,7 @@ class FlowRun {
         permissionPolicy: options.permissionPolicy,
         auth: options.auth,
         agentEnv: options.agentEnv,
+        mcpServers: options.mcpServers === undefined ? undefined : mcpServersOf(options.mcpServers),
         cancelGraceMs: Math.min(ACP_CANCEL_GRACE_MS, Math.max(0, this.graceMs - 500)),
         sessionId: sessionId ? (index, handle) => sessionId(index, handle) : (index) => `s${index}`,
         emit: (event) => this.emit(event),
@@ -670,6 +674,13 @@ function prepare(flow: FlowDefinition, options: RunOptions): void {
   };
   positive('runTimeoutMs', options.runTimeoutMs, false);
   positive('interruptGraceMs', options.interruptGraceMs, true);
+  if (options.mcpServers !== undefined) mcpServersOf(options.mcpServers);
+}
+
+function mcpServersOf(value: unknown): McpServer[] {
+  const parsed = parseMcpServers(value);
+  if ('problem' in parsed) throw new RunOptionsError(`run options: ${parsed.problem}`);
+  return parsed.servers;
 }
 
 /**

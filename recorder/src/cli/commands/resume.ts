@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { parseInput, PERMISSION_POLICIES } from '../input.ts';
+import { MCP_CONFIG_HELP, parseInput, PERMISSION_HELP, PERMISSION_POLICIES, readMcpConfig } from '../input.ts';
 import { reportRun } from './run.ts';
 
 interface ResumeFlags {
@@ -12,6 +12,7 @@ interface ResumeFlags {
   flow?: string;
   agent?: string;
   permission?: PermissionPolicy;
+  mcpConfig?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -25,13 +26,15 @@ export const resumeCommand: CliCommand = {
       .option('--input <json|@file>', 'the resume input (read by `$resume.<field>` switches and context.resume)')
       .option('--flow <file>', 'the flow file (default: the one recorded in flow.json)')
       .option('--agent <command>', 'the ACP agent command for nodes that name none')
-      .addOption(new Option('--permission <policy>', 'how agent permission requests are answered').choices(PERMISSION_POLICIES))
+      .addOption(new Option('--permission <policy>', PERMISSION_HELP).choices(PERMISSION_POLICIES))
+      .option('--mcp-config <file>', `${MCP_CONFIG_HELP} (not kept from the run: its values are secrets, give it again)`)
       .option('-q, --quiet', 'no per-node progress on stderr')
       .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
       .action(
         cli.action(async (bundle: string, flags: ResumeFlags) => {
           const { io } = cli;
           const input = parseInput(flags.input, io.cwd);
+          const mcpServers = flags.mcpConfig === undefined ? undefined : readMcpConfig(flags.mcpConfig, io.cwd);
           const dir = resolve(io.cwd, bundle);
           const { loadWaitingBundle } = await import('../../bundle/resume-state.ts');
           const waiting = await loadWaitingBundle(dir);
@@ -54,6 +57,7 @@ export const resumeCommand: CliCommand = {
               ...(waiting.cwd ? {} : { cwd: io.cwd }),
               ...(flags.agent ? { agentCommand: flags.agent } : {}),
               ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
+              ...(mcpServers ? { mcpServers } : {}),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
             });
             return reportRun(cli, result, flags.json);

@@ -6,7 +6,7 @@ import type { RecordResult } from '../../record.ts';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { DEFAULT_RUNS_ROOT, parseInput, PERMISSION_POLICIES } from '../input.ts';
+import { DEFAULT_RUNS_ROOT, MCP_CONFIG_HELP, parseInput, PERMISSION_HELP, PERMISSION_POLICIES, readMcpConfig } from '../input.ts';
 
 interface RunFlags {
   input?: string;
@@ -15,6 +15,7 @@ interface RunFlags {
   agent?: string;
   deterministic?: boolean;
   permission?: PermissionPolicy;
+  mcpConfig?: string;
   runId?: string;
   quiet?: boolean;
   json?: boolean;
@@ -61,7 +62,8 @@ export const runCommand: CliCommand = {
       .option('--cwd <dir>', "the run's working directory: agents and shell actions run there and agent file access stays inside it (default: the current directory)")
       .option('--agent <command>', 'the ACP agent command for nodes that name none')
       .option('--deterministic', 'fixed clock and ids, no machine paths (samples, goldens)')
-      .addOption(new Option('--permission <policy>', 'how agent permission requests are answered').choices(PERMISSION_POLICIES))
+      .addOption(new Option('--permission <policy>', PERMISSION_HELP).choices(PERMISSION_POLICIES))
+      .option('--mcp-config <file>', MCP_CONFIG_HELP)
       .option('--run-id <id>', 'the run id (default: time + flow name + random)')
       .option('-q, --quiet', 'no per-node progress on stderr')
       .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
@@ -70,6 +72,7 @@ export const runCommand: CliCommand = {
           const { io } = cli;
           const input = parseInput(flags.input, io.cwd) ?? {};
           const cwd = runDirectory(io.cwd, flags.cwd);
+          const mcpServers = flags.mcpConfig === undefined ? undefined : readMcpConfig(flags.mcpConfig, io.cwd);
           const { loadFlowFile } = await import('../flow-loader.ts');
           const { flow, file } = await loadFlowFile(flowPath, io.cwd);
           const controller = new AbortController();
@@ -89,6 +92,7 @@ export const runCommand: CliCommand = {
               signal: controller.signal,
               ...(flags.agent ? { agentCommand: flags.agent } : {}),
               ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
+              ...(mcpServers ? { mcpServers } : {}),
               ...(flags.deterministic ? { deterministic: true } : {}),
               ...(flags.runId ? { runId: flags.runId } : {}),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
