@@ -193,11 +193,12 @@ describe('ACP client failures', () => {
       command: process.execPath,
       args: ['-e', agentCode],
       cwd: dir.path,
-      requestTimeoutMs: 500,
+      // Long enough for the agent to start and write its pids on a loaded machine (node's start-up can take seconds).
+      requestTimeoutMs: 3000,
       closeGraceMs: 100,
     }));
     assert.equal(error.code, 'timeout');
-    assert.equal(error.message, 'agent did not answer initialize within 500 ms');
+    assert.equal(error.message, 'agent did not answer initialize within 3000 ms');
     const [leader, child] = JSON.parse(await readFile(pidFile, 'utf8')) as [number, number];
     assert.equal((error as AcpError).pid, leader);
     assertGone(leader);
