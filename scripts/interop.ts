@@ -9,6 +9,7 @@
 // works here) and bounded in time; credential variables are never passed on.
 //
 // Usage: pnpm interop [--json] [--markdown] [--agents codex,claude,gemini,opencode,scripted] [--timeout-ms N] [--keep]
+//        pnpm interop --from result.json [--markdown]     (print the table of a saved --json result; runs nothing)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,8 +48,9 @@ export interface InteropRow {
   status: string;
   /** The one line flowtape gave for the run (its `--json` error, else the failed node's error); null when it passed. */
   error: string | null;
-  /** Whether that line names the agent and says more than a bare JSON-RPC phrase. */
-  clarity: 'clear' | 'vague' | null;
+  /** How clear that line is (see {@link clarity}), and what it lacks. */
+  clarity: 'clear' | 'partial' | 'vague' | null;
+  unclear: string[];
   verifyExit: number | null;
   /** Processes of this run still alive after `flowtape run` returned (found by a marker in their environment). */
   processesLeft: string[];
@@ -61,8 +63,11 @@ const { values: flags } = parseArgs({
     json: { type: 'boolean', default: false },
     markdown: { type: 'boolean', default: false },
     agents: { type: 'string' },
-    'timeout-ms': { type: 'string', default: '90000' },
+    // opencode offline needs about two minutes: ~30 s to answer initialize, ~20 s for session/new, ~80 s of retries
+    // before its prompt fails.
+    'timeout-ms': { type: 'string', default: '180000' },
     keep: { type: 'boolean', default: false },
+    from: { type: 'string' },
   },
 });
 const wanted = flags.agents ? new Set(flags.agents.split(',')) : undefined;
@@ -185,12 +190,20 @@ function nodeError(bundle: string): string | null {
 
 const GENERIC = /^(internal error|invalid params|invalid request|method not found|parse error|error)\.?$/i;
 
-/** Clear: names the agent (its agentInfo name, or its script, not `node`) and says more than a bare JSON-RPC phrase. */
-function clarity(error: string, names: string[]): 'clear' | 'vague' {
-  const namesAgent = names.some((n) => n.length > 0 && error.includes(n));
+/**
+ * How clear flowtape's line is, by what a person needs from it: the agent named (its agentInfo name or its script,
+ * not `node`), a cause beyond a bare JSON-RPC phrase (for a timeout: the request the agent left unanswered), and
+ * for an auth failure, the methods the agent offered. All three: clear; two: partial; fewer: vague.
+ */
+function clarity(error: string, names: string[], authMethods: string[]): { rating: 'clear' | 'partial' | 'vague'; missing: string[] } {
+  const missing: string[] = [];
+  if (!names.some((n) => n.length > 0 && error.includes(n))) missing.push('does not name the agent');
   // What is left once the usual prefixes (`node "x": agent y: `) are gone.
   const cause = error.replace(/^node "[^"]*":\s*/, '').replace(/^agent [^:]+:\s*/, '').trim();
-  return namesAgent && cause.length > 0 && !GENERIC.test(cause) ? 'clear' : 'vague';
+  if (!cause || GENERIC.test(cause)) missing.push('no cause beyond a JSON-RPC phrase');
+  else if (/timed out/i.test(error) && !/initialize|session\/|authenticate/.test(error)) missing.push('does not say which request went unanswered');
+  if (/auth/i.test(error) && authMethods.length > 0 && !authMethods.every((m) => error.includes(m))) missing.push('does not list the offered auth methods');
+  return { rating: missing.length === 0 ? 'clear' : missing.length === 1 ? 'partial' : 'vague', missing };
 }
 
 /** The agent's own script or binary (`codex-acp`, `gemini`), not the interpreter that runs it. */
@@ -209,6 +222,7 @@ async function runAgent(agent: AgentSpec, project: string, root: string, install
     status: 'not run',
     error: null,
     clarity: null,
+    unclear: [],
     verifyExit: null,
     processesLeft: [],
     durationMs: 0,
@@ -273,34 +287,45 @@ async function runAgent(agent: AgentSpec, project: string, root: string, install
     if (hs.version) row.version = hs.name ? `${hs.name} ${hs.version}` : hs.version;
     const verify = sh(flowtape, ['verify', bundle], work, 60_000);
     row.verifyExit = verify.status;
-    if (row.error) row.clarity = clarity(row.error, [hs.name ?? '', scriptName(agent.command(project))]);
+    if (row.error) {
+      const judged = clarity(row.error, [hs.name ?? '', scriptName(agent.command(project))], hs.authMethods);
+      row.clarity = judged.rating;
+      row.unclear = judged.missing;
+    }
   }
   return row;
 }
 
 function table(rows: InteropRow[]): string {
-  const head = ['agent', 'version', 'initialize', 'auth methods', 'status', 'error flowtape gave', 'clarity', 'verify', 'left'];
+  const head = ['agent', 'version', 'initialize', 'auth methods', 'status', 'time', 'verify', 'left', 'clarity', 'error flowtape gave'];
   const cells = rows.map((r) => [
     r.agent,
     r.version ?? '?',
     r.initializeOk === null ? '-' : r.initializeOk ? 'ok' : 'failed',
-    r.authMethods.join(',') || '-',
+    r.authMethods.join(', ') || '-',
     r.status,
-    r.error ?? '-',
-    r.clarity ?? '-',
+    `${(r.durationMs / 1000).toFixed(0)} s`,
     r.verifyExit === null ? '-' : String(r.verifyExit),
     r.processesLeft.length ? r.processesLeft.join(' ') : '0',
+    r.clarity ? [r.clarity, ...r.unclear].join('; ') : '-',
+    r.error ?? '-',
   ]);
   if (flags.markdown) {
     const esc = (s: string) => s.replace(/\|/g, '\\|');
     return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...cells.map((c) => `| ${c.map(esc).join(' | ')} |`)].join('\n');
   }
-  const width = head.map((h, i) => Math.min(60, Math.max(h.length, ...cells.map((c) => c[i]!.length))));
-  const fmt = (c: string[]) => c.map((s, i) => (i === 5 ? s : s.padEnd(width[i]!))).join('  ');
+  // Aligned columns; the error, last, runs as long as it is.
+  const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const fmt = (c: string[]) => c.map((s, i) => (i === c.length - 1 ? s : s.padEnd(width[i]!))).join('  ');
   return [fmt(head), ...cells.map(fmt)].join('\n');
 }
 
 async function main(): Promise<void> {
+  if (flags.from) {
+    const saved = JSON.parse(readFileSync(flags.from, 'utf8')) as { rows: InteropRow[] };
+    process.stdout.write(`${table(saved.rows)}\n`);
+    return;
+  }
   const root = mkdtempSync(join(tmpdir(), 'flowtape-interop-'));
   try {
     log(`working in ${root}${offline ? '' : ' (unshare -n is not available: runs are not isolated from the network)'}`);
