@@ -12,6 +12,8 @@ export interface AcpxRecordOptions {
   script?: unknown;
   /** acpx's profile label for the agent (what its binding.json calls `agentName`). */
   agentName?: string;
+  /** The n-th start of the agent (1-based, counted per run) sleeps this long first: acpx times a node out before its prompt. */
+  slowStart?: { start: number; ms: number };
 }
 
 /**
@@ -22,11 +24,21 @@ export async function recordWithAcpx(root: string, name: string, flow: FlowDefin
   const outputRoot = join(root, 'acpx-runs', `${name}-${Math.random().toString(36).slice(2, 8)}`);
   const scriptFile = join(root, `${name}.agent.json`);
   if (options.script) await writeFile(scriptFile, JSON.stringify(options.script));
+  const agent = [process.execPath, agentBin, '--script', scriptFile];
+  const slow = options.slowStart;
+  if (slow) {
+    // A shell script counts the agent's starts in a file; the chosen start sleeps before it becomes the agent.
+    const wrapper = join(root, `${name}.slow-agent.sh`);
+    const counter = join(root, `${name}.starts`);
+    const body = `n=$(($(cat '${counter}' 2>/dev/null || echo 0) + 1)); echo $n > '${counter}'; [ $n -eq ${slow.start} ] && sleep ${slow.ms / 1000}; exec "$@"`;
+    await writeFile(wrapper, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    agent.unshift(wrapper);
+  }
   const runner = new FlowRunner({
     resolveAgent: () => ({
       agentName: options.agentName ?? 'scripted',
-      agentCommand: process.execPath,
-      agentArgv: [agentBin, '--script', scriptFile],
+      agentCommand: agent[0]!,
+      agentArgv: agent.slice(1),
       cwd: root,
     }),
     permissionMode: 'approve-all',

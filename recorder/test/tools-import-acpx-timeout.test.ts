@@ -168,3 +168,48 @@ test('without acpx ranges in its trace, a respawned handshake still goes to the 
   // Still checked against the ranges of acpx's untouched trace.
   await checkAgainstAcpx(acpx, imported);
 });
+
+test('a node that times out before its prompt went out (the respawned agent was slow) has its handshake and no turn; the next node keeps its own prompt', async () => {
+  // The agent's second start (the stalled node's respawn) sleeps past the node's timeout.
+  const flow = defineFlow({
+    name: 'slow-start',
+    startAt: 'draft',
+    nodes: {
+      draft: acp({ session: { handle: 'main' }, prompt: () => 'Draft it' }),
+      stall: acp({ session: { handle: 'main' }, timeoutMs: 1000, prompt: () => 'Stall now' }),
+      after: acp({ session: { handle: 'main' }, prompt: () => 'After the stall' }),
+    },
+    edges: [
+      { from: 'draft', to: 'stall' },
+      { from: 'stall', switch: { on: '$result.outcome', cases: { timed_out: 'after', ok: 'after', failed: 'after' } } },
+    ],
+  });
+  const source = await recordWithAcpx(root, 'slow-start', flow, {}, { script, slowStart: { start: 2, ms: 4000 } });
+  const acpx = await readAcpx(source);
+  const imported = await importedBundle(source, 'slow-start');
+  const lines = await imported.lines(acpx.sessionId);
+  const prompts = acpx.events.filter((l) => message(l).method === 'session/prompt');
+  assert.equal(prompts.length, 2, 'acpx sent no prompt for the node that ran out of time');
+  const turns = imported.trace.filter((e) => e.type === 'acp.turn_finished');
+  for (const attemptId of ['draft#1', 'stall#1', 'after#1']) {
+    const range = acpx.ranges.get(attemptId)!;
+    assert.ok(range, `acpx recorded a range for ${attemptId}`);
+    const owned = lines.filter((l) => l.seq >= range.from && l.seq <= range.to);
+    assert.ok(owned.every((l) => l.attemptId === attemptId), `${attemptId}: the lines of its acpx range are tied to it`);
+    const prompt = prompts.find((l) => (l.seq as number) >= range.from && (l.seq as number) <= range.to);
+    const turn = turns.find((t) => t.attemptId === attemptId);
+    assert.equal(turn !== undefined, prompt !== undefined, `${attemptId}: a turn exactly when acpx sent its prompt`);
+    if (turn) assert.deepEqual((turn.payload as { sessionEvents: unknown }).sessionEvents, range);
+  }
+  // Each turn is the attempt's own prompt: the stalled node did not take the next node's.
+  const record = JSON.parse(await readFile(join(imported.output, 'sessions', acpx.sessionId, 'record.json'), 'utf8')) as {
+    messages: Array<{ role: string; text?: string; attemptId?: string }>;
+  };
+  assert.deepEqual(
+    record.messages.filter((m) => m.role === 'user').map((m) => [m.attemptId, m.text]),
+    [
+      ['draft#1', 'Draft it'],
+      ['after#1', 'After the stall'],
+    ],
+  );
+});
