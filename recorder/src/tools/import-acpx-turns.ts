@@ -70,15 +70,17 @@ function handshakeStart(lines: ImportedLine[], previous: ImportedLine, prompt: I
 export function assignTurns(session: SessionData, warn: (message: string) => void): void {
   const promptLines = session.lines.filter((l) => l.direction === 'outgoing' && asObject(l.message)?.method === 'session/prompt');
   const claimed = new Set<ImportedLine>();
-  const starts: Array<{ attemptId: string; start: number; prompt?: ImportedLine }> = [];
+  const starts: Array<{ attemptId: string; start: number; prompt?: ImportedLine; rangeEnd?: number }> = [];
   for (const attemptId of session.prompts) {
     const previous = starts.at(-1);
-    // Where the previous attempt's lines cannot end before: its prompt, or its first line.
-    const floor = previous ? (previous.prompt?.seq ?? previous.start) + 1 : 1;
+    // The earliest this attempt can start: after the previous attempt's prompt, or after its promptless range.
+    const floor = previous ? (previous.prompt?.seq ?? previous.rangeEnd ?? previous.start) + 1 : 1;
     const range = session.ranges.get(attemptId);
     let prompt: ImportedLine | undefined;
     let start: number | undefined;
+    let rangeEnd: number | undefined;
     if (range) {
+      rangeEnd = session.lines.findLast((l) => l.oldSeq <= range.to)?.seq;
       prompt = promptLines.find((l) => !claimed.has(l) && l.seq >= floor && l.oldSeq >= range.from && l.oldSeq <= range.to);
       start = session.lines.find((l) => l.oldSeq >= range.from)?.seq;
       if (start === undefined && !prompt) continue;
@@ -91,7 +93,7 @@ export function assignTurns(session: SessionData, warn: (message: string) => voi
     if (prompt) claimed.add(prompt);
     // A range that reaches back into the previous turn, or starts after its own prompt, is not believed.
     const clamped = Math.max(previous ? floor : 1, Math.min(start ?? prompt!.seq, prompt?.seq ?? Infinity));
-    starts.push({ attemptId, start: starts.length === 0 ? 1 : clamped, ...(prompt ? { prompt } : {}) });
+    starts.push({ attemptId, start: starts.length === 0 ? 1 : clamped, ...(prompt ? { prompt } : {}), ...(rangeEnd !== undefined ? { rangeEnd } : {}) });
   }
   // (An attempt without a request is reported where its prompt is converted.)
   const unmatched = promptLines.length - claimed.size;
