@@ -7,7 +7,8 @@ import { cp, lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FlowRunner, acp, action, compute, defineFlow, shell, type FlowDefinition } from 'acpx/flows';
+import { acp, action, compute, defineFlow, shell, type FlowDefinition } from 'acpx/flows';
+import { recordWithAcpx as record } from './acpx-support.ts';
 import { Manifest, StepsProjection, type Step } from '@flowtape/schema';
 import { importAcpx } from '../src/tools/import-acpx.ts';
 import { verifyBundle } from '../src/tools/verify.ts';
@@ -17,7 +18,6 @@ import { FsBundleBackend } from '../src/tools/fs-backend.ts';
 import { MapBackend } from '../../viewer/src/backend/types.ts';
 import { loadBundle } from '../../viewer/src/model/loader.ts';
 
-const agentBin = fileURLToPath(new URL('../bin/flowtape-scripted-agent.js', import.meta.url));
 let root = '';
 const savedHome = process.env.HOME;
 
@@ -31,21 +31,7 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** Runs a flow with acpx's own FlowRunner; returns its run directory (acpx.flow-run-bundle.v1). */
-async function recordWithAcpx(name: string, flow: FlowDefinition, input: unknown, script?: unknown): Promise<string> {
-  const outputRoot = join(root, 'acpx-runs', `${name}-${Math.random().toString(36).slice(2, 8)}`);
-  const scriptFile = join(root, `${name}.agent.json`);
-  if (script) await writeFile(scriptFile, JSON.stringify(script));
-  const runner = new FlowRunner({
-    resolveAgent: () => ({ agentName: 'scripted', agentCommand: process.execPath, agentArgv: [agentBin, '--script', scriptFile], cwd: root }),
-    permissionMode: 'approve-all',
-    outputRoot,
-    suppressSdkConsoleErrors: true,
-  });
-  await runner.run(flow, input, { flowPath: `/virtual/${name}.flow.ts` }).catch(() => undefined);
-  const [runId] = await readdir(outputRoot);
-  return join(outputRoot, runId!);
-}
+const recordWithAcpx = (name: string, flow: FlowDefinition, input: unknown, script?: unknown) => record(root, name, flow, input, { script });
 
 const computeShellFlow = () =>
   defineFlow({

@@ -5,7 +5,12 @@
  * What acpx does not record is derived, and marked as such where it matters:
  *  - edges: acpx writes no edge event; `edge.taken` is recomputed from flow.json and the node's output or result,
  *    and only written when the next attempt in the trace is the edge's target;
- *  - stop reasons: read from the `session/prompt` response in the session's events;
+ *  - stop reasons: read from the `session/prompt` response in the session's events, also for a turn that timed out
+ *    (acpx cancels it; the agent answers `cancelled`);
+ *  - turn ranges: acpx's own (`conversation` on `acp_response_parsed` and `node_outcome`), so a respawned agent's
+ *    `initialize`/`session/load` stays with the turn that respawned it (import-acpx-turns.ts);
+ *  - the binding's agent: the `agentInfo` of the recorded `initialize` answer (acpx's binding has only its
+ *    profile label, e.g. "codex");
  *  - function actions: `action.started`/`action.completed` around the attempt (acpx records only the outcome);
  *  - a failed shell command (no `action_completed` in acpx): an `action.completed` with `ok: false`;
  *  - an interrupted run (acpx: `run_failed` "Interrupted", no outcome for the running attempt): the attempt ends
@@ -46,6 +51,7 @@ import {
 } from '@flowtape/schema';
 import { FsBundleBackend } from './fs-backend.ts';
 import { outputProblem } from './fresh-output.ts';
+import { assignTurns, recordedAgent, type SessionData } from './import-acpx-turns.ts';
 
 export const ACPX_BUNDLE_SCHEMA = 'acpx.flow-run-bundle.v1';
 const ACPX_FLOW_SCHEMA = 'acpx.flow-definition-snapshot.v1';
@@ -94,22 +100,6 @@ interface AcpxEvent {
   attemptId?: string;
   sessionId?: string;
   payload: Json;
-}
-
-interface SessionData {
-  id: string;
-  handle: string;
-  binding: Json;
-  /** Converted lines (seq renumbered 1…), attemptIds filled in later. */
-  lines: Array<SessionEventLine & { oldSeq: number }>;
-  oldToNew: Map<number, number>;
-  /** Attempts that prompted this session, in order. */
-  prompts: string[];
-  /** Attempts whose turn in this session acpx delimited: old event ranges. */
-  ranges: Map<string, { from: number; to: number }>;
-  /** Per attempt: seq of its session/prompt line, its message index, its turn's last line, stop reason. */
-  turns: Map<string, { start: number; promptSeq: number; requestId: unknown; messageIndex: number; lastSeq: number; messagesEnd: number; stopReason: string | null }>;
-  boundBy?: string;
 }
 
 function asObject(value: unknown): Json | undefined {
@@ -467,61 +457,23 @@ class AcpxImporter {
     }
     // Which attempt prompted each session, and the event ranges acpx gave each turn.
     for (const e of trace) {
-      const session = e.sessionId ? this.sessions.get(e.sessionId) : undefined;
+      const conversation = asObject(e.payload.conversation);
+      // acpx puts the session id on the event, or only in the payload (`node_outcome`, the one event a timed-out
+      // or failed turn gets) and in its conversation range.
+      const sessionId = e.sessionId ?? str(e.payload.sessionId) ?? str(conversation?.sessionId);
+      const session = sessionId ? this.sessions.get(sessionId) : undefined;
       if (!session || !e.attemptId) continue;
       if (e.type === 'acp_prompt_prepared') session.prompts.push(e.attemptId);
-      const conversation = asObject(e.payload.conversation);
       if (conversation && typeof conversation.eventStartSeq === 'number' && typeof conversation.eventEndSeq === 'number') {
         session.ranges.set(e.attemptId, { from: conversation.eventStartSeq, to: conversation.eventEndSeq });
       }
     }
-    for (const session of this.sessions.values()) this.assignTurns(session);
-  }
-
-  /**
-   * The k-th `session/prompt` request in a session belongs to the k-th attempt that prompted it; each turn runs
-   * from its start (acpx's range start, or the prompt) to the line before the next turn. Lines before the first
-   * turn (the session being created) belong to the first attempt.
-   */
-  private assignTurns(session: SessionData): void {
-    const promptLines = session.lines.filter((l) => l.direction === 'outgoing' && asObject(l.message)?.method === 'session/prompt');
-    if (promptLines.length !== session.prompts.length) {
-      this.warn(`sessions/${session.id}: ${promptLines.length} session/prompt requests for ${session.prompts.length} prompted attempts; matched in order`);
-    }
-    const count = Math.min(promptLines.length, session.prompts.length);
-    const starts: Array<{ attemptId: string; start: number; prompt: (typeof promptLines)[number] }> = [];
-    for (let k = 0; k < count; k++) {
-      const attemptId = session.prompts[k]!;
-      const prompt = promptLines[k]!;
-      const range = session.ranges.get(attemptId);
-      const rangeStart = range ? session.oldToNew.get(range.from) : undefined;
-      starts.push({ attemptId, start: Math.min(rangeStart ?? prompt.seq, prompt.seq), prompt });
-    }
-    let turn = -1;
-    for (const line of session.lines) {
-      while (turn + 1 < starts.length && line.seq >= starts[turn + 1]!.start) turn++;
-      const owner = starts[Math.max(turn, 0)];
-      if (owner) line.attemptId = owner.attemptId;
-    }
-    session.boundBy = starts[0]?.attemptId;
-    // Message indexes and stop reasons, from the conversation the lines rebuild.
-    const builder = new ConversationBuilder();
-    for (let k = 0; k < starts.length; k++) {
-      const { attemptId, prompt } = starts[k]!;
-      const end = k + 1 < starts.length ? starts[k + 1]!.start - 1 : session.lines.length;
-      const requestId = asObject(prompt.message)?.id;
-      let messageIndex = 0;
-      let stopReason: string | null = null;
-      for (const line of session.lines) {
-        if (line.seq < (k === 0 ? 1 : starts[k]!.start) || line.seq > end) continue;
-        if (line === prompt) messageIndex = builder.messages.length;
-        builder.add(line);
-        const message = asObject(line.message);
-        if (line.seq > prompt.seq && line.direction === 'incoming' && message && message.method === undefined && JSON.stringify(message.id) === JSON.stringify(requestId)) {
-          stopReason = str(asObject(message.result)?.stopReason) ?? null;
-        }
+    for (const session of this.sessions.values()) {
+      assignTurns(session, (message) => this.warn(message));
+      const label = str(session.binding.agentName);
+      if (label && !recordedAgent(session.lines)?.agent) {
+        this.warn(`sessions/${session.id}: no answer to initialize recorded; the binding names no agent (acpx's profile was "${label}")`);
       }
-      session.turns.set(attemptId, { start: k === 0 ? 1 : starts[k]!.start, promptSeq: prompt.seq, requestId, messageIndex, lastSeq: Math.max(end, prompt.seq), messagesEnd: builder.messages.length, stopReason });
     }
   }
 
@@ -642,7 +594,10 @@ class AcpxImporter {
         add(e.payload.stdoutArtifact, 'stdout');
         add(e.payload.stderrArtifact, 'stderr');
       }
-      if (e.type === 'node_outcome') add(e.payload.outputArtifact, 'output');
+      if (e.type === 'node_outcome') {
+        add(e.payload.rawResponseArtifact, 'response');
+        add(e.payload.outputArtifact, 'output');
+      }
     }
     const boundSessions = new Set<string>();
     let ended = false;
@@ -692,7 +647,9 @@ class AcpxImporter {
           attemptId,
           sessionId,
           payload: {
-            stopReason: error ? null : turn.stopReason,
+            // What the agent answered, also for a turn that failed or timed out (acpx cancels a timed-out turn and
+            // the agent answers `cancelled`); null when it never answered.
+            stopReason: turn.stopReason,
             sessionEvents: { from: turn.start, to: Math.max(turn.promptSeq, turn.lastSeq) },
             ...(turn.messagesEnd > turn.messageIndex ? { messages: { from: turn.messageIndex, to: turn.messagesEnd - 1 } } : {}),
             ...(response ? { response } : {}),
@@ -843,8 +800,11 @@ class AcpxImporter {
           const durationMs = typeof p.durationMs === 'number' && p.durationMs >= 0 ? p.durationMs : Math.max(0, Date.parse(e.at) - attempt.startMs);
           const stepOutput = steps.get(e.attemptId)?.output;
           const output = p.outputInline !== undefined ? ({ inline: p.outputInline } as ValueRef) : this.value(p.outputArtifact, stepOutput, `${e.attemptId} output`);
+          // A turn that timed out or failed gets no acp_response_parsed: what the agent said is only here.
+          const unfinished = [...attempt.prompted].some((id) => !attempt.finishedTurns.has(id));
+          const partial = unfinished ? this.value(p.rawResponseArtifact, undefined, `${e.attemptId} response`) : undefined;
           for (const sessionId of attempt.prompted) {
-            finishTurn(e.attemptId, sessionId, e.at, e, undefined, outcome === 'ok' ? undefined : (error ?? { message: `the turn ended ${outcome}` }));
+            finishTurn(e.attemptId, sessionId, e.at, e, partial, outcome === 'ok' ? undefined : (error ?? { message: `the turn ended ${outcome}` }));
           }
           if (attempt.functionAction) {
             this.emit('action.completed', { ...scope, payload: { actionType: 'function', ok: outcome === 'ok', durationMs, ...(output ? { output } : {}), ...(error ? { error } : {}) } }, e.at, runId, e);
@@ -970,7 +930,7 @@ class AcpxImporter {
           mode: this.isolated(session) ? 'isolated' : 'shared',
           agentCommand,
           ...(str(binding.cwd) ? { cwd: binding.cwd } : {}),
-          ...(str(binding.agentName) ? { agent: { name: binding.agentName } } : {}),
+          ...recordedAgent(session.lines),
           createdAt,
           ...(session.boundBy ? { boundBy: session.boundBy } : {}),
         });

@@ -12,7 +12,9 @@ export const importCommand: CliCommand = {
       .description(
         'Convert a run recorded by another tool into a flowtape bundle. Formats: `acpx` (acpx.flow-run-bundle.v1, ' +
           'from `acpx flow run` or FlowRunner; both the nodeType and the older kind form). Sessions and artifacts are kept; ' +
-          'what acpx does not record (edges taken, stop reasons) is derived from its flow definition and session traffic.',
+          'what acpx does not record (edges taken, stop reasons, the agent\'s own name and version) is derived from its flow ' +
+          'definition and session traffic; turn ranges are acpx\'s own, so a respawned agent\'s handshake stays with the turn ' +
+          'that respawned it.',
       )
       .argument('<format>', 'the source format: acpx')
       .argument('<dir>', 'the run directory to import (e.g. ~/.acpx/flows/runs/<run-id>)')
