@@ -107,6 +107,12 @@ function flowFileFor(flowFile: string | undefined, cwd: string, deterministic: b
   return deterministic ? undefined : absolute;
 }
 
+/** The environment the writer redacts from is the agents': this process's plus the run's `agentEnv`. */
+function redactionEnv(options: Pick<RecordOptions, 'recorder' | 'agentEnv'>): { env?: Record<string, string | undefined> } {
+  if (options.recorder?.env !== undefined || options.agentEnv === undefined) return {};
+  return { env: { ...process.env, ...options.agentEnv } };
+}
+
 /** Runs `flow` and records a bundle. Rejects only for invalid flows/options or a bundle that cannot be written. */
 export async function record(flow: FlowDefinition, input: unknown, options: RecordOptions = {}): Promise<RecordResult> {
   const deterministic = options.deterministic === true;
@@ -128,6 +134,7 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
   const stop = linkedAbort(options.signal);
   const recorder = createRecorder(bundleDir, {
     ...options.recorder,
+    ...redactionEnv(options),
     deterministic,
     ...(flowFile ? { flowFile } : {}),
     // A bundle that can no longer be written: stop the run rather than let it go on unrecorded.
@@ -182,6 +189,7 @@ export async function resumeRecorded(
   let claimed = false;
   const recorder = createRecorder(dir, {
     ...options.recorder,
+    ...redactionEnv(options),
     deterministic,
     resume: true,
     resumeAfterSeq: waiting.lastSeq,

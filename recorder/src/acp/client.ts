@@ -20,7 +20,7 @@ import {
   type ToolKind,
 } from '@agentclientprotocol/sdk';
 import { AUTH_HINT, chooseAuthMethod, describeMethods } from './auth.ts';
-import { AcpError, clip } from './errors.ts';
+import { AcpError, clip, renderData } from './errors.ts';
 import { FsJail } from './fs-jail.ts';
 import { decidePermission, type PermissionPolicy } from './permissions.ts';
 import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
@@ -109,6 +109,11 @@ type Failure =
 
 const maxLineBytes = 32 * 1024 * 1024;
 const stderrTailBytes = 8 * 1024;
+/** How many of the last stderr lines an error message quotes, and at most how many characters of them. */
+const stderrHintLines = 3;
+const stderrHintChars = 300;
+/** How long a refusal waits for stderr lines the agent wrote just before it. */
+const stderrSettleMs = 50;
 /** ACP's JSON-RPC error code for "authentication required". */
 const AUTH_REQUIRED = -32000;
 const live = new Set<AcpAgent>();
@@ -187,6 +192,7 @@ export class AcpAgent {
       await agent.close();
       const failure = signal?.aborted ? cancelled() : error;
       if (failure instanceof AcpError && agent.pid !== undefined) failure.pid = agent.pid;
+      if (failure instanceof AcpError && agent.agentInfo) failure.agentName = agent.agentInfo.name;
       throw failure;
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -249,8 +255,8 @@ export class AcpAgent {
           : `it offers ${describeMethods(this.info.authMethods)}; ${AUTH_HINT}`;
         throw new AcpError(
           'auth_required',
-          `${error.message}: the agent needs a login; ${how}`,
-          { method, rpcCode: error.rpcCode, rpcData: error.rpcData },
+          `agent refused ${method}: ${clip(error.rpcMessage ?? 'Authentication required')}: the agent needs a login; ${how}${this.refusalDetail(error.rpcData)}`,
+          { method, rpcCode: error.rpcCode, rpcMessage: error.rpcMessage, rpcData: error.rpcData },
         );
       }
       throw error;
@@ -338,7 +344,11 @@ export class AcpAgent {
     } catch (error) {
       if (error instanceof AcpError && error.code === 'rpc_error') {
         const how = choice.source === 'option' ? 'as asked' : 'chosen from the environment';
-        throw new AcpError('auth_required', `auth method ${choice.methodId} (${how}) was refused: ${error.message}`, { method, rpcCode: error.rpcCode, rpcData: error.rpcData });
+        throw new AcpError(
+          'auth_required',
+          `agent refused authenticate with ${choice.methodId} (${how}): ${clip(error.rpcMessage ?? '')}${this.refusalDetail(error.rpcData)}`,
+          { method, rpcCode: error.rpcCode, rpcMessage: error.rpcMessage, rpcData: error.rpcData },
+        );
       }
       throw error;
     }
@@ -407,7 +417,11 @@ export class AcpAgent {
   private async toAcpError(error: unknown, method: string): Promise<AcpError> {
     if (error instanceof AcpError) return error;
     if (error instanceof RequestError) {
-      return new AcpError('rpc_error', `agent refused ${method}: ${clip(error.message)}`, { rpcCode: error.code, rpcData: error.data, method });
+      // stderr is another pipe: a line written just before the answer may not have been read yet.
+      await delay(stderrSettleMs);
+      return new AcpError('rpc_error', `agent refused ${method}: ${clip(error.message)}${this.refusalDetail(error.data)}`, {
+        rpcCode: error.code, rpcMessage: error.message, rpcData: error.data, method,
+      });
     }
     await this.failed;
     return this.failureError(method, false);
@@ -438,12 +452,24 @@ export class AcpAgent {
     });
   }
 
+  /**
+   * The end of a refusal's message, " (data: …) (stderr: …)": a short rendering of the JSON-RPC error's `data` and
+   * the last lines of the agent's stderr, where a real agent often says why (claude-code-acp's "Internal error"
+   * had its cause, "cannot be used with root/sudo privileges", only there).
+   */
+  private refusalDetail(rpcData: unknown): string {
+    const data = renderData(rpcData);
+    const hint = this.stderrHint();
+    return `${data ? ` (data: ${data})` : ''}${hint ? ` (stderr: ${hint})` : ''}`;
+  }
+
+  /** The last few lines of the agent's stderr, on one line. */
   private stderrHint(): string | undefined {
     const all = this.stderrTail.toString('utf8').split(/\r?\n/);
     // A full tail most likely starts mid-line: that piece is not a line of its own.
     const lines = (this.stderrTail.length >= stderrTailBytes ? all.slice(1) : all).filter((l) => l.trim() !== '');
-    const line = [...lines].reverse().find((l) => /error|fatal|panic|denied|not found/i.test(l)) ?? lines.at(-1);
-    return line === undefined ? undefined : clip(line, 200);
+    if (lines.length === 0) return undefined;
+    return clip(lines.slice(-stderrHintLines).map((l) => clip(l, stderrHintChars)).join(' | '), stderrHintChars);
   }
 
   // ---- incoming traffic ----------------------------------------------------------------------------------

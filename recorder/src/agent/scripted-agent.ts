@@ -17,6 +17,7 @@ import {
   type ToolCallContent,
 } from '@agentclientprotocol/sdk';
 import type { Script, ScriptToolCallContent, Step, Turn, TurnMatch } from './script.ts';
+import { ScriptedAuth } from './scripted-auth.ts';
 
 /** What the agent needs from its process: the ACP stream plus raw access for `garbage`, `stderr`, `exit`. */
 export interface ScriptedAgentIo {
@@ -25,6 +26,8 @@ export interface ScriptedAgentIo {
   writeRawLine(line: string): Promise<void>;
   writeStderrLine(line: string): void;
   exit(code: number): void;
+  /** The agent's environment, for `env_var` auth methods and `echoEnv` (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 interface SessionState {
@@ -44,6 +47,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
   const sessions = new Map<string, SessionState>();
   const turnUses = new Map<Turn, number>();
   let sessionCounter = 0;
+  const auth = new ScriptedAuth(script.authMethods ?? [], io.env ?? process.env, (line) => io.writeStderrLine(line));
 
   const app = agentApp({ name: script.agent.name })
     .onRequest('initialize', () => {
@@ -51,11 +55,13 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       return {
         protocolVersion: script.protocolVersion ?? PROTOCOL_VERSION,
         agentCapabilities: { loadSession: true, promptCapabilities: { image: false, audio: false, embeddedContext: false } },
-        authMethods: [],
+        authMethods: auth.advertised(),
         agentInfo: { name: script.agent.name, version: script.agent.version, ...(script.agent.title ? { title: script.agent.title } : {}) },
       };
     })
+    .onRequest('authenticate', ({ params }) => auth.authenticate(params.methodId))
     .onRequest('session/new', ({ params }) => {
+      auth.require();
       if (script.sessionNew) throw toRequestError(script.sessionNew.error);
       const sessionId = `sess-${++sessionCounter}`;
       sessions.set(sessionId, { cwd: params.cwd });
@@ -64,6 +70,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
     // A client that respawns the agent between turns (acpx does) reattaches with session/load. The scripted agent
     // keeps no history to replay: it only re-adopts the session id, so the next prompt is served from the script.
     .onRequest('session/load', ({ params }) => {
+      auth.require();
       if (!sessions.has(params.sessionId)) sessions.set(params.sessionId, { cwd: params.cwd });
       return {};
     })
@@ -157,6 +164,7 @@ class TurnRun {
     else if (step.writeFile) await this.writeFile(step.writeFile);
     else if (step.delayMs !== undefined) await this.wait(step.delayMs);
     else if (step.stderr !== undefined) this.io.writeStderrLine(step.stderr);
+    else if (step.echoEnv !== undefined) await this.echoEnv(step.echoEnv);
     else if (step.garbage !== undefined) await this.io.writeRawLine(step.garbage);
     else if (step.raw !== undefined) await this.io.writeRawLine(JSON.stringify(step.raw));
     else if (step.error) throw toRequestError(step.error);
@@ -166,6 +174,14 @@ class TurnRun {
     } else if (step.hang) await this.wait(undefined);
     else if (step.stopReason) return step.stopReason;
     return undefined;
+  }
+
+  /** A leaky agent, for redaction tests: the variable's value goes out as a message and on stderr. */
+  private async echoEnv(name: string): Promise<void> {
+    const value = (this.io.env ?? process.env)[name];
+    const shown = value === undefined ? `${name} is not set` : `${name}=${value}`;
+    this.io.writeStderrLine(shown);
+    await this.update({ sessionUpdate: 'agent_message_chunk', content: text(shown) });
   }
 
   private update(update: SessionUpdate): Promise<void> {

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { parseInput, PERMISSION_POLICIES } from '../input.ts';
+import { AUTH_FLAG_HELP, authFlag, parseInput, PERMISSION_POLICIES } from '../input.ts';
 import { reportRun } from './run.ts';
 
 interface ResumeFlags {
@@ -12,6 +12,7 @@ interface ResumeFlags {
   flow?: string;
   agent?: string;
   permission?: PermissionPolicy;
+  auth?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -26,6 +27,7 @@ export const resumeCommand: CliCommand = {
       .option('--flow <file>', 'the flow file (default: the one recorded in flow.json)')
       .option('--agent <command>', 'the ACP agent command for nodes that name none')
       .addOption(new Option('--permission <policy>', 'how agent permission requests are answered').choices(PERMISSION_POLICIES))
+      .option('--auth <methodId>', AUTH_FLAG_HELP)
       .option('-q, --quiet', 'no per-node progress on stderr')
       .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
       .action(
@@ -54,6 +56,7 @@ export const resumeCommand: CliCommand = {
               ...(waiting.cwd ? {} : { cwd: io.cwd }),
               ...(flags.agent ? { agentCommand: flags.agent } : {}),
               ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
+              ...(flags.auth !== undefined ? { auth: authFlag(flags.auth) } : {}),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
             });
             return reportRun(cli, result, flags.json);

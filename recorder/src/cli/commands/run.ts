@@ -6,7 +6,7 @@ import type { RecordResult } from '../../record.ts';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { DEFAULT_RUNS_ROOT, parseInput, PERMISSION_POLICIES } from '../input.ts';
+import { AUTH_FLAG_HELP, authFlag, DEFAULT_RUNS_ROOT, parseInput, PERMISSION_POLICIES } from '../input.ts';
 
 interface RunFlags {
   input?: string;
@@ -15,6 +15,7 @@ interface RunFlags {
   agent?: string;
   deterministic?: boolean;
   permission?: PermissionPolicy;
+  auth?: string;
   runId?: string;
   quiet?: boolean;
   json?: boolean;
@@ -62,6 +63,7 @@ export const runCommand: CliCommand = {
       .option('--agent <command>', 'the ACP agent command for nodes that name none')
       .option('--deterministic', 'fixed clock and ids, no machine paths (samples, goldens)')
       .addOption(new Option('--permission <policy>', 'how agent permission requests are answered').choices(PERMISSION_POLICIES))
+      .option('--auth <methodId>', AUTH_FLAG_HELP)
       .option('--run-id <id>', 'the run id (default: time + flow name + random)')
       .option('-q, --quiet', 'no per-node progress on stderr')
       .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
@@ -89,6 +91,7 @@ export const runCommand: CliCommand = {
               signal: controller.signal,
               ...(flags.agent ? { agentCommand: flags.agent } : {}),
               ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
+              ...(flags.auth !== undefined ? { auth: authFlag(flags.auth) } : {}),
               ...(flags.deterministic ? { deterministic: true } : {}),
               ...(flags.runId ? { runId: flags.runId } : {}),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
