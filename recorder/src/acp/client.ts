@@ -112,6 +112,9 @@ const stderrTailBytes = 8 * 1024;
 /** How many of the last stderr lines an error message quotes, and at most how many characters of them. */
 const stderrHintLines = 3;
 const stderrHintChars = 300;
+/** ANSI escape sequences (CSI: colours, cursor moves; OSC: titles), dropped from stderr quoted in messages. */
+// eslint-disable-next-line no-control-regex
+const ANSI_SEQUENCE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g;
 /** How long a refusal waits for stderr lines the agent wrote just before it. */
 const stderrSettleMs = 50;
 /** ACP's JSON-RPC error code for "authentication required". */
@@ -463,13 +466,25 @@ export class AcpAgent {
     return `${data ? ` (data: ${data})` : ''}${hint ? ` (stderr: ${hint})` : ''}`;
   }
 
-  /** The last few lines of the agent's stderr, on one line. */
+  /**
+   * The last lines of the agent's stderr on one line (" | " between them), the latest first kept: up to
+   * stderrHintLines lines within stderrHintChars characters. Colour and cursor sequences (agents log with ANSI
+   * colours) are dropped; other controls are shown escaped (clip).
+   */
   private stderrHint(): string | undefined {
     const all = this.stderrTail.toString('utf8').split(/\r?\n/);
     // A full tail most likely starts mid-line: that piece is not a line of its own.
-    const lines = (this.stderrTail.length >= stderrTailBytes ? all.slice(1) : all).filter((l) => l.trim() !== '');
-    if (lines.length === 0) return undefined;
-    return clip(lines.slice(-stderrHintLines).map((l) => clip(l, stderrHintChars)).join(' | '), stderrHintChars);
+    const lines = (this.stderrTail.length >= stderrTailBytes ? all.slice(1) : all)
+      .map((l) => clip(l.replace(ANSI_SEQUENCE, ''), stderrHintChars))
+      .filter((l) => l !== '');
+    const kept: string[] = [];
+    let length = 0;
+    for (const line of lines.reverse()) {
+      if (kept.length === stderrHintLines || (kept.length > 0 && length + line.length + 3 > stderrHintChars)) break;
+      kept.unshift(line);
+      length += line.length + 3;
+    }
+    return kept.length === 0 ? undefined : kept.join(' | ');
   }
 
   // ---- incoming traffic ----------------------------------------------------------------------------------
