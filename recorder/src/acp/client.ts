@@ -115,6 +115,9 @@ const stderrHintChars = 300;
 /** ANSI escape sequences (CSI: colours, cursor moves; OSC: titles), dropped from stderr quoted in messages. */
 // eslint-disable-next-line no-control-regex
 const ANSI_SEQUENCE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g;
+/** A stderr line that reads like the cause of a failure, and one that is a frame of a stack trace. */
+const CAUSE_LINE = /(error|fatal|panic|denied|cannot|failed|not found)/i;
+const TRACE_LINE = /^\s*(\d+:\s|at\s|Stack backtrace|stack backtrace|Traceback)/;
 /** How long a refusal waits for stderr lines the agent wrote just before it. */
 const stderrSettleMs = 50;
 /** ACP's JSON-RPC error code for "authentication required". */
@@ -468,8 +471,9 @@ export class AcpAgent {
 
   /**
    * The last lines of the agent's stderr on one line (" | " between them), the latest first kept: up to
-   * stderrHintLines lines within stderrHintChars characters. Colour and cursor sequences (agents log with ANSI
-   * colours) are dropped; other controls are shown escaped (clip).
+   * stderrHintLines lines within stderrHintChars characters. When those are the tail of a backtrace, the latest line
+   * that reads like the cause ("Error: …", "fatal: …") goes first, then " … ". Colour and cursor sequences (agents
+   * log with ANSI colours) are dropped; other controls are shown escaped (clip).
    */
   private stderrHint(): string | undefined {
     const all = this.stderrTail.toString('utf8').split(/\r?\n/);
@@ -479,12 +483,16 @@ export class AcpAgent {
       .filter((l) => l !== '');
     const kept: string[] = [];
     let length = 0;
-    for (const line of lines.reverse()) {
+    for (const line of [...lines].reverse()) {
       if (kept.length === stderrHintLines || (kept.length > 0 && length + line.length + 3 > stderrHintChars)) break;
       kept.unshift(line);
       length += line.length + 3;
     }
-    return kept.length === 0 ? undefined : kept.join(' | ');
+    if (kept.length === 0) return undefined;
+    const cause = lines.slice(0, lines.length - kept.length).reverse().find((l) => CAUSE_LINE.test(l) && !TRACE_LINE.test(l));
+    return cause !== undefined && !kept.some((l) => CAUSE_LINE.test(l) && !TRACE_LINE.test(l))
+      ? `${clip(cause, stderrHintChars)} … ${kept.join(' | ')}`
+      : kept.join(' | ');
   }
 
   // ---- incoming traffic ----------------------------------------------------------------------------------
