@@ -31,6 +31,10 @@ describe('scripted agent script validation', () => {
       'at /turns/0/steps/1: unreachable step: the "hang" step before it ends the turn'],
     ['sessionNew without error', '{"sessionNew":{"eror":{"code":1,"message":"x"}}}',
       'at /sessionNew: Unrecognized key: "eror" (and 1 more problem)'],
+    ['an env_var auth method without vars', '{"authMethods":[{"id":"k","name":"Key","type":"env_var"}]}',
+      'at /authMethods/0/vars: an env_var method needs "vars": [{ "name": "…" }]'],
+    ['an auth method listed twice', '{"authMethods":[{"id":"k","name":"Key"},{"id":"k","name":"Again"}]}',
+      'at /authMethods/1/id: auth method id "k" is listed twice'],
     ['not JSON', '{\n  "turns": [\n    {"match": "hi", "steps": [],}\n  ]\n}',
       'not valid JSON (Expected double-quoted property name at line 3 column 33)'],
   ];
