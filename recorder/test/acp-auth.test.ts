@@ -16,6 +16,7 @@ import { agentBin, readJson, readLines, scriptedAgent, tempDir, traceOf } from '
 /** Not a secret-looking name (no KEY, TOKEN, AUTH…): only the agent's `env_var` method says it holds a credential. */
 const CREDENTIAL = 'ACME_LOGIN';
 const SECRET = 'acme-7f3a9c2e51d84b06';
+const SSO_SECRET = 'sso-52be08d1c7a94f3e';
 
 const script = {
   agent: { name: 'acme-agent', version: '2.0.0' },
@@ -27,6 +28,7 @@ const script = {
   turns: [
     // A leaky agent: the credential goes out as a message and on stderr.
     { match: 'leak', steps: [{ echoEnv: CREDENTIAL }] },
+    { match: 'leak both', steps: [{ echoEnv: CREDENTIAL }, { message: ' ' }, { echoEnv: 'FLOWTAPE_AUTH_SSO' }] },
     { match: 'hi', steps: [{ message: 'hello' }] },
   ],
 };
@@ -116,6 +118,14 @@ describe('agents that need a login (scripted agent)', () => {
     // ... and no file of the bundle holds it: trace, events, record, binding, manifest, projections, artifacts.
     assert.deepEqual(filesContaining(bundleDir, SECRET), []);
     assert.equal((await verifyBundle(bundleDir)).ok, true);
+  });
+
+  it('FLOWTAPE_AUTH_* values and the variables of a method not chosen are redacted as well', async () => {
+    const { result, bundleDir } = await run(oneNode('leak both'), { env: { [CREDENTIAL]: SECRET, FLOWTAPE_AUTH_SSO: SSO_SECRET }, auth: 'sso' });
+    assert.equal(result.status, 'completed', result.error?.message);
+    assert.equal(result.output, `${CREDENTIAL}=${SECRET} FLOWTAPE_AUTH_SSO=${SSO_SECRET}`, 'the agent echoed both');
+    assert.deepEqual(filesContaining(bundleDir, SECRET), []);
+    assert.deepEqual(filesContaining(bundleDir, SSO_SECRET), []);
   });
 
   it('a credential the agent prints on stderr before it answers initialize is redacted too', async () => {

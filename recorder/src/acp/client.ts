@@ -113,7 +113,6 @@ const stderrTailBytes = 8 * 1024;
 const stderrHintLines = 3;
 const stderrHintChars = 300;
 /** ANSI escape sequences (CSI: colours, cursor moves; OSC: titles), dropped from stderr quoted in messages. */
-// eslint-disable-next-line no-control-regex
 const ANSI_SEQUENCE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g;
 /** A stderr line that reads like the cause of a failure, and one that is a frame of a stack trace. */
 const CAUSE_LINE = /(error|fatal|panic|denied|cannot|failed|not found)/i;
