@@ -100,6 +100,26 @@ describe('clear agent errors', () => {
     assert.ok(error.message.length < 400, `clipped (${error.message.length} characters)`);
   });
 
+  it('a long refusal is cut at 500 characters, the same in session.failed as in the outcome', async () => {
+    const script = join(dir.path, 'verbose.js');
+    await writeFile(script, [
+      'process.stdin.once("data", (line) => {',
+      '  const { id } = JSON.parse(String(line).split("\\n")[0]);',
+      '  for (let i = 0; i < 3; i++) process.stderr.write(`log line ${i} ${"y".repeat(120)}\\n`);',
+      '  const error = { code: -32603, message: "m".repeat(300), data: "d".repeat(300) };',
+      '  setTimeout(() => process.stdout.write(JSON.stringify({ jsonrpc: "2.0", id, error }) + "\\n"), 20);',
+      '});',
+    ].join('\n'));
+    const seen = new Collector();
+    const result = await runFlow(flow('hi'), null, { cwd: dir.path, observer: seen, agentCommand: [process.execPath, script] });
+    assertNoChildren(baseline);
+    const outcome = seen.of('node.outcome')[0]?.error;
+    assert.equal(result.error?.code, 'rpc_error');
+    assert.equal(outcome?.message.length, 501, 'cut at 500 characters and an ellipsis');
+    assert.match(outcome!.message, /^node "ask": agent verbose\.js: agent refused initialize: m{160}… \(data: d{200}…\) \(stderr: log line 1 y+…$/);
+    assert.equal(seen.of('session.failed')[0]?.error.message, outcome?.message);
+  });
+
   it('an agent that refuses initialize: named by the script it runs', async () => {
     const agent = await scriptedAgent(dir.path, 'no-init', { initialize: { error: { code: -32602, message: 'Unsupported protocol version', data: { supported: [2] } } } });
     const error = await failure('hi', agent);

@@ -253,14 +253,15 @@ export class AcpAgent {
       response = await this.request<NewSessionResponse>(method, this.options.requestTimeoutMs ?? 60_000, () =>
         this.connection.agent.request('session/new', { cwd, mcpServers: [] }));
     } catch (error) {
-      // ACP's auth_required (-32000): say which methods the agent offers and how to pick one.
+      // ACP's auth_required (-32000): say which methods the agent offers and how to pick one. No stderr here: the line
+      // already says what to do, and real agents' startup logs would push it past a readable length.
       if (error instanceof AcpError && error.rpcCode === AUTH_REQUIRED && this.authenticatedWith === undefined) {
         const how = this.info.authMethods.length === 0
           ? 'it offers no auth method flowtape can use: log in with the agent itself first'
           : `it offers ${describeMethods(this.info.authMethods)}; ${AUTH_HINT}`;
         throw new AcpError(
           'auth_required',
-          `agent refused ${method}: ${clip(error.rpcMessage ?? 'Authentication required')}: the agent needs a login; ${how}${this.refusalDetail(error.rpcData)}`,
+          `agent refused ${method}: ${clip(error.rpcMessage ?? 'Authentication required')}: the agent needs a login; ${how}${this.refusalDetail(error.rpcData, false)}`,
           { method, rpcCode: error.rpcCode, rpcMessage: error.rpcMessage, rpcData: error.rpcData },
         );
       }
@@ -462,9 +463,9 @@ export class AcpAgent {
    * the last lines of the agent's stderr, where a real agent often says why (claude-code-acp's "Internal error"
    * had its cause, "cannot be used with root/sudo privileges", only there).
    */
-  private refusalDetail(rpcData: unknown): string {
+  private refusalDetail(rpcData: unknown, withStderr = true): string {
     const data = renderData(rpcData);
-    const hint = this.stderrHint();
+    const hint = withStderr ? this.stderrHint() : undefined;
     return `${data ? ` (data: ${data})` : ''}${hint ? ` (stderr: ${hint})` : ''}`;
   }
 

@@ -6,7 +6,7 @@ import type { SessionNotification } from '@agentclientprotocol/sdk';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
 import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy, PromptInput } from './definition.ts';
 import { agentLabel, splitCommand } from './command.ts';
-import { NodeError } from './errors.ts';
+import { NodeError, toErrorInfo } from './errors.ts';
 import type { LifecycleEvent } from './lifecycle.ts';
 
 /** What the ACP part needs from the attempt that runs the node (implemented by the runtime's Attempt). */
@@ -216,7 +216,8 @@ export class AcpNodeRunner {
         cwd: spec.cwd,
         ...(agent?.agentInfo ? { agent: { name: agent.agentInfo.name, ...(agent.agentInfo.version ? { version: agent.agentInfo.version } : {}) } } : {}),
         ...(agent?.protocolVersion !== undefined ? { protocolVersion: agent.protocolVersion } : {}),
-        error: { message: failure.message, code: failure.code },
+        // Shortened like the attempt's outcome will be, so both say the same.
+        error: { message: toErrorInfo(failure, failure.code).message, code: failure.code },
       });
       throw failure;
     }
