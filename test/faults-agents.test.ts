@@ -149,7 +149,8 @@ describe('faults: agents', () => {
       const agent = await scriptedAgent(dir.path, 'noauth', { sessionNew: { error: { code: -32000, message: 'Authentication required' } }, turns: [] });
       const { error, bundleDir, report } = await runFaulty(dir.path, { agentCommand: agent });
       assert.equal(error.code, 'auth_required');
-      assert.match(error.message, /^node "ask": agent .+: agent refused session\/new: Authentication required: the agent needs a login; it offers no auth method flowtape can use/);
+      // Named by its agentInfo (the scripted agent's default name), not by its interpreter ("agent node:").
+      assert.equal(error.message, 'node "ask": agent flowtape-scripted-agent: agent refused session/new: Authentication required: the agent needs a login; it offers no auth method flowtape can use: log in with the agent itself first');
       // The refused exchange is kept and the session is listed (verify has nothing to note about it).
       const { lines } = failedSession(bundleDir, error);
       assertRefused(lines);
@@ -171,8 +172,7 @@ describe('faults: agents', () => {
         agentEnv: { HOME: home, CODEX_HOME: home, OPENAI_API_KEY: '', CODEX_API_KEY: '' },
       });
       assert.equal(error.code, 'auth_required');
-      // One line that lists what codex-acp offers and how to choose.
-      assert.match(error.message, /^node "ask": agent codex-acp: agent refused session\/new: Authentication required: the agent needs a login; it offers .*codex-api-key \(set CODEX_API_KEY\).*; choose one with --auth <id>/);
+      assert.match(error.message, /^node "ask": agent codex-acp: agent refused session\/new: Authentication required: the agent needs a login; it offers chatgpt .*codex-api-key \(set CODEX_API_KEY\)/);
       const { lines } = failedSession(bundleDir, error);
       assert.ok(lines.some((l) => l.message?.result?.agentInfo?.name === 'codex-acp'), 'the real agent answered initialize');
       assertRefused(lines);

@@ -117,6 +117,12 @@ function withMcpSecrets(options: Pick<RecordOptions, 'recorder' | 'mcpServers'>,
   return [...(options.recorder?.replacements ?? []), ...mcpSecrets(allMcpServers(flow, options.mcpServers))];
 }
 
+/** The environment the writer redacts from is the agents': this process's plus the run's `agentEnv`. */
+function redactionEnv(options: Pick<RecordOptions, 'recorder' | 'agentEnv'>): { env?: Record<string, string | undefined> } {
+  if (options.recorder?.env !== undefined || options.agentEnv === undefined) return {};
+  return { env: { ...process.env, ...options.agentEnv } };
+}
+
 /** Runs `flow` and records a bundle. Rejects only for invalid flows/options or a bundle that cannot be written. */
 export async function record(flow: FlowDefinition, input: unknown, options: RecordOptions = {}): Promise<RecordResult> {
   const deterministic = options.deterministic === true;
@@ -139,6 +145,7 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
   const recorder = createRecorder(bundleDir, {
     ...options.recorder,
     replacements: withMcpSecrets(options, flow),
+    ...redactionEnv(options),
     deterministic,
     ...(flowFile ? { flowFile } : {}),
     // A bundle that can no longer be written: stop the run rather than let it go on unrecorded.
@@ -194,6 +201,7 @@ export async function resumeRecorded(
   const recorder = createRecorder(dir, {
     ...options.recorder,
     replacements: withMcpSecrets(options, flow),
+    ...redactionEnv(options),
     deterministic,
     resume: true,
     resumeAfterSeq: waiting.lastSeq,

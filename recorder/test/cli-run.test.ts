@@ -148,6 +148,36 @@ describe('flowtape run', () => {
     }
   });
 
+  it('logs the agent in with --auth <methodId>; an id the agent does not offer fails the run in one line', async () => {
+    const dir = await tempDir('flowtape-cli-');
+    try {
+      const agent = await scriptedAgent(dir.path, 'login-agent', {
+        agent: { name: 'login-agent' },
+        authMethods: [{ id: 'api-key', name: 'API key', type: 'env_var', vars: [{ name: 'LOGIN_AGENT_KEY' }] }, { id: 'sso', name: 'Single sign-on' }],
+        turns: [{ match: 'Hello', steps: [{ message: 'hi' }] }],
+      });
+      await flowFile(dir.path, 'acp.flow.ts', `export default defineFlow({ name: 'cli-auth', startAt: 'ask', nodes: { ask: acp({ prompt: 'Hello' }) }, edges: [] });`);
+      const command = agent.map((a) => JSON.stringify(a)).join(' ');
+      const used = await runCli(['run', 'acp.flow.ts', '--agent', command, '--auth', 'sso', '--json'], { cwd: dir.path });
+      assert.equal(used.code, 0, used.stderr);
+      const { bundle } = JSON.parse(used.stdout) as { bundle: string };
+      assert.equal(readJson<{ authMethodId?: string }>(join(bundle, 'sessions/s1/binding.json')).authMethodId, 'sso');
+
+      const unknown = await runCli(['run', 'acp.flow.ts', '--agent', command, '--auth', 'github', '--quiet'], { cwd: dir.path });
+      assert.equal(unknown.code, 1);
+      assert.match(
+        unknown.stderr,
+        /^flowtape: run failed in \d+ ms: node "ask": agent login-agent: the agent offers no auth method "github"; it offers: api-key \(set LOGIN_AGENT_KEY\), sso \(Single sign-on\)\n$/,
+      );
+      const empty = await runCli(['run', 'acp.flow.ts', '--agent', command, '--auth', ' '], { cwd: dir.path });
+      assert.equal(empty.code, 2);
+      assert.match(empty.stderr, /--auth: give an auth method id/);
+      assertNoStack(empty.stderr);
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('reports usage and input errors in one line with exit 2, never a stack trace', async () => {
     const dir = await tempDir('flowtape-cli-');
     try {
@@ -194,8 +224,8 @@ describe('flowtape run', () => {
     try {
       for (const [args, expected] of [
         [['--help'], /Commands:[\s\S]*run[\s\S]*resume[\s\S]*ls[\s\S]*verify[\s\S]*view/],
-        [['run', '--help'], /--input <json\|@file>[\s\S]*--out <dir>[\s\S]*--agent <command>[\s\S]*--deterministic[\s\S]*--permission <policy>[\s\S]*\(default:\s+approve-reads\)[\s\S]*--mcp-config <file>/],
-        [['resume', '--help'], /--input[\s\S]*--permission <policy>[\s\S]*\(default:\s+approve-reads\)[\s\S]*--mcp-config <file>/],
+        [['run', '--help'], /--input <json\|@file>[\s\S]*--out <dir>[\s\S]*--agent <command>[\s\S]*--deterministic[\s\S]*--permission <policy>[\s\S]*\(default:\s+approve-reads\)[\s\S]*--mcp-config <file>[\s\S]*--auth <methodId>/],
+        [['resume', '--help'], /--input[\s\S]*--permission <policy>[\s\S]*\(default:\s+approve-reads\)[\s\S]*--mcp-config <file>[\s\S]*--auth <methodId>/],
         [['ls', '--help'], /--json/],
         [['verify', '--help'], /--json/],
         [['view', '--help'], /--port <n>[\s\S]*--open/],

@@ -21,7 +21,7 @@ import {
   type ToolKind,
 } from '@agentclientprotocol/sdk';
 import { AUTH_HINT, chooseAuthMethod, describeMethods } from './auth.ts';
-import { AcpError, clip } from './errors.ts';
+import { AcpError, clip, renderData } from './errors.ts';
 import { FsJail } from './fs-jail.ts';
 import { decidePermission, DEFAULT_PERMISSION_POLICY, type PermissionPolicy } from './permissions.ts';
 import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
@@ -112,6 +112,16 @@ type Failure =
 
 const maxLineBytes = 32 * 1024 * 1024;
 const stderrTailBytes = 8 * 1024;
+/** How many of the last stderr lines an error message quotes, and at most how many characters of them. */
+const stderrHintLines = 3;
+const stderrHintChars = 300;
+/** ANSI escape sequences (CSI: colours, cursor moves; OSC: titles), dropped from stderr quoted in messages. */
+const ANSI_SEQUENCE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g;
+/** A stderr line that reads like the cause of a failure, and one that is a frame of a stack trace. */
+const CAUSE_LINE = /(error|fatal|panic|denied|cannot|failed|not found)/i;
+const TRACE_LINE = /^\s*(\d+:\s|at\s|Stack backtrace|stack backtrace|Traceback)/;
+/** How long a refusal waits for stderr lines the agent wrote just before it. */
+const stderrSettleMs = 50;
 /** ACP's JSON-RPC error code for "authentication required". */
 const AUTH_REQUIRED = -32000;
 const live = new Set<AcpAgent>();
@@ -192,6 +202,7 @@ export class AcpAgent {
       await agent.close();
       const failure = signal?.aborted ? cancelled() : error;
       if (failure instanceof AcpError && agent.pid !== undefined) failure.pid = agent.pid;
+      if (failure instanceof AcpError && agent.agentInfo) failure.agentName = agent.agentInfo.name;
       throw failure;
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -250,15 +261,16 @@ export class AcpAgent {
       response = await this.request<NewSessionResponse>(method, this.options.requestTimeoutMs ?? 60_000, () =>
         this.connection.agent.request('session/new', { cwd, mcpServers }));
     } catch (error) {
-      // ACP's auth_required (-32000): say which methods the agent offers and how to pick one.
+      // ACP's auth_required (-32000): say which methods the agent offers and how to pick one. No stderr here: the line
+      // already says what to do, and real agents' startup logs would push it past a readable length.
       if (error instanceof AcpError && error.rpcCode === AUTH_REQUIRED && this.authenticatedWith === undefined) {
         const how = this.info.authMethods.length === 0
           ? 'it offers no auth method flowtape can use: log in with the agent itself first'
           : `it offers ${describeMethods(this.info.authMethods)}; ${AUTH_HINT}`;
         throw new AcpError(
           'auth_required',
-          `${error.message}: the agent needs a login; ${how}`,
-          { method, rpcCode: error.rpcCode, rpcData: error.rpcData },
+          `agent refused ${method}: ${clip(error.rpcMessage ?? 'Authentication required')}: the agent needs a login; ${how}${this.refusalDetail(error.rpcData, false)}`,
+          { method, rpcCode: error.rpcCode, rpcMessage: error.rpcMessage, rpcData: error.rpcData },
         );
       }
       throw error;
@@ -378,7 +390,11 @@ export class AcpAgent {
     } catch (error) {
       if (error instanceof AcpError && error.code === 'rpc_error') {
         const how = choice.source === 'option' ? 'as asked' : 'chosen from the environment';
-        throw new AcpError('auth_required', `auth method ${choice.methodId} (${how}) was refused: ${error.message}`, { method, rpcCode: error.rpcCode, rpcData: error.rpcData });
+        throw new AcpError(
+          'auth_required',
+          `agent refused authenticate with ${choice.methodId} (${how}): ${clip(error.rpcMessage ?? '')}${this.refusalDetail(error.rpcData)}`,
+          { method, rpcCode: error.rpcCode, rpcMessage: error.rpcMessage, rpcData: error.rpcData },
+        );
       }
       throw error;
     }
@@ -460,7 +476,11 @@ export class AcpAgent {
   private async toAcpError(error: unknown, method: string): Promise<AcpError> {
     if (error instanceof AcpError) return error;
     if (error instanceof RequestError) {
-      return new AcpError('rpc_error', `agent refused ${method}: ${clip(error.message)}`, { rpcCode: error.code, rpcData: error.data, method });
+      // stderr is another pipe: a line written just before the answer may not have been read yet.
+      await delay(stderrSettleMs);
+      return new AcpError('rpc_error', `agent refused ${method}: ${clip(error.message)}${this.refusalDetail(error.data)}`, {
+        rpcCode: error.code, rpcMessage: error.message, rpcData: error.data, method,
+      });
     }
     await this.failed;
     return this.failureError(method, false);
@@ -491,12 +511,41 @@ export class AcpAgent {
     });
   }
 
+  /**
+   * The end of a refusal's message, " (data: …) (stderr: …)": a short rendering of the JSON-RPC error's `data` and
+   * the last lines of the agent's stderr, where a real agent often says why (claude-code-acp's "Internal error"
+   * had its cause, "cannot be used with root/sudo privileges", only there).
+   */
+  private refusalDetail(rpcData: unknown, withStderr = true): string {
+    const data = renderData(rpcData);
+    const hint = withStderr ? this.stderrHint() : undefined;
+    return `${data ? ` (data: ${data})` : ''}${hint ? ` (stderr: ${hint})` : ''}`;
+  }
+
+  /**
+   * The last lines of the agent's stderr on one line (" | " between them), the latest first kept: up to
+   * stderrHintLines lines within stderrHintChars characters. When those are the tail of a backtrace, the latest line
+   * that reads like the cause ("Error: …", "fatal: …") goes first, then " … ". Colour and cursor sequences (agents
+   * log with ANSI colours) are dropped; other controls are shown escaped (clip).
+   */
   private stderrHint(): string | undefined {
     const all = this.stderrTail.toString('utf8').split(/\r?\n/);
     // A full tail most likely starts mid-line: that piece is not a line of its own.
-    const lines = (this.stderrTail.length >= stderrTailBytes ? all.slice(1) : all).filter((l) => l.trim() !== '');
-    const line = [...lines].reverse().find((l) => /error|fatal|panic|denied|not found/i.test(l)) ?? lines.at(-1);
-    return line === undefined ? undefined : clip(line, 200);
+    const lines = (this.stderrTail.length >= stderrTailBytes ? all.slice(1) : all)
+      .map((l) => clip(l.replace(ANSI_SEQUENCE, ''), stderrHintChars))
+      .filter((l) => l !== '');
+    const kept: string[] = [];
+    let length = 0;
+    for (const line of [...lines].reverse()) {
+      if (kept.length === stderrHintLines || (kept.length > 0 && length + line.length + 3 > stderrHintChars)) break;
+      kept.unshift(line);
+      length += line.length + 3;
+    }
+    if (kept.length === 0) return undefined;
+    const cause = lines.slice(0, lines.length - kept.length).reverse().find((l) => CAUSE_LINE.test(l) && !TRACE_LINE.test(l));
+    return cause !== undefined && !kept.some((l) => CAUSE_LINE.test(l) && !TRACE_LINE.test(l))
+      ? `${clip(cause, stderrHintChars)} … ${kept.join(' | ')}`
+      : kept.join(' | ');
   }
 
   // ---- incoming traffic ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // One error type for everything that can go wrong talking to an agent, with a machine-readable code and a
 // one-line message meant for people.
+import { terminalSafe } from '../tools/terminal-safe.ts';
 
 export type AcpErrorCode =
   | 'agent_missing' // the agent command could not be started (not found, not executable)
@@ -14,6 +15,8 @@ export type AcpErrorCode =
 
 export interface AcpErrorDetails {
   rpcCode?: number | undefined;
+  /** The JSON-RPC error's own `message`, as the agent sent it. */
+  rpcMessage?: string | undefined;
   rpcData?: unknown;
   /** The ACP method in flight when the error happened, e.g. `session/prompt`. */
   method?: string | undefined;
@@ -27,6 +30,7 @@ export class AcpError extends Error {
   override name = 'AcpError';
   readonly code: AcpErrorCode;
   readonly rpcCode?: number;
+  readonly rpcMessage?: string;
   readonly rpcData?: unknown;
   readonly method?: string;
   readonly exitCode?: number | null;
@@ -34,11 +38,14 @@ export class AcpError extends Error {
   readonly stopReason?: string;
   /** The agent's process id, when a process was started (it is gone by the time start() rejects). */
   pid?: number;
+  /** The agent's `agentInfo` name, when it answered `initialize` (set by start(), whose agent the caller never gets). */
+  agentName?: string;
 
   constructor(code: AcpErrorCode, message: string, details: AcpErrorDetails = {}) {
     super(message);
     this.code = code;
     if (details.rpcCode !== undefined) this.rpcCode = details.rpcCode;
+    if (details.rpcMessage !== undefined) this.rpcMessage = details.rpcMessage;
     if (details.rpcData !== undefined) this.rpcData = details.rpcData;
     if (details.method !== undefined) this.method = details.method;
     if (details.exitCode !== undefined) this.exitCode = details.exitCode;
@@ -47,8 +54,24 @@ export class AcpError extends Error {
   }
 }
 
-/** Shortens agent-provided text for a one-line message. */
+/** Shortens agent-provided text for a one-line message (whitespace runs made one space, controls shown escaped). */
 export function clip(text: string, max = 160): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = terminalSafe(text.replace(/\s+/g, ' ').trim());
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+/**
+ * A JSON-RPC error's `data`, short and safe for one line: a string as it is, anything else as JSON; clipped, with
+ * controls escaped. Undefined when there is nothing to show.
+ */
+export function renderData(data: unknown, max = 200): string | undefined {
+  if (data === undefined || data === null) return undefined;
+  let text: string | undefined;
+  try {
+    text = typeof data === 'string' ? data : JSON.stringify(data);
+  } catch {
+    text = undefined; // a cycle or a BigInt: not something an agent sent over JSON
+  }
+  if (text === undefined || text.trim() === '' || text === '{}' || text === '[]') return undefined;
+  return clip(text, max);
 }

@@ -76,10 +76,37 @@ const writeFileStep = z.strictObject({
   toolCallId: z.string().min(1).optional(),
 });
 
+// An auth method the agent advertises in `initialize` (ACP's AuthMethod, with the `env_var` variant codex-acp
+// sends). `error` is the scripted agent's own: `authenticate` with this method is answered with that error.
+const authVar = z.strictObject({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name: letters, digits and _'),
+  label: z.string().optional(),
+  optional: z.boolean().optional(),
+  secret: z.boolean().optional(),
+});
+const authMethod = z
+  .strictObject({
+    id: z.string().min(1),
+    name: z.string().min(1),
+    description: z.string().optional(),
+    type: z.enum(['agent', 'env_var', 'terminal']).optional(),
+    vars: z.array(authVar).min(1).optional(),
+    error: rpcError.optional(),
+  })
+  .check((ctx) => {
+    const method = ctx.value;
+    if (method.type === 'env_var' && method.vars === undefined) {
+      ctx.issues.push({ code: 'custom', input: method, path: ['vars'], message: 'an env_var method needs "vars": [{ "name": "…" }]' });
+    }
+    if (method.type !== 'env_var' && method.vars !== undefined) {
+      ctx.issues.push({ code: 'custom', input: method.vars, path: ['vars'], message: '"vars" is only for "type": "env_var" methods' });
+    }
+  });
+
 /** The step keys, in the order the documentation lists them. A step is an object with exactly one of them. */
 export const stepKinds = [
   'message', 'thought', 'toolCall', 'toolCallUpdate', 'plan', 'permission', 'readFile', 'writeFile',
-  'delayMs', 'stderr', 'garbage', 'raw', 'echoSession', 'error', 'exit', 'hang', 'stopReason',
+  'delayMs', 'stderr', 'echoEnv', 'garbage', 'raw', 'echoSession', 'error', 'exit', 'hang', 'stopReason',
 ] as const;
 export type StepKind = (typeof stepKinds)[number];
 
@@ -107,6 +134,7 @@ export interface Step {
   writeFile?: z.infer<typeof writeFileStep> | undefined;
   delayMs?: number | undefined;
   stderr?: string | undefined;
+  echoEnv?: string | undefined;
   garbage?: string | undefined;
   raw?: unknown;
   echoSession?: true | undefined;
@@ -142,6 +170,7 @@ const stepSchema: z.ZodType<Step> = z
     writeFile: writeFileStep.optional(),
     delayMs: z.int().min(0).max(600_000).optional(),
     stderr: z.string().optional(),
+    echoEnv: z.string().min(1).optional(),
     garbage: z.string().refine((s) => !s.includes('\n'), 'garbage must be a single line').optional(),
     raw: z.unknown().optional(),
     echoSession: z.literal(true).optional(),
@@ -209,6 +238,11 @@ export const scriptSchema = z.strictObject({
   protocolVersion: z.int().min(0).optional(),
   mcpCapabilities: z.strictObject({ http: z.boolean().optional(), sse: z.boolean().optional() }).optional(),
   initialize: z.strictObject({ error: rpcError }).optional(),
+  authMethods: z.array(authMethod).optional().check((ctx) => {
+    const ids = (ctx.value ?? []).map((m) => m.id);
+    const twice = ids.findIndex((id, i) => ids.indexOf(id) !== i);
+    if (twice !== -1) ctx.issues.push({ code: 'custom', input: ctx.value, path: [twice, 'id'], message: `auth method id "${ids[twice]}" is listed twice` });
+  }),
   sessionNew: z.strictObject({ error: rpcError }).optional(),
   capabilities: z
     .strictObject({ loadSession: z.boolean().default(true), resume: z.boolean().default(false) })
@@ -221,6 +255,7 @@ export const scriptSchema = z.strictObject({
 export type Script = z.infer<typeof scriptSchema>;
 export type Turn = Script['turns'][number];
 export type TurnMatch = Turn['match'];
+export type ScriptAuthMethod = z.infer<typeof authMethod>;
 export type ScriptToolCallContent = z.infer<typeof toolCallContent>;
 
 /** Which kind of step this is (the one key it has). */

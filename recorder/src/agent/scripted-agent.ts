@@ -17,6 +17,7 @@ import {
   type ToolCallContent,
 } from '@agentclientprotocol/sdk';
 import type { Script, ScriptToolCallContent, Step, Turn, TurnMatch } from './script.ts';
+import { ScriptedAuth } from './scripted-auth.ts';
 
 /** What the agent needs from its process: the ACP stream plus raw access for `garbage`, `stderr`, `exit`. */
 export interface ScriptedAgentIo {
@@ -25,6 +26,8 @@ export interface ScriptedAgentIo {
   writeRawLine(line: string): Promise<void>;
   writeStderrLine(line: string): void;
   exit(code: number): void;
+  /** The agent's environment, for `env_var` auth methods and `echoEnv` (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 interface SessionState {
@@ -46,6 +49,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
   const sessions = new Map<string, SessionState>();
   const turnUses = new Map<Turn, number>();
   let sessionCounter = 0;
+  const auth = new ScriptedAuth(script.authMethods ?? [], io.env ?? process.env, (line) => io.writeStderrLine(line));
 
   const app = agentApp({ name: script.agent.name })
     .onRequest('initialize', () => {
@@ -58,11 +62,13 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
           ...(script.capabilities.resume ? { sessionCapabilities: { resume: {} } } : {}),
           mcpCapabilities: script.mcpCapabilities ?? { http: true, sse: true },
         },
-        authMethods: [],
+        authMethods: auth.advertised(),
         agentInfo: { name: script.agent.name, version: script.agent.version, ...(script.agent.title ? { title: script.agent.title } : {}) },
       };
     })
+    .onRequest('authenticate', ({ params }) => auth.authenticate(params.methodId))
     .onRequest('session/new', ({ params }) => {
+      auth.require();
       if (script.sessionNew) throw toRequestError(script.sessionNew.error);
       const sessionId = `sess-${++sessionCounter}`;
       sessions.set(sessionId, { cwd: params.cwd, mcpServers: params.mcpServers });
@@ -73,6 +79,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
     // `sessionLoad.replay` steps as the history, and serves the next prompt from the script.
     .onRequest('session/load', async ({ params, client }) => {
       if (!script.capabilities.loadSession) throw RequestError.methodNotFound('session/load');
+      auth.require();
       if (script.sessionLoad?.error) throw toRequestError(script.sessionLoad.error);
       if (!sessions.has(params.sessionId)) sessions.set(params.sessionId, { cwd: params.cwd, mcpServers: params.mcpServers ?? [] });
       const replay = script.sessionLoad?.replay;
@@ -82,6 +89,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
     // session/resume: the same without replaying history (advertised only with `capabilities.resume`).
     .onRequest('session/resume', ({ params }) => {
       if (!script.capabilities.resume) throw RequestError.methodNotFound('session/resume');
+      auth.require();
       if (!sessions.has(params.sessionId)) sessions.set(params.sessionId, { cwd: params.cwd, mcpServers: params.mcpServers ?? [] });
       return {};
     })
@@ -170,6 +178,7 @@ class TurnRun {
     else if (step.writeFile) await this.writeFile(step.writeFile);
     else if (step.delayMs !== undefined) await this.wait(step.delayMs);
     else if (step.stderr !== undefined) this.io.writeStderrLine(step.stderr);
+    else if (step.echoEnv !== undefined) await this.echoEnv(step.echoEnv);
     else if (step.garbage !== undefined) await this.io.writeRawLine(step.garbage);
     else if (step.raw !== undefined) await this.io.writeRawLine(JSON.stringify(step.raw));
     else if (step.echoSession) {
@@ -183,6 +192,14 @@ class TurnRun {
     } else if (step.hang) await this.wait(undefined);
     else if (step.stopReason) return step.stopReason;
     return undefined;
+  }
+
+  /** A leaky agent, for redaction tests: the variable's value goes out as a message and on stderr. */
+  private async echoEnv(name: string): Promise<void> {
+    const value = (this.io.env ?? process.env)[name];
+    const shown = value === undefined ? `${name} is not set` : `${name}=${value}`;
+    this.io.writeStderrLine(shown);
+    await this.update({ sessionUpdate: 'agent_message_chunk', content: text(shown) });
   }
 
   private update(update: SessionUpdate): Promise<void> {

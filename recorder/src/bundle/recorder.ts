@@ -40,6 +40,7 @@ import type { LifecycleEvent, LifecycleObserver } from '../runtime/lifecycle.ts'
 import { ArtifactStore } from './artifacts.ts';
 import { appendedFile, ensureFolder, refuseLinks } from './confine.ts';
 import { syncPath, writeFileAtomicSync } from './fsio.ts';
+import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { composeHooks, mcpServersForBinding, redactMcpInMessage, replacingHook, secretsFromEnv, type RedactHook, type Replacement } from './redact.ts';
 import { SessionWriter } from './session-writer.ts';
 import { TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
@@ -59,10 +60,11 @@ export interface RecorderOptions {
   deterministic?: boolean;
   /**
    * Applied to every text before it is written. Default: values of environment variables named like secrets
-   * (`*TOKEN*`, `*SECRET*`, `*KEY*`, `*PASSWORD*`, …) become `[redacted:NAME]`. `false` turns redaction off.
+   * (`*TOKEN*`, `*SECRET*`, `*KEY*`, `*PASSWORD*`, `*AUTH*`, …) become `[redacted:NAME]`, and so do the variables an
+   * agent names for its credentials (its `env_var` auth methods), whatever their name. `false` turns redaction off.
    */
   redact?: RedactHook | false;
-  /** The environment the default redaction reads (default: process.env). */
+  /** The environment the default redaction reads: the agents' (default: process.env). */
   env?: Record<string, string | undefined>;
   /** Extra literal replacements (applied with the default redaction). */
   replacements?: Replacement[];
@@ -144,7 +146,10 @@ class BundleRecorder implements Recorder {
   private sessionFlushQueued = false;
   private readonly openAttempts = new Map<string, OpenAttempt>();
   private redactHook: RedactHook;
-  private readonly userHook: RedactHook;
+  private userHook: RedactHook;
+  /** The literals the default redaction replaces: grows as agents name their credential variables. */
+  private readonly secrets: Replacement[];
+  private readonly credentials: CredentialWatch | undefined;
   private readonly scrubs: Replacement[] = [];
   /** Artifacts referenced by the event being built: their `artifact.written` events go next to it. */
   private pendingArtifacts: Array<{ artifact: ArtifactRef; role: string }> = [];
@@ -172,13 +177,16 @@ class BundleRecorder implements Recorder {
     const shared = (options.shared ?? false) || (options.resume ?? false);
     this.shared = shared;
     if (this.deterministic) this.addDeterministicScrubs();
-    const secrets = options.redact === false ? [] : secretsFromEnv(options.env ?? process.env);
-    this.userHook = composeHooks(
-      replacingHook([...secrets, ...(options.replacements ?? [])]),
-      typeof options.redact === 'function' ? options.redact : undefined,
-    );
+    const env = options.env ?? process.env;
+    this.secrets = [...(options.redact === false ? [] : secretsFromEnv(env)), ...(options.replacements ?? [])];
+    this.userHook = this.secretsHook();
     this.redactHook = this.userHook;
     this.rebuildHook();
+    this.credentials = options.redact === false ? undefined : new CredentialWatch(env, (learnt) => {
+      this.secrets.push(...learnt);
+      this.userHook = this.secretsHook();
+      this.rebuildHook();
+    });
     const existing = options.resume || (shared && existsSync(join(bundleDir, BUNDLE_FILES.manifest)));
     // Someone else's bundle: refuse one with symlinks (or a hard-linked file we would append to) up front; every
     // write is confined again on its own (confine.ts).
@@ -363,6 +371,7 @@ class BundleRecorder implements Recorder {
         return;
       }
       case 'session.bound': {
+        this.releaseTraffic(event.sessionId);
         const session = this.session(event.sessionId);
         session.acpSessionId = event.acpSessionId;
         session.handle = event.handle;
@@ -386,6 +395,7 @@ class BundleRecorder implements Recorder {
       case 'session.failed': {
         // The agent failed before session/new succeeded: the session is still recorded (binding with the error,
         // its events.ndjson even when empty, the record) so the handshake can be inspected.
+        this.releaseTraffic(event.sessionId);
         const session = this.session(event.sessionId);
         session.handle = event.handle;
         session.touchEvents();
@@ -398,11 +408,13 @@ class BundleRecorder implements Recorder {
         );
         return;
       }
-      case 'acp.traffic':
+      case 'acp.traffic': {
         // The MCP servers' env and header values are secrets whatever their length: never on disk.
         const message = event.message === undefined ? undefined : redactMcpInMessage(event.message);
-        this.session(event.sessionId).traffic(at, event.direction, message, event.text, event.attemptId, event.omitted);
+        const line: HeldTraffic = [at, event.direction, message, event.text, event.attemptId, event.omitted];
+        this.writeTraffic(event.sessionId, this.credentials ? this.credentials.take(event.sessionId, line) : [line]);
         return;
+      }
       case 'acp.prompt_sent': {
         // The session seqs are allocated when the session lines are written (under the lock in shared mode): the
         // event's payload is built then, right before the trace batch that carries it.
@@ -547,6 +559,17 @@ class BundleRecorder implements Recorder {
       );
     }
     this.openAttempts.clear();
+  }
+
+  private writeTraffic(sessionId: string, lines: readonly HeldTraffic[]): void {
+    if (lines.length === 0) return;
+    const session = this.session(sessionId);
+    for (const line of lines) session.traffic(...line);
+  }
+
+  /** A session's traffic held back until its agent's first answer (credentials.ts) is written now. */
+  private releaseTraffic(sessionId: string): void {
+    if (this.credentials) this.writeTraffic(sessionId, this.credentials.release(sessionId));
   }
 
   /** `binding.json` of a new session: bound (with the agent's session id) or failed (with the error). */
@@ -717,6 +740,8 @@ class BundleRecorder implements Recorder {
       // No event ever came (an invalid flow refused before its start): nothing to write.
       return { bundleDir: this.bundleDir, runId: this.runId ?? 'unknown-run', status: 'running', lastSeq: 0, complete: false, warnings: [...this.warnings] };
     }
+    // Traffic of an agent that never answered: written now, with what is known.
+    for (const sessionId of this.credentials?.pending() ?? []) this.releaseTraffic(sessionId);
     if (this.drivesRun && !this.runEnded && !this.waiting) {
       const atMs = this.lastAtMs;
       const error = options.error ?? { message: 'the run ended without a final event', code: 'no_final_event' };
@@ -821,6 +846,10 @@ class BundleRecorder implements Recorder {
     if (index !== -1) this.scrubs.splice(index, 1);
     this.scrubs.push({ value: path, replacement });
     if (rebuild) this.rebuildHook();
+  }
+
+  private secretsHook(): RedactHook {
+    return composeHooks(replacingHook(this.secrets), typeof this.options.redact === 'function' ? this.options.redact : undefined);
   }
 
   private rebuildHook(): void {

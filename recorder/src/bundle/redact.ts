@@ -13,10 +13,13 @@ export interface Replacement {
   replacement: string;
 }
 
-/** Environment variable names whose values are treated as secrets. */
+/**
+ * Environment variable names whose values are treated as secrets (FLOWTAPE_AUTH_* included, by AUTH). Variables
+ * an agent names for its credentials are redacted whatever their name (credentials.ts).
+ */
 export const SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|AUTH|COOKIE/i;
 /** Shorter values would redact ordinary words and numbers everywhere. */
-const MIN_SECRET_LENGTH = 8;
+export const MIN_SECRET_LENGTH = 8;
 
 /** The secrets of an environment: values of variables named like secrets, replaced by `[redacted:NAME]`. */
 export function secretsFromEnv(env: Record<string, string | undefined>): Replacement[] {

@@ -66,3 +66,14 @@ export function readMcpConfig(value: string, cwd: string): McpServer[] {
   if ('problem' in parsed) throw new UsageError(`${where}: ${parsed.problem}`);
   return parsed.servers;
 }
+
+export const AUTH_FLAG_HELP =
+  'the ACP auth method to log in with (one the agent lists in `initialize`, e.g. codex-api-key); default: the one ' +
+  'method whose credentials are in the environment (see README, "Agents that need a login")';
+
+/** `--auth <methodId>`: a method id as the agent advertises it. */
+export function authFlag(value: string): string {
+  const id = value.trim();
+  if (id === '') throw new UsageError('--auth: give an auth method id, e.g. --auth codex-api-key');
+  return id;
+}

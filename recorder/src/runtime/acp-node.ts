@@ -1,13 +1,13 @@
 // ACP nodes: one agent process per flowtape session. Shared sessions (same handle, agent and cwd) live for the
 // whole run; isolated ones for one attempt. Every raw message is forwarded as `acp.traffic`; every agent is
 // closed when its attempt (isolated) or the run (shared) ends — also on failure, timeout and cancellation.
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { SessionNotification } from '@agentclientprotocol/sdk';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
 import { DEFAULT_PERMISSION_POLICY } from '../acp/permissions.ts';
 import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy, PromptInput } from './definition.ts';
-import { splitCommand } from './command.ts';
-import { NodeError, ResumeError } from './errors.ts';
+import { agentLabel, splitCommand } from './command.ts';
+import { NodeError, ResumeError, toErrorInfo } from './errors.ts';
 import type { LifecycleEvent } from './lifecycle.ts';
 import { parseMcpServers, type McpServer } from './mcp-servers.ts';
 
@@ -249,7 +249,7 @@ export class AcpNodeRunner {
       collecting: false,
     };
     const [command, ...args] = spec.argv as [string, ...string[]];
-    const label = basename(command);
+    const label = agentLabel(spec.argv);
     const started = AcpAgent.start({
       command,
       args,
@@ -289,7 +289,7 @@ export class AcpNodeRunner {
       const agent = session.agent;
       // Given up on mid-handshake (timeout, cancel): no point waiting for a graceful exit.
       if (agent) await this.discard(session, { force: attempt.signal.aborted });
-      const failure = agentError(error, label, attempt.nodeId);
+      const failure = agentError(error, agent?.agentInfo?.name ?? label, attempt.nodeId);
       // The handshake stays inspectable: the session is recorded as failed, with whatever traffic it had.
       attempt.emit({
         type: 'session.failed',
@@ -303,7 +303,8 @@ export class AcpNodeRunner {
         ...(agent?.agentInfo ? { agent: { name: agent.agentInfo.name, ...(agent.agentInfo.version ? { version: agent.agentInfo.version } : {}) } } : {}),
         ...(agent?.protocolVersion !== undefined ? { protocolVersion: agent.protocolVersion } : {}),
         ...(spec.mcpServers.length > 0 ? { mcpServers: spec.mcpServers } : {}),
-        error: { message: failure.message, code: failure.code },
+        // Shortened like the attempt's outcome will be, so both say the same.
+        error: { message: toErrorInfo(failure, failure.code).message, code: failure.code },
       });
       throw failure;
     }
@@ -378,7 +379,7 @@ export class AcpNodeRunner {
     attempt.openTurn = undefined;
     const response = session.text;
     if (failure !== undefined) {
-      const error = agentError(failure, basename(session.argv[0]!), attempt.nodeId);
+      const error = agentError(failure, agent.agentInfo?.name ?? agentLabel(session.argv), attempt.nodeId);
       stopReason = failure instanceof AcpError ? (failure.stopReason ?? null) : null;
       attempt.emit({
         type: 'acp.turn_finished',
@@ -472,9 +473,13 @@ function promptToText(prompt: PromptInput, nodeId: string): string {
   throw new NodeError('invalid_prompt', `node "${nodeId}": prompt must be a string or an array of text blocks`);
 }
 
-/** The agent's failure as a NodeError keeping the client's code (`agent_missing`, `rpc_error`, …). */
+/**
+ * The agent's failure as a NodeError keeping the client's code (`agent_missing`, `rpc_error`, …). The agent is named
+ * by its `agentInfo` name once it answered initialize, else by its command (agentLabel).
+ */
 function agentError(error: unknown, label: string, nodeId: string): NodeError {
   if (error instanceof NodeError) return error;
+  if (error instanceof AcpError && error.agentName !== undefined) label = error.agentName;
   if (error instanceof AcpError && errorCodes.has(error.code)) {
     return new NodeError(error.code, `node "${nodeId}": agent ${label}: ${error.message}`, 'failed', { cause: error });
   }

@@ -42,3 +42,21 @@ export function commandText(command: string, args: readonly string[] = []): stri
   if (args.length === 0) return command;
   return [command, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
 }
+
+/** Interpreters and launchers: an agent started through one is named by what it runs (`node x.js` → `x.js`). */
+const LAUNCHERS = /^(node|nodejs|bun|deno|tsx|ts-node|python[\d.]*|ruby|perl|sh|bash|zsh|env|npx|pnpx|bunx|uvx|pipx)$/;
+
+/**
+ * A short name for an agent command, for messages before the agent has told its `agentInfo` name: the program's
+ * file name, or for an interpreter or launcher (`node`, `npx`, …) the script or package it runs — the first
+ * argument that looks like a file (`x.js`, `bin/agent`), else the first that is not an option.
+ */
+export function agentLabel(argv: readonly string[]): string {
+  const base = (path: string): string => path.replace(/\/+$/, '').split(/[\\/]/).pop() || path;
+  const program = base(argv[0] ?? '');
+  if (!LAUNCHERS.test(program.replace(/\.exe$/i, ''))) return program;
+  const args = argv.slice(1);
+  const script = args.find((a) => !a.startsWith('-') && (/[\\/]/.test(a) || /\.(m?[jt]s|cjs|cts|py|rb|sh)$/.test(a)))
+    ?? args.find((a) => !a.startsWith('-') && !a.includes('='));
+  return script === undefined ? program : base(script);
+}

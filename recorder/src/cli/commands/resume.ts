@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { MCP_CONFIG_HELP, parseInput, PERMISSION_HELP, PERMISSION_POLICIES, readMcpConfig } from '../input.ts';
+import { AUTH_FLAG_HELP, authFlag, MCP_CONFIG_HELP, parseInput, PERMISSION_HELP, PERMISSION_POLICIES, readMcpConfig } from '../input.ts';
 import { reportRun } from './run.ts';
 
 interface ResumeFlags {
@@ -13,6 +13,7 @@ interface ResumeFlags {
   agent?: string;
   permission?: PermissionPolicy;
   mcpConfig?: string;
+  auth?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -28,6 +29,7 @@ export const resumeCommand: CliCommand = {
       .option('--agent <command>', 'the ACP agent command for nodes that name none')
       .addOption(new Option('--permission <policy>', PERMISSION_HELP).choices(PERMISSION_POLICIES))
       .option('--mcp-config <file>', `${MCP_CONFIG_HELP} (not kept from the run: its values are secrets, give it again)`)
+      .option('--auth <methodId>', AUTH_FLAG_HELP)
       .option('-q, --quiet', 'no per-node progress on stderr')
       .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
       .action(
@@ -58,6 +60,7 @@ export const resumeCommand: CliCommand = {
               ...(flags.agent ? { agentCommand: flags.agent } : {}),
               ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
               ...(mcpServers ? { mcpServers } : {}),
+              ...(flags.auth !== undefined ? { auth: authFlag(flags.auth) } : {}),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
             });
             return reportRun(cli, result, flags.json);

@@ -6,7 +6,7 @@ import type { RecordResult } from '../../record.ts';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { DEFAULT_RUNS_ROOT, MCP_CONFIG_HELP, parseInput, PERMISSION_HELP, PERMISSION_POLICIES, readMcpConfig } from '../input.ts';
+import { AUTH_FLAG_HELP, authFlag, DEFAULT_RUNS_ROOT, MCP_CONFIG_HELP, parseInput, PERMISSION_HELP, PERMISSION_POLICIES, readMcpConfig } from '../input.ts';
 
 interface RunFlags {
   input?: string;
@@ -16,6 +16,7 @@ interface RunFlags {
   deterministic?: boolean;
   permission?: PermissionPolicy;
   mcpConfig?: string;
+  auth?: string;
   runId?: string;
   quiet?: boolean;
   json?: boolean;
@@ -64,6 +65,7 @@ export const runCommand: CliCommand = {
       .option('--deterministic', 'fixed clock and ids, no machine paths (samples, goldens)')
       .addOption(new Option('--permission <policy>', PERMISSION_HELP).choices(PERMISSION_POLICIES))
       .option('--mcp-config <file>', MCP_CONFIG_HELP)
+      .option('--auth <methodId>', AUTH_FLAG_HELP)
       .option('--run-id <id>', 'the run id (default: time + flow name + random)')
       .option('-q, --quiet', 'no per-node progress on stderr')
       .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
@@ -93,6 +95,7 @@ export const runCommand: CliCommand = {
               ...(flags.agent ? { agentCommand: flags.agent } : {}),
               ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
               ...(mcpServers ? { mcpServers } : {}),
+              ...(flags.auth !== undefined ? { auth: authFlag(flags.auth) } : {}),
               ...(flags.deterministic ? { deterministic: true } : {}),
               ...(flags.runId ? { runId: flags.runId } : {}),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
