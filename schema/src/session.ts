@@ -32,7 +32,15 @@ export const SessionEventLine = z
     direction: z
       .enum(['outgoing', 'incoming', 'stderr'])
       .describe('`outgoing`: client → agent; `incoming`: agent → client; `stderr`: a line the agent logged.'),
-    message: JsonValue.optional().describe('The JSON-RPC message, verbatim.'),
+    message: JsonValue.optional().describe(
+      'The JSON-RPC message. Exactly as sent unless `raw` is present (then `message` is what JSON.parse of `raw` gives, serialised again).',
+    ),
+    raw: z
+      .string()
+      .optional()
+      .describe(
+        'The JSON-RPC line byte for byte, when serialising the parsed message again would alter it: integers beyond 2^53, `1e400`, `-0`, duplicate keys, other spacing or escapes. Absent when the line is `message` serialised.',
+      ),
     text: z
       .string()
       .optional()

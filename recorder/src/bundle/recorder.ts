@@ -399,7 +399,7 @@ class BundleRecorder implements Recorder {
         return;
       }
       case 'acp.traffic':
-        this.session(event.sessionId).traffic(at, event.direction, event.message, event.text, event.attemptId, event.omitted);
+        this.session(event.sessionId).traffic(at, event.direction, event.message, event.text, event.attemptId, event.omitted, event.raw);
         return;
       case 'acp.prompt_sent': {
         // The session seqs are allocated when the session lines are written (under the lock in shared mode): the

@@ -398,6 +398,7 @@ export class AcpNodeRunner {
       ...(session.attemptId !== undefined ? { attemptId: session.attemptId } : {}),
       direction: record.direction,
       ...(record.message !== undefined ? { message: record.message } : {}),
+      ...(record.raw !== undefined ? { raw: record.raw } : {}),
       ...(record.text !== undefined ? { text: record.text } : {}),
       ...(record.omitted !== undefined ? { omitted: record.omitted } : {}),
     });
