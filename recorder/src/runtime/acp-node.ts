@@ -3,6 +3,7 @@
 // closed when its attempt (isolated) or the run (shared) ends — also on failure, timeout and cancellation.
 import { basename, resolve } from 'node:path';
 import type { SessionNotification } from '@agentclientprotocol/sdk';
+import { contentText } from '@flowtape/schema';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
 import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy, PromptInput } from './definition.ts';
 import { splitCommand } from './command.ts';
@@ -408,7 +409,8 @@ export class AcpNodeRunner {
 function collect(session: Session, notification: SessionNotification): void {
   if (!session.collecting) return;
   const update = notification.update;
-  if (update.sessionUpdate === 'agent_message_chunk' && update.content.type === 'text') session.text += update.content.text;
+  // The same rule as record.json's, so the node output and the record agree (a resource link is a Markdown link).
+  if (update.sessionUpdate === 'agent_message_chunk') session.text += contentText(update.content);
 }
 
 /**
