@@ -2,7 +2,7 @@
  * Builds the conversation (`record.json` messages) from raw ACP traffic (`events.ndjson` lines). The record is
  * derived data: the recorder writes it, and anyone holding the events can rebuild it.
  */
-import type { ConversationEntry, SessionEventLine } from './session.ts';
+import type { ConversationEntry, MessageContentItem, SessionEventLine } from './session.ts';
 
 type Json = Record<string, unknown>;
 
@@ -10,13 +10,41 @@ function asObject(value: unknown): Json | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
 }
 
-function textOf(content: unknown): string {
-  if (Array.isArray(content)) return content.map(textOf).join('');
+/**
+ * The text of an ACP content block (or list of blocks), as record.json and a turn's response both show it: text as
+ * is, a resource link (or an embedded resource) as a Markdown link, images and audio as nothing (they are listed
+ * in the entry's `content`). The runtime uses this too, so a node's output and its record agree.
+ */
+export function contentText(content: unknown): string {
+  if (Array.isArray(content)) return content.map(contentText).join('');
   const block = asObject(content);
   if (!block) return '';
   if (block.type === 'text' && typeof block.text === 'string') return block.text;
   if (block.type === 'resource_link' && typeof block.uri === 'string') return `[${String(block.name ?? block.uri)}](${block.uri})`;
+  const resource = block.type === 'resource' ? asObject(block.resource) : undefined;
+  if (resource && typeof resource.uri === 'string') return `[${resource.uri}](${resource.uri})`;
   return '';
+}
+
+/** The blocks of `content` that are not text, as pointers to the line that holds them. */
+function contentItems(content: unknown, seq: number): MessageContentItem[] {
+  const blocks = Array.isArray(content) ? content : [content];
+  const items: MessageContentItem[] = [];
+  for (const value of blocks) {
+    const block = asObject(value);
+    if (!block || typeof block.type !== 'string' || block.type === 'text') continue;
+    const resource = asObject(block.resource);
+    const mimeType = block.mimeType ?? resource?.mimeType;
+    const uri = block.uri ?? resource?.uri;
+    items.push({
+      blockType: block.type,
+      ...(typeof mimeType === 'string' ? { mimeType } : {}),
+      ...(typeof uri === 'string' ? { uri } : {}),
+      ...(typeof block.name === 'string' ? { name: block.name } : {}),
+      sessionEventSeq: seq,
+    });
+  }
+  return items;
 }
 
 export class ConversationBuilder {
@@ -42,7 +70,7 @@ export class ConversationBuilder {
     } else if (line.direction === 'incoming' && method === 'session/update' && this.loading !== undefined) {
       return;
     } else if (line.direction === 'outgoing' && method === 'session/prompt' && params) {
-      this.push({ role: 'user', text: textOf(params.prompt) }, line);
+      this.pushMessage('user', params.prompt, line);
     } else if (line.direction === 'incoming' && method === 'session/update' && params) {
       this.update(asObject(params.update), line);
     } else if (line.direction === 'incoming' && method === 'session/request_permission' && params) {
@@ -85,11 +113,11 @@ export class ConversationBuilder {
     if (!update) return;
     switch (update.sessionUpdate) {
       case 'agent_message_chunk':
-        return this.appendText('agent', textOf(update.content), line);
+        return this.appendChunk('agent', update.content, line);
       case 'agent_thought_chunk':
-        return this.appendText('thought', textOf(update.content), line);
+        return this.appendChunk('thought', update.content, line);
       case 'user_message_chunk':
-        return this.appendText('user', textOf(update.content), line);
+        return this.appendChunk('user', update.content, line);
       case 'tool_call':
         this.push({ role: 'tool_call', toolCallId: String(update.toolCallId ?? ''), ...toolFields(update) }, line);
         return;
@@ -125,17 +153,24 @@ export class ConversationBuilder {
     }
   }
 
-  private appendText(role: 'agent' | 'thought' | 'user', text: string, line: SessionEventLine): void {
+  private appendChunk(role: 'agent' | 'thought' | 'user', content: unknown, line: SessionEventLine): void {
     const last = this.messages.at(-1);
     if (last && last.role === role && last.attemptId === line.attemptId) {
+      const items = [...(last.content ?? []), ...contentItems(content, line.seq)];
       this.messages[this.messages.length - 1] = {
         ...last,
-        text: last.text + text,
+        text: last.text + contentText(content),
+        ...(items.length > 0 ? { content: items } : {}),
         sessionEvents: { from: last.sessionEvents?.from ?? line.seq, to: line.seq },
       };
       return;
     }
-    this.push({ role, text }, line);
+    this.pushMessage(role, content, line);
+  }
+
+  private pushMessage(role: 'agent' | 'thought' | 'user', content: unknown, line: SessionEventLine): void {
+    const items = contentItems(content, line.seq);
+    this.push({ role, text: contentText(content), ...(items.length > 0 ? { content: items } : {}) }, line);
   }
 
   private push(entry: DistributiveOmit<ConversationEntry, 'index' | 'attemptId' | 'sessionEvents'>, line: SessionEventLine): number {

@@ -63,7 +63,15 @@ export const SessionEventLine = z
     direction: z
       .enum(['outgoing', 'incoming', 'stderr'])
       .describe('`outgoing`: client → agent; `incoming`: agent → client; `stderr`: a line the agent logged.'),
-    message: JsonValue.optional().describe('The JSON-RPC message, verbatim.'),
+    message: JsonValue.optional().describe(
+      'The JSON-RPC message. Exactly as sent unless `raw` is present (then `message` is what JSON.parse of `raw` gives, serialised again).',
+    ),
+    raw: z
+      .string()
+      .optional()
+      .describe(
+        'The JSON-RPC line byte for byte, when serialising the parsed message again would alter it: integers beyond 2^53, `1e400`, `-0`, duplicate keys, other spacing or escapes. Absent when the line is `message` serialised.',
+      ),
     text: z
       .string()
       .optional()
@@ -101,10 +109,25 @@ export const ToolCallEntry = z.object({
   rawOutput: JsonValue.optional(),
 });
 
+/** A content block of a message that is not text: where to find it, not its bytes (they stay in events.ndjson). */
+export const MessageContentItem = z.object({
+  blockType: z.string().describe('The ACP content block `type`: image, audio, resource, resource_link.'),
+  mimeType: z.string().optional(),
+  uri: z.string().optional(),
+  name: z.string().optional(),
+  sessionEventSeq: z.number().int().positive().describe('The events.ndjson line that holds the block (an image or audio block: its base64 data).'),
+});
+export type MessageContentItem = z.infer<typeof MessageContentItem>;
+
+const messageContent = z
+  .array(MessageContentItem)
+  .optional()
+  .describe("The message's blocks that are not text, in order. A resource link is also in `text`, as a Markdown link.");
+
 export const ConversationEntry = z.discriminatedUnion('role', [
-  z.object({ ...entryBase, role: z.literal('user'), text: z.string() }),
-  z.object({ ...entryBase, role: z.literal('agent'), text: z.string() }),
-  z.object({ ...entryBase, role: z.literal('thought'), text: z.string() }),
+  z.object({ ...entryBase, role: z.literal('user'), text: z.string(), content: messageContent }),
+  z.object({ ...entryBase, role: z.literal('agent'), text: z.string(), content: messageContent }),
+  z.object({ ...entryBase, role: z.literal('thought'), text: z.string(), content: messageContent }),
   ToolCallEntry,
   z.object({
     ...entryBase,

@@ -46,6 +46,11 @@ export interface AcpTrafficRecord {
   direction: 'outgoing' | 'incoming' | 'stderr';
   /** The parsed JSON-RPC message (outgoing/incoming). */
   message?: unknown;
+  /**
+   * The line exactly as it crossed stdio, when serialising `message` again would not give it back: integers beyond
+   * 2^53, `1e400`, `-0`, duplicate keys, other spacing or escapes. Absent when `JSON.stringify(message)` is the line.
+   */
+  raw?: string;
   /** A stderr line, or an incoming stdout line that was not valid JSON (garbage), cut at AGENT_OUTPUT_CAP_BYTES. */
   text?: string;
   /**
@@ -231,7 +236,7 @@ export class AcpAgent {
       onTooLong: (error: LineTooLongError) => this.protocolFailure(`agent wrote ${error.message} to stdout`),
       onEnd: () => this.onStdoutEnd(),
     }, maxLineBytes);
-    const output = tapOutgoing(this.child.stdin, (line) => this.traffic({ direction: 'outgoing', message: JSON.parse(line) }));
+    const output = tapOutgoing(this.child.stdin, (line) => this.traffic(wireRecord('outgoing', line, JSON.parse(line))));
 
     // The SDK answers the agent's requests through these handlers. session/update notifications never reach
     // it: onIncomingLine delivers them straight off the wire (see there).
@@ -565,7 +570,7 @@ export class AcpAgent {
       this.protocolFailure(`non-JSON line on stdout: ${JSON.stringify(clip(line, 120))}`);
       return 'stop';
     }
-    this.traffic({ direction: 'incoming', message });
+    this.traffic(wireRecord('incoming', line, message));
     const m = message as { jsonrpc?: unknown; method?: unknown; id?: unknown };
     if (typeof message !== 'object' || message === null || Array.isArray(message) || m.jsonrpc !== '2.0') {
       this.protocolFailure(`not a JSON-RPC 2.0 message on stdout: ${clip(line, 120)}`);
@@ -812,4 +817,9 @@ function interruption(signal: AbortSignal | undefined, ms: number | undefined): 
       if (signal && onAbort) signal.removeEventListener('abort', onAbort);
     },
   };
+}
+
+/** A JSON-RPC line as traffic: the parsed message, and the line itself when the message does not serialise back to it. */
+function wireRecord(direction: 'outgoing' | 'incoming', line: string, message: unknown): AcpTrafficRecord {
+  return JSON.stringify(message) === line ? { direction, message } : { direction, message, raw: line };
 }

@@ -411,7 +411,7 @@ class BundleRecorder implements Recorder {
       case 'acp.traffic': {
         // The MCP servers' env and header values are secrets whatever their length: never on disk.
         const message = event.message === undefined ? undefined : redactMcpInMessage(event.message);
-        const line: HeldTraffic = [at, event.direction, message, event.text, event.attemptId, event.omitted];
+        const line: HeldTraffic = [at, event.direction, message, event.text, event.attemptId, event.omitted, event.raw];
         this.writeTraffic(event.sessionId, this.credentials ? this.credentials.take(event.sessionId, line) : [line]);
         return;
       }

@@ -110,9 +110,11 @@ export class SessionWriter {
     text: string | undefined,
     attemptId: string | undefined,
     omitted?: SessionEventLine['omitted'],
+    raw?: string,
   ): void {
     const line: Record<string, unknown> = { at, direction };
     if (message !== undefined) line.message = message;
+    if (raw !== undefined) line.raw = raw;
     if (text !== undefined) line.text = text;
     if (attemptId !== undefined) line.attemptId = attemptId;
     if (omitted !== undefined) line.omitted = { bytes: omitted.bytes, lines: omitted.lines };

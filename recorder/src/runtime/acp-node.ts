@@ -3,6 +3,7 @@
 // closed when its attempt (isolated) or the run (shared) ends — also on failure, timeout and cancellation.
 import { resolve } from 'node:path';
 import type { SessionNotification } from '@agentclientprotocol/sdk';
+import { contentText } from '@flowtape/schema';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
 import { DEFAULT_PERMISSION_POLICY } from '../acp/permissions.ts';
 import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy, PromptInput } from './definition.ts';
@@ -425,6 +426,7 @@ export class AcpNodeRunner {
       ...(session.attemptId !== undefined ? { attemptId: session.attemptId } : {}),
       direction: record.direction,
       ...(record.message !== undefined ? { message: record.message } : {}),
+      ...(record.raw !== undefined ? { raw: record.raw } : {}),
       ...(record.text !== undefined ? { text: record.text } : {}),
       ...(record.omitted !== undefined ? { omitted: record.omitted } : {}),
     });
@@ -434,7 +436,8 @@ export class AcpNodeRunner {
 function collect(session: Session, notification: SessionNotification): void {
   if (!session.collecting) return;
   const update = notification.update;
-  if (update.sessionUpdate === 'agent_message_chunk' && update.content.type === 'text') session.text += update.content.text;
+  // The same rule as record.json's, so the node output and the record agree (a resource link is a Markdown link).
+  if (update.sessionUpdate === 'agent_message_chunk') session.text += contentText(update.content);
 }
 
 /**

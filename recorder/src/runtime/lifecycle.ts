@@ -89,6 +89,8 @@ export type LifecycleEvent =
       attemptId?: string;
       direction: 'outgoing' | 'incoming' | 'stderr';
       message?: unknown;
+      /** The exact line, when `message` does not serialise back to it (see AcpTrafficRecord). */
+      raw?: string;
       text?: string;
       /** On the client's summary of output it counted instead of recording (see AcpTrafficRecord). */
       omitted?: { bytes: number; lines: number };
