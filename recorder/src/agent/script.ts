@@ -78,7 +78,7 @@ const writeFileStep = z.strictObject({
 
 /** The step keys, in the order the documentation lists them. A step is an object with exactly one of them. */
 export const stepKinds = [
-  'message', 'thought', 'toolCall', 'toolCallUpdate', 'plan', 'permission', 'readFile', 'writeFile',
+  'message', 'thought', 'toolCall', 'toolCallUpdate', 'plan', 'permission', 'readFile', 'writeFile', 'usage',
   'delayMs', 'stderr', 'garbage', 'raw', 'error', 'exit', 'hang', 'stopReason',
 ] as const;
 export type StepKind = (typeof stepKinds)[number];
@@ -105,6 +105,7 @@ export interface Step {
   permission?: PermissionStep | undefined;
   readFile?: z.infer<typeof readFileStep> | undefined;
   writeFile?: z.infer<typeof writeFileStep> | undefined;
+  usage?: Record<string, unknown> | undefined;
   delayMs?: number | undefined;
   stderr?: string | undefined;
   garbage?: string | undefined;
@@ -139,6 +140,8 @@ const stepSchema: z.ZodType<Step> = z
     permission: permissionStep.optional(),
     readFile: readFileStep.optional(),
     writeFile: writeFileStep.optional(),
+    // Sent as written (no checks), so tests can also try what a careless agent sends.
+    usage: z.record(z.string(), z.unknown()).optional(),
     delayMs: z.int().min(0).max(600_000).optional(),
     stderr: z.string().optional(),
     garbage: z.string().refine((s) => !s.includes('\n'), 'garbage must be a single line').optional(),
@@ -194,6 +197,8 @@ const turnSchema = z.strictObject({
   match: matchSchema,
   times: z.int().min(1).optional(),
   steps: stepsSchema,
+  // The `usage` of the session/prompt answer, sent as written.
+  usage: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const scriptSchema = z.strictObject({
@@ -208,7 +213,7 @@ export const scriptSchema = z.strictObject({
   initialize: z.strictObject({ error: rpcError }).optional(),
   sessionNew: z.strictObject({ error: rpcError }).optional(),
   turns: z.array(turnSchema).default([]),
-  fallback: z.strictObject({ steps: stepsSchema }).optional(),
+  fallback: z.strictObject({ steps: stepsSchema, usage: z.record(z.string(), z.unknown()).optional() }).optional(),
 });
 
 export type Script = z.infer<typeof scriptSchema>;

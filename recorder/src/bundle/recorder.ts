@@ -29,6 +29,7 @@ import {
   toStepsProjection,
   type ArtifactRef,
   type ErrorInfo,
+  type JsonValue,
   type Manifest,
   type Outcome,
   type ProjectionState,
@@ -411,6 +412,8 @@ class BundleRecorder implements Recorder {
         const finished = this.session(event.sessionId).finishTurn(event.attemptId);
         const response = this.encoder.text(event.response, 'response', { artifact: true });
         const error = this.encoder.error(event.error, !this.deterministic);
+        // Only `extra` holds agent text; the typed fields are numbers and a checked currency code.
+        const usage = event.usage?.extra ? { ...event.usage, extra: this.encoder.json(event.usage.extra) as Record<string, JsonValue> } : event.usage;
         this.emit(
           'acp.turn_finished',
           () => {
@@ -421,6 +424,7 @@ class BundleRecorder implements Recorder {
               ...(ranges.messages ? { messages: ranges.messages } : {}),
               response,
               ...(error ? { error } : {}),
+              ...(usage ? { usage } : {}),
             };
           },
           { ...scope(event), sessionId: event.sessionId },

@@ -3,11 +3,13 @@
 // closed when its attempt (isolated) or the run (shared) ends — also on failure, timeout and cancellation.
 import { basename, resolve } from 'node:path';
 import type { SessionNotification } from '@agentclientprotocol/sdk';
+import type { TurnUsage } from '@flowtape/schema';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
 import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy, PromptInput } from './definition.ts';
 import { splitCommand } from './command.ts';
 import { NodeError } from './errors.ts';
 import type { LifecycleEvent } from './lifecycle.ts';
+import { UsageMeter } from './usage-meter.ts';
 
 /** What the ACP part needs from the attempt that runs the node (implemented by the runtime's Attempt). */
 export interface AcpAttempt {
@@ -17,7 +19,7 @@ export interface AcpAttempt {
   /** Emits an attempt-scoped event (dropped once the attempt has its outcome). */
   emit(event: LifecycleEvent): void;
   /** Set while a prompt is in flight, so an interrupted attempt can close the turn in the trace. */
-  openTurn: { sessionId: string; text(): string } | undefined;
+  openTurn: { sessionId: string; text(): string; usage(): TurnUsage | undefined } | undefined;
 }
 
 export interface AcpNodeHost {
@@ -48,6 +50,7 @@ interface Session {
   attemptId: string | undefined;
   text: string;
   collecting: boolean;
+  readonly usage: UsageMeter;
 }
 
 const errorCodes = new Set(['agent_missing', 'agent_exited', 'protocol_error', 'rpc_error', 'auth_required', 'timeout', 'cancelled', 'invalid_cwd']);
@@ -170,6 +173,7 @@ export class AcpNodeRunner {
       attemptId: attempt.attemptId,
       text: '',
       collecting: false,
+      usage: new UsageMeter(),
     };
     const [command, ...args] = spec.argv as [string, ...string[]];
     const label = basename(command);
@@ -229,12 +233,14 @@ export class AcpNodeRunner {
     session.attemptId = attempt.attemptId;
     session.text = '';
     session.collecting = true;
-    attempt.openTurn = { sessionId: session.sessionId, text: () => session.text };
+    session.usage.startTurn();
+    attempt.openTurn = { sessionId: session.sessionId, text: () => session.text, usage: () => session.usage.finishTurn() };
     attempt.emit({ type: 'acp.prompt_sent', nodeId: attempt.nodeId, attemptId: attempt.attemptId, sessionId: session.sessionId, prompt });
     let stopReason: string | null = null;
+    let promptUsage: unknown;
     let failure: unknown;
     try {
-      stopReason = (await agent.prompt(session.acpSessionId, prompt, { signal: attempt.signal })).stopReason;
+      ({ stopReason, usage: promptUsage } = await agent.prompt(session.acpSessionId, prompt, { signal: attempt.signal }));
     } catch (error) {
       failure = error;
     }
@@ -242,6 +248,7 @@ export class AcpNodeRunner {
     session.attemptId = undefined;
     attempt.openTurn = undefined;
     const response = session.text;
+    const usage = session.usage.finishTurn(promptUsage);
     if (failure !== undefined) {
       const error = agentError(failure, basename(session.argv[0]!), attempt.nodeId);
       stopReason = failure instanceof AcpError ? (failure.stopReason ?? null) : null;
@@ -253,6 +260,7 @@ export class AcpNodeRunner {
         stopReason,
         response,
         error: { message: error.message, code: error.code, name: 'AcpError' },
+        ...(usage ? { usage } : {}),
       });
       // A cancelled turn the agent acknowledged leaves a usable session; anything else leaves it in doubt.
       if (!(failure instanceof AcpError && failure.code === 'cancelled' && failure.stopReason !== undefined)) {
@@ -260,7 +268,10 @@ export class AcpNodeRunner {
       }
       throw error;
     }
-    attempt.emit({ type: 'acp.turn_finished', nodeId: attempt.nodeId, attemptId: attempt.attemptId, sessionId: session.sessionId, stopReason, response });
+    attempt.emit({
+      type: 'acp.turn_finished', nodeId: attempt.nodeId, attemptId: attempt.attemptId, sessionId: session.sessionId, stopReason, response,
+      ...(usage ? { usage } : {}),
+    });
     if (stopReason === 'cancelled') {
       throw new NodeError('turn_cancelled', `node "${attempt.nodeId}": the agent ended the turn as cancelled without being asked to`);
     }
@@ -294,8 +305,10 @@ export class AcpNodeRunner {
 }
 
 function collect(session: Session, notification: SessionNotification): void {
-  if (!session.collecting) return;
   const update = notification.update;
+  // Usage counts between turns too (a late cost update, or the baseline of a loaded session).
+  if (update.sessionUpdate === 'usage_update') session.usage.onUpdate(update as unknown as Record<string, unknown>);
+  if (!session.collecting) return;
   if (update.sessionUpdate === 'agent_message_chunk' && update.content.type === 'text') session.text += update.content.text;
 }
 

@@ -393,8 +393,9 @@ class FlowRun {
       });
     }
     if (attempt.openTurn) {
-      const { sessionId, text } = attempt.openTurn;
+      const { sessionId, text, usage: turnUsage } = attempt.openTurn;
       attempt.openTurn = undefined;
+      const usage = turnUsage();
       this.emit({
         type: 'acp.turn_finished',
         nodeId: attempt.nodeId,
@@ -403,6 +404,7 @@ class FlowRun {
         stopReason: null,
         response: text(),
         error: failure,
+        ...(usage ? { usage } : {}),
       });
     }
   }
