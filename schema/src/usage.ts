@@ -272,3 +272,49 @@ export function toTurnUsage(report: UsageReport, accounted: CostAmount | undefin
   if (report.dropped.size > 0) usage.dropped = [...report.dropped].sort();
   return Object.keys(usage).length > 0 ? usage : undefined;
 }
+
+// ---- showing totals (CLI and viewer; pure) --------------------------------------------------------------------
+
+/** Total tokens: the reported total, or input + output when no total was reported. */
+export function tokenTotal(tokens: TokenCounts | undefined): number | undefined {
+  if (!tokens) return undefined;
+  if (tokens.totalTokens !== undefined) return tokens.totalTokens;
+  if (tokens.inputTokens === undefined && tokens.outputTokens === undefined) return undefined;
+  return saturatingAdd(tokens.inputTokens ?? 0, tokens.outputTokens ?? 0);
+}
+
+/** `1234567` → `1,234,567` (the same on every machine, unlike toLocaleString). */
+export function formatCount(value: number): string {
+  return String(Math.trunc(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** `0.0211 USD`; several currencies joined with ` + ` (never converted). */
+export function formatCost(cost: readonly CostAmount[] | undefined): string | undefined {
+  if (!cost || cost.length === 0) return undefined;
+  return cost.map(({ amount, currency }) => `${formatAmount(amount)} ${currency}`).join(' + ');
+}
+
+function formatAmount(amount: number): string {
+  if (amount === 0) return '0';
+  if (amount >= 1) return amount.toFixed(2);
+  // Small amounts keep four significant digits: 0.0211, 0.000125.
+  return amount.toFixed(Math.min(12, Math.max(2, 3 - Math.floor(Math.log10(amount))))).replace(/0+$/, '').replace(/\.$/, '');
+}
+
+/** One line for totals: `4,250 tokens (3,500 in, 750 out), 0.0211 USD`; undefined when there is nothing to show. */
+export function describeUsage(usage: UsageTotals | undefined): string | undefined {
+  if (!usage) return undefined;
+  const parts: string[] = [];
+  const total = tokenTotal(usage.tokens);
+  if (total !== undefined) {
+    const detail = [
+      usage.tokens?.inputTokens !== undefined ? `${formatCount(usage.tokens.inputTokens)} in` : undefined,
+      usage.tokens?.outputTokens !== undefined ? `${formatCount(usage.tokens.outputTokens)} out` : undefined,
+      usage.tokens?.cachedReadTokens !== undefined ? `${formatCount(usage.tokens.cachedReadTokens)} cached` : undefined,
+    ].filter((p) => p !== undefined);
+    parts.push(`${formatCount(total)} tokens${detail.length > 0 ? ` (${detail.join(', ')})` : ''}`);
+  }
+  const cost = formatCost(usage.cost);
+  if (cost) parts.push(cost);
+  return parts.length > 0 ? parts.join(', ') : undefined;
+}

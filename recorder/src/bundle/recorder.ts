@@ -35,6 +35,7 @@ import {
   type ProjectionState,
   type RunStatus,
   type SessionBinding,
+  type UsageTotals,
   type ValueRef,
 } from '@flowtape/schema';
 import type { LifecycleEvent, LifecycleObserver } from '../runtime/lifecycle.ts';
@@ -86,6 +87,8 @@ export interface RecorderSummary {
   lastSeq: number;
   complete: boolean;
   warnings: string[];
+  /** Every turn's usage (tokens, cost per currency), folded over the whole trace; absent when none was reported. */
+  usage?: UsageTotals;
 }
 
 export interface CloseOptions {
@@ -764,6 +767,7 @@ class BundleRecorder implements Recorder {
       lastSeq: state.seq,
       complete: ENDED.has(state.status),
       warnings: [...this.warnings],
+      ...(state.usage ? { usage: state.usage } : {}),
     };
   }
 
