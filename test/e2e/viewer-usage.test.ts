@@ -75,8 +75,12 @@ describe('usage and cost', () => {
       await page.getByTestId('attempt').first().waitFor();
       assert.equal(await page.getByTestId('node-usage').count(), 0);
       assert.equal(await page.getByTestId('attempt-usage').count(), 0);
+      // The turns keep what the trace says; only its valid values would be shown, and here there are none.
+      assert.equal(await page.getByTestId('turn-usage').count(), 0);
     }
     assert.equal(await page.getByTestId('panel-error').count(), 0, 'no panel fell to its error boundary');
+    // Once validated, the two turns with malformed usage are named as problems and left out of the replay.
+    assert.match((await page.getByTestId('first-issue').textContent()) ?? '', /\/payload\/usage\//);
     assert.equal(await page.evaluate(() => (window as { __pwned?: number }).__pwned), undefined);
     await screenshot(page, 'usage-hostile');
   });
