@@ -12,7 +12,7 @@ import { SCHEMA_IDS } from './ids.ts';
 import type { ErrorInfo, RunStatus, ValueRef } from './common.ts';
 import { isKnownEventType, type EventOf, type TraceEnvelope, type TraceEvent } from './events.ts';
 import type { LiveProjection, RunProjection, Step, StepStatus, StepsProjection, Turn } from './projections.ts';
-import { addTurnUsage, type UsageTotals } from './usage.ts';
+import { addTotals, turnTotals, type UsageTotals } from './usage.ts';
 
 export interface NodeSummary {
   readonly nodeId: string;
@@ -191,8 +191,9 @@ function apply(next: Draft, known: TraceEvent): void {
           { promptSeq: known.seq, sessionEventSeq: known.payload.sessionEventSeq, messageIndex: known.payload.messageIndex },
         ],
       }));
-    case 'acp.turn_finished':
-      if (known.payload.usage !== undefined) foldUsage(next, known);
+    case 'acp.turn_finished': {
+      const turnUsage = known.payload.usage === undefined ? undefined : turnTotals(known.payload.usage);
+      if (turnUsage) foldUsage(next, known, turnUsage);
       return updateStep(next, known, (step) => {
         const last = step.turns.at(-1);
         const finished: Turn = {
@@ -207,9 +208,9 @@ function apply(next: Draft, known: TraceEvent): void {
           usage: known.payload.usage,
         };
         const turns = last && last.stopReason === undefined ? step.turns.with(-1, finished) : [...step.turns, finished];
-        const usage = addTurnUsage(step.usage, known.payload.usage, true);
-        return usage === step.usage ? { ...step, turns } : { ...step, turns, usage };
+        return turnUsage ? { ...step, turns, usage: addTotals(step.usage, turnUsage, true) } : { ...step, turns };
       });
+    }
     case 'action.started':
       return updateStep(next, known, (step) => ({
         ...step,
@@ -358,17 +359,16 @@ function updateStep(next: Draft, event: ReducibleEvent, change: (step: Step) => 
 
 /**
  * A turn's usage into its node's, its session's and the run's totals (the attempt's is folded with the turn).
- * addTurnUsage skips values that are not valid, so a hand-made or hostile trace cannot break the fold.
+ * turnTotals kept only the valid values of the turn (usage.ts), so a hand-made or hostile trace cannot break the fold.
  */
-function foldUsage(next: Draft, event: EventOf<'acp.turn_finished'>): void {
-  const usage = event.payload.usage;
-  next.usage = addTurnUsage(next.usage, usage, false);
+function foldUsage(next: Draft, event: EventOf<'acp.turn_finished'>, usage: UsageTotals): void {
+  next.usage = addTotals(next.usage, usage, false);
   const nodeId = event.nodeId;
   const node = nodeId === undefined ? undefined : next.nodes.get(nodeId);
-  if (nodeId !== undefined && node) next.nodes = next.nodes.set(nodeId, { ...node, usage: addTurnUsage(node.usage, usage, false) });
+  if (nodeId !== undefined && node) next.nodes = next.nodes.set(nodeId, { ...node, usage: addTotals(node.usage, usage, false) });
   const sessionId = event.sessionId;
   const session = sessionId === undefined ? undefined : next.sessions.get(sessionId);
-  if (sessionId !== undefined && session) next.sessions = next.sessions.set(sessionId, { ...session, usage: addTurnUsage(session.usage, usage, true) });
+  if (sessionId !== undefined && session) next.sessions = next.sessions.set(sessionId, { ...session, usage: addTotals(session.usage, usage, true) });
 }
 
 function anomaly(next: Draft, message: string): void {

@@ -35,7 +35,7 @@ export const MAX_COST_AMOUNT = 1e15;
 export const CostAmount = z
   .object({
     amount: z.number().nonnegative().max(MAX_COST_AMOUNT),
-    currency: z.string().regex(/^[A-Z][A-Z0-9]{1,9}$/).describe('ISO 4217 code such as `USD`, upper-cased.'),
+    currency: z.string().regex(/^[A-Z][A-Z0-9]{1,9}$/).describe('ISO 4217 code such as `USD`, upper-cased.'), // = CURRENCY
   })
   .describe('An amount of money in one currency.');
 export type CostAmount = z.infer<typeof CostAmount>;
@@ -83,15 +83,23 @@ export type UsageTotals = z.infer<typeof UsageTotals>;
 
 /** Adds a turn's usage into totals. Never throws, whatever the input: values that are not valid are skipped. */
 export function addTurnUsage(totals: UsageTotals | undefined, usage: unknown, keepContext: boolean): UsageTotals | undefined {
-  if (!isRecord(usage)) return totals;
+  return addTotals(totals, turnTotals(usage), keepContext);
+}
+
+/**
+ * One turn's usage as totals, keeping only valid values (context included); undefined when `usage` is not an
+ * object. The reducer checks a turn once and adds the result to its attempt, node, session and run.
+ */
+export function turnTotals(usage: unknown): UsageTotals | undefined {
+  if (!isRecord(usage)) return undefined;
   const turn: UsageTotals = { turns: 1 };
   const tokens = validTokens(usage['tokens']);
   if (tokens) turn.tokens = tokens;
   const cost = validCost(usage['cost']);
   if (cost) turn.cost = [cost];
-  const context = keepContext ? validContext(usage['context']) : undefined;
+  const context = validContext(usage['context']);
   if (context) turn.context = context;
-  return addTotals(totals, turn, keepContext);
+  return turn;
 }
 
 /** Adds two totals (e.g. an attempt's into its node's). The later `context` wins when kept. */
@@ -128,6 +136,10 @@ function addTokens(a: TokenCounts | undefined, b: TokenCounts | undefined): Toke
 function addCosts(a: readonly CostAmount[] | undefined, b: readonly CostAmount[] | undefined): CostAmount[] | undefined {
   if (!a) return b ? [...b] : undefined;
   if (!b) return [...a];
+  // The common case, one currency on both sides, without the map.
+  if (a.length === 1 && b.length === 1 && a[0]!.currency === b[0]!.currency) {
+    return [{ currency: a[0]!.currency, amount: roundCost(a[0]!.amount + b[0]!.amount) }];
+  }
   const byCurrency = new Map<string, number>();
   for (const { currency, amount } of [...a, ...b]) byCurrency.set(currency, roundCost((byCurrency.get(currency) ?? 0) + amount));
   return [...byCurrency.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([currency, amount]) => ({ currency, amount }));
@@ -158,10 +170,15 @@ function validTokens(value: unknown): TokenCounts | undefined {
   return any ? tokens : undefined;
 }
 
+const CURRENCY = /^[A-Z][A-Z0-9]{1,9}$/;
+
+/** The same rule as the CostAmount schema, checked by hand: this runs for every turn the reducer folds. */
 function validCost(value: unknown): CostAmount | undefined {
   if (!isRecord(value)) return undefined;
-  const parsed = CostAmount.safeParse(value);
-  return parsed.success ? { amount: parsed.data.amount, currency: parsed.data.currency } : undefined;
+  const { amount, currency } = value;
+  if (typeof amount !== 'number' || !(amount >= 0 && amount <= MAX_COST_AMOUNT)) return undefined;
+  if (typeof currency !== 'string' || !CURRENCY.test(currency)) return undefined;
+  return { amount, currency };
 }
 
 function validContext(value: unknown): ContextWindow | undefined {
