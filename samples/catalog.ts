@@ -26,7 +26,7 @@ export interface SampleSpec {
 export const samples: SampleSpec[] = [
   {
     name: 'conversation',
-    shows: 'two turns in one shared ACP session (thought, plan, tool call, file read, permission), a decision with switch edges',
+    shows: 'two turns in one shared ACP session (thought, plan, tool call, file read, permission, usage and cost), a decision with switch edges',
     flowFile: 'conversation.flow.ts',
     input: { file: 'notes.txt' },
     agentScript: 'agent.json',

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { BUNDLE_FILES } from '@flowtape/schema';
+import { BUNDLE_FILES, type UsageTotals } from '@flowtape/schema';
 import { createRecorder, type RecorderOptions } from './bundle/recorder.ts';
 import { mcpSecrets, type Replacement } from './bundle/redact.ts';
 import { ResumeBundleError, loadWaitingBundle, notWaitingError } from './bundle/resume-state.ts';
@@ -61,6 +61,8 @@ export interface RecordResult extends RunResult {
   bundleDir: string;
   /** Non-fatal writer notes (e.g. an outcome the runtime sent twice). */
   warnings: string[];
+  /** Tokens and cost the agents reported, folded over the whole run (absent when none reported any). */
+  usage?: UsageTotals;
 }
 
 export class RecordError extends Error {
@@ -171,7 +173,7 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
     throw error;
   }
   const summary = await recorder.close();
-  return { ...result, bundleDir, warnings: summary.warnings };
+  return { ...result, bundleDir, warnings: summary.warnings, ...(summary.usage ? { usage: summary.usage } : {}) };
 }
 
 export interface ResumeRecordOptions extends Omit<RecordOptions, 'outDir' | 'bundleDir' | 'runId' | 'flowFile'> {}
@@ -256,5 +258,5 @@ export async function resumeRecorded(
     throw error;
   }
   const summary = await recorder.close();
-  return { ...result, bundleDir: dir, warnings: summary.warnings };
+  return { ...result, bundleDir: dir, warnings: summary.warnings, ...(summary.usage ? { usage: summary.usage } : {}) };
 }

@@ -20,7 +20,7 @@ describe('scripted agent script validation', () => {
     ['unknown step', '{"turns":[{"match":"hi","steps":[{"message":"a"},{"mesage":"b"}]}]}',
       'at /turns/0/steps/1: Unrecognized key: "mesage"'],
     ['two kinds in one step', '{"turns":[{"match":"hi","steps":[{"message":"a","thought":"b"}]}]}',
-      'at /turns/0/steps/0: a step needs exactly one of message, thought, toolCall, toolCallUpdate, plan, permission, readFile, writeFile, delayMs, stderr, echoEnv, garbage, raw, echoSession, error, exit, hang, stopReason (found message, thought)'],
+      'at /turns/0/steps/0: a step needs exactly one of message, thought, toolCall, toolCallUpdate, plan, permission, readFile, writeFile, usage, delayMs, stderr, echoEnv, garbage, raw, echoSession, error, exit, hang, stopReason (found message, thought)'],
     ['bad tool kind', '{"turns":[{"match":"hi","steps":[{"toolCall":{"toolCallId":"c","title":"t","kind":"write"}}]}]}',
       'at /turns/0/steps/0/toolCall/kind: Invalid option: expected one of "read"|"edit"|"delete"|"move"|"search"|"execute"|"think"|"fetch"|"switch_mode"|"other"'],
     ['bad regex', '{"turns":[{"match":{"regex":"(unclosed"},"steps":[]}]}',

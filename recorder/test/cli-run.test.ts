@@ -51,6 +51,7 @@ describe('flowtape run', () => {
       assert.match(result.stderr, /✓ a#1 ok in \d+ ms/);
       assert.match(result.stderr, /✓ b#1 ok/);
       assert.match(result.stderr, /run completed in \d+ ms/);
+      assert.doesNotMatch(result.stderr, /usage:/, 'no usage line when no agent reported usage');
       const report = await verifyBundle(bundle);
       assert.deepEqual(report.problems, []);
       assert.equal(report.summary.status, 'completed');
@@ -173,6 +174,31 @@ describe('flowtape run', () => {
       assert.equal(empty.code, 2);
       assert.match(empty.stderr, /--auth: give an auth method id/);
       assertNoStack(empty.stderr);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('ends with the tokens and cost the agent reported (text on stderr, `usage` in --json)', async () => {
+    const dir = await tempDir('flowtape-cli-');
+    try {
+      const agent = await scriptedAgent(dir.path, 'agent', {
+        turns: [{
+          match: 'Hello',
+          steps: [{ message: 'hi' }, { usage: { used: 150, size: 1000, cost: { amount: 0.0125, currency: 'USD' } } }],
+          usage: { inputTokens: 1200, outputTokens: 30, totalTokens: 1230 },
+        }],
+      });
+      await flowFile(dir.path, 'acp.flow.ts', `export default defineFlow({ name: 'cli-usage', startAt: 'ask', nodes: { ask: acp({ prompt: 'Hello' }) }, edges: [] });`);
+      const command = agent.map((a) => JSON.stringify(a)).join(' ');
+      const text = await runCli(['run', 'acp.flow.ts', '--agent', command, '--quiet'], { cwd: dir.path });
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stderr, /^flowtape: usage: 1,230 tokens \(1,200 in, 30 out\), 0\.0125 USD$/m);
+      const json = await runCli(['run', 'acp.flow.ts', '--agent', command, '--json'], { cwd: dir.path });
+      assert.equal(json.code, 0, json.stderr);
+      assert.deepEqual((JSON.parse(json.stdout) as { usage: unknown }).usage, {
+        turns: 1, tokens: { inputTokens: 1200, outputTokens: 30, totalTokens: 1230 }, cost: [{ currency: 'USD', amount: 0.0125 }],
+      });
     } finally {
       await dir.remove();
     }

@@ -129,7 +129,7 @@ describe('flowtape verify', () => {
 });
 
 describe('flowtape ls', () => {
-  it('lists the runs below a runs root with status, flow, start and duration; --json for machines', async () => {
+  it('lists the runs below a runs root with status, flow, start, duration and usage; --json for machines', async () => {
     const dir = await tempDir('flowtape-ls-');
     try {
       const root = join(dir.path, 'runs');
@@ -144,9 +144,11 @@ describe('flowtape ls', () => {
       const result = await runCli(['ls', root], { cwd: dir.path });
       assert.equal(result.code, 0, result.stderr);
       const lines = result.stdout.trim().split('\n');
-      assert.match(lines[0]!, /^STATUS\s+FLOW\s+STARTED\s+DURATION\s+BUNDLE$/);
+      // The conversation sample's agent reports usage: the TOKENS and COST columns appear, `-` for runs without.
+      assert.match(lines[0]!, /^STATUS\s+FLOW\s+STARTED\s+DURATION\s+TOKENS\s+COST\s+BUNDLE$/);
       assert.equal(lines.length, 4, 'three bundles, the plain directory is skipped');
-      assert.match(result.stdout, /completed\s+conversation\s+2026-01-01 00:00:00Z\s+\d+ ms\s+.*runs\/conversation/);
+      assert.match(result.stdout, /completed\s+conversation\s+2026-01-01 00:00:00Z\s+\d+ ms\s+4,250\s+0\.0211 USD\s+.*runs\/conversation/);
+      assert.match(result.stdout, /completed\s+checkpoint\s+2026-01-01 00:00:00Z\s+\d+ ms\s+-\s+-\s+.*runs\/checkpoint/);
       assert.match(result.stdout, /running\s+retry-timeout\s+2026-01-01 00:00:00Z\s+-\s+/);
       const json = await runCli(['ls', root, '--json'], { cwd: dir.path });
       const runs = JSON.parse(json.stdout) as Array<{ flowName: string; status: string; complete: boolean; durationMs?: number }>;
@@ -156,6 +158,18 @@ describe('flowtape ls', () => {
         ['retry-timeout', 'running', false],
       ]);
       assert.ok(runs.every((r) => r.status === 'running' || typeof r.durationMs === 'number'));
+      const usage = Object.fromEntries((runs as Array<{ flowName: string; usage?: unknown }>).map((r) => [r.flowName, r.usage]));
+      assert.deepEqual(usage, {
+        conversation: {
+          turns: 2,
+          tokens: { inputTokens: 3500, outputTokens: 750, totalTokens: 4250, cachedReadTokens: 2560, thoughtTokens: 64 },
+          cost: [{ currency: 'USD', amount: 0.0211 }],
+        },
+        checkpoint: undefined,
+        'retry-timeout': undefined,
+      });
+      const plain = await runCli(['ls', join(root, 'checkpoint')], { cwd: dir.path });
+      assert.match(plain.stdout.split('\n')[0]!, /^STATUS\s+FLOW\s+STARTED\s+DURATION\s+BUNDLE$/, 'no usage, no usage columns');
       const missing = await runCli(['ls', join(dir.path, 'nope')], { cwd: dir.path });
       assert.equal(missing.code, 2);
       assert.match(missing.stderr, /nope: no such directory/);

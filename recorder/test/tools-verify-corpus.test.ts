@@ -98,7 +98,7 @@ const cases: Case[] = [
   // Truncated lines.
   { name: 'torn last trace line', mutate: (d) => appendFile(join(d, 'trace.ndjson'), '{"seq":27,"at":"2026-01-01T0'), expect: /^trace\.ndjson:27: torn last line .*flowtape repair/ },
   { name: 'a line cut in the middle of the trace', mutate: (d) => editLine(d, 'trace.ndjson', 5, (l) => l.slice(0, 40)), expect: /^trace\.ndjson:5: not valid JSON/ },
-  { name: 'torn last session event', mutate: (d) => appendFile(join(d, 'sessions/s1/events.ndjson'), '{"seq":22,"dir'), expect: /^sessions\/s1\/events\.ndjson:22: torn last line/ },
+  { name: 'torn last session event', mutate: (d) => appendFile(join(d, 'sessions/s1/events.ndjson'), '{"seq":24,"dir'), expect: /^sessions\/s1\/events\.ndjson:24: torn last line/ },
   { name: 'a line that is JSON but not an object', mutate: (d) => editLine(d, 'trace.ndjson', 4, () => '[4, "node.started"]'), expect: /^trace\.ndjson:4: \/: / },
   { name: 'deeply nested JSON in a payload', mutate: (d) => editLine(d, 'trace.ndjson', 3, (l) => l.replace(/"output":\{"inline":/, `"output":{"inline":${'['.repeat(20000)}${']'.repeat(20000)},"x":`)), expect: /^trace\.ndjson:3: \/: nested too deeply to validate$/ },
   { name: 'deeply nested JSON in a session event', mutate: (d) => editLine(d, 'sessions/s1/events.ndjson', 2, (l) => l.replace(/"message":\{/, `"message":{"deep":${'{"a":'.repeat(20000)}1${'}'.repeat(20000)},`)), expect: /^sessions\/s1\/events\.ndjson:2: \/: nested too deeply to validate$/ },

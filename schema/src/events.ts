@@ -14,6 +14,7 @@ import {
   SessionId,
   ValueRef,
 } from './common.ts';
+import { TurnUsage } from './usage.ts';
 
 /** Fields every trace line has. */
 const envelope = {
@@ -203,6 +204,7 @@ export const AcpTurnFinished = defineEvent(
     messages: SeqRange.optional().describe('The record.json message indexes of this turn.'),
     response: ValueRef.optional().describe('The agent text of the turn.'),
     error: ErrorInfo.optional(),
+    usage: TurnUsage.optional().describe('Tokens, context window and cost the agent reported for this turn (absent when it reported none).'),
   }),
   'The prompt was answered (or failed).',
 );

@@ -3,6 +3,7 @@ export * from './common.ts';
 export * from './bundle-path.ts';
 export * from './flow.ts';
 export * from './manifest.ts';
+export * from './usage.ts';
 export * from './events.ts';
 export * from './session.ts';
 export * from './projections.ts';

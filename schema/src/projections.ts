@@ -15,6 +15,7 @@ import {
   SessionId,
   ValueRef,
 } from './common.ts';
+import { TurnUsage, UsageTotals } from './usage.ts';
 
 const seq = z.number().int().nonnegative().describe('The last trace seq folded into this projection.');
 
@@ -30,6 +31,7 @@ export const Turn = z.object({
   messages: SeqRange.optional(),
   response: ValueRef.optional(),
   error: ErrorInfo.optional(),
+  usage: TurnUsage.optional(),
 });
 export type Turn = z.infer<typeof Turn>;
 
@@ -65,6 +67,7 @@ export const Step = z.object({
   error: ErrorInfo.optional(),
   sessionId: SessionId.optional(),
   turns: z.array(Turn),
+  usage: UsageTotals.optional().describe("The attempt's turns' usage, folded (absent when none reported any)."),
   action: ActionReceipt.optional(),
   artifacts: z.array(z.object({ role: z.string(), artifact: ArtifactRef })),
   next: z
@@ -113,12 +116,18 @@ export const RunProjection = z
           lastAttemptId: AttemptId,
           status: StepStatus,
           totalDurationMs: z.number().nonnegative(),
+          usage: UsageTotals.optional().describe("All attempts' usage, folded."),
         }),
       )
       .describe('Per node that ran: attempts and the status of its latest attempt, in order of first start.'),
     edges: z
       .array(z.object({ from: NodeId, to: NodeId, count: z.number().int().positive() }))
       .describe('Edges taken, with how often, in order of first use.'),
+    usage: UsageTotals.optional().describe('Usage of every turn of the run, folded (absent when no turn reported any).'),
+    sessionUsage: z
+      .array(z.object({ sessionId: SessionId, handle: z.string(), usage: UsageTotals }))
+      .optional()
+      .describe('Per session that reported usage, in order of binding: its turns\' usage, folded.'),
   })
   .meta({ title: 'projections/run.json', description: 'The run summary, folded from the trace.' });
 export type RunProjection = z.infer<typeof RunProjection>;

@@ -12,6 +12,7 @@ import { SCHEMA_IDS } from './ids.ts';
 import type { ErrorInfo, RunStatus, ValueRef } from './common.ts';
 import { isKnownEventType, type EventOf, type TraceEnvelope, type TraceEvent } from './events.ts';
 import type { LiveProjection, RunProjection, Step, StepStatus, StepsProjection, Turn } from './projections.ts';
+import { addTotals, turnTotals, type UsageTotals } from './usage.ts';
 
 export interface NodeSummary {
   readonly nodeId: string;
@@ -19,6 +20,8 @@ export interface NodeSummary {
   readonly lastAttemptId: string;
   readonly status: StepStatus;
   readonly totalDurationMs: number;
+  /** All attempts' usage, folded (no context window: it belongs to a session). */
+  readonly usage?: UsageTotals;
 }
 
 export interface SessionSummary {
@@ -30,6 +33,7 @@ export interface SessionSummary {
   readonly attemptIds: readonly string[];
   /** Why the session could not be started (`session.failed`). */
   readonly error?: ErrorInfo;
+  readonly usage?: UsageTotals;
 }
 
 export interface ProjectionState {
@@ -58,6 +62,8 @@ export interface ProjectionState {
   /** `from→to` → times taken. */
   readonly edges: PMap<number>;
   readonly sessions: PMap<SessionSummary>;
+  /** Every turn's usage, folded (absent until a turn reports usage). */
+  readonly usage?: UsageTotals;
 }
 
 /** Any line the reducer may be given: a known event, or the envelope of a type it does not know. */
@@ -155,6 +161,7 @@ function apply(next: Draft, known: TraceEvent): void {
         acpSessionId: known.payload.acpSessionId,
         mode: known.payload.mode,
         attemptIds: attemptId ? [...(current?.attemptIds ?? []), attemptId] : (current?.attemptIds ?? []),
+        ...(current?.usage ? { usage: current.usage } : {}),
       }));
       if (attemptId) updateStep(next, known, (step) => ({ ...step, sessionId }));
       return;
@@ -170,6 +177,7 @@ function apply(next: Draft, known: TraceEvent): void {
         mode: known.payload.mode,
         attemptIds: attemptId ? [...(current?.attemptIds ?? []), attemptId] : (current?.attemptIds ?? []),
         error: known.payload.error,
+        ...(current?.usage ? { usage: current.usage } : {}),
       }));
       if (attemptId) updateStep(next, known, (step) => ({ ...step, sessionId }));
       return;
@@ -183,7 +191,9 @@ function apply(next: Draft, known: TraceEvent): void {
           { promptSeq: known.seq, sessionEventSeq: known.payload.sessionEventSeq, messageIndex: known.payload.messageIndex },
         ],
       }));
-    case 'acp.turn_finished':
+    case 'acp.turn_finished': {
+      const turnUsage = known.payload.usage === undefined ? undefined : turnTotals(known.payload.usage);
+      if (turnUsage) foldUsage(next, known, turnUsage);
       return updateStep(next, known, (step) => {
         const last = step.turns.at(-1);
         const finished: Turn = {
@@ -195,10 +205,12 @@ function apply(next: Draft, known: TraceEvent): void {
           messages: known.payload.messages,
           response: known.payload.response,
           error: known.payload.error,
+          usage: known.payload.usage,
         };
         const turns = last && last.stopReason === undefined ? step.turns.with(-1, finished) : [...step.turns, finished];
-        return { ...step, turns };
+        return turnUsage ? { ...step, turns, usage: addTotals(step.usage, turnUsage, true) } : { ...step, turns };
       });
+    }
     case 'action.started':
       return updateStep(next, known, (step) => ({
         ...step,
@@ -311,6 +323,7 @@ function startStep(next: Draft, event: EventOf<'node.started'>): void {
     lastAttemptId: attemptId,
     status: 'running',
     totalDurationMs: current?.totalDurationMs ?? 0,
+    ...(current?.usage ? { usage: current.usage } : {}),
   }));
   next.activeAttemptId = attemptId;
 }
@@ -330,6 +343,7 @@ function finishStep(next: Draft, event: EventOf<'node.outcome'>): void {
     lastAttemptId: current?.lastAttemptId ?? attemptId,
     status: current?.lastAttemptId === attemptId || !current ? outcome : current.status,
     totalDurationMs: (current?.totalDurationMs ?? 0) + durationMs,
+    ...(current?.usage ? { usage: current.usage } : {}),
   }));
   next.steps = next.steps.set(index, { ...step, status: outcome, endedAt: event.at, endSeq: event.seq, durationMs, output, error });
   if (next.activeAttemptId === attemptId) next.activeAttemptId = undefined;
@@ -341,6 +355,20 @@ function updateStep(next: Draft, event: ReducibleEvent, change: (step: Step) => 
     return anomaly(next, `seq ${event.seq}: ${event.type} for unknown attempt ${event.attemptId ?? '(none)'}`);
   }
   next.steps = next.steps.set(index, change(next.steps.get(index)!));
+}
+
+/**
+ * A turn's usage into its node's, its session's and the run's totals (the attempt's is folded with the turn).
+ * turnTotals kept only the valid values of the turn (usage.ts), so a hand-made or hostile trace cannot break the fold.
+ */
+function foldUsage(next: Draft, event: EventOf<'acp.turn_finished'>, usage: UsageTotals): void {
+  next.usage = addTotals(next.usage, usage, false);
+  const nodeId = event.nodeId;
+  const node = nodeId === undefined ? undefined : next.nodes.get(nodeId);
+  if (nodeId !== undefined && node) next.nodes = next.nodes.set(nodeId, { ...node, usage: addTotals(node.usage, usage, false) });
+  const sessionId = event.sessionId;
+  const session = sessionId === undefined ? undefined : next.sessions.get(sessionId);
+  if (sessionId !== undefined && session) next.sessions = next.sessions.set(sessionId, { ...session, usage: addTotals(session.usage, usage, true) });
 }
 
 function anomaly(next: Draft, message: string): void {
@@ -388,7 +416,16 @@ export function toRunProjection(state: ProjectionState): RunProjection {
       const [from, to] = key.split('\u2192') as [string, string];
       return { from, to, count };
     }),
+    ...(state.usage ? { usage: state.usage, sessionUsage: sessionUsage(state) } : {}),
   };
+}
+
+function sessionUsage(state: ProjectionState): NonNullable<RunProjection['sessionUsage']> {
+  const list: NonNullable<RunProjection['sessionUsage']> = [];
+  for (const session of state.sessions.values()) {
+    if (session.usage) list.push({ sessionId: session.sessionId, handle: session.handle, usage: session.usage });
+  }
+  return list;
 }
 
 export function toLiveProjection(state: ProjectionState): LiveProjection {

@@ -311,8 +311,11 @@ export class AcpAgent {
         : this.connection.agent.request('session/load', { sessionId, cwd, mcpServers }));
   }
 
-  /** Sends one text prompt and resolves with the agent's stop reason once the turn is over. */
-  async prompt(sessionId: string, text: string, options: PromptOptions = {}): Promise<{ stopReason: string }> {
+  /**
+   * Sends one text prompt and resolves with the agent's stop reason once the turn is over, and the answer's
+   * `usage` exactly as sent (not checked: the caller keeps what is valid).
+   */
+  async prompt(sessionId: string, text: string, options: PromptOptions = {}): Promise<{ stopReason: string; usage?: unknown }> {
     const method = 'session/prompt';
     this.assertUsable(method);
     const { signal, timeoutMs } = options;
@@ -424,9 +427,10 @@ export class AcpAgent {
     }
   }
 
-  private async finishTurn(response: PromptResponse, method: string): Promise<{ stopReason: string }> {
+  private async finishTurn(response: PromptResponse, method: string): Promise<{ stopReason: string; usage?: unknown }> {
     if (typeof response?.stopReason !== 'string') throw this.brokenAnswer(method, 'an answer without a stopReason');
-    return { stopReason: response.stopReason };
+    const usage = (response as { usage?: unknown }).usage; // ACP's `usage` on the answer is still unstable: not in the stable type
+    return usage === undefined || usage === null ? { stopReason: response.stopReason } : { stopReason: response.stopReason, usage };
   }
 
   /**

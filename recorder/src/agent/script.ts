@@ -105,7 +105,7 @@ const authMethod = z
 
 /** The step keys, in the order the documentation lists them. A step is an object with exactly one of them. */
 export const stepKinds = [
-  'message', 'thought', 'toolCall', 'toolCallUpdate', 'plan', 'permission', 'readFile', 'writeFile',
+  'message', 'thought', 'toolCall', 'toolCallUpdate', 'plan', 'permission', 'readFile', 'writeFile', 'usage',
   'delayMs', 'stderr', 'echoEnv', 'garbage', 'raw', 'echoSession', 'error', 'exit', 'hang', 'stopReason',
 ] as const;
 export type StepKind = (typeof stepKinds)[number];
@@ -132,6 +132,7 @@ export interface Step {
   permission?: PermissionStep | undefined;
   readFile?: z.infer<typeof readFileStep> | undefined;
   writeFile?: z.infer<typeof writeFileStep> | undefined;
+  usage?: Record<string, unknown> | undefined;
   delayMs?: number | undefined;
   stderr?: string | undefined;
   echoEnv?: string | undefined;
@@ -168,6 +169,8 @@ const stepSchema: z.ZodType<Step> = z
     permission: permissionStep.optional(),
     readFile: readFileStep.optional(),
     writeFile: writeFileStep.optional(),
+    // Sent as written (no checks), so tests can also try what a careless agent sends.
+    usage: z.record(z.string(), z.unknown()).optional(),
     delayMs: z.int().min(0).max(600_000).optional(),
     stderr: z.string().optional(),
     echoEnv: z.string().min(1).optional(),
@@ -225,6 +228,8 @@ const turnSchema = z.strictObject({
   match: matchSchema,
   times: z.int().min(1).optional(),
   steps: stepsSchema,
+  // The `usage` of the session/prompt answer, sent as written.
+  usage: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const scriptSchema = z.strictObject({
@@ -249,7 +254,7 @@ export const scriptSchema = z.strictObject({
     .default({ loadSession: true, resume: false }),
   sessionLoad: z.strictObject({ error: rpcError.optional(), replay: stepsSchema.optional() }).optional(),
   turns: z.array(turnSchema).default([]),
-  fallback: z.strictObject({ steps: stepsSchema }).optional(),
+  fallback: z.strictObject({ steps: stepsSchema, usage: z.record(z.string(), z.unknown()).optional() }).optional(),
 });
 
 export type Script = z.infer<typeof scriptSchema>;

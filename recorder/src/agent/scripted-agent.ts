@@ -101,7 +101,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       if (!session) throw RequestError.sessionNotFound(params.sessionId);
       if (session.turn) throw RequestError.invalidRequest(undefined, `a prompt is already running in session ${params.sessionId}`);
       const text = promptText(params.prompt);
-      const steps = pickSteps(text);
+      const { steps, usage } = pickTurn(text);
       const turn = new AbortController();
       const onRequestAbort = (): void => turn.abort();
       signal.addEventListener('abort', onRequestAbort, { once: true });
@@ -109,7 +109,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       try {
         const run = new TurnRun(client, params.sessionId, session, turn.signal, io);
         const stopReason = await run.steps(steps);
-        return { stopReason: stopReason ?? 'end_turn' };
+        return { stopReason: stopReason ?? 'end_turn', ...(usage ? { usage } : {}) };
       } catch (error) {
         if (error instanceof Cancelled) return { stopReason: 'cancelled' as const };
         throw error;
@@ -119,17 +119,17 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       }
     });
 
-  function pickSteps(text: string): Step[] {
+  function pickTurn(text: string): { steps: Step[]; usage?: Record<string, unknown> | undefined } {
     for (const turn of script.turns) {
       const used = turnUses.get(turn) ?? 0;
       if (turn.times !== undefined && used >= turn.times) continue;
       if (!matches(turn.match, text)) continue;
       turnUses.set(turn, used + 1);
-      return turn.steps;
+      return turn;
     }
-    if (script.fallback) return script.fallback.steps;
+    if (script.fallback) return script.fallback;
     const shown = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-    return [{ error: { code: -32000, message: `scripted agent has no turn matching prompt ${JSON.stringify(shown)}` } }];
+    return { steps: [{ error: { code: -32000, message: `scripted agent has no turn matching prompt ${JSON.stringify(shown)}` } }] };
   }
 
   return app.connect(io.stream);
@@ -176,6 +176,7 @@ class TurnRun {
     else if (step.permission) return this.permission(step.permission);
     else if (step.readFile) await this.readFile(step.readFile);
     else if (step.writeFile) await this.writeFile(step.writeFile);
+    else if (step.usage) await this.update({ sessionUpdate: 'usage_update', ...step.usage } as SessionUpdate);
     else if (step.delayMs !== undefined) await this.wait(step.delayMs);
     else if (step.stderr !== undefined) this.io.writeStderrLine(step.stderr);
     else if (step.echoEnv !== undefined) await this.echoEnv(step.echoEnv);

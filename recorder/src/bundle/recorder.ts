@@ -29,11 +29,13 @@ import {
   toStepsProjection,
   type ArtifactRef,
   type ErrorInfo,
+  type JsonValue,
   type Manifest,
   type Outcome,
   type ProjectionState,
   type RunStatus,
   type SessionBinding,
+  type UsageTotals,
   type ValueRef,
 } from '@flowtape/schema';
 import type { LifecycleEvent, LifecycleObserver } from '../runtime/lifecycle.ts';
@@ -87,6 +89,8 @@ export interface RecorderSummary {
   lastSeq: number;
   complete: boolean;
   warnings: string[];
+  /** Every turn's usage (tokens, cost per currency), folded over the whole trace; absent when none was reported. */
+  usage?: UsageTotals;
 }
 
 export interface CloseOptions {
@@ -431,6 +435,8 @@ class BundleRecorder implements Recorder {
         const finished = this.session(event.sessionId).finishTurn(event.attemptId);
         const response = this.encoder.text(event.response, 'response', { artifact: true });
         const error = this.encoder.error(event.error, !this.deterministic);
+        // Only `extra` holds agent text; the typed fields are numbers and a checked currency code.
+        const usage = event.usage?.extra ? { ...event.usage, extra: this.encoder.json(event.usage.extra) as Record<string, JsonValue> } : event.usage;
         this.emit(
           'acp.turn_finished',
           () => {
@@ -441,6 +447,7 @@ class BundleRecorder implements Recorder {
               ...(ranges.messages ? { messages: ranges.messages } : {}),
               response,
               ...(error ? { error } : {}),
+              ...(usage ? { usage } : {}),
             };
           },
           { ...scope(event), sessionId: event.sessionId },
@@ -796,6 +803,7 @@ class BundleRecorder implements Recorder {
       lastSeq: state.seq,
       complete: ENDED.has(state.status),
       warnings: [...this.warnings],
+      ...(state.usage ? { usage: state.usage } : {}),
     };
   }
 

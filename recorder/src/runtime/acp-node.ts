@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import type { SessionNotification } from '@agentclientprotocol/sdk';
 import { contentText } from '@flowtape/schema';
+import type { TurnUsage } from '@flowtape/schema';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
 import { DEFAULT_PERMISSION_POLICY } from '../acp/permissions.ts';
 import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy, PromptInput } from './definition.ts';
@@ -11,6 +12,7 @@ import { agentLabel, splitCommand } from './command.ts';
 import { NodeError, ResumeError, toErrorInfo } from './errors.ts';
 import type { LifecycleEvent } from './lifecycle.ts';
 import { parseMcpServers, type McpServer } from './mcp-servers.ts';
+import { UsageMeter } from './usage-meter.ts';
 
 /** What the ACP part needs from the attempt that runs the node (implemented by the runtime's Attempt). */
 export interface AcpAttempt {
@@ -20,7 +22,7 @@ export interface AcpAttempt {
   /** Emits an attempt-scoped event (dropped once the attempt has its outcome). */
   emit(event: LifecycleEvent): void;
   /** Set while a prompt is in flight, so an interrupted attempt can close the turn in the trace. */
-  openTurn: { sessionId: string; text(): string } | undefined;
+  openTurn: { sessionId: string; text(): string; usage(): TurnUsage | undefined } | undefined;
 }
 
 export interface AcpNodeHost {
@@ -75,6 +77,7 @@ interface Session {
   replaces?: { sessionId: string; reason: string };
   /** Whether session.bound was emitted (continued/replaces are told once). */
   boundOnce?: boolean;
+  readonly usage: UsageMeter;
 }
 
 const errorCodes = new Set([
@@ -248,6 +251,7 @@ export class AcpNodeRunner {
       attemptId: attempt.attemptId,
       text: '',
       collecting: false,
+      usage: new UsageMeter(),
     };
     const [command, ...args] = spec.argv as [string, ...string[]];
     const label = agentLabel(spec.argv);
@@ -365,13 +369,15 @@ export class AcpNodeRunner {
     session.attemptId = attempt.attemptId;
     session.text = '';
     session.collecting = true;
-    attempt.openTurn = { sessionId: session.sessionId, text: () => session.text };
+    session.usage.startTurn();
+    attempt.openTurn = { sessionId: session.sessionId, text: () => session.text, usage: () => session.usage.finishTurn() };
     attempt.emit({ type: 'acp.prompt_sent', nodeId: attempt.nodeId, attemptId: attempt.attemptId, sessionId: session.sessionId, prompt });
     let stopReason: string | null = null;
+    let promptUsage: unknown;
     let failure: unknown;
     try {
       // The node's own policy, even in a session another node opened with another one.
-      stopReason = (await agent.prompt(session.acpSessionId, prompt, { signal: attempt.signal, permissionPolicy: policy })).stopReason;
+      ({ stopReason, usage: promptUsage } = await agent.prompt(session.acpSessionId, prompt, { signal: attempt.signal, permissionPolicy: policy }));
     } catch (error) {
       failure = error;
     }
@@ -379,6 +385,7 @@ export class AcpNodeRunner {
     session.attemptId = undefined;
     attempt.openTurn = undefined;
     const response = session.text;
+    const usage = session.usage.finishTurn(promptUsage);
     if (failure !== undefined) {
       const error = agentError(failure, agent.agentInfo?.name ?? agentLabel(session.argv), attempt.nodeId);
       stopReason = failure instanceof AcpError ? (failure.stopReason ?? null) : null;
@@ -390,11 +397,15 @@ export class AcpNodeRunner {
         stopReason,
         response,
         error: { message: error.message, code: error.code, name: 'AcpError' },
+        ...(usage ? { usage } : {}),
       });
       if (!keepsSession(failure, agent)) await this.discard(session);
       throw error;
     }
-    attempt.emit({ type: 'acp.turn_finished', nodeId: attempt.nodeId, attemptId: attempt.attemptId, sessionId: session.sessionId, stopReason, response });
+    attempt.emit({
+      type: 'acp.turn_finished', nodeId: attempt.nodeId, attemptId: attempt.attemptId, sessionId: session.sessionId, stopReason, response,
+      ...(usage ? { usage } : {}),
+    });
     if (stopReason === 'cancelled') {
       throw new NodeError('turn_cancelled', `node "${attempt.nodeId}": the agent ended the turn as cancelled without being asked to`);
     }
@@ -434,8 +445,10 @@ export class AcpNodeRunner {
 }
 
 function collect(session: Session, notification: SessionNotification): void {
-  if (!session.collecting) return;
   const update = notification.update;
+  // Usage counts between turns too (a late cost update, or the baseline of a loaded session).
+  if (update.sessionUpdate === 'usage_update') session.usage.onUpdate(update as unknown as Record<string, unknown>);
+  if (!session.collecting) return;
   // The same rule as record.json's, so the node output and the record agree (a resource link is a Markdown link).
   if (update.sessionUpdate === 'agent_message_chunk') session.text += contentText(update.content);
 }

@@ -14,7 +14,7 @@ export class Attempt implements AcpAttempt {
   interrupted: Stop | undefined;
   settled = false;
   openAction: { actionType: 'shell' | 'function'; startedAt: number } | undefined;
-  openTurn: { sessionId: string; text(): string } | undefined;
+  openTurn: AcpAttempt['openTurn'];
   /** Processes started through context.runShell: the outcome waits for them to be gone (bounded). */
   owned: Set<Promise<unknown>> | undefined;
   private controller: AbortController | undefined;

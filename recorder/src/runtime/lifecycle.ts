@@ -4,7 +4,7 @@
  * Each event mirrors a trace event type of `@flowtape/schema`; the recorder adds the envelope (seq, at, runId),
  * decides inline-vs-artifact for values, applies redaction and derives session/message ranges.
  */
-import type { ErrorInfo, FlowSnapshot, NodeType, Outcome } from '@flowtape/schema';
+import type { ErrorInfo, FlowSnapshot, NodeType, Outcome, TurnUsage } from '@flowtape/schema';
 import type { McpServer } from './mcp-servers.ts';
 
 interface AttemptScope {
@@ -102,6 +102,8 @@ export type LifecycleEvent =
       stopReason: string | null;
       response: string;
       error?: ErrorInfo;
+      /** What the agent reported about tokens, context window and cost during the turn and in its answer. */
+      usage?: TurnUsage;
     } & AttemptScope)
   | ({
       type: 'action.started';

@@ -404,8 +404,9 @@ class FlowRun {
       });
     }
     if (attempt.openTurn) {
-      const { sessionId, text } = attempt.openTurn;
+      const { sessionId, text, usage: turnUsage } = attempt.openTurn;
       attempt.openTurn = undefined;
+      const usage = turnUsage();
       this.emit({
         type: 'acp.turn_finished',
         nodeId: attempt.nodeId,
@@ -414,6 +415,7 @@ class FlowRun {
         stopReason: null,
         response: text(),
         error: failure,
+        ...(usage ? { usage } : {}),
       });
     }
   }

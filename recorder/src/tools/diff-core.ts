@@ -2,8 +2,8 @@
 import type { IgnoreRules } from './diff-normalize.ts';
 import { pointerSegment } from './diff-normalize.ts';
 
-export type DiffSection = 'run' | 'flow' | 'path' | 'attempt' | 'artifact' | 'session';
-export const SECTIONS: readonly DiffSection[] = ['run', 'flow', 'path', 'attempt', 'artifact', 'session'];
+export type DiffSection = 'run' | 'flow' | 'path' | 'attempt' | 'artifact' | 'session' | 'usage';
+export const SECTIONS: readonly DiffSection[] = ['run', 'flow', 'path', 'attempt', 'artifact', 'session', 'usage'];
 
 export interface Difference {
   section: DiffSection;
@@ -30,12 +30,17 @@ export interface DiffContext {
 /** Counts every difference, keeps the first `limit` of each group in full: memory stays bounded however different two runs are. */
 export class DiffCollector {
   readonly differences: Difference[] = [];
-  readonly counts: Record<DiffSection, number> = { run: 0, flow: 0, path: 0, attempt: 0, artifact: 0, session: 0 };
+  readonly counts: Record<DiffSection, number> = { run: 0, flow: 0, path: 0, attempt: 0, artifact: 0, session: 0, usage: 0 };
+  /** Behaviour differences: every section but `usage`, unless `countUsage`. */
   total = 0;
+  /** Every difference counted, usage included. */
+  all = 0;
 
   constructor(
     readonly ignore: IgnoreRules,
     readonly limit: number,
+    /** Usage (tokens, cost) is reported in a section of its own and only counts as a behaviour difference when asked. */
+    readonly countUsage = false,
   ) {}
 
   /** Kept so far: the run, flow and path sections have their own allowance, so thousands of attempt details
@@ -45,7 +50,8 @@ export class DiffCollector {
 
   add(diff: Difference): void {
     if (this.ignore.matches(diff.path)) return;
-    this.total++;
+    this.all++;
+    if (diff.section !== 'usage' || this.countUsage) this.total++;
     this.counts[diff.section]++;
     const summary = diff.section === 'run' || diff.section === 'flow' || diff.section === 'path';
     if (summary ? this.keptSummary++ < this.limit : this.keptDetail++ < this.limit) this.differences.push(shorten(diff));

@@ -2,6 +2,9 @@
 import { SECTIONS, type DiffResult, type Difference } from './diff.ts';
 import { terminalSafe } from './terminal-safe.ts';
 
+/** Not a path prefix: marks the usage group, whose lines show their full paths. */
+const USAGE_BASE = '(usage)';
+
 interface Group {
   title: string;
   /** Prefix stripped from the paths shown in the group. */
@@ -10,6 +13,8 @@ interface Group {
 }
 
 function groupOf(diff: Difference): { key: string; title: string; base: string } {
+  // Usage has a group of its own, after every behaviour difference; paths are shown in full there.
+  if (diff.section === 'usage') return { key: 'usage', title: 'usage (tokens, cost)', base: USAGE_BASE };
   if ((diff.section === 'attempt' || diff.section === 'artifact') && diff.attemptId) {
     const base = `/attempts/${diff.attemptId.replaceAll('~', '~0').replaceAll('/', '~1')}`;
     return { key: `attempt:${diff.attemptId}`, title: `node ${diff.nodeId} · attempt ${diff.attemptId}`, base };
@@ -31,8 +36,8 @@ function groups(differences: Difference[]): Group[] {
     if (!group) map.set(key, (group = { title, base, items: [] }));
     group.items.push(diff);
   }
-  // Run, flow and path first, then attempts and sessions in the order they were found.
-  const rank = (g: Group) => (g.base === '/run' ? 0 : g.base === '/flow' ? 1 : g.base === '' ? 2 : 3);
+  // Run, flow and path first, then attempts and sessions in the order they were found, usage last.
+  const rank = (g: Group) => (g.base === '/run' ? 0 : g.base === '/flow' ? 1 : g.base === '' ? 2 : g.base === USAGE_BASE ? 4 : 3);
   return [...map.values()].sort((x, y) => rank(x) - rank(y));
 }
 
@@ -73,8 +78,15 @@ function line(diff: Difference, base: string): string {
 }
 
 function countsLine(result: DiffResult): string {
-  const parts = SECTIONS.filter((s) => result.counts[s] > 0).map((s) => `${s} ${result.counts[s]}`);
+  const parts = SECTIONS.filter((s) => result.counts[s] > 0 && (s !== 'usage' || result.usageCounted)).map((s) => `${s} ${result.counts[s]}`);
   return parts.join(', ');
+}
+
+/** What the verdict says about usage differences that were found but not counted. */
+function usageNote(result: DiffResult): string | undefined {
+  const n = result.counts.usage;
+  if (n === 0 || result.usageCounted) return undefined;
+  return `${n} usage difference${n === 1 ? '' : 's'} (tokens, cost), not counted as behaviour (--usage counts them)`;
 }
 
 function sideLine(name: string, side: DiffResult['a']): string {
@@ -83,10 +95,10 @@ function sideLine(name: string, side: DiffResult['a']): string {
 
 export function formatText(result: DiffResult): string {
   const out = [sideLine('a', result.a), sideLine('b', result.b)];
-  if (result.same) {
-    out.push('no differences');
-  } else {
-    out.push(`${result.total} difference${result.total === 1 ? '' : 's'}: ${countsLine(result)}`);
+  const note = usageNote(result);
+  if (result.same) out.push(note ? `no differences in behaviour; ${note}` : 'no differences');
+  else out.push(`${result.total} difference${result.total === 1 ? '' : 's'}: ${countsLine(result)}${note ? `; and ${note}` : ''}`);
+  if (!result.same || note) {
     for (const group of groups(result.differences)) {
       out.push('', group.title);
       for (const diff of group.items) out.push('  ' + line(diff, group.base));
@@ -134,11 +146,13 @@ function mdLine(diff: Difference, base: string): string {
 /** Markdown for a PR comment or `$GITHUB_STEP_SUMMARY`; summarised to stay under `maxBytes` (default 60 KB). */
 export function formatMarkdown(result: DiffResult, maxBytes = 60_000): string {
   const head: string[] = [];
-  if (result.same) {
+  const note = usageNote(result);
+  if (result.same && !note) {
     head.push(`### flowtape diff: no differences`, '', `${code(result.a.location)} and ${code(result.b.location)} behave the same.`);
     return head.join('\n') + '\n';
   }
-  head.push(`### flowtape diff: ${result.total} difference${result.total === 1 ? '' : 's'}`, '');
+  head.push(result.same ? `### flowtape diff: no differences in behaviour` : `### flowtape diff: ${result.total} difference${result.total === 1 ? '' : 's'}`, '');
+  if (note) head.push(`_${escapeMd(note.charAt(0).toUpperCase() + note.slice(1))}._`, '');
   head.push(`| | bundle | run | status | events |`, `|---|---|---|---|---|`);
   for (const [name, side] of [['a', result.a], ['b', result.b]] as const) {
     head.push(`| ${name} | ${code(side.location)} | ${code(side.runId)} | ${side.status}${side.complete ? '' : ' (incomplete)'} | ${side.events} |`);
@@ -170,7 +184,8 @@ export function formatMarkdown(result: DiffResult, maxBytes = 60_000): string {
     text += block;
     shown += group.items.length;
   }
-  if (shown < result.total) text += tail(result.total - shown);
+  const listed = result.total + (result.usageCounted ? 0 : result.counts.usage);
+  if (shown < listed) text += tail(listed - shown);
   if (result.warnings.length > 0) {
     text += `\n<details><summary>${result.warnings.length} warning(s) reading the bundles</summary>\n\n`;
     for (const w of result.warnings.slice(0, 10)) text += `- ${code(w.length > 200 ? w.slice(0, 200) + '…' : w)}\n`;

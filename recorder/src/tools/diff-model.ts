@@ -2,8 +2,8 @@
  * The comparable model of one run, built while its trace streams by: one small record per attempt (dropped once
  * compared), the run's own record, the flow definition keyed by node id. Nothing here keeps the trace.
  */
-import type { FlowSnapshot, ReducibleEvent, TraceEvent, ValueRef } from '@flowtape/schema';
-import { isKnownEventType, isSwitchEdge } from '@flowtape/schema';
+import type { FlowSnapshot, ReducibleEvent, TraceEvent, UsageTotals, ValueRef } from '@flowtape/schema';
+import { addTurnUsage, isKnownEventType, isSwitchEdge } from '@flowtape/schema';
 import type { Normalizer } from './diff-normalize.ts';
 
 /** An artifact as the diff sees it before its content is loaded. */
@@ -44,6 +44,22 @@ export interface AttemptModel {
   action?: Record<string, unknown>;
   artifacts: Record<string, unknown>;
   unknownEvents?: string[];
+  /** Not behaviour: compared in the usage section (see usageModel). */
+  usage?: UsageTotals;
+}
+
+/**
+ * Usage totals as the diff compares them: costs keyed by currency (`/cost/USD`), so a change reads as one amount
+ * and two currencies never meet.
+ */
+export function usageModel(usage: UsageTotals | undefined): Record<string, unknown> | undefined {
+  if (!usage) return undefined;
+  return {
+    turns: usage.turns,
+    ...(usage.tokens ? { tokens: usage.tokens } : {}),
+    ...(usage.cost ? { cost: Object.fromEntries(usage.cost.map((c) => [c.currency, c.amount])) } : {}),
+    ...(usage.context ? { context: usage.context } : {}),
+  };
 }
 
 interface OpenAttempt {
@@ -80,6 +96,8 @@ export class RunAccumulator {
   private readonly handleCounts = new Map<string, number>();
   private readonly open = new Map<string, OpenAttempt>();
   readonly warnings: string[] = [];
+  /** Every turn's usage, folded (the run's totals). */
+  usage: UsageTotals | undefined;
   started = 0;
   events = 0;
 
@@ -191,6 +209,10 @@ export class RunAccumulator {
         };
         if (last && !('stopReason' in last)) Object.assign(last, finished);
         else attempt.turns.push(finished);
+        if (e.payload.usage !== undefined) {
+          attempt.usage = addTurnUsage(attempt.usage, e.payload.usage, true);
+          this.usage = addTurnUsage(this.usage, e.payload.usage, false);
+        }
         break;
       }
       case 'action.started':

@@ -20,7 +20,7 @@ import {
 } from '@flowtape/schema';
 import { openBundle, type FsBundleBackend, type ZipBundleBackend } from './fs-backend.ts';
 import { IgnoreRules, Normalizer, pointer } from './diff-normalize.ts';
-import { flowModel, isArtifactMark, RunAccumulator, type ArtifactMark, type AttemptModel } from './diff-model.ts';
+import { flowModel, isArtifactMark, RunAccumulator, usageModel, type ArtifactMark, type AttemptModel } from './diff-model.ts';
 import {
   deepDiff,
   DiffCollector,
@@ -44,6 +44,9 @@ export interface DiffOptions {
   maxDetails?: number;
   /** Artifacts up to this size are loaded to compare by content after normalisation. Default 1 MiB. */
   maxArtifactBytes?: number;
+  /** Count usage differences (tokens, cost, context window) as behaviour differences (`--usage`). Default false:
+   *  they are reported in the `usage` section only and `same` ignores them. */
+  usage?: boolean;
 }
 
 export interface SideSummary {
@@ -57,11 +60,16 @@ export interface SideSummary {
 }
 
 export interface DiffResult {
+  /** No behaviour difference (usage differences count only with the `usage` option; see `counts.usage`). */
   same: boolean;
   a: SideSummary;
   b: SideSummary;
+  /** Behaviour differences (usage ones included only with the `usage` option). */
   total: number;
+  /** Per section, every difference found; `usage` is counted here whether or not it counts in `total`. */
   counts: Record<DiffSection, number>;
+  /** Whether usage differences were counted in `total` (the `usage` option). */
+  usageCounted: boolean;
   /** The first `maxDetails` summary and detail differences, in the order found. */
   differences: Difference[];
   /** Differences counted but not kept. */
@@ -144,7 +152,7 @@ export async function diffBundles(locationA: string, locationB: string, options:
 async function diffUnguarded(locationA: string, locationB: string, options: DiffOptions): Promise<DiffResult> {
   const warnings: string[] = [];
   const ignore = new IgnoreRules(options.ignore);
-  const out = new DiffCollector(ignore, options.maxDetails ?? 1000);
+  const out = new DiffCollector(ignore, options.maxDetails ?? 1000, options.usage === true);
   const maxArtifactBytes = options.maxArtifactBytes ?? 1 << 20;
   const a = await openSide('a', locationA, warnings);
   const b = await openSide('b', locationB, warnings);
@@ -168,7 +176,10 @@ async function diffUnguarded(locationA: string, locationB: string, options: Diff
     const path = pointer('attempts', id);
     if (!ma) return out.add({ ...context, kind: 'added', path, b: attemptSummary(mb!) });
     if (!mb) return out.add({ ...context, kind: 'removed', path, a: attemptSummary(ma) });
-    deepDiff(ma, mb, path, context, out, {
+    const { usage: usageA, ...behaviourA } = ma;
+    const { usage: usageB, ...behaviourB } = mb;
+    deepDiff(usageModel(usageA), usageModel(usageB), `${path}/usage`, { ...context, section: 'usage' }, out);
+    deepDiff(behaviourA, behaviourB, path, context, out, {
       intercept: (va, vb, at) => {
         if (!isArtifactMark(va) && !isArtifactMark(vb)) return false;
         deferred.push(() => artifacts.compare(va, vb, at, context));
@@ -247,6 +258,7 @@ async function diffUnguarded(locationA: string, locationB: string, options: Diff
     },
   });
   await flush();
+  deepDiff(usageModel(a.acc.usage), usageModel(b.acc.usage), '/run/usage', { section: 'usage' }, out);
 
   // Sessions, one pair at a time.
   await diffSessions(a, b, out, warnings);
@@ -266,8 +278,9 @@ async function diffUnguarded(locationA: string, locationB: string, options: Diff
     b: summary(b),
     total: out.total,
     counts: out.counts,
+    usageCounted: out.countUsage,
     differences: out.differences,
-    omitted: out.total - out.differences.length,
+    omitted: out.all - out.differences.length,
     warnings,
   };
 }

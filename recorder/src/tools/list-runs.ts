@@ -1,8 +1,8 @@
-/** The bundles below a runs root (or one bundle), each with status, flow, start and duration: `flowtape ls`. */
+/** The bundles below a runs root (or one bundle), each with status, flow, start, duration and usage: `flowtape ls`. */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BUNDLE_FILES, Manifest } from '@flowtape/schema';
+import { BUNDLE_FILES, Manifest, UsageTotals } from '@flowtape/schema';
 
 export class ListRunsError extends Error {
   override name = 'ListRunsError';
@@ -19,6 +19,8 @@ export interface RunListing {
   durationMs?: number;
   /** Set when the writer of an unfinished run is gone (same host, pid not alive). */
   abandoned?: boolean;
+  /** Tokens and cost the agents reported (from projections/run.json); absent when none did. */
+  usage?: UsageTotals;
   problem?: string;
 }
 
@@ -55,7 +57,22 @@ async function describe(dir: string, name: string): Promise<RunListing> {
     ...(m.endedAt ? { endedAt: m.endedAt } : {}),
     ...(ended !== undefined ? { durationMs: ended } : {}),
     ...(writerGone ? { abandoned: true } : {}),
+    ...(await readUsage(path, m.files.run)),
   };
+}
+
+/**
+ * The run's usage from its run projection (sized by the flow, not by the run's length). A missing, unreadable or
+ * invalid projection only means no usage is shown: `verify` is the tool that reports such files.
+ */
+async function readUsage(path: string, file: string): Promise<{ usage?: UsageTotals }> {
+  try {
+    const run = JSON.parse(await readFile(join(path, file), 'utf8')) as { usage?: unknown };
+    const usage = UsageTotals.safeParse(run?.usage);
+    return usage.success ? { usage: usage.data } : {};
+  } catch {
+    return {};
+  }
 }
 
 export async function listRuns(root: string): Promise<RunListing[]> {

@@ -11,6 +11,7 @@ import { formatDuration, formatTime } from './format.ts';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { Shown } from './Shown.tsx';
 import type { Tab } from '../model/store.ts';
+import { UsageLine } from './UsageView.tsx';
 
 function Header({ backHref }: { backHref?: string }) {
   const model = useView((s) => s.model)!;
@@ -26,6 +27,7 @@ function Header({ backHref }: { backHref?: string }) {
       <span className={`run-status status-${runStatus}`} data-testid="run-status" title="status of the run (whole bundle)"><Shown text={runStatus} /></span>
       <span className="muted">started {formatTime(m?.createdAt ?? final.startedAt)}</span>
       {final.durationMs !== undefined && <span className="muted">took {formatDuration(final.durationMs)}</span>}
+      <UsageLine usage={final.usage} testId="run-usage" className="muted usage" />
       <span className="at-cursor" data-testid="status-at-cursor">at cursor: <b className={`status-text status-${state.status}`}>{state.status}</b></span>
       <span className="spacer" />
       {model.loading && (

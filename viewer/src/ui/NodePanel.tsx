@@ -10,6 +10,7 @@ import { ArtifactView, TextBlock, ValueView } from './ValueView.tsx';
 import { formatDuration, formatTime, json, jsonLine } from './format.ts';
 import { Shown } from './Shown.tsx';
 import type { Timeline } from '../model/timeline.ts';
+import { turnUsage, UsageLine } from './UsageView.tsx';
 
 function Field({ name, children }: { name: string; children: React.ReactNode }) {
   if (children === undefined || children === null || children === '') return null;
@@ -58,6 +59,7 @@ function TurnView({ turn, n, timeline }: { turn: Turn; n: number; timeline: Time
         {turn.messages && <span className="muted"> · messages {turn.messages.from}–{turn.messages.to}</span>}
       </div>
       {turn.error && <div className="error-text"><Shown text={turn.error.message} /></div>}
+      {turn.usage !== undefined && <div><UsageLine usage={turnUsage(turn.usage)} testId="turn-usage" /></div>}
       <ValueView value={prompt} label="prompt" />
       <ValueView value={turn.response} label="response" />
     </div>
@@ -77,6 +79,7 @@ const AttemptView = memo(function AttemptView({ step, timeline, abandoned }: { s
         <Field name="started">{formatTime(step.startedAt)} <span className="muted">(seq {step.startSeq})</span></Field>
         <Field name="ended">{step.endedAt ? <>{formatTime(step.endedAt)} <span className="muted">(seq {step.endSeq})</span></> : undefined}</Field>
         <Field name="duration">{step.durationMs !== undefined ? formatDuration(step.durationMs) : undefined}</Field>
+        <Field name="usage">{step.usage ? <UsageLine usage={step.usage} testId="attempt-usage" /> : undefined}</Field>
         <Field name="heartbeats">{step.heartbeats > 0 ? `${step.heartbeats} (last ${formatTime(step.lastHeartbeatAt)})` : undefined}</Field>
         <Field name="next">{step.next ? (
           <span data-testid="attempt-next">
@@ -190,6 +193,7 @@ export function NodePanel() {
   const node = graphStructure(model).nodes.find((n) => n.id === focus.nodeId);
   const attempts = attemptsAt(model.timeline, state, focus.nodeId);
   const step = attempts.find((a) => a.attemptId === focus.attemptId) ?? attempts.at(-1);
+  const nodeUsage = state.nodes.get(focus.nodeId)?.usage;
   return (
     <div className="node-panel" data-testid="node-panel" data-node={focus.nodeId}>
       <div className="panel-head">
@@ -200,6 +204,7 @@ export function NodePanel() {
           : <span className="muted">(follows the cursor)</span>}
       </div>
       {node?.spec ? <Definition spec={node.spec} /> : <div className="muted">not declared in flow.json</div>}
+      {nodeUsage && <div className="node-usage">all attempts: <UsageLine usage={nodeUsage} testId="node-usage" /></div>}
       <h4>Attempts at this point <span className="muted">({attempts.length})</span></h4>
       {attempts.length === 0 && <div className="muted">not started yet</div>}
       {attempts.length > 1 && <AttemptPicker attempts={attempts} selected={step} nodeId={focus.nodeId} />}

@@ -8,6 +8,7 @@ interface DiffFlags {
   markdown?: boolean;
   ignore: string[];
   maxDetails: string;
+  usage?: boolean;
 }
 
 export const diffCommand: CliCommand = {
@@ -19,7 +20,9 @@ export const diffCommand: CliCommand = {
         'Compare two runs (bundle directories or packed .zip files) by behaviour: flow definition, path taken, ' +
           'attempt outcomes, outputs and errors, edge decisions, session conversations, artifacts by content. ' +
           'Attempts are aligned by node id and attempt number, never by time; volatile values (times, durations, ' +
-          'run and session ids, absolute paths, temp dirs, pids) are ignored. Exit 0: same, 1: different, 2: error.',
+          'run and session ids, absolute paths, temp dirs, pids) are ignored. Usage the agents reported (tokens, ' +
+          'cost, context window) is listed in a section of its own and does not count unless --usage is given. ' +
+          'Exit 0: same, 1: different, 2: error.',
       )
       .argument('<a>', 'the reference bundle (e.g. the golden one)')
       .argument('<b>', 'the bundle to compare with it')
@@ -32,6 +35,7 @@ export const diffCommand: CliCommand = {
         [] as string[],
       )
       .option('--max-details <n>', 'differences to list in full (all are counted)', '1000')
+      .option('--usage', 'count usage differences (tokens, cost, context window) as behaviour differences (exit 1)')
       .action(
         cli.action(async (a: string, b: string, flags: DiffFlags) => {
           if (flags.json && flags.markdown) throw new UsageError('diff: choose one of --json and --markdown');
@@ -39,7 +43,7 @@ export const diffCommand: CliCommand = {
           if (!Number.isInteger(maxDetails) || maxDetails < 0) throw new UsageError(`diff: --max-details: "${flags.maxDetails}" is not a whole number`);
           const { diffBundles } = await import('../../tools/diff.ts');
           const { formatMarkdown, formatText } = await import('../../tools/diff-format.ts');
-          const result = await asCliErrors(() => diffBundles(argPath(cli.io.cwd, a), argPath(cli.io.cwd, b), { ignore: flags.ignore, maxDetails }));
+          const result = await asCliErrors(() => diffBundles(argPath(cli.io.cwd, a), argPath(cli.io.cwd, b), { ignore: flags.ignore, maxDetails, usage: flags.usage === true }));
           if (flags.json) cli.json(result, 2);
           else if (flags.markdown) cli.io.stdout(formatMarkdown(result));
           else cli.io.stdout(formatText(result));

@@ -1,4 +1,4 @@
-/** `flowtape ls [runs-root]`: the bundles below a directory with status, flow, start and duration. */
+/** `flowtape ls [runs-root]`: the bundles below a directory with status, flow, start, duration and usage. */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import type { CliCommand, CliContext } from '../context.ts';
@@ -31,14 +31,23 @@ export const lsCommand: CliCommand = {
             io.stderr(`flowtape: no runs in ${root}\n`);
             return 0;
           }
+          const { formatCost, formatCount, tokenTotal } = await import('@flowtape/schema');
+          // Usage columns only when some run reported usage.
+          const withUsage = runs.some((r) => r.usage);
+          const usageCells = (r: (typeof runs)[number]): string[] => {
+            if (!withUsage) return [];
+            const tokens = tokenTotal(r.usage?.tokens);
+            return [tokens === undefined ? '-' : formatCount(tokens), formatCost(r.usage?.cost) ?? '-'];
+          };
           const rows = runs.map((r) => [
             r.problem ? 'unreadable' : `${r.status}${r.abandoned ? ' (writer gone)' : !r.complete && r.status !== 'running' && r.status !== 'waiting' ? ' (incomplete)' : ''}`,
             r.flowName ?? '-',
             r.createdAt ? r.createdAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-',
             duration(r.durationMs),
+            ...usageCells(r),
             r.problem ? `${r.path}: ${r.problem}` : r.path,
           ]);
-          const header = ['STATUS', 'FLOW', 'STARTED', 'DURATION', 'BUNDLE'];
+          const header = ['STATUS', 'FLOW', 'STARTED', 'DURATION', ...(withUsage ? ['TOKENS', 'COST'] : []), 'BUNDLE'];
           const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
           for (const row of [header, ...rows]) {
             io.stdout(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`);

@@ -36,10 +36,14 @@ export function exitCodeFor(status: RecordResult['status']): number {
 }
 
 /** The closing lines of `run` and `resume`: the bundle path on stdout (or JSON), the verdict on stderr. */
-export function reportRun(cli: CliContext, result: RecordResult, json: boolean | undefined): number {
+export async function reportRun(cli: CliContext, result: RecordResult, json: boolean | undefined): Promise<number> {
   const { io } = cli;
   if (json) {
-    cli.json({ bundle: result.bundleDir, runId: result.runId, status: result.status, durationMs: result.durationMs, ...(result.error ? { error: result.error } : {}) });
+    cli.json({
+      bundle: result.bundleDir, runId: result.runId, status: result.status, durationMs: result.durationMs,
+      ...(result.error ? { error: result.error } : {}),
+      ...(result.usage ? { usage: result.usage } : {}),
+    });
   } else {
     io.stdout(`${result.bundleDir}\n`);
   }
@@ -49,6 +53,12 @@ export function reportRun(cli: CliContext, result: RecordResult, json: boolean |
       ? `waiting at checkpoint "${result.resumeState?.checkpoint ?? '?'}": continue with \`flowtape resume ${result.bundleDir}\``
       : `${result.status.replace('_', ' ')} in ${Math.round(result.durationMs)} ms${result.error ? `: ${result.error.message}` : ''}`;
   io.stderr(`flowtape: run ${verdict}\n`);
+  if (result.usage) {
+    // Loaded here, not at start-up: the schema package is only needed once a run has happened.
+    const { describeUsage } = await import('@flowtape/schema');
+    const usage = describeUsage(result.usage);
+    if (usage) io.stderr(`flowtape: usage: ${usage}\n`);
+  }
   return exitCodeFor(result.status);
 }
 
