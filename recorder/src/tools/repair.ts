@@ -165,7 +165,7 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
   for (const path of [files.trace, files.flow, files.run, files.live, files.steps]) await exists(path);
   const traceFile = writableFile(bundleDir, files.trace, 'in-place');
   const tracePath = await existing(traceFile);
-  // The writer writes the manifest before the first trace line (SPEC, writing discipline 1). A manifest at seq 0
+  // The writer writes the manifest before the first trace line (SPEC, writing discipline rule 1). A manifest at seq 0
   // over a trace with no whole line is a run whose writer died in between: its start is rebuilt from the manifest.
   const beforeFirstLine = old !== undefined && old.lastSeq === 0 && !old.complete;
   const nothing = old ? 'nothing to rebuild from' : `and no ${BUNDLE_FILES.manifest}: nothing was recorded here (not a bundle)`;
