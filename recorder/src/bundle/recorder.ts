@@ -602,10 +602,10 @@ class BundleRecorder implements Recorder {
   }
 
   /**
-   * The manifest is written before the first trace line (SPEC, writing discipline rule 1): from the moment a line can be
-   * on disk, the bundle names its writer (pid, host, `exclusive`), so `repair` can always tell a crashed run from a
-   * live one, and `verify`, `ls` and the viewer always find a bundle. Written here rather than from the first
-   * snapshot because a SIGKILL between the first line and that snapshot left a trace that no tool would repair.
+   * The manifest is written before the first trace line (SPEC, writing discipline rule 1): from the moment a line
+   * can be on disk, the bundle names its writer (pid, host, `exclusive`), so `repair` can always tell a crashed run
+   * from a live one, and `verify`, `ls` and the viewer always find a bundle. Written here rather than after the first
+   * line because a SIGKILL between that line and the manifest left a trace that no tool would repair.
    * The exclusive writer writes it at once, before the runtime starts any node; a shared writer under the lock,
    * only if the bundle has neither a line nor a manifest yet (another writer may have started it).
    */
