@@ -10,32 +10,23 @@
  *   flowtape verify <sample>   loads the reader and verifies the committed conversation sample
  *   flowtape ls <runs-root>    lists a runs root holding the four sample bundles
  *
- * Prints the median and p90 wall time of each, the ratios to `node -e 0` and to `acpx --help`, the load average
- * and the commit.
+ * Prints the median and p90 wall time of each and the ratios to `node -e 0` and to `acpx --help`, between the
+ * shared header and footer (commit, node, cores, load average: scripts/bench-env.ts).
  *
  *   tsx scripts/bench-cli.ts [--runs 30] [--keep]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { packAndInstall, repoRoot } from '../test/package/project.ts';
+import { benchFooter, benchHeader, ratio } from './bench-env.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, keep: { type: 'boolean' } } });
 const runs = Number(values.runs);
 
-function commit(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${sha}+changes` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
-
+console.log(benchHeader('bench:cli'));
 console.log('packing and installing the packages into a fresh project…');
 const env = packAndInstall('none');
 const project = env.project;
@@ -77,10 +68,10 @@ for (const c of commands) {
   const m = median(c.label);
   const p90 = quantile(times.get(c.label)!, 0.9);
   console.log(
-    `${c.label.padEnd(28)}${`${m.toFixed(0)} ms`.padStart(10)}${`${p90.toFixed(0)} ms`.padStart(10)}${`${(m / floor).toFixed(2)}×`.padStart(14)}${`${(m / peer).toFixed(2)}×`.padStart(15)}`,
+    `${c.label.padEnd(28)}${`${m.toFixed(0)} ms`.padStart(10)}${`${p90.toFixed(0)} ms`.padStart(10)}${ratio(m, floor).padStart(14)}${ratio(m, peer).padStart(15)}`,
   );
 }
-console.log(`\ntargets: flowtape --help ≤ acpx --help (${(median('flowtape --help') / peer).toFixed(2)}×) and ≤ 2× node -e 0 (${(median('flowtape --help') / floor).toFixed(2)}×)`);
-console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores · node ${process.version} · commit ${commit()}`);
+console.log(`\ntargets: flowtape --help ≤ acpx --help (${ratio(median('flowtape --help'), peer)}) and ≤ 2× node -e 0 (${ratio(median('flowtape --help'), floor)})`);
+console.log(benchFooter());
 if (values.keep) console.log(`kept: ${env.root}`);
 else rmSync(env.root, { recursive: true, force: true });

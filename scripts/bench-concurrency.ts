@@ -11,36 +11,25 @@
  *      Counted per appended file (trace.ndjson, sessions/<id>/events.ndjson): lines whose seq another line already
  *      has (target: 0 in every file), and gaps.
  *
- * Prints the figures with the load average, core count, node version and commit.
+ * Prints the figures between the shared header and footer (commit, node, cores, load average: scripts/bench-env.ts).
  *
  *   tsx scripts/bench-concurrency.ts [--trials 20] [--writer-trials 3] [--per-worker 150] [--keep]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRecorder } from '../recorder/src/bundle/index.ts';
 import { verifyBundle } from '../recorder/src/tools/verify.ts';
+import { benchFooter, benchHeader, loadAverage as load, repoRoot } from './bench-env.ts';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const flowtapeBin = join(repoRoot, 'recorder/bin/flowtape.js');
 const worker = join(repoRoot, 'recorder/test/recorder-append-worker.ts');
 const checkpointFlow = 'samples/checkpoint/checkpoint.flow.ts';
 
-function commit(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${sha}+changes` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
-
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 interface Exit {
   code: number | null;
@@ -114,7 +103,7 @@ export async function benchConcurrency(options: { trials: number; writerTrials: 
   const { trials, writerTrials, perWorker } = options;
   const values = { keep: options.keep };
   const work = mkdtempSync(join(tmpdir(), 'flowtape-bench-concurrency-'));
-  console.log(`bench:concurrency · commit ${commit()} · node ${process.version} · ${cpus().length} cores · load average ${load()} (start)`);
+  console.log(benchHeader('bench:concurrency'));
   console.log(`work dir ${work}${values.keep ? ' (kept)' : ''}`);
 
   try {
@@ -216,7 +205,7 @@ export async function benchConcurrency(options: { trials: number; writerTrials: 
 
     console.log(
       `\nsummary: resume trials with more than one winner — 2 concurrent: ${raceSummary[2]}/${trials}, 4 concurrent: ${raceSummary[4]}/${trials}; ` +
-        `shared writers, duplicate seqs in any file: ${worst} · load average ${load()} (end) · commit ${commit()}`,
+        `shared writers, duplicate seqs in any file: ${worst} · ${benchFooter()}`,
     );
     return { trials, multiWinner: raceSummary, worstDuplicates: worst };
   } finally {

@@ -19,18 +19,18 @@
  *
  *   tsx scripts/bench-faults.ts [--trials 50] [--laps 4] [--race-trials 20] [--writer-trials 3] [--no-concurrency] [--json] [--keep]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadFlow, loadManifest, loadSessionEvents, loadTrace, type ReadIssue } from '@flowtape/schema';
 import { openBundle } from '../recorder/src/tools/fs-backend.ts';
 import { benchConcurrency, type ConcurrencyFigures } from './bench-concurrency.ts';
 import { writeFaultsFlow } from './bench-faults-flow.ts';
 import { alive, descendants, procInfo, processesMentioning, type Proc } from './bench-faults-procs.ts';
+import { benchFooter, benchHeader, commit, loadAverage as load, repoRoot } from './bench-env.ts';
 
 const { values } = parseArgs({
   options: {
@@ -46,21 +46,10 @@ const { values } = parseArgs({
 const trials = Number(values.trials);
 const LEFT_AFTER_MS = 5_000;
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const flowtapeBin = join(repoRoot, 'recorder/bin/flowtape.js');
 // With --json the human-readable lines go to stderr, so stdout is one JSON document.
 const say = (line: string) => (values.json ? process.stderr.write(`${line}\n`) : console.log(line));
 
-function commit(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${sha}+changes` : sha;
-  } catch {
-    return 'unknown';
-  }
-}
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Exit {
@@ -261,7 +250,7 @@ async function main(): Promise<number> {
       laps: Number(values.laps),
     }),
   };
-  say(`bench:faults · commit ${commit()} · node ${process.version} · ${cpus().length} cores · load average ${load()} (start)`);
+  say(benchHeader('bench:faults'));
   say(`work dir ${work}${values.keep ? ' (kept)' : ''}`);
   try {
     const floor = await warmUp(setup);
@@ -336,7 +325,7 @@ async function main(): Promise<number> {
           ? `; resume trials with more than one winner — 2 concurrent: ${concurrency.multiWinner[2]}/${concurrency.trials}, 4 concurrent: ${concurrency.multiWinner[4]}/${concurrency.trials}; ` +
             `4 shared writers, duplicate seqs in any file: ${concurrency.worstDuplicates}`
           : '') +
-        ` · floor ${(floor.wallMs / 1000).toFixed(2)} s · load average ${load()} (end) · commit ${commit()}`,
+        ` · floor ${(floor.wallMs / 1000).toFixed(2)} s · ${benchFooter()}`,
     );
     say(missed.length === 0 ? 'all targets met' : `targets missed: ${missed.join(', ')}`);
     if (values.json) {

@@ -11,18 +11,18 @@
  *
  *   tsx scripts/bench-long-line.ts [--mb 50] [--runs 3] [--keep]
  */
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchFooter, benchHeader, ratio as times, repoRoot as repo } from './bench-env.ts';
 
 const self = fileURLToPath(import.meta.url);
-const repo = fileURLToPath(new URL('..', import.meta.url));
 const cliBin = join(repo, 'recorder/bin/flowtape.js');
 const EVENTS = 'sessions/main-1/events.ndjson';
 
@@ -126,16 +126,6 @@ function best(times: number, measure: () => Measure): Measure {
   return out!;
 }
 
-function commit(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repo, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${head} (with uncommitted changes)` : head;
-  } catch {
-    return 'unknown';
-  }
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -151,8 +141,7 @@ async function main(): Promise<void> {
   const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const rss = (m: Measure) => `${Math.round(m.maxRssKB / 1024)} MB`;
   try {
-    const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-    console.log(`flowtape bench:long-line — commit ${commit()}, node ${process.version}, load average ${load()} (1/5/15 min)`);
+    console.log(benchHeader('bench:long-line'));
     const made = run(['make', bundle, String(mb)]);
     const file = join(bundle, EVENTS);
     console.log(`bundle: one ${EVENTS} line of ${(statSync(file).size / 1024 / 1024).toFixed(1)} MB (${made.result}), written in ${secs(made.ms)}`);
@@ -165,7 +154,7 @@ async function main(): Promise<void> {
     rows.push(['repair --dry-run', best(runs, () => run(['repair', bundle]))]);
     const width = Math.max(...rows.map(([name]) => name.length));
     for (const [name, m] of rows) {
-      const ratio = name === rows[0]![0] ? '' : `  ${(m.ms / baseline.ms).toFixed(2)}× the baseline`;
+      const ratio = name === rows[0]![0] ? '' : `  ${times(m.ms, baseline.ms)} the baseline`;
       console.log(`${name.padEnd(width)}  ${secs(m.ms).padStart(8)}  peak RSS ${rss(m).padStart(7)}  ${m.result}${ratio}`);
     }
     const ratio = verify.ms / baseline.ms;
@@ -176,8 +165,8 @@ async function main(): Promise<void> {
       nodeMs = Math.min(nodeMs, wall(['-e', parse, file]));
       cliMs = Math.min(cliMs, wall([cliBin, 'verify', bundle]));
     }
-    console.log(`\nend to end (process start to exit): \`flowtape verify\` ${secs(cliMs)}, \`node -e\` read + JSON.parse ${secs(nodeMs)} (${(cliMs / nodeMs).toFixed(2)}×, includes the CLI's start-up)`);
-    console.log(`\nverify / (read + JSON.parse): ${ratio.toFixed(2)}× — ${ratio <= 3 ? 'within' : 'NOT within'} 3×; load average now ${load()}`);
+    console.log(`\nend to end (process start to exit): \`flowtape verify\` ${secs(cliMs)}, \`node -e\` read + JSON.parse ${secs(nodeMs)} (${times(cliMs, nodeMs)}, includes the CLI's start-up)`);
+    console.log(`\nverify / (read + JSON.parse): ${times(verify.ms, baseline.ms)} — ${ratio <= 3 ? 'within' : 'NOT within'} 3× · ${benchFooter()}`);
   } finally {
     if (values.keep) console.log(`\nbundle kept in ${bundle}`);
     else rmSync(scratch, { recursive: true, force: true });

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchFooter, benchHeader } from './bench-env.ts';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -102,7 +103,8 @@ async function main(): Promise<void> {
   const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
   const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   try {
-    console.log(`flowtape bench:tools — node ${process.version}, each figure from its own child process`);
+    console.log(benchHeader('bench:tools'));
+    console.log('each figure from its own child process');
     const baseline = run(['baseline']);
     if ('error' in baseline) throw new Error(baseline.error);
     console.log(`fixed cost (modules loaded, nothing read): peak RSS ${mb(baseline.maxRssKB)}\n`);
@@ -135,6 +137,7 @@ async function main(): Promise<void> {
     console.log('');
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  '));
+    console.log(`\n${benchFooter()}`);
   } finally {
     if (values.keep) console.log(`\nbundles kept in ${scratch}`);
     else rmSync(scratch, { recursive: true, force: true });

@@ -132,7 +132,7 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
   const clock = options.clock ?? (deterministic ? steppingClock() : undefined);
   const runId = options.runId ?? makeRunId(flow.name, (clock ?? { now: Date.now }).now(), deterministic);
   const bundleDir = resolve(cwd, options.bundleDir ?? join(options.outDir ?? DEFAULT_RUNS_ROOT, runId));
-  if (existsSync(join(bundleDir, BUNDLE_FILES.trace))) {
+  if (existsSync(join(bundleDir, BUNDLE_FILES.trace)) || existsSync(join(bundleDir, BUNDLE_FILES.manifest))) {
     throw new RecordError(`${bundleDir} already holds a bundle: choose another --out or run id`);
   }
   // Refuse an invalid flow, and an unwritable place, before anything runs.

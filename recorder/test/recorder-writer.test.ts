@@ -1,7 +1,7 @@
 // The bundle writer driven by hand-written lifecycle sequences: what it writes, file by file, without the runtime.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -338,9 +338,11 @@ describe('bundle writer (hand-written lifecycle sequences)', () => {
       const bundle = join(dir.path, 'b');
       const { recorder, emit } = feed(bundle, { snapshotIntervalMs: 3_600_000 });
       emit({ type: 'run.started', runId: 'r', flow, input: {}, cwd: '/x', deterministic: false });
-      // A manifest comes right after the first line; projections at the first throttled snapshot or the end.
-      await waitFor(() => existsSync(join(bundle, 'manifest.json')), 5_000, 'the first manifest');
-      const lineCount = () => readFileSync(join(bundle, 'trace.ndjson'), 'utf8').split('\n').length - 1;
+      // The manifest comes before the first line (SPEC, writing discipline rule 1); projections at the first
+      // throttled snapshot or the end.
+      assert.equal(readJson<{ lastSeq: number }>(join(bundle, 'manifest.json')).lastSeq, 0);
+      assert.equal(existsSync(join(bundle, 'trace.ndjson')), false, 'the manifest is there before the trace');
+      const lineCount = () => (existsSync(join(bundle, 'trace.ndjson')) ? readFileSync(join(bundle, 'trace.ndjson'), 'utf8').split('\n').length - 1 : 0);
       const runSeq = () => (existsSync(join(bundle, 'projections/run.json')) ? readJson<{ seq: number }>(join(bundle, 'projections/run.json')).seq : 0);
       for (let i = 0; i < 500; i++) {
         const scope = { nodeId: 'a', attemptId: `a#${i + 1}` };
@@ -350,7 +352,7 @@ describe('bundle writer (hand-written lifecycle sequences)', () => {
       }
       await waitFor(() => lineCount() === 1001 || undefined, 5_000, 'the trace lines');
       assert.equal(runSeq(), 0, 'no projection was written for any of the 1000 events');
-      assert.equal(readJson<{ lastSeq: number }>(join(bundle, 'manifest.json')).lastSeq, 1);
+      assert.equal(readJson<{ lastSeq: number }>(join(bundle, 'manifest.json')).lastSeq, 0, 'no manifest since the first');
       emit({ type: 'run.completed', output: null, durationMs: 5 });
       await recorder.close();
       assert.equal(runSeq(), 1002, 'the end of the run always writes them');
@@ -402,6 +404,24 @@ describe('bundle writer (hand-written lifecycle sequences)', () => {
       const untouched = join(dir.path, 'never');
       await createRecorder(untouched).close();
       assert.equal(existsSync(untouched), false);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('writes nothing into a folder holding a manifest, even without a trace: its manifest and flow.json stay as they were', async () => {
+    const dir = await tempDir();
+    try {
+      const bundle = join(dir.path, 'b');
+      const first = feed(bundle);
+      first.emit(...fullRun());
+      await first.recorder.close();
+      rmSync(join(bundle, 'trace.ndjson'));
+      const before = new Map(allFiles(bundle).map((f) => [f, readFileSync(f, 'utf8')]));
+      const again = feed(bundle);
+      again.emit(...fullRun());
+      await assert.rejects(again.recorder.close(), /manifest\.json already exists: a bundle is never overwritten/);
+      assert.deepEqual(new Map(allFiles(bundle).map((f) => [f, readFileSync(f, 'utf8')])), before);
     } finally {
       await dir.remove();
     }

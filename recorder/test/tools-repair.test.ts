@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { appendFile, link, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { BUNDLE_LOCKFILE, repairBundle } from '../src/tools/repair.ts';
 import { verifyBundle } from '../src/tools/verify.ts';
 import { BundleBuilder, linearFlow } from '../../test/fixtures/bundle-builder.ts';
 import { runCli } from './recorder-support.ts';
+import { firstWriteTo, runKilledAfter, writeCrashFlow } from './crash-support.ts';
 
 async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'flowtape-repair-'));
@@ -479,6 +481,13 @@ const damaged: Damaged[] = [
       await rm(join(dir, 'manifest.json'));
     },
   },
+  { name: 'killed after its manifest, before the trace existed', make: (dir) => killedBeforeFirstLine(dir, { trace: 'missing' }) },
+  { name: 'killed after its manifest, an empty trace', make: (dir) => killedBeforeFirstLine(dir, { trace: 'empty' }) },
+  { name: 'killed after its manifest, a torn first line', make: (dir) => killedBeforeFirstLine(dir, { trace: 'torn' }) },
+  {
+    name: 'killed after its manifest and an agent\'s first line, before the first trace line',
+    make: (dir) => killedBeforeFirstLine(dir, { trace: 'empty', traffic: true }),
+  },
   {
     name: 'a bound session lost its binding.json',
     make: async (dir) => {
@@ -506,22 +515,103 @@ for (const c of damaged) {
   });
 }
 
-// Found by `pnpm bench:faults`: the recorder writes the manifest in a trace task after the first line, so a SIGKILL
-// in the few milliseconds between them leaves exactly this (observed with a real `flowtape run` killed as soon as
-// trace.ndjson appeared, 2 of 5 tries): flow.json, an empty projections/, one run.started line, no manifest.json.
-// Today verify exits 2 ("not a flowtape bundle (no manifest.json)") and repair refuses ("whether the writer is alive
-// is unknown"); only `repair --force` recovers it. Marked todo until the recorder or repair closes that window.
-test('a run killed between its first trace line and its first manifest: one repair makes it pass verify', { todo: 'kill window before the first manifest' }, async (t) => {
+// Found by `pnpm bench:faults`: the recorder wrote its first manifest in a trace task after the first line, so a
+// SIGKILL in the few milliseconds between them left one run.started line and no manifest.json: verify exited 2 ("not
+// a flowtape bundle") and repair refused ("whether the writer is alive is unknown"). The manifest now comes first.
+// This stops a real `flowtape run` exactly there — right after the first bytes of its trace were written — instead of
+// hoping a timer lands in the window.
+test('a run killed right after its first trace line: verify reads it, one repair makes it pass verify', async (t) => {
+  const dir = await scratch(t);
+  const flowFile = await writeCrashFlow(dir);
+  const whole = await runKilledAfter(dir, flowFile, join(dir, 'counted'), 0);
+  assert.equal(whole.code, 0, whole.stderr);
+  const firstLine = firstWriteTo(whole.changes, 'trace.ndjson');
+  const killed = await runKilledAfter(dir, flowFile, join(dir, 'runs'), firstLine);
+  assert.equal(killed.signal, 'SIGKILL');
+  // The first batch is on disk (run.started and what the runtime emitted in the same tick), and no snapshot yet.
+  assert.equal((await readTraceFile(killed.bundle)).events[0]?.type, 'run.started');
+  assert.ok(!existsSync(join(killed.bundle, 'projections/run.json')), 'killed before the first snapshot');
+
+  const before = await runCli(['verify', killed.bundle], { cwd: dir });
+  assert.equal(before.code, 1, `verify reads it and lists its problems (exit 1, not 2): ${before.stdout}${before.stderr}`);
+  assert.match(before.stdout, /not complete/);
+  const repair = await runCli(['repair', killed.bundle], { cwd: dir });
+  assert.equal(repair.code, 0, repair.stdout + repair.stderr);
+  assert.match(repair.stdout, /mark the run abandoned/);
+  const after = await runCli(['verify', killed.bundle], { cwd: dir });
+  assert.equal(after.code, 0, after.stdout + after.stderr);
+  const manifest = await assertConsistent(killed.bundle);
+  assert.deepEqual([manifest.status, manifest.complete, manifest.abandoned], ['failed', true, true]);
+});
+
+/**
+ * A writer killed after writing its manifest (seq 0: the writer's pid, host, `exclusive`) and flow.json, before its
+ * first trace line was whole: no trace file, an empty one, or a torn first line; `traffic`: an agent's first line
+ * landed (session lines are written right before the trace batch that needs them).
+ */
+async function killedBeforeFirstLine(dir: string, opts: { trace: 'missing' | 'empty' | 'torn'; pid?: number; traffic?: boolean }): Promise<void> {
+  await mkdir(join(dir, 'projections'), { recursive: true });
+  const flow = linearFlow('early', ['a', 'b'], { a: 'acp' });
+  await writeFile(join(dir, 'flow.json'), `${JSON.stringify(flow, null, 2)}\n`);
+  const manifest = {
+    schema: 'flowtape.bundle.v1',
+    runId: 'run-early',
+    flowName: 'early',
+    status: 'running',
+    complete: false,
+    createdAt: '2026-01-15T09:00:00.000Z',
+    updatedAt: '2026-01-15T09:00:00.000Z',
+    lastSeq: 0,
+    files: { flow: 'flow.json', trace: 'trace.ndjson', run: 'projections/run.json', live: 'projections/live.json', steps: 'projections/steps.json' },
+    sessions: [],
+    writer: { name: 'flowtape', version: '0.1.0', pid: opts.pid ?? deadPid(), hostname: hostname(), exclusive: true },
+  };
+  await writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  if (opts.trace === 'empty') await writeFile(join(dir, 'trace.ndjson'), '');
+  if (opts.trace === 'torn') await writeFile(join(dir, 'trace.ndjson'), '{"seq":1,"at":"2026-01-15T09:00:00.000Z","runId":"run-ea');
+  if (opts.traffic) {
+    await mkdir(join(dir, 'sessions/s1'), { recursive: true });
+    await writeFile(join(dir, 'sessions/s1/events.ndjson'), handshakeTraffic('a#1').split('\n')[0] + '\n');
+  }
+}
+
+test('a writer killed before its first trace line: repair rebuilds run.started from the manifest and closes the run', async (t) => {
+  const dir = join(await scratch(t), 'bundle');
+  await killedBeforeFirstLine(dir, { trace: 'missing' });
+  const before = await verifyBundle(dir);
+  assert.equal(before.ok, false, 'not passed off as whole');
+  assert.match(before.problems.map((p) => p.message).join('\n'), /trace\.ndjson: missing/);
+  const report = await repairBundle(dir);
+  assert.equal(report.rebuiltStart, true);
+  assert.equal(report.abandoned, true);
+  const { events } = await readTraceFile(dir);
+  assert.deepEqual(events.map((e) => [e.seq, e.type, e.at]), [
+    [1, 'run.started', '2026-01-15T09:00:00.000Z'],
+    [2, 'run.failed', '2026-01-15T09:00:00.000Z'],
+  ]);
+  assert.equal(events[0]!.runId, 'run-early');
+  assert.match(JSON.stringify(events[1]!.payload), /stopped before its first event was written \(run\.started was rebuilt from manifest\.json/);
+  await assertVerifies(dir);
+  const manifest = await assertConsistent(dir);
+  assert.deepEqual([manifest.status, manifest.complete, manifest.abandoned, manifest.writer.exclusive], ['failed', true, true, true]);
+});
+
+test('a live writer between its manifest and its first trace line: repair refuses and changes nothing', async (t) => {
+  const dir = join(await scratch(t), 'bundle');
+  await killedBeforeFirstLine(dir, { trace: 'empty', pid: process.pid });
+  const before = await snapshot(dir);
+  await assert.rejects(repairBundle(dir), /the writer is this process .*not repairing a live run/);
+  assert.deepEqual(await snapshot(dir), before);
+});
+
+test('a folder with neither manifest nor trace line: verify and repair say it is not a bundle, exit 2', async (t) => {
   const dir = await scratch(t);
   await mkdir(join(dir, 'projections'));
-  await writeFile(join(dir, 'flow.json'), `${JSON.stringify({ ...linearFlow('killed-early', ['a']), flowFile: 'f.flow.ts' }, null, 2)}\n`);
-  const started = { seq: 1, at: '2026-01-01T00:00:00.000Z', runId: 'r', scope: 'run', type: 'run.started', payload: { flowName: 'killed-early', input: { inline: {} }, cwd: dir } };
-  await writeFile(join(dir, 'trace.ndjson'), `${JSON.stringify(started)}\n`);
-
-  const before = await runCli(['verify', dir], { cwd: dir });
-  assert.equal(before.code, 1, `verify reads it and lists its problems (exit 1, not 2): ${before.stdout}${before.stderr}`);
+  await writeFile(join(dir, 'flow.json'), `${JSON.stringify(linearFlow('early', ['a']), null, 2)}\n`);
+  const verify = await runCli(['verify', dir], { cwd: dir });
+  assert.equal(verify.code, 2, verify.stdout + verify.stderr);
+  assert.match(verify.stderr, /not a flowtape bundle \(no manifest\.json\)/);
   const repair = await runCli(['repair', dir], { cwd: dir });
-  assert.equal(repair.code, 0, repair.stdout + repair.stderr);
-  const after = await runCli(['verify', dir], { cwd: dir });
-  assert.equal(after.code, 0, after.stdout + after.stderr);
+  assert.equal(repair.code, 2, repair.stdout + repair.stderr);
+  assert.match(repair.stderr, /trace\.ndjson: missing; and no manifest\.json: nothing was recorded here \(not a bundle\)/);
 });

@@ -3,7 +3,7 @@
 // they should.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { project, toRunProjection, toStepsProjection, type ReducibleEvent } from '@flowtape/schema';
@@ -120,6 +120,21 @@ describe('loading damaged bundles', () => {
 });
 
 describe('live tail', () => {
+  test('a live run opened between its manifest and its first trace line: the trace is followed once it appears', async () => {
+    const bundle = join(dir, 'live-before-first-line');
+    writeReviewRun(bundle, { stopAfter: 2 });
+    renameSync(join(bundle, 'trace.ndjson'), join(bundle, 'trace.later'));
+    const backend = new DirBackend(bundle, true);
+    const loaded = await loadBundle(backend);
+    assert.equal(loaded.model.timeline.length, 0);
+    assert.deepEqual(loaded.model.issues.map((i) => i.message), ['trace.ndjson: missing — no events to step through']);
+    renameSync(join(bundle, 'trace.later'), join(bundle, 'trace.ndjson'));
+    const next = await pollBundle(backend, loaded);
+    assert.ok(next);
+    assert.equal(next.model.timeline.length, traceEvents(bundle).length);
+    assert.deepEqual(next.model.issues, [], 'the trace is no longer missing');
+  });
+
   test('appended lines arrive, a half-written line waits, completion is noticed', async () => {
     const bundle = join(dir, 'live');
     const { writer, rest } = writeReviewRun(bundle, { stopAfter: 2 });

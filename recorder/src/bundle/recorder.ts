@@ -45,7 +45,7 @@ import { syncPath, writeFileAtomicSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { composeHooks, mcpServersForBinding, redactMcpInMessage, replacingHook, secretsFromEnv, type RedactHook, type Replacement } from './redact.ts';
 import { SessionWriter } from './session-writer.ts';
-import { TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
+import { TraceExistsError, TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
 import { DEFAULT_INLINE_LIMIT, ValueEncoder } from './values.ts';
 
 export interface RecorderOptions {
@@ -173,6 +173,9 @@ class BundleRecorder implements Recorder {
   private sideError: Error | undefined;
   private closed: Promise<RecorderSummary> | undefined;
   private dirsReady = false;
+  private flowName: string | undefined;
+  /** The folder already held a bundle: nothing of this writer may be written into it. */
+  private occupied = false;
 
   constructor(bundleDir: string, options: RecorderOptions) {
     this.bundleDir = bundleDir;
@@ -226,6 +229,7 @@ class BundleRecorder implements Recorder {
         this.warn(`${event.type} after close: not recorded`);
         return;
       }
+      if (this.occupied) return;
       this.ensureDirs();
       this.lastAtMs = Number.isFinite(at) ? at : this.lastAtMs;
       this.lastAt = new Date(this.lastAtMs).toISOString();
@@ -253,13 +257,16 @@ class BundleRecorder implements Recorder {
     switch (event.type) {
       case 'run.started': {
         this.runId = event.runId;
+        this.flowName = event.flow.name;
         this.createdAt = at;
         this.runStartMs = atMs;
         this.drivesRun = true;
         if (this.deterministic && event.cwd) this.addScrub(event.cwd, '<cwd>');
+        if (!this.shared) this.refuseExisting();
         const flow = this.options.flowFile ? { ...event.flow, flowFile: this.options.flowFile } : event.flow;
         const flowJson = this.redactHook(JSON.stringify(flow, null, 2), 'json');
         writeFileAtomicSync(this.bundleDir, BUNDLE_FILES.flow, `${flowJson}\n`);
+        this.writeFirstManifest();
         const input = this.encoder.value(event.input, 'input');
         this.emit(
           'run.started',
@@ -273,17 +280,7 @@ class BundleRecorder implements Recorder {
           {},
           'after',
         );
-        // A manifest as soon as the first line is down, so even a run killed early is a bundle readers open;
-        // projections follow at the first throttled snapshot (or the end).
-        this.trace
-          .task((state) => {
-            if (!this.closing && state.seq > 0) {
-              writeFileAtomicSync(this.bundleDir, BUNDLE_FILES.manifest, `${JSON.stringify(this.manifest(state, false), null, 2)}\n`);
-            }
-          })
-          .catch((error: unknown) => {
-            this.fail(error);
-          });
+        // Projections (and a manifest with a lastSeq) follow at the first throttled snapshot, or the end.
         return;
       }
       case 'run.waiting':
@@ -631,6 +628,44 @@ class BundleRecorder implements Recorder {
     this.dirsReady = true;
   }
 
+  /**
+   * The exclusive writer writes nothing into a folder that already holds a bundle (a manifest or a trace): neither
+   * its flow.json nor its manifest is replaced. (Of two runs started into one folder at the same moment, the trace's
+   * O_EXCL creation still lets exactly one append.)
+   */
+  private refuseExisting(): void {
+    for (const file of [BUNDLE_FILES.manifest, BUNDLE_FILES.trace]) {
+      if (existsSync(join(this.bundleDir, file))) {
+        this.occupied = true;
+        throw new TraceExistsError(`${join(this.bundleDir, file)} already exists: a bundle is never overwritten (use resume)`);
+      }
+    }
+  }
+
+  /**
+   * The manifest is written before the first trace line (SPEC, writing discipline rule 1): from the moment a line
+   * can be on disk, the bundle names its writer (pid, host, `exclusive`), so `repair` can always tell a crashed run
+   * from a live one, and `verify`, `ls` and the viewer always find a bundle. Written here rather than after the first
+   * line because a SIGKILL between that line and the manifest left a trace that no tool would repair.
+   * The exclusive writer writes it at once, before the runtime starts any node; a shared writer under the lock,
+   * only if the bundle has neither a line nor a manifest yet (another writer may have started it).
+   */
+  private writeFirstManifest(): void {
+    const write = (state: ProjectionState) =>
+      writeFileAtomicSync(this.bundleDir, BUNDLE_FILES.manifest, `${JSON.stringify(this.manifest(state, false), null, 2)}\n`);
+    if (!this.shared) {
+      write(this.trace.state);
+      return;
+    }
+    this.trace
+      .task((state) => {
+        if (state.seq === 0 && !existsSync(join(this.bundleDir, BUNDLE_FILES.manifest))) write(state);
+      })
+      .catch((error: unknown) => {
+        this.fail(error);
+      });
+  }
+
   /** Session lines a trace batch may reference are on disk before the batch. */
   private beforeTraceWrite(): void {
     this.flushSessions();
@@ -716,7 +751,7 @@ class BundleRecorder implements Recorder {
     return {
       schema: SCHEMA_IDS.bundle,
       runId: state.runId ?? this.runId ?? 'unknown-run',
-      flowName: state.flowName ?? 'unknown',
+      flowName: state.flowName ?? this.flowName ?? 'unknown',
       status: state.status,
       complete,
       createdAt: state.startedAt ?? this.createdAt ?? state.updatedAt ?? this.lastAt,
@@ -741,8 +776,9 @@ class BundleRecorder implements Recorder {
   }
 
   private async doClose(options: CloseOptions): Promise<RecorderSummary> {
-    if (!this.dirsReady) {
-      // The bundle folder itself was refused (e.g. a symlinked projections/): nothing was written, and that is a failure.
+    if (!this.dirsReady || this.occupied) {
+      // The bundle folder itself was refused (e.g. a symlinked projections/, or it already held a bundle): nothing
+      // was written, and that is a failure.
       if (this.sideError) throw new RecorderError(`writing the bundle ${this.bundleDir} failed: ${this.sideError.message}`);
       // No event ever came (an invalid flow refused before its start): nothing to write.
       return { bundleDir: this.bundleDir, runId: this.runId ?? 'unknown-run', status: 'running', lastSeq: 0, complete: false, warnings: [...this.warnings] };

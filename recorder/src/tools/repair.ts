@@ -2,6 +2,8 @@
  * `flowtape repair`: makes a bundle whose writer died readable by every tool again.
  *  - drops a torn final line (a writer killed mid-append) from the trace and from each session's events, and
  *    never a complete line: a last line that lacks only its newline but parses is kept and terminated;
+ *  - when the writer died between writing the manifest (which it does before the first trace line) and that line,
+ *    rebuilds `run.started` from the manifest;
  *  - when the run was abandoned (the trace folds to `running` and no writer is alive, or the manifest said complete
  *    although the trace lost its end), appends a `session.failed` for every session whose writer died during the
  *    agent handshake (traffic on disk, no `session.bound`), a `node.outcome` `interrupted` for every open attempt
@@ -82,6 +84,11 @@ export interface RepairReport {
   interrupted: string[];
   /** The run was marked abandoned by this repair. */
   abandoned: boolean;
+  /**
+   * The writer died after writing the manifest but before its first trace line was whole: `run.started` was rebuilt
+   * from manifest.json (run id, flow name, start time; the input was not recorded).
+   */
+  rebuiltStart: boolean;
   status: RunStatus;
   lastSeq: number;
   /** Files rewritten (projections, records, bindings, manifest, a missing flow.json) whose content changed. */
@@ -129,6 +136,7 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
     failedSessions: [],
     interrupted: [],
     abandoned: false,
+    rebuiltStart: false,
     status: 'running',
     lastSeq: 0,
     rewritten: [],
@@ -155,15 +163,22 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
     steps: BUNDLE_FILES.steps,
   };
   for (const path of [files.trace, files.flow, files.run, files.live, files.steps]) await exists(path);
-  const tracePath = await existing(writableFile(bundleDir, files.trace, 'in-place'));
-  if (!tracePath) refuse(`${files.trace}: missing; nothing to rebuild from`);
+  const traceFile = writableFile(bundleDir, files.trace, 'in-place');
+  const tracePath = await existing(traceFile);
+  // The writer writes the manifest before the first trace line (SPEC, writing discipline rule 1). A manifest at seq 0
+  // over a trace with no whole line is a run whose writer died in between: its start is rebuilt from the manifest.
+  const beforeFirstLine = old !== undefined && old.lastSeq === 0 && !old.complete;
+  const nothing = old ? 'nothing to rebuild from' : `and no ${BUNDLE_FILES.manifest}: nothing was recorded here (not a bundle)`;
+  if (!tracePath && !beforeFirstLine) refuse(`${files.trace}: missing; ${nothing}`);
 
   // ——— plan: read only ———
-  const traceTail = await planTail(tracePath!, files.trace, (line) => checkTraceEvent(safeParse(line), 0).ok, report);
+  const traceTail = tracePath
+    ? await planTail(tracePath, files.trace, (line) => checkTraceEvent(safeParse(line), 0).ok, report)
+    : ({ file: files.trace, path: traceFile, size: 0, keep: 0, action: 'none' } satisfies TailPlan);
   noteTail(traceTail, report);
-  const fold = await foldTrace(tracePath!, traceTail.keep, files.trace, report);
+  const fold = await foldTrace(traceFile, traceTail.keep, files.trace, report);
   let state = fold.state;
-  if (state.seq === 0) refuse(`${files.trace}: no readable event; nothing to rebuild from`);
+  if (state.seq === 0 && !beforeFirstLine) refuse(`${files.trace}: no readable event; ${nothing}`);
   // Events appended after a seq that went backwards would repeat seqs, and the fold of such a trace is no run.
   if (fold.backwards) {
     const { line, seq, previous } = fold.backwards;
@@ -202,10 +217,17 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
   // ——— the events this repair appends ———
   const appended: TraceEvent[] = [];
   if (abandon) {
-    const at = fold.lastAt ?? new Date().toISOString();
+    const at = fold.lastAt ?? old?.updatedAt ?? new Date().toISOString();
     const endMs = Date.parse(at);
     const runId = state.runId ?? old?.runId ?? 'unknown-run';
     let seq = state.seq;
+    if (state.seq === 0 && old) {
+      // What the manifest knows of the start; the input stayed in the dead writer's queue.
+      const event = TraceEvent.parse({ seq: ++seq, at: old.createdAt, runId, scope: 'run', type: 'run.started', payload: { flowName: old.flowName } });
+      appended.push(event);
+      state = reduce(state, event);
+      report.rebuiltStart = true;
+    }
     for (const plan of sessions) {
       if (plan.fate !== 'failed') continue;
       const event = handshakeFailed(plan, state, flow, ++seq, at, runId);
@@ -216,6 +238,8 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
       plan.writeBinding = true;
       report.failedSessions.push(plan.sessionId);
     }
+    // The events above are folded already; the outcomes and the run's end below are folded together after.
+    const folded = appended.length;
     for (const step of state.steps) {
       if (step.status !== 'running') continue;
       const event = TraceEvent.parse({
@@ -239,7 +263,9 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
     const message =
       abandon === 'trace-lost-end'
         ? `the run was abandoned: ${files.trace} ends before the run did, although ${BUNDLE_FILES.manifest} said it was complete`
-        : `the run was abandoned: its writer${who} stopped before the end`;
+        : report.rebuiltStart
+          ? `the run was abandoned: its writer${who} stopped before its first event was written (run.started was rebuilt from ${BUNDLE_FILES.manifest}; the input was not recorded)`
+          : `the run was abandoned: its writer${who} stopped before the end`;
     appended.push(
       TraceEvent.parse({
         seq: ++seq,
@@ -254,7 +280,7 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
         },
       }),
     );
-    for (const event of appended.slice(report.failedSessions.length)) state = reduce(state, event);
+    for (const event of appended.slice(folded)) state = reduce(state, event);
     report.abandoned = true;
     report.changed = true;
   }

@@ -238,7 +238,7 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
     issues.push({ file: traceFile, severity: 'error', message: describe(err, traceFile) });
   }
   if (!source && !issues.some((i) => i.file === traceFile)) {
-    issues.push({ file: traceFile, severity: 'error', message: `${traceFile}: missing — no events to step through` });
+    issues.push({ file: traceFile, severity: 'error', message: missingTrace(traceFile) });
   }
   if (source) {
     performance.mark('flowtape:trace-start');
@@ -305,6 +305,10 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
   return { model: assemble(backend, { manifest, flow, timeline, issues }), tail };
 }
 
+function missingTrace(file: string): string {
+  return `${file}: missing — no events to step through`;
+}
+
 /**
  * One poll of a live bundle: reads what was appended to the trace since `tail` and the manifest. Returns
  * undefined when nothing changed.
@@ -329,6 +333,9 @@ export async function pollBundle(backend: BundleBackend, loaded: Loaded): Promis
   const rest = appended ? appended.subarray(used) : new Uint8Array(0);
   const manifestChanged = manifest !== model.manifest;
   if (used === 0 && !manifestChanged) return undefined;
+  // A run writes its manifest just before its first trace line (SPEC, writing discipline): a live bundle opened in
+  // between had no trace yet, and has one now.
+  if (used > 0) issues.splice(0, issues.length, ...issues.filter((i) => i.message !== missingTrace(traceFile)));
 
   const builder = new TimelineBuilder(model.timeline);
   const folder = new TraceFolder(builder, traceFile, issues);

@@ -6,6 +6,7 @@ import { argPath, asCliErrors } from './tool-errors.ts';
 function describe(report: RepairReport, dryRun: boolean): string {
   const lines: string[] = [];
   const will = dryRun ? 'would ' : '';
+  if (report.rebuiltStart) lines.push(`${will}rebuild run.started from manifest.json (the writer stopped before its first event was written)`);
   for (const torn of report.tornLines) lines.push(`${will}drop a torn last line from ${torn.file} (${torn.bytes} bytes)`);
   for (const file of report.terminatedLines) lines.push(`${will}add the missing newline after the last line of ${file}`);
   for (const session of report.failedSessions) {
