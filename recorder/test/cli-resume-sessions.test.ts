@@ -138,6 +138,27 @@ describe('shared sessions across flowtape resume', () => {
   });
 });
 
+describe('flowtape resume without --agent', () => {
+  it('goes on with the agent the run used (one agent for every session), continuing its session', async () => {
+    const dir = await tempDir('flowtape-survive-');
+    try {
+      await writeFile(join(dir.path, 'survive.flow.ts'), flowSource);
+      const agent = (await scriptedAgent(dir.path, 'agent', { turns })).map((arg) => JSON.stringify(arg)).join(' ');
+      const first = await runCli(['run', 'survive.flow.ts', '--agent', agent, '--out', 'runs', '--run-id', 'r1', '-q'], { cwd: dir.path });
+      assert.equal(first.code, 0, first.stderr);
+      const bundle = join(dir.path, 'runs', 'r1');
+      const second = await runCli(['resume', bundle, '-q'], { cwd: dir.path });
+      assert.equal(second.code, 0, second.stderr);
+      const trace = traceOf(bundle);
+      assert.equal(trace.at(-1)!.type, 'run.completed');
+      assert.equal(bindings(trace, 'second')[0]!.payload.continued, 'session/load');
+      assert.deepEqual(bindings(trace, 'second')[0]!.payload.agentCommand, bindings(trace, 'first')[0]!.payload.agentCommand);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
 describe('a JSON-RPC error on a prompt', () => {
   it('leaves the shared session to the next node of the handle (same agent process, same ACP session)', async () => {
     const dir = await tempDir('flowtape-survive-');

@@ -149,6 +149,9 @@ export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
   };
   const sessions = await recordedSessions(dir, waiting?.payload.sessions ?? [], bound);
   if (sessions.length > 0) state.sessions = sessions;
+  // One agent for every session (typically `--agent`): a resume without an agent goes on with it.
+  const commands = new Set([...bound.values()].map((e) => JSON.stringify(e.payload.agentCommand)));
+  if (commands.size === 1) state.agentCommand = JSON.parse([...commands][0]!) as string[];
   return {
     manifest,
     flow,

@@ -111,6 +111,11 @@ export interface ResumeState {
    * after the resume continues the agent's session (session/resume or session/load) instead of starting anew.
    */
   sessions?: RecordedSession[];
+  /**
+   * The agent command every ACP session of the run used, when there was exactly one: a resume given no agent
+   * (`flowtape resume <bundle>` without `--agent`) uses it, so it goes on with the agent the run started with.
+   */
+  agentCommand?: string[];
 }
 
 export interface RunResult {
@@ -732,7 +737,8 @@ export async function resumeFlow(flow: FlowDefinition, state: ResumeState, resum
   const checkpointAttempts = attempts[state.checkpoint];
   if (checkpointAttempts === undefined) throw new ResumeError(`resume state: no attempt of checkpoint "${state.checkpoint}" recorded`);
 
-  const run = new FlowRun(flow, checkRunId(state.runId), state.input, options, state.sessionCount ?? 0, checkRecordedSessions(state.sessions));
+  const agentCommand = options.agentCommand ?? recordedAgentCommand(state.agentCommand);
+  const run = new FlowRun(flow, checkRunId(state.runId), state.input, { ...options, ...(agentCommand ? { agentCommand } : {}) }, state.sessionCount ?? 0, checkRecordedSessions(state.sessions));
   for (const [id, count] of Object.entries(attempts)) run.attempts.set(id, count);
   Object.assign(run.outputs, state.outputs ?? {});
   Object.assign(run.results, state.results ?? {});
@@ -750,4 +756,12 @@ export async function resumeFlow(flow: FlowDefinition, state: ResumeState, resum
   if (options.claim) await options.claim();
   run.arm();
   return run.execute({ after });
+}
+
+function recordedAgentCommand(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((a) => typeof a === 'string')) {
+    throw new ResumeError('resume state: agentCommand must be a non-empty array of strings');
+  }
+  return value as string[];
 }
