@@ -236,6 +236,21 @@ describe('ACP failures', () => {
     assert.ok(traffic.every((t) => t.sessionId === 's1' && t.attemptId === 'ask#1'));
   });
 
+  it('"Authentication required" on session/prompt (agents that ask for a login only when prompted) fails with auth_required too', async () => {
+    const auth = await scriptedAgent(dir.path, 'prompt-auth', {
+      turns: [
+        { match: 'hi', steps: [{ error: { code: -32000, message: 'Authentication required' } }] },
+        { match: 'busy', steps: [{ error: { code: -32000, message: 'Server busy' } }] },
+      ],
+    });
+    const refused = await failing(one('hi'), auth);
+    assert.equal(refused.outcome.error?.code, 'auth_required');
+    assert.match(refused.outcome.error!.message, /session\/prompt: Authentication required: the agent needs a login; it offers no auth method flowtape can use/);
+    // -32000 is also JSON-RPC's generic server error: one that is not about a login stays an rpc_error.
+    const busy = await failing(one('busy'), auth);
+    assert.equal(busy.outcome.error?.code, 'rpc_error');
+  });
+
   it('an agent that exits mid-turn: agent_exited with its last stderr line; the turn is closed', async () => {
     const { outcome, seen } = await failing(one('crash'), agent);
     assert.equal(outcome.error?.code, 'agent_exited');

@@ -266,19 +266,7 @@ export class AcpAgent {
       response = await this.request<NewSessionResponse>(method, this.options.requestTimeoutMs ?? 60_000, () =>
         this.connection.agent.request('session/new', { cwd, mcpServers }));
     } catch (error) {
-      // ACP's auth_required (-32000): say which methods the agent offers and how to pick one. No stderr here: the line
-      // already says what to do, and real agents' startup logs would push it past a readable length.
-      if (error instanceof AcpError && error.rpcCode === AUTH_REQUIRED && this.authenticatedWith === undefined) {
-        const how = this.info.authMethods.length === 0
-          ? 'it offers no auth method flowtape can use: log in with the agent itself first'
-          : `it offers ${describeMethods(this.info.authMethods)}; ${AUTH_HINT}`;
-        throw new AcpError(
-          'auth_required',
-          `agent refused ${method}: ${clip(error.rpcMessage ?? 'Authentication required')}: the agent needs a login; ${how}${this.refusalDetail(error.rpcData, false)}`,
-          { method, rpcCode: error.rpcCode, rpcMessage: error.rpcMessage, rpcData: error.rpcData },
-        );
-      }
-      throw error;
+      throw this.asAuthRequired(error, method);
     }
     if (typeof response?.sessionId !== 'string' || response.sessionId === '') {
       throw this.brokenAnswer(method, 'an answer without a sessionId');
@@ -312,6 +300,23 @@ export class AcpAgent {
   }
 
   /**
+   * ACP's auth_required (-32000) from an agent flowtape did not log in: the refusal says which methods the agent
+   * offers and how to pick one. No stderr here: the line already says what to do, and real agents' startup logs
+   * would push it past a readable length. Any other error is returned as it is.
+   */
+  private asAuthRequired(error: unknown, method: string): unknown {
+    if (!(error instanceof AcpError) || error.rpcCode !== AUTH_REQUIRED || this.authenticatedWith !== undefined) return error;
+    const how = this.info.authMethods.length === 0
+      ? 'it offers no auth method flowtape can use: log in with the agent itself first'
+      : `it offers ${describeMethods(this.info.authMethods)}; ${AUTH_HINT}`;
+    return new AcpError(
+      'auth_required',
+      `agent refused ${method}: ${clip(error.rpcMessage ?? 'Authentication required')}: the agent needs a login; ${how}${this.refusalDetail(error.rpcData, false)}`,
+      { method, rpcCode: error.rpcCode, rpcMessage: error.rpcMessage, rpcData: error.rpcData },
+    );
+  }
+
+  /**
    * Sends one text prompt and resolves with the agent's stop reason once the turn is over, and the answer's
    * `usage` exactly as sent (not checked: the caller keeps what is valid).
    */
@@ -332,7 +337,12 @@ export class AcpAgent {
       if (first.kind === 'policy' || turn.policyDetail !== undefined) {
         return await this.cancelTurn(sessionId, answer, 'policy', timeoutMs, turn.policyDetail);
       }
-      if (first.kind === 'error') throw await this.toAcpError(first.error, method);
+      // Some agents (claude-code-acp) only ask for a login when prompted: the same line as for session/new.
+      // JSON-RPC's -32000 is also any server error: on a prompt it counts only when the agent says it is about a login.
+      if (first.kind === 'error') {
+        const error = await this.toAcpError(first.error, method);
+        throw /auth|log ?in|credential/i.test(error.rpcMessage ?? '') ? this.asAuthRequired(error, method) : error;
+      }
       if (first.kind === 'value') return await this.finishTurn(first.value, method);
       return await this.cancelTurn(sessionId, answer, first.kind, timeoutMs);
     } finally {
