@@ -159,6 +159,40 @@ describe('flowtape resume without --agent', () => {
   });
 });
 
+describe('flowtape resume with no agent anywhere', () => {
+  it('is refused before anything is written when an ACP node after the checkpoint needs one; the run still waits', async () => {
+    const dir = await tempDir('flowtape-survive-');
+    try {
+      await writeFile(
+        join(dir.path, 'late.flow.ts'),
+        `import { acp, checkpoint, compute, defineFlow } from ${JSON.stringify(recorderEntry)};
+export default defineFlow({
+  name: 'late',
+  startAt: 'prep',
+  nodes: { prep: compute({ run: () => 1 }), gate: checkpoint({ summary: 'go?' }), ask: acp({ prompt: 'which number?' }) },
+  edges: [{ from: 'prep', to: 'gate' }, { from: 'gate', to: 'ask' }],
+});
+`,
+      );
+      const first = await runCli(['run', 'late.flow.ts', '--out', 'runs', '--run-id', 'l1', '-q'], { cwd: dir.path });
+      assert.equal(first.code, 0, first.stderr);
+      const bundle = join(dir.path, 'runs', 'l1');
+      const before = readFileSync(join(bundle, 'trace.ndjson'), 'utf8');
+      const refused = await runCli(['resume', bundle, '-q'], { cwd: dir.path });
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /node "ask" after checkpoint "gate" needs an agent and none is given: pass --agent/);
+      assert.equal(refused.stderr.trim().split('\n').length, 1, 'one line');
+      assert.equal(readFileSync(join(bundle, 'trace.ndjson'), 'utf8'), before, 'nothing written');
+      const agent = (await scriptedAgent(dir.path, 'agent', { turns })).map((arg) => JSON.stringify(arg)).join(' ');
+      const resumed = await runCli(['resume', bundle, '--agent', agent, '-q'], { cwd: dir.path });
+      assert.equal(resumed.code, 0, resumed.stderr);
+      assert.equal(traceOf(bundle).at(-1)!.type, 'run.completed');
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
 describe('a JSON-RPC error on a prompt', () => {
   it('leaves the shared session to the next node of the handle (same agent process, same ACP session)', async () => {
     const dir = await tempDir('flowtape-survive-');

@@ -19,6 +19,25 @@ export function compileEdges(flow: FlowDefinition): Map<string, CompiledEdge> {
   return edges;
 }
 
+/** The node ids a run can still reach from `start` (itself excluded unless a loop leads back to it). */
+export function reachableFrom(edges: ReadonlyMap<string, CompiledEdge>, start: string): Set<string> {
+  const seen = new Set<string>();
+  const next = (id: string): string[] => {
+    const edge = edges.get(id);
+    if (!edge) return [];
+    if (edge.to !== undefined) return [edge.to];
+    return [...Object.values(edge.switch.cases), ...(edge.switch.default !== undefined ? [edge.switch.default] : [])];
+  };
+  const queue = next(start);
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    queue.push(...next(id));
+  }
+  return seen;
+}
+
 function compileEdge(edge: FlowEdge): CompiledEdge {
   if ('to' in edge) return { to: edge.to };
   const on = edge.switch.on;

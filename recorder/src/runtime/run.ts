@@ -25,7 +25,7 @@ import {
 import { NodeError, ResumeError, RunOptionsError, toErrorInfo } from './errors.ts';
 import { systemClock, type Clock, type LifecycleEvent, type LifecycleObserver } from './lifecycle.ts';
 import { parseMcpServers, type McpServer, type McpServersInput } from './mcp-servers.ts';
-import { compileEdges, route, type CompiledEdge } from './routing.ts';
+import { compileEdges, reachableFrom, route, type CompiledEdge } from './routing.ts';
 import { runShellCommand, type ShellActionExecution } from './shell.ts';
 import { flowSnapshot } from './snapshot.ts';
 
@@ -738,6 +738,15 @@ export async function resumeFlow(flow: FlowDefinition, state: ResumeState, resum
   if (checkpointAttempts === undefined) throw new ResumeError(`resume state: no attempt of checkpoint "${state.checkpoint}" recorded`);
 
   const agentCommand = options.agentCommand ?? recordedAgentCommand(state.agentCommand);
+  // Refused now, before run.resumed: failing at the node would end a run that could still have been resumed.
+  for (const id of reachableFrom(compileEdges(flow), state.checkpoint)) {
+    const node = flow.nodes[id];
+    if (node?.nodeType !== 'acp') continue;
+    const fromProfile = node.profile !== undefined ? options.agents?.[node.profile] : undefined;
+    if (node.agentCommand === undefined && fromProfile === undefined && flow.agentCommand === undefined && agentCommand === undefined) {
+      throw new ResumeError(`node "${id}" after checkpoint "${state.checkpoint}" needs an agent and none is given: pass --agent (the run recorded none to go on with)`);
+    }
+  }
   const run = new FlowRun(flow, checkRunId(state.runId), state.input, { ...options, ...(agentCommand ? { agentCommand } : {}) }, state.sessionCount ?? 0, checkRecordedSessions(state.sessions));
   for (const [id, count] of Object.entries(attempts)) run.attempts.set(id, count);
   Object.assign(run.outputs, state.outputs ?? {});
