@@ -48,10 +48,6 @@ describe('the raw record', () => {
         assert.ok(text.includes(literal), `${literal} is in events.ndjson as the agent wrote it`);
       }
       assert.ok(!text.includes(secret), 'the secret appears nowhere');
-      // Every other JSON-RPC line is its message serialised: the record can give back every line exactly.
-      for (const line of lines.filter((l) => l.message !== undefined && l.raw === undefined)) {
-        assert.equal(typeof JSON.stringify(line.message), 'string');
-      }
     } finally {
       await dir.remove();
     }
