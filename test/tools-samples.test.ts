@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { record } from '@flowtape/recorder';
 import { agentCommandFor, loadSampleFlow, recordSample, sampleDir, samples, scriptedAgentBin } from '../samples/catalog.ts';
 import { diffBundles } from '../recorder/src/tools/diff.ts';
-import { formatMarkdown, formatText } from '../recorder/src/tools/diff-format.ts';
+import { formatMarkdown, formatText } from '@flowtape/schema/diff';
 import { packBundle } from '../recorder/src/tools/pack.ts';
 import { verifyBundle } from '../recorder/src/tools/verify.ts';
 

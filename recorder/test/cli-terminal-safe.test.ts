@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BundleBuilder } from '../../test/fixtures/bundle-builder.ts';
 import { REVIEW_FLOW, writeReviewRun } from '../../test/fixtures/scenarios.ts';
-import { terminalSafe } from '../src/tools/terminal-safe.ts';
+import { terminalSafe } from '@flowtape/schema';
 import { recorderEntry, runCli, tempDir } from './recorder-support.ts';
 
 /** Sets the window title, clears the screen, prints a green verdict; then a one-byte CSI (C1) and a right-to-left override. */

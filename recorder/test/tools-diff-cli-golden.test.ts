@@ -3,7 +3,7 @@
 // samples/catalog.ts). The two record the agent command differently — the CLI as typed
 // (`flowtape-scripted-agent --script agent.json`, found on the PATH, the script relative to --cwd), the sample
 // script as `node <flowtape>/recorder/bin/flowtape-scripted-agent.js --script <cwd>/agent.json` — and `diff`
-// normalises the difference away (diff-normalize.ts, normalizeCommand). The unit tests below pin that rule: a
+// normalises the difference away (schema/src/diff/normalize.ts, normalizeCommand). The unit tests below pin that rule: a
 // different directory is the same, a different script file name or program is not.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,8 +12,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { deepDiff, DiffCollector } from '../src/tools/diff-core.ts';
-import { IgnoreRules, Normalizer, normalizeCommand } from '../src/tools/diff-normalize.ts';
+import { deepDiff, DiffCollector, IgnoreRules, Normalizer, normalizeCommand } from '@flowtape/schema/diff';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { record } from '../src/record.ts';
 import { acp, defineFlow } from '../src/runtime/index.ts';
 import { diffBundles } from '../src/tools/diff.ts';
-import { formatMarkdown, formatText } from '../src/tools/diff-format.ts';
+import { formatMarkdown, formatText } from '@flowtape/schema/diff';
 import { runCli, scriptedAgent, tempDir } from './recorder-support.ts';
 
 let dir: { path: string; remove(): Promise<void> };

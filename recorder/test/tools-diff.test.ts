@@ -4,8 +4,7 @@ import { mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffBundles } from '../src/tools/diff.ts';
-import { formatMarkdown, formatText } from '../src/tools/diff-format.ts';
-import { IgnoreRules } from '../src/tools/diff-normalize.ts';
+import { formatMarkdown, formatText, IgnoreRules } from '@flowtape/schema/diff';
 import { BundleBuilder } from '../../test/fixtures/bundle-builder.ts';
 import { draftReviewFlow, writeLargeBundle } from '../../test/fixtures/scenarios.ts';
 
@@ -172,7 +171,7 @@ test('large bundles: one changed attempt among thousands is found; markdown stay
 });
 
 test('the path differ reports one hunk per divergence, however long, holding only its ends', async () => {
-  const { PathDiffer, hunkIds } = await import('../src/tools/diff-core.ts');
+  const { PathDiffer, hunkIds } = await import('@flowtape/schema/diff');
   const run = (a: string[], b: string[]) => {
     const hunks: Array<{ after?: string; atA: number; atB: number; a: string[]; b: string[]; counts: [number, number] }> = [];
     const differ = new PathDiffer((h) => hunks.push({ after: h.after, atA: h.atA, atB: h.atB, a: hunkIds(h.removed), b: hunkIds(h.added), counts: [h.removed.count, h.added.count] }), 8);

@@ -13,7 +13,7 @@ import { Manifest, StepsProjection, type Step } from '@flowtape/schema';
 import { importAcpx } from '../src/tools/import-acpx.ts';
 import { verifyBundle } from '../src/tools/verify.ts';
 import { diffBundles } from '../src/tools/diff.ts';
-import { formatText } from '../src/tools/diff-format.ts';
+import { formatText } from '@flowtape/schema/diff';
 import { FsBundleBackend } from '../src/tools/fs-backend.ts';
 import { MapBackend } from '../../viewer/src/backend/types.ts';
 import { loadBundle } from '../../viewer/src/model/loader.ts';

@@ -14,3 +14,4 @@ export * from './validate.ts';
 export * from './loader.ts';
 export * from './json-schemas.ts';
 export * from './conversation.ts';
+export * from './terminal-safe.ts';

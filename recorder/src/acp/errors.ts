@@ -1,6 +1,6 @@
 // One error type for everything that can go wrong talking to an agent, with a machine-readable code and a
 // one-line message meant for people.
-import { terminalSafe } from '../tools/terminal-safe.ts';
+import { terminalSafe } from '@flowtape/schema';
 
 export type AcpErrorCode =
   | 'agent_missing' // the agent command could not be started (not found, not executable)

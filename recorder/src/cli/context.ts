@@ -16,7 +16,7 @@ export interface CliIO {
 export interface CliContext {
   /**
    * Output for people. Everything written through it is made safe for a terminal first (control characters from
-   * bundles, agents and flows shown escaped: tools/terminal-safe.ts); flowtape's own newlines are kept.
+   * bundles, agents and flows shown escaped: schema/src/terminal-safe.ts); flowtape's own newlines are kept.
    */
   io: CliIO;
   /**

@@ -3,7 +3,7 @@
 // process signals and exits.
 import type { CliIO } from './context.ts';
 import { runCli } from './program.ts';
-import { terminalSafe } from '../tools/terminal-safe.ts';
+import { terminalSafe } from '@flowtape/schema';
 
 const handlers = new Set<(signal: string) => void>();
 let interrupts = 0;

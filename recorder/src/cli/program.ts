@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { commands } from './commands/index.ts';
 import type { CliContext, CliIO } from './context.ts';
 import { CliError, UsageError } from './errors.ts';
-import { terminalSafe } from '../tools/terminal-safe.ts';
+import { terminalSafe } from '@flowtape/schema';
 
 const VERSION = (() => {
   try {

@@ -51,7 +51,7 @@ import {
 import { FsBundleBackend, fileKind } from './fs-backend.ts';
 import { O_NOFOLLOW, appendedFile, checkWritable, ensureFolder, refuseLinks, writableFile } from '../bundle/confine.ts';
 import { openAppendSync, writeAllSync, writeFileAtomicSync } from '../bundle/fsio.ts';
-import { jsonEqual } from './diff-core.ts';
+import { jsonEqual } from '@flowtape/schema/diff';
 import { collectArtifacts } from './verify.ts';
 
 /** The lock file the recorder uses for shared writes (`recorder/src/bundle/recorder.ts`). */

@@ -42,7 +42,7 @@ export const diffCommand: CliCommand = {
           const maxDetails = Number(flags.maxDetails);
           if (!Number.isInteger(maxDetails) || maxDetails < 0) throw new UsageError(`diff: --max-details: "${flags.maxDetails}" is not a whole number`);
           const { diffBundles } = await import('../../tools/diff.ts');
-          const { formatMarkdown, formatText } = await import('../../tools/diff-format.ts');
+          const { formatMarkdown, formatText } = await import('@flowtape/schema/diff');
           const result = await asCliErrors(() => diffBundles(argPath(cli.io.cwd, a), argPath(cli.io.cwd, b), { ignore: flags.ignore, maxDetails, usage: flags.usage === true }));
           if (flags.json) cli.json(result, 2);
           else if (flags.markdown) cli.io.stdout(formatMarkdown(result));

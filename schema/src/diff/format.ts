@@ -1,6 +1,7 @@
 /** Renders a DiffResult for people: plain text for terminals, Markdown for a PR comment or a CI step summary. */
-import { SECTIONS, type DiffResult, type Difference } from './diff.ts';
-import { terminalSafe } from './terminal-safe.ts';
+import { SECTIONS, type Difference } from './core.ts';
+import type { DiffResult } from './bundles.ts';
+import { terminalSafe } from '../terminal-safe.ts';
 
 /** Not a path prefix: marks the usage group, whose lines show their full paths. */
 const USAGE_BASE = '(usage)';
@@ -77,6 +78,23 @@ function line(diff: Difference, base: string): string {
   }
 }
 
+/** A group of the text report: its title and its lines, each with the difference it shows. */
+export interface DifferenceGroup {
+  title: string;
+  lines: Array<{ difference: Difference; text: string }>;
+}
+
+/**
+ * The text report's groups in its order (run, flow, path, then attempts and sessions as found, usage last), each
+ * line worded as {@link formatText} prints it (without its indent): the viewer's compare mode lists these.
+ */
+export function groupDifferences(differences: Difference[]): DifferenceGroup[] {
+  return groups(differences).map((group) => ({
+    title: group.title,
+    lines: group.items.map((difference) => ({ difference, text: line(difference, group.base) })),
+  }));
+}
+
 function countsLine(result: DiffResult): string {
   const parts = SECTIONS.filter((s) => result.counts[s] > 0 && (s !== 'usage' || result.usageCounted)).map((s) => `${s} ${result.counts[s]}`);
   return parts.join(', ');
@@ -99,9 +117,9 @@ export function formatText(result: DiffResult): string {
   if (result.same) out.push(note ? `no differences in behaviour; ${note}` : 'no differences');
   else out.push(`${result.total} difference${result.total === 1 ? '' : 's'}: ${countsLine(result)}${note ? `; and ${note}` : ''}`);
   if (!result.same || note) {
-    for (const group of groups(result.differences)) {
+    for (const group of groupDifferences(result.differences)) {
       out.push('', group.title);
-      for (const diff of group.items) out.push('  ' + line(diff, group.base));
+      for (const { text } of group.lines) out.push('  ' + text);
     }
     if (result.omitted > 0) out.push('', `… ${result.omitted} more differences not shown (raise --max-details, or use --json)`);
   }

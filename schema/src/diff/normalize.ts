@@ -3,7 +3,8 @@
  * changing (times, durations, run and session ids, absolute paths, temp dirs, pids, where an agent command's
  * files live), and whatever the user names with `--ignore` (JSON pointers or globs over the diff's paths).
  */
-import { homedir, tmpdir } from 'node:os';
+// Pure and browser-safe: where the machine's temp and home directories are is passed in (the CLI reads them from
+// node:os, the viewer gets them from the `flowtape view` server that read the bundles).
 
 /** Keys whose values are always volatile, wherever they appear (payloads, outputs, tool inputs). */
 const VOLATILE_KEYS = new Set([
@@ -86,6 +87,17 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** The absolute directories one side's strings are relative to, replaced by tokens (`<bundle>`, `<tmp>`, …). */
+export interface NormalizerRoots {
+  /** The bundle's own directory (undefined for a zip). */
+  bundleDir?: string;
+  extraRoots?: string[];
+  /** The machine's temp directory (`os.tmpdir()` where the bundles were read). */
+  tmpDir?: string;
+  /** The user's home directory (`os.homedir()`). */
+  homeDir?: string;
+}
+
 /**
  * Replaces the volatile parts of one run's strings. Each side of a diff has its own normaliser (its own run id,
  * cwd, bundle dir, session ids), so the same text in two runs normalises to the same string.
@@ -94,11 +106,11 @@ export class Normalizer {
   private pattern: RegExp | undefined;
   private readonly tokens = new Map<string, string>();
 
-  constructor(roots: { bundleDir?: string; extraRoots?: string[] } = {}) {
+  constructor(roots: NormalizerRoots = {}) {
     if (roots.bundleDir) this.addPath(roots.bundleDir, '<bundle>');
     for (const root of roots.extraRoots ?? []) this.addPath(root, '<root>');
-    this.addPath(tmpdir(), '<tmp>');
-    this.addPath(homedir(), '<home>');
+    this.addPath(roots.tmpDir, '<tmp>');
+    this.addPath(roots.homeDir, '<home>');
   }
 
   /** Adds an absolute path (e.g. the run's cwd) to replace by `token`; longer paths are replaced first. */

@@ -2,9 +2,12 @@
  * The comparable model of one run, built while its trace streams by: one small record per attempt (dropped once
  * compared), the run's own record, the flow definition keyed by node id. Nothing here keeps the trace.
  */
-import type { FlowSnapshot, ReducibleEvent, TraceEvent, UsageTotals, ValueRef } from '@flowtape/schema';
-import { addTurnUsage, isKnownEventType, isSwitchEdge } from '@flowtape/schema';
-import type { Normalizer } from './diff-normalize.ts';
+import type { ValueRef } from '../common.ts';
+import { isKnownEventType, type TraceEvent } from '../events.ts';
+import { isSwitchEdge, type FlowSnapshot } from '../flow.ts';
+import type { ReducibleEvent } from '../reducer.ts';
+import { addTurnUsage, type UsageTotals } from '../usage.ts';
+import type { Normalizer } from './normalize.ts';
 
 /** An artifact as the diff sees it before its content is loaded. */
 export interface ArtifactMark {

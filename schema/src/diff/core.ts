@@ -1,6 +1,6 @@
 /** The generic parts of `flowtape diff`: differences, their collector, a structural JSON diff, the path differ. */
-import type { IgnoreRules } from './diff-normalize.ts';
-import { pointerSegment } from './diff-normalize.ts';
+import type { IgnoreRules } from './normalize.ts';
+import { pointerSegment } from './normalize.ts';
 
 export type DiffSection = 'run' | 'flow' | 'path' | 'attempt' | 'artifact' | 'session' | 'usage';
 export const SECTIONS: readonly DiffSection[] = ['run', 'flow', 'path', 'attempt', 'artifact', 'session', 'usage'];
