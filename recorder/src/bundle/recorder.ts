@@ -610,6 +610,7 @@ class BundleRecorder implements Recorder {
     if (!session) {
       session = new SessionWriter(this.bundleDir, sessionId, (text) => this.redactHook(text, 'json'), (m) => this.warn(m), {
         shared: this.shared,
+        storeBlob: this.artifacts.storeBlob,
         // Shared mode: session lines are numbered and written only inside a trace batch, under the lock.
         ...(this.shared ? { requestFlush: () => this.requestSessionFlush() } : {}),
       });

@@ -16,7 +16,7 @@
  * It works under the bundle's lock (proper-lockfile, the lock the recorder takes for shared writes) and refuses to
  * touch a bundle whose writer is alive. One repair reaches the state a second one leaves unchanged.
  */
-import { closeSync, constants, createReadStream, fsyncSync } from 'node:fs';
+import { closeSync, constants, createReadStream, existsSync, fsyncSync } from 'node:fs';
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -44,6 +44,7 @@ import {
   toLiveProjection,
   toRunProjection,
   toStepsProjection,
+  type ArtifactRef,
   type ByteSource,
   type ProjectionState,
   type RunStatus,
@@ -53,6 +54,7 @@ import { O_NOFOLLOW, appendedFile, checkWritable, ensureFolder, refuseLinks, wri
 import { openAppendSync, writeAllSync, writeFileAtomicSync } from '../bundle/fsio.ts';
 import { jsonEqual } from './diff-core.ts';
 import { collectArtifacts } from './verify.ts';
+import { artifactRef, decodeBase64 } from '../bundle/artifacts.ts';
 
 /** The lock file the recorder uses for shared writes (`recorder/src/bundle/recorder.ts`). */
 export const BUNDLE_LOCKFILE = '.flowtape.lock';
@@ -204,8 +206,9 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
   const flowText = (await exists(files.flow)) ? await readFile(join(bundleDir, ...files.flow.split('/')), 'utf8') : undefined;
   const flow = flowText === undefined ? undefined : FlowSnapshot.safeParse(safeParse(flowText)).data;
   const sessions: SessionPlan[] = [];
+  const blobs = new BlobPlan(bundleDir);
   for (const sessionId of await sessionCandidates(bundleDir, state, old)) {
-    const plan = await planSession(backend, sessionId, state, fold, exists, abandon !== undefined, report, refuse);
+    const plan = await planSession(backend, sessionId, state, fold, exists, abandon !== undefined, report, refuse, blobs);
     if (plan) sessions.push(plan);
   }
 
@@ -305,6 +308,15 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
   if (!options.dryRun) {
     await applyTail(traceTail);
     if (appended.length > 0) appendLines(bundleDir, files.trace, appended.map((e) => JSON.stringify(e) + '\n').join(''));
+  }
+  // Message blobs whose artifact is gone (the writer died between its events line and the file, or a copy that
+  // left artifacts/ behind): rebuilt from the base64 in events.ndjson, before the records that name them.
+  for (const [path, bytes] of blobs.missing) {
+    report.rewritten.push(path);
+    report.changed = true;
+    if (options.dryRun) continue;
+    ensureFolder(bundleDir, BUNDLE_FILES.artifactsDir);
+    writeFileAtomicSync(bundleDir, path, bytes, true);
   }
   const listed = sessions.filter((plan) => plan.fate !== 'unlisted');
   for (const plan of listed) await writeSession(backend, plan, state, write, report, options);
@@ -602,6 +614,23 @@ async function sessionCandidates(bundleDir: string, state: ProjectionState, old:
   return [...ids].sort();
 }
 
+/**
+ * The artifacts of message blocks (images, audio, embedded blobs): hashed as the recorder stores them, so the rebuilt
+ * record.json names the same files; those missing from artifacts/ are kept to be written.
+ */
+class BlobPlan {
+  readonly missing = new Map<string, Buffer>();
+
+  constructor(private readonly bundleDir: string) {}
+
+  readonly store = (base64: string, mediaType: string): ArtifactRef => {
+    const bytes = decodeBase64(base64);
+    const ref = artifactRef(bytes, mediaType);
+    if (!this.missing.has(ref.path) && !existsSync(join(this.bundleDir, ...ref.path.split('/')))) this.missing.set(ref.path, bytes);
+    return ref;
+  };
+}
+
 interface SessionPlan {
   sessionId: string;
   files: ReturnType<typeof sessionFiles>;
@@ -633,6 +662,7 @@ async function planSession(
   abandoning: boolean,
   report: RepairReport,
   refuse: (message: string) => never,
+  blobs: BlobPlan,
 ): Promise<SessionPlan | undefined> {
   const files = sessionFiles(sessionId);
   await exists(files.dir, 'dir');
@@ -658,7 +688,7 @@ async function planSession(
     tail: undefined,
     binding,
     writeBinding: false,
-    builder: new ConversationBuilder(),
+    builder: new ConversationBuilder(blobs.store),
     firstAt: undefined,
     lastAt: undefined,
     attemptId: undefined,
