@@ -46,6 +46,7 @@ import {
   toStepsProjection,
   type ArtifactRef,
   type ByteSource,
+  type McpServerBinding,
   type ProjectionState,
   type RunStatus,
 } from '@flowtape/schema';
@@ -55,6 +56,7 @@ import { openAppendSync, writeAllSync, writeFileAtomicSync } from '../bundle/fsi
 import { jsonEqual } from './diff-core.ts';
 import { collectArtifacts } from './verify.ts';
 import { artifactRef, decodeBase64 } from '../bundle/artifacts.ts';
+import { mcpServersForBinding } from '../bundle/redact.ts';
 
 /** The lock file the recorder uses for shared writes (`recorder/src/bundle/recorder.ts`). */
 export const BUNDLE_LOCKFILE = '.flowtape.lock';
@@ -651,6 +653,8 @@ interface SessionPlan {
   attemptId: string | undefined;
   agent: { name: string; version?: string } | undefined;
   protocolVersion: number | undefined;
+  /** What the client sent the agent to set the session up (the first `session/new`, or `session/load`/`resume`). */
+  setup: { cwd?: string; mcpServers?: McpServerBinding[]; authMethodId?: string };
 }
 
 async function planSession(
@@ -694,12 +698,18 @@ async function planSession(
     attemptId: undefined,
     agent: undefined,
     protocolVersion: undefined,
+    setup: {},
   };
-  if (!binding && inTrace) {
+  // Written from the trace event and what the traffic says (agent, cwd, MCP servers): after the traffic is read.
+  const rebuildBinding = (): void => {
+    if (binding || !inTrace) return;
     plan.binding = bindingFrom(fold.sessionEvents.get(sessionId)!, plan);
     plan.writeBinding = true;
+  };
+  if (!hasEvents) {
+    rebuildBinding();
+    return plan;
   }
-  if (!hasEvents) return plan;
   const eventsPath = writableFile(backend.dir, files.events, 'in-place');
   plan.tail = await planTail(eventsPath, files.events, (line) => SessionEventLine.safeParse(safeParse(line)).success, report);
   noteTail(plan.tail, report);
@@ -720,6 +730,7 @@ async function planSession(
     plan.attemptId ??= event.attemptId;
     // The agent's answer to `initialize` says who it is (kept in a failed session's binding).
     const message = event.message as { id?: unknown; method?: unknown; result?: { protocolVersion?: unknown; agentInfo?: { name?: unknown; version?: unknown } } } | undefined;
+    if (event.direction === 'outgoing') readSetup(plan, event.message);
     if (event.direction === 'outgoing' && message?.method === 'initialize') initializeId = message.id;
     else if (event.direction === 'incoming' && initializeId !== undefined && message?.id === initializeId && message.result) {
       const { protocolVersion, agentInfo } = message.result;
@@ -729,6 +740,7 @@ async function planSession(
       }
     }
   }
+  rebuildBinding();
   return plan;
 }
 
@@ -757,6 +769,25 @@ function handshakeFailed(plan: SessionPlan, state: ProjectionState, flow: FlowSn
   });
 }
 
+const SETUP_METHODS: ReadonlySet<unknown> = new Set(['session/new', 'session/load', 'session/resume']);
+
+/**
+ * The binding's cwd, MCP servers and auth method from the client's own requests in events.ndjson (as the recorder
+ * wrote them: MCP env and header values are redacted there already). Only the first setup request counts: a resumed
+ * run's `session/load` continues the session the binding describes.
+ */
+function readSetup(plan: SessionPlan, value: unknown): void {
+  const message = value as { method?: unknown; params?: { cwd?: unknown; mcpServers?: unknown; methodId?: unknown } } | undefined;
+  const params = message?.params;
+  if (!params || typeof params !== 'object') return;
+  if (message.method === 'authenticate' && typeof params.methodId === 'string' && plan.setup.cwd === undefined) {
+    plan.setup.authMethodId = params.methodId;
+  } else if (SETUP_METHODS.has(message.method) && plan.setup.cwd === undefined && typeof params.cwd === 'string') {
+    plan.setup.cwd = params.cwd;
+    if (Array.isArray(params.mcpServers) && params.mcpServers.length > 0) plan.setup.mcpServers = mcpServersForBinding(params.mcpServers);
+  }
+}
+
 /** binding.json from the trace event that created the session (and what the session's traffic says). */
 function bindingFrom(event: TraceEvent, plan: SessionPlan): SessionBinding {
   if (event.type !== 'session.bound' && event.type !== 'session.failed') throw new Error(`not a session event: ${event.type}`);
@@ -768,8 +799,11 @@ function bindingFrom(event: TraceEvent, plan: SessionPlan): SessionBinding {
     ...(event.type === 'session.bound' ? { acpSessionId: event.payload.acpSessionId } : {}),
     mode: payload.mode,
     agentCommand: payload.agentCommand,
+    ...(plan.setup.cwd !== undefined ? { cwd: plan.setup.cwd } : {}),
     ...(plan.protocolVersion !== undefined ? { protocolVersion: plan.protocolVersion } : {}),
     ...(plan.agent ? { agent: plan.agent } : {}),
+    ...(plan.setup.authMethodId !== undefined ? { authMethodId: plan.setup.authMethodId } : {}),
+    ...(plan.setup.mcpServers ? { mcpServers: plan.setup.mcpServers } : {}),
     createdAt: plan.firstAt ?? event.at,
     ...(event.attemptId ? { boundBy: event.attemptId } : {}),
     ...(event.type === 'session.failed' ? { error: event.payload.error } : {}),
