@@ -242,6 +242,17 @@ const matchSchema = z.union([
     }),
 ]);
 
+// Steps sent after the prompt's answer (a late `usage_update`, a trailing message): notifications only.
+const afterAnswerKinds: ReadonlySet<StepKind> = new Set(['message', 'thought', 'image', 'toolCallUpdate', 'plan', 'usage', 'delayMs', 'stderr', 'raw']);
+const afterAnswerSchema = z.array(z.lazy(() => stepSchema)).check((ctx) => {
+  for (const [i, step] of ctx.value.entries()) {
+    const kind = stepKind(step);
+    if (kind && !afterAnswerKinds.has(kind)) {
+      ctx.issues.push({ code: 'custom', input: step, path: [i], message: `"${kind}" cannot come after the answer (only ${[...afterAnswerKinds].join(', ')})` });
+    }
+  }
+});
+
 const turnSchema = z.strictObject({
   name: z.string().optional(),
   match: matchSchema,
@@ -249,6 +260,7 @@ const turnSchema = z.strictObject({
   steps: stepsSchema,
   // The `usage` of the session/prompt answer, sent as written.
   usage: z.record(z.string(), z.unknown()).optional(),
+  afterAnswer: afterAnswerSchema.optional(),
 });
 
 export const scriptSchema = z.strictObject({
@@ -273,7 +285,7 @@ export const scriptSchema = z.strictObject({
     .default({ loadSession: true, resume: false }),
   sessionLoad: z.strictObject({ error: rpcError.optional(), replay: stepsSchema.optional() }).optional(),
   turns: z.array(turnSchema).default([]),
-  fallback: z.strictObject({ steps: stepsSchema, usage: z.record(z.string(), z.unknown()).optional() }).optional(),
+  fallback: z.strictObject({ steps: stepsSchema, usage: z.record(z.string(), z.unknown()).optional(), afterAnswer: afterAnswerSchema.optional() }).optional(),
 });
 
 export type Script = z.infer<typeof scriptSchema>;
@@ -352,8 +364,12 @@ async function loadImageFiles(script: Script, dir: string, file: string): Promis
       await visit(step.permission?.ifRejected, [...at, i, 'permission', 'ifRejected']);
     }
   };
-  for (const [i, turn] of script.turns.entries()) await visit(turn.steps, ['turns', i, 'steps']);
+  for (const [i, turn] of script.turns.entries()) {
+    await visit(turn.steps, ['turns', i, 'steps']);
+    await visit(turn.afterAnswer, ['turns', i, 'afterAnswer']);
+  }
   await visit(script.fallback?.steps, ['fallback', 'steps']);
+  await visit(script.fallback?.afterAnswer, ['fallback', 'afterAnswer']);
   await visit(script.sessionLoad?.replay, ['sessionLoad', 'replay']);
 }
 

@@ -102,7 +102,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       if (!session) throw RequestError.sessionNotFound(params.sessionId);
       if (session.turn) throw RequestError.invalidRequest(undefined, `a prompt is already running in session ${params.sessionId}`);
       const text = promptText(params.prompt);
-      const { steps, usage } = pickTurn(text);
+      const { steps, usage, afterAnswer } = pickTurn(text);
       const turn = new AbortController();
       const onRequestAbort = (): void => turn.abort();
       signal.addEventListener('abort', onRequestAbort, { once: true });
@@ -110,6 +110,8 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       try {
         const run = new TurnRun(client, params.sessionId, session, turn.signal, io);
         const stopReason = await run.steps(steps);
+        // Sent once the answer is on its way (the SDK writes it when this handler returns), so they come after it.
+        if (afterAnswer) setImmediate(() => void new TurnRun(client, params.sessionId, session, new AbortController().signal, io).steps(afterAnswer).catch(() => {}));
         return { stopReason: stopReason ?? 'end_turn', ...(usage ? { usage } : {}) };
       } catch (error) {
         if (error instanceof Cancelled) return { stopReason: 'cancelled' as const };
@@ -120,7 +122,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       }
     });
 
-  function pickTurn(text: string): { steps: Step[]; usage?: Record<string, unknown> | undefined } {
+  function pickTurn(text: string): { steps: Step[]; usage?: Record<string, unknown> | undefined; afterAnswer?: Step[] | undefined } {
     for (const turn of script.turns) {
       const used = turnUses.get(turn) ?? 0;
       if (turn.times !== undefined && used >= turn.times) continue;

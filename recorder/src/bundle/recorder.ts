@@ -409,6 +409,11 @@ class BundleRecorder implements Recorder {
         );
         return;
       }
+      case 'session.usage': {
+        const usage = event.usage.extra ? { ...event.usage, extra: this.encoder.json(event.usage.extra) as Record<string, JsonValue> } : event.usage;
+        this.emit('session.usage', { usage }, { sessionId: event.sessionId });
+        return;
+      }
       case 'acp.traffic': {
         // The MCP servers' env and header values are secrets whatever their length: never on disk.
         const message = event.message === undefined ? undefined : redactMcpInMessage(event.message);
