@@ -145,7 +145,10 @@ export class AcpNodeRunner {
     let reused = session !== undefined;
     if (!session) {
       const recorded = isolated ? undefined : this.takeRecorded(handle, argv, cwd, auth);
-      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy, auth, mcpServers }, attempt, recorded);
+      // A resumed session logs in as it did before unless a method is given (a method id is no secret; the
+      // credentials it needs come from the environment, as they did).
+      const login = auth ?? recorded?.authMethodId;
+      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy, auth: login, mcpServers }, attempt, recorded);
       if (!isolated) this.shared.set(key, session);
       // A continued session is the recorded one, reused by this attempt (its binding stays as first written).
       reused = session.continued !== undefined;
