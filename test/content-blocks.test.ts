@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { acp, defineFlow, record, verifyBundle } from '@flowtape/recorder';
+import { packBundle } from '../recorder/src/tools/pack.ts';
 import { repairBundle } from '../recorder/src/tools/repair.ts';
 import { readLines, scriptedAgent, tempDir, traceOf } from '../recorder/test/recorder-support.ts';
 
@@ -120,6 +121,9 @@ describe('content blocks that are not text', () => {
       assert.deepEqual(readFileSync(join(bundleDir, items[0]!.artifact!.path)), Buffer.from(png, 'base64'));
       assert.ok(existsSync(join(bundleDir, items[1]!.artifact!.path)));
       assert.deepEqual((await verifyBundle(bundleDir)).problems.map((p) => p.message), []);
+      // flowtape pack takes them along: the trace does not name them, record.json does.
+      const packed = await packBundle(bundleDir, { output: join(dir.path, 'images.flowtape.zip') });
+      for (const item of items) assert.ok(packed.files.includes(item.artifact!.path), `${item.artifact!.path} packed`);
     } finally {
       await dir.remove();
     }

@@ -1,11 +1,13 @@
 // Images an agent sends: a scripted agent's image chunk is recorded as an artifact and the session tab shows it as an
-// <img> loaded from the viewer server (decoded: naturalWidth > 0). An image whose mimeType is image/svg+xml (an SVG
-// can carry script) is not rendered as an image, and nothing of it runs.
+// <img> loaded from the viewer server (decoded: naturalWidth > 0), or from a blob URL of its bytes when the bundle is
+// a packed .zip. An image whose mimeType is image/svg+xml (an SVG can carry script) is not rendered as an image, and
+// nothing of it runs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acp, defineFlow, record } from '@flowtape/recorder';
+import { packBundle } from '../../recorder/src/tools/pack.ts';
 import { scriptedAgent } from '../../recorder/test/recorder-support.ts';
 import { screenshot } from './browser.ts';
 import { openViewer, removeDir, tempDir, type ViewerHarness } from './helpers.ts';
@@ -33,6 +35,7 @@ describe('images in the conversation', () => {
     const flow = defineFlow({ name: 'images', startAt: 'ask', nodes: { ask: acp({ prompt: 'Draw' }) }, edges: [] });
     const result = await record(flow, {}, { cwd: dir, bundleDir: join(dir, 'runs', 'images'), agentCommand });
     assert.equal(result.status, 'completed', JSON.stringify(result.error));
+    await packBundle(join(dir, 'runs', 'images'), { output: join(dir, 'images.flowtape.zip') });
     h = await openViewer(join(dir, 'runs'));
   });
   after(async () => {
@@ -61,5 +64,23 @@ describe('images in the conversation', () => {
     assert.equal(await page.locator('.conversation svg, .conversation img').count(), 1);
     assert.equal(await page.evaluate(() => (window as { __pwned?: number }).__pwned), undefined);
     await screenshot(page, 'conversation-image');
+  });
+
+  test('from a packed .zip (the image is packed with the run): the <img> shows a blob URL of the artifact', async () => {
+    const zip = await openViewer(join(dir, 'images.flowtape.zip'), h.session);
+    try {
+      const page = h.session.page;
+      await zip.viewer.open();
+      await zip.viewer.tab('session');
+      const img = page.getByTestId('message-image').locator('img');
+      await img.waitFor({ timeout: 10_000 });
+      await page.waitForFunction((el) => (el as HTMLImageElement).complete, await img.elementHandle(), { timeout: 10_000 });
+      const shown = await img.evaluate((el: HTMLImageElement) => ({ src: el.src, width: el.naturalWidth, height: el.naturalHeight }));
+      assert.match(shown.src, /^blob:/, 'no server to load it from: a blob URL of its bytes');
+      assert.deepEqual([shown.width, shown.height], [2, 3]);
+      assert.equal(await page.locator('[data-testid="message-image"]').count(), 1, 'the SVG is not an image here either');
+    } finally {
+      await zip.server.close();
+    }
   });
 });
