@@ -20,7 +20,13 @@ describe('scripted agent script validation', () => {
     ['unknown step', '{"turns":[{"match":"hi","steps":[{"message":"a"},{"mesage":"b"}]}]}',
       'at /turns/0/steps/1: Unrecognized key: "mesage"'],
     ['two kinds in one step', '{"turns":[{"match":"hi","steps":[{"message":"a","thought":"b"}]}]}',
-      'at /turns/0/steps/0: a step needs exactly one of message, thought, toolCall, toolCallUpdate, plan, permission, readFile, writeFile, usage, delayMs, stderr, echoEnv, garbage, raw, echoSession, error, exit, hang, stopReason (found message, thought)'],
+      'at /turns/0/steps/0: a step needs exactly one of message, thought, image, toolCall, toolCallUpdate, plan, permission, readFile, writeFile, usage, delayMs, stderr, echoEnv, garbage, raw, echoSession, error, exit, hang, stopReason (found message, thought)'],
+    ['image with both path and data', '{"turns":[{"match":"hi","steps":[{"image":{"path":"a.png","data":"AA==","mimeType":"image/png"}}]}]}',
+      'at /turns/0/steps/0/image: an image needs exactly one of "path" (a file, relative to the script) and "data" (base64)'],
+    ['image data that is not base64', '{"turns":[{"match":"hi","steps":[{"image":{"data":"<svg>","mimeType":"image/png"}}]}]}',
+      'at /turns/0/steps/0/image/data: base64 (A-Z a-z 0-9 + /, = padding)'],
+    ['a request after the answer', '{"turns":[{"match":"hi","steps":[],"afterAnswer":[{"readFile":{"path":"a"}}]}]}',
+      'at /turns/0/afterAnswer/0: "readFile" cannot come after the answer (only message, thought, image, toolCallUpdate, plan, usage, delayMs, stderr, raw)'],
     ['bad tool kind', '{"turns":[{"match":"hi","steps":[{"toolCall":{"toolCallId":"c","title":"t","kind":"write"}}]}]}',
       'at /turns/0/steps/0/toolCall/kind: Invalid option: expected one of "read"|"edit"|"delete"|"move"|"search"|"execute"|"think"|"fetch"|"switch_mode"|"other"'],
     ['bad regex', '{"turns":[{"match":{"regex":"(unclosed"},"steps":[]}]}',
@@ -67,6 +73,16 @@ describe('scripted agent script validation', () => {
     const result = spawnSync(process.execPath, [agentBin, '--script', join(scriptsDir, 'auth-required.json')], { encoding: 'utf8', input: '' });
     assert.equal(result.status, 0);
     assert.equal(result.stderr, '');
+  });
+
+  it("reads an image step's file relative to the script, and names the step when the file is missing", async () => {
+    await writeFile(join(dir.path, 'dot.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    const good = join(dir.path, 'image.json');
+    await writeFile(good, '{"turns":[{"match":"hi","steps":[{"image":{"path":"dot.png","mimeType":"image/png"}}]}]}');
+    assert.deepEqual((await loadScript(good)).turns[0]!.steps[0]!.image, { path: undefined, data: 'iVBORw==', mimeType: 'image/png' });
+    const missing = join(dir.path, 'missing-image.json');
+    await writeFile(missing, '{"fallback":{"steps":[{"message":"a"}],"afterAnswer":[{"image":{"path":"gone.png","mimeType":"image/png"}}]}}');
+    await assert.rejects(loadScript(missing), { name: 'ScriptError', message: `invalid script ${missing} at /fallback/afterAnswer/0/image/path: cannot read ${join(dir.path, 'gone.png')}: no such file` });
   });
 
   it('accepts every example script and the one in SCRIPTED_AGENT.md', async () => {

@@ -234,3 +234,67 @@ export default defineFlow({
     }
   });
 });
+
+describe('flowtape resume --auth', () => {
+  // An agent that needs a login for session/new and session/load alike (scripted-auth.ts): two methods, so flowtape
+  // never guesses; `sso` needs nothing from the environment.
+  const authMethods = [
+    { id: 'acme-key', name: 'Acme key', type: 'env_var', vars: [{ name: 'ACME_KEY' }] },
+    { id: 'sso', name: 'Single sign-on' },
+  ];
+
+  it('authenticates the new agent process with the method given, then continues the recorded session', async () => {
+    const dir = await tempDir('flowtape-survive-');
+    try {
+      await writeFile(join(dir.path, 'survive.flow.ts'), flowSource);
+      const agent = (await scriptedAgent(dir.path, 'agent', { agent: { name: 'acme-agent', version: '2.0.0' }, authMethods, turns }))
+        .map((arg) => JSON.stringify(arg))
+        .join(' ');
+      const first = await runCli(['run', 'survive.flow.ts', '--agent', agent, '--auth', 'sso', '--out', 'runs', '--run-id', 'r1', '-q'], { cwd: dir.path });
+      assert.equal(first.code, 0, first.stderr);
+      const bundle = join(dir.path, 'runs', 'r1');
+      const second = await runCli(['resume', bundle, '--agent', agent, '--auth', 'sso', '-q'], { cwd: dir.path });
+      assert.equal(second.code, 0, second.stderr);
+      const trace = traceOf(bundle);
+      assert.equal(trace.at(-1)!.type, 'run.completed');
+      const [after] = bindings(trace, 'second');
+      assert.equal(after!.sessionId, 's1');
+      assert.equal(after!.payload.continued, 'session/load');
+      const lines = wire(bundle, 's1');
+      assert.deepEqual(methods(lines), [
+        'initialize', 'authenticate', 'session/new', 'session/prompt',
+        'initialize', 'authenticate', 'session/load', 'session/prompt',
+      ]);
+      const authenticate = lines.filter((l) => l.message?.method === 'authenticate');
+      assert.deepEqual(authenticate.map((l) => [l.attemptId, l.message!.params!.methodId]), [['first#1', 'sso'], ['second#1', 'sso']]);
+      assert.equal(readJson<{ authMethodId?: string }>(join(bundle, 'sessions/s1/binding.json')).authMethodId, 'sso');
+      const outcome = trace.find((e) => e.type === 'node.outcome' && e.nodeId === 'second')!;
+      assert.equal(outcome.payload.output.inline, 'It was 7.');
+      const report = await verifyBundle(bundle);
+      assert.equal(report.ok, true, JSON.stringify(report.problems));
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it("without it, the method the session's binding recorded is used again (a method id is no secret)", async () => {
+    const dir = await tempDir('flowtape-survive-');
+    try {
+      await writeFile(join(dir.path, 'survive.flow.ts'), flowSource);
+      const agent = (await scriptedAgent(dir.path, 'agent', { agent: { name: 'acme-agent', version: '2.0.0' }, authMethods, turns }))
+        .map((arg) => JSON.stringify(arg))
+        .join(' ');
+      const first = await runCli(['run', 'survive.flow.ts', '--agent', agent, '--auth', 'sso', '--out', 'runs', '--run-id', 'r1', '-q'], { cwd: dir.path });
+      assert.equal(first.code, 0, first.stderr);
+      const bundle = join(dir.path, 'runs', 'r1');
+      const second = await runCli(['resume', bundle, '-q'], { cwd: dir.path });
+      assert.equal(second.code, 0, second.stderr);
+      const trace = traceOf(bundle);
+      assert.equal(trace.at(-1)!.type, 'run.completed');
+      assert.equal(bindings(trace, 'second')[0]!.payload.continued, 'session/load');
+      assert.deepEqual(methods(wire(bundle, 's1')).slice(4), ['initialize', 'authenticate', 'session/load', 'session/prompt']);
+    } finally {
+      await dir.remove();
+    }
+  });
+});

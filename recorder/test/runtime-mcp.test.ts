@@ -2,11 +2,12 @@
 // the agent's side with its `echoSession` step, and in the recorded traffic), which list wins, which nodes share a
 // session, what the binding records, and that no secret value is written anywhere in the bundle.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { record } from '../src/record.ts';
 import { acp, compute, defineFlow, runFlow, FlowDefinitionError, RunOptionsError, type FlowDefinition } from '../src/runtime/index.ts';
+import { repairBundle } from '../src/tools/repair.ts';
 import { verifyBundle } from '../src/tools/verify.ts';
 import { readJson, readLines, tempDir, traceOf } from './recorder-support.ts';
 import { Collector, scriptedAgent } from './runtime-support.ts';
@@ -96,6 +97,17 @@ describe('MCP servers', () => {
       for (const secret of [FILES_TOKEN, GITHUB_TOKEN]) assert.equal(text.includes(secret), false, `${secret} in ${path}`);
     }
     assert.match(readFileSync(join(bundle, 'sessions/s1/events.ndjson'), 'utf8'), /\[redacted:FILES_TOKEN\]/);
+    assert.deepEqual((await verifyBundle(bundle)).problems, []);
+
+    // repair rebuilds a lost binding.json with the servers, the cwd and the agent, from the session's own traffic.
+    for (const id of ['s1', 's2']) {
+      const path = join(bundle, `sessions/${id}/binding.json`);
+      const { createdAt: _at, ...recorded } = readJson<Record<string, unknown>>(path);
+      rmSync(path);
+      await repairBundle(bundle);
+      const { createdAt: _again, ...rebuilt } = readJson<Record<string, unknown>>(path);
+      assert.deepEqual(rebuilt, recorded, `${id}: the rebuilt binding`);
+    }
     assert.deepEqual((await verifyBundle(bundle)).problems, []);
   });
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { record } from '../src/record.ts';
-import { acp, defineFlow } from '../src/runtime/index.ts';
+import { acp, compute, defineFlow } from '../src/runtime/index.ts';
 import { UsageMeter } from '../src/runtime/usage-meter.ts';
 import { verifyBundle } from '../src/tools/verify.ts';
 import { readJson, scriptedAgent, tempDir, traceOf } from './recorder-support.ts';
@@ -128,5 +128,50 @@ describe('usage and cost in the bundle', () => {
     assert.deepEqual(meter.finishTurn({ inputTokens: 4 }), { tokens: { inputTokens: 4 }, cost: usd(0.25), sessionCost: usd(1.5) });
     meter.startTurn();
     assert.deepEqual(meter.finishTurn(), undefined);
+    assert.equal(meter.late(), undefined, 'nothing came after the last turn');
+    meter.onUpdate({ sessionUpdate: 'usage_update', used: 5, size: 10, cost: usd(1.5) }); // no new cost
+    assert.deepEqual(meter.late(), { context: { used: 5, size: 10 }, updates: 1 });
+    meter.onUpdate({ sessionUpdate: 'usage_update', used: 6, size: 10, cost: usd(2) });
+    assert.deepEqual(meter.late(), { context: { used: 6, size: 10 }, cost: usd(0.5), sessionCost: usd(2), updates: 1 });
+    assert.equal(meter.late(), undefined, 'given once');
+  });
+
+  it("a usage_update after the session's last answer is recorded as session.usage and counts in the session's and the run's totals", async () => {
+    const late = await scriptedAgent(dir.path, 'late', {
+      turns: [{
+        match: 'go',
+        steps: [{ usage: { used: 100, size: 1000, cost: usd(0.05) } }, { message: 'done' }],
+        usage: { inputTokens: 80, outputTokens: 20, totalTokens: 100 },
+        // What some agents do: the final cost of the turn arrives after its answer (here well after it, while the run
+        // goes on with a node that needs no agent; one sent at once may be read before the answer is, and then it is
+        // the turn's).
+        afterAnswer: [{ delayMs: 150 }, { usage: { used: 180, size: 1000, cost: usd(0.08) } }],
+      }],
+    });
+    const flow = defineFlow({
+      name: 'late',
+      startAt: 'go',
+      nodes: { go: acp({ prompt: 'go' }), wait: compute({ run: () => new Promise((done) => setTimeout(() => done('waited'), 1_000)) }) },
+      edges: [{ from: 'go', to: 'wait' }],
+    });
+    const result = await record(flow, {}, { cwd: dir.path, bundleDir: join(dir.path, 'b3'), agentCommand: late, deterministic: true });
+    assert.equal(result.status, 'completed', JSON.stringify(result.error));
+
+    const trace = traceOf(result.bundleDir);
+    const turn = trace.find((e) => e.type === 'acp.turn_finished')!;
+    assert.deepEqual(turn.payload['usage'].cost, usd(0.05));
+    const lateEvent = trace.find((e) => e.type === 'session.usage');
+    assert.ok(lateEvent, trace.map((e) => e.type).join(' '));
+    assert.equal(lateEvent.sessionId, turn.sessionId);
+    assert.deepEqual(lateEvent.payload['usage'], { context: { used: 180, size: 1000 }, cost: usd(0.03), sessionCost: usd(0.08), updates: 1 });
+    assert.equal(trace.at(-1)!.type, 'run.completed', 'recorded before the final event');
+
+    const run = readJson<any>(join(result.bundleDir, 'projections/run.json'));
+    assert.deepEqual(run.usage.cost, [usd(0.08)], "the run's total has the whole cost");
+    assert.deepEqual(run.sessionUsage[0].usage.cost, [usd(0.08)], "and the session's");
+    assert.deepEqual(run.sessionUsage[0].usage.context, { used: 180, size: 1000 });
+    assert.deepEqual(run.nodes.find((n: { nodeId: string }) => n.nodeId === 'go').usage.cost, [usd(0.05)], "the node's is its turn's");
+    const report = await verifyBundle(result.bundleDir);
+    assert.equal(report.ok, true, JSON.stringify(report.problems));
   });
 });

@@ -2,6 +2,7 @@
  * Builds the conversation (`record.json` messages) from raw ACP traffic (`events.ndjson` lines). The record is
  * derived data: the recorder writes it, and anyone holding the events can rebuild it.
  */
+import type { ArtifactRef } from './common.ts';
 import type { ConversationEntry, MessageContentItem, SessionEventLine } from './session.ts';
 
 type Json = Record<string, unknown>;
@@ -26,8 +27,25 @@ export function contentText(content: unknown): string {
   return '';
 }
 
-/** The blocks of `content` that are not text, as pointers to the line that holds them. */
-function contentItems(content: unknown, seq: number): MessageContentItem[] {
+/**
+ * Stores the base64 bytes of a content block (an image's or audio clip's `data`, an embedded resource's `blob`) as
+ * an artifact and returns its reference. The recorder's hook writes the file; `repair` and `verify` use the same
+ * hashing, so a rebuilt record.json names the same artifact. Without a hook the record only points at the line.
+ */
+export type BlobStore = (base64: string, mediaType: string) => ArtifactRef | undefined;
+
+/** The media type a stored block gets when the agent named none. */
+export const UNKNOWN_MEDIA_TYPE = 'application/octet-stream';
+
+/** The base64 payload of a block, if it carries one. */
+function blobOf(block: Json, resource: Json | undefined): string | undefined {
+  if ((block.type === 'image' || block.type === 'audio') && typeof block.data === 'string') return block.data;
+  if (block.type === 'resource' && typeof resource?.blob === 'string') return resource.blob;
+  return undefined;
+}
+
+/** The blocks of `content` that are not text, as pointers to the line that holds them (and their stored bytes). */
+function contentItems(content: unknown, seq: number, store: BlobStore | undefined): MessageContentItem[] {
   const blocks = Array.isArray(content) ? content : [content];
   const items: MessageContentItem[] = [];
   for (const value of blocks) {
@@ -36,12 +54,15 @@ function contentItems(content: unknown, seq: number): MessageContentItem[] {
     const resource = asObject(block.resource);
     const mimeType = block.mimeType ?? resource?.mimeType;
     const uri = block.uri ?? resource?.uri;
+    const blob = store ? blobOf(block, resource) : undefined;
+    const artifact = blob === undefined ? undefined : store!(blob, typeof mimeType === 'string' && mimeType !== '' ? mimeType : UNKNOWN_MEDIA_TYPE);
     items.push({
       blockType: block.type,
       ...(typeof mimeType === 'string' ? { mimeType } : {}),
       ...(typeof uri === 'string' ? { uri } : {}),
       ...(typeof block.name === 'string' ? { name: block.name } : {}),
       sessionEventSeq: seq,
+      ...(artifact ? { artifact } : {}),
     });
   }
   return items;
@@ -56,6 +77,9 @@ export class ConversationBuilder {
    * already in the record (a resumed run continuing its session), so they are not added again.
    */
   private loading: string | undefined;
+
+  /** `storeBlob`: where the base64 bytes of images, audio and embedded blobs go (see BlobStore). */
+  constructor(private readonly storeBlob?: BlobStore) {}
 
   add(line: SessionEventLine): void {
     this.lastSeq = line.seq;
@@ -156,7 +180,7 @@ export class ConversationBuilder {
   private appendChunk(role: 'agent' | 'thought' | 'user', content: unknown, line: SessionEventLine): void {
     const last = this.messages.at(-1);
     if (last && last.role === role && last.attemptId === line.attemptId) {
-      const items = [...(last.content ?? []), ...contentItems(content, line.seq)];
+      const items = [...(last.content ?? []), ...contentItems(content, line.seq, this.storeBlob)];
       this.messages[this.messages.length - 1] = {
         ...last,
         text: last.text + contentText(content),
@@ -169,7 +193,7 @@ export class ConversationBuilder {
   }
 
   private pushMessage(role: 'agent' | 'thought' | 'user', content: unknown, line: SessionEventLine): void {
-    const items = contentItems(content, line.seq);
+    const items = contentItems(content, line.seq, this.storeBlob);
     this.push({ role, text: contentText(content), ...(items.length > 0 ? { content: items } : {}) }, line);
   }
 
@@ -200,8 +224,8 @@ function toolFields(update: Json) {
 }
 
 /** Rebuilds a conversation from a whole list of session events. */
-export function buildConversation(lines: Iterable<SessionEventLine>): ConversationEntry[] {
-  const builder = new ConversationBuilder();
+export function buildConversation(lines: Iterable<SessionEventLine>, storeBlob?: BlobStore): ConversationEntry[] {
+  const builder = new ConversationBuilder(storeBlob);
   for (const line of lines) builder.add(line);
   return builder.messages;
 }

@@ -185,6 +185,17 @@ export const SessionFailed = defineEvent(
   'The agent of a new session failed before `session/new` succeeded; the attempt fails next.',
 );
 
+export const SessionUsage = defineEvent(
+  'session.usage',
+  'session',
+  z.object({
+    usage: TurnUsage.describe(
+      "What the agent reported after the session's last turn (`usage_update` notifications that came after the last answer): `cost` is the part of the session's cumulative cost no turn accounted for, `context` the last context window.",
+    ),
+  }),
+  "Usage reported after a session's last turn, recorded when flowtape closes the session (before the run's final event): it counts in the session's and the run's totals, no attempt's or node's.",
+);
+
 export const AcpPromptSent = defineEvent(
   'acp.prompt_sent',
   'acp',
@@ -260,6 +271,7 @@ export const TRACE_EVENT_SCHEMAS = [
   EdgeTaken,
   SessionBound,
   SessionFailed,
+  SessionUsage,
   AcpPromptSent,
   AcpTurnFinished,
   ActionStarted,

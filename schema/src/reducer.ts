@@ -182,6 +182,15 @@ function apply(next: Draft, known: TraceEvent): void {
       if (attemptId) updateStep(next, known, (step) => ({ ...step, sessionId }));
       return;
     }
+    case 'session.usage': {
+      // Late usage: the session's and the run's, no attempt's (it came after the session's last turn).
+      const late = turnTotals(known.payload.usage);
+      const session = known.sessionId === undefined ? undefined : next.sessions.get(known.sessionId);
+      if (!late || !session) return;
+      next.usage = addTotals(next.usage, late, false);
+      next.sessions = next.sessions.set(session.sessionId, { ...session, usage: addTotals(session.usage, late, true) });
+      return;
+    }
     case 'acp.prompt_sent':
       return updateStep(next, known, (step) => ({
         ...step,

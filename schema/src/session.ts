@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SCHEMA_IDS } from './ids.ts';
-import { AttemptId, ErrorInfo, IsoTime, JsonValue, SessionId, SeqRange } from './common.ts';
+import { ArtifactRef, AttemptId, ErrorInfo, IsoTime, JsonValue, SessionId, SeqRange } from './common.ts';
 
 const McpNameValue = z.object({ name: z.string(), value: z.string().describe('Recorded as `[redacted:<name>]`.') });
 
@@ -109,13 +109,19 @@ export const ToolCallEntry = z.object({
   rawOutput: JsonValue.optional(),
 });
 
-/** A content block of a message that is not text: where to find it, not its bytes (they stay in events.ndjson). */
+/**
+ * A content block of a message that is not text: where to find it. The bytes of an image, an audio clip or an
+ * embedded resource's `blob` (base64 on the wire) are also stored as an artifact, decoded.
+ */
 export const MessageContentItem = z.object({
   blockType: z.string().describe('The ACP content block `type`: image, audio, resource, resource_link.'),
   mimeType: z.string().optional(),
   uri: z.string().optional(),
   name: z.string().optional(),
   sessionEventSeq: z.number().int().positive().describe('The events.ndjson line that holds the block (an image or audio block: its base64 data).'),
+  artifact: ArtifactRef.optional().describe(
+    "The block's decoded bytes (image or audio `data`, an embedded resource's `blob`), content-addressed; `mediaType` is the block's `mimeType` as the agent gave it. Absent when the block carries no base64 data.",
+  ),
 });
 export type MessageContentItem = z.infer<typeof MessageContentItem>;
 

@@ -68,7 +68,7 @@ export type TurnUsage = z.infer<typeof TurnUsage>;
 
 export const UsageTotals = z
   .object({
-    turns: z.number().int().positive().describe('Turns that reported usage.'),
+    turns: z.number().int().positive().describe("Turns that reported usage (a session's late report, `session.usage`, counts as one)."),
     tokens: TokenCounts.optional().describe('Per field, the sum over the turns that reported it.'),
     cost: z
       .array(CostAmount)

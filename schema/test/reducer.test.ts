@@ -266,6 +266,7 @@ test('every event type of the catalogue has a reducer case that changes the proj
     ['session.bound', () => t.push('session.bound', { handle: 'h', acpSessionId: 'x', mode: 'isolated', reused: false, agentCommand: ['a'], path: 'sessions/s1' }, s)],
     ['acp.prompt_sent', () => t.push('acp.prompt_sent', { prompt: { inline: 'hi' }, messageIndex: 0, sessionEventSeq: 3 }, s)],
     ['acp.turn_finished', () => t.push('acp.turn_finished', { stopReason: 'end_turn', sessionEvents: { from: 3, to: 4 } }, s)],
+    ['session.usage', () => t.push('session.usage', { usage: { cost: { amount: 0.5, currency: 'USD' } } }, { sessionId: 's1' })],
     ['action.started', () => t.push('action.started', { actionType: 'function' }, at)],
     ['action.completed', () => t.push('action.completed', { actionType: 'function', ok: true, durationMs: 1 }, at)],
     ['artifact.written', () => t.push('artifact.written', { artifact, role: 'output' }, at)],

@@ -30,6 +30,9 @@ function writeHostile(dir: string): void {
   assert.match(readFileSync(file, 'utf8'), /"totalTokens":1e400/);
 }
 
+// Both turns ran in the sample's one session: 1,840 + 2,410 tokens, 0.0123 + 0.0088 USD, the last context window.
+const SESSION_USAGE = '4,250 tokens (3,500 in, 750 out, 2,560 cached), 0.0211 USD · context 2,410 of 200,000 (1%)';
+
 describe('usage and cost', () => {
   let dir: string;
   let h: ViewerHarness;
@@ -63,6 +66,22 @@ describe('usage and cost', () => {
     await h.viewer.selectNode('brief');
     assert.equal(await page.getByTestId('node-usage').count(), 0);
     await screenshot(page, 'usage-conversation');
+  });
+
+  test('the graph cards and the session tab show tokens and cost, up to the cursor', async () => {
+    const page = h.session.page;
+    await h.viewer.open('run=conversation');
+    const card = (id: string) => page.getByTestId(`node-${id}`).getByTestId('card-usage');
+    assert.equal(await card('summarise').textContent(), '1,840 tok · 0.0123 USD');
+    assert.equal(await card('write').textContent(), '2,410 tok · 0.0088 USD');
+    assert.match((await card('summarise').getAttribute('title')) ?? '', /^1,840 tokens \(1,520 in, 320 out, 1,024 cached\), 0\.0123 USD/);
+    assert.equal(await card('brief').count(), 0, 'a node without an agent has no usage');
+    await h.viewer.tab('session');
+    assert.equal(await page.getByTestId('session-usage').textContent(), SESSION_USAGE);
+    // Back at the start of the run nothing was spent yet: no figures on the cards or the session.
+    await h.viewer.stepToSeq(1);
+    assert.equal(await page.getByTestId('card-usage').count(), 0);
+    assert.equal(await page.getByTestId('session-usage').count(), 0);
   });
 
   test('malformed usage in a trace opens without a crash and shows no usage from it', async () => {

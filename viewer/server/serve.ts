@@ -89,6 +89,12 @@ const FILE_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
   '.log': 'text/plain; charset=utf-8',
   '.md': 'text/plain; charset=utf-8',
+  // Images an agent sent (record.json's content items): raster types only, decoded by <img>, never a document.
+  // An SVG artifact is stored as `.bin` and served as octet-stream.
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
 };
 
 /** A bundle directory: it has a manifest, or — a run that died before writing one — a trace. */

@@ -2,6 +2,7 @@
 // turns a bad file into one clear line naming the file and the JSON pointer at fault.
 // The format is documented in recorder/SCRIPTED_AGENT.md.
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 
 const toolKinds = ['read', 'edit', 'delete', 'move', 'search', 'execute', 'think', 'fetch', 'switch_mode', 'other'] as const;
@@ -63,6 +64,22 @@ const permissionOption = z.strictObject({
   kind: z.enum(permissionKinds),
 });
 
+// An image the agent sends as a message chunk: bytes from a file (relative to the script) or inline base64. The
+// mimeType is sent as written, unchecked, so tests can also try what a hostile agent sends (image/svg+xml).
+const imageStep = z
+  .strictObject({
+    path: z.string().min(1).optional(),
+    data: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64 (A-Z a-z 0-9 + /, = padding)').optional(),
+    mimeType: z.string().min(1),
+    uri: z.string().optional(),
+  })
+  .check((ctx) => {
+    if ((ctx.value.path === undefined) === (ctx.value.data === undefined)) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, path: [], message: 'an image needs exactly one of "path" (a file, relative to the script) and "data" (base64)' });
+    }
+  });
+export type ImageStep = z.infer<typeof imageStep>;
+
 const readFileStep = z.strictObject({
   path: z.string().min(1),
   line: z.int().min(1).optional(),
@@ -105,7 +122,7 @@ const authMethod = z
 
 /** The step keys, in the order the documentation lists them. A step is an object with exactly one of them. */
 export const stepKinds = [
-  'message', 'thought', 'toolCall', 'toolCallUpdate', 'plan', 'permission', 'readFile', 'writeFile', 'usage',
+  'message', 'thought', 'image', 'toolCall', 'toolCallUpdate', 'plan', 'permission', 'readFile', 'writeFile', 'usage',
   'delayMs', 'stderr', 'echoEnv', 'garbage', 'raw', 'echoSession', 'error', 'exit', 'hang', 'stopReason',
 ] as const;
 export type StepKind = (typeof stepKinds)[number];
@@ -126,6 +143,7 @@ export interface PermissionStep {
 export interface Step {
   message?: string | undefined;
   thought?: string | undefined;
+  image?: ImageStep | undefined;
   toolCall?: z.infer<typeof toolCall> | undefined;
   toolCallUpdate?: z.infer<typeof toolCallUpdate> | undefined;
   plan?: Array<z.infer<typeof planEntry>> | undefined;
@@ -163,6 +181,7 @@ const stepSchema: z.ZodType<Step> = z
   .strictObject({
     message: z.string().optional(),
     thought: z.string().optional(),
+    image: imageStep.optional(),
     toolCall: toolCall.optional(),
     toolCallUpdate: toolCallUpdate.optional(),
     plan: z.array(planEntry).optional(),
@@ -223,6 +242,17 @@ const matchSchema = z.union([
     }),
 ]);
 
+// Steps sent after the prompt's answer (a late `usage_update`, a trailing message): notifications only.
+const afterAnswerKinds: ReadonlySet<StepKind> = new Set(['message', 'thought', 'image', 'toolCallUpdate', 'plan', 'usage', 'delayMs', 'stderr', 'raw']);
+const afterAnswerSchema = z.array(z.lazy(() => stepSchema)).check((ctx) => {
+  for (const [i, step] of ctx.value.entries()) {
+    const kind = stepKind(step);
+    if (kind && !afterAnswerKinds.has(kind)) {
+      ctx.issues.push({ code: 'custom', input: step, path: [i], message: `"${kind}" cannot come after the answer (only ${[...afterAnswerKinds].join(', ')})` });
+    }
+  }
+});
+
 const turnSchema = z.strictObject({
   name: z.string().optional(),
   match: matchSchema,
@@ -230,6 +260,7 @@ const turnSchema = z.strictObject({
   steps: stepsSchema,
   // The `usage` of the session/prompt answer, sent as written.
   usage: z.record(z.string(), z.unknown()).optional(),
+  afterAnswer: afterAnswerSchema.optional(),
 });
 
 export const scriptSchema = z.strictObject({
@@ -254,7 +285,7 @@ export const scriptSchema = z.strictObject({
     .default({ loadSession: true, resume: false }),
   sessionLoad: z.strictObject({ error: rpcError.optional(), replay: stepsSchema.optional() }).optional(),
   turns: z.array(turnSchema).default([]),
-  fallback: z.strictObject({ steps: stepsSchema, usage: z.record(z.string(), z.unknown()).optional() }).optional(),
+  fallback: z.strictObject({ steps: stepsSchema, usage: z.record(z.string(), z.unknown()).optional(), afterAnswer: afterAnswerSchema.optional() }).optional(),
 });
 
 export type Script = z.infer<typeof scriptSchema>;
@@ -308,7 +339,38 @@ export async function loadScript(file: string): Promise<Script> {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ScriptError(`cannot read script ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
-  return parseScript(text, file);
+  const script = parseScript(text, file);
+  await loadImageFiles(script, dirname(file), file);
+  return script;
+}
+
+/**
+ * Reads the files of `image` steps (relative to the script's folder) into their `data`, so a missing file is a script
+ * error at load time, naming the step, rather than a failure in the middle of a turn.
+ */
+async function loadImageFiles(script: Script, dir: string, file: string): Promise<void> {
+  const visit = async (steps: Step[] | undefined, at: PropertyKey[]): Promise<void> => {
+    for (const [i, step] of (steps ?? []).entries()) {
+      if (step.image?.path !== undefined) {
+        const path = resolve(dir, step.image.path);
+        try {
+          step.image = { ...step.image, path: undefined, data: (await readFile(path)).toString('base64') };
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          throw new ScriptError(`invalid script ${file} at ${jsonPointer([...at, i, 'image', 'path'])}: cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+        }
+      }
+      await visit(step.permission?.ifAllowed, [...at, i, 'permission', 'ifAllowed']);
+      await visit(step.permission?.ifRejected, [...at, i, 'permission', 'ifRejected']);
+    }
+  };
+  for (const [i, turn] of script.turns.entries()) {
+    await visit(turn.steps, ['turns', i, 'steps']);
+    await visit(turn.afterAnswer, ['turns', i, 'afterAnswer']);
+  }
+  await visit(script.fallback?.steps, ['fallback', 'steps']);
+  await visit(script.fallback?.afterAnswer, ['fallback', 'afterAnswer']);
+  await visit(script.sessionLoad?.replay, ['sessionLoad', 'replay']);
 }
 
 // A union that matched no member reports one issue per member; the member that got furthest into the value

@@ -1,6 +1,7 @@
 // The scripted ACP agent: a real ACP agent (the SDK's agent side) whose behaviour comes from a script, so
 // demos, samples and tests run offline and deterministically. Session ids come from a counter; nothing in
 // its output depends on a clock.
+import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import {
   agent as agentApp,
@@ -16,7 +17,7 @@ import {
   type StopReason,
   type ToolCallContent,
 } from '@agentclientprotocol/sdk';
-import type { Script, ScriptToolCallContent, Step, Turn, TurnMatch } from './script.ts';
+import type { ImageStep, Script, ScriptToolCallContent, Step, Turn, TurnMatch } from './script.ts';
 import { ScriptedAuth } from './scripted-auth.ts';
 
 /** What the agent needs from its process: the ACP stream plus raw access for `garbage`, `stderr`, `exit`. */
@@ -101,7 +102,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       if (!session) throw RequestError.sessionNotFound(params.sessionId);
       if (session.turn) throw RequestError.invalidRequest(undefined, `a prompt is already running in session ${params.sessionId}`);
       const text = promptText(params.prompt);
-      const { steps, usage } = pickTurn(text);
+      const { steps, usage, afterAnswer } = pickTurn(text);
       const turn = new AbortController();
       const onRequestAbort = (): void => turn.abort();
       signal.addEventListener('abort', onRequestAbort, { once: true });
@@ -109,6 +110,8 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       try {
         const run = new TurnRun(client, params.sessionId, session, turn.signal, io);
         const stopReason = await run.steps(steps);
+        // Sent once the answer is on its way (the SDK writes it when this handler returns), so they come after it.
+        if (afterAnswer) setImmediate(() => void new TurnRun(client, params.sessionId, session, new AbortController().signal, io).steps(afterAnswer).catch(() => {}));
         return { stopReason: stopReason ?? 'end_turn', ...(usage ? { usage } : {}) };
       } catch (error) {
         if (error instanceof Cancelled) return { stopReason: 'cancelled' as const };
@@ -119,7 +122,7 @@ export function startScriptedAgent(script: Script, io: ScriptedAgentIo): AgentCo
       }
     });
 
-  function pickTurn(text: string): { steps: Step[]; usage?: Record<string, unknown> | undefined } {
+  function pickTurn(text: string): { steps: Step[]; usage?: Record<string, unknown> | undefined; afterAnswer?: Step[] | undefined } {
     for (const turn of script.turns) {
       const used = turnUses.get(turn) ?? 0;
       if (turn.times !== undefined && used >= turn.times) continue;
@@ -171,6 +174,7 @@ class TurnRun {
   private async step(step: Step): Promise<StopReason | undefined> {
     if (step.message !== undefined) await this.update({ sessionUpdate: 'agent_message_chunk', content: text(step.message) });
     else if (step.thought !== undefined) await this.update({ sessionUpdate: 'agent_thought_chunk', content: text(step.thought) });
+    else if (step.image) await this.update({ sessionUpdate: 'agent_message_chunk', content: await image(step.image) });
     else if (step.toolCall) await this.update({ sessionUpdate: 'tool_call', ...this.withAbsolutePaths(step.toolCall) });
     else if (step.toolCallUpdate) await this.update({ sessionUpdate: 'tool_call_update', ...this.withAbsolutePaths(step.toolCallUpdate) }); else if (step.plan) await this.update({ sessionUpdate: 'plan', entries: step.plan });
     else if (step.permission) return this.permission(step.permission);
@@ -314,6 +318,12 @@ class TurnRun {
 
 function text(value: string): ContentBlock {
   return { type: 'text', text: value };
+}
+
+/** An image block; a `path` not read at load time (a script given as text) is read now, relative to the cwd. */
+async function image(step: ImageStep): Promise<ContentBlock> {
+  const data = step.data ?? (await readFile(step.path!)).toString('base64');
+  return { type: 'image', data, mimeType: step.mimeType, ...(step.uri !== undefined ? { uri: step.uri } : {}) };
 }
 
 function toolContent(item: ScriptToolCallContent): ToolCallContent {

@@ -409,6 +409,11 @@ class BundleRecorder implements Recorder {
         );
         return;
       }
+      case 'session.usage': {
+        const usage = event.usage.extra ? { ...event.usage, extra: this.encoder.json(event.usage.extra) as Record<string, JsonValue> } : event.usage;
+        this.emit('session.usage', { usage }, { sessionId: event.sessionId });
+        return;
+      }
       case 'acp.traffic': {
         // The MCP servers' env and header values are secrets whatever their length: never on disk.
         const message = event.message === undefined ? undefined : redactMcpInMessage(event.message);
@@ -610,6 +615,7 @@ class BundleRecorder implements Recorder {
     if (!session) {
       session = new SessionWriter(this.bundleDir, sessionId, (text) => this.redactHook(text, 'json'), (m) => this.warn(m), {
         shared: this.shared,
+        storeBlob: this.artifacts.storeBlob,
         // Shared mode: session lines are numbered and written only inside a trace batch, under the lock.
         ...(this.shared ? { requestFlush: () => this.requestSessionFlush() } : {}),
       });

@@ -15,6 +15,7 @@ import {
   SCHEMA_IDS,
   SessionEventLine,
   sessionFiles,
+  type BlobStore,
   type ConversationEntry,
   type SeqRange,
   type SessionRecord,
@@ -62,11 +63,13 @@ export interface SessionWriterOptions {
   shared?: boolean;
   /** Asks for a flush soon (default: on the next macrotask). The recorder routes it through the lock in shared mode. */
   requestFlush?: () => void;
+  /** Where images, audio and embedded blobs of messages go (the recorder's artifact store). */
+  storeBlob?: BlobStore;
 }
 
 export class SessionWriter {
   readonly files: ReturnType<typeof sessionFiles>;
-  readonly builder = new ConversationBuilder();
+  readonly builder: ConversationBuilder;
   /** The last seq in events.ndjson that this writer knows of (numbered lines only). */
   seq = 0;
   lastAt: string | undefined;
@@ -96,6 +99,7 @@ export class SessionWriter {
     private readonly options: SessionWriterOptions = {},
   ) {
     this.files = sessionFiles(sessionId);
+    this.builder = new ConversationBuilder(options.storeBlob);
     ensureFolder(bundleDir, this.files.dir);
     // Checked now, before any work: it is appended to later, so it must be a plain file of the bundle. A session that
     // already has events (a resumed run, another process) is caught up with at the first flush.

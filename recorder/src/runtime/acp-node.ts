@@ -145,7 +145,10 @@ export class AcpNodeRunner {
     let reused = session !== undefined;
     if (!session) {
       const recorded = isolated ? undefined : this.takeRecorded(handle, argv, cwd, auth);
-      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy, auth, mcpServers }, attempt, recorded);
+      // A resumed session logs in as it did before unless a method is given (a method id is no secret; the
+      // credentials it needs come from the environment, as they did).
+      const login = auth ?? recorded?.authMethodId;
+      session = await this.open({ handle, key, mode: isolated ? 'isolated' : 'shared', argv, cwd, policy, auth: login, mcpServers }, attempt, recorded);
       if (!isolated) this.shared.set(key, session);
       // A continued session is the recorded one, reused by this attempt (its binding stays as first written).
       reused = session.continued !== undefined;
@@ -191,11 +194,12 @@ export class AcpNodeRunner {
     const within = <T>(promise: Promise<T>, ms: number): Promise<unknown> =>
       Promise.race([promise, new Promise((r) => setTimeout(r, ms).unref())]);
     if (this.starting.size > 0) await within(Promise.allSettled([...this.starting]), 15_000);
-    for (const session of this.shared.values()) void this.discard(session);
+    // Waited for as a whole (not only the agents' closes): a session's late usage is emitted after its agent is gone.
+    const discarding = [...this.shared.values()].map((session) => this.discard(session));
     this.shared.clear();
     for (const agent of this.agents) this.closing.add(agent.close().catch(() => {}));
     this.agents.clear();
-    await within(Promise.allSettled([...this.closing]), 15_000);
+    await within(Promise.allSettled([...this.closing, ...discarding]), 15_000);
   }
 
   private resolveAgent(node: AcpNodeDefinition, nodeId: string): string[] {
@@ -423,6 +427,9 @@ export class AcpNodeRunner {
     this.closing.add(closing);
     await closing;
     this.closing.delete(closing);
+    // The agent is gone and its output read: usage it reported after the session's last turn is the session's.
+    const late = session.usage.late();
+    if (late) this.host.emit({ type: 'session.usage', sessionId: session.sessionId, usage: late });
   }
 
   private traffic(session: Session, record: AcpTrafficRecord): void {

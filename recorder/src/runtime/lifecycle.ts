@@ -95,6 +95,12 @@ export type LifecycleEvent =
       /** On the client's summary of output it counted instead of recording (see AcpTrafficRecord). */
       omitted?: { bytes: number; lines: number };
     }
+  | {
+      /** Usage the agent reported after the session's last turn, emitted when the session is closed. */
+      type: 'session.usage';
+      sessionId: string;
+      usage: TurnUsage;
+    }
   | ({ type: 'acp.prompt_sent'; sessionId: string; prompt: string } & AttemptScope)
   | ({
       type: 'acp.turn_finished';

@@ -52,6 +52,7 @@ import {
 import { FsBundleBackend } from './fs-backend.ts';
 import { outputProblem } from './fresh-output.ts';
 import { assignTurns, recordedAgent, type SessionData } from './import-acpx-turns.ts';
+import { ArtifactStore } from '../bundle/artifacts.ts';
 
 export const ACPX_BUNDLE_SCHEMA = 'acpx.flow-run-bundle.v1';
 const ACPX_FLOW_SCHEMA = 'acpx.flow-definition-snapshot.v1';
@@ -907,13 +908,15 @@ class AcpxImporter {
         this.artifactsCopied++;
       }
       const sessionIds = [...this.sessions.keys()].sort();
+      const blobs = new ArtifactStore(temp);
       for (const id of sessionIds) {
         const session = this.sessions.get(id)!;
         const files = sessionFiles(id);
         await mkdir(join(temp, files.dir), { recursive: true });
         const lines = session.lines.map(({ oldSeq: _old, ...line }) => SessionEventLine.parse(line));
         await writeFile(join(temp, files.events), lines.map((l) => JSON.stringify(l) + '\n').join(''));
-        const builder = new ConversationBuilder();
+        // Images, audio and embedded blobs of the messages become artifacts, as the recorder stores them.
+        const builder = new ConversationBuilder(blobs.storeBlob);
         for (const line of lines) builder.add(line);
         const binding = session.binding;
         const acpSessionId = str(binding.acpSessionId) ?? str(binding.agentSessionId) ?? id;

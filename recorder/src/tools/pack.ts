@@ -5,7 +5,7 @@
  *   flow.json, trace.ndjson        where manifest.files says (the default layout)
  *   projections/{run,live,steps}.json
  *   sessions/<id>/{binding,record}.json, sessions/<id>/events.ndjson   for every session in manifest.sessions
- *   artifacts/sha256-<hex>.<ext>   only the artifacts the trace references
+ *   artifacts/sha256-<hex>.<ext>   only the artifacts the trace and the sessions' record.json reference
  *
  * Entries are deflated (already-compressed media stored), streamed file by file to a temporary file renamed into
  * place; their dates are the run's `updatedAt`, so packing the same bundle twice gives the same bytes.
@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { link, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
-import { BUNDLE_FILES, loadManifest, loadTrace, sessionFiles, type Manifest, type ReadIssue } from '@flowtape/schema';
+import { BUNDLE_FILES, SessionRecord, loadManifest, loadTrace, sessionFiles, type Manifest, type ReadIssue } from '@flowtape/schema';
 import { FsBundleBackend, checkBundleRelative } from './fs-backend.ts';
 import { outputProblem } from './fresh-output.ts';
 
@@ -55,6 +55,15 @@ function collectArtifacts(value: unknown, out: Map<string, string | undefined>):
       out.set(record.path, typeof record.mediaType === 'string' ? record.mediaType : undefined);
     }
     for (const child of Object.values(record)) collectArtifacts(child, out);
+  }
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
@@ -104,6 +113,14 @@ async function packDirectory(location: string, options: PackOptions): Promise<Pa
     if (warnings.length < 20) warnings.push(issue.message);
   };
   for await (const { event } of loadTrace(backend, manifest, { onIssue })) collectArtifacts(event.payload, artifacts);
+  // And those the conversations name: images, audio and embedded blobs of messages.
+  for (const { sessionId } of manifest.sessions) {
+    const record = SessionRecord.safeParse(parseJson(await backend.readText(sessionFiles(sessionId).record)));
+    for (const entry of record.success ? record.data.messages : []) {
+      if (entry.role !== 'agent' && entry.role !== 'user' && entry.role !== 'thought') continue;
+      for (const { artifact } of entry.content ?? []) if (artifact) artifacts.set(artifact.path, artifact.mediaType);
+    }
+  }
 
   const files = bundleFiles(manifest);
   const report: PackReport = { output, files: [], artifacts: 0, inputBytes: 0, zipBytes: 0, missing: [], warnings };

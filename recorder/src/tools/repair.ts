@@ -16,7 +16,7 @@
  * It works under the bundle's lock (proper-lockfile, the lock the recorder takes for shared writes) and refuses to
  * touch a bundle whose writer is alive. One repair reaches the state a second one leaves unchanged.
  */
-import { closeSync, constants, createReadStream, fsyncSync } from 'node:fs';
+import { closeSync, constants, createReadStream, existsSync, fsyncSync } from 'node:fs';
 import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -44,7 +44,9 @@ import {
   toLiveProjection,
   toRunProjection,
   toStepsProjection,
+  type ArtifactRef,
   type ByteSource,
+  type McpServerBinding,
   type ProjectionState,
   type RunStatus,
 } from '@flowtape/schema';
@@ -53,6 +55,8 @@ import { O_NOFOLLOW, appendedFile, checkWritable, ensureFolder, refuseLinks, wri
 import { openAppendSync, writeAllSync, writeFileAtomicSync } from '../bundle/fsio.ts';
 import { jsonEqual } from '@flowtape/schema/diff';
 import { collectArtifacts } from './verify.ts';
+import { artifactRef, decodeBase64 } from '../bundle/artifacts.ts';
+import { mcpServersForBinding } from '../bundle/redact.ts';
 
 /** The lock file the recorder uses for shared writes (`recorder/src/bundle/recorder.ts`). */
 export const BUNDLE_LOCKFILE = '.flowtape.lock';
@@ -204,8 +208,9 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
   const flowText = (await exists(files.flow)) ? await readFile(join(bundleDir, ...files.flow.split('/')), 'utf8') : undefined;
   const flow = flowText === undefined ? undefined : FlowSnapshot.safeParse(safeParse(flowText)).data;
   const sessions: SessionPlan[] = [];
+  const blobs = new BlobPlan(bundleDir);
   for (const sessionId of await sessionCandidates(bundleDir, state, old)) {
-    const plan = await planSession(backend, sessionId, state, fold, exists, abandon !== undefined, report, refuse);
+    const plan = await planSession(backend, sessionId, state, fold, exists, abandon !== undefined, report, refuse, blobs);
     if (plan) sessions.push(plan);
   }
 
@@ -305,6 +310,15 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
   if (!options.dryRun) {
     await applyTail(traceTail);
     if (appended.length > 0) appendLines(bundleDir, files.trace, appended.map((e) => JSON.stringify(e) + '\n').join(''));
+  }
+  // Message blobs whose artifact is gone (the writer died between its events line and the file, or a copy that
+  // left artifacts/ behind): rebuilt from the base64 in events.ndjson, before the records that name them.
+  for (const [path, bytes] of blobs.missing) {
+    report.rewritten.push(path);
+    report.changed = true;
+    if (options.dryRun) continue;
+    ensureFolder(bundleDir, BUNDLE_FILES.artifactsDir);
+    writeFileAtomicSync(bundleDir, path, bytes, true);
   }
   const listed = sessions.filter((plan) => plan.fate !== 'unlisted');
   for (const plan of listed) await writeSession(backend, plan, state, write, report, options);
@@ -602,6 +616,23 @@ async function sessionCandidates(bundleDir: string, state: ProjectionState, old:
   return [...ids].sort();
 }
 
+/**
+ * The artifacts of message blocks (images, audio, embedded blobs): hashed as the recorder stores them, so the rebuilt
+ * record.json names the same files; those missing from artifacts/ are kept to be written.
+ */
+class BlobPlan {
+  readonly missing = new Map<string, Buffer>();
+
+  constructor(private readonly bundleDir: string) {}
+
+  readonly store = (base64: string, mediaType: string): ArtifactRef => {
+    const bytes = decodeBase64(base64);
+    const ref = artifactRef(bytes, mediaType);
+    if (!this.missing.has(ref.path) && !existsSync(join(this.bundleDir, ...ref.path.split('/')))) this.missing.set(ref.path, bytes);
+    return ref;
+  };
+}
+
 interface SessionPlan {
   sessionId: string;
   files: ReturnType<typeof sessionFiles>;
@@ -622,6 +653,8 @@ interface SessionPlan {
   attemptId: string | undefined;
   agent: { name: string; version?: string } | undefined;
   protocolVersion: number | undefined;
+  /** What the client sent the agent to set the session up (the first `session/new`, or `session/load`/`resume`). */
+  setup: { cwd?: string; mcpServers?: McpServerBinding[]; authMethodId?: string };
 }
 
 async function planSession(
@@ -633,6 +666,7 @@ async function planSession(
   abandoning: boolean,
   report: RepairReport,
   refuse: (message: string) => never,
+  blobs: BlobPlan,
 ): Promise<SessionPlan | undefined> {
   const files = sessionFiles(sessionId);
   await exists(files.dir, 'dir');
@@ -658,18 +692,24 @@ async function planSession(
     tail: undefined,
     binding,
     writeBinding: false,
-    builder: new ConversationBuilder(),
+    builder: new ConversationBuilder(blobs.store),
     firstAt: undefined,
     lastAt: undefined,
     attemptId: undefined,
     agent: undefined,
     protocolVersion: undefined,
+    setup: {},
   };
-  if (!binding && inTrace) {
+  // Written from the trace event and what the traffic says (agent, cwd, MCP servers): after the traffic is read.
+  const rebuildBinding = (): void => {
+    if (binding || !inTrace) return;
     plan.binding = bindingFrom(fold.sessionEvents.get(sessionId)!, plan);
     plan.writeBinding = true;
+  };
+  if (!hasEvents) {
+    rebuildBinding();
+    return plan;
   }
-  if (!hasEvents) return plan;
   const eventsPath = writableFile(backend.dir, files.events, 'in-place');
   plan.tail = await planTail(eventsPath, files.events, (line) => SessionEventLine.safeParse(safeParse(line)).success, report);
   noteTail(plan.tail, report);
@@ -690,6 +730,7 @@ async function planSession(
     plan.attemptId ??= event.attemptId;
     // The agent's answer to `initialize` says who it is (kept in a failed session's binding).
     const message = event.message as { id?: unknown; method?: unknown; result?: { protocolVersion?: unknown; agentInfo?: { name?: unknown; version?: unknown } } } | undefined;
+    if (event.direction === 'outgoing') readSetup(plan, event.message);
     if (event.direction === 'outgoing' && message?.method === 'initialize') initializeId = message.id;
     else if (event.direction === 'incoming' && initializeId !== undefined && message?.id === initializeId && message.result) {
       const { protocolVersion, agentInfo } = message.result;
@@ -699,6 +740,7 @@ async function planSession(
       }
     }
   }
+  rebuildBinding();
   return plan;
 }
 
@@ -727,6 +769,25 @@ function handshakeFailed(plan: SessionPlan, state: ProjectionState, flow: FlowSn
   });
 }
 
+const SETUP_METHODS: ReadonlySet<unknown> = new Set(['session/new', 'session/load', 'session/resume']);
+
+/**
+ * The binding's cwd, MCP servers and auth method from the client's own requests in events.ndjson (as the recorder
+ * wrote them: MCP env and header values are redacted there already). Only the first setup request counts: a resumed
+ * run's `session/load` continues the session the binding describes.
+ */
+function readSetup(plan: SessionPlan, value: unknown): void {
+  const message = value as { method?: unknown; params?: { cwd?: unknown; mcpServers?: unknown; methodId?: unknown } } | undefined;
+  const params = message?.params;
+  if (!params || typeof params !== 'object') return;
+  if (message.method === 'authenticate' && typeof params.methodId === 'string' && plan.setup.cwd === undefined) {
+    plan.setup.authMethodId = params.methodId;
+  } else if (SETUP_METHODS.has(message.method) && plan.setup.cwd === undefined && typeof params.cwd === 'string') {
+    plan.setup.cwd = params.cwd;
+    if (Array.isArray(params.mcpServers) && params.mcpServers.length > 0) plan.setup.mcpServers = mcpServersForBinding(params.mcpServers);
+  }
+}
+
 /** binding.json from the trace event that created the session (and what the session's traffic says). */
 function bindingFrom(event: TraceEvent, plan: SessionPlan): SessionBinding {
   if (event.type !== 'session.bound' && event.type !== 'session.failed') throw new Error(`not a session event: ${event.type}`);
@@ -738,8 +799,11 @@ function bindingFrom(event: TraceEvent, plan: SessionPlan): SessionBinding {
     ...(event.type === 'session.bound' ? { acpSessionId: event.payload.acpSessionId } : {}),
     mode: payload.mode,
     agentCommand: payload.agentCommand,
+    ...(plan.setup.cwd !== undefined ? { cwd: plan.setup.cwd } : {}),
     ...(plan.protocolVersion !== undefined ? { protocolVersion: plan.protocolVersion } : {}),
     ...(plan.agent ? { agent: plan.agent } : {}),
+    ...(plan.setup.authMethodId !== undefined ? { authMethodId: plan.setup.authMethodId } : {}),
+    ...(plan.setup.mcpServers ? { mcpServers: plan.setup.mcpServers } : {}),
     createdAt: plan.firstAt ?? event.at,
     ...(event.attemptId ? { boundBy: event.attemptId } : {}),
     ...(event.type === 'session.failed' ? { error: event.payload.error } : {}),

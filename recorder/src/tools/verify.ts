@@ -43,6 +43,7 @@ import {
 import { escapePointer, firstDifference } from './json-pointer.ts';
 import { findLinks, linkProblem } from '../bundle/confine.ts';
 import { LastTouch, StepsComparer, isStub, scanArrayDocument, stubFor, validateStepsDocument } from './verify-steps.ts';
+import { artifactRef, decodeBase64 } from '../bundle/artifacts.ts';
 
 export interface VerifyProblem {
   /** Bundle-relative file at fault. */
@@ -141,10 +142,10 @@ class Verifier {
       }
     }
     const sessions = new Map<string, SessionFacts>();
-    for (const id of sessionIds) sessions.set(id, await this.verifySession(id));
+    const artifactUses = new Map<string, ArtifactUse>();
+    for (const id of sessionIds) sessions.set(id, await this.verifySession(id, artifactUses));
     await this.noteUnlistedSessions(new Set(sessionIds));
     this.summary.sessions = sessionIds.length;
-    const artifactUses = new Map<string, ArtifactUse>();
     const fold = await this.verifyTrace(files.trace, manifest, projections, sessions, artifactUses);
     this.compareProjections(projections, fold);
     await this.verifyArtifacts(artifactUses);
@@ -333,7 +334,7 @@ class Verifier {
 
   // ——— sessions ———
 
-  private async verifySession(sessionId: string): Promise<SessionFacts> {
+  private async verifySession(sessionId: string, artifactUses: Map<string, ArtifactUse>): Promise<SessionFacts> {
     const files = sessionFiles(sessionId);
     const facts: SessionFacts = { lastSeq: 0, promptSeqs: new Map(), claimed: new Set(), messageCount: undefined };
     const binding = this.parse<SessionBinding>(SessionBinding, await this.readJson(files.binding), files.binding);
@@ -345,7 +346,17 @@ class Verifier {
     if (record && record.sessionId !== sessionId) {
       this.add(files.record, `/sessionId: "${record.sessionId}" is not "${sessionId}"`, undefined, '/sessionId');
     }
-    const builder = new ConversationBuilder();
+    if (record) {
+      // Images, audio and embedded blobs of the messages: their artifacts must be there, whole.
+      for (const entry of record.messages) {
+        if (entry.role !== 'agent' && entry.role !== 'user' && entry.role !== 'thought') continue;
+        for (const { artifact } of entry.content ?? []) {
+          if (artifact && !artifactUses.has(artifact.path)) artifactUses.set(artifact.path, { ...artifact, file: files.record, line: 0 });
+        }
+      }
+    }
+    // The rebuilt record names the artifacts the recorder stored (hashed, not written).
+    const builder = new ConversationBuilder((base64, mediaType) => artifactRef(decodeBase64(base64), mediaType));
     let atRecord: string | undefined = record && record.lastSeq === 0 ? '[]' : undefined;
     const file = await this.resolve(files.events);
     if (!file) {
@@ -655,7 +666,7 @@ class Verifier {
     this.summary.artifacts = present.size;
     for (const [path, use] of uses) {
       const size = present.get(path);
-      const where = `${use.file}:${use.line}`;
+      const where = use.line > 0 ? `${use.file}:${use.line}` : use.file;
       if (size === undefined) {
         if (!names.includes(path.slice(dir.length + 1))) this.add(path, `missing (referenced at ${where})`);
         continue;

@@ -32,6 +32,11 @@ export function resourcesFor(backend: BundleBackend): Resources {
   return {
     session: (info) => loadSession(backend, info),
     artifact: (ref) => readArtifact(backend, ref),
+    artifactUrl: async (ref, mediaType) => {
+      if (backend.urlOf) return backend.urlOf(ref.path);
+      const bytes = await backend.read(ref.path);
+      return bytes ? URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: mediaType })) : undefined;
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 // The flow graph as the UI draws it: static structure (from flow.json, or from the trace when the flow is
 // missing) laid out once per model, and the run overlay at a cursor (pure functions of the reducer state).
-import { isSwitchEdge, type FlowSnapshot, type NodeSpec, type NodeType, type ProjectionState, type StepStatus } from '@flowtape/schema';
+import { isSwitchEdge, type FlowSnapshot, type NodeSpec, type NodeType, type ProjectionState, type StepStatus, type UsageTotals } from '@flowtape/schema';
 import { layoutGraph } from '../layout/layout.ts';
 import type { BundleModel } from './bundle-model.ts';
 
@@ -111,6 +111,8 @@ export interface NodeOverlay {
   stopped?: 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'waiting';
   /** The event at the cursor concerns this node. */
   current: boolean;
+  /** Tokens and cost of the node's attempts so far (the reducer's fold; replaced, never mutated). */
+  usage?: UsageTotals;
 }
 
 export function nodeOverlay(state: ProjectionState, nodeId: string, currentNodeId: string | undefined): NodeOverlay {
@@ -126,6 +128,7 @@ export function nodeOverlay(state: ProjectionState, nodeId: string, currentNodeI
     active: summary?.status === 'running',
     stopped,
     current: currentNodeId === nodeId,
+    ...(summary?.usage ? { usage: summary.usage } : {}),
   };
 }
 

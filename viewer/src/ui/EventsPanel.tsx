@@ -14,6 +14,7 @@ import { TextBlock } from './ValueView.tsx';
 import { formatClock, json, jsonLine } from './format.ts';
 import { Shown } from './Shown.tsx';
 import { revealBidi } from './bidi.ts';
+import { turnUsage, usageText } from './usage-text.ts';
 
 const ROW_HEIGHT = 24;
 
@@ -119,6 +120,7 @@ function summary(e: ReducibleEvent): string {
       return `${String(p.from)} → ${String(p.to)}${b ? ` (${b.on} = ${jsonLine(b.value)})` : ''}`;
     }
     case 'acp.turn_finished': return `stop ${String(p.stopReason)}`;
+    case 'session.usage': return `late usage: ${usageText(turnUsage(p.usage)) ?? 'none valid'}`;
     case 'action.completed': return `ok=${String(p.ok)}${p.exitCode !== undefined ? ` exit ${String(p.exitCode)}` : ''}`;
     case 'artifact.written': return `${String(p.role)} ${String((p.artifact as { path?: string } | undefined)?.path ?? '')}`;
     case 'run.failed': return String((p.error as { message?: unknown } | undefined)?.message ?? '');

@@ -21,6 +21,7 @@ import { useCursorState, useFocusNode } from './hooks.ts';
 import { formatDuration } from './format.ts';
 import { Shown } from './Shown.tsx';
 import { revealBidi } from './bidi.ts';
+import { usageBrief, usageText } from './usage-text.ts';
 
 interface CardData extends Record<string, unknown> {
   node: GraphNode;
@@ -59,6 +60,7 @@ const NodeCard = memo(function NodeCard({ data }: NodeProps<CardNode>) {
   const { node, overlay, selected } = data;
   const status = overlay.status ?? 'pending';
   const actionKind = node.spec?.nodeType === 'action' ? node.spec.actionType : undefined;
+  const brief = usageBrief(overlay.usage);
   return (
     <div
       className={`card type-${node.nodeType} status-${status}${selected ? ' selected' : ''}${overlay.current ? ' current' : ''}${overlay.stopped ? ' stopped' : ''}`}
@@ -75,6 +77,7 @@ const NodeCard = memo(function NodeCard({ data }: NodeProps<CardNode>) {
         <span className={`type-badge type-${node.nodeType}`}><Shown text={`${TYPE_LABEL[node.nodeType] ?? node.nodeType}${actionKind ? ` · ${actionKind}` : ''}`} /></span>
         {node.isStart && <span className="start-badge">start</span>}
         {node.undeclared && <span className="warn-badge" title="not in flow.json">undeclared</span>}
+        {brief && <span className="card-usage" data-testid="card-usage" title={revealBidi(usageText(overlay.usage) ?? brief)}><Shown text={brief} /></span>}
       </div>
       <div className="card-title"><Shown text={node.title ?? node.id} /></div>
       <div className="card-foot">
@@ -131,7 +134,7 @@ const edgeTypes = { flow: FlowEdgeView };
 
 function shallowSameOverlay(a: NodeOverlay, b: NodeOverlay): boolean {
   return a.status === b.status && a.attempts === b.attempts && a.durationMs === b.durationMs
-    && a.active === b.active && a.stopped === b.stopped && a.current === b.current;
+    && a.active === b.active && a.stopped === b.stopped && a.current === b.current && a.usage === b.usage;
 }
 
 export function Graph() {

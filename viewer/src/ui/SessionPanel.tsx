@@ -11,6 +11,8 @@ import { useStore, useView } from './store-context.tsx';
 import { useCursorState, useFocusNode } from './hooks.ts';
 import { useAsync, type Resources } from './resources.tsx';
 import { TextBlock } from './ValueView.tsx';
+import { MessageItems } from './MessageContent.tsx';
+import { UsageLine } from './UsageView.tsx';
 import { json, jsonLine } from './format.ts';
 import { Shown, shown } from './Shown.tsx';
 import { revealBidi } from './bidi.ts';
@@ -58,9 +60,9 @@ function ToolCallView({ entry }: { entry: ToolCall }) {
 function EntryView({ entry }: { entry: ConversationEntry }) {
   switch (entry.role) {
     case 'user':
-      return <><div className="entry-head"><span className="role">user</span></div><div className="message-text" data-testid="message-text"><Shown text={entry.text} /></div></>;
+      return <><div className="entry-head"><span className="role">user</span></div><div className="message-text" data-testid="message-text"><Shown text={entry.text} /></div><MessageItems items={entry.content} /></>;
     case 'agent':
-      return <><div className="entry-head"><span className="role">agent</span></div><div className="message-text" data-testid="message-text"><Shown text={entry.text} /></div></>;
+      return <><div className="entry-head"><span className="role">agent</span></div><div className="message-text" data-testid="message-text"><Shown text={entry.text} /></div><MessageItems items={entry.content} /></>;
     case 'thought':
       return (
         <details className="thought">
@@ -192,6 +194,8 @@ export function SessionPanel() {
   const data = useAsync(info ? `session:${info.path}@${version}` : undefined, load);
   if (sessions.length === 0) return <div className="empty" data-testid="session-panel">This run has no ACP sessions.</div>;
   const summary = sessionId ? model.timeline.final.sessions.get(sessionId) : undefined;
+  // Up to the cursor, like the conversation: every turn's usage in this session, folded by the reducer.
+  const sessionUsage = sessionId ? state.sessions.get(sessionId)?.usage : undefined;
   const watermark = cursor >= model.timeline.length ? Infinity : sessionId ? SessionMarks.of(model.timeline).watermark(sessionId, cursor) : 0;
   return (
     <div className="session-panel" data-testid="session-panel" data-session={sessionId}>
@@ -206,6 +210,7 @@ export function SessionPanel() {
           </select>
         </label>
         {summary && <span className="muted">handle <Shown text={summary.handle} /> · <Shown text={summary.mode} /> · attempts <Shown text={summary.attemptIds.join(', ')} /></span>}
+        {sessionUsage && <span className="muted">usage <UsageLine usage={sessionUsage} testId="session-usage" /></span>}
         {step && step.sessionId === sessionId && <span className="slice-note">highlighted: <Shown text={step.attemptId} /></span>}
       </div>
       {data.status === 'loading' && <div className="muted">loading session…</div>}

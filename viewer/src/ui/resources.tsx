@@ -8,6 +8,11 @@ import type { ArtifactContent, SessionData } from '../model/sessions.ts';
 export interface Resources {
   session(info: SessionInfo, version: number): Promise<SessionData>;
   artifact(ref: ArtifactRef): Promise<ArtifactContent | undefined>;
+  /**
+   * A URL an `<img>` can load the artifact from, typed `mediaType` (an allowed image type, see message-media.ts):
+   * the file as the flowtape server serves it, or a blob URL of its bytes for a dropped folder or zip.
+   */
+  artifactUrl(ref: ArtifactRef, mediaType: string): Promise<string | undefined>;
 }
 
 const ResourcesContext = createContext<Resources | null>(null);
