@@ -5,7 +5,7 @@
  * run again (they are code). Nothing waits for the recorded delays.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -196,10 +196,12 @@ export async function replayBundle(sourceDir: string, flow: FlowDefinition, opti
     recorder: { replayOf },
   };
   try {
+    const outDir = resolve(options.cwd, options.outDir ?? '.flowtape/replays');
     let run = await record(flow, source.input, {
       ...common,
       cwd: options.cwd,
-      outDir: resolve(options.cwd, options.outDir ?? '.flowtape/replays'),
+      // A deterministic replay keeps the recorded run id: each one gets a folder of its own all the same.
+      ...(source.deterministic ? { bundleDir: freeFolder(outDir, source.manifest.runId) } : { outDir }),
       ...(options.flowFile ? { flowFile: options.flowFile } : {}),
       // A deterministic recording replays deterministically: same clock readings, same run id, same bytes.
       ...(source.deterministic ? { deterministic: true } : {}),
@@ -216,6 +218,13 @@ export async function replayBundle(sourceDir: string, flow: FlowDefinition, opti
     return { run, replayOf, diff, misses, liveTurns };
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+function freeFolder(outDir: string, name: string): string {
+  for (let n = 1; ; n++) {
+    const dir = join(outDir, n === 1 ? name : `${name}-${n}`);
+    if (!existsSync(dir)) return dir;
   }
 }
 
