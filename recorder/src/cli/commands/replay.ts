@@ -1,5 +1,6 @@
 /** `flowtape replay <bundle>`: re-run a flow against a recording, then diff; exits like `diff` (0 same, 1 different, 2 error). */
 import { Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand } from '../context.ts';
@@ -37,7 +38,7 @@ export const replayCommand: CliCommand = {
       .argument('<bundle>', 'the recorded bundle (directory or packed .zip)')
       .option('--flow <file>', 'the flow file to run (default: the one the bundle recorded in flow.json)')
       .option('--out <dir>', 'runs root of the new bundle', '.flowtape/replays')
-      .option('--cwd <dir>', 'the working directory of the replay (default: the recorded run\'s, else the current one)')
+      .option('--cwd <dir>', 'the working directory of the replay: agents\' file access, shell actions run live (default: the current one)')
       .option('--from <node>', 'replay up to the first attempt of <node>, then run live from it (ACP turns need --agent)')
       .option('--agent <command>', 'a live ACP agent for prompts the recording lacks (hybrid replay)')
       .addOption(new Option('--shell <mode>', 'shell actions: `replay` their recorded output, or run them `live`').choices(['replay', 'live']).default('replay'))
@@ -53,11 +54,15 @@ export const replayCommand: CliCommand = {
           const sourceDir = resolve(io.cwd, bundle);
           const { recordedFlowFile, replayBundle } = await import('../../tools/replay.ts');
           const recorded = await asCliErrors(() => recordedFlowFile(sourceDir));
-          const cwd = resolve(io.cwd, flags.cwd ?? recorded.cwd ?? '.');
+          // The replay runs here (a CI checkout is rarely where the run was recorded); the recorded flow file is
+          // looked for here first, then where the run was recorded.
+          const cwd = resolve(io.cwd, flags.cwd ?? '.');
           let flowPath: string;
           if (flags.flow !== undefined) flowPath = resolve(io.cwd, flags.flow);
-          else if (recorded.flowFile !== undefined) flowPath = resolve(cwd, recorded.flowFile);
-          else throw new UsageError(`${bundle}: flow.json does not say which flow file the run came from (the bundle holds no flow source): give --flow <file>`);
+          else if (recorded.flowFile !== undefined) {
+            const here = resolve(cwd, recorded.flowFile);
+            flowPath = existsSync(here) || recorded.cwd === undefined ? here : resolve(recorded.cwd, recorded.flowFile);
+          } else throw new UsageError(`${bundle}: flow.json does not say which flow file the run came from (the bundle holds no flow source): give --flow <file>`);
           const { loadFlowFile } = await import('../flow-loader.ts');
           const { flow, file } = await loadFlowFile(flowPath, io.cwd);
           const controller = new AbortController();
