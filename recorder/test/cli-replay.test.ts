@@ -184,3 +184,71 @@ export default defineFlow({
     }
   });
 });
+
+describe('flowtape replay: an imported acpx bundle', () => {
+  it('replays every turn from the recording (acpx records no handshake and reattaches with session/load)', async () => {
+    const acpxDir = await tempDir('flowtape-replay-acpx-');
+    const savedHome = process.env['HOME'];
+    // acpx keeps persistent sessions under ~/.acpx: never the real one.
+    process.env['HOME'] = join(acpxDir.path, 'home');
+    try {
+      const { recordWithAcpx } = await import('./acpx-support.ts');
+      const { importAcpx } = await import('../src/tools/import-acpx.ts');
+      const acpx = await import('acpx/flows');
+      const flowText = `import { acp, compute, defineFlow } from 'acpx/flows';
+export default defineFlow({
+  name: 'acp',
+  startAt: 'prepare',
+  nodes: {
+    prepare: compute({ run: () => ({ topic: 'flow traces' }) }),
+    draft: acp({ session: { handle: 'main' }, prompt: ({ outputs }) => \`Draft a note about \${outputs.prepare.topic}\` }),
+    review: acp({ session: { handle: 'main' }, prompt: () => 'Review the draft' }),
+    second: acp({ session: { isolated: true }, prompt: () => 'Second opinion, please' }),
+    finish: compute({ run: ({ outputs }) => ({ draft: outputs.draft, review: outputs.review, second: outputs.second }) }),
+  },
+  edges: [{ from: 'prepare', to: 'draft' }, { from: 'draft', to: 'review' }, { from: 'review', to: 'second' }, { from: 'second', to: 'finish' }],
+});\n`;
+      writeFileSync(join(acpxDir.path, 'acp.flow.ts'), flowText);
+      // The same flow for acpx's own runner, which records the run.
+      const flow = acpx.defineFlow({
+        name: 'acp',
+        startAt: 'prepare',
+        nodes: {
+          prepare: acpx.compute({ run: () => ({ topic: 'flow traces' }) }),
+          draft: acpx.acp({ session: { handle: 'main' }, prompt: ({ outputs }) => `Draft a note about ${(outputs.prepare as { topic: string }).topic}` }),
+          review: acpx.acp({ session: { handle: 'main' }, prompt: () => 'Review the draft' }),
+          second: acpx.acp({ session: { isolated: true }, prompt: () => 'Second opinion, please' }),
+          finish: acpx.compute({ run: ({ outputs }) => ({ draft: outputs.draft, review: outputs.review, second: outputs.second }) }),
+        },
+        edges: [{ from: 'prepare', to: 'draft' }, { from: 'draft', to: 'review' }, { from: 'review', to: 'second' }, { from: 'second', to: 'finish' }],
+      });
+      const script = {
+        agent: { name: 'acpx-test-agent', version: '1.0.0' },
+        turns: [
+          { match: { regex: '^Draft' }, steps: [{ thought: 'Drafting.' }, { message: 'A draft about flow traces.' }] },
+          { match: { regex: '^Review' }, steps: [{ message: 'The draft reads well.' }] },
+          { match: { regex: '^Second' }, steps: [{ message: 'A second opinion.' }] },
+        ],
+      };
+      const run = await recordWithAcpx(acpxDir.path, 'acp', flow, {}, { script });
+      const imported = join(acpxDir.path, 'imported');
+      await importAcpx(run, { output: imported });
+      rmSync(join(acpxDir.path, 'acp.agent.json'));
+      const result = await runCli(['replay', imported, '--flow', 'acp.flow.ts', '--json', '-q'], { cwd: acpxDir.path });
+      const report = JSON.parse(result.stdout) as {
+        status: string; misses: unknown[]; liveTurns: string[];
+        diff: { counts: Record<string, number>; differences: Array<{ section: string; path: string }> };
+      };
+      assert.equal(report.status, 'completed', result.stderr);
+      assert.deepEqual(report.misses, []);
+      assert.deepEqual(report.liveTurns, []);
+      // acpx keeps no node sources and no run output: only those differ; every attempt and conversation is as recorded.
+      assert.equal(report.diff.counts['attempt'], 0, JSON.stringify(report.diff.differences));
+      assert.equal(report.diff.counts['session'], 0, JSON.stringify(report.diff.differences));
+      assert.equal(report.diff.counts['path'], 0, JSON.stringify(report.diff.differences));
+    } finally {
+      process.env['HOME'] = savedHome;
+      await acpxDir.remove();
+    }
+  });
+});

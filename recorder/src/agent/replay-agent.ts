@@ -70,13 +70,14 @@ export function startReplayAgent(options: ReplayAgentOptions): AgentConnection {
     })
     .onRequest('authenticate', () => ({}))
     .onRequest('session/new', async ({ params, client }) => {
-      const tape = tapes.find((t) => t.sessionNew !== undefined && claim(`session-${t.sessionId}`));
+      // A recording may lack the handshake (an acpx import starts at the first prompt): the binding's id stands in.
+      const tape = tapes.find((t) => (t.sessionNew !== undefined || t.acpSessionId !== '') && claim(`session-${t.sessionId}`));
       if (tape) {
-        const result = answer(tape.sessionNew!) as { sessionId: string };
+        const result = (tape.sessionNew ? answer(tape.sessionNew) : { sessionId: tape.acpSessionId }) as { sessionId: string };
         sessions.set(result.sessionId, { tape, cwd: params.cwd, mcpServers: params.mcpServers });
         return result as never;
       }
-      if (!options.live) throw new RequestError(-32000, `replay: the recording has no more sessions of handle "${options.handle}"`);
+      if (!options.live) throw new RequestError(REPLAY_MISS_CODE, `replay miss: the recording has no more sessions of handle "${options.handle}"`);
       const state: SessionState = { cwd: params.cwd, mcpServers: params.mcpServers };
       const liveId = await liveAgent(client).newSession(params.cwd, params.mcpServers);
       state.live = { agent: live!, sessionId: liveId };
@@ -125,7 +126,7 @@ export function startReplayAgent(options: ReplayAgentOptions): AgentConnection {
           signal.removeEventListener('abort', onAbort);
           state.turn = undefined;
         }
-        if (!turn.answer) throw new RequestError(-32000, 'replay: the recording ends before the agent answered this prompt');
+        if (!turn.answer) throw new RequestError(REPLAY_MISS_CODE, 'replay: the recording ends before the agent answered this prompt');
         const result = answer(turn.answer);
         return (tape?.cwd === undefined ? result : mapStrings(result, tape.cwd, state.cwd)) as never;
       }
