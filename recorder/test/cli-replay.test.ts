@@ -252,3 +252,42 @@ export default defineFlow({
     }
   });
 });
+
+describe('flowtape replay: cancelled turns', () => {
+  it('a turn the node timeout cancelled stays cancelled: the node times out again, without the agent', async () => {
+    const timeoutDir = await tempDir('flowtape-replay-timeout-');
+    try {
+      const { recorderEntry } = await import('./recorder-support.ts');
+      writeFileSync(
+        join(timeoutDir.path, 'slow.flow.ts'),
+        `import { acp, compute, defineFlow } from ${JSON.stringify(recorderEntry)};
+export default defineFlow({
+  name: 'slow-agent',
+  startAt: 'ask',
+  nodes: {
+    ask: acp({ prompt: 'Think hard', timeoutMs: 700 }),
+    after: compute({ run: () => ({ gaveUp: true }) }),
+  },
+  edges: [{ from: 'ask', switch: { on: '$result.outcome', cases: { timed_out: 'after' } } }],
+});\n`,
+      );
+      writeFileSync(
+        join(timeoutDir.path, 'slow.json'),
+        JSON.stringify({ agent: { name: 'slow', version: '1' }, turns: [{ match: 'Think hard', steps: [{ message: 'Hmm' }, { delayMs: 20000 }, { message: 'late' }] }] }),
+      );
+      const recorded = await runCli(['run', 'slow.flow.ts', '--deterministic', '--out', 'runs', '-q', '--agent', `${process.execPath} ${agentBin} --script slow.json`], { cwd: timeoutDir.path });
+      assert.equal(recorded.code, 0, recorded.stderr);
+      const bundle = recorded.stdout.trim();
+      const outcome = readFileSync(join(bundle, 'trace.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; attemptId?: string; payload: { outcome?: string } })
+        .find((e) => e.type === 'node.outcome' && e.attemptId === 'ask#1');
+      assert.equal(outcome?.payload.outcome, 'timed_out', 'the recording has the timed-out turn');
+      rmSync(join(timeoutDir.path, 'slow.json'));
+      const replayed = await runCli(['replay', bundle, '--json', '-q'], { cwd: timeoutDir.path });
+      const report = JSON.parse(replayed.stdout) as { status: string; diff: { same: boolean; differences: unknown[] } };
+      assert.equal(replayed.code, 0, JSON.stringify(report.diff.differences));
+      assert.equal(report.status, 'completed');
+    } finally {
+      await timeoutDir.remove();
+    }
+  });
+});

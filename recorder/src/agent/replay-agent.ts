@@ -118,7 +118,9 @@ export function startReplayAgent(options: ReplayAgentOptions): AgentConnection {
         signal.addEventListener('abort', onAbort, { once: true });
         state.turn = controller;
         try {
-          await new TurnReplay(client, state, controller.signal, options).steps(turn.steps);
+          const replay = new TurnReplay(client, state, controller.signal, options);
+          if (turn.cancel) await replay.cancelledTurn(turn.steps, turn.cancel);
+          else await replay.steps(turn.steps);
         } catch (error) {
           if (error instanceof Cancelled) return { stopReason: 'cancelled' as const };
           throw error;
@@ -216,6 +218,34 @@ class TurnReplay {
       if (this.signal.aborted) throw new Cancelled();
       await this.step(step);
     }
+  }
+
+  /**
+   * A turn the recorded client cancelled (its node timed out, the run was interrupted): the steps sent before the
+   * cancel, then a wait for the new client's cancel — which comes at the same point when the cancel was the flow's
+   * own timeout — bounded by the recorded time, then the rest, as recorded, whatever the client does.
+   */
+  async cancelledTurn(steps: RecordedStep[], cancel: { atStep: number; afterMs: number }): Promise<void> {
+    for (const [i, step] of steps.entries()) {
+      if (i === cancel.atStep) await this.cancelOrAfter(cancel.afterMs);
+      // After the cancel a request is made but not awaited for long: the recorded agent went on regardless.
+      await this.step(step).catch((error: unknown) => {
+        if (!(error instanceof Cancelled)) throw error;
+      });
+    }
+    if (cancel.atStep >= steps.length) await this.cancelOrAfter(cancel.afterMs);
+  }
+
+  private cancelOrAfter(ms: number): Promise<void> {
+    if (this.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   private async step(step: RecordedStep): Promise<void> {

@@ -29,6 +29,13 @@ export interface RecordedTurn {
   steps: RecordedStep[];
   /** Absent when the recording ends before the agent answered (a crash, a kill): replayed as an error. */
   answer?: RecordedAnswer;
+  /**
+   * The client cancelled the turn (a node timeout, Ctrl-C): `atStep` steps had been sent by then, `afterMs` after the
+   * prompt. A replay sends those, waits for the new client's cancel (at most `afterMs`), then sends the rest.
+   */
+  cancel?: { atStep: number; afterMs: number };
+  /** When the prompt was sent (ms since the epoch), to time a cancel. */
+  sentAt: number;
 }
 
 export interface RecordedSessionTape {
@@ -125,11 +132,17 @@ async function fillTape(tape: RecordedSessionTape, events: ReturnType<typeof loa
         if (step && typeof id === 'string') step.recordedTerminalId = id;
         continue;
       }
-      if (message.id === undefined) continue; // session/cancel: the recorded answer says the turn was cancelled
+      if (message.id === undefined) {
+        if (message.method === 'session/cancel' && open !== undefined && 'sentAt' in open) {
+          const turn = open as RecordedTurn;
+          turn.cancel ??= { atStep: turn.steps.length, afterMs: Math.max(0, Date.parse(event.at) - turn.sentAt) };
+        }
+        continue;
+      }
       const entry: { method: string; turn?: RecordedTurn; load?: RecordedStep[] } = { method: message.method };
       if (message.method === 'session/prompt') {
         const prompt = Array.isArray(message.params?.['prompt']) ? (message.params['prompt'] as unknown[]) : [];
-        const turn: RecordedTurn = { index: tape.turns.length, prompt, digest: promptDigest(prompt), steps: [] };
+        const turn: RecordedTurn = { index: tape.turns.length, prompt, digest: promptDigest(prompt), steps: [], sentAt: Date.parse(event.at) };
         if (event.attemptId !== undefined) turn.attemptId = event.attemptId;
         tape.turns.push(turn);
         entry.turn = turn;
