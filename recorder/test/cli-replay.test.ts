@@ -265,7 +265,7 @@ export default defineFlow({
   name: 'slow-agent',
   startAt: 'ask',
   nodes: {
-    ask: acp({ prompt: 'Think hard', timeoutMs: 700 }),
+    ask: acp({ prompt: 'Think hard', timeoutMs: 4000 }),
     after: compute({ run: () => ({ gaveUp: true }) }),
   },
   edges: [{ from: 'ask', switch: { on: '$result.outcome', cases: { timed_out: 'after' } } }],
@@ -282,6 +282,8 @@ export default defineFlow({
         .find((e) => e.type === 'node.outcome' && e.attemptId === 'ask#1');
       assert.equal(outcome?.payload.outcome, 'timed_out', 'the recording has the timed-out turn');
       rmSync(join(timeoutDir.path, 'slow.json'));
+      // The turn began: the agent's first message is in the recording (the timeout did not hit the agent's start).
+      assert.match(readFileSync(join(bundle, 'sessions', 's1', 'events.ndjson'), 'utf8'), /"text":"Hmm"/);
       const replayed = await runCli(['replay', bundle, '--json', '-q'], { cwd: timeoutDir.path });
       const report = JSON.parse(replayed.stdout) as { status: string; diff: { same: boolean; differences: unknown[] } };
       assert.equal(replayed.code, 0, JSON.stringify(report.diff.differences));

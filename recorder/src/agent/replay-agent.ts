@@ -119,7 +119,9 @@ export function startReplayAgent(options: ReplayAgentOptions): AgentConnection {
         state.turn = controller;
         try {
           const replay = new TurnReplay(client, state, controller.signal, options);
-          if (turn.cancel) await replay.cancelledTurn(turn.steps, turn.cancel);
+          // A turn its node's timeout cancelled: the new run's timeout cancels it at the same point.
+          const timedOut = turn.attemptId !== undefined && options.recording.outcomes.get(turn.attemptId) === 'timed_out';
+          if (turn.cancel && timedOut) await replay.cancelledTurn(turn.steps, turn.cancel.atStep);
           else await replay.steps(turn.steps);
         } catch (error) {
           if (error instanceof Cancelled) return { stopReason: 'cancelled' as const };
@@ -221,31 +223,24 @@ class TurnReplay {
   }
 
   /**
-   * A turn the recorded client cancelled (its node timed out, the run was interrupted): the steps sent before the
-   * cancel, then a wait for the new client's cancel — which comes at the same point when the cancel was the flow's
-   * own timeout — bounded by the recorded time, then the rest, as recorded, whatever the client does.
+   * A turn whose node timed out while the agent worked: the steps sent before the client's cancel, then a wait for
+   * the new client's cancel (its node has the same timeout; the wait is the flow's, not the agent's), then the rest,
+   * as recorded. Other cancelled turns (an interrupted run) answer `cancelled` at once, as recorded.
    */
-  async cancelledTurn(steps: RecordedStep[], cancel: { atStep: number; afterMs: number }): Promise<void> {
+  async cancelledTurn(steps: RecordedStep[], atStep: number): Promise<void> {
     for (const [i, step] of steps.entries()) {
-      if (i === cancel.atStep) await this.cancelOrAfter(cancel.afterMs);
+      if (i === atStep) await this.cancelled();
       // After the cancel a request is made but not awaited for long: the recorded agent went on regardless.
       await this.step(step).catch((error: unknown) => {
         if (!(error instanceof Cancelled)) throw error;
       });
     }
-    if (cancel.atStep >= steps.length) await this.cancelOrAfter(cancel.afterMs);
+    if (atStep >= steps.length) await this.cancelled();
   }
 
-  private cancelOrAfter(ms: number): Promise<void> {
+  private cancelled(): Promise<void> {
     if (this.signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.signal.addEventListener('abort', done, { once: true });
-    });
+    return new Promise((resolve) => this.signal.addEventListener('abort', () => resolve(), { once: true }));
   }
 
   private async step(step: RecordedStep): Promise<void> {

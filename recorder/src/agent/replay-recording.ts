@@ -30,12 +30,9 @@ export interface RecordedTurn {
   /** Absent when the recording ends before the agent answered (a crash, a kill): replayed as an error. */
   answer?: RecordedAnswer;
   /**
-   * The client cancelled the turn (a node timeout, Ctrl-C): `atStep` steps had been sent by then, `afterMs` after the
-   * prompt. A replay sends those, waits for the new client's cancel (at most `afterMs`), then sends the rest.
+   * The client cancelled the turn (a node timeout, Ctrl-C) once `atStep` of the steps had come.
    */
-  cancel?: { atStep: number; afterMs: number };
-  /** When the prompt was sent (ms since the epoch), to time a cancel. */
-  sentAt: number;
+  cancel?: { atStep: number };
 }
 
 export interface RecordedSessionTape {
@@ -58,6 +55,8 @@ export interface Recording {
   attemptStarts: Map<string, number>;
   /** Seq of the first node.started of each node. */
   nodeStarts: Map<string, number>;
+  /** Each attempt's recorded outcome (`timed_out` tells a turn its node's timeout cancelled). */
+  outcomes: Map<string, string>;
 }
 
 export class RecordingError extends Error {
@@ -94,7 +93,9 @@ export async function loadRecording(location: string): Promise<Recording> {
   const manifest = await loadManifest(backend);
   const attemptStarts = new Map<string, number>();
   const nodeStarts = new Map<string, number>();
+  const outcomes = new Map<string, string>();
   for await (const { event } of loadTrace(backend, manifest)) {
+    if (event.type === 'node.outcome' && event.attemptId !== undefined) outcomes.set(event.attemptId, String((event.payload as { outcome?: unknown }).outcome));
     if (event.type !== 'node.started' || event.attemptId === undefined) continue;
     attemptStarts.set(event.attemptId, event.seq);
     if (event.nodeId !== undefined && !nodeStarts.has(event.nodeId)) nodeStarts.set(event.nodeId, event.seq);
@@ -109,7 +110,7 @@ export async function loadRecording(location: string): Promise<Recording> {
   }
   // The manifest lists sessions by id as text (s10 before s2): the run opened them in binding order.
   sessions.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
-  return { runId: manifest.runId, sessions: sessions.map((s) => s.tape), attemptStarts, nodeStarts };
+  return { runId: manifest.runId, sessions: sessions.map((s) => s.tape), attemptStarts, nodeStarts, outcomes };
 }
 
 /** Folds the raw traffic into the tape: requests the client sent, and what the agent sent until each answer. */
@@ -133,16 +134,16 @@ async function fillTape(tape: RecordedSessionTape, events: ReturnType<typeof loa
         continue;
       }
       if (message.id === undefined) {
-        if (message.method === 'session/cancel' && open !== undefined && 'sentAt' in open) {
+        if (message.method === 'session/cancel' && open !== undefined && 'digest' in open) {
           const turn = open as RecordedTurn;
-          turn.cancel ??= { atStep: turn.steps.length, afterMs: Math.max(0, Date.parse(event.at) - turn.sentAt) };
+          turn.cancel ??= { atStep: turn.steps.length };
         }
         continue;
       }
       const entry: { method: string; turn?: RecordedTurn; load?: RecordedStep[] } = { method: message.method };
       if (message.method === 'session/prompt') {
         const prompt = Array.isArray(message.params?.['prompt']) ? (message.params['prompt'] as unknown[]) : [];
-        const turn: RecordedTurn = { index: tape.turns.length, prompt, digest: promptDigest(prompt), steps: [], sentAt: Date.parse(event.at) };
+        const turn: RecordedTurn = { index: tape.turns.length, prompt, digest: promptDigest(prompt), steps: [] };
         if (event.attemptId !== undefined) turn.attemptId = event.attemptId;
         tape.turns.push(turn);
         entry.turn = turn;
