@@ -293,3 +293,34 @@ export default defineFlow({
     }
   });
 });
+
+describe('flowtape replay: the samples', () => {
+  // checkpoint (resumed with the recorded input), retry-timeout (a shell command its node's timeout stopped),
+  // shell-routing (shell output from the recording), conversation (ACP turns): each replays to the same bytes.
+  const samples = readdirSync(join(repoRoot, 'samples'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(repoRoot, 'samples', d.name, 'bundle', 'manifest.json')))
+    .map((d) => d.name);
+
+  it('finds the samples', () => assert.ok(samples.length >= 4, samples.join(', ')));
+
+  for (const name of samples) {
+    it(`${name}: replays with no agent to a bundle equal to the sample apart from the replay fields`, async () => {
+      const copy = await tempDir(`flowtape-replay-${name}-`);
+      try {
+        const { cpSync } = await import('node:fs');
+        cpSync(join(repoRoot, 'samples', name), copy.path, { recursive: true });
+        rmSync(join(copy.path, 'agent.json'), { force: true });
+        const result = await runCli(['replay', 'bundle', '--permission', 'approve-all', '--out', 'replays', '--json', '-q'], { cwd: copy.path });
+        assert.equal(result.code, 0, result.stdout.slice(0, 2000) + result.stderr);
+        const replayed = (JSON.parse(result.stdout) as { bundle: string }).bundle;
+        const original = join(copy.path, 'bundle');
+        assert.deepEqual(files(replayed), files(original));
+        for (const file of files(original)) {
+          assert.equal(withoutReplayFields(file, readFileSync(join(replayed, file), 'utf8')), withoutReplayFields(file, readFileSync(join(original, file), 'utf8')), `${name}: ${file}`);
+        }
+      } finally {
+        await copy.remove();
+      }
+    });
+  }
+});

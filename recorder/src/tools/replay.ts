@@ -72,6 +72,8 @@ interface SourceRun {
   /** run.resumed inputs, in order. */
   resumes: unknown[];
   shell: Map<string, { command: string; stdout: string; stderr: string; exitCode: number | null; signal: string | null }>;
+  /** Each attempt's outcome error code (`node_timeout`, `shell_timeout`, …), for actions that were interrupted. */
+  errorCodes: Map<string, string>;
   nodes: Set<string>;
 }
 
@@ -90,7 +92,7 @@ async function readSource(location: string): Promise<SourceRun> {
     if (text === undefined) throw new ReplayError(`${location}: ${ref.artifact.path} is missing`);
     return asText || ref.artifact.mediaType.startsWith('text/') ? text : JSON.parse(text);
   };
-  const source: SourceRun = { manifest, traceSha256: createHash('sha256').update(traceText).digest('hex'), input: undefined, deterministic: false, resumes: [], shell: new Map(), nodes: new Set() };
+  const source: SourceRun = { manifest, traceSha256: createHash('sha256').update(traceText).digest('hex'), input: undefined, deterministic: false, resumes: [], shell: new Map(), errorCodes: new Map(), nodes: new Set() };
   const commands = new Map<string, string>();
   for await (const { event } of loadTrace(backend, manifest)) {
     const payload = event.payload as Record<string, unknown>;
@@ -98,6 +100,9 @@ async function readSource(location: string): Promise<SourceRun> {
     if (event.type === 'run.started') {
       source.input = await value(payload['input'] as ValueRef | undefined, false);
       source.deterministic = payload['deterministic'] === true;
+    } else if (event.type === 'node.outcome' && event.attemptId) {
+      const code = (payload['error'] as { code?: unknown } | undefined)?.code;
+      if (typeof code === 'string') source.errorCodes.set(event.attemptId, code);
     } else if (event.type === 'run.resumed') {
       source.resumes.push(await value(payload['input'] as ValueRef | undefined, false));
     } else if (event.type === 'action.started' && payload['actionType'] === 'shell' && event.attemptId) {
@@ -146,6 +151,10 @@ function shellReplayer(source: SourceRun, live: () => boolean): ShellRunner {
     if (recorded.command !== shown) {
       throw new NodeError('replay_miss', `node "${nodeId}" attempt ${attemptId}: replay miss: the command is now "${shown}", the recording ran "${recorded.command}" (use --shell live to run it)`);
     }
+    const code = source.errorCodes.get(attemptId);
+    // The node's timeout stopped the command: the new run's timeout stops it at the same point (a wait that is the
+    // flow's, not the command's). A command that hit its own timeout says so at once.
+    if (code === 'node_timeout') await new Promise<void>((done) => (signal.aborted ? done() : signal.addEventListener('abort', () => done(), { once: true })));
     const result: ShellActionResult = {
       command: exec.command,
       args,
@@ -156,9 +165,9 @@ function shellReplayer(source: SourceRun, live: () => boolean): ShellRunner {
       exitCode: recorded.exitCode,
       signal: recorded.signal as NodeJS.Signals | null,
       durationMs: 0,
-      timedOut: false,
-      aborted: false,
-      overflowed: false,
+      timedOut: code === 'shell_timeout',
+      aborted: code === 'node_timeout',
+      overflowed: code === 'max_buffer',
     };
     return result;
   };
