@@ -140,6 +140,8 @@ export function startReplayAgent(options: ReplayAgentOptions): AgentConnection {
         const meta = typeof result._meta === 'object' && result._meta !== null ? result._meta : {};
         return { ...result, _meta: { ...meta, [REPLAY_META_KEY]: 'live' } } as never;
       }
+      const forked = tape?.turns.find((t) => t.digest === digest && isAfterFork(t));
+      if (forked) throw new RequestError(REPLAY_MISS_CODE, `replay: --from ${options.from}: this turn comes at or after the fork and needs a live agent (--agent)`);
       throw missError(tape, asRecorded, options.handle);
     });
 
