@@ -1,6 +1,5 @@
 /** `flowtape diff <a> <b>`: exit 0 when the runs behave the same, 1 when they differ, 2 on bad input. */
-import type { DiffResult } from '../../tools/diff.ts';
-import type { CliCommand, CliContext } from '../context.ts';
+import type { CliCommand } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { argPath, asCliErrors } from './tool-errors.ts';
 
@@ -10,12 +9,6 @@ interface DiffFlags {
   ignore: string[];
   maxDetails: string;
   usage?: boolean;
-}
-
-/** The diff report as text or Markdown on stdout (also `flowtape replay`'s report). */
-export async function printDiffReport(cli: CliContext, result: DiffResult, markdown: boolean): Promise<void> {
-  const { formatMarkdown, formatText } = await import('../../tools/diff-format.ts');
-  cli.io.stdout(markdown ? formatMarkdown(result) : formatText(result));
 }
 
 export const diffCommand: CliCommand = {
@@ -49,9 +42,11 @@ export const diffCommand: CliCommand = {
           const maxDetails = Number(flags.maxDetails);
           if (!Number.isInteger(maxDetails) || maxDetails < 0) throw new UsageError(`diff: --max-details: "${flags.maxDetails}" is not a whole number`);
           const { diffBundles } = await import('../../tools/diff.ts');
+          const { formatMarkdown, formatText } = await import('../../tools/diff-format.ts');
           const result = await asCliErrors(() => diffBundles(argPath(cli.io.cwd, a), argPath(cli.io.cwd, b), { ignore: flags.ignore, maxDetails, usage: flags.usage === true }));
           if (flags.json) cli.json(result, 2);
-          else await printDiffReport(cli, result, flags.markdown === true);
+          else if (flags.markdown) cli.io.stdout(formatMarkdown(result));
+          else cli.io.stdout(formatText(result));
           return result.same ? 0 : 1;
         }),
       );

@@ -6,7 +6,6 @@ import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { PERMISSION_HELP, PERMISSION_POLICIES } from '../input.ts';
-import { printDiffReport } from './diff.ts';
 import { asCliErrors } from './tool-errors.ts';
 
 interface ReplayFlags {
@@ -97,7 +96,9 @@ export const replayCommand: CliCommand = {
                 misses: result.misses, liveTurns: result.liveTurns, diff: result.diff,
               }, 2);
             } else {
-              await printDiffReport(cli, result.diff, flags.markdown === true);
+              // The diff engine's own report, as `flowtape diff` prints it.
+              const { formatMarkdown, formatText } = await import('../../tools/diff-format.ts');
+              io.stdout(flags.markdown ? formatMarkdown(result.diff) : formatText(result.diff));
             }
             io.stderr(`flowtape: replay ${result.run.status} into ${result.run.bundleDir}: ${result.diff.same ? 'same as the recording' : `${result.diff.total} difference(s)`}\n`);
             return result.diff.same ? 0 : 1;
