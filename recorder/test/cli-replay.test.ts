@@ -324,3 +324,44 @@ describe('flowtape replay: the samples', () => {
     });
   }
 });
+
+describe('flowtape replay: a loop that sends the same prompt again', () => {
+  it('serves the recorded turns of a repeated prompt in their order', async () => {
+    const loopDir = await tempDir('flowtape-replay-loop-');
+    try {
+      const { recorderEntry } = await import('./recorder-support.ts');
+      writeFileSync(
+        join(loopDir.path, 'loop.flow.ts'),
+        `import { acp, compute, defineFlow } from ${JSON.stringify(recorderEntry)};
+export default defineFlow({
+  name: 'loop',
+  startAt: 'ask',
+  nodes: {
+    ask: acp({ prompt: 'Again?' }),
+    count: compute({ run: ({ outputs }) => ({ n: ((outputs.count?.n) ?? 0) + 1, said: outputs.ask }) }),
+    check: compute({ run: ({ outputs }) => ({ more: outputs.count.n < 3 ? 'yes' : 'no' }) }),
+    done: compute({ run: ({ outputs }) => ({ last: outputs.ask }) }),
+  },
+  edges: [
+    { from: 'ask', to: 'count' },
+    { from: 'count', to: 'check' },
+    { from: 'check', switch: { on: '$.more', cases: { yes: 'ask', no: 'done' } } },
+  ],
+});\n`,
+      );
+      const answer = (text: string) => ({ match: 'Again?', times: 1, steps: [{ message: text }] });
+      writeFileSync(join(loopDir.path, 'loop.json'), JSON.stringify({ agent: { name: 'loop', version: '1' }, turns: [answer('one'), answer('two'), answer('three')] }));
+      const recorded = await runCli(['run', 'loop.flow.ts', '--out', 'runs', '-q', '--json', '--agent', `${process.execPath} ${agentBin} --script loop.json`], { cwd: loopDir.path });
+      assert.equal(recorded.code, 0, recorded.stderr);
+      const source = JSON.parse(recorded.stdout) as { bundle: string; status: string };
+      assert.equal(source.status, 'completed');
+      rmSync(join(loopDir.path, 'loop.json'));
+      const replayed = await runCli(['replay', source.bundle, '--json', '-q'], { cwd: loopDir.path });
+      assert.equal(replayed.code, 0, replayed.stdout.slice(0, 3000) + replayed.stderr);
+      const trace = readFileSync(join((JSON.parse(replayed.stdout) as { bundle: string }).bundle, 'trace.ndjson'), 'utf8');
+      assert.match(trace, /"last":"three"/);
+    } finally {
+      await loopDir.remove();
+    }
+  });
+});
