@@ -91,6 +91,30 @@ describe('installed from the packed tarballs into a fresh project', { timeout: 6
     assert.match(result.stdout, /^no differences$/m, 'the new run diffs as the same as the golden');
   });
 
+  test('the README\'s "Replay in CI" commands, run as written after "Your first flow", work in the project', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const blocksOf = (heading: string): string[] => {
+      const at = readme.indexOf(heading);
+      const section = readme.slice(at, readme.indexOf('\n## ', at + 5));
+      return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    };
+    const first = blocksOf('## Your first flow').join('\n').split('\n').filter((line) => !line.startsWith('npx flowtape view')).join('\n');
+    const replay = blocksOf('## Replay in CI');
+    assert.ok(replay.length >= 2, 'the section has its shell blocks');
+    const dir = join(env.project, 'replay-in-ci');
+    mkdirSync(dir);
+    // The agent's script is gone before the replays: every recorded turn must come from the recording.
+    const script = [first, replay[0]!.replace('# in CI:', 'mv agent.json agent.json.away\n# in CI:'), 'mv agent.json.away agent.json', ...replay.slice(1)].join('\n');
+    const result = run('bash', ['-euo', 'pipefail', '-c', script], dir);
+    assert.equal(result.status, 0, `README commands failed:\n${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /^no differences$/m, 'the replay of the golden is the same');
+    assert.match(result.stdout, /node thanks · attempt thanks#1\n {2}\+ \/output\/polite: only in b: true/);
+    assert.match(result.stderr, /node "reply" attempt reply#1: replay miss: prompt not in the recording/);
+    assert.match(result.stderr, /^\+Answer this greeting warmly: Hello, Ada!$/m);
+    assert.match(result.stderr, /live turns \(--agent\): reply#1/);
+    assert.equal(result.stdout.match(/^exit 1$/gm)?.length, 3, result.stdout);
+  });
+
   test('npx flowtape runs a TypeScript flow importing @flowtape/recorder with the scripted agent; verify and diff pass', () => {
     const agent = ['--agent', 'flowtape-scripted-agent --script flows/agent.json', '--permission', 'approve-all', '--out', 'runs'];
     const first = runFlow(['flows/conversation.flow.ts', ...agent]);

@@ -31,6 +31,14 @@ export const Manifest = z
       .object({ format: z.string(), tool: z.string().optional(), path: z.string().optional() })
       .optional()
       .describe('Set when the bundle was converted from another format (`flowtape import`).'),
+    replayOf: z
+      .object({
+        runId: RunId.describe('The run id of the bundle this run replayed.'),
+        traceSha256: z.string().regex(/^[0-9a-f]{64}$/).describe('SHA-256 of that bundle\'s trace.ndjson when the replay started.'),
+        from: z.string().optional().describe('`--from <node>`: the node from whose first attempt on the run went live.'),
+      })
+      .optional()
+      .describe('Set by `flowtape replay`: the recorded run this one re-ran against (see "Replay").'),
   })
   .meta({ title: 'manifest.json', description: 'The entry point of a bundle: readers start here.' });
 export type Manifest = z.infer<typeof Manifest>;

@@ -76,6 +76,8 @@ export interface RecorderOptions {
   snapshotIntervalMs?: number;
   /** Recorded as flow.json `flowFile` (the flow file the run came from, for `flowtape resume`). */
   flowFile?: string;
+  /** Recorded as manifest `replayOf` (`flowtape replay`: the run this one replays). */
+  replayOf?: Manifest['replayOf'];
   /** Called once when writing fails (disk full, permissions): the bundle cannot be completed. */
   onError?: (error: Error) => void;
   /** Non-fatal problems (a duplicate outcome, a torn line removed under the lock). */
@@ -140,6 +142,7 @@ class BundleRecorder implements Recorder {
   readonly bundleDir: string;
   private readonly options: RecorderOptions;
   private readonly deterministic: boolean;
+  private readonly replayOf: Manifest['replayOf'];
   private readonly warnings: string[] = [];
   private readonly trace: TraceWriter;
   private readonly artifacts: ArtifactStore;
@@ -181,6 +184,7 @@ class BundleRecorder implements Recorder {
     this.bundleDir = bundleDir;
     this.options = options;
     this.deterministic = options.deterministic ?? false;
+    this.replayOf = options.replayOf;
     const shared = (options.shared ?? false) || (options.resume ?? false);
     this.shared = shared;
     if (this.deterministic) this.addDeterministicScrubs();
@@ -778,6 +782,7 @@ class BundleRecorder implements Recorder {
         ...(this.deterministic ? {} : { pid: process.pid, hostname: hostname() }),
         ...(this.shared || final ? {} : { exclusive: true }),
       },
+      ...(this.replayOf ? { replayOf: this.replayOf } : {}),
     };
   }
 

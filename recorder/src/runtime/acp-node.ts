@@ -29,6 +29,7 @@ export interface AcpNodeHost {
   flow: FlowDefinition;
   cwd: string;
   agentCommand: AgentCommand | undefined;
+  agentFor: ((handle: string, command: string[] | undefined) => AgentCommand) | undefined;
   agents: Record<string, AgentCommand> | undefined;
   permissionPolicy: PermissionPolicy | undefined;
   auth: string | undefined;
@@ -130,11 +131,11 @@ export class AcpNodeRunner {
 
   /** Runs one attempt of an ACP node; resolves with the node output. */
   async execute(node: AcpNodeDefinition, attempt: AcpAttempt, context: FlowNodeContext): Promise<unknown> {
-    const argv = this.resolveAgent(node, attempt.nodeId);
-    const cwd = await this.resolveCwd(node, context);
-    const promptText = promptToText(typeof node.prompt === 'string' ? node.prompt : await node.prompt(context), attempt.nodeId);
     const isolated = node.session?.isolated === true;
     const handle = node.session?.handle ?? (isolated ? 'isolated' : 'main');
+    const argv = this.resolveAgent(node, attempt.nodeId, handle);
+    const cwd = await this.resolveCwd(node, context);
+    const promptText = promptToText(typeof node.prompt === 'string' ? node.prompt : await node.prompt(context), attempt.nodeId);
     const policy = node.permissionPolicy ?? this.host.flow.permissionPolicy ?? this.host.permissionPolicy ?? DEFAULT_PERMISSION_POLICY;
     const auth = node.auth ?? this.host.flow.auth ?? this.host.auth;
     const mcpServers = this.mcpServersFor(node, attempt.nodeId);
@@ -202,9 +203,10 @@ export class AcpNodeRunner {
     await within(Promise.allSettled([...this.closing, ...discarding]), 15_000);
   }
 
-  private resolveAgent(node: AcpNodeDefinition, nodeId: string): string[] {
+  private resolveAgent(node: AcpNodeDefinition, nodeId: string, handle: string): string[] {
     const fromProfile = node.profile !== undefined ? this.host.agents?.[node.profile] : undefined;
-    const command = node.agentCommand ?? fromProfile ?? this.host.flow.agentCommand ?? this.host.agentCommand;
+    const chosen = node.agentCommand ?? fromProfile ?? this.host.flow.agentCommand ?? this.host.agentCommand;
+    const command = this.host.agentFor ? this.host.agentFor(handle, chosen === undefined ? undefined : splitCommand(chosen)) : chosen;
     const argv = command === undefined ? [] : splitCommand(command);
     if (argv.length === 0 || argv[0] === '') {
       const profile = node.profile !== undefined ? ` (profile "${node.profile}" is not configured)` : '';

@@ -45,6 +45,6 @@ export {
 } from './mcp-servers.ts';
 export { runFlow, resumeFlow, type IdFactory, type ResumeOptions, type ResumeState, type RunOptions, type RunResult, type RunStatus } from './run.ts';
 export { flowSnapshot } from './snapshot.ts';
-export type { FlowShellExecution, FlowShellResult, ShellActionExecution, ShellActionResult } from './shell.ts';
+export type { FlowShellExecution, FlowShellResult, ShellActionExecution, ShellActionResult, ShellRunner } from './shell.ts';
 export { FlowDefinitionError, NodeError, ResumeError, RunOptionsError } from './errors.ts';
 export { systemClock, type Clock, type LifecycleEvent, type LifecycleEventType, type LifecycleObserver } from './lifecycle.ts';

@@ -26,7 +26,7 @@ import { NodeError, ResumeError, RunOptionsError, toErrorInfo } from './errors.t
 import { systemClock, type Clock, type LifecycleEvent, type LifecycleObserver } from './lifecycle.ts';
 import { parseMcpServers, type McpServer, type McpServersInput } from './mcp-servers.ts';
 import { compileEdges, reachableFrom, route, type CompiledEdge } from './routing.ts';
-import { runShellCommand, type ShellActionExecution } from './shell.ts';
+import { runShellCommand, type ShellActionExecution, type ShellRunner } from './shell.ts';
 import { flowSnapshot } from './snapshot.ts';
 
 export type RunStatus = 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'waiting';
@@ -51,6 +51,16 @@ export interface RunOptions {
   agentCommand?: AgentCommand;
   /** acpx profiles: agent name → command, for ACP nodes with `profile`. */
   agents?: Record<string, AgentCommand>;
+  /**
+   * Wins over every other agent choice: the agent of each ACP session, by session handle (`flowtape replay` points
+   * every session at the replay agent). Called with the command the node would otherwise use, if any.
+   */
+  agentFor?: (handle: string, command: string[] | undefined) => AgentCommand;
+  /**
+   * Runs shell actions instead of spawning them (`flowtape replay` returns the recorded output). Absent: the
+   * command runs. The runtime still emits action.started/completed and judges the result as for a real run.
+   */
+  shellRunner?: ShellRunner;
   /** Default permission policy of ACP sessions (the client's default is `approve-reads`). */
   permissionPolicy?: PermissionPolicy;
   /** The ACP auth method for agents that advertise it (the CLI's `--auth`); a flow's or node's `auth` wins. */
@@ -145,6 +155,7 @@ class FlowRun {
   readonly results: Record<string, FlowNodeResult> = Object.create(null) as Record<string, FlowNodeResult>;
   readonly attempts = new Map<string, number>();
   readonly services: Record<string, unknown>;
+  private readonly shellRunner: ShellRunner | undefined;
   readonly cwd: string;
   readonly acp: AcpNodeRunner;
   resumeInput: unknown;
@@ -178,6 +189,7 @@ class FlowRun {
     this.clock = options.clock ?? systemClock;
     this.cwd = resolvePath(options.cwd);
     this.services = options.services ?? {};
+    this.shellRunner = options.shellRunner;
     this.edges = compileEdges(flow);
     this.runTimeoutMs = options.runTimeoutMs ?? flow.runTimeoutMs;
     this.graceMs = options.interruptGraceMs ?? DEFAULT_GRACE_MS;
@@ -189,6 +201,7 @@ class FlowRun {
         flow,
         cwd: this.cwd,
         agentCommand: options.agentCommand,
+        agentFor: options.agentFor,
         agents: options.agents,
         permissionPolicy: options.permissionPolicy,
         auth: options.auth,
@@ -521,7 +534,9 @@ class FlowRun {
     attempt.openAction = { actionType: 'shell', startedAt };
     let result;
     try {
-      result = await runShellCommand(exec, { cwd, signal: attempt.signal });
+      result = this.shellRunner
+        ? await this.shellRunner(exec, { cwd, signal: attempt.signal, nodeId: attempt.nodeId, attemptId: attempt.attemptId })
+        : await runShellCommand(exec, { cwd, signal: attempt.signal });
     } catch (error) {
       if (attempt.openAction && !attempt.settled) {
         attempt.openAction = undefined;
@@ -743,7 +758,7 @@ export async function resumeFlow(flow: FlowDefinition, state: ResumeState, resum
     const node = flow.nodes[id];
     if (node?.nodeType !== 'acp') continue;
     const fromProfile = node.profile !== undefined ? options.agents?.[node.profile] : undefined;
-    if (node.agentCommand === undefined && fromProfile === undefined && flow.agentCommand === undefined && agentCommand === undefined) {
+    if (node.agentCommand === undefined && fromProfile === undefined && flow.agentCommand === undefined && agentCommand === undefined && options.agentFor === undefined) {
       throw new ResumeError(`node "${id}" after checkpoint "${state.checkpoint}" needs an agent and none is given: pass --agent (the run recorded none to go on with)`);
     }
   }

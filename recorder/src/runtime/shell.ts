@@ -54,6 +54,12 @@ export interface RunShellOptions {
   killGraceMs?: number;
 }
 
+/** Something that runs a shell action in place of spawning it (a replay answers from the recording). */
+export type ShellRunner = (
+  exec: ShellActionExecution,
+  options: { cwd: string; signal: AbortSignal; nodeId: string; attemptId: string },
+) => Promise<ShellActionResult>;
+
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);

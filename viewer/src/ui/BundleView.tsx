@@ -12,6 +12,7 @@ import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { Shown } from './Shown.tsx';
 import type { Tab } from '../model/store.ts';
 import { UsageLine } from './UsageView.tsx';
+import { ReplayBadge } from './ReplayBadge.tsx';
 
 function Header({ backHref }: { backHref?: string }) {
   const model = useView((s) => s.model)!;
@@ -25,6 +26,7 @@ function Header({ backHref }: { backHref?: string }) {
       <span className="flow-name" data-testid="flow-name"><Shown text={m?.flowName ?? model.flow?.name ?? final.flowName ?? '(unknown flow)'} /></span>
       <code className="run-id" data-testid="run-id"><Shown text={m?.runId ?? final.runId ?? model.label} /></code>
       <span className={`run-status status-${runStatus}`} data-testid="run-status" title="status of the run (whole bundle)"><Shown text={runStatus} /></span>
+      <ReplayBadge replayOf={m?.replayOf} />
       <span className="muted">started {formatTime(m?.createdAt ?? final.startedAt)}</span>
       {final.durationMs !== undefined && <span className="muted">took {formatDuration(final.durationMs)}</span>}
       <UsageLine usage={final.usage} testId="run-usage" className="muted usage" />

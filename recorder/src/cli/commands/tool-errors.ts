@@ -12,6 +12,8 @@ const INPUT_ERRORS = new Set([
   'ListRunsError',
   'ZodError',
   'UnsafeBundleError',
+  'ReplayError',
+  'RecordingError',
 ]);
 const FS_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOSPC', 'EROFS', 'ELOOP']);
 
