@@ -97,7 +97,7 @@ export const replayCommand: CliCommand = {
               }, 2);
             } else {
               // The diff engine's own report, as `flowtape diff` prints it.
-              const { formatMarkdown, formatText } = await import('../../tools/diff-format.ts');
+              const { formatMarkdown, formatText } = await import('@flowtape/schema/diff');
               io.stdout(flags.markdown ? formatMarkdown(result.diff) : formatText(result.diff));
             }
             io.stderr(`flowtape: replay ${result.run.status} into ${result.run.bundleDir}: ${result.diff.same ? 'same as the recording' : `${result.diff.total} difference(s)`}\n`);
