@@ -10,6 +10,7 @@ import { repairCommand } from './repair.ts';
 import { packCommand } from './pack.ts';
 import { importCommand } from './import.ts';
 import { checkCommand } from './check.ts';
+import { exportCommand } from './export.ts';
 
 // Modules here import only commander and small helpers; each action imports what it needs when it runs, so
 // `flowtape --help` and every command load only their own code.
@@ -24,4 +25,5 @@ export const commands: CliCommand[] = [
   repairCommand,
   packCommand,
   importCommand,
+  exportCommand,
 ];
