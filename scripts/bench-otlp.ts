@@ -1,0 +1,154 @@
+/**
+ * pnpm bench:otlp — what OpenTelemetry export costs.
+ *
+ *  1. After the fact: the time to export a bundle of ~100,000 trace events (a chain of compute nodes, three events
+ *     each) as OTLP, against the floor of reading its trace.ndjson and JSON.parse of every line, measured in the
+ *     same run: building the spans alone, writing OTLP JSON with -o, and sending OTLP/HTTP protobuf to a local
+ *     receiver that reads and discards the requests (so the figure is flowtape's cost, not a collector's).
+ *  2. Live: the recorder's cost per node on a chain of compute nodes with live export on (the same local receiver)
+ *     and off, median of several runs each, alternating. Target: on ≤ 1.20 × off.
+ *
+ *   tsx scripts/bench-otlp.ts [--events 100000] [--nodes 2000] [--reps 5]
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { compute, defineFlow, record, type FlowDefinition, type FlowEdge, type FlowNodeDefinition } from '@flowtape/recorder';
+import { bundleSpans, exportOtlp } from '../recorder/src/tools/export/otlp-export.ts';
+import { benchFooter, benchHeader, ratio } from './bench-env.ts';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '100000' },
+    nodes: { type: 'string', default: '2000' },
+    reps: { type: 'string', default: '5' },
+  },
+});
+const targetEvents = Number(values.events);
+const liveNodes = Number(values.nodes);
+const reps = Number(values.reps);
+const scratch = mkdtempSync(join(tmpdir(), 'flowtape-bench-otlp-'));
+const fmt = (ms: number) => (ms >= 1 ? `${ms.toFixed(1)} ms` : `${(ms * 1000).toFixed(1)} µs`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+function chain(n: number): FlowDefinition {
+  const nodes: Record<string, FlowNodeDefinition> = {};
+  const edges: FlowEdge[] = [];
+  for (let i = 0; i < n; i++) {
+    nodes[`n${i}`] = compute({ run: () => ({ i }) });
+    if (i > 0) edges.push({ from: `n${i - 1}`, to: `n${i}` });
+  }
+  return defineFlow({ name: `chain-${n}`, startAt: 'n0', nodes, edges });
+}
+
+/**
+ * An OTLP/HTTP receiver in its own process (as a collector would be) that reads each request whole and answers 200:
+ * the figures are the export's own cost, not a collector's, and the receiver's work is not on flowtape's thread.
+ */
+const RECEIVER = `
+const http = require('node:http');
+let requests = 0, bytes = 0;
+const server = http.createServer((req, res) => {
+  if (req.url === '/stats') { res.end(JSON.stringify({ requests, bytes })); return; }
+  req.on('data', (chunk) => (bytes += chunk.length));
+  req.on('end', () => { requests++; res.writeHead(200, { 'content-type': req.headers['content-type'] || 'application/x-protobuf' }); res.end(); });
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+async function discardingReceiver() {
+  const child = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').once('data', (text: string) => resolve(text.trim()));
+    child.once('exit', (code) => reject(new Error(`the receiver exited (${code})`)));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    stats: async () => (await (await fetch(`${url}/stats`)).json()) as { requests: number; bytes: number },
+    close: async () => {
+      child.kill();
+    },
+  };
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - start, value };
+}
+
+console.log(benchHeader('bench:otlp'));
+const receiver = await discardingReceiver();
+try {
+  // ——— 1. after the fact ———
+  const nodes = Math.ceil((targetEvents - 2) / 3) + 1;
+  const made = await timed(() => record(chain(nodes), {}, { bundleDir: join(scratch, 'big'), cwd: scratch }));
+  const bundle = made.value.bundleDir;
+  const traceFile = join(bundle, 'trace.ndjson');
+  const events = readFileSync(traceFile, 'utf8').trimEnd().split('\n').length;
+  console.log(`1. export of a ${events.toLocaleString('en')}-event bundle (${nodes.toLocaleString('en')} compute nodes; recorded in ${fmt(made.ms)})`);
+  const rows: Array<[string, number[]]> = [
+    ['floor: read trace.ndjson + JSON.parse every line', []],
+    ['build the spans (read, validate, span builder)', []],
+    ['export -o file.json (OTLP JSON lines)', []],
+    ['export OTLP/HTTP protobuf to a local receiver', []],
+  ];
+  let spanCount = 0;
+  for (let r = 0; r < 3; r++) {
+    rows[0]![1].push(
+      (await timed(async () => {
+        let n = 0;
+        for (const line of readFileSync(traceFile, 'utf8').split('\n')) if (line) n += (JSON.parse(line) as { seq: number }).seq > 0 ? 1 : 0;
+        return n;
+      })).ms,
+    );
+    const built = await timed(() => bundleSpans(bundle));
+    spanCount = built.value.spans.length;
+    rows[1]![1].push(built.ms);
+    const file = join(scratch, `out-${r}.json`);
+    rows[2]![1].push((await timed(() => exportOtlp(bundle, { file }))).ms);
+    rmSync(file);
+    rows[3]![1].push((await timed(() => exportOtlp(bundle, { endpoint: receiver.url, protocol: 'http/protobuf' }))).ms);
+  }
+  const floor = median(rows[0]![1]);
+  for (const [label, times] of rows) {
+    const ms = median(times);
+    console.log(`   ${label.padEnd(52)} ${fmt(ms).padStart(10)}  ${ratio(ms, floor).padStart(7)} floor  (median of ${times.length})`);
+  }
+  const { requests, bytes } = await receiver.stats();
+  console.log(`   ${spanCount.toLocaleString('en')} spans per export; the receiver got ${requests} requests, ${(bytes / 1e6).toFixed(1)} MB in all`);
+
+  // ——— 2. live ———
+  const off: number[] = [];
+  const on: number[] = [];
+  const run = async (live: boolean, i: number) => {
+    const t = await timed(() =>
+      record(chain(liveNodes), {}, {
+        bundleDir: join(scratch, `live-${live ? 'on' : 'off'}-${i}`),
+        cwd: scratch,
+        ...(live ? { otlp: { endpoint: receiver.url, protocol: 'http/protobuf' as const } } : {}),
+      }),
+    );
+    if (t.value.status !== 'completed' || t.value.warnings.length > 0) throw new Error(`run ${t.value.status}: ${t.value.warnings.join('; ')}`);
+    return t.ms / liveNodes;
+  };
+  await run(false, -1); // warm-up: module loading and JIT are not per node
+  await run(true, -1);
+  for (let i = 0; i < reps; i++) {
+    off.push(await run(false, i));
+    on.push(await run(true, i));
+  }
+  const perOff = median(off);
+  const perOn = median(on);
+  console.log(`2. recorder per compute node, chain of ${liveNodes.toLocaleString('en')} (median of ${reps}, alternating)`);
+  console.log(`   live export off   ${fmt(perOff).padStart(10)}`);
+  console.log(`   live export on    ${fmt(perOn).padStart(10)}  ${ratio(perOn, perOff)} off (target ≤ 1.20×: ${perOn <= perOff * 1.2 ? 'met' : 'NOT met'})`);
+} finally {
+  await receiver.close();
+  rmSync(scratch, { recursive: true, force: true });
+}
+console.log(`bench:otlp done · ${benchFooter()}`);
