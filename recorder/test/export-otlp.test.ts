@@ -4,13 +4,22 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { IResourceSpans } from '@opentelemetry/contrib-test-utils/build/src/otlp-types.js';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { record } from '../src/record.ts';
+import { bundleSpans } from '../src/tools/export/otlp-export.ts';
 import { acp, compute, defineFlow, shell } from '../src/runtime/index.ts';
 import { readJson, repoRoot, runCli, scriptedAgent, tempDir } from './recorder-support.ts';
 import { attr, closedPort, comparable, startCollector, tree, type LocalCollector, type TestSpan } from './otlp-support.ts';
 
 const sample = (name: string) => join(repoRoot, 'samples', name, 'bundle');
+/** An ExportTraceServiceRequest in OTLP JSON, in the span types of OpenTelemetry's own test receiver. */
+type OtlpJsonRequest = {
+  resourceSpans: Array<{
+    resource: TestSpan['resource'];
+    scopeSpans: Array<{ scope: TestSpan['instrumentationScope']; spans?: Array<Omit<TestSpan, 'resource' | 'instrumentationScope'>> }>;
+  }>;
+};
 const CONTENT_KEYS = ['gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai.tool.call.arguments', 'gen_ai.tool.call.result'];
 
 let dir: { path: string; remove(): Promise<void> };
@@ -178,7 +187,7 @@ describe('flowtape export otlp: the sample bundles in a real receiver', () => {
     assert.equal(JSON.parse(result.stdout).spans, 10);
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     assert.equal(lines.length, 1, 'one request per run');
-    const request = JSON.parse(lines[0]!) as { resourceSpans: IResourceSpans[] };
+    const request = JSON.parse(lines[0]!) as OtlpJsonRequest;
     const spans = request.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans ?? []));
     assert.equal(spans.length, 10);
     for (const span of spans) {
@@ -290,6 +299,23 @@ describe('live export during a run', () => {
     } finally {
       await live.stop();
     }
+  });
+
+  it('with an exporter of its own (in the run\'s thread): the same spans as the after-the-fact export', async () => {
+    const { agent, flow } = await usageFlow('live-own');
+    // The SDK's in-memory exporter forgets its spans at shutdown (the end of the run): keep them for the test.
+    const exporter = new (class extends InMemorySpanExporter {
+      override shutdown(): Promise<void> {
+        return Promise.resolve();
+      }
+    })();
+    const result = await record(flow, {}, { cwd: dir.path, bundleDir: join(dir.path, 'live-own'), agentCommand: agent, otlp: { exporter, batchDelayMs: 10 } });
+    assert.equal(result.status, 'completed', JSON.stringify(result.error));
+    assert.deepEqual(result.warnings, []);
+    const { spans: later } = await bundleSpans(result.bundleDir);
+    const asJson = (spans: ReadableSpan[]) => JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest([...spans].sort((a, b) => a.spanContext().spanId.localeCompare(b.spanContext().spanId)))));
+    assert.ok(later.length >= 9);
+    assert.deepEqual(asJson(exporter.getFinishedSpans()), asJson(later));
   });
 
   it('a collector that is down: the run completes, and the bundle keeps a warning saying how many spans were not delivered', async () => {

@@ -61,6 +61,6 @@ export function tree(spans: readonly TestSpan[]): string[] {
 /** Spans in a comparable form: sorted by id, without what the receiver added. */
 export function comparable(spans: readonly TestSpan[]): unknown[] {
   return [...spans]
-    .sort((a, b) => a.spanId.localeCompare(b.spanId))
+    .sort((a, b) => String(a.spanId).localeCompare(String(b.spanId)))
     .map(({ resource, instrumentationScope, ...span }) => ({ ...span, resource: JSON.stringify(resource), scope: JSON.stringify(instrumentationScope) }));
 }

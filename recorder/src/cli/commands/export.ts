@@ -58,7 +58,7 @@ export const exportCommand: CliCommand = {
         cli.action(async (path: string, flags: ExportOtlpFlags) => {
           if (flags.endpoint && flags.output) throw new CliError('give --endpoint or -o, not both', 2);
           const { exportOtlp } = await import('../../tools/export/otlp-export.ts');
-          const { parseHeaders } = await import('../../tools/export/otlp-exporter.ts');
+          const { parseHeaders } = await import('../../tools/export/otlp-target.ts');
           const report = await exportErrors(async () =>
             exportOtlp(resolve(cli.io.cwd, path), {
               ...(flags.endpoint ? { endpoint: flags.endpoint } : {}),

@@ -6,7 +6,7 @@
  * Sessions are read incrementally from the last offset: during a live run the recorder has flushed a turn's
  * session lines before the trace line that references them, so the lines a finished turn needs are on disk.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ConversationBuilder,
@@ -19,6 +19,7 @@ import {
   type ValueRef,
 } from '@flowtape/schema';
 import { bundleSegments } from '../../bundle/confine.ts';
+import { NdjsonTail } from './otlp-tail.ts';
 
 export interface ToolCallView {
   toolCallId: string;
@@ -47,45 +48,19 @@ class SessionTail {
   readonly builder = new ConversationBuilder();
   /** `at` of every line read, by seq. */
   readonly times: string[] = [];
-  private offset = 0;
-  private rest = '';
+  private readonly tail: NdjsonTail;
 
-  constructor(private readonly path: string) {}
+  constructor(path: string) {
+    this.tail = new NdjsonTail(path);
+  }
 
-  /** Reads what was appended since the last call (complete lines only). */
+  /** Folds what was appended since the last call. */
   catchUp(): void {
-    if (!existsSync(this.path)) return;
-    const fd = openSync(this.path, 'r');
-    try {
-      const size = fstatSync(fd).size;
-      if (size <= this.offset) return;
-      const buffer = Buffer.alloc(size - this.offset);
-      let read = 0;
-      while (read < buffer.length) {
-        const n = readSync(fd, buffer, read, buffer.length - read, this.offset + read);
-        if (n === 0) break;
-        read += n;
-      }
-      this.offset += read;
-      const text = this.rest + buffer.subarray(0, read).toString('utf8');
-      const end = text.lastIndexOf('\n');
-      this.rest = end === -1 ? text : text.slice(end + 1);
-      if (end === -1) return;
-      for (const raw of text.slice(0, end).split('\n')) {
-        if (raw.trim() === '') continue;
-        let value: unknown;
-        try {
-          value = JSON.parse(raw);
-        } catch {
-          continue; // a damaged line: the export shows what could be read, like every reader
-        }
-        const parsed = SessionEventLine.safeParse(value);
-        if (!parsed.success) continue;
-        this.times[parsed.data.seq] = parsed.data.at;
-        this.builder.add(parsed.data);
-      }
-    } finally {
-      closeSync(fd);
+    for (const value of this.tail.read()) {
+      const parsed = SessionEventLine.safeParse(value);
+      if (!parsed.success) continue;
+      this.times[parsed.data.seq] = parsed.data.at;
+      this.builder.add(parsed.data);
     }
   }
 }
