@@ -207,6 +207,34 @@ describe('flowtape export otlp: the sample bundles in a real receiver', () => {
     assert.match(again.stderr, /EEXIST|exists/);
   });
 
+  it('http/protobuf (the default protocol) reaches a receiver as OTLP protobuf carrying the run', async () => {
+    const { createServer } = await import('node:http');
+    const bodies: Array<{ type: string | undefined; body: Buffer }> = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        bodies.push({ type: req.headers['content-type'], body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as import('node:net').AddressInfo;
+      const result = await runCli(['export', 'otlp', sample('conversation'), '-q'], { cwd: dir.path, env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_EXPORTER_OTLP_PROTOCOL: '' } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(bodies.length, 1);
+      assert.equal(bodies[0]!.type, 'application/x-protobuf');
+      // Protobuf keeps strings as UTF-8 bytes: the run id and span names are in the body, and it is not JSON.
+      assert.ok(bodies[0]!.body.includes('20260101T000000Z-conversation'));
+      assert.ok(bodies[0]!.body.includes('invoke_agent notes-agent'));
+      assert.throws(() => JSON.parse(bodies[0]!.body.toString('utf8')));
+    } finally {
+      server.close();
+    }
+  });
+
   it('a runs root exports every bundle below it, one trace each', async () => {
     const root = join(dir.path, 'runs');
     for (const name of ['conversation', 'shell-routing']) {
@@ -235,8 +263,10 @@ describe('flowtape export otlp: the sample bundles in a real receiver', () => {
 
   it('a collector that is down: export fails with exit 1 and one line', async () => {
     const port = await closedPort();
-    const result = await runCli(['export', 'otlp', sample('conversation'), '--endpoint', `http://127.0.0.1:${port}`, '-q'], { cwd: dir.path });
+    const started = Date.now();
+    const result = await runCli(['export', 'otlp', sample('conversation'), '--endpoint', `http://127.0.0.1:${port}`, '--timeout', '1500', '-q'], { cwd: dir.path });
     assert.equal(result.code, 1, result.stderr);
+    assert.ok(Date.now() - started < 8000, 'gives up after --timeout, not the 10 s default');
     assert.match(result.stderr, /export failed/);
     assert.doesNotMatch(result.stderr, /^\s+at /m);
   });

@@ -3,7 +3,7 @@
  * JSON lines to a file), with the GenAI semantic conventions.
  */
 import { resolve } from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliCommand, CliContext } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { asCliErrors } from './tool-errors.ts';
@@ -13,6 +13,7 @@ interface ExportOtlpFlags {
   output?: string;
   protocol?: 'http/json' | 'http/protobuf';
   header: string[];
+  timeout?: number;
   includeContent?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -51,6 +52,11 @@ export const exportCommand: CliCommand = {
       .option('-o, --output <file>', 'write OTLP JSON instead, one request per line (a Collector otlpjsonfile receiver reads it); must not exist')
       .addOption(new Option('--protocol <protocol>', 'OTLP/HTTP encoding (default: OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)').choices(['http/protobuf', 'http/json']))
       .option('--header <name=value>', 'an HTTP header for the collector, e.g. an API key (repeatable)', collect, [])
+      .option('--timeout <ms>', 'give up on a request after this long, retries included (default: OTEL_EXPORTER_OTLP_TIMEOUT, else 10000)', (v: string) => {
+        const ms = Number(v);
+        if (!Number.isInteger(ms) || ms <= 0) throw new InvalidArgumentError('a whole number of milliseconds above 0');
+        return ms;
+      })
       .option('--include-content', 'also send prompts, responses (gen_ai.input/output.messages) and tool call arguments and results')
       .option('-q, --quiet', 'no per-run progress on stderr')
       .option('--json', 'print {target, runs: [{bundle, runId, traceId, spans}], spans} as JSON')
@@ -65,6 +71,7 @@ export const exportCommand: CliCommand = {
               ...(flags.output ? { file: resolve(cli.io.cwd, flags.output) } : {}),
               ...(flags.protocol ? { protocol: flags.protocol } : {}),
               headers: parseHeaders(flags.header),
+              ...(flags.timeout ? { timeoutMs: flags.timeout } : {}),
               ...(flags.includeContent ? { includeContent: true } : {}),
               env: cli.io.env,
               ...(flags.quiet ? {} : { onProgress: (line: string) => cli.io.stderr(`flowtape: ${line}\n`) }),

@@ -30,7 +30,8 @@ export async function createSpanExporter(target: OtlpTarget, env: Env = process.
   const config = {
     url,
     ...(target.headers && Object.keys(target.headers).length > 0 ? { headers: target.headers } : {}),
-    timeoutMillis: target.timeoutMs ?? 10_000,
+    // Unset: the SDK reads OTEL_EXPORTER_OTLP_TRACES_TIMEOUT / OTEL_EXPORTER_OTLP_TIMEOUT (default 10 s).
+    ...(target.timeoutMs !== undefined ? { timeoutMillis: target.timeoutMs } : {}),
   };
   // Each protocol's exporter is loaded only when used: a run without export loads neither.
   if (protocol === 'http/json') {

@@ -18,7 +18,7 @@ export interface OtlpTarget {
   headers?: Record<string, string>;
   /** Write OTLP JSON lines to this file instead (what a Collector's `otlpjsonfile` receiver reads). */
   file?: string;
-  /** Time for one export request, retries included (default 10 s). */
+  /** Time for one export request, retries included (default: OTEL_EXPORTER_OTLP_TIMEOUT, else 10 s). */
   timeoutMs?: number;
 }
 
@@ -31,7 +31,8 @@ type Env = Record<string, string | undefined>;
 const TRACES_PATH = '/v1/traces';
 
 export function protocolOf(target: OtlpTarget, env: Env): OtlpProtocol {
-  const value = target.protocol ?? env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
+  // An empty variable counts as unset, as OpenTelemetry's configuration rules say.
+  const value = target.protocol ?? (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() || env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || 'http/protobuf');
   if ((OTLP_PROTOCOLS as readonly string[]).includes(value)) return value as OtlpProtocol;
   throw new OtlpConfigError(`OTLP protocol ${JSON.stringify(value)} is not supported: use ${OTLP_PROTOCOLS.join(' or ')}`);
 }
