@@ -235,6 +235,16 @@ describe('flowtape export otlp: the sample bundles in a real receiver', () => {
     }
   });
 
+  it('a packed bundle (.zip from flowtape pack) exports the same spans as its folder, content included', async () => {
+    const zip = join(dir.path, 'conversation.flowtape.zip');
+    const packed = await runCli(['pack', sample('conversation'), '-o', zip], { cwd: dir.path });
+    assert.equal(packed.code, 0, packed.stderr);
+    const fromZip = await exportTo(collector, zip, '--include-content');
+    const fromFolder = await exportTo(collector, sample('conversation'), '--include-content');
+    assert.equal(fromZip.length, 10);
+    assert.deepEqual(comparable(fromZip), comparable(fromFolder));
+  });
+
   it('a runs root exports every bundle below it, one trace each', async () => {
     const root = join(dir.path, 'runs');
     for (const name of ['conversation', 'shell-routing']) {

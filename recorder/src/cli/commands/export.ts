@@ -1,5 +1,5 @@
 /**
- * `flowtape export otlp <bundle|runs-root>`: bundles → OpenTelemetry traces (OTLP/HTTP to a collector, or OTLP
+ * `flowtape export otlp <bundle|zip|runs-root>`: bundles → OpenTelemetry traces (OTLP/HTTP to a collector, or OTLP
  * JSON lines to a file), with the GenAI semantic conventions.
  */
 import { resolve } from 'node:path';
@@ -47,7 +47,7 @@ export const exportCommand: CliCommand = {
           'Without --endpoint or -o the standard OTEL_EXPORTER_OTLP_ENDPOINT / _TRACES_ENDPOINT / _HEADERS / _PROTOCOL ' +
           'variables are used.',
       )
-      .argument('<path>', 'a bundle directory, or a runs root (every bundle right below it)')
+      .argument('<path>', 'a bundle directory, a packed bundle (.zip from `flowtape pack`), or a runs root (every bundle right below it)')
       .option('--endpoint <url>', 'the collector (OTLP/HTTP): a base URL like http://localhost:4318 (/v1/traces is added) or the full traces URL')
       .option('-o, --output <file>', 'write OTLP JSON instead, one request per line (a Collector otlpjsonfile receiver reads it); must not exist')
       .addOption(new Option('--protocol <protocol>', 'OTLP/HTTP encoding (default: OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)').choices(['http/protobuf', 'http/json']))

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { BUNDLE_FILES, BundleFormatError, loadManifest, loadTrace, type ReadIssue } from '@flowtape/schema';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { FsBundleBackend } from '../fs-backend.ts';
+import { openBundle, ZipBundleBackend } from '../fs-backend.ts';
 import { listRuns } from '../list-runs.ts';
 import { createSpanExporter, flowtapeResource, FLOWTAPE_SCOPE, type OtlpTarget } from './otlp-exporter.ts';
 import { OtlpFileExporter } from './otlp-file-exporter.ts';
-import { BundleSessionSource } from './otlp-sessions.ts';
+import { BundleSessionSource, zipFiles } from './otlp-sessions.ts';
 import { OtlpSpanBuilder } from './otlp-spans.ts';
 import { traceIdFor } from './otlp-ids.ts';
 
@@ -46,14 +46,14 @@ export class OtlpExportError extends Error {
 /** Spans per export request: keeps each request well under collectors' default size limits. */
 const REQUEST_SPANS = 2000;
 
-/** The spans of one bundle directory, in the order the builder completes them. */
-export async function bundleSpans(bundleDir: string, options: { includeContent?: boolean; env?: Record<string, string | undefined> } = {}) {
-  const backend = new FsBundleBackend(bundleDir);
+/** The spans of one bundle (a folder or a packed .zip), in the order the builder completes them. */
+export async function bundleSpans(location: string, options: { includeContent?: boolean; env?: Record<string, string | undefined> } = {}) {
+  const backend = await openBundle(location);
   const manifest = await loadManifest(backend);
   const builder = new OtlpSpanBuilder({
     resource: flowtapeResource(options.env),
     scope: FLOWTAPE_SCOPE,
-    sessions: new BundleSessionSource(bundleDir),
+    sessions: new BundleSessionSource(backend instanceof ZipBundleBackend ? zipFiles(backend) : location),
     ...(options.includeContent ? { includeContent: true } : {}),
   });
   const issues: string[] = [];
@@ -76,11 +76,12 @@ function send(exporter: SpanExporter, spans: ReadableSpan[]): Promise<void> {
   });
 }
 
-/** The bundle directories a path names: itself when it is a bundle, else the bundles right below it. */
+/** The bundles a path names: itself when it is a bundle (a folder or a .zip), else the bundles right below it. */
 async function bundlesAt(path: string): Promise<string[]> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new BundleFormatError(`${path}: no such bundle or runs root`, path);
-  if (!info.isDirectory()) throw new BundleFormatError(`${path}: not a bundle directory or runs root`, path);
+  if (info.isFile()) return [path];
+  if (!info.isDirectory()) throw new BundleFormatError(`${path}: not a bundle, a .zip or a runs root`, path);
   if (await stat(join(path, BUNDLE_FILES.manifest)).then(() => true, () => false)) return [path];
   const runs = await listRuns(path);
   if (runs.length === 0) throw new BundleFormatError(`${path}: no bundles here (no */manifest.json)`, path);

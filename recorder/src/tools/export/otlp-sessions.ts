@@ -19,6 +19,7 @@ import {
   type ValueRef,
 } from '@flowtape/schema';
 import { bundleSegments } from '../../bundle/confine.ts';
+import type { ZipBundleBackend } from '../fs-backend.ts';
 import { NdjsonTail } from './otlp-tail.ts';
 
 export interface ToolCallView {
@@ -44,19 +45,67 @@ export interface SessionSource {
 
 type ToolCallEntry = Extract<ConversationEntry, { role: 'tool_call' }>;
 
+/** How the session source reads a bundle's files: synchronously, from a folder or from a zip in memory. */
+export interface BundleFiles {
+  text(path: string): string | undefined;
+  /** The lines appended to an NDJSON file since the last call (a folder is followed as it grows). */
+  follow(path: string): { read(): unknown[] };
+}
+
+/** A bundle folder on disk; paths are checked to stay inside it. */
+export function folderFiles(bundleDir: string): BundleFiles {
+  return {
+    text(path) {
+      try {
+        return readFileSync(join(bundleDir, ...bundleSegments(path)), 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    follow: (path) => new NdjsonTail(join(bundleDir, ...bundleSegments(path))),
+  };
+}
+
+/** A packed bundle: its files are in memory already. */
+export function zipFiles(zip: ZipBundleBackend): BundleFiles {
+  const text = (path: string) => {
+    const bytes = zip.readBytesSync(path);
+    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+  };
+  return {
+    text,
+    follow(path) {
+      let done = false;
+      return {
+        read() {
+          if (done) return [];
+          done = true;
+          const values: unknown[] = [];
+          for (const line of (text(path) ?? '').split('\n')) {
+            if (line.trim() === '') continue;
+            try {
+              values.push(JSON.parse(line));
+            } catch {
+              // a damaged line
+            }
+          }
+          return values;
+        },
+      };
+    },
+  };
+}
+
 class SessionTail {
   readonly builder = new ConversationBuilder();
   /** `at` of every line read, by seq. */
   readonly times: string[] = [];
-  private readonly tail: NdjsonTail;
 
-  constructor(path: string) {
-    this.tail = new NdjsonTail(path);
-  }
+  constructor(private readonly lines: { read(): unknown[] }) {}
 
   /** Folds what was appended since the last call. */
   catchUp(): void {
-    for (const value of this.tail.read()) {
+    for (const value of this.lines.read()) {
       const parsed = SessionEventLine.safeParse(value);
       if (!parsed.success) continue;
       this.times[parsed.data.seq] = parsed.data.at;
@@ -65,34 +114,36 @@ class SessionTail {
   }
 }
 
-/** Sessions and artifacts of a bundle directory on disk. */
+/** Sessions and artifacts of a bundle, read through BundleFiles. */
 export class BundleSessionSource implements SessionSource {
   private readonly tails = new Map<string, SessionTail>();
-  private readonly agents = new Map<string, { name: string; version?: string } | null>();
+  private readonly agents = new Map<string, { name: string; version?: string }>();
+  private readonly files: BundleFiles;
 
-  constructor(private readonly bundleDir: string) {}
+  /** A bundle folder, or the files of one (a zip). */
+  constructor(bundle: string | BundleFiles) {
+    this.files = typeof bundle === 'string' ? folderFiles(bundle) : bundle;
+  }
 
   agent(sessionId: string): { name: string; version?: string } | undefined {
     let agent = this.agents.get(sessionId);
     if (agent === undefined) {
-      agent = null;
       try {
-        const path = join(this.bundleDir, sessionFiles(sessionId).binding);
-        const binding = SessionBinding.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+        const binding = SessionBinding.safeParse(JSON.parse(this.files.text(sessionFiles(sessionId).binding) ?? 'null'));
         if (binding.success && binding.data.agent) agent = binding.data.agent;
       } catch {
         // no binding (yet): the span goes without the agent's identity
       }
-      // Only a found identity is cached: a live run may write binding.json after the first look.
+      // Only a found identity is kept: a live run may write binding.json after the first look.
       if (agent) this.agents.set(sessionId, agent);
     }
-    return agent ?? undefined;
+    return agent;
   }
 
   toolCalls(sessionId: string, range: SeqRange): ToolCallView[] {
     let tail = this.tails.get(sessionId);
     if (!tail) {
-      tail = new SessionTail(join(this.bundleDir, sessionFiles(sessionId).events));
+      tail = new SessionTail(this.files.follow(sessionFiles(sessionId).events));
       this.tails.set(sessionId, tail);
     }
     if (tail.builder.lastSeq < range.to) tail.catchUp();
@@ -109,7 +160,7 @@ export class BundleSessionSource implements SessionSource {
   valueText(ref: ValueRef): string | undefined {
     if ('inline' in ref) return typeof ref.inline === 'string' ? ref.inline : JSON.stringify(ref.inline);
     try {
-      return readFileSync(join(this.bundleDir, ...bundleSegments(ref.artifact.path)), 'utf8');
+      return this.files.text(ref.artifact.path) ?? ref.preview;
     } catch {
       return ref.preview;
     }
