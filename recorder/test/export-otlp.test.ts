@@ -381,10 +381,13 @@ describe('live export during a run', () => {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(flowPath, `import { compute, defineFlow } from ${JSON.stringify(join(repoRoot, 'recorder/src/index.ts'))};\nexport default defineFlow({ name: 'tiny', startAt: 'a', nodes: { a: compute({ run: () => 1 }) }, edges: [] });\n`);
     const port = await closedPort();
-    const down = await runCli(['run', flowPath, '--out', join(dir.path, 'cli-runs'), '--otlp', `http://127.0.0.1:${port}`, '-q'], { cwd: dir.path });
+    const down = await runCli(['run', flowPath, '--out', join(dir.path, 'cli-runs'), '--otlp', `http://127.0.0.1:${port}`, '-q', '--json'], { cwd: dir.path });
     assert.equal(down.code, 0, down.stderr);
     assert.match(down.stderr, /warning: OpenTelemetry export to .*not delivered/);
-    assert.ok(existsSync(join(down.stdout.trim(), 'manifest.json')));
+    const report = JSON.parse(down.stdout) as { bundle: string; status: string; warnings?: string[] };
+    assert.equal(report.status, 'completed');
+    assert.match(report.warnings?.[0] ?? '', /2 of 2 spans not delivered/);
+    assert.ok(existsSync(join(report.bundle, 'manifest.json')));
     collector.clear();
     const up = await runCli(['run', flowPath, '--out', join(dir.path, 'cli-runs'), '-q'], {
       cwd: dir.path,

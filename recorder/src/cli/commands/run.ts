@@ -46,6 +46,7 @@ export async function reportRun(cli: CliContext, result: RecordResult, json: boo
       bundle: result.bundleDir, runId: result.runId, status: result.status, durationMs: result.durationMs,
       ...(result.error ? { error: result.error } : {}),
       ...(result.usage ? { usage: result.usage } : {}),
+      ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
     });
   } else {
     io.stdout(`${result.bundleDir}\n`);
@@ -104,7 +105,7 @@ export const runCommand: CliCommand = {
       .option('--no-otlp', 'no live export, even when OTEL_EXPORTER_OTLP_ENDPOINT is set')
       .option('--otlp-include-content', 'live export also sends prompts, responses and tool arguments and results')
       .option('-q, --quiet', 'no per-node progress on stderr')
-      .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
+      .option('--json', 'print {bundle, runId, status, error, usage, warnings} as JSON instead of the bundle path')
       .action(
         cli.action(async (flowPath: string, flags: RunFlags) => {
           const { io } = cli;
