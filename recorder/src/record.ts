@@ -153,6 +153,7 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
   try {
     mkdirSync(bundleDir, { recursive: true });
   } catch (error) {
+    await Promise.all(observers.map((observer) => observer.close().catch(() => [])));
     throw new RecordError(`cannot create the bundle directory ${bundleDir}: ${(error as Error).message.split('\n')[0]}`);
   }
   const flowFile = flowFileFor(options.flowFile, cwd, deterministic);

@@ -815,6 +815,8 @@ class BundleRecorder implements Recorder {
 
   private async doClose(options: CloseOptions): Promise<RecorderSummary> {
     if (!this.dirsReady || this.occupied) {
+      // Nothing of this writer reaches the trace: observers only stop (a live export's worker ends).
+      await this.closeObservers();
       // The bundle folder itself was refused (e.g. a symlinked projections/, or it already held a bundle): nothing
       // was written, and that is a failure.
       if (this.sideError) throw new RecorderError(`writing the bundle ${this.bundleDir} failed: ${this.sideError.message}`);
