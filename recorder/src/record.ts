@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { BUNDLE_FILES, type UsageTotals } from '@flowtape/schema';
-import { createRecorder, type RecorderOptions } from './bundle/recorder.ts';
+import { createRecorder, type RecorderOptions, type TraceObserver } from './bundle/recorder.ts';
 import { mcpSecrets, type Replacement } from './bundle/redact.ts';
 import { ResumeBundleError, loadWaitingBundle, notWaitingError } from './bundle/resume-state.ts';
 import { AppendRefusedError } from './bundle/trace-writer.ts';
@@ -23,6 +23,7 @@ import {
   type RunResult,
 } from './runtime/index.ts';
 import { allMcpServers } from './runtime/mcp-servers.ts';
+import type { LiveOtlpOptions } from './tools/export/otlp-live.ts';
 import { DEFAULT_RUNS_ROOT } from './runs-root.ts';
 
 export { DEFAULT_RUNS_ROOT };
@@ -55,6 +56,11 @@ export interface RecordOptions extends Omit<RunOptions, 'observer' | 'cwd'> {
   flowFile?: string;
   /** Writer options (redaction, shared mode, inline limit, warnings). */
   recorder?: Omit<RecorderOptions, 'deterministic' | 'flowFile' | 'resume'>;
+  /**
+   * Stream spans to an OpenTelemetry collector while the run goes (`{}`: the OTEL_EXPORTER_OTLP_* variables say
+   * where). Never fails the run: an unreachable collector is a warning in the bundle.
+   */
+  otlp?: LiveOtlpOptions;
 }
 
 export interface RecordResult extends RunResult {
@@ -125,6 +131,12 @@ function redactionEnv(options: Pick<RecordOptions, 'recorder' | 'agentEnv'>): { 
   return { env: { ...process.env, ...options.agentEnv } };
 }
 
+/** Loaded only when asked for: a run without export loads no OpenTelemetry code. */
+async function liveOtlp(bundleDir: string, options: LiveOtlpOptions): Promise<TraceObserver> {
+  const { createLiveOtlp } = await import('./tools/export/otlp-live.ts');
+  return createLiveOtlp(bundleDir, options);
+}
+
 /** Runs `flow` and records a bundle. Rejects only for invalid flows/options or a bundle that cannot be written. */
 export async function record(flow: FlowDefinition, input: unknown, options: RecordOptions = {}): Promise<RecordResult> {
   const deterministic = options.deterministic === true;
@@ -135,11 +147,13 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
   if (existsSync(join(bundleDir, BUNDLE_FILES.trace)) || existsSync(join(bundleDir, BUNDLE_FILES.manifest))) {
     throw new RecordError(`${bundleDir} already holds a bundle: choose another --out or run id`);
   }
-  // Refuse an invalid flow, and an unwritable place, before anything runs.
+  // Refuse an invalid flow, a bad export target and an unwritable place, before anything runs.
   if (!isDefinedFlow(flow)) validateFlow(flow);
+  const observers = [...(options.recorder?.traceObservers ?? []), ...(options.otlp ? [await liveOtlp(bundleDir, options.otlp)] : [])];
   try {
     mkdirSync(bundleDir, { recursive: true });
   } catch (error) {
+    await Promise.all(observers.map((observer) => observer.close().catch(() => [])));
     throw new RecordError(`cannot create the bundle directory ${bundleDir}: ${(error as Error).message.split('\n')[0]}`);
   }
   const flowFile = flowFileFor(options.flowFile, cwd, deterministic);
@@ -150,13 +164,14 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
     ...redactionEnv(options),
     deterministic,
     ...(flowFile ? { flowFile } : {}),
+    ...(observers.length > 0 ? { traceObservers: observers } : {}),
     // A bundle that can no longer be written: stop the run rather than let it go on unrecorded.
     onError: (error) => {
       options.recorder?.onError?.(error);
       stop.abort('recorder failed');
     },
   });
-  const { outDir: _o, bundleDir: _b, observer, flowFile: _f, recorder: _r, signal: _s, ...runOptions } = options;
+  const { outDir: _o, bundleDir: _b, observer, flowFile: _f, recorder: _r, signal: _s, otlp: _x, ...runOptions } = options;
   let result: RunResult;
   try {
     result = await runFlow(flow, input, {
@@ -176,7 +191,7 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
   return { ...result, bundleDir, warnings: summary.warnings, ...(summary.usage ? { usage: summary.usage } : {}) };
 }
 
-export interface ResumeRecordOptions extends Omit<RecordOptions, 'outDir' | 'bundleDir' | 'runId' | 'flowFile'> {}
+export interface ResumeRecordOptions extends Omit<RecordOptions, 'outDir' | 'bundleDir' | 'runId' | 'flowFile' | 'otlp'> {}
 
 /**
  * Continues a bundle waiting at a checkpoint: rebuilds the resume state from the trace, then appends to the same

@@ -27,6 +27,12 @@ export const Manifest = z
       .describe('Every session directory of the run.'),
     writer: Writer.describe('The program that wrote the bundle; `pid` lets `repair` tell an abandoned run.'),
     abandoned: z.boolean().optional().describe('Set by `flowtape repair` when the writer died before the end.'),
+    warnings: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'Non-fatal problems the writer met, kept with the run (a live OpenTelemetry export that could not reach its collector, a duplicate outcome it did not record). Absent when there were none.',
+      ),
     origin: z
       .object({ format: z.string(), tool: z.string().optional(), path: z.string().optional() })
       .optional()

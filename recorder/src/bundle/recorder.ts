@@ -35,6 +35,7 @@ import {
   type ProjectionState,
   type RunStatus,
   type SessionBinding,
+  type TraceEvent,
   type UsageTotals,
   type ValueRef,
 } from '@flowtape/schema';
@@ -82,6 +83,18 @@ export interface RecorderOptions {
   onError?: (error: Error) => void;
   /** Non-fatal problems (a duplicate outcome, a torn line removed under the lock). */
   onWarning?: (message: string) => void;
+  /** Consumers of the trace as it is committed (live OpenTelemetry export). */
+  traceObservers?: readonly TraceObserver[];
+}
+
+/**
+ * Sees every event this writer commits to trace.ndjson, in order, right after the lines are on disk (session lines
+ * and artifacts they reference are already written). Called inside the writer: it must be quick and must not throw.
+ */
+export interface TraceObserver {
+  onCommitted(events: readonly TraceEvent[]): void;
+  /** The last event is committed: finish within bounded time; the warnings it returns are kept in the manifest. */
+  close(): Promise<string[]>;
 }
 
 export interface RecorderSummary {
@@ -219,7 +232,10 @@ class BundleRecorder implements Recorder {
       exclusiveCreate: !shared,
       redact: (text) => this.redactHook(text, 'json'),
       beforeWrite: () => this.beforeTraceWrite(),
-      onCommit: (state) => this.onCommit(state),
+      onCommit: (lastSeq, committed) => {
+        this.onCommit(lastSeq);
+        if (options.traceObservers) this.notifyObservers(committed);
+      },
       onWarning: (message) => this.warn(message),
       onError: (error) => this.fail(error),
     });
@@ -702,6 +718,27 @@ class BundleRecorder implements Recorder {
       });
   }
 
+  private notifyObservers(committed: readonly { readonly event: unknown }[]): void {
+    const events = committed.map((item) => item.event as TraceEvent);
+    for (const observer of this.options.traceObservers ?? []) {
+      try {
+        observer.onCommitted(events);
+      } catch (error) {
+        this.warn(`trace observer failed: ${(error as Error).message ?? String(error)}`);
+      }
+    }
+  }
+
+  private async closeObservers(): Promise<void> {
+    for (const observer of this.options.traceObservers ?? []) {
+      try {
+        for (const warning of await observer.close()) this.warn(warning);
+      } catch (error) {
+        this.warn(`trace observer failed: ${(error as Error).message ?? String(error)}`);
+      }
+    }
+  }
+
   private onCommit(lastSeq: number): void {
     if (this.snapshotQueued || lastSeq === 0) return;
     const interval = Math.max(this.options.snapshotIntervalMs ?? 1000, 10 * this.lastSnapshotCost);
@@ -783,11 +820,14 @@ class BundleRecorder implements Recorder {
         ...(this.shared || final ? {} : { exclusive: true }),
       },
       ...(this.replayOf ? { replayOf: this.replayOf } : {}),
+      ...(final && this.warnings.length > 0 ? { warnings: [...this.warnings] } : {}),
     };
   }
 
   private async doClose(options: CloseOptions): Promise<RecorderSummary> {
     if (!this.dirsReady || this.occupied) {
+      // Nothing of this writer reaches the trace: observers only stop (a live export's worker ends).
+      await this.closeObservers();
       // The bundle folder itself was refused (e.g. a symlinked projections/, or it already held a bundle): nothing
       // was written, and that is a failure.
       if (this.sideError) throw new RecorderError(`writing the bundle ${this.bundleDir} failed: ${this.sideError.message}`);
@@ -810,6 +850,8 @@ class BundleRecorder implements Recorder {
     try {
       await this.trace.task(() => this.flushSessions());
       this.throwIfFailed();
+      // Every event is committed: observers finish now, so what they report is in the final manifest.
+      await this.closeObservers();
       let snapshot: string[] = [];
       await this.trace.task((state) => {
         snapshot = this.writeSnapshot(state, true);

@@ -59,8 +59,8 @@ export interface TraceWriterOptions {
   exclusiveCreate: boolean;
   /** Runs before each batch is written: session lines the batch references land first. */
   beforeWrite?: () => void;
-  /** After each batch is on disk, with the last seq written. */
-  onCommit?: (lastSeq: number) => void;
+  /** After each batch is on disk, with the last seq written and the batch's events (numbered). */
+  onCommit?: (lastSeq: number, committed: readonly { readonly event: UnsequencedEvent }[]) => void;
   onWarning?: (message: string) => void;
   /** The first write error (nothing more is written after it). */
   onError?: (error: Error) => void;
@@ -295,7 +295,7 @@ export class TraceWriter {
     this.offset += written;
     this.lastSeq = seq;
     this.position = position;
-    if (events.length > 0) this.options.onCommit?.(seq);
+    if (events.length > 0) this.options.onCommit?.(seq, events);
     if (refused) throw refused;
   }
 

@@ -30,6 +30,7 @@ const EXPECTED = new Set([
   'BundleFormatError',
   'NewerFormatError',
   'UnsafeBundleError',
+  'OtlpConfigError',
 ]);
 
 export async function runCli(argv: readonly string[], rawIo: CliIO): Promise<number> {

@@ -144,6 +144,11 @@ export class ZipBundleBackend implements NamedBackend {
   }
 
   async readBytes(path: string): Promise<Uint8Array | undefined> {
+    return this.readBytesSync(path);
+  }
+
+  /** The bytes are in memory already: for readers that need them synchronously (the span builder). */
+  readBytesSync(path: string): Uint8Array | undefined {
     return this.files.get(checkBundleRelative(path).join('/'));
   }
 

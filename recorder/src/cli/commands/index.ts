@@ -11,6 +11,8 @@ import { packCommand } from './pack.ts';
 import { importCommand } from './import.ts';
 import { checkCommand } from './check.ts';
 import { replayCommand } from './replay.ts';
+import { exportCommand } from './export.ts';
+import { indexCommand } from './runs-index.ts';
 
 // Modules here import only commander and small helpers; each action imports what it needs when it runs, so
 // `flowtape --help` and every command load only their own code.
@@ -26,4 +28,6 @@ export const commands: CliCommand[] = [
   packCommand,
   importCommand,
   replayCommand,
+  exportCommand,
+  indexCommand,
 ];

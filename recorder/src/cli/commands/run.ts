@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { RecordResult } from '../../record.ts';
 import type { PermissionPolicy } from '../../runtime/index.ts';
+import type { LiveOtlpOptions } from '../../tools/export/otlp-live.ts';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { AUTH_FLAG_HELP, authFlag, DEFAULT_RUNS_ROOT, MCP_CONFIG_HELP, parseInput, PERMISSION_HELP, PERMISSION_POLICIES, readMcpConfig } from '../input.ts';
@@ -20,6 +21,8 @@ interface RunFlags {
   runId?: string;
   quiet?: boolean;
   json?: boolean;
+  otlp?: string | boolean;
+  otlpIncludeContent?: boolean;
 }
 
 /** The run's working directory: `--cwd` relative to the current directory, which must exist. */
@@ -43,6 +46,7 @@ export async function reportRun(cli: CliContext, result: RecordResult, json: boo
       bundle: result.bundleDir, runId: result.runId, status: result.status, durationMs: result.durationMs,
       ...(result.error ? { error: result.error } : {}),
       ...(result.usage ? { usage: result.usage } : {}),
+      ...(result.warnings.length > 0 ? { warnings: result.warnings } : {}),
     });
   } else {
     io.stdout(`${result.bundleDir}\n`);
@@ -62,6 +66,23 @@ export async function reportRun(cli: CliContext, result: RecordResult, json: boo
   return exitCodeFor(result.status);
 }
 
+/**
+ * Live export: `--otlp [url]`, or on its own when the standard variables name a collector (as OpenTelemetry's own
+ * SDKs do) unless OTEL_TRACES_EXPORTER=none or `--no-otlp`.
+ */
+function liveExport(flags: RunFlags, env: Record<string, string | undefined>): { otlp?: LiveOtlpOptions } {
+  if (flags.otlp === false) return {};
+  const fromEnv = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()) && env.OTEL_TRACES_EXPORTER?.trim() !== 'none';
+  if (flags.otlp === undefined && !fromEnv) return {};
+  return {
+    otlp: {
+      ...(typeof flags.otlp === 'string' ? { endpoint: flags.otlp } : {}),
+      ...(flags.otlpIncludeContent ? { includeContent: true } : {}),
+      env,
+    },
+  };
+}
+
 export const runCommand: CliCommand = {
   register(program: Command, cli: CliContext) {
     program
@@ -77,8 +98,14 @@ export const runCommand: CliCommand = {
       .option('--mcp-config <file>', MCP_CONFIG_HELP)
       .option('--auth <methodId>', AUTH_FLAG_HELP)
       .option('--run-id <id>', 'the run id (default: time + flow name + random)')
+      .option(
+        '--otlp [endpoint]',
+        'stream spans to an OpenTelemetry collector (OTLP/HTTP) as the run goes; without a URL, or when OTEL_EXPORTER_OTLP_ENDPOINT is set, the OTEL_EXPORTER_OTLP_* variables say where. An unreachable collector is a warning, never a run failure',
+      )
+      .option('--no-otlp', 'no live export, even when OTEL_EXPORTER_OTLP_ENDPOINT is set')
+      .option('--otlp-include-content', 'live export also sends prompts, responses and tool arguments and results')
       .option('-q, --quiet', 'no per-node progress on stderr')
-      .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
+      .option('--json', 'print {bundle, runId, status, error, usage, warnings} as JSON instead of the bundle path')
       .action(
         cli.action(async (flowPath: string, flags: RunFlags) => {
           const { io } = cli;
@@ -108,6 +135,7 @@ export const runCommand: CliCommand = {
               ...(flags.auth !== undefined ? { auth: authFlag(flags.auth) } : {}),
               ...(flags.deterministic ? { deterministic: true } : {}),
               ...(flags.runId ? { runId: flags.runId } : {}),
+              ...liveExport(flags, io.env),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
             });
             return reportRun(cli, result, flags.json);

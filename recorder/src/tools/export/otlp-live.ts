@@ -1,0 +1,115 @@
+/**
+ * Live OpenTelemetry export: a TraceObserver of the bundle writer. Spans are built by the same span builder as
+ * `flowtape export otlp`, from the same bundle, and handed to the SDK's BatchSpanProcessor as attempts finish.
+ *
+ * The work runs on a worker thread (otlp-live-worker.ts) that follows the bundle's trace.ndjson: the writer only
+ * tells it, at most once per batch delay, that lines were committed. Building, serializing and sending spans so
+ * costs the run's own thread next to nothing (see `pnpm bench:otlp`). The run never waits for export except for a
+ * bounded final flush, and never fails because of it: an unreachable collector, or a worker that cannot start,
+ * becomes a warning the writer keeps in the bundle's manifest.
+ */
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { TraceObserver } from '../../bundle/recorder.ts';
+import type { SpanStreamOptions } from './otlp-stream.ts';
+import { describeTarget } from './otlp-target.ts';
+
+export interface LiveOtlpOptions extends SpanStreamOptions {
+  /** Build and send spans on the run's own thread (always so with a custom `exporter`, which cannot be moved). */
+  inThread?: boolean;
+}
+
+/** What the worker is given: plain data only. */
+export interface LiveWorkerData {
+  bundleDir: string;
+  options: Omit<SpanStreamOptions, 'exporter'>;
+}
+
+export type LiveWorkerMessage = { kind: 'read' } | { kind: 'close' };
+export type LiveWorkerReply = { kind: 'closed'; warnings: string[] } | { kind: 'failed'; message: string };
+
+/**
+ * The observer for one bundle. A bad endpoint or protocol is refused here, before the run starts (an
+ * OtlpConfigError), not discovered at its end.
+ */
+export async function createLiveOtlp(bundleDir: string, options: LiveOtlpOptions = {}): Promise<TraceObserver> {
+  const env = options.env ?? process.env;
+  if (!options.exporter) describeTarget(options, env);
+  if (options.exporter || options.inThread) return inThreadObserver(bundleDir, options);
+  const { exporter: _e, inThread: _i, ...plain } = options;
+  return new WorkerObserver({ bundleDir, options: { ...plain, env: { ...env } } }, options.batchDelayMs ?? 1000, options.flushTimeoutMs ?? 2000);
+}
+
+async function inThreadObserver(bundleDir: string, options: LiveOtlpOptions): Promise<TraceObserver> {
+  // OpenTelemetry's code is loaded into the run's thread only on this path.
+  const { createSpanStream } = await import('./otlp-stream.ts');
+  const stream = await createSpanStream(bundleDir, options);
+  return {
+    onCommitted: (events) => void stream.add(events),
+    close: () => stream.close(),
+  };
+}
+
+/** The worker's entry: the built .js as it is, the TypeScript source through tsx (a dependency of the package). */
+function startWorker(data: LiveWorkerData): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.ts')) {
+    const entry = new URL('./otlp-live-worker.ts', self).href;
+    const tsx = import.meta.resolve('tsx/esm/api');
+    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+    return new Worker(boot, { eval: true, workerData: data });
+  }
+  return new Worker(fileURLToPath(new URL('./otlp-live-worker.js', self)), { workerData: data });
+}
+
+class WorkerObserver implements TraceObserver {
+  private readonly worker: Worker;
+  private timer: NodeJS.Timeout | undefined;
+  private failure: string | undefined;
+  private readonly replies: Promise<LiveWorkerReply>;
+
+  constructor(
+    data: LiveWorkerData,
+    private readonly batchDelayMs: number,
+    private readonly flushTimeoutMs: number,
+  ) {
+    this.worker = startWorker(data);
+    // The worker never keeps the process alive: a run that ends without close() still exits.
+    this.worker.unref();
+    this.replies = new Promise((resolve) => {
+      this.worker.on('message', (reply: LiveWorkerReply) => {
+        if (reply.kind === 'failed') this.failure ??= reply.message;
+        else resolve(reply);
+      });
+      this.worker.on('error', (error) => {
+        this.failure ??= error.message;
+        resolve({ kind: 'failed', message: error.message });
+      });
+      this.worker.on('exit', () => resolve({ kind: 'failed', message: this.failure ?? 'the export worker stopped' }));
+    });
+  }
+
+  onCommitted(): void {
+    // One wake-up per batch delay, however many lines were committed: nearly free for the run.
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.worker.postMessage({ kind: 'read' } satisfies LiveWorkerMessage);
+    }, this.batchDelayMs).unref();
+  }
+
+  async close(): Promise<string[]> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.worker.postMessage({ kind: 'close' } satisfies LiveWorkerMessage);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.flushTimeoutMs + 3000);
+    });
+    const reply = await Promise.race([this.replies, deadline]).finally(() => clearTimeout(timer));
+    await this.worker.terminate().catch(() => {});
+    if (reply === 'timeout') return [`OpenTelemetry live export did not finish within ${this.flushTimeoutMs + 3000} ms: spans may be missing; export the bundle later with \`flowtape export otlp\``];
+    if (reply.kind === 'failed') return [`OpenTelemetry live export failed: ${this.failure ?? reply.message}; export the bundle later with \`flowtape export otlp\``];
+    return this.failure ? [...reply.warnings, `OpenTelemetry live export: ${this.failure}`] : reply.warnings;
+  }
+}
+
