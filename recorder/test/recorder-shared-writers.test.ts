@@ -80,7 +80,8 @@ export default defineFlow({
       const run = spawnCli(['run', 'held.flow.ts', '--out', 'runs', '--run-id', 'held-1', '-q'], { cwd: dir.path });
       running = run;
       const bundle = join(dir.path, 'runs', 'held-1');
-      await waitFor(() => existsSync(join(bundle, 'manifest.json')) && traceOf(bundle).some((e) => e.type === 'node.started'), 60_000, 'the run to start its node');
+      // The manifest is written before the first trace line (SPEC, writing discipline), so wait for both files.
+      await waitFor(() => existsSync(join(bundle, 'trace.ndjson')) && traceOf(bundle).some((e) => e.type === 'node.started'), 60_000, 'the run to start its node');
       const manifest = readJson<{ writer: { pid?: number; exclusive?: boolean } }>(join(bundle, 'manifest.json'));
       assert.equal(manifest.writer.exclusive, true, 'the manifest says its writer is exclusive');
       assert.equal(manifest.writer.pid, run.child.pid);
