@@ -3,8 +3,24 @@
 import type { BundleBackend } from './types.ts';
 
 export interface ServerInfo {
-  mode: 'bundle' | 'runs' | 'zip';
+  mode: 'bundle' | 'runs' | 'zip' | 'compare';
   name: string;
+  /** Compare mode: the two bundles and what the diff engine needs to run as the CLI does (viewer/server/compare.ts). */
+  compare?: CompareInfo;
+}
+
+export interface CompareSideInfo {
+  run: 'a' | 'b';
+  kind: 'dir' | 'zip';
+  location: string;
+  dir?: string;
+}
+
+export interface CompareInfo {
+  a: CompareSideInfo;
+  b: CompareSideInfo;
+  machine: { tmpDir?: string; homeDir?: string };
+  options: { ignore?: string[]; usage?: boolean; maxDetails?: number };
 }
 
 export async function fetchServerInfo(): Promise<ServerInfo | undefined> {
@@ -69,9 +85,10 @@ export class HttpBackend implements BundleBackend {
   }
 }
 
-/** The packed bundle of a server started on a `.zip`. */
-export async function fetchServedZip(): Promise<Uint8Array> {
-  const res = await fetch('/bundle.zip', { cache: 'no-store' });
-  if (!res.ok) throw new Error(`bundle.zip: HTTP ${res.status}`);
+/** The packed bundle of a server started on a `.zip` (or, in compare mode, side `run`'s). */
+export async function fetchServedZip(run?: 'a' | 'b'): Promise<Uint8Array> {
+  const url = run ? `/zip/${run}` : '/bundle.zip';
+  const res = await fetch(url, { cache: 'no-store' });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
 }

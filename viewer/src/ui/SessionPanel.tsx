@@ -55,7 +55,7 @@ function ToolCallView({ entry }: { entry: ToolCall }) {
   );
 }
 
-function EntryView({ entry }: { entry: ConversationEntry }) {
+export function EntryView({ entry }: { entry: ConversationEntry }) {
   switch (entry.role) {
     case 'user':
       return <><div className="entry-head"><span className="role">user</span></div><div className="message-text" data-testid="message-text"><Shown text={entry.text} /></div></>;
