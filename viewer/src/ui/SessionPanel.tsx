@@ -11,6 +11,7 @@ import { useStore, useView } from './store-context.tsx';
 import { useCursorState, useFocusNode } from './hooks.ts';
 import { useAsync, type Resources } from './resources.tsx';
 import { TextBlock } from './ValueView.tsx';
+import { MessageText } from './MessageText.tsx';
 import { json, jsonLine } from './format.ts';
 import { Shown, shown } from './Shown.tsx';
 import { revealBidi } from './bidi.ts';
@@ -58,9 +59,9 @@ function ToolCallView({ entry }: { entry: ToolCall }) {
 export function EntryView({ entry }: { entry: ConversationEntry }) {
   switch (entry.role) {
     case 'user':
-      return <><div className="entry-head"><span className="role">user</span></div><div className="message-text" data-testid="message-text"><Shown text={entry.text} /></div></>;
+      return <><div className="entry-head"><span className="role">user</span></div><MessageText text={entry.text} /></>;
     case 'agent':
-      return <><div className="entry-head"><span className="role">agent</span></div><div className="message-text" data-testid="message-text"><Shown text={entry.text} /></div></>;
+      return <><div className="entry-head"><span className="role">agent</span></div><MessageText text={entry.text} /></>;
     case 'thought':
       return (
         <details className="thought">
