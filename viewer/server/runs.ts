@@ -3,7 +3,7 @@
 import { lstat, readdir, realpath } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { checkRelativePath, isInside } from './safe-path.ts';
-import { summarizeRun, type RunSummary } from './summary.ts';
+import { summarizeRunCached, type RunSummary } from './summary.ts';
 
 export type { RunSummary } from './summary.ts';
 
@@ -32,7 +32,7 @@ export async function runDirFor(rootReal: string, mode: 'bundle' | 'runs', run: 
 
 /** Every bundle below `rootReal` (no cap), summarised from its manifest and run projection. */
 export async function listRuns(rootReal: string, mode: 'bundle' | 'runs'): Promise<RunSummary[]> {
-  if (mode === 'bundle') return [await summarizeRun(rootReal, '')];
+  if (mode === 'bundle') return [await summarizeRunCached(rootReal, '')];
   const dirs: string[] = [];
   await findBundles(rootReal, rootReal, 0, dirs);
   const out: RunSummary[] = new Array(dirs.length);
@@ -41,7 +41,7 @@ export async function listRuns(rootReal: string, mode: 'bundle' | 'runs'): Promi
     while (next < dirs.length) {
       const i = next++;
       const dir = dirs[i]!;
-      out[i] = await summarizeRun(dir, relative(rootReal, dir).split(sep).join('/'));
+      out[i] = await summarizeRunCached(dir, relative(rootReal, dir).split(sep).join('/'));
     }
   }
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, dirs.length) }, worker));

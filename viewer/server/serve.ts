@@ -35,6 +35,8 @@ export interface ViewerServerOptions {
   distDir?: string;
   /** Compare two bundles (`root` is then ignored): served as runs `a` and `b`. */
   compare?: CompareInput;
+  /** `os.tmpdir()` and `os.homedir()`: told to the page of a runs-root, which diffs two picked runs as the CLI would. */
+  machine?: { tmpDir?: string; homeDir?: string };
 }
 
 export interface ViewerServer {
@@ -178,6 +180,8 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
     }
     if (path === '/api/info') {
       if (compare) return sendJson(res, { mode, name: `${compare.info.a.location} ⇄ ${compare.info.b.location}`, compare: compare.info });
+      // A runs-root's page can compare two of its runs: it needs where they are, as `flowtape diff` would name them.
+      if (mode === 'runs') return sendJson(res, { mode, name: basename(rootReal), root: options.root, machine: options.machine ?? {} });
       return sendJson(res, { mode, name: basename(rootReal) });
     }
     if (mode === 'compare') {

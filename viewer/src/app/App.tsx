@@ -13,7 +13,7 @@ import { RunList } from '../ui/RunList.tsx';
 import { Landing } from '../ui/Landing.tsx';
 import type { RunSummary } from '../../server/summary.ts';
 import { openBundle, readDeepLink, resourcesFor, syncUrl } from './open-bundle.ts';
-import { OpenCompare } from './OpenCompare.tsx';
+import { OpenCompare, comparePair, runsCompareInfo } from './OpenCompare.tsx';
 
 type Route =
   | { kind: 'starting' }
@@ -21,7 +21,7 @@ type Route =
   | { kind: 'runs'; title: string; runs: RunSummary[] }
   | { kind: 'local-runs'; source: BundleSource }
   | { kind: 'bundle'; backend: BundleBackend; run?: string; backHref?: string }
-  | { kind: 'compare'; info: CompareInfo };
+  | { kind: 'compare'; info: CompareInfo; backHref?: string };
 
 function OpenBundle({ backend, run, backHref }: { backend: BundleBackend; run?: string; backHref?: string }) {
   const store = useMemo(() => createViewStore(), [backend]);
@@ -67,6 +67,8 @@ export function App() {
         const source = await zipSource(info.name, await fetchServedZip());
         return setRoute(routeForSource(source));
       }
+      const pair = comparePair();
+      if (info.mode === 'runs' && pair) return setRoute({ kind: 'compare', info: runsCompareInfo(info, pair[0], pair[1]), backHref: '/' });
       if (link.run !== undefined) return setRoute({ kind: 'bundle', backend: new HttpBackend(link.run), run: link.run, backHref: '/' });
       setRoute({ kind: 'runs', title: info.name, runs: await fetchRuns() });
     })().catch((err: unknown) => setRoute({ kind: 'landing', message: (err as Error).message }));
@@ -121,6 +123,7 @@ export function App() {
           title={route.title}
           runs={route.runs}
           hrefOf={(r) => `/?run=${encodeURIComponent(r.id)}`}
+          compareHref={(a, b) => `/?compare=${encodeURIComponent(a.id)}&with=${encodeURIComponent(b.id)}`}
           onRefresh={() => {
             const title = route.title;
             fetchRuns().then((runs) => setRoute({ kind: 'runs', title, runs }), (err: unknown) => setRoute({ kind: 'landing', message: (err as Error).message }));
@@ -138,7 +141,7 @@ export function App() {
       );
       break;
     case 'compare':
-      body = <OpenCompare info={route.info} />;
+      body = <OpenCompare info={route.info} backHref={route.backHref} />;
       break;
     case 'bundle':
       body = <OpenBundle key={route.backend.label} backend={route.backend} run={route.run} backHref={route.backHref} />;

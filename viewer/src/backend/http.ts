@@ -7,10 +7,14 @@ export interface ServerInfo {
   name: string;
   /** Compare mode: the two bundles and what the diff engine needs to run as the CLI does (viewer/server/compare.ts). */
   compare?: CompareInfo;
+  /** Runs mode: the served root as the CLI was given it, and the machine's volatile roots (to compare two runs). */
+  root?: string;
+  machine?: CompareInfo['machine'];
 }
 
 export interface CompareSideInfo {
-  run: 'a' | 'b';
+  /** The run's path on the server: `a`/`b` in compare mode, a run id of a runs-root. */
+  run: string;
   kind: 'dir' | 'zip';
   location: string;
   dir?: string;
@@ -86,7 +90,7 @@ export class HttpBackend implements BundleBackend {
 }
 
 /** The packed bundle of a server started on a `.zip` (or, in compare mode, side `run`'s). */
-export async function fetchServedZip(run?: 'a' | 'b'): Promise<Uint8Array> {
+export async function fetchServedZip(run?: string): Promise<Uint8Array> {
   const url = run ? `/zip/${run}` : '/bundle.zip';
   const res = await fetch(url, { cache: 'no-store' });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);

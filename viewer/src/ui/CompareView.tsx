@@ -84,8 +84,12 @@ function readAttempt(): string | undefined {
   return new URLSearchParams(location.search).get('attempt') ?? undefined;
 }
 
-export function CompareView({ model, resources }: { model: CompareModel; resources: Record<SideName, Resources> }) {
-  const [selected, setSelected] = useState<string | undefined>(() => readAttempt() ?? model.groups.flatMap((g) => g.lines).find((l) => l.target)?.target);
+export function CompareView({ model, resources, backHref }: { model: CompareModel; resources: Record<SideName, Resources>; backHref?: string }) {
+  const [selected, setSelected] = useState<string | undefined>(() => {
+    const lines = model.groups.flatMap((g) => g.lines);
+    // The first attempt the report names in its own group, else the first any line points at.
+    return readAttempt() ?? lines.find((l) => l.difference.attemptId)?.target ?? lines.find((l) => l.target)?.target;
+  });
   const [selectedLine, setSelectedLine] = useState<number | undefined>();
   useEffect(() => {
     const q = new URLSearchParams(location.search);
@@ -109,6 +113,7 @@ export function CompareView({ model, resources }: { model: CompareModel; resourc
   return (
     <div className="compare" data-testid="compare" data-ready="true" data-same={model.result.same ? 'true' : 'false'}>
       <header className="bundle-header cmp-header" data-testid="compare-header">
+        {backHref && <a className="back-link" href={backHref} data-testid="back-to-runs">← runs</a>}
         <span className="flow-name"><Shown text={`compare · ${model.result.a.flowName}${model.result.b.flowName !== model.result.a.flowName ? ` ⇄ ${model.result.b.flowName}` : ''}`} /></span>
         <SideHeader model={model} which="a" />
         <SideHeader model={model} which="b" />

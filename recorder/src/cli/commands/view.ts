@@ -89,7 +89,8 @@ export const viewCommand: CliCommand = {
             return 0;
           }
           const hint = path === DEFAULT_RUNS_ROOT ? ' (no runs recorded here yet: `flowtape run <flow>` writes them there)' : '';
-          await serveViewer(cli, { root: resolve(cli.io.cwd, path), host: '127.0.0.1', ...port }, { path, open: flags.open, hint });
+          const { machineRoots } = await import('../../tools/diff.ts');
+          await serveViewer(cli, { root: resolve(cli.io.cwd, path), host: '127.0.0.1', machine: machineRoots(), ...port }, { path, open: flags.open, hint });
           return 0;
         }),
       );
