@@ -1,8 +1,8 @@
 /**
  * pnpm bench:run-list [--runs N] [--loads N] — the run list of a runs-root of N bundles (default 10,000) in headless
  * Chromium: time to first row (navigation start → the first row in the DOM), median of --loads fresh page loads,
- * with the server's summaries cold (first request: every manifest and run projection read) and warm (kept by the
- * server: two stats per run). The floor, measured in the same run, is the same page on a runs-root of one bundle;
+ * with the server's run index cold (every directory listed, every manifest and run projection read) and warm (kept
+ * by the server: a stat per directory and two per run). The floor, measured in the same run, is the same page on a runs-root of one bundle;
  * the ratio says what the N runs cost over it. Also the /api/runs request alone, cold and warm, timed from Node.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { writeManifestOnly } from '../test/fixtures/bundle-builder.ts';
 import { launchBrowser } from '../test/e2e/browser.ts';
 import { ensureViewerBuilt } from '../viewer/server/ensure-built.ts';
 import { startViewerServer, type ViewerServer } from '../viewer/server/serve.ts';
+import { forgetRunIndex } from '../viewer/server/runs.ts';
 import { benchFooter, benchHeader, ratio } from './bench-env.ts';
 
 function arg(name: string, fallback: number): number {
@@ -82,14 +83,15 @@ async function main(): Promise<void> {
       servers.push(s);
       return s;
     };
-    // Cold: a new server per load (its cache empty), so every load reads every run.
+    // Cold: the kept listings and summaries forgotten before each request, so every load reads every run.
     const cold: number[] = [];
     const apiCold: number[] = [];
+    const coldServer = await serve(big);
     for (let i = 0; i < LOADS; i++) {
-      const s = await serve(big);
-      apiCold.push(await apiRuns(s));
-      await s.close();
-      cold.push(await firstRow(await serve(big)));
+      forgetRunIndex();
+      apiCold.push(await apiRuns(coldServer));
+      forgetRunIndex();
+      cold.push(await firstRow(coldServer));
     }
     // Warm: one server, its summaries kept.
     const warmServer = await serve(big);

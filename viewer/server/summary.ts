@@ -78,6 +78,11 @@ async function stampOf(dir: string): Promise<string> {
   return `${await part(BUNDLE_FILES.manifest)}|${await part(BUNDLE_FILES.run)}`;
 }
 
+/** Drops every kept summary (the benchmark's cold runs; a process serves one root, so the cache is per process). */
+export function forgetSummaries(): void {
+  cached.clear();
+}
+
 export async function summarizeRunCached(dir: string, id: string): Promise<RunSummary> {
   const stamp = await stampOf(dir);
   const hit = cached.get(dir);

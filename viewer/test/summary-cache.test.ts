@@ -28,3 +28,22 @@ test('an unchanged run answers from the cache; a changed manifest is read again'
   // The id is the caller's (a runs-root may be served under another path).
   assert.equal((await summarizeRunCached(dir, 'other/r')).id, 'other/r');
 });
+
+test('the kept directory listings still see runs added, removed and completed after the first read', async (t) => {
+  const { listRuns } = await import('../server/runs.ts');
+  const { mkdirSync, realpathSync } = await import('node:fs');
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'flowtape-walk-')));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const at = new Date(Date.UTC(2026, 0, 1));
+  writeManifestOnly(join(root, 'flow', 'run-1'), 'run-1', 'completed', 'flow', at);
+  mkdirSync(join(root, 'flow', 'run-2'));
+  const ids = async () => (await listRuns(root, 'runs')).map((r) => r.id);
+  assert.deepEqual(await ids(), ['flow/run-1']);
+  // run-2 gets its manifest (its directory changes, its parent does not).
+  writeManifestOnly(join(root, 'flow', 'run-2'), 'run-2', 'running', 'flow', at);
+  assert.deepEqual(await ids(), ['flow/run-1', 'flow/run-2']);
+  // A new flow directory, and a run removed.
+  writeManifestOnly(join(root, 'other', 'run-3'), 'run-3', 'completed', 'other', at);
+  rmSync(join(root, 'flow', 'run-1'), { recursive: true });
+  assert.deepEqual(await ids(), ['flow/run-2', 'other/run-3']);
+});
