@@ -143,3 +143,24 @@ test('flowtape view <a> <b> refuses a runs root as a side, in one line', () => {
   assert.match(r.stderr.trim(), /not a bundle directory or \.zip \(compare opens two bundles, not a runs root\)$/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
 });
+
+test('flowtape diff --json --view keeps stdout one JSON document (the URL goes to stderr), and exits 1 after Ctrl-C', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [CLI, 'diff', A, B, '--json', '--view', '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL on stderr: ${stderr}`)), 30_000);
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+      const m = /at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr);
+      if (m) { clearTimeout(timer); resolve(m[1]!); }
+    });
+  });
+  const info = await (await fetch(`${url}api/info`)).json() as { mode: string };
+  assert.equal(info.mode, 'compare');
+  const code = await new Promise<number | null>((resolve) => { child.once('exit', resolve); child.kill('SIGINT'); });
+  assert.equal(code, 1);
+  assert.equal((JSON.parse(stdout) as { same: boolean }).same, false);
+});

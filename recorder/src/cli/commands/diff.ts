@@ -59,7 +59,7 @@ export const diffCommand: CliCommand = {
             const { compareInput, serveViewer } = await import('./view.ts');
             const compare = { ...(await compareInput(cli.io.cwd, a, b)), options: { ignore: flags.ignore, usage: flags.usage === true, maxDetails } };
             const port = flags.port !== undefined ? { port: flags.port } : {};
-            await serveViewer(cli, { root: compare.a.root, host: '127.0.0.1', compare, ...port }, { path: `${a} ⇄ ${b}`, open: flags.open });
+            await serveViewer(cli, { root: compare.a.root, host: '127.0.0.1', compare, ...port }, { path: `${a} ⇄ ${b}`, open: flags.open, quietStdout: flags.json === true || flags.markdown === true });
           }
           return result.same ? 0 : 1;
         }),

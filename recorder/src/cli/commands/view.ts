@@ -43,7 +43,7 @@ export async function compareInput(cwd: string, a: string, b: string): Promise<N
 export async function serveViewer(
   cli: CliContext,
   options: Parameters<ViewerModule['startViewerServer']>[0],
-  what: { path: string; open?: boolean; hint?: string },
+  what: { path: string; open?: boolean; hint?: string; /** The URL on stderr only (stdout holds a document). */ quietStdout?: boolean },
 ): Promise<void> {
   const { io } = cli;
   const { startViewerServer, ViewerServerError } = await loadViewer();
@@ -54,7 +54,7 @@ export async function serveViewer(
     if (error instanceof ViewerServerError) throw new CliError(`${error.message}${what.hint ?? ''}`, 2);
     throw error;
   }
-  io.stdout(`${server.url}\n`);
+  if (!what.quietStdout) io.stdout(`${server.url}\n`);
   io.stderr(`flowtape: serving ${what.path} (${server.mode}) at ${server.url} — Ctrl-C to stop\n`);
   if (server.mode === 'runs') {
     const { listRuns } = await import('../../tools/list-runs.ts');
