@@ -57,6 +57,10 @@ before(async () => {
     { sessionUpdate: 'agent_message_chunk', content: { type: 'text', text: HOSTILE } },
   ]);
   main.turn('ask', a, 'And the log?', [{ sessionUpdate: 'agent_message_chunk', content: { type: 'text', text: LONG } }]);
+  main.turn('ask', a, 'Fix the notes', [
+    { sessionUpdate: 'tool_call', toolCallId: 'edit-1', title: 'Edit notes.md', kind: 'edit', status: 'completed',
+      content: [{ type: 'diff', path: 'notes.md', oldText: 'one\ntwo\n<b>three</b>\n', newText: 'one\n2\n<b>three</b>\nfour\n' }] },
+  ]);
   b.outcome('ask', a, { output: 'done' });
   b.runCompleted('done');
   b.finish();
@@ -123,4 +127,17 @@ test('a long message is folded behind "show all"', async () => {
   assert.doesNotMatch((await text.getAttribute('class')) ?? '', /folded/);
   const open = await text.evaluate((el) => el.getBoundingClientRect().height);
   assert.ok(open > folded * 3, `unfolded ${open} px > folded ${folded} px`);
+});
+
+test('a tool call\'s diff content is a line diff: removed and added lines marked, the text as text', async () => {
+  const page = h.session.page;
+  await h.viewer.open('tab=session&node=ask');
+  const view = page.locator('[data-testid="entry"][data-role="tool_call"]').filter({ hasText: 'Edit notes.md' }).getByTestId('diff-view');
+  await view.waitFor();
+  const lines = await view.locator('.diff-lines > div').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-kind')} ${e.textContent}`));
+  assert.deepEqual(lines, ['same  one', 'del -two', 'add +2', 'same  <b>three</b>', 'add +four']);
+  assert.match((await view.locator('.diff-stat').textContent()) ?? '', /\+2 −1/);
+  assert.equal(await view.locator('b').count(), 0);
+  await view.scrollIntoViewIfNeeded();
+  await screenshot(page, 'tool-call-diff');
 });

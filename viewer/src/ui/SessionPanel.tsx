@@ -12,6 +12,7 @@ import { useCursorState, useFocusNode } from './hooks.ts';
 import { useAsync, type Resources } from './resources.tsx';
 import { TextBlock } from './ValueView.tsx';
 import { MessageText } from './MessageText.tsx';
+import { DiffView } from './DiffView.tsx';
 import { json, jsonLine } from './format.ts';
 import { Shown, shown } from './Shown.tsx';
 import { revealBidi } from './bidi.ts';
@@ -22,14 +23,8 @@ function ContentBlock({ block }: { block: unknown }) {
   const b = (typeof block === 'object' && block !== null ? block : {}) as Record<string, unknown>;
   const inner = (typeof b.content === 'object' && b.content !== null ? b.content : undefined) as Record<string, unknown> | undefined;
   if (b.type === 'content' && inner?.type === 'text' && typeof inner.text === 'string') return <TextBlock text={inner.text} />;
-  if (b.type === 'diff' && typeof b.path === 'string') {
-    return (
-      <div className="diff">
-        <code><Shown text={b.path} /></code>
-        {typeof b.oldText === 'string' && <TextBlock text={b.oldText} className="diff-old" />}
-        {typeof b.newText === 'string' && <TextBlock text={b.newText} className="diff-new" />}
-      </div>
-    );
+  if (b.type === 'diff' && typeof b.path === 'string' && typeof b.newText === 'string') {
+    return <DiffView path={b.path} oldText={typeof b.oldText === 'string' ? b.oldText : null} newText={b.newText} />;
   }
   if (b.type === 'terminal') return <div className="muted">terminal {shown(b.terminalId)}</div>;
   return <TextBlock text={json(block)} className="json" />;
