@@ -29,7 +29,7 @@ before(async () => {
   for (const f of ['conversation.flow.ts', 'agent.json', 'notes.txt']) copyFileSync(join(repoRoot, 'samples', 'conversation', f), join(dir, f));
   // The same flow and agent script as the sample; only the permission policy differs, so the agent's answer does.
   const run = cli(['run', 'conversation.flow.ts', '--input', '{"file":"notes.txt"}', '--agent', `node ${AGENT} --script agent.json`,
-    '--permission', 'deny', '--out', join(dir, 'runs'), '--run-id', 'denied', '--deterministic', '-q'], dir);
+    '--permission', 'deny', '--out', join(dir, 'runs'), '--run-id', 'run-deny-policy', '--deterministic', '-q'], dir);
   assert.equal(run.code, 0, run.stderr);
   B = run.stdout.trim();
   session = await openSession({ width: 1600, height: 1000 });
