@@ -42,5 +42,6 @@ export async function openCompare(info: CompareInfo, onStage?: (stage: string) =
     session: (s) => loadSession(backend, s),
     artifact: (ref) => readArtifact(backend, ref),
   });
-  return { model: buildCompareModel(la.model, lb.model, result), resources: { a: resources(ba), b: resources(bb) } };
+  const roots = { dirs: { a: info.a.dir, b: info.b.dir }, machine: info.machine };
+  return { model: buildCompareModel(la.model, lb.model, result, roots), resources: { a: resources(ba), b: resources(bb) } };
 }

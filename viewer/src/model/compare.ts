@@ -1,7 +1,7 @@
 // The compare page's model: two loaded bundles and the diff engine's result (the same engine and the same wording
 // as `flowtape diff`), with what the page needs to point from a difference to what it is about: the attempt it
 // selects, the nodes whose behaviour differs, the session keys the diff aligns sessions by. Pure: no React, no I/O.
-import { groupDifferences, type Difference, type DiffResult } from '@flowtape/schema/diff';
+import { groupDifferences, Normalizer, type Difference, type DiffResult } from '@flowtape/schema/diff';
 import { isSwitchEdge, terminalSafe, type EdgeSpec, type FlowSnapshot, type Step } from '@flowtape/schema';
 import type { BundleModel } from './bundle-model.ts';
 
@@ -33,6 +33,34 @@ export interface CompareModel {
   attempts: string[];
   /** The diff's session key (`handle`, `handle#2`) of each flowtape session id, per side. */
   sessionKeys: Record<SideName, ReadonlyMap<string, string>>;
+  /** A value of one side as the diff compares it: times, ids, paths of that run replaced (`<cwd>`, `<run-id>`…). */
+  normalize: Record<SideName, (value: unknown) => unknown>;
+}
+
+/** Where each side's bundle is and the machine's volatile roots: what the diff engine was given. */
+export interface CompareRoots {
+  dirs?: Partial<Record<SideName, string>>;
+  machine?: { tmpDir?: string; homeDir?: string };
+}
+
+/**
+ * One side's normaliser, with the tokens the diff engine learns from that run (diff/bundles.ts, diff/model.ts):
+ * its bundle directory, the machine's tmp and home, the run id, the run's cwd, session and ACP session ids.
+ */
+export function sideNormalizer(model: BundleModel, dir: string | undefined, machine: CompareRoots['machine'] = {}): Normalizer {
+  const n = new Normalizer({ bundleDir: dir, tmpDir: machine.tmpDir, homeDir: machine.homeDir });
+  n.addToken(model.manifest?.runId, '<run-id>');
+  for (const e of model.timeline.events) {
+    const payload = (e.payload ?? {}) as Record<string, unknown>;
+    if (e.type === 'run.started') {
+      n.addToken(e.runId, '<run-id>');
+      if (typeof payload.cwd === 'string') n.addPath(payload.cwd, '<cwd>');
+    } else if (e.type === 'session.bound') {
+      n.addToken(e.sessionId, '<session>');
+      if (typeof payload.acpSessionId === 'string') n.addToken(payload.acpSessionId, '<acp-session>');
+    }
+  }
+  return n;
 }
 
 const ATTEMPT = /#\d+$/;
@@ -65,7 +93,7 @@ export function sessionKeysOf(model: BundleModel): Map<string, string> {
   return keys;
 }
 
-export function buildCompareModel(a: BundleModel, b: BundleModel, result: DiffResult): CompareModel {
+export function buildCompareModel(a: BundleModel, b: BundleModel, result: DiffResult, roots: CompareRoots = {}): CompareModel {
   let index = 0;
   const groups = groupDifferences(result.differences).map((group) => ({
     title: terminalSafe(group.title),
@@ -84,7 +112,13 @@ export function buildCompareModel(a: BundleModel, b: BundleModel, result: DiffRe
   const attempts = [...a.timeline.final.steps].map((s) => s.attemptId);
   const seen = new Set(attempts);
   for (const s of b.timeline.final.steps) if (!seen.has(s.attemptId)) attempts.push(s.attemptId);
-  return { a, b, result, groups, differing, attempts, sessionKeys: { a: sessionKeysOf(a), b: sessionKeysOf(b) } };
+  const na = sideNormalizer(a, roots.dirs?.a, roots.machine);
+  const nb = sideNormalizer(b, roots.dirs?.b, roots.machine);
+  return {
+    a, b, result, groups, differing, attempts,
+    sessionKeys: { a: sessionKeysOf(a), b: sessionKeysOf(b) },
+    normalize: { a: (v) => na.value(v), b: (v) => nb.value(v) },
+  };
 }
 
 export function stepOf(model: BundleModel, attemptId: string): Step | undefined {

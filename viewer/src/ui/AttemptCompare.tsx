@@ -35,16 +35,23 @@ function inline(ref: ValueRef | undefined): { value: unknown } | undefined {
   return 'inline' in ref ? { value: ref.inline } : undefined;
 }
 
-function ValuePair({ a, b, testId, resources }: { a: ValueRef | undefined; b: ValueRef | undefined; testId: string; resources: Record<SideName, Resources> }) {
+function ValuePair({ model, a, b, testId, resources }: { model: CompareModel; a: ValueRef | undefined; b: ValueRef | undefined; testId: string; resources: Record<SideName, Resources> }) {
   const ia = inline(a);
   const ib = inline(b);
-  if (ia && ib) return <JsonCompare a={ia.value} b={ib.value} testId={testId} />;
+  // Shown as the diff compares them, so a field marked changed here is one the list reports.
+  if (ia && ib) return <JsonCompare a={model.normalize.a(ia.value)} b={model.normalize.b(ib.value)} testId={testId} />;
   return (
     <div className="jcompare" data-testid={testId}>
       <div className="jcell side-a"><ResourcesProvider resources={resources.a}><ValueView value={a} /></ResourcesProvider>{!a && <span className="muted">(absent)</span>}</div>
       <div className="jcell side-b"><ResourcesProvider resources={resources.b}><ValueView value={b} /></ResourcesProvider>{!b && <span className="muted">(absent)</span>}</div>
     </div>
   );
+}
+
+/** The fields of an error the diff compares (a stack changes with every build; the node tab shows it). */
+function errorFields(error: Step['error']): unknown {
+  if (!error) return undefined;
+  return { message: error.message, ...(error.code ? { code: error.code } : {}), ...(error.name ? { name: error.name } : {}) };
 }
 
 function tokens(step: Step | undefined): number | undefined {
@@ -90,12 +97,12 @@ export function AttemptCompare({ model, attemptId, lines, resources, onPick }: {
           ))}
         </ul>
       )}
-      <h4>output</h4>
-      <ValuePair a={sa?.output} b={sb?.output} testId="cmp-output" resources={resources} />
+      <h4>output <span className="muted">(as the diff compares it: this run's paths, ids and times replaced)</span></h4>
+      <ValuePair model={model} a={sa?.output} b={sb?.output} testId="cmp-output" resources={resources} />
       {(sa?.error || sb?.error) && (
         <>
           <h4>error</h4>
-          <JsonCompare a={sa?.error} b={sb?.error} testId="cmp-error" />
+          <JsonCompare a={model.normalize.a(errorFields(sa?.error))} b={model.normalize.b(errorFields(sb?.error))} testId="cmp-error" />
         </>
       )}
       {sessionKey && (
