@@ -22,14 +22,20 @@ export async function startViewer(root: string): Promise<RunningViewer> {
     const server = await startViewerServer({ root, host: '127.0.0.1', port: 0 });
     return { url: server.url, port: server.port, close: () => server.close() };
   }
-  const child = spawn(process.execPath, [CLI, 'view', root, '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startCliServer(['view', root, '--port', '0']);
+}
+
+/** Any `flowtape` command that serves the viewer (`view a b`, `diff a b --view`): started, its URL read, stopped with SIGINT. */
+export async function startCliServer(args: string[]): Promise<RunningViewer> {
+  ensureViewerBuilt();
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL'); // not left running behind the failed test
-      reject(new Error(`flowtape view printed no URL in 30 s; stderr: ${stderr}`));
+      reject(new Error(`flowtape ${args[0]} printed no URL in 30 s; stderr: ${stderr}`));
     }, 30_000);
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
       out += c;
@@ -41,7 +47,7 @@ export async function startViewer(root: string): Promise<RunningViewer> {
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`flowtape view exited with ${code}: ${stderr.trim()}`));
+      reject(new Error(`flowtape ${args[0]} exited with ${code}: ${stderr.trim()}`));
     });
   });
   return {

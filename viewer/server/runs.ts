@@ -1,9 +1,9 @@
 // Finding bundles below a runs-root and listing the files of one bundle, without ever following a symlink
 // out of the served directory.
-import { lstat, readdir, realpath } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { checkRelativePath, isInside } from './safe-path.ts';
-import { summarizeRun, type RunSummary } from './summary.ts';
+import { forgetSummaries, summarizeRunCached, type RunSummary } from './summary.ts';
 
 export type { RunSummary } from './summary.ts';
 
@@ -32,7 +32,7 @@ export async function runDirFor(rootReal: string, mode: 'bundle' | 'runs', run: 
 
 /** Every bundle below `rootReal` (no cap), summarised from its manifest and run projection. */
 export async function listRuns(rootReal: string, mode: 'bundle' | 'runs'): Promise<RunSummary[]> {
-  if (mode === 'bundle') return [await summarizeRun(rootReal, '')];
+  if (mode === 'bundle') return [await summarizeRunCached(rootReal, '')];
   const dirs: string[] = [];
   await findBundles(rootReal, rootReal, 0, dirs);
   const out: RunSummary[] = new Array(dirs.length);
@@ -41,30 +41,86 @@ export async function listRuns(rootReal: string, mode: 'bundle' | 'runs'): Promi
     while (next < dirs.length) {
       const i = next++;
       const dir = dirs[i]!;
-      out[i] = await summarizeRun(dir, relative(rootReal, dir).split(sep).join('/'));
+      out[i] = await summarizeRunCached(dir, relative(rootReal, dir).split(sep).join('/'));
     }
   }
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, dirs.length) }, worker));
   return out;
 }
 
-async function findBundles(rootReal: string, dir: string, depth: number, out: string[]): Promise<void> {
+/**
+ * One directory as the walk sees it, kept between requests while its mtime stands (adding, removing or renaming an
+ * entry, a manifest appearing, a symlink replaced: each changes it): whether it is a bundle, and its
+ * subdirectories that stay inside the root. A refresh of 10,000 unchanged runs is then one stat per directory
+ * instead of a listing and three calls per entry.
+ */
+interface Listing {
+  mtimeMs: number;
+  bundle: boolean;
+  children: string[];
+}
+const listings = new Map<string, Listing>();
+const MAX_LISTINGS = 200_000;
+
+/** Forgets every kept listing and summary: the next request reads the runs-root from scratch. */
+export function forgetRunIndex(): void {
+  listings.clear();
+  forgetSummaries();
+}
+
+async function listing(rootReal: string, dir: string): Promise<Listing | undefined> {
+  let mtimeMs: number;
+  try {
+    mtimeMs = (await stat(dir)).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  const kept = listings.get(dir);
+  if (kept && kept.mtimeMs === mtimeMs) return kept;
   let names: string[];
   try {
     names = await readdir(dir);
   } catch {
-    return;
+    return undefined;
   }
-  if (depth > 0 && (names.includes('manifest.json') || names.includes('trace.ndjson'))) {
+  const bundle = names.includes('manifest.json') || names.includes('trace.ndjson');
+  const candidates = names.sort().filter((name) => !name.startsWith('.') || name === '.runs');
+  const children = bundle ? [] : (await inOrder(candidates, (name) => insideDir(rootReal, join(dir, name)))).filter((c): c is string => c !== undefined);
+  const fresh = { mtimeMs, bundle, children };
+  if (listings.size >= MAX_LISTINGS) listings.clear();
+  listings.set(dir, fresh);
+  return fresh;
+}
+
+/** `fn` over `items`, CONCURRENCY at a time, results in the items' order. */
+async function inOrder<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
+  return out;
+}
+
+async function findBundles(rootReal: string, dir: string, depth: number, out: string[]): Promise<void> {
+  const here = await listing(rootReal, dir);
+  if (!here) return;
+  if (depth > 0 && here.bundle) {
     out.push(dir);
     return;
   }
   if (depth >= MAX_RUN_DEPTH) return;
-  for (const name of names.sort()) {
-    if (name.startsWith('.') && name !== '.runs') continue;
-    const child = await insideDir(rootReal, join(dir, name));
-    if (child) await findBundles(rootReal, child, depth + 1, out);
-  }
+  // Each child's bundles, found in parallel, kept in the children's (sorted) order.
+  const found = await inOrder(here.children, async (child) => {
+    const below: string[] = [];
+    await findBundles(rootReal, child, depth + 1, below);
+    return below;
+  });
+  for (const list of found) out.push(...list);
 }
 
 /** The real path of `path` if it is a directory inside the root (symlinks followed but checked), else undefined. */

@@ -8,6 +8,8 @@
 //   /api/list?run=<id>     relative paths of every file in one bundle
 //   /files/<run>/<path>    one bundle file; byte ranges, and ?from=N for live tailing; run '' = the bundle root
 //   /bundle.zip            the packed bundle (zip mode)
+//   compare mode (two bundles): runs `a` and `b` under /files/ and /api/list; /zip/a, /zip/b for packed ones;
+//                          /api/info also carries what the page's diff needs (compare.ts)
 //
 // Safety: binds 127.0.0.1, answers only to Host headers naming that address or localhost at its port
 // (DNS-rebinding defence), resolves every path through realpath and refuses anything outside the served
@@ -20,6 +22,7 @@ import { basename, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveInside } from './safe-path.ts';
 import { listBundleFiles, listRuns, runDirFor } from './runs.ts';
+import { resolveCompare, type CompareInput, type CompareSide } from './compare.ts';
 
 export interface ViewerServerOptions {
   /** A bundle directory, a runs-root directory (bundles below it), or a bundle `.zip`. */
@@ -30,6 +33,10 @@ export interface ViewerServerOptions {
   host?: '127.0.0.1';
   /** The built app; defaults to viewer/dist next to this file. */
   distDir?: string;
+  /** Compare two bundles (`root` is then ignored): served as runs `a` and `b`. */
+  compare?: CompareInput;
+  /** `os.tmpdir()` and `os.homedir()`: told to the page of a runs-root, which diffs two picked runs as the CLI would. */
+  machine?: { tmpDir?: string; homeDir?: string };
 }
 
 export interface ViewerServer {
@@ -39,7 +46,8 @@ export interface ViewerServer {
   close(): Promise<void>;
 }
 
-export type ServeMode = 'bundle' | 'runs' | 'zip';
+export type ServeMode = 'bundle' | 'runs' | 'zip' | 'compare';
+export type { CompareInfo, CompareInput } from './compare.ts';
 
 export class ViewerServerError extends Error {
   override name = 'ViewerServerError';
@@ -121,8 +129,12 @@ export async function detectMode(root: string): Promise<ServeMode> {
 export async function startViewerServer(options: ViewerServerOptions): Promise<ViewerServer> {
   const host = options.host ?? '127.0.0.1';
   if (host !== '127.0.0.1') throw new ViewerServerError(`refusing to listen on ${String(host)}: loopback only`);
-  const mode = await detectMode(options.root);
-  const rootReal = await realpath(options.root);
+  const resolved = options.compare ? await resolveCompare(options.compare) : undefined;
+  if (typeof resolved === 'string') throw new ViewerServerError(resolved);
+  const compare = resolved;
+  const mode: ServeMode = compare ? 'compare' : await detectMode(options.root);
+  const rootReal = compare ? compare.a.real : await realpath(options.root);
+  const compareSide = (run: string): CompareSide | undefined => (run === 'a' ? compare?.a : run === 'b' ? compare?.b : undefined);
   const distDir = options.distDir ?? defaultDistDir;
   if (!existsSync(join(distDir, 'index.html'))) {
     throw new ViewerServerError(`the viewer app is not built (${join(distDir, 'index.html')} missing): run \`pnpm build\``);
@@ -173,16 +185,34 @@ export async function startViewerServer(options: ViewerServerOptions): Promise<V
       return sendFile(req, res, r.file, type, { csp: APP_CSP, cache: 'public, max-age=31536000, immutable' });
     }
     if (path === '/api/info') {
+      if (compare) return sendJson(res, { mode, name: `${compare.info.a.location} ⇄ ${compare.info.b.location}`, compare: compare.info });
+      // A runs-root's page can compare two of its runs: it needs where they are, as `flowtape diff` would name them.
+      if (mode === 'runs') return sendJson(res, { mode, name: basename(rootReal), root: options.root, machine: options.machine ?? {} });
       return sendJson(res, { mode, name: basename(rootReal) });
+    }
+    if (mode === 'compare') {
+      const m = /^\/(files|zip)\/(a|b)(?:\/(.*))?$/.exec(path) ?? (path === '/api/list' ? ['', 'list', url.searchParams.get('run') ?? ''] : null);
+      const served = m ? compareSide(m[2] ?? '') : undefined;
+      if (!m || !served) return send(res, 404, 'text/plain; charset=utf-8', 'not found');
+      if (m[1] === 'zip') {
+        if (served.kind !== 'zip' || m[3] !== undefined) return send(res, 404, 'text/plain; charset=utf-8', 'not found');
+        return sendFile(req, res, served.real, 'application/zip', { csp: FILE_CSP, cache: 'no-store' });
+      }
+      if (served.kind !== 'dir') return send(res, 404, 'text/plain; charset=utf-8', 'not found: a packed bundle is served at /zip/');
+      if (m[1] === 'list') return sendJson(res, { files: await listBundleFiles(served.real) });
+      const r = await resolveInside(served.real, m[3] ?? '');
+      if (!r.ok) return send(res, r.status, 'text/plain; charset=utf-8', `${r.status === 403 ? 'forbidden' : 'not found'}: ${r.reason}`);
+      const type = FILE_TYPES[extname(r.file).toLowerCase()] ?? 'application/octet-stream';
+      return sendFile(req, res, r.file, type, { csp: FILE_CSP, cache: 'no-store', ranges: true });
     }
     if (path === '/api/runs') {
       if (mode === 'zip') return sendJson(res, { runs: [] });
-      return sendJson(res, { runs: await listRuns(rootReal, mode) });
+      return sendJson(res, { runs: await listRuns(rootReal, mode as 'bundle' | 'runs') });
     }
     if (path === '/api/list') {
       if (mode === 'zip') return send(res, 404, 'text/plain; charset=utf-8', 'not found: zip mode has no file list');
       const run = url.searchParams.get('run') ?? '';
-      const dir = await runDirFor(rootReal, mode, run);
+      const dir = await runDirFor(rootReal, mode as 'bundle' | 'runs', run);
       if (!dir.ok) return send(res, dir.status, 'text/plain; charset=utf-8', dir.reason);
       return sendJson(res, { files: await listBundleFiles(dir.dir) });
     }

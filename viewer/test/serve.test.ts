@@ -180,3 +180,51 @@ test('refuses a missing root and a non-loopback host with a clear error', async 
     e instanceof ViewerServerError && /no such file or directory/.test(e.message));
   await assert.rejects(startViewerServer({ root: bundle, distDir: dist, host: '0.0.0.0' as '127.0.0.1' }), ViewerServerError);
 });
+
+describe('viewer server comparing two bundles', () => {
+  let server: ViewerServer;
+  let zip: string;
+  before(async () => {
+    zip = join(tmp, 'other.zip');
+    writeFileSync(zip, 'PK-not-really');
+    server = await startViewerServer({
+      root: bundle,
+      distDir: dist,
+      host: '127.0.0.1',
+      compare: { a: { root: bundle, location: 'runs/run-a' }, b: { root: zip, location: 'other.zip' }, machine: { tmpDir: '/tmp', homeDir: '/home/u' } },
+    });
+  });
+  after(() => server.close());
+
+  test('tells the page both sides, as the user named them, and the volatile roots', async () => {
+    const info = JSON.parse((await get(server, '/api/info')).body) as { mode: string; compare: { a: { location: string; kind: string }; b: { kind: string }; machine: unknown } };
+    assert.equal(info.mode, 'compare');
+    assert.deepEqual([info.compare.a.location, info.compare.a.kind, info.compare.b.kind], ['runs/run-a', 'dir', 'zip']);
+    assert.deepEqual(info.compare.machine, { tmpDir: '/tmp', homeDir: '/home/u' });
+  });
+
+  test('serves side a under /files/a/ and the packed side b at /zip/b, nothing else', async () => {
+    assert.equal((await get(server, '/files/a/trace.ndjson')).body, '0123456789');
+    assert.equal((await get(server, '/api/list?run=a')).status, 200);
+    assert.equal((await get(server, '/zip/b')).body, 'PK-not-really');
+    assert.equal((await get(server, '/zip/a')).status, 404);
+    assert.equal((await get(server, '/files/b/manifest.json')).status, 404);
+    assert.equal((await get(server, '/files/c/manifest.json')).status, 404);
+    assert.equal((await get(server, '/api/runs')).status, 404);
+  });
+
+  test('never leaves a side: dot segments, symlinks out', async () => {
+    for (const path of ['/files/a/../../secret.txt', '/files/a/%2e%2e/%2e%2e/secret.txt', '/files/a/link-out.txt', '/files/a/dir-out/x.txt']) {
+      const r = await get(server, path);
+      assert.ok(r.status === 403 || r.status === 404, `${path}: ${r.status}`);
+      assert.ok(!r.body.includes(SECRET), path);
+    }
+  });
+});
+
+test('compare refuses a side that is not a bundle, naming it as the user did', async () => {
+  await assert.rejects(
+    startViewerServer({ root: bundle, distDir: dist, host: '127.0.0.1', compare: { a: { root: bundle, location: 'a' }, b: { root: runsRoot, location: 'runs/' } } }),
+    (err: Error) => err instanceof ViewerServerError && /^runs\/: not a bundle directory or \.zip/.test(err.message),
+  );
+});

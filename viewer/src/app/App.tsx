@@ -2,7 +2,7 @@
 // several bundles), or the landing page; a folder or .zip dropped anywhere replaces what is open.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { BundleBackend, BundleSource } from '../backend/types.ts';
-import { HttpBackend, fetchServedZip, fetchServerInfo } from '../backend/http.ts';
+import { HttpBackend, fetchServedZip, fetchServerInfo, type CompareInfo } from '../backend/http.ts';
 import { sourceFromDrop, sourceFromFileList } from '../backend/files.ts';
 import { zipSource } from '../backend/zip.ts';
 import { createViewStore } from '../model/store.ts';
@@ -13,13 +13,15 @@ import { RunList } from '../ui/RunList.tsx';
 import { Landing } from '../ui/Landing.tsx';
 import type { RunSummary } from '../../server/summary.ts';
 import { openBundle, readDeepLink, resourcesFor, syncUrl } from './open-bundle.ts';
+import { OpenCompare, comparePair, runsCompareInfo } from './OpenCompare.tsx';
 
 type Route =
   | { kind: 'starting' }
   | { kind: 'landing'; message?: string }
   | { kind: 'runs'; title: string; runs: RunSummary[] }
   | { kind: 'local-runs'; source: BundleSource }
-  | { kind: 'bundle'; backend: BundleBackend; run?: string; backHref?: string };
+  | { kind: 'bundle'; backend: BundleBackend; run?: string; backHref?: string }
+  | { kind: 'compare'; info: CompareInfo; backHref?: string };
 
 function OpenBundle({ backend, run, backHref }: { backend: BundleBackend; run?: string; backHref?: string }) {
   const store = useMemo(() => createViewStore(), [backend]);
@@ -59,11 +61,14 @@ export function App() {
       const info = await fetchServerInfo();
       const link = readDeepLink();
       if (!info) return setRoute({ kind: 'landing' });
+      if (info.mode === 'compare' && info.compare) return setRoute({ kind: 'compare', info: info.compare });
       if (info.mode === 'bundle') return setRoute({ kind: 'bundle', backend: new HttpBackend('', info.name) });
       if (info.mode === 'zip') {
         const source = await zipSource(info.name, await fetchServedZip());
         return setRoute(routeForSource(source));
       }
+      const pair = comparePair();
+      if (info.mode === 'runs' && pair) return setRoute({ kind: 'compare', info: runsCompareInfo(info, pair[0], pair[1]), backHref: '/' });
       if (link.run !== undefined) return setRoute({ kind: 'bundle', backend: new HttpBackend(link.run), run: link.run, backHref: '/' });
       setRoute({ kind: 'runs', title: info.name, runs: await fetchRuns() });
     })().catch((err: unknown) => setRoute({ kind: 'landing', message: (err as Error).message }));
@@ -118,6 +123,7 @@ export function App() {
           title={route.title}
           runs={route.runs}
           hrefOf={(r) => `/?run=${encodeURIComponent(r.id)}`}
+          compareHref={(a, b) => `/?compare=${encodeURIComponent(a.id)}&with=${encodeURIComponent(b.id)}`}
           onRefresh={() => {
             const title = route.title;
             fetchRuns().then((runs) => setRoute({ kind: 'runs', title, runs }), (err: unknown) => setRoute({ kind: 'landing', message: (err as Error).message }));
@@ -133,6 +139,9 @@ export function App() {
           onOpen={(r) => setRoute({ kind: 'bundle', backend: route.source.open(r.id) })}
         />
       );
+      break;
+    case 'compare':
+      body = <OpenCompare info={route.info} backHref={route.backHref} />;
       break;
     case 'bundle':
       body = <OpenBundle key={route.backend.label} backend={route.backend} run={route.run} backHref={route.backHref} />;

@@ -3,8 +3,28 @@
 import type { BundleBackend } from './types.ts';
 
 export interface ServerInfo {
-  mode: 'bundle' | 'runs' | 'zip';
+  mode: 'bundle' | 'runs' | 'zip' | 'compare';
   name: string;
+  /** Compare mode: the two bundles and what the diff engine needs to run as the CLI does (viewer/server/compare.ts). */
+  compare?: CompareInfo;
+  /** Runs mode: the served root as the CLI was given it, and the machine's volatile roots (to compare two runs). */
+  root?: string;
+  machine?: CompareInfo['machine'];
+}
+
+export interface CompareSideInfo {
+  /** The run's path on the server: `a`/`b` in compare mode, a run id of a runs-root. */
+  run: string;
+  kind: 'dir' | 'zip';
+  location: string;
+  dir?: string;
+}
+
+export interface CompareInfo {
+  a: CompareSideInfo;
+  b: CompareSideInfo;
+  machine: { tmpDir?: string; homeDir?: string };
+  options: { ignore?: string[]; usage?: boolean; maxDetails?: number };
 }
 
 export async function fetchServerInfo(): Promise<ServerInfo | undefined> {
@@ -69,9 +89,10 @@ export class HttpBackend implements BundleBackend {
   }
 }
 
-/** The packed bundle of a server started on a `.zip`. */
-export async function fetchServedZip(): Promise<Uint8Array> {
-  const res = await fetch('/bundle.zip', { cache: 'no-store' });
-  if (!res.ok) throw new Error(`bundle.zip: HTTP ${res.status}`);
+/** The packed bundle of a server started on a `.zip` (or, in compare mode, side `run`'s). */
+export async function fetchServedZip(run?: string): Promise<Uint8Array> {
+  const url = run ? `/zip/${run}` : '/bundle.zip';
+  const res = await fetch(url, { cache: 'no-store' });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
 }

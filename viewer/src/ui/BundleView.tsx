@@ -1,7 +1,7 @@
 // One open bundle: header, problems, timeline, graph and inspector.
 import { useEffect, useState } from 'react';
 import { useStore, useView } from './store-context.tsx';
-import { Graph } from './Graph.tsx';
+import { MainView } from './MainView.tsx';
 import { Timeline, useTimelineKeys } from './Timeline.tsx';
 import { NodePanel } from './NodePanel.tsx';
 import { SessionPanel } from './SessionPanel.tsx';
@@ -126,7 +126,7 @@ export function BundleView({ backHref }: { backHref?: string }) {
       </ErrorBoundary>
       <div className="main-split">
         <ErrorBoundary where="graph" resetKey={model}>
-          <Graph />
+          <MainView />
         </ErrorBoundary>
         <Inspector />
       </div>

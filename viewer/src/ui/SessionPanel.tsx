@@ -13,6 +13,8 @@ import { useAsync, type Resources } from './resources.tsx';
 import { TextBlock } from './ValueView.tsx';
 import { MessageItems } from './MessageContent.tsx';
 import { UsageLine } from './UsageView.tsx';
+import { MessageText } from './MessageText.tsx';
+import { DiffView } from './DiffView.tsx';
 import { json, jsonLine } from './format.ts';
 import { Shown, shown } from './Shown.tsx';
 import { revealBidi } from './bidi.ts';
@@ -23,14 +25,8 @@ function ContentBlock({ block }: { block: unknown }) {
   const b = (typeof block === 'object' && block !== null ? block : {}) as Record<string, unknown>;
   const inner = (typeof b.content === 'object' && b.content !== null ? b.content : undefined) as Record<string, unknown> | undefined;
   if (b.type === 'content' && inner?.type === 'text' && typeof inner.text === 'string') return <TextBlock text={inner.text} />;
-  if (b.type === 'diff' && typeof b.path === 'string') {
-    return (
-      <div className="diff">
-        <code><Shown text={b.path} /></code>
-        {typeof b.oldText === 'string' && <TextBlock text={b.oldText} className="diff-old" />}
-        {typeof b.newText === 'string' && <TextBlock text={b.newText} className="diff-new" />}
-      </div>
-    );
+  if (b.type === 'diff' && typeof b.path === 'string' && typeof b.newText === 'string') {
+    return <DiffView path={b.path} oldText={typeof b.oldText === 'string' ? b.oldText : null} newText={b.newText} />;
   }
   if (b.type === 'terminal') return <div className="muted">terminal {shown(b.terminalId)}</div>;
   return <TextBlock text={json(block)} className="json" />;
@@ -57,12 +53,12 @@ function ToolCallView({ entry }: { entry: ToolCall }) {
   );
 }
 
-function EntryView({ entry }: { entry: ConversationEntry }) {
+export function EntryView({ entry }: { entry: ConversationEntry }) {
   switch (entry.role) {
     case 'user':
-      return <><div className="entry-head"><span className="role">user</span></div><div className="message-text" data-testid="message-text"><Shown text={entry.text} /></div><MessageItems items={entry.content} /></>;
+      return <><div className="entry-head"><span className="role">user</span></div><MessageText text={entry.text} /><MessageItems items={entry.content} /></>;
     case 'agent':
-      return <><div className="entry-head"><span className="role">agent</span></div><div className="message-text" data-testid="message-text"><Shown text={entry.text} /></div><MessageItems items={entry.content} /></>;
+      return <><div className="entry-head"><span className="role">agent</span></div><MessageText text={entry.text} /><MessageItems items={entry.content} /></>;
     case 'thought':
       return (
         <details className="thought">

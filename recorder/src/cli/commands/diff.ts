@@ -1,6 +1,7 @@
 /** `flowtape diff <a> <b>`: exit 0 when the runs behave the same, 1 when they differ, 2 on bad input. */
 import type { CliCommand } from '../context.ts';
 import { UsageError } from '../errors.ts';
+import { parsePort } from '../input.ts';
 import { argPath, asCliErrors } from './tool-errors.ts';
 
 interface DiffFlags {
@@ -9,6 +10,9 @@ interface DiffFlags {
   ignore: string[];
   maxDetails: string;
   usage?: boolean;
+  view?: boolean;
+  port?: number;
+  open?: boolean;
 }
 
 export const diffCommand: CliCommand = {
@@ -36,6 +40,9 @@ export const diffCommand: CliCommand = {
       )
       .option('--max-details <n>', 'differences to list in full (all are counted)', '1000')
       .option('--usage', 'count usage differences (tokens, cost, context window) as behaviour differences (exit 1)')
+      .option('--view', 'after the report, open both runs in the viewer\'s compare page (served until Ctrl-C)')
+      .option('--port <n>', 'with --view: the port (default: any free port)', parsePort)
+      .option('--open', 'with --view: open the default browser')
       .action(
         cli.action(async (a: string, b: string, flags: DiffFlags) => {
           if (flags.json && flags.markdown) throw new UsageError('diff: choose one of --json and --markdown');
@@ -47,6 +54,13 @@ export const diffCommand: CliCommand = {
           if (flags.json) cli.json(result, 2);
           else if (flags.markdown) cli.io.stdout(formatMarkdown(result));
           else cli.io.stdout(formatText(result));
+          if (flags.view) {
+            // The page runs the same engine on the same bundles with the same options.
+            const { compareInput, serveViewer } = await import('./view.ts');
+            const compare = { ...(await compareInput(cli.io.cwd, a, b)), options: { ignore: flags.ignore, usage: flags.usage === true, maxDetails } };
+            const port = flags.port !== undefined ? { port: flags.port } : {};
+            await serveViewer(cli, { root: compare.a.root, host: '127.0.0.1', compare, ...port }, { path: `${a} ⇄ ${b}`, open: flags.open, quietStdout: flags.json === true || flags.markdown === true });
+          }
           return result.same ? 0 : 1;
         }),
       );

@@ -1,0 +1,41 @@
+// The compare route: loads both bundles and their diff (open-compare.ts), then shows the compare page.
+import { useEffect, useState } from 'react';
+import type { CompareInfo, ServerInfo } from '../backend/http.ts';
+import { CompareView } from '../ui/CompareView.tsx';
+import { Shown } from '../ui/Shown.tsx';
+import { openCompare, type OpenedCompare } from './open-compare.ts';
+
+/** `?compare=<run>&with=<run>`: two runs of a runs-root picked in the run list. */
+export function comparePair(search: string = location.search): [string, string] | undefined {
+  const q = new URLSearchParams(search);
+  const a = q.get('compare');
+  const b = q.get('with');
+  return a !== null && b !== null ? [a, b] : undefined;
+}
+
+/** Two runs of the served runs-root, named and normalised as `flowtape diff <root>/<a> <root>/<b>` would. */
+export function runsCompareInfo(info: ServerInfo, a: string, b: string): CompareInfo {
+  const side = (run: string) => ({ run, kind: 'dir' as const, location: run, ...(info.root ? { dir: `${info.root.replace(/\/+$/, '')}/${run}` } : {}) });
+  return { a: side(a), b: side(b), machine: info.machine ?? {}, options: {} };
+}
+
+type State = { status: 'loading'; stage: string } | { status: 'ok'; opened: OpenedCompare } | { status: 'error'; message: string };
+
+export function OpenCompare({ info, backHref }: { info: CompareInfo; backHref?: string }) {
+  const [state, setState] = useState<State>({ status: 'loading', stage: 'opening both bundles' });
+  useEffect(() => {
+    let alive = true;
+    openCompare(info, (stage) => { if (alive) setState({ status: 'loading', stage }); }).then(
+      (opened) => { if (alive) setState({ status: 'ok', opened }); },
+      (err: unknown) => { if (alive) setState({ status: 'error', message: (err as Error).message }); },
+    );
+    return () => { alive = false; };
+  }, [info]);
+  if (state.status === 'loading') {
+    return <div className="center-message" data-testid="loading">Comparing <Shown text={`${info.a.location} and ${info.b.location}`} />: {state.stage}…</div>;
+  }
+  if (state.status === 'error') {
+    return <div className="center-message error-text" data-testid="load-error" role="alert"><Shown text={state.message} /></div>;
+  }
+  return <CompareView model={state.opened.model} resources={state.opened.resources} backHref={backHref} />;
+}

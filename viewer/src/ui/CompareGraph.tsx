@@ -1,0 +1,142 @@
+// The flow graph of a compare page: one layout (a's flow plus what only b's declares), both runs' paths overlaid
+// (edges taken by a, by b, or by both), each node with its status and attempts in a and in b, and the nodes whose
+// behaviour differs marked. A click selects the node's first attempt.
+import { memo, useCallback, useMemo } from 'react';
+import { BaseEdge, Handle, MarkerType, Position, ReactFlow, getSmoothStepPath, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
+import { buildStructure, edgeCount, type GraphEdge, type GraphNode } from '../model/graph-view.ts';
+import { unionFlow, type CompareModel } from '../model/compare.ts';
+import { Shown } from './Shown.tsx';
+import { formatDuration } from './format.ts';
+
+interface SideState {
+  status?: string;
+  attempts: number;
+  durationMs?: number;
+}
+
+interface CmpCardData extends Record<string, unknown> {
+  node: GraphNode;
+  a: SideState;
+  b: SideState;
+  differs: boolean;
+  selected: boolean;
+}
+
+type CmpCard = Node<CmpCardData, 'cmpcard'>;
+
+interface CmpEdgeData extends Record<string, unknown> {
+  edge: GraphEdge;
+  a: number;
+  b: number;
+  back: boolean;
+}
+
+type CmpEdge = Edge<CmpEdgeData, 'cmpedge'>;
+
+function SideLine({ name, side }: { name: string; side: SideState }) {
+  const status = side.status ?? 'not run';
+  return (
+    <div className={`cmp-side side-${name}`} data-testid={`node-side-${name}`} data-status={status} data-attempts={side.attempts}>
+      <b>{name}</b> <span className={`status-dot status-${side.status ?? 'pending'}`} /> <span className="status-text">{status}</span>
+      {side.attempts > 1 && <span className="attempts">×{side.attempts}</span>}
+      {side.durationMs !== undefined && <span className="duration">{formatDuration(side.durationMs)}</span>}
+    </div>
+  );
+}
+
+const CompareCard = memo(function CompareCard({ data }: NodeProps<CmpCard>) {
+  const { node, a, b, differs, selected } = data;
+  return (
+    <div className={`card cmp-card type-${node.nodeType}${differs ? ' differs' : ''}${selected ? ' selected' : ''}`}
+      data-testid={`cmp-node-${node.id}`} data-id={node.id} data-differs={differs ? 'true' : 'false'}>
+      <Handle type="target" position={Position.Top} id="in" isConnectable={false} />
+      <Handle type="target" position={Position.Right} id="back-in" isConnectable={false} />
+      <div className="card-title"><Shown text={node.title ?? node.id} />{differs && <span className="differs-badge" title="behaviour differs between a and b">≠</span>}</div>
+      <SideLine name="a" side={a} />
+      <SideLine name="b" side={b} />
+      <Handle type="source" position={Position.Bottom} id="out" isConnectable={false} />
+      <Handle type="source" position={Position.Right} id="back-out" isConnectable={false} />
+    </div>
+  );
+});
+
+const CompareEdgeView = memo(function CompareEdgeView(props: EdgeProps<CmpEdge>) {
+  const { data, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd } = props;
+  const [path] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, borderRadius: 10, offset: data?.back ? 40 : 20 });
+  const a = data?.a ?? 0;
+  const b = data?.b ?? 0;
+  const taken = a > 0 && b > 0 ? 'both' : a > 0 ? 'a' : b > 0 ? 'b' : 'none';
+  return <BaseEdge path={path} markerEnd={markerEnd} className={`flow-edge cmp-edge taken-${taken}`} />;
+});
+
+const nodeTypes = { cmpcard: CompareCard };
+const edgeTypes = { cmpedge: CompareEdgeView };
+
+const EDGE_COLOR: Record<string, string> = { both: '#7a4fd0', a: '#2f6fdf', b: '#d9822b', none: '#b6b9c0' };
+
+export function CompareGraph({ model, selected, onSelect }: { model: CompareModel; selected?: string; onSelect: (attemptId: string) => void }) {
+  const structure = useMemo(
+    () => buildStructure(unionFlow(model.a.flow, model.b.flow), model.a.timeline.final),
+    [model],
+  );
+  const selectedNode = selected?.replace(/#\d+$/, '');
+  const nodes = useMemo(() => structure.nodes.map((node): CmpCard => {
+    const side = (which: 'a' | 'b'): SideState => {
+      const summary = model[which].timeline.final.nodes.get(node.id);
+      return { status: summary?.status, attempts: summary?.attempts ?? 0, durationMs: summary && summary.totalDurationMs > 0 ? summary.totalDurationMs : undefined };
+    };
+    return {
+      id: node.id,
+      type: 'cmpcard',
+      position: structure.positions.get(node.id) ?? { x: 0, y: 0 },
+      data: { node, a: side('a'), b: side('b'), differs: model.differing.has(node.id), selected: selectedNode === node.id },
+      draggable: false,
+      connectable: false,
+    };
+  }), [structure, model, selectedNode]);
+  const edges = useMemo(() => structure.edges.map((edge): CmpEdge => {
+    const a = edgeCount(model.a.timeline.final, edge);
+    const b = edgeCount(model.b.timeline.final, edge);
+    const back = structure.backEdges.has(edge.id);
+    const taken = a > 0 && b > 0 ? 'both' : a > 0 ? 'a' : b > 0 ? 'b' : 'none';
+    return {
+      id: edge.id,
+      source: edge.from,
+      target: edge.to,
+      type: 'cmpedge',
+      sourceHandle: back ? 'back-out' : 'out',
+      targetHandle: back ? 'back-in' : 'in',
+      data: { edge, a, b, back },
+      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: EDGE_COLOR[taken] },
+      zIndex: taken === 'none' ? 0 : 1,
+    };
+  }), [structure, model]);
+  const onNodeClick = useCallback((_: unknown, node: CmpCard) => {
+    const first = model.attempts.find((id) => id.replace(/#\d+$/, '') === node.id);
+    if (first) onSelect(first);
+  }, [model, onSelect]);
+  return (
+    <div className="graph cmp-graph" data-testid="compare-graph">
+      <ReactFlow<CmpCard, CmpEdge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
+        onNodeClick={onNodeClick}
+        nodesDraggable={false}
+        nodesConnectable={false}
+        nodesFocusable={false}
+        edgesFocusable={false}
+        elementsSelectable={false}
+        disableKeyboardA11y
+        deleteKeyCode={null}
+        fitView
+        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
+        minZoom={0.1}
+      />
+      <div className="cmp-legend muted">
+        path: <span className="legend-both">both</span> <span className="legend-a">only a</span> <span className="legend-b">only b</span> · <span className="differs-badge">≠</span> behaviour differs
+      </div>
+    </div>
+  );
+}
