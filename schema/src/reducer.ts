@@ -137,6 +137,11 @@ export class Projector {
     return this;
   }
 
+  /** The seq of the last event folded (without handing out the state). */
+  get seq(): number {
+    return this.draft.seq;
+  }
+
   /** The state so far: immutable from now on. */
   state(): ProjectionState {
     if (this.owned) {
@@ -451,7 +456,7 @@ function startStep(p: Projector, next: Draft, event: EventOf<'node.started'>): v
 function finishStep(p: Projector, next: Draft, event: EventOf<'node.outcome'>): void {
   const { outcome, durationMs, output, error } = event.payload;
   const attemptId = event.attemptId;
-  const index = attemptId === undefined ? undefined : next.stepIndex.get(attemptId);
+  const index = attemptId === undefined ? undefined : indexOf(next, attemptId);
   if (attemptId === undefined || index === undefined) {
     return anomaly(next, `seq ${event.seq}: node.outcome for unknown attempt ${attemptId ?? '(none)'}`);
   }
@@ -478,11 +483,21 @@ function finishStep(p: Projector, next: Draft, event: EventOf<'node.outcome'>): 
 }
 
 /**
+ * Where attempt `attemptId` is in `steps`. Most events name the latest attempt: its index is known without a
+ * look-up (attempt ids are unique in `steps`: a second start of one is an anomaly, not a step).
+ */
+function indexOf(next: Draft, attemptId: string): number | undefined {
+  const last = next.steps.size - 1;
+  if (last >= 0 && next.steps.get(last)!.attemptId === attemptId) return last;
+  return next.stepIndex.get(attemptId);
+}
+
+/**
  * Changes the step of `event`'s attempt in place (a step handed out is copied first). Changes assign keys in the
  * order the projection files show them: a key new to the step is appended, as an object spread would.
  */
 function updateStep(p: Projector, next: Draft, event: ReducibleEvent, change: (step: Step) => void): void {
-  const index = event.attemptId === undefined ? undefined : next.stepIndex.get(event.attemptId);
+  const index = event.attemptId === undefined ? undefined : indexOf(next, event.attemptId);
   if (index === undefined) {
     return anomaly(next, `seq ${event.seq}: ${event.type} for unknown attempt ${event.attemptId ?? '(none)'}`);
   }

@@ -20,9 +20,8 @@ import {
   BUNDLE_FILES,
   SCHEMA_IDS,
   checkTraceEvent,
-  initialState,
   parseNdjsonText,
-  reduce,
+  Projector,
   sessionFiles,
   toLiveProjection,
   toRunProjection,
@@ -965,11 +964,12 @@ class BundleRecorder implements Recorder {
     } catch (error) {
       throw new RecorderError(`${tracePath}: cannot resume this bundle (${(error as Error).message.split('\n')[0]})`);
     }
-    let state = initialState();
+    const projector = new Projector();
     for (const { value, line } of parseNdjsonText(text, { file: BUNDLE_FILES.trace })) {
       const checked = checkTraceEvent(value, line);
-      if (checked.ok) state = reduce(state, checked.event);
+      if (checked.ok) projector.add(checked.event);
     }
+    const state = projector.state();
     for (const step of state.steps) {
       if (step.status === 'running') this.openAttempts.set(step.attemptId, { nodeId: step.nodeId, startedAtMs: Date.parse(step.startedAt) });
     }

@@ -19,7 +19,7 @@ import {
   advancePosition,
   checkTraceEvent,
   initialState,
-  reduce,
+  project,
   successionProblem,
   type ProjectionState,
   type ReducibleEvent,
@@ -118,9 +118,7 @@ export class TraceWriter {
   /** The fold of every line on disk that this writer knows of. */
   get state(): ProjectionState {
     if (this.unfolded.length > 0) {
-      let state = this.folded;
-      for (const event of this.unfolded) state = reduce(state, event);
-      this.folded = state;
+      this.folded = project(this.unfolded, this.folded);
       this.unfolded = [];
     }
     return this.folded;
