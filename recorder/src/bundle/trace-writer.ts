@@ -30,6 +30,11 @@ import {
 import { SerialBatcher } from './batcher.ts';
 import { openAppendSync, readAppendedSync, writeAllSync } from './fsio.ts';
 
+/** A batch of trace lines is written once it holds this many characters of JSON (about as many bytes)… */
+export const TRACE_BATCH_BYTES = 1 << 20;
+/** …or once its first line has waited this long, whichever comes first (or when the event loop turns). */
+export const TRACE_BATCH_MS = 100;
+
 /** A trace event before the writer numbers it. */
 export type UnsequencedEvent = TraceEvent extends infer E ? (E extends TraceEvent ? Omit<E, 'seq'> : never) : never;
 
@@ -108,6 +113,8 @@ export class TraceWriter {
         for (const item of dropped) if (item.kind === 'task') item.done(error);
         options.onError?.(error);
       },
+      // An exclusive writer's batches are synchronous: bounded in bytes and time (SPEC.md, "Writing discipline").
+      { sync: !options.shared, weigh: (item) => (item.kind === 'event' ? item.body.length : 0), bytes: TRACE_BATCH_BYTES, ms: TRACE_BATCH_MS },
     );
   }
 
