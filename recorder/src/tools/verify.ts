@@ -81,6 +81,8 @@ export class VerifyInputError extends Error {
 export interface VerifyOptions {
   /** Stop listing problems after this many (default 200); the count of the rest is reported. */
   maxProblems?: number;
+  /** Called every few thousand trace events with how many were checked so far (for progress on long bundles). */
+  onProgress?: (events: number) => void;
 }
 
 const ENDED = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
@@ -102,7 +104,7 @@ interface ArtifactUse {
 }
 
 export async function verifyBundle(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  return new Verifier(dir, options.maxProblems ?? 200).run();
+  return new Verifier(dir, options.maxProblems ?? 200, options.onProgress).run();
 }
 
 class Verifier {
@@ -116,6 +118,7 @@ class Verifier {
   constructor(
     private readonly dir: string,
     private readonly maxProblems: number,
+    private readonly onProgress?: (events: number) => void,
   ) {
     this.root = resolve(dir);
   }
@@ -453,6 +456,7 @@ class Verifier {
       if (!known) unknownTypes.add(event.type);
       else this.checkReferences(event as TraceEvent, line, path, sessions, artifactUses);
       state = reduce(state, event);
+      if (this.onProgress && (state.eventCount & 4095) === 0) this.onProgress(state.eventCount);
       if (steps) state = await steps.fold(event, state);
       if (wanted.has(state.seq)) states.set(state.seq, state);
     }
