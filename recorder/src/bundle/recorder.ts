@@ -411,7 +411,9 @@ class BundleRecorder implements Recorder {
       case 'acp.traffic': {
         // The MCP servers' env and header values are secrets whatever their length: never on disk.
         const message = event.message === undefined ? undefined : redactMcpInMessage(event.message);
-        const line: HeldTraffic = [at, event.direction, message, event.text, event.attemptId, event.omitted, event.raw];
+        // The wire text stands for the message only while the message is the one that crossed the wire.
+        const json = message === event.message ? event.json : undefined;
+        const line: HeldTraffic = [at, event.direction, message, event.text, event.attemptId, event.omitted, event.raw, json];
         this.writeTraffic(event.sessionId, this.credentials ? this.credentials.take(event.sessionId, line) : [line]);
         return;
       }
