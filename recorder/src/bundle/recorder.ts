@@ -230,8 +230,10 @@ class BundleRecorder implements Recorder {
       }
       if (this.occupied) return;
       this.ensureDirs();
-      this.lastAtMs = Number.isFinite(at) ? at : this.lastAtMs;
-      this.lastAt = new Date(this.lastAtMs).toISOString();
+      const atMs = Number.isFinite(at) ? at : this.lastAtMs;
+      // Many events share a millisecond: format it once.
+      if (atMs !== this.lastAtMs) this.lastAt = new Date(atMs).toISOString();
+      this.lastAtMs = atMs;
       this.handle(event, this.lastAt, this.lastAtMs);
     } catch (error) {
       this.fail(error);
