@@ -426,7 +426,10 @@ function endRun(
 function startStep(p: Projector, next: Draft, event: EventOf<'node.started'>): void {
   const { nodeId, attemptId } = event;
   if (!nodeId || !attemptId) return anomaly(next, `seq ${event.seq}: node.started without nodeId/attemptId`);
-  if (next.stepIndex.has(attemptId)) return anomaly(next, `seq ${event.seq}: attempt ${attemptId} started twice`);
+  // Indexed first (one walk down the map, which also finds a second start): a second start reads no payload.
+  const stepIndex = next.stepIndex.add(attemptId, next.steps.size, p.token);
+  if (stepIndex === undefined) return anomaly(next, `seq ${event.seq}: attempt ${attemptId} started twice`);
+  next.stepIndex = stepIndex;
   const step: Step = {
     attemptId,
     nodeId,
@@ -440,7 +443,6 @@ function startStep(p: Projector, next: Draft, event: EventOf<'node.started'>): v
     turns: [],
     artifacts: [],
   };
-  next.stepIndex = next.stepIndex.set(attemptId, next.steps.size, p.token);
   p.pushStep(next, step);
   next.nodes = next.nodes.update(nodeId, (current) => ({
     nodeId,
