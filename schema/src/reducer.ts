@@ -142,6 +142,14 @@ export class Projector {
     return this.draft.seq;
   }
 
+  /**
+   * The state so far, to read at once: unlike `state()` it hands nothing out, so it changes with the next `add`.
+   * Keep or share it only through `state()`.
+   */
+  peek(): ProjectionState {
+    return this.draft;
+  }
+
   /** The state so far: immutable from now on. */
   state(): ProjectionState {
     if (this.owned) {

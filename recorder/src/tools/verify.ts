@@ -30,7 +30,7 @@ import {
   parseDocument,
   readNdjson,
   readTrace,
-  reduce,
+  Projector,
   sessionFiles,
   toLiveProjection,
   toRunProjection,
@@ -435,6 +435,8 @@ class Verifier {
     const unknownTypes = new Set<string>();
     let first = true;
     const steps = projections.steps?.file ? await this.streamSteps(file, projections.steps) : undefined;
+    let projector = new Projector(state);
+    let folded = 0;
     for await (const { line, event, known } of readTrace(createReadStream(file), {
       file: path,
       onIssue: (issue) => {
@@ -455,11 +457,19 @@ class Verifier {
       }
       if (!known) unknownTypes.add(event.type);
       else this.checkReferences(event as TraceEvent, line, path, sessions, artifactUses);
-      state = reduce(state, event);
-      if (this.onProgress && (state.eventCount & 4095) === 0) this.onProgress(state.eventCount);
-      if (steps) state = await steps.fold(event, state);
-      if (wanted.has(state.seq)) states.set(state.seq, state);
+      // Folded in place; a state is handed out only where a projection file says it stands, or when the steps
+      // check replaces finished steps by stubs (that state goes on with a new Projector).
+      projector.add(event);
+      const count = ++folded;
+      if (this.onProgress && (count & 4095) === 0) this.onProgress(count);
+      if (steps) {
+        const current = projector.peek();
+        const stubbed = await steps.fold(event, current);
+        if (stubbed !== current) projector = new Projector(stubbed);
+      }
+      if (wanted.has(projector.seq)) states.set(projector.seq, projector.state());
     }
+    state = projector.state();
     await steps?.comparer.finish();
     this.summary.events = state.eventCount;
     this.summary.lastSeq = state.seq;
