@@ -120,6 +120,8 @@ export class Projector {
   private ownedStepsFrom = Infinity;
   /** Other steps copied since the last hand-out. */
   private ownedSteps: Set<number> | undefined;
+  /** Arrays made since the last hand-out (a session's attempt ids): appended to in place. */
+  private ownedArrays: Set<readonly unknown[]> | undefined;
 
   constructor(from: ProjectionState = initialState()) {
     this.draft = from as Draft;
@@ -157,6 +159,7 @@ export class Projector {
       this.edit = {};
       this.ownedStepsFrom = Infinity;
       this.ownedSteps = undefined;
+      this.ownedArrays = undefined;
     }
     return this.draft;
   }
@@ -188,6 +191,21 @@ export class Projector {
     const copy = { ...current };
     next.steps = next.steps.set(index, copy, this.edit);
     (this.ownedSteps ??= new Set()).add(index);
+    return copy;
+  }
+
+  /**
+   * @internal `array` with `item` appended: in place when this Projector made the array since the last hand-out,
+   * else a copy it owns. A session's attempt ids grow with the run; copying them at every binding made a long run's
+   * fold quadratic.
+   */
+  append<T>(array: readonly T[] | undefined, item: T): T[] {
+    if (array !== undefined && this.ownedArrays?.has(array)) {
+      (array as T[]).push(item);
+      return array as T[];
+    }
+    const copy = array === undefined ? [item] : [...array, item];
+    (this.ownedArrays ??= new Set()).add(copy);
     return copy;
   }
 
@@ -293,7 +311,7 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
         handle: known.payload.handle,
         acpSessionId: known.payload.acpSessionId,
         mode: known.payload.mode,
-        attemptIds: attemptId ? [...(current?.attemptIds ?? []), attemptId] : (current?.attemptIds ?? []),
+        attemptIds: attemptId ? p.append(current?.attemptIds, attemptId) : (current?.attemptIds ?? []),
         ...(current?.usage ? { usage: current.usage } : {}),
       }), p.token);
       if (attemptId) {
@@ -312,7 +330,7 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
         handle: known.payload.handle,
         ...(current?.acpSessionId !== undefined ? { acpSessionId: current.acpSessionId } : {}),
         mode: known.payload.mode,
-        attemptIds: attemptId ? [...(current?.attemptIds ?? []), attemptId] : (current?.attemptIds ?? []),
+        attemptIds: attemptId ? p.append(current?.attemptIds, attemptId) : (current?.attemptIds ?? []),
         error: known.payload.error,
         ...(current?.usage ? { usage: current.usage } : {}),
       }), p.token);
