@@ -6,6 +6,7 @@
  *   console.log(`… · ${benchFooter()}`);            // load average 0.80 0.66 0.71 (end) · commit 1a2b3c4
  */
 import { execFileSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -40,4 +41,27 @@ export function benchFooter(): string {
 /** `a` as a multiple of `b`: "2.31×". */
 export function ratio(a: number, b: number): string {
   return `${(a / b).toFixed(2)}×`;
+}
+
+/** One figure of a benchmark, as `pnpm bench` collects it into bench/results.md. */
+export interface Figure {
+  /** What was measured, e.g. "reducer fold, compute chain, 300k events". */
+  name: string;
+  value: number;
+  unit: string;
+  /** The floor measured in the same run, in the same unit (absent when the figure has none). */
+  floor?: number;
+  floorName?: string;
+  /** The target the issue sets, as text ("≤ 2 µs", "≤ 3× floor"). */
+  target?: string;
+}
+
+/**
+ * Records a figure: printed by the benchmark itself, and appended (one JSON line) to the file named by
+ * FLOWTAPE_BENCH_OUT when `pnpm bench` runs it, with the load average at that moment.
+ */
+export function recordFigure(bench: string, figure: Figure): void {
+  const out = process.env['FLOWTAPE_BENCH_OUT'];
+  if (!out) return;
+  appendFileSync(out, JSON.stringify({ bench, ...figure, load: loadAverage(), commit: commit() }) + '\n');
 }

@@ -1,15 +1,24 @@
 /**
- * pnpm bench:reducer — what folding a trace with the schema's one reducer costs per event, at growing run
- * lengths. The recorder folds every event it writes and the viewer folds to its cursor, so this cost must be
- * small and flat. Prints µs per event (median of 5 folds) for traces of chained compute nodes.
+ * pnpm bench:reducer — what folding a trace with the schema's one reducer costs per event, at growing run lengths,
+ * next to its floor measured in the same run: `JSON.parse` of the same lines (what any reader pays for an event).
+ * The recorder folds every event it writes, the viewer folds to its cursor, verify and repair fold whole traces,
+ * so this cost must be small and flat. Two mixes: chained compute nodes (3 events per node) and ACP-heavy runs
+ * (sessions bound, several prompt/turn pairs per attempt with usage, heartbeats). Median of 5 folds.
  */
 import { project, type ReducibleEvent, TraceEvent } from '@flowtape/schema';
+import { benchFooter, benchHeader, ratio, recordFigure } from './bench-env.ts';
 
-function chain(nodes: number): ReducibleEvent[] {
+const at = '2026-01-01T00:00:00.000Z';
+
+function builder() {
   const events: ReducibleEvent[] = [];
-  const at = '2026-01-01T00:00:00.000Z';
   let seq = 0;
   const push = (e: Omit<ReducibleEvent, 'seq' | 'at' | 'runId'>) => events.push({ seq: ++seq, at, runId: 'bench', ...e } as ReducibleEvent);
+  return { events, push };
+}
+
+function chain(nodes: number): ReducibleEvent[] {
+  const { events, push } = builder();
   push({ scope: 'run', type: 'run.started', payload: { flowName: 'chain' } });
   for (let i = 0; i < nodes; i++) {
     const scope = { nodeId: `n${i}`, attemptId: `n${i}#1` };
@@ -18,7 +27,37 @@ function chain(nodes: number): ReducibleEvent[] {
     push({ scope: 'edge', type: 'edge.taken', ...scope, payload: { from: `n${i}`, to: `n${i + 1}` } });
   }
   push({ scope: 'run', type: 'run.completed', payload: { durationMs: 1 } });
-  TraceEvent.parse(events[1]); // the generator makes valid events
+  return events;
+}
+
+/** ACP nodes in a loop over 3 shared sessions: 3 turns each (with usage) and 2 heartbeats, 12 events per node. */
+function acpHeavy(targetEvents: number): ReducibleEvent[] {
+  const { events, push } = builder();
+  push({ scope: 'run', type: 'run.started', payload: { flowName: 'acp' } });
+  let sessionSeq = 1;
+  for (let i = 0; events.length < targetEvents - 1; i++) {
+    const nodeId = `agent${i % 7}`;
+    const sessionId = `s${i % 3}`;
+    const scope = { nodeId, attemptId: `${nodeId}#${Math.floor(i / 7) + 1}` };
+    push({ scope: 'node', type: 'node.started', ...scope, payload: { nodeType: 'acp', attempt: Math.floor(i / 7) + 1 } });
+    push({ scope: 'session', type: 'session.bound', ...scope, sessionId, payload: { handle: sessionId, acpSessionId: `acp-${sessionId}`, mode: 'shared', reused: i >= 3, agentCommand: ['agent'], path: `sessions/${sessionId}` } });
+    for (let t = 0; t < 3; t++) {
+      push({ scope: 'acp', type: 'acp.prompt_sent', ...scope, sessionId, payload: { prompt: { inline: `step ${i}, turn ${t}: go on` }, sessionEventSeq: sessionSeq, messageIndex: t * 2 } });
+      push({ scope: 'node', type: 'node.heartbeat', ...scope, payload: { elapsedMs: 10 } });
+      const usage = { tokens: { inputTokens: 1200 + t, outputTokens: 300, totalTokens: 1500 + t }, cost: { amount: 0.01, currency: 'USD' }, context: { used: 4000, size: 200000 } };
+      push({
+        scope: 'acp',
+        type: 'acp.turn_finished',
+        ...scope,
+        sessionId,
+        payload: { stopReason: 'end_turn', response: { inline: 'ok' }, sessionEvents: { from: sessionSeq, to: sessionSeq + 40 }, messages: { from: t * 2, to: t * 2 + 1 }, usage },
+      });
+      sessionSeq += 41;
+    }
+    push({ scope: 'node', type: 'node.outcome', ...scope, payload: { outcome: 'ok', durationMs: 30, output: { inline: 'done' } } });
+    push({ scope: 'edge', type: 'edge.taken', ...scope, payload: { from: nodeId, to: `agent${(i + 1) % 7}` } });
+  }
+  push({ scope: 'run', type: 'run.completed', payload: { durationMs: 1 } });
   return events;
 }
 
@@ -27,17 +66,41 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-console.log('reducer fold, chained compute nodes (3 events per node)');
-console.log('events      per event   total');
-for (const nodes of [1_000, 10_000, 33_333, 100_000]) {
-  const events = chain(nodes);
-  project(events); // warm-up
+function time(fn: () => void): number {
+  fn(); // warm-up (twice: the first fold also compiles)
+  fn();
   const times: number[] = [];
   for (let rep = 0; rep < 5; rep++) {
     const start = performance.now();
-    project(events);
+    fn();
     times.push(performance.now() - start);
   }
-  const ms = median(times);
-  console.log(`${String(events.length).padStart(7)}   ${((ms * 1000) / events.length).toFixed(2).padStart(7)} µs   ${ms.toFixed(1)} ms`);
+  return median(times);
 }
+
+const sizes = process.argv.includes("--quick") ? [30_000] : [30_000, 300_000, 1_000_000];
+console.log(benchHeader('bench:reducer'));
+console.log('µs per event (median of 5); the floor is JSON.parse of the same lines; target ≤ 2 µs per event');
+console.log('mix          events     fold        floor      ratio');
+for (const [mix, make] of [
+  ['compute', (n: number) => chain(Math.floor(n / 3))],
+  ['acp-heavy', acpHeavy],
+] as const) {
+  for (const size of sizes) {
+    let events: ReducibleEvent[] | undefined = make(size);
+    for (const e of events.slice(0, 40)) TraceEvent.parse(e); // the generators make valid events
+    const lines = events.map((e) => JSON.stringify(e));
+    const n = events.length;
+    const fold = (time(() => project(events!)) * 1000) / n;
+    events = undefined; // the floor runs without the events held
+    const floor =
+      (time(() => {
+        for (const line of lines) JSON.parse(line);
+      }) *
+        1000) /
+      n;
+    console.log(`${mix.padEnd(10)} ${String(n).padStart(8)}   ${fold.toFixed(2).padStart(6)} µs   ${floor.toFixed(2).padStart(6)} µs   ${ratio(fold, floor).padStart(7)}`);
+    recordFigure('bench:reducer', { name: `reducer fold, ${mix}, ${n} events`, value: fold, unit: 'µs/event', floor, floorName: 'JSON.parse of the line', target: '≤ 2 µs/event' });
+  }
+}
+console.log(benchFooter());

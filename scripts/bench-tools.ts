@@ -12,19 +12,19 @@
  *   tsx scripts/bench-tools.ts [--sizes 10000,100000] [--cap 48] [--keep]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchFooter, benchHeader } from './bench-env.ts';
+import { benchFooter, benchHeader, ratio, recordFigure } from './bench-env.ts';
 
 const self = fileURLToPath(import.meta.url);
 
 async function child(args: string[]): Promise<void> {
   const [what, a, b] = args;
-  const started = performance.now();
+  let started = performance.now();
   let result: unknown;
   if (what === 'baseline') {
     await import('../recorder/src/tools/diff.ts');
@@ -32,13 +32,17 @@ async function child(args: string[]): Promise<void> {
     result = 'loaded';
   } else if (what === 'verify') {
     const { verifyBundle } = await import('../recorder/src/tools/verify.ts');
+    started = performance.now(); // the modules' load is the fixed cost, measured apart ('baseline')
     const report = await verifyBundle(a!);
     if (!report.ok) throw new Error(`verify: ${report.problems[0]?.message}`);
     result = `valid, ${report.summary.events} events`;
   } else if (what === 'diff') {
     const { diffBundles } = await import('../recorder/src/tools/diff.ts');
+    started = performance.now();
     const diff = await diffBundles(a!, b!);
     result = `${diff.total} difference(s)${diff.differences[0] ? `: ${diff.differences[0].path}` : ''}`;
+  } else if (what === 'floor') {
+    result = floor(a!);
   } else if (what === 'record') {
     result = await recordLoop(a!, Number(b), Number(args[3] ?? 0));
   } else {
@@ -46,6 +50,29 @@ async function child(args: string[]): Promise<void> {
   }
   const ms = performance.now() - started;
   process.stdout.write(JSON.stringify({ ms, maxRssKB: process.resourceUsage().maxRSS, result }) + '\n');
+}
+
+/** The floor of reading a bundle: every file read whole and every line (or document) through JSON.parse. */
+function floor(dir: string): string {
+  let lines = 0;
+  const walk = (at: string) => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const path = join(at, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ndjson')) {
+        for (const line of readFileSync(path, 'utf8').split('\n')) {
+          if (line === '') continue;
+          JSON.parse(line);
+          lines++;
+        }
+      } else if (entry.name.endsWith('.json')) {
+        JSON.parse(readFileSync(path, 'utf8'));
+        lines++;
+      }
+    }
+  };
+  walk(dir);
+  return `${lines} lines and documents parsed`;
 }
 
 /** Records the loop flow with the real recorder into `dir`, about `events` trace events. */
@@ -107,8 +134,8 @@ async function main(): Promise<void> {
     console.log('each figure from its own child process');
     const baseline = run(['baseline']);
     if ('error' in baseline) throw new Error(baseline.error);
-    console.log(`fixed cost (modules loaded, nothing read): peak RSS ${mb(baseline.maxRssKB)}\n`);
-    const rows: string[][] = [['events', 'command', 'time', 'peak RSS', `with old space capped at ${cap} MB`, 'result']];
+    console.log(`fixed cost (modules loaded, nothing read): ${secs(baseline.ms)}, peak RSS ${mb(baseline.maxRssKB)}; the times below leave it out\n`);
+    const rows: string[][] = [['events', 'command', 'time', 'floor', 'ratio', 'peak RSS', `with old space capped at ${cap} MB`, 'result']];
     for (const size of sizes) {
       const a = join(scratch, `a-${size}`);
       const b = join(scratch, `b-${size}`);
@@ -117,17 +144,24 @@ async function main(): Promise<void> {
         if ('error' in made) throw new Error(`recording ${size}: ${made.error}`);
         if (variant === 0) console.log(`recorded ${size} events (${String(made.result)}) twice, ${secs(made.ms)} each`);
       }
-      for (const [name, args] of [
-        ['verify', ['verify', a]],
-        ['diff', ['diff', a, b]],
+      // The floor: a plain read + JSON.parse of every line of the same files (one bundle for verify, two for diff).
+      const floorA = run(['floor', a]);
+      const floorB = run(['floor', b]);
+      if ('error' in floorA || 'error' in floorB) throw new Error(`floor ${size}: ${'error' in floorA ? floorA.error : (floorB as { error: string }).error}`);
+      for (const [name, args, floorMs] of [
+        ['verify', ['verify', a], floorA.ms],
+        ['diff', ['diff', a, b], floorA.ms + floorB.ms],
       ] as const) {
         const free = run([...args]);
         const capped = run([...args], [`--max-old-space-size=${cap}`]);
         if ('error' in free) throw new Error(`${name} ${size}: ${free.error}`);
+        recordFigure('bench:tools', { name: `${name}, ${size} events`, value: free.ms / 1000, unit: 's', floor: floorMs / 1000, floorName: 'read + JSON.parse of every line of the same files', target: '≤ 5× floor' });
         rows.push([
           String(size),
           name,
           secs(free.ms),
+          secs(floorMs),
+          ratio(free.ms, floorMs),
           mb(free.maxRssKB),
           'error' in capped ? `FAILED (${capped.error})` : `ok, ${secs(capped.ms)}, ${mb(capped.maxRssKB)}`,
           String(free.result),

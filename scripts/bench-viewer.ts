@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { writeSyntheticRun } from '../test/fixtures/scenarios.ts';
 import { assertChromium, launchBrowser } from '../test/e2e/browser.ts';
 import { ensureViewerBuilt } from '../viewer/server/ensure-built.ts';
+import { recordFigure } from './bench-env.ts';
 import { startViewerServer } from '../viewer/server/serve.ts';
 
 function arg(name: string, fallback: number): number {
@@ -184,6 +185,9 @@ async function main(): Promise<void> {
       row('session tab', sessionTab);
       const p95 = pct(all, 95);
       console.log(`  step p95 overall: ${fmt(p95)}   target ≤ ${TARGET_STEP_P95_MS} ms`);
+      recordFigure('bench:viewer', { name: `viewer, ${total} events, time to interactive (whole trace), median`, value: tti, unit: 'ms', target: `≤ ${TARGET_TTI_MS} ms (no floor measured yet)` });
+      recordFigure('bench:viewer', { name: `viewer, ${total} events, first events on screen, median`, value: pct(firsts, 50), unit: 'ms' });
+      recordFigure('bench:viewer', { name: `viewer, ${total} events, step p95`, value: p95, unit: 'ms', target: `≤ ${TARGET_STEP_P95_MS} ms` });
       const ok = tti <= TARGET_TTI_MS && p95 <= TARGET_STEP_P95_MS;
       console.log(ok ? 'targets met' : 'TARGET MISSED');
       process.exitCode = ok ? 0 : 1;

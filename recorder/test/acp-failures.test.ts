@@ -116,7 +116,12 @@ describe('ACP client failures', () => {
       const error = await rejection(agent.prompt(sessionId, 'not json-rpc'));
       assert.equal(error.code, 'protocol_error');
       assert.equal(error.message, 'agent protocol error during session/prompt: not a JSON-RPC 2.0 message on stdout: {"level":"info","msg":"a log line on stdout"}');
-      assert.deepEqual(recorded.traffic.at(-1), { direction: 'incoming', message: { level: 'info', msg: 'a log line on stdout' } });
+      // `json`: the line itself, handed on so the writer does not serialise the message again.
+      assert.deepEqual(recorded.traffic.at(-1), {
+        direction: 'incoming',
+        message: { level: 'info', msg: 'a log line on stdout' },
+        json: '{"level":"info","msg":"a log line on stdout"}',
+      });
     } finally {
       await agent.close();
     }

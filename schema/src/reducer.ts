@@ -5,9 +5,11 @@
  * fold of the trace) and `repair` (to rebuild them).
  *
  * The state is persistent (see persistent.ts): folding one event costs the same whatever the run's length,
- * and earlier states remain valid and share memory with later ones.
+ * and earlier states remain valid and share memory with later ones. A `Projector` folds many events in place —
+ * the collections, the state object and the steps it made since it last handed out a state are changed rather
+ * than copied — and hands out immutable states whenever asked; `reduce` and `project` are built on it.
  */
-import { PMap, PVec } from './persistent.ts';
+import { PMap, PVec, type Edit } from './persistent.ts';
 import { SCHEMA_IDS } from './ids.ts';
 import type { ErrorInfo, RunStatus, ValueRef } from './common.ts';
 import { isKnownEventType, type EventOf, type TraceEnvelope, type TraceEvent } from './events.ts';
@@ -87,26 +89,168 @@ export function initialState(): ProjectionState {
   };
 }
 
-/** The next state while `reduce` builds it: a fresh object owned by one call, never visible before it returns. */
+/** The next state while a Projector builds it: owned by the Projector until it hands it out. */
 type Draft = { -readonly [K in keyof ProjectionState]: ProjectionState[K] };
 
+/** The state after `event`. Pure: `state` and everything in it stay as they were. */
 export function reduce(state: ProjectionState, event: ReducibleEvent): ProjectionState {
-  // One new top-level object per event; collections inside are persistent, so nothing of `state` is mutated.
-  const next: Draft = { ...state, seq: event.seq, eventCount: state.eventCount + 1, updatedAt: event.at };
+  return new Projector(state).add(event).state();
+}
+
+/** Folds a whole trace. */
+export function project(events: Iterable<ReducibleEvent>, from: ProjectionState = initialState()): ProjectionState {
+  const projector = new Projector(from);
+  for (const event of events) projector.add(event);
+  return projector.state();
+}
+
+/**
+ * Folds events one by one, as `reduce` would, without copying what it changes: what it made since it last handed
+ * out a state is changed in place. `state()` hands out the state so far, which never changes afterwards (the next
+ * `add` copies what it touches once). An event the reducer cannot apply (a malformed line) throws, and leaves the
+ * Projector at the state before it, as `reduce` leaves its input.
+ */
+export class Projector {
+  private draft: Draft;
+  /** Owner token of what this Projector may change in place; replaced when a state is handed out. */
+  private edit: Edit;
+  /** Whether `draft` itself is this Projector's (not handed out). */
+  private owned = false;
+  /** Steps at this index and above were made (or copied) since the last hand-out: they may be changed in place. */
+  private ownedStepsFrom = Infinity;
+  /** Other steps copied since the last hand-out. */
+  private ownedSteps: Set<number> | undefined;
+  /** Arrays made since the last hand-out (a session's attempt ids): appended to in place. */
+  private ownedArrays: Set<readonly unknown[]> | undefined;
+
+  constructor(from: ProjectionState = initialState()) {
+    this.draft = from as Draft;
+    this.edit = {};
+  }
+
+  /** Folds `event` into the state. */
+  add(event: ReducibleEvent): this {
+    if (!foldsInPlace(event)) return this.addCarefully(event);
+    if (!this.owned) {
+      this.draft = { ...this.draft };
+      this.owned = true;
+    }
+    step(this, this.draft, event);
+    return this;
+  }
+
+  /** The seq of the last event folded (without handing out the state). */
+  get seq(): number {
+    return this.draft.seq;
+  }
+
+  /**
+   * The state so far, to read at once: unlike `state()` it hands nothing out, so it changes with the next `add`.
+   * Keep or share it only through `state()`.
+   */
+  peek(): ProjectionState {
+    return this.draft;
+  }
+
+  /** The state so far: immutable from now on. */
+  state(): ProjectionState {
+    if (this.owned) {
+      this.owned = false;
+      this.edit = {};
+      this.ownedStepsFrom = Infinity;
+      this.ownedSteps = undefined;
+      this.ownedArrays = undefined;
+    }
+    return this.draft;
+  }
+
+  /** An event that may throw half-way: everything it touches is copied, so the state before it stays whole. */
+  private addCarefully(event: ReducibleEvent): this {
+    const before = this.state();
+    try {
+      this.draft = { ...before };
+      this.owned = true;
+      step(this, this.draft, event);
+    } catch (err) {
+      this.draft = before as Draft;
+      this.state();
+      throw err;
+    }
+    return this;
+  }
+
+  /** @internal The owner token for the collections of the state being built. */
+  get token(): Edit {
+    return this.edit;
+  }
+
+  /** @internal Step `index` of the draft, to change in place (copied first when it was handed out). */
+  ownStep(next: Draft, index: number): Step {
+    const current = next.steps.get(index)!;
+    if (index >= this.ownedStepsFrom || this.ownedSteps?.has(index)) return current;
+    const copy = { ...current };
+    next.steps = next.steps.set(index, copy, this.edit);
+    (this.ownedSteps ??= new Set()).add(index);
+    return copy;
+  }
+
+  /**
+   * @internal `array` with `item` appended: in place when this Projector made the array since the last hand-out,
+   * else a copy it owns. A session's attempt ids grow with the run; copying them at every binding made a long run's
+   * fold quadratic.
+   */
+  append<T>(array: readonly T[] | undefined, item: T): T[] {
+    if (array !== undefined && this.ownedArrays?.has(array)) {
+      (array as T[]).push(item);
+      return array as T[];
+    }
+    const copy = array === undefined ? [item] : [...array, item];
+    (this.ownedArrays ??= new Set()).add(copy);
+    return copy;
+  }
+
+  /** @internal Appends a step the Projector owns. */
+  pushStep(next: Draft, created: Step): void {
+    if (this.ownedStepsFrom === Infinity) this.ownedStepsFrom = next.steps.size;
+    next.steps = next.steps.push(created, this.edit);
+  }
+}
+
+/**
+ * Whether `event` has the shape the fold reads without throwing (every line a reader accepted has it). Any other
+ * event is folded carefully: a reducer case reading a missing payload throws part-way.
+ */
+function foldsInPlace(event: ReducibleEvent): boolean {
+  if (typeof event !== 'object' || event === null) return false;
+  const { seq, type, payload, attemptId, nodeId, sessionId } = event as Partial<TraceEvent>;
+  if (typeof seq !== 'number' || typeof type !== 'string' || typeof payload !== 'object' || payload === null) return false;
+  if ((attemptId !== undefined && typeof attemptId !== 'string') || (nodeId !== undefined && typeof nodeId !== 'string')) return false;
+  if (sessionId !== undefined && typeof sessionId !== 'string') return false;
+  if (type === 'acp.turn_finished') {
+    const range = (payload as { sessionEvents?: unknown }).sessionEvents;
+    if (typeof range !== 'object' || range === null) return false;
+  }
+  return true;
+}
+
+function step(projector: Projector, next: Draft, event: ReducibleEvent): void {
+  const state = next as ProjectionState;
+  const problem = successionProblem(state, event);
+  next.seq = event.seq;
+  next.eventCount = state.eventCount + 1;
+  next.updatedAt = event.at;
   if (next.runId === undefined) next.runId = event.runId;
-  const out = successionProblem(state, event);
-  if (out !== undefined) anomaly(next, `seq ${event.seq}: ${out}`);
+  if (problem !== undefined) anomaly(next, `seq ${event.seq}: ${problem}`);
   if (!isKnownEventType(event.type)) {
     next.unknownEventCount++;
     const types = next.unknownEventTypes;
     if (!types.includes(event.type) && types.length < CAP) next.unknownEventTypes = [...types, event.type];
-    return next;
+    return;
   }
-  apply(next, event as TraceEvent);
-  return next;
+  apply(projector, next, event as TraceEvent);
 }
 
-function apply(next: Draft, known: TraceEvent): void {
+function apply(p: Projector, next: Draft, known: TraceEvent): void {
   switch (known.type) {
     case 'run.started':
       next.status = 'running';
@@ -140,15 +284,22 @@ function apply(next: Draft, known: TraceEvent): void {
       next.error = { message: `run cancelled (${known.payload.reason})`, code: 'cancelled' };
       return;
     case 'node.started':
-      return startStep(next, known);
+      return startStep(p, next, known);
     case 'node.heartbeat':
-      return updateStep(next, known, (step) => ({ ...step, heartbeats: step.heartbeats + 1, lastHeartbeatAt: known.at }));
+      return updateStep(p, next, known, (step) => {
+        step.heartbeats = step.heartbeats + 1;
+        step.lastHeartbeatAt = known.at;
+      });
     case 'node.outcome':
-      return finishStep(next, known);
+      return finishStep(p, next, known);
     case 'edge.taken': {
       const { from, to, branch } = known.payload;
-      next.edges = next.edges.update(`${from}\u2192${to}`, (count) => (count ?? 0) + 1);
-      if (known.attemptId) updateStep(next, known, (step) => ({ ...step, next: branch ? { to, branch } : { to } }));
+      next.edges = next.edges.update(`${from}\u2192${to}`, (count) => (count ?? 0) + 1, p.token);
+      if (known.attemptId) {
+        updateStep(p, next, known, (step) => {
+          step.next = branch ? { to, branch } : { to };
+        });
+      }
       return;
     }
     case 'session.bound': {
@@ -160,10 +311,14 @@ function apply(next: Draft, known: TraceEvent): void {
         handle: known.payload.handle,
         acpSessionId: known.payload.acpSessionId,
         mode: known.payload.mode,
-        attemptIds: attemptId ? [...(current?.attemptIds ?? []), attemptId] : (current?.attemptIds ?? []),
+        attemptIds: attemptId ? p.append(current?.attemptIds, attemptId) : (current?.attemptIds ?? []),
         ...(current?.usage ? { usage: current.usage } : {}),
-      }));
-      if (attemptId) updateStep(next, known, (step) => ({ ...step, sessionId }));
+      }), p.token);
+      if (attemptId) {
+        updateStep(p, next, known, (step) => {
+          step.sessionId = sessionId;
+        });
+      }
       return;
     }
     case 'session.failed': {
@@ -175,11 +330,15 @@ function apply(next: Draft, known: TraceEvent): void {
         handle: known.payload.handle,
         ...(current?.acpSessionId !== undefined ? { acpSessionId: current.acpSessionId } : {}),
         mode: known.payload.mode,
-        attemptIds: attemptId ? [...(current?.attemptIds ?? []), attemptId] : (current?.attemptIds ?? []),
+        attemptIds: attemptId ? p.append(current?.attemptIds, attemptId) : (current?.attemptIds ?? []),
         error: known.payload.error,
         ...(current?.usage ? { usage: current.usage } : {}),
-      }));
-      if (attemptId) updateStep(next, known, (step) => ({ ...step, sessionId }));
+      }), p.token);
+      if (attemptId) {
+        updateStep(p, next, known, (step) => {
+          step.sessionId = sessionId;
+        });
+      }
       return;
     }
     case 'session.usage': {
@@ -192,18 +351,17 @@ function apply(next: Draft, known: TraceEvent): void {
       return;
     }
     case 'acp.prompt_sent':
-      return updateStep(next, known, (step) => ({
-        ...step,
-        sessionId: step.sessionId ?? known.sessionId,
-        turns: [
+      return updateStep(p, next, known, (step) => {
+        step.sessionId = step.sessionId ?? known.sessionId;
+        step.turns = [
           ...step.turns,
           { promptSeq: known.seq, sessionEventSeq: known.payload.sessionEventSeq, messageIndex: known.payload.messageIndex },
-        ],
-      }));
+        ];
+      });
     case 'acp.turn_finished': {
       const turnUsage = known.payload.usage === undefined ? undefined : turnTotals(known.payload.usage);
-      if (turnUsage) foldUsage(next, known, turnUsage);
-      return updateStep(next, known, (step) => {
+      if (turnUsage) foldUsage(p, next, known, turnUsage);
+      return updateStep(p, next, known, (step) => {
         const last = step.turns.at(-1);
         const finished: Turn = {
           promptSeq: last?.promptSeq ?? known.seq,
@@ -216,25 +374,25 @@ function apply(next: Draft, known: TraceEvent): void {
           error: known.payload.error,
           usage: known.payload.usage,
         };
-        const turns = last && last.stopReason === undefined ? step.turns.with(-1, finished) : [...step.turns, finished];
-        return turnUsage ? { ...step, turns, usage: addTotals(step.usage, turnUsage, true) } : { ...step, turns };
+        step.turns = last && last.stopReason === undefined ? step.turns.with(-1, finished) : [...step.turns, finished];
+        if (turnUsage) step.usage = addTotals(step.usage, turnUsage, true);
       });
     }
     case 'action.started':
-      return updateStep(next, known, (step) => ({
-        ...step,
-        action: { actionType: known.payload.actionType, command: known.payload.command, cwd: known.payload.cwd },
-      }));
+      return updateStep(p, next, known, (step) => {
+        step.action = { actionType: known.payload.actionType, command: known.payload.command, cwd: known.payload.cwd };
+      });
     case 'action.completed': {
       const { output: _output, ...receipt } = known.payload;
-      return updateStep(next, known, (step) => ({ ...step, action: { ...step.action, ...receipt } }));
+      return updateStep(p, next, known, (step) => {
+        step.action = { ...step.action, ...receipt };
+      });
     }
     case 'artifact.written':
       if (!known.attemptId) return;
-      return updateStep(next, known, (step) => ({
-        ...step,
-        artifacts: [...step.artifacts, { role: known.payload.role, artifact: known.payload.artifact }],
-      }));
+      return updateStep(p, next, known, (step) => {
+        step.artifacts = [...step.artifacts, { role: known.payload.role, artifact: known.payload.artifact }];
+      });
   }
 }
 
@@ -288,13 +446,6 @@ export function advancePosition(position: RunPosition, event: { type: string; pa
   }
 }
 
-/** Folds a whole trace. */
-export function project(events: Iterable<ReducibleEvent>, from: ProjectionState = initialState()): ProjectionState {
-  let state = from;
-  for (const event of events) state = reduce(state, event);
-  return state;
-}
-
 function endRun(
   next: Draft,
   event: EventOf<'run.completed' | 'run.failed' | 'run.timed_out' | 'run.cancelled'>,
@@ -307,10 +458,13 @@ function endRun(
   next.activeAttemptId = undefined;
 }
 
-function startStep(next: Draft, event: EventOf<'node.started'>): void {
+function startStep(p: Projector, next: Draft, event: EventOf<'node.started'>): void {
   const { nodeId, attemptId } = event;
   if (!nodeId || !attemptId) return anomaly(next, `seq ${event.seq}: node.started without nodeId/attemptId`);
-  if (next.stepIndex.has(attemptId)) return anomaly(next, `seq ${event.seq}: attempt ${attemptId} started twice`);
+  // Indexed first (one walk down the map, which also finds a second start): a second start reads no payload.
+  const stepIndex = next.stepIndex.add(attemptId, next.steps.size, p.token);
+  if (stepIndex === undefined) return anomaly(next, `seq ${event.seq}: attempt ${attemptId} started twice`);
+  next.stepIndex = stepIndex;
   const step: Step = {
     attemptId,
     nodeId,
@@ -324,8 +478,7 @@ function startStep(next: Draft, event: EventOf<'node.started'>): void {
     turns: [],
     artifacts: [],
   };
-  next.stepIndex = next.stepIndex.set(attemptId, next.steps.size);
-  next.steps = next.steps.push(step);
+  p.pushStep(next, step);
   next.nodes = next.nodes.update(nodeId, (current) => ({
     nodeId,
     attempts: (current?.attempts ?? 0) + 1,
@@ -333,51 +486,73 @@ function startStep(next: Draft, event: EventOf<'node.started'>): void {
     status: 'running',
     totalDurationMs: current?.totalDurationMs ?? 0,
     ...(current?.usage ? { usage: current.usage } : {}),
-  }));
+  }), p.token);
   next.activeAttemptId = attemptId;
 }
 
-function finishStep(next: Draft, event: EventOf<'node.outcome'>): void {
+function finishStep(p: Projector, next: Draft, event: EventOf<'node.outcome'>): void {
   const { outcome, durationMs, output, error } = event.payload;
   const attemptId = event.attemptId;
-  const index = attemptId === undefined ? undefined : next.stepIndex.get(attemptId);
+  const index = attemptId === undefined ? undefined : indexOf(next, attemptId);
   if (attemptId === undefined || index === undefined) {
     return anomaly(next, `seq ${event.seq}: node.outcome for unknown attempt ${attemptId ?? '(none)'}`);
   }
-  const step = next.steps.get(index)!;
-  if (step.status !== 'running') return anomaly(next, `seq ${event.seq}: second outcome for attempt ${attemptId}`);
-  next.nodes = next.nodes.update(step.nodeId, (current) => ({
-    nodeId: step.nodeId,
+  const started = next.steps.get(index)!;
+  if (started.status !== 'running') return anomaly(next, `seq ${event.seq}: second outcome for attempt ${attemptId}`);
+  const nodeId = started.nodeId;
+  next.nodes = next.nodes.update(nodeId, (current) => ({
+    nodeId,
     attempts: current?.attempts ?? 1,
     lastAttemptId: current?.lastAttemptId ?? attemptId,
     status: current?.lastAttemptId === attemptId || !current ? outcome : current.status,
     totalDurationMs: (current?.totalDurationMs ?? 0) + durationMs,
     ...(current?.usage ? { usage: current.usage } : {}),
-  }));
-  next.steps = next.steps.set(index, { ...step, status: outcome, endedAt: event.at, endSeq: event.seq, durationMs, output, error });
+  }), p.token);
+  // Assigned in this order, as `{ ...step, status, endedAt, … }` would: keys new to the step come last, in order.
+  const step = p.ownStep(next, index);
+  step.status = outcome;
+  step.endedAt = event.at;
+  step.endSeq = event.seq;
+  step.durationMs = durationMs;
+  step.output = output;
+  step.error = error;
   if (next.activeAttemptId === attemptId) next.activeAttemptId = undefined;
 }
 
-function updateStep(next: Draft, event: ReducibleEvent, change: (step: Step) => Step): void {
-  const index = event.attemptId === undefined ? undefined : next.stepIndex.get(event.attemptId);
+/**
+ * Where attempt `attemptId` is in `steps`. Most events name the latest attempt: its index is known without a
+ * look-up (attempt ids are unique in `steps`: a second start of one is an anomaly, not a step).
+ */
+function indexOf(next: Draft, attemptId: string): number | undefined {
+  const last = next.steps.size - 1;
+  if (last >= 0 && next.steps.get(last)!.attemptId === attemptId) return last;
+  return next.stepIndex.get(attemptId);
+}
+
+/**
+ * Changes the step of `event`'s attempt in place (a step handed out is copied first). Changes assign keys in the
+ * order the projection files show them: a key new to the step is appended, as an object spread would.
+ */
+function updateStep(p: Projector, next: Draft, event: ReducibleEvent, change: (step: Step) => void): void {
+  const index = event.attemptId === undefined ? undefined : indexOf(next, event.attemptId);
   if (index === undefined) {
     return anomaly(next, `seq ${event.seq}: ${event.type} for unknown attempt ${event.attemptId ?? '(none)'}`);
   }
-  next.steps = next.steps.set(index, change(next.steps.get(index)!));
+  change(p.ownStep(next, index));
 }
 
 /**
  * A turn's usage into its node's, its session's and the run's totals (the attempt's is folded with the turn).
  * turnTotals kept only the valid values of the turn (usage.ts), so a hand-made or hostile trace cannot break the fold.
  */
-function foldUsage(next: Draft, event: EventOf<'acp.turn_finished'>, usage: UsageTotals): void {
+function foldUsage(p: Projector, next: Draft, event: EventOf<'acp.turn_finished'>, usage: UsageTotals): void {
   next.usage = addTotals(next.usage, usage, false);
   const nodeId = event.nodeId;
   const node = nodeId === undefined ? undefined : next.nodes.get(nodeId);
-  if (nodeId !== undefined && node) next.nodes = next.nodes.set(nodeId, { ...node, usage: addTotals(node.usage, usage, false) });
+  if (nodeId !== undefined && node) next.nodes = next.nodes.set(nodeId, { ...node, usage: addTotals(node.usage, usage, false) }, p.token);
   const sessionId = event.sessionId;
   const session = sessionId === undefined ? undefined : next.sessions.get(sessionId);
-  if (sessionId !== undefined && session) next.sessions = next.sessions.set(sessionId, { ...session, usage: addTotals(session.usage, usage, true) });
+  if (sessionId !== undefined && session) next.sessions = next.sessions.set(sessionId, { ...session, usage: addTotals(session.usage, usage, true) }, p.token);
 }
 
 function anomaly(next: Draft, message: string): void {

@@ -40,3 +40,42 @@ test('PMap: insertion order, updates in place of order, old versions unchanged, 
   for (let i = 0; i < 20_000; i += 97) assert.equal(before.get(`node-${i}`), i);
   assert.deepEqual([...PMap.empty<string>().set('a', 'x').entries()], [['a', 'x']]);
 });
+
+test('owner tokens: updates under one token change its own nodes in place, versions handed out before stay as they were', () => {
+  const edit = {};
+  let vec = PVec.empty<number>();
+  let map = PMap.empty<number>();
+  for (let i = 0; i < 5_000; i++) {
+    vec = vec.push(i, edit);
+    map = map.set(`k${i}`, i, edit);
+  }
+  const sameVec = vec.push(-1, edit);
+  assert.equal(sameVec, vec, 'an owned vector is changed in place');
+  const handedVec = vec;
+  const handedMap = map;
+  const later = {}; // a new token: what the old one made is shared now
+  const vec2 = handedVec.set(10, -10, later).push(99, later);
+  const map2 = handedMap.set('k10', -10, later).update('k11', (v) => (v ?? 0) * 100, later).set('new', 1, later);
+  assert.notEqual(vec2, handedVec);
+  assert.equal(handedVec.get(10), 10, 'the vector handed out is unchanged');
+  assert.equal(handedVec.size, 5_001);
+  assert.equal(vec2.get(10), -10);
+  assert.equal(vec2.size, 5_002);
+  assert.equal(handedMap.get('k10'), 10, 'the map handed out is unchanged');
+  assert.equal(handedMap.get('k11'), 11);
+  assert.equal(handedMap.has('new'), false);
+  assert.deepEqual([map2.get('k10'), map2.get('k11'), map2.get('new'), map2.size], [-10, 1100, 1, 5_001]);
+});
+
+test('PMap.add refuses a key that is there, and an update that throws changes nothing', () => {
+  const edit = {};
+  let map = PMap.empty<number>();
+  for (let i = 0; i < 300; i++) map = map.set(`k${i}`, i, edit);
+  assert.equal(map.add('k5', 50, edit), undefined, 'k5 is there');
+  assert.equal(map.get('k5'), 5);
+  const added = map.add('fresh', 7, edit)!;
+  assert.equal(added.get('fresh'), 7);
+  assert.throws(() => added.update('k6', () => { throw new Error('no'); }, edit), /no/);
+  assert.equal(added.get('k6'), 6, 'a throwing update left the value');
+  assert.deepEqual([...added.keys()].slice(-2), ['k299', 'fresh']);
+});

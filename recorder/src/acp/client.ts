@@ -51,6 +51,11 @@ export interface AcpTrafficRecord {
    * 2^53, `1e400`, `-0`, duplicate keys, other spacing or escapes. Absent when `JSON.stringify(message)` is the line.
    */
   raw?: string;
+  /**
+   * The line, when it is exactly `JSON.stringify(message)` (then `raw` is absent): the message's JSON text, so a
+   * writer need not serialise the message again.
+   */
+  json?: string;
   /** A stderr line, or an incoming stdout line that was not valid JSON (garbage), cut at AGENT_OUTPUT_CAP_BYTES. */
   text?: string;
   /**
@@ -835,5 +840,5 @@ function interruption(signal: AbortSignal | undefined, ms: number | undefined): 
 
 /** A JSON-RPC line as traffic: the parsed message, and the line itself when the message does not serialise back to it. */
 function wireRecord(direction: 'outgoing' | 'incoming', line: string, message: unknown): AcpTrafficRecord {
-  return JSON.stringify(message) === line ? { direction, message } : { direction, message, raw: line };
+  return JSON.stringify(message) === line ? { direction, message, json: line } : { direction, message, raw: line };
 }

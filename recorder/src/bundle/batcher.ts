@@ -3,22 +3,63 @@
  * order. The first batch waits one macrotask so a burst of synchronous pushes (a runtime emitting many events in a
  * row) lands in a single write; everything pushed while a batch is processed forms the next batch. `process` may be
  * synchronous (exclusive writers: the whole drain happens in one callback, no await latency) or async (a lock).
+ *
+ * A runtime that never yields to the event loop (a chain of synchronous nodes resolves through promises only)
+ * would otherwise grow one batch for the whole run, and a crash would lose all of it. So a batch is also bounded:
+ * when what waits reaches `bound.bytes` or has waited `bound.ms`, the next push processes it at once — when
+ * `process` is synchronous (`bound.sync`); an async one (a lock to take) cannot be run from a push.
  */
+export interface BatchBound<T> {
+  /** Whether `process` is synchronous for every batch. */
+  sync: boolean;
+  /** The weight of an item in bytes. */
+  weigh: (item: T) => number;
+  bytes: number;
+  ms: number;
+}
+
 export class SerialBatcher<T> {
   private pending: T[] = [];
   private running: Promise<void> | undefined;
   private failure: Error | undefined;
+  private pendingBytes = 0;
+  private pendingSince = 0;
+  private processing = false;
 
   constructor(
     private readonly process: (items: T[]) => void | Promise<void>,
     /** The first error, with the items pushed meanwhile that will never be processed (callers settle them). */
     private readonly onError: (error: Error, dropped: T[]) => void = () => {},
+    private readonly bound?: BatchBound<T>,
   ) {}
 
   push(item: T): void {
     if (this.failure) return;
+    if (this.pending.length === 0) this.pendingSince = performance.now();
     this.pending.push(item);
     this.running ??= this.drain();
+    const bound = this.bound;
+    if (bound === undefined || !bound.sync || this.processing) return;
+    this.pendingBytes += bound.weigh(item);
+    if (this.pendingBytes >= bound.bytes || performance.now() - this.pendingSince >= bound.ms) this.processNow();
+  }
+
+  /** Processes what waits, synchronously (a bounded batch is full). The scheduled drain finds what is pushed after. */
+  private processNow(): void {
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.processing = true;
+    try {
+      void this.process(batch);
+    } catch (error) {
+      this.failure = error instanceof Error ? error : new Error(String(error));
+      const dropped = this.pending;
+      this.pending = [];
+      this.onError(this.failure, dropped);
+    } finally {
+      this.processing = false;
+    }
   }
 
   get size(): number {
@@ -42,7 +83,10 @@ export class SerialBatcher<T> {
       while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
+        this.pendingBytes = 0;
+        this.processing = true;
         const result = this.process(batch);
+        this.processing = false;
         if (result) await result;
       }
     } catch (error) {
@@ -52,6 +96,7 @@ export class SerialBatcher<T> {
       this.pending = [];
       this.onError(this.failure, dropped);
     } finally {
+      this.processing = false;
       this.running = undefined;
     }
   }

@@ -14,7 +14,7 @@ import type { Replacement } from './redact.ts';
 import { MIN_SECRET_LENGTH } from './redact.ts';
 
 /** Arguments of SessionWriter.traffic, kept while a session's traffic is held back. */
-export type HeldTraffic = readonly [at: string, direction: 'outgoing' | 'incoming' | 'stderr', message: unknown, text: string | undefined, attemptId: string | undefined, omitted: { bytes: number; lines: number } | undefined, raw?: string | undefined];
+export type HeldTraffic = readonly [at: string, direction: 'outgoing' | 'incoming' | 'stderr', message: unknown, text: string | undefined, attemptId: string | undefined, omitted: { bytes: number; lines: number } | undefined, raw?: string | undefined, json?: string | undefined];
 
 /** The variables an `initialize` answer's `env_var` auth methods name (optional ones too: they may hold secrets). */
 export function credentialVarNames(message: unknown): string[] {

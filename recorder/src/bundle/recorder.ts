@@ -20,9 +20,8 @@ import {
   BUNDLE_FILES,
   SCHEMA_IDS,
   checkTraceEvent,
-  initialState,
   parseNdjsonText,
-  reduce,
+  Projector,
   sessionFiles,
   toLiveProjection,
   toRunProjection,
@@ -251,8 +250,10 @@ class BundleRecorder implements Recorder {
       }
       if (this.occupied) return;
       this.ensureDirs();
-      this.lastAtMs = Number.isFinite(at) ? at : this.lastAtMs;
-      this.lastAt = new Date(this.lastAtMs).toISOString();
+      const atMs = Number.isFinite(at) ? at : this.lastAtMs;
+      // Many events share a millisecond: format it once.
+      if (atMs !== this.lastAtMs) this.lastAt = new Date(atMs).toISOString();
+      this.lastAtMs = atMs;
       this.handle(event, this.lastAt, this.lastAtMs);
     } catch (error) {
       this.fail(error);
@@ -437,7 +438,9 @@ class BundleRecorder implements Recorder {
       case 'acp.traffic': {
         // The MCP servers' env and header values are secrets whatever their length: never on disk.
         const message = event.message === undefined ? undefined : redactMcpInMessage(event.message);
-        const line: HeldTraffic = [at, event.direction, message, event.text, event.attemptId, event.omitted, event.raw];
+        // The wire text stands for the message only while the message is the one that crossed the wire.
+        const json = message === event.message ? event.json : undefined;
+        const line: HeldTraffic = [at, event.direction, message, event.text, event.attemptId, event.omitted, event.raw, json];
         this.writeTraffic(event.sessionId, this.credentials ? this.credentials.take(event.sessionId, line) : [line]);
         return;
       }
@@ -1018,11 +1021,12 @@ class BundleRecorder implements Recorder {
     } catch (error) {
       throw new RecorderError(`${tracePath}: cannot resume this bundle (${(error as Error).message.split('\n')[0]})`);
     }
-    let state = initialState();
+    const projector = new Projector();
     for (const { value, line } of parseNdjsonText(text, { file: BUNDLE_FILES.trace })) {
       const checked = checkTraceEvent(value, line);
-      if (checked.ok) state = reduce(state, checked.event);
+      if (checked.ok) projector.add(checked.event);
     }
+    const state = projector.state();
     for (const step of state.steps) {
       if (step.status === 'running') this.openAttempts.set(step.attemptId, { nodeId: step.nodeId, startedAtMs: Date.parse(step.startedAt) });
     }

@@ -9,10 +9,9 @@ import {
   BUNDLE_FILES,
   FlowSnapshot,
   Manifest,
-  initialState,
   parseDocument,
   readTrace,
-  reduce,
+  Projector,
   SessionBinding,
   sessionFiles,
   type ValueRef,
@@ -84,7 +83,7 @@ export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
     if (error instanceof ResumeBundleError) throw error;
     throw new ResumeBundleError(`${dir}: ${(error as Error).message}`);
   }
-  let projection = initialState();
+  const projector = new Projector();
   let started: Extract<TraceEvent, { type: 'run.started' }> | undefined;
   let lastResume: Extract<TraceEvent, { type: 'run.resumed' }> | undefined;
   const outcomes = new Map<string, Extract<TraceEvent, { type: 'node.outcome' }>>();
@@ -94,7 +93,7 @@ export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
   let waiting: Extract<TraceEvent, { type: 'run.waiting' }> | undefined;
   let lastAtMs = 0;
   for await (const { event, known } of readTrace(createReadStream(join(dir, manifest.files.trace)), { file: manifest.files.trace })) {
-    projection = reduce(projection, event);
+    projector.add(event);
     lastAtMs = Date.parse(event.at);
     if (event.sessionId) sessionIds.add(event.sessionId);
     if (!known) continue;
@@ -108,6 +107,7 @@ export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
       if (e.payload.outcome === 'ok') lastOk.set(e.nodeId, e);
     }
   }
+  const projection = projector.state();
   if (projection.status !== 'waiting' || !projection.waitingAt) throw notWaitingError(dir, projection.status);
   // Session ids must not collide with recorded ones, bound or not.
   const dirs = await readdir(join(dir, BUNDLE_FILES.sessionsDir)).catch(() => [] as string[]);

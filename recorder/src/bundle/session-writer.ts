@@ -115,14 +115,17 @@ export class SessionWriter {
     attemptId: string | undefined,
     omitted?: SessionEventLine['omitted'],
     raw?: string,
+    /** `JSON.stringify(message)` when the caller has it (the wire line): the message is not serialised again. */
+    json?: string,
   ): void {
-    const line: Record<string, unknown> = { at, direction };
-    if (message !== undefined) line.message = message;
-    if (raw !== undefined) line.raw = raw;
-    if (text !== undefined) line.text = text;
-    if (attemptId !== undefined) line.attemptId = attemptId;
-    if (omitted !== undefined) line.omitted = { bytes: omitted.bytes, lines: omitted.lines };
-    this.ops.push({ kind: 'line', body: this.redact(JSON.stringify(line)) });
+    // The same text as JSON.stringify({ at, direction, message, raw, text, attemptId, omitted }), keys in that order.
+    let body = `{"at":${JSON.stringify(at)},"direction":${JSON.stringify(direction)}`;
+    if (message !== undefined) body += `,"message":${json ?? JSON.stringify(message)}`;
+    if (raw !== undefined) body += `,"raw":${JSON.stringify(raw)}`;
+    if (text !== undefined) body += `,"text":${JSON.stringify(text)}`;
+    if (attemptId !== undefined) body += `,"attemptId":${JSON.stringify(attemptId)}`;
+    if (omitted !== undefined) body += `,"omitted":${JSON.stringify({ bytes: omitted.bytes, lines: omitted.lines })}`;
+    this.ops.push({ kind: 'line', body: this.redact(`${body}}`) });
     this.dirty = true;
     this.flushSoon();
   }

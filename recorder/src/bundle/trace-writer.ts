@@ -19,7 +19,7 @@ import {
   advancePosition,
   checkTraceEvent,
   initialState,
-  reduce,
+  project,
   successionProblem,
   type ProjectionState,
   type ReducibleEvent,
@@ -29,6 +29,11 @@ import {
 } from '@flowtape/schema';
 import { SerialBatcher } from './batcher.ts';
 import { openAppendSync, readAppendedSync, writeAllSync } from './fsio.ts';
+
+/** A batch of trace lines is written once it holds this many characters of JSON (about as many bytes)… */
+export const TRACE_BATCH_BYTES = 1 << 20;
+/** …or once its first line has waited this long, whichever comes first (or when the event loop turns). */
+export const TRACE_BATCH_MS = 100;
 
 /** A trace event before the writer numbers it. */
 export type UnsequencedEvent = TraceEvent extends infer E ? (E extends TraceEvent ? Omit<E, 'seq'> : never) : never;
@@ -108,6 +113,8 @@ export class TraceWriter {
         for (const item of dropped) if (item.kind === 'task') item.done(error);
         options.onError?.(error);
       },
+      // An exclusive writer's batches are synchronous: bounded in bytes and time (SPEC.md, "Writing discipline").
+      { sync: !options.shared, weigh: (item) => (item.kind === 'event' ? item.body.length : 0), bytes: TRACE_BATCH_BYTES, ms: TRACE_BATCH_MS },
     );
   }
 
@@ -118,9 +125,7 @@ export class TraceWriter {
   /** The fold of every line on disk that this writer knows of. */
   get state(): ProjectionState {
     if (this.unfolded.length > 0) {
-      let state = this.folded;
-      for (const event of this.unfolded) state = reduce(state, event);
-      this.folded = state;
+      this.folded = project(this.unfolded, this.folded);
       this.unfolded = [];
     }
     return this.folded;

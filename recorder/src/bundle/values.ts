@@ -17,6 +17,13 @@ export interface EncodeOptions {
 /** JSON text of a value, or undefined when the value has no JSON form (undefined, a function). */
 export function jsonText(value: unknown): string | undefined {
   try {
+    // Without a replacer first: a replacer is called for every key and costs more than the rest of recording a
+    // value. Only a BigInt makes plain JSON.stringify throw where the replacer would not.
+    return JSON.stringify(value);
+  } catch {
+    // a BigInt somewhere (or a cycle, which the replacer reports the same way)
+  }
+  try {
     return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   } catch (error) {
     return JSON.stringify(`[unserializable value: ${(error as Error).message.split('\n')[0]}]`);

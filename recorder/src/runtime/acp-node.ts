@@ -447,6 +447,7 @@ export class AcpNodeRunner {
       direction: record.direction,
       ...(record.message !== undefined ? { message: record.message } : {}),
       ...(record.raw !== undefined ? { raw: record.raw } : {}),
+      ...(record.json !== undefined ? { json: record.json } : {}),
       ...(record.text !== undefined ? { text: record.text } : {}),
       ...(record.omitted !== undefined ? { omitted: record.omitted } : {}),
     });

@@ -91,6 +91,8 @@ export type LifecycleEvent =
       message?: unknown;
       /** The exact line, when `message` does not serialise back to it (see AcpTrafficRecord). */
       raw?: string;
+      /** `JSON.stringify(message)`, when the client had it already (the line itself; see AcpTrafficRecord). */
+      json?: string;
       text?: string;
       /** On the client's summary of output it counted instead of recording (see AcpTrafficRecord). */
       omitted?: { bytes: number; lines: number };

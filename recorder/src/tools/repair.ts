@@ -39,6 +39,7 @@ import {
   initialState,
   readNdjson,
   readTrace,
+  Projector,
   reduce,
   sessionFiles,
   toLiveProjection,
@@ -402,12 +403,13 @@ async function foldTrace(tracePath: string, keep: number, file: string, report: 
     nodes: new Map(),
     edges: new Map(),
   };
+  const projector = new Projector(fold.state);
   for await (const { line, event, known } of readTrace(readRange(tracePath, keep), {
     file,
     onIssue: (issue) => report.warnings.push(issue.message),
   })) {
-    if (event.seq <= fold.state.seq) fold.backwards ??= { line, seq: event.seq, previous: fold.state.seq };
-    fold.state = reduce(fold.state, event);
+    if (event.seq <= projector.seq) fold.backwards ??= { line, seq: event.seq, previous: projector.seq };
+    projector.add(event);
     fold.lastAt = event.at;
     if (!known) continue;
     const e = event as TraceEvent;
@@ -438,6 +440,7 @@ async function foldTrace(tracePath: string, keep: number, file: string, report: 
         break;
     }
   }
+  fold.state = projector.state();
   return fold;
 }
 

@@ -30,7 +30,7 @@ import {
   parseDocument,
   readNdjson,
   readTrace,
-  reduce,
+  Projector,
   sessionFiles,
   toLiveProjection,
   toRunProjection,
@@ -82,6 +82,8 @@ export class VerifyInputError extends Error {
 export interface VerifyOptions {
   /** Stop listing problems after this many (default 200); the count of the rest is reported. */
   maxProblems?: number;
+  /** Called every few thousand trace events with how many were checked so far (for progress on long bundles). */
+  onProgress?: (events: number) => void;
 }
 
 const ENDED = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
@@ -103,7 +105,7 @@ interface ArtifactUse {
 }
 
 export async function verifyBundle(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  return new Verifier(dir, options.maxProblems ?? 200).run();
+  return new Verifier(dir, options.maxProblems ?? 200, options.onProgress).run();
 }
 
 class Verifier {
@@ -117,6 +119,7 @@ class Verifier {
   constructor(
     private readonly dir: string,
     private readonly maxProblems: number,
+    private readonly onProgress?: (events: number) => void,
   ) {
     this.root = resolve(dir);
   }
@@ -443,6 +446,8 @@ class Verifier {
     const unknownTypes = new Set<string>();
     let first = true;
     const steps = projections.steps?.file ? await this.streamSteps(file, projections.steps) : undefined;
+    let projector = new Projector(state);
+    let folded = 0;
     for await (const { line, event, known } of readTrace(createReadStream(file), {
       file: path,
       onIssue: (issue) => {
@@ -463,10 +468,19 @@ class Verifier {
       }
       if (!known) unknownTypes.add(event.type);
       else this.checkReferences(event as TraceEvent, line, path, sessions, artifactUses);
-      state = reduce(state, event);
-      if (steps) state = await steps.fold(event, state);
-      if (wanted.has(state.seq)) states.set(state.seq, state);
+      // Folded in place; a state is handed out only where a projection file says it stands, or when the steps
+      // check replaces finished steps by stubs (that state goes on with a new Projector).
+      projector.add(event);
+      const count = ++folded;
+      if (this.onProgress && (count & 4095) === 0) this.onProgress(count);
+      if (steps) {
+        const current = projector.peek();
+        const stubbed = await steps.fold(event, current);
+        if (stubbed !== current) projector = new Projector(stubbed);
+      }
+      if (wanted.has(projector.seq)) states.set(projector.seq, projector.state());
     }
+    state = projector.state();
     await steps?.comparer.finish();
     this.summary.events = state.eventCount;
     this.summary.lastSeq = state.seq;

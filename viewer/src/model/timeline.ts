@@ -1,8 +1,9 @@
 // The trace as a sequence of states. The reducer's state is persistent (structurally shared), so a checkpoint is
 // kept every CHECKPOINT_EVERY events for the price of what changed, and the state after any number of events
-// is at most CHECKPOINT_EVERY - 1 folds away. The last state asked for is remembered, so stepping forward costs
+// is at most CHECKPOINT_EVERY - 1 folds away. The builder folds in place with a Projector (no copy per event)
+// and takes a state from it at each checkpoint. The last state asked for is remembered, so stepping forward costs
 // one fold and stepping back at most one checkpoint's worth.
-import { initialState, reduce, type ProjectionState, type ReducibleEvent } from '@flowtape/schema';
+import { Projector, initialState, reduce, type ProjectionState, type ReducibleEvent } from '@flowtape/schema';
 
 export const CHECKPOINT_EVERY = 256;
 
@@ -25,30 +26,35 @@ export class TimelineBuilder {
   readonly events: ReducibleEvent[];
   readonly lines: number[];
   readonly checkpoints: ProjectionState[];
-  state: ProjectionState;
   readonly failures: FoldFailure[] = [];
+  private readonly projector: Projector;
 
   constructor(from?: Timeline) {
     this.events = from ? from.events.slice() : [];
     this.lines = from ? from.lines.slice() : [];
     this.checkpoints = from ? from.checkpoints.slice() : [initialState()];
-    this.state = from ? from.final : initialState();
+    this.projector = new Projector(from ? from.final : initialState());
+  }
+
+  /** The state after every event pushed so far (immutable: the builder goes on from a copy of what it changes). */
+  get state(): ProjectionState {
+    return this.projector.state();
   }
 
   push(event: ReducibleEvent, line: number): void {
-    const next = safeReduce(this.state, event);
-    if (next instanceof Error) {
-      this.failures.push({ index: this.events.length, message: next.message });
-    } else {
-      this.state = next;
+    try {
+      this.projector.add(event);
+    } catch (err) {
+      // The Projector stays at the state before an event it cannot apply.
+      this.failures.push({ index: this.events.length, message: err instanceof Error ? err.message : String(err) });
     }
     this.events.push(event);
     this.lines.push(line);
-    if (this.events.length % CHECKPOINT_EVERY === 0) this.checkpoints.push(this.state);
+    if (this.events.length % CHECKPOINT_EVERY === 0) this.checkpoints.push(this.projector.state());
   }
 
   snapshot(): Timeline {
-    return new Timeline(this.events.slice(), this.lines.slice(), this.checkpoints.slice(), this.state);
+    return new Timeline(this.events.slice(), this.lines.slice(), this.checkpoints.slice(), this.projector.state());
   }
 }
 

@@ -22,7 +22,16 @@ export const verifyCommand: CliCommand = {
         cli.action(async (bundle: string, flags: { json?: boolean }) => {
           const { io } = cli;
           const { verifyBundle } = await import('../../tools/verify.ts');
-          const report = await verifyBundle(bundle);
+          // Progress on stderr once verifying has taken a second, then at most once a second.
+          const started = performance.now();
+          let shown = started;
+          const onProgress = (events: number) => {
+            const now = performance.now();
+            if (now - started < 1000 || now - shown < 1000) return;
+            shown = now;
+            io.stderr(`flowtape: verify: ${events.toLocaleString('en-US')} trace events checked…\n`);
+          };
+          const report = await verifyBundle(bundle, { onProgress });
           if (flags.json) {
             cli.json(report, 2);
             return report.ok ? 0 : 1;
