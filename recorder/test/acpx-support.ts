@@ -12,8 +12,11 @@ export interface AcpxRecordOptions {
   script?: unknown;
   /** acpx's profile label for the agent (what its binding.json calls `agentName`). */
   agentName?: string;
-  /** The n-th start of the agent (1-based, counted per run) sleeps this long first: acpx times a node out before its prompt. */
-  slowStart?: { start: number; ms: number };
+  /**
+   * The first start of the agent once `armFile` exists sleeps this long first, so acpx times that node out before its
+   * prompt. (Counting starts does not work: how many processes acpx starts before a node varies from run to run.)
+   */
+  slowStart?: { armFile: string; ms: number };
 }
 
 /**
@@ -27,10 +30,11 @@ export async function recordWithAcpx(root: string, name: string, flow: FlowDefin
   const agent = [process.execPath, agentBin, '--script', scriptFile];
   const slow = options.slowStart;
   if (slow) {
-    // A shell script counts the agent's starts in a file; the chosen start sleeps before it becomes the agent.
+    // A shell script: the first start after the flow armed it (mkdir is atomic: one start only) sleeps, then becomes
+    // the agent.
     const wrapper = join(root, `${name}.slow-agent.sh`);
-    const counter = join(root, `${name}.starts`);
-    const body = `n=$(($(cat '${counter}' 2>/dev/null || echo 0) + 1)); echo $n > '${counter}'; [ $n -eq ${slow.start} ] && sleep ${slow.ms / 1000}; exec "$@"`;
+    const once = `${slow.armFile}.taken`;
+    const body = `if [ -e '${slow.armFile}' ] && mkdir '${once}' 2>/dev/null; then sleep ${slow.ms / 1000}; fi; exec "$@"`;
     await writeFile(wrapper, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     agent.unshift(wrapper);
   }
