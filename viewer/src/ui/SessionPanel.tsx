@@ -16,6 +16,7 @@ import { UsageLine } from './UsageView.tsx';
 import { json, jsonLine } from './format.ts';
 import { Shown, shown } from './Shown.tsx';
 import { revealBidi } from './bidi.ts';
+import { TurnOrigin } from './TurnOrigin.tsx';
 
 type ToolCall = Extract<ConversationEntry, { role: 'tool_call' }>;
 
@@ -139,6 +140,7 @@ function Conversation({ data, step, watermark }: { data: SessionData; step: Step
               data-highlight={hl ? 'true' : 'false'}
               style={{ position: 'absolute', top: 0, left: 0, right: 0, transform: `translateY(${item.start}px)` }}
             >
+              <TurnOrigin entry={entry} />
               <EntryView entry={entry} />
             </div>
           );
