@@ -15,6 +15,7 @@ export const REPLAY_META_KEY = 'flowtape/replay';
 /** JSON-RPC error code of a miss (a prompt the recording does not hold). */
 export const REPLAY_MISS_CODE = -32042;
 
+
 export interface ReplayAgentOptions {
   recording: Recording;
   handle: string;
@@ -44,6 +45,8 @@ export function startReplayAgent(options: ReplayAgentOptions): AgentConnection {
   const tapes = sessionsOf(options.recording, options.handle);
   const sessions = new Map<string, SessionState>();
   let clientInit: Record<string, unknown> = {};
+  /** The method the new run's client logged in with (its `--auth`, the flow's `auth`, or its environment's choice). */
+  let clientAuth: string | undefined;
   let live: LiveAgent | undefined;
   const forkSeq = options.from === undefined ? undefined : options.recording.nodeStarts.get(options.from);
 
@@ -56,7 +59,8 @@ export function startReplayAgent(options: ReplayAgentOptions): AgentConnection {
     }
   };
   const liveAgent = (client: AgentContext): LiveAgent => {
-    live ??= new LiveAgent(options.live!, clientInit, options.writeStderrLine);
+    // The live agent logs in like the run would: with the client's method, else the one the recording used.
+    live ??= new LiveAgent(options.live!, clientInit, options.writeStderrLine, () => clientAuth ?? tapes.find((t) => t.authMethodId !== undefined)?.authMethodId);
     live.attach(client, (liveId) => [...sessions.entries()].find(([, s]) => s.live?.sessionId === liveId)?.[0]);
     return live;
   };
@@ -68,7 +72,10 @@ export function startReplayAgent(options: ReplayAgentOptions): AgentConnection {
       if (recorded) return answer(recorded) as never;
       return { protocolVersion: PROTOCOL_VERSION, agentCapabilities: { loadSession: true }, authMethods: [], agentInfo: { name: 'flowtape-replay', version: '1' } };
     })
-    .onRequest('authenticate', () => ({}))
+    .onRequest('authenticate', ({ params }) => {
+      clientAuth = params.methodId;
+      return {};
+    })
     .onRequest('session/new', async ({ params, client }) => {
       // A recording may lack the handshake (an acpx import starts at the first prompt): the binding's id stands in.
       const tape = tapes.find((t) => (t.sessionNew !== undefined || t.acpSessionId !== '') && claim(`session-${t.sessionId}`));

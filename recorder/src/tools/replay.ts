@@ -36,6 +36,8 @@ export interface ReplayOptions {
   /** `live`: shell actions run; `replay` (default): they answer with their recorded output. */
   shell?: 'replay' | 'live';
   permissionPolicy?: PermissionPolicy;
+  /** The ACP auth method (`--auth`): the run logs in to the replay agent with it, and a live agent too. */
+  auth?: string;
   observer?: LifecycleObserver;
   signal?: AbortSignal;
   /** More diff paths not to compare (`--ignore`). */
@@ -201,6 +203,7 @@ export async function replayBundle(sourceDir: string, flow: FlowDefinition, opti
     shellRunner: shellReplayer(source, () => options.shell === 'live' || forked),
     ...(options.permissionPolicy ? { permissionPolicy: options.permissionPolicy } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.auth !== undefined ? { auth: options.auth } : {}),
     observer: forkWatcher,
     recorder: { replayOf },
   };
