@@ -50,6 +50,17 @@ after(async () => {
 });
 
 describe('flowtape replay of a run that logged in', () => {
+  it('answers permissions by the policy the run recorded (manifest permissionPolicy) when --permission is not given', async () => {
+    assert.equal(readJson<{ permissionPolicy?: string }>(join(source, 'manifest.json')).permissionPolicy, 'approve-all');
+    const result = await runCli(['replay', source, '--out', 'replays', '--json', '-q'], { cwd: dir.path });
+    assert.equal(result.code, 0, result.stdout);
+    const replayed = JSON.parse(result.stdout) as { bundle: string };
+    assert.equal(readJson<{ permissionPolicy?: string }>(join(replayed.bundle, 'manifest.json')).permissionPolicy, 'approve-all');
+    // Told otherwise, the write is refused: a difference.
+    const denied = await runCli(['replay', source, '--out', 'replays', '--permission', 'deny', '-q'], { cwd: dir.path });
+    assert.equal(denied.code, 1, denied.stderr);
+  });
+
   it('replays with no agent and no --auth: the same as the recording (the login included)', async () => {
     const result = await replay(['-q']);
     assert.equal(result.code, 0, result.stderr + result.stdout);

@@ -201,7 +201,8 @@ export async function replayBundle(sourceDir: string, flow: FlowDefinition, opti
   const common = {
     agentFor: (handle: string) => agentArgv(handle),
     shellRunner: shellReplayer(source, () => options.shell === 'live' || forked),
-    ...(options.permissionPolicy ? { permissionPolicy: options.permissionPolicy } : {}),
+    // Permission answers are made anew: by the policy the recording used unless told otherwise.
+    ...(options.permissionPolicy ?? source.manifest.permissionPolicy ? { permissionPolicy: options.permissionPolicy ?? source.manifest.permissionPolicy } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.auth !== undefined ? { auth: options.auth } : {}),
     observer: forkWatcher,

@@ -43,7 +43,7 @@ export const replayCommand: CliCommand = {
       .option('--agent <command>', 'a live ACP agent for prompts the recording lacks (hybrid replay)')
       .addOption(new Option('--shell <mode>', 'shell actions: `replay` their recorded output, or run them `live`').choices(['replay', 'live']).default('replay'))
       .option('--auth <methodId>', 'the ACP auth method to log in with, as for `flowtape run`; a live agent (--agent) logs in with it too (default: the one the recording used)', authFlag)
-      .addOption(new Option('--permission <policy>', `${PERMISSION_HELP} (give the one the recording used)`).choices(PERMISSION_POLICIES))
+      .addOption(new Option('--permission <policy>', `${PERMISSION_HELP} (default: the one the recording used)`).choices(PERMISSION_POLICIES))
       .option('--ignore <pattern>', 'a diff path not to compare, as for `flowtape diff`; repeatable', (value: string, all: string[]) => [...all, value], [] as string[])
       .option('-q, --quiet', 'no per-node progress on stderr')
       .option('--json', 'print {bundle, runId, status, replayOf, misses, liveTurns, diff} as JSON')
