@@ -3,7 +3,8 @@
 // turn order and prompt digest) and re-sends that turn's messages without the recorded delays — notifications as
 // they were, requests to the client made again so side effects and permission answers happen for real. A prompt the
 // recording lacks is a miss: an error carrying a unified diff against the nearest recorded prompt, or, given a live
-// agent, a turn proxied to it (marked `_meta["flowtape/replay"] = "live"` on its answer).
+// agent, a turn proxied to it (marked `_meta["flowtape/replay"] = "live"` on its answer); the live agent logs in
+// with the method the client authenticated with here, else the one the recording used.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agent as agentApp, PROTOCOL_VERSION, RequestError, type AgentConnection, type AgentContext, type Stream } from '@agentclientprotocol/sdk';
@@ -14,7 +15,6 @@ import { promptDigest, sessionsOf, type RecordedAnswer, type RecordedSessionTape
 export const REPLAY_META_KEY = 'flowtape/replay';
 /** JSON-RPC error code of a miss (a prompt the recording does not hold). */
 export const REPLAY_MISS_CODE = -32042;
-
 
 export interface ReplayAgentOptions {
   recording: Recording;
