@@ -160,6 +160,7 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
   const stop = linkedAbort(options.signal);
   const recorder = createRecorder(bundleDir, {
     ...options.recorder,
+    ...(options.permissionPolicy ? { permissionPolicy: options.permissionPolicy } : {}),
     replacements: withMcpSecrets(options, flow),
     ...redactionEnv(options),
     deterministic,
@@ -261,6 +262,8 @@ export async function resumeRecorded(
   try {
     result = await resumeFlow(flow, waiting.state, resumeInput, {
       ...runOptions,
+      // The run goes on answering permissions as it began (manifest `permissionPolicy`) unless told otherwise.
+      ...(runOptions.permissionPolicy === undefined && waiting.manifest.permissionPolicy ? { permissionPolicy: waiting.manifest.permissionPolicy } : {}),
       deterministic,
       cwd,
       signal: stop.signal,

@@ -296,7 +296,8 @@ export default defineFlow({
 
 describe('flowtape replay: the samples', () => {
   // checkpoint (resumed with the recorded input), retry-timeout (a shell command its node's timeout stopped),
-  // shell-routing (shell output from the recording), conversation (ACP turns): each replays to the same bytes.
+  // shell-routing (shell output from the recording), conversation (ACP turns, permissions answered by the recorded
+  // policy: no --permission given): each replays to the same bytes.
   const samples = readdirSync(join(repoRoot, 'samples'), { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(repoRoot, 'samples', d.name, 'bundle', 'manifest.json')))
     .map((d) => d.name);
@@ -310,7 +311,7 @@ describe('flowtape replay: the samples', () => {
         const { cpSync } = await import('node:fs');
         cpSync(join(repoRoot, 'samples', name), copy.path, { recursive: true });
         rmSync(join(copy.path, 'agent.json'), { force: true });
-        const result = await runCli(['replay', 'bundle', '--permission', 'approve-all', '--out', 'replays', '--json', '-q'], { cwd: copy.path });
+        const result = await runCli(['replay', 'bundle', '--out', 'replays', '--json', '-q'], { cwd: copy.path });
         assert.equal(result.code, 0, result.stdout.slice(0, 2000) + result.stderr);
         const replayed = (JSON.parse(result.stdout) as { bundle: string }).bundle;
         const original = join(copy.path, 'bundle');

@@ -72,6 +72,8 @@ export class ConversationBuilder {
   readonly messages: ConversationEntry[] = [];
   lastSeq = 0;
   private readonly pendingPermissions = new Map<string, number>();
+  /** Prompt requests not answered yet: the index of their first entry (a replay marks the turn when it ends). */
+  private readonly pendingPrompts = new Map<string, number>();
   /**
    * The id of a `session/load` request not answered yet: the updates that come before its answer replay history
    * already in the record (a resumed run continuing its session), so they are not added again.
@@ -94,7 +96,14 @@ export class ConversationBuilder {
     } else if (line.direction === 'incoming' && method === 'session/update' && this.loading !== undefined) {
       return;
     } else if (line.direction === 'outgoing' && method === 'session/prompt' && params) {
+      if (message.id !== undefined) this.pendingPrompts.set(JSON.stringify(message.id), this.messages.length);
       this.pushMessage('user', params.prompt, line);
+    } else if (line.direction === 'incoming' && method === undefined && message.id !== undefined && this.pendingPrompts.has(JSON.stringify(message.id))) {
+      const key = JSON.stringify(message.id);
+      const from = this.pendingPrompts.get(key)!;
+      this.pendingPrompts.delete(key);
+      const replay = replayMark(message);
+      if (replay) for (let i = from; i < this.messages.length; i++) this.messages[i] = { ...this.messages[i]!, replay };
     } else if (line.direction === 'incoming' && method === 'session/update' && params) {
       this.update(asObject(params.update), line);
     } else if (line.direction === 'incoming' && method === 'session/request_permission' && params) {
@@ -207,6 +216,13 @@ export class ConversationBuilder {
     } as ConversationEntry);
     return index;
   }
+}
+
+/** How a replay served a turn, read from the prompt's answer (SPEC "Replay"): live agent, miss, or (undefined) the recording. */
+function replayMark(answer: Json): 'live' | 'miss' | undefined {
+  if (asObject(asObject(asObject(answer.result)?._meta))?.['flowtape/replay'] === 'live') return 'live';
+  if (asObject(asObject(asObject(answer.error)?.data))?.replayMiss !== undefined) return 'miss';
+  return undefined;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -37,6 +37,12 @@ export const Manifest = z
       .object({ format: z.string(), tool: z.string().optional(), path: z.string().optional() })
       .optional()
       .describe('Set when the bundle was converted from another format (`flowtape import`).'),
+    permissionPolicy: z
+      .enum(['approve-all', 'approve-reads', 'deny'])
+      .optional()
+      .describe(
+        "The run's permission policy (`--permission`): how ACP permission requests were answered where the flow and the node name none. Absent: none was given (the default, `approve-reads`). `flowtape replay` uses it unless told otherwise.",
+      ),
     replayOf: z
       .object({
         runId: RunId.describe('The run id of the bundle this run replayed.'),

@@ -94,6 +94,12 @@ const entryBase = {
   index: z.number().int().nonnegative().describe('Position in `messages`.'),
   attemptId: AttemptId.optional().describe('The attempt whose turn produced the entry.'),
   sessionEvents: SeqRange.optional().describe('The events.ndjson seqs the entry was built from.'),
+  replay: z
+    .enum(['live', 'miss'])
+    .optional()
+    .describe(
+      'Only in a replayed bundle (`flowtape replay`), on every entry of the turn: `live` when a live agent answered it (its answer carries `_meta["flowtape/replay"]: "live"`), `miss` when the recording lacked the prompt (its error carries `data.replayMiss`). Absent: the turn came from the recording (or the bundle is not a replay).',
+    ),
 };
 
 export const ToolCallEntry = z.object({

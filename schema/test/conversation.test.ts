@@ -52,3 +52,27 @@ test('chunks of different attempts are not merged; garbage and stderr lines are 
   ]);
   assert.deepEqual(messages.map((m) => [m.role, m.attemptId, m.role === 'agent' ? m.text : '']), [['agent', 'n#1', 'a'], ['agent', 'n#2', 'b']]);
 });
+
+test('a replayed turn says how it was served: live (answer _meta), miss (replayMiss error), else nothing', () => {
+  seq = 0;
+  const prompt = (id: number, text: string, attemptId: string) => line('outgoing', { jsonrpc: '2.0', id, method: 'session/prompt', params: { sessionId: 'x', prompt: [{ type: 'text', text }] } }, attemptId);
+  const chunk = (text: string, attemptId: string) => line('incoming', { jsonrpc: '2.0', method: 'session/update', params: { sessionId: 'x', update: { sessionUpdate: 'agent_message_chunk', content: { type: 'text', text } } } }, attemptId);
+  const messages = buildConversation([
+    prompt(1, 'recorded', 'a#1'),
+    chunk('from the tape', 'a#1'),
+    line('incoming', { jsonrpc: '2.0', id: 1, result: { stopReason: 'end_turn' } }, 'a#1'),
+    prompt(2, 'changed', 'b#1'),
+    chunk('LIVE answer', 'b#1'),
+    line('incoming', { jsonrpc: '2.0', id: 2, result: { stopReason: 'end_turn', _meta: { 'flowtape/replay': 'live' } } }, 'b#1'),
+    prompt(3, 'missing', 'c#1'),
+    line('incoming', { jsonrpc: '2.0', id: 3, error: { code: -32042, message: 'replay miss', data: { replayMiss: { diff: '' } } } }, 'c#1'),
+  ]);
+  assert.deepEqual(messages.map((m) => [m.attemptId, m.role, m.replay]), [
+    ['a#1', 'user', undefined],
+    ['a#1', 'agent', undefined],
+    ['b#1', 'user', 'live'],
+    ['b#1', 'agent', 'live'],
+    ['c#1', 'user', 'miss'],
+  ]);
+  assert.equal('replay' in messages[0]!, false, 'a recorded turn gets no field (record.json stays byte-equal to the source)');
+});

@@ -14,6 +14,8 @@ export interface RunSummary {
   durationMs?: number;
   complete?: boolean;
   events?: number;
+  /** A replay's source run id (manifest `replayOf.runId`): the viewer links a replay to its source by it. */
+  replayOf?: string;
   /** Why the bundle could not be summarised (it may still open, showing what can be read). */
   error?: string;
   /** The run's own error (a failed run's message), from its run projection: searchable in the list. */
@@ -43,6 +45,7 @@ export async function summarizeRun(dir: string, id: string): Promise<RunSummary>
     endedAt: manifest.endedAt,
     complete: manifest.complete,
     events: manifest.lastSeq,
+    ...(manifest.replayOf ? { replayOf: manifest.replayOf.runId } : {}),
   };
   try {
     const run = parseDocument(RunProjection, await readJson(join(dir, manifest.files.run)), manifest.files.run);

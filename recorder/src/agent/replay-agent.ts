@@ -3,7 +3,8 @@
 // turn order and prompt digest) and re-sends that turn's messages without the recorded delays — notifications as
 // they were, requests to the client made again so side effects and permission answers happen for real. A prompt the
 // recording lacks is a miss: an error carrying a unified diff against the nearest recorded prompt, or, given a live
-// agent, a turn proxied to it (marked `_meta["flowtape/replay"] = "live"` on its answer).
+// agent, a turn proxied to it (marked `_meta["flowtape/replay"] = "live"` on its answer); the live agent logs in
+// with the method the client authenticated with here, else the one the recording used.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agent as agentApp, PROTOCOL_VERSION, RequestError, type AgentConnection, type AgentContext, type Stream } from '@agentclientprotocol/sdk';
@@ -44,6 +45,8 @@ export function startReplayAgent(options: ReplayAgentOptions): AgentConnection {
   const tapes = sessionsOf(options.recording, options.handle);
   const sessions = new Map<string, SessionState>();
   let clientInit: Record<string, unknown> = {};
+  /** The method the new run's client logged in with (its `--auth`, the flow's `auth`, or its environment's choice). */
+  let clientAuth: string | undefined;
   let live: LiveAgent | undefined;
   const forkSeq = options.from === undefined ? undefined : options.recording.nodeStarts.get(options.from);
 
@@ -56,7 +59,8 @@ export function startReplayAgent(options: ReplayAgentOptions): AgentConnection {
     }
   };
   const liveAgent = (client: AgentContext): LiveAgent => {
-    live ??= new LiveAgent(options.live!, clientInit, options.writeStderrLine);
+    // The live agent logs in like the run would: with the client's method, else the one the recording used.
+    live ??= new LiveAgent(options.live!, clientInit, options.writeStderrLine, () => clientAuth ?? tapes.find((t) => t.authMethodId !== undefined)?.authMethodId);
     live.attach(client, (liveId) => [...sessions.entries()].find(([, s]) => s.live?.sessionId === liveId)?.[0]);
     return live;
   };
@@ -68,7 +72,10 @@ export function startReplayAgent(options: ReplayAgentOptions): AgentConnection {
       if (recorded) return answer(recorded) as never;
       return { protocolVersion: PROTOCOL_VERSION, agentCapabilities: { loadSession: true }, authMethods: [], agentInfo: { name: 'flowtape-replay', version: '1' } };
     })
-    .onRequest('authenticate', () => ({}))
+    .onRequest('authenticate', ({ params }) => {
+      clientAuth = params.methodId;
+      return {};
+    })
     .onRequest('session/new', async ({ params, client }) => {
       // A recording may lack the handshake (an acpx import starts at the first prompt): the binding's id stands in.
       const tape = tapes.find((t) => (t.sessionNew !== undefined || t.acpSessionId !== '') && claim(`session-${t.sessionId}`));

@@ -41,6 +41,8 @@ export interface RecordedSessionTape {
   acpSessionId: string;
   /** The cwd the client sent in session/new (or load): paths under it are mapped to the new run's cwd. */
   cwd?: string;
+  /** The ACP auth method the recorded run logged in with (binding `authMethodId`): a live agent logs in with it too. */
+  authMethodId?: string;
   initialize?: RecordedAnswer;
   sessionNew?: RecordedAnswer;
   /** Updates and answer of the first recorded session/load (a respawned agent reattaching). */
@@ -105,6 +107,7 @@ export async function loadRecording(location: string): Promise<Recording> {
     const binding = await loadSessionBinding(backend, sessionId).catch(() => undefined);
     const tape: RecordedSessionTape = { sessionId, handle: binding?.handle ?? 'main', acpSessionId: binding?.acpSessionId ?? '', turns: [] };
     if (binding?.cwd !== undefined) tape.cwd = binding.cwd;
+    if (binding?.authMethodId !== undefined) tape.authMethodId = binding.authMethodId;
     await fillTape(tape, loadSessionEvents(backend, sessionId));
     sessions.push({ tape, createdAt: binding?.createdAt ?? '' });
   }

@@ -78,6 +78,8 @@ export interface RecorderOptions {
   flowFile?: string;
   /** Recorded as manifest `replayOf` (`flowtape replay`: the run this one replays). */
   replayOf?: Manifest['replayOf'];
+  /** Recorded as manifest `permissionPolicy` (the run's own, `--permission`); a resume keeps the recorded one. */
+  permissionPolicy?: Manifest['permissionPolicy'];
   /** Called once when writing fails (disk full, permissions): the bundle cannot be completed. */
   onError?: (error: Error) => void;
   /** Non-fatal problems (a duplicate outcome, a torn line removed under the lock). */
@@ -155,6 +157,7 @@ class BundleRecorder implements Recorder {
   private readonly options: RecorderOptions;
   private readonly deterministic: boolean;
   private readonly replayOf: Manifest['replayOf'];
+  private permissionPolicy: Manifest['permissionPolicy'];
   private readonly warnings: string[] = [];
   private readonly trace: TraceWriter;
   private readonly artifacts: ArtifactStore;
@@ -197,6 +200,7 @@ class BundleRecorder implements Recorder {
     this.options = options;
     this.deterministic = options.deterministic ?? false;
     this.replayOf = options.replayOf;
+    this.permissionPolicy = options.permissionPolicy;
     const shared = (options.shared ?? false) || (options.resume ?? false);
     this.shared = shared;
     if (this.deterministic) this.addDeterministicScrubs();
@@ -822,6 +826,7 @@ class BundleRecorder implements Recorder {
         ...(this.deterministic ? {} : { pid: process.pid, hostname: hostname() }),
         ...(this.shared || final ? {} : { exclusive: true }),
       },
+      ...(this.permissionPolicy ? { permissionPolicy: this.permissionPolicy } : {}),
       ...(this.replayOf ? { replayOf: this.replayOf } : {}),
       ...(final && this.warnings.length > 0 ? { warnings: [...this.warnings] } : {}),
     };
@@ -1003,7 +1008,7 @@ class BundleRecorder implements Recorder {
   /** Resume: the runId comes from the bundle being continued. */
   private loadExisting(): void {
     const file = join(this.bundleDir, BUNDLE_FILES.manifest);
-    let manifest: { runId?: unknown; createdAt?: unknown; writer?: unknown };
+    let manifest: { runId?: unknown; createdAt?: unknown; writer?: unknown; permissionPolicy?: unknown };
     try {
       manifest = JSON.parse(readFileSync(file, 'utf8')) as typeof manifest;
     } catch (error) {
@@ -1013,6 +1018,7 @@ class BundleRecorder implements Recorder {
     if (typeof manifest.runId !== 'string') throw new RecorderError(`${file}: /runId: missing, cannot resume`);
     this.runId = manifest.runId;
     if (typeof manifest.createdAt === 'string') this.createdAt = manifest.createdAt;
+    if (this.permissionPolicy === undefined && typeof manifest.permissionPolicy === 'string') this.permissionPolicy = manifest.permissionPolicy as Manifest['permissionPolicy'];
     // Attempts still open in the trace (a checkpoint waiting for its resume) get their outcome from this process.
     const tracePath = join(this.bundleDir, BUNDLE_FILES.trace);
     let text = '';

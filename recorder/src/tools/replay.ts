@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createTwoFilesPatch } from 'diff';
 import { loadFlow, loadManifest, loadSessionEvents, loadTrace, type Manifest, type ValueRef } from '@flowtape/schema';
 import { record, resumeRecorded, type RecordResult } from '../record.ts';
 import type { FlowDefinition, LifecycleObserver, PermissionPolicy, ShellActionResult, ShellRunner } from '../runtime/index.ts';
@@ -36,6 +37,8 @@ export interface ReplayOptions {
   /** `live`: shell actions run; `replay` (default): they answer with their recorded output. */
   shell?: 'replay' | 'live';
   permissionPolicy?: PermissionPolicy;
+  /** The ACP auth method (`--auth`): the run logs in to the replay agent with it, and a live agent too. */
+  auth?: string;
   observer?: LifecycleObserver;
   signal?: AbortSignal;
   /** More diff paths not to compare (`--ignore`). */
@@ -50,7 +53,7 @@ export interface ReplayMiss {
   nodeId: string;
   attemptId: string;
   message: string;
-  /** Unified diff: the nearest recorded prompt against the new one. */
+  /** Unified diff: the nearest recorded prompt (or the recorded shell command) against the new one. */
   diff: string;
 }
 
@@ -71,7 +74,7 @@ interface SourceRun {
   deterministic: boolean;
   /** run.resumed inputs, in order. */
   resumes: unknown[];
-  shell: Map<string, { command: string; stdout: string; stderr: string; exitCode: number | null; signal: string | null }>;
+  shell: Map<string, { command: string; argv?: string[]; stdout: string; stderr: string; exitCode: number | null; signal: string | null }>;
   /** Each attempt's outcome error code (`node_timeout`, `shell_timeout`, …), for actions that were interrupted. */
   errorCodes: Map<string, string>;
   nodes: Set<string>;
@@ -93,7 +96,7 @@ async function readSource(location: string): Promise<SourceRun> {
     return asText || ref.artifact.mediaType.startsWith('text/') ? text : JSON.parse(text);
   };
   const source: SourceRun = { manifest, traceSha256: createHash('sha256').update(traceText).digest('hex'), input: undefined, deterministic: false, resumes: [], shell: new Map(), errorCodes: new Map(), nodes: new Set() };
-  const commands = new Map<string, string>();
+  const commands = new Map<string, { command: string; argv?: string[] }>();
   for await (const { event } of loadTrace(backend, manifest)) {
     const payload = event.payload as Record<string, unknown>;
     if (event.nodeId !== undefined) source.nodes.add(event.nodeId);
@@ -107,10 +110,13 @@ async function readSource(location: string): Promise<SourceRun> {
       source.resumes.push(await value(payload['input'] as ValueRef | undefined, false));
     } else if (event.type === 'action.started' && payload['actionType'] === 'shell' && event.attemptId) {
       const command = payload['command'];
-      commands.set(event.attemptId, Array.isArray(command) ? commandText(String(command[0]), command.slice(1).map(String)) : String(command));
+      commands.set(
+        event.attemptId,
+        Array.isArray(command) ? { command: commandText(String(command[0]), command.slice(1).map(String)), argv: command.map(String) } : { command: String(command) },
+      );
     } else if (event.type === 'action.completed' && payload['actionType'] === 'shell' && event.attemptId) {
       source.shell.set(event.attemptId, {
-        command: commands.get(event.attemptId) ?? '',
+        ...(commands.get(event.attemptId) ?? { command: '' }),
         stdout: String((await value(payload['stdout'] as ValueRef | undefined, true)) ?? ''),
         stderr: String((await value(payload['stderr'] as ValueRef | undefined, true)) ?? ''),
         exitCode: (payload['exitCode'] as number | null | undefined) ?? null,
@@ -140,8 +146,17 @@ function replayAgentEntry(): string {
   return fileURLToPath(url.endsWith('.ts') ? new URL('../../bin/flowtape-replay-agent.js', url) : new URL('../agent/replay-cli.js', url));
 }
 
-/** Shell actions answered from the recording (or run, live, from the fork on). */
-function shellReplayer(source: SourceRun, live: () => boolean): ShellRunner {
+/**
+ * A changed shell command, as a prompt miss shows a changed prompt: a unified diff of the recorded command and the
+ * new one, an argument a line when both are argument lists (a changed argument stands out in a long command).
+ */
+export function commandDiff(label: string, recorded: { command: string; argv?: string[] }, now: { command: string; argv: string[] }): string {
+  const lines = (c: { command: string; argv?: string[] }): string => `${recorded.argv !== undefined && c.argv !== undefined ? c.argv.join('\n') : c.command}\n`;
+  return createTwoFilesPatch(`recorded ${label}`, 'new command', lines(recorded), lines(now), undefined, undefined, { context: 3 });
+}
+
+/** Shell actions answered from the recording (or run, live, from the fork on); a changed command is a miss, kept in `misses`. */
+function shellReplayer(source: SourceRun, live: () => boolean, misses: ReplayMiss[]): ShellRunner {
   return async (exec, { cwd, signal, attemptId, nodeId }) => {
     if (live()) return runShellCommand(exec, { cwd, signal });
     const args = exec.args ?? [];
@@ -149,7 +164,9 @@ function shellReplayer(source: SourceRun, live: () => boolean): ShellRunner {
     const recorded = source.shell.get(attemptId);
     if (!recorded) throw new NodeError('replay_miss', `node "${nodeId}" attempt ${attemptId}: replay miss: no recorded shell action (use --shell live to run it)`);
     if (recorded.command !== shown) {
-      throw new NodeError('replay_miss', `node "${nodeId}" attempt ${attemptId}: replay miss: the command is now "${shown}", the recording ran "${recorded.command}" (use --shell live to run it)`);
+      const message = `replay miss: the command is now "${shown}", the recording ran "${recorded.command}" (use --shell live to run it)`;
+      misses.push({ nodeId, attemptId, message, diff: commandDiff(attemptId, recorded, { command: shown, argv: [exec.command, ...args] }) });
+      throw new NodeError('replay_miss', `node "${nodeId}" attempt ${attemptId}: ${message}`);
     }
     const code = source.errorCodes.get(attemptId);
     // The node's timeout stopped the command: the new run's timeout stops it at the same point (a wait that is the
@@ -181,6 +198,7 @@ export async function replayBundle(sourceDir: string, flow: FlowDefinition, opti
   const replayOf = { runId: source.manifest.runId, traceSha256: source.traceSha256, ...(options.from !== undefined ? { from: options.from } : {}) };
   const stateDir = mkdtempSync(join(tmpdir(), 'flowtape-replay-'));
   let forked = false;
+  const shellMisses: ReplayMiss[] = [];
   const agentArgv = (handle: string): string[] => [
     process.execPath,
     replayAgentEntry(),
@@ -198,9 +216,11 @@ export async function replayBundle(sourceDir: string, flow: FlowDefinition, opti
   };
   const common = {
     agentFor: (handle: string) => agentArgv(handle),
-    shellRunner: shellReplayer(source, () => options.shell === 'live' || forked),
-    ...(options.permissionPolicy ? { permissionPolicy: options.permissionPolicy } : {}),
+    shellRunner: shellReplayer(source, () => options.shell === 'live' || forked, shellMisses),
+    // Permission answers are made anew: by the policy the recording used unless told otherwise.
+    ...(options.permissionPolicy ?? source.manifest.permissionPolicy ? { permissionPolicy: options.permissionPolicy ?? source.manifest.permissionPolicy } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.auth !== undefined ? { auth: options.auth } : {}),
     observer: forkWatcher,
     recorder: { replayOf },
   };
@@ -224,7 +244,7 @@ export async function replayBundle(sourceDir: string, flow: FlowDefinition, opti
     // The binding's agent command is the replay agent's: a replay field, not behaviour.
     const diff = await diffBundles(resolve(sourceDir), run.bundleDir, { ignore: [...REPLAY_IGNORES, ...(options.ignore ?? [])] });
     const { misses, liveTurns } = await turnsOf(run.bundleDir);
-    return { run, replayOf, diff, misses, liveTurns };
+    return { run, replayOf, diff, misses: [...misses, ...shellMisses], liveTurns };
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
   }

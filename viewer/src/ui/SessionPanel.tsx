@@ -18,6 +18,7 @@ import { DiffView } from './DiffView.tsx';
 import { json, jsonLine } from './format.ts';
 import { Shown, shown } from './Shown.tsx';
 import { revealBidi } from './bidi.ts';
+import { TurnOrigin } from './TurnOrigin.tsx';
 
 type ToolCall = Extract<ConversationEntry, { role: 'tool_call' }>;
 
@@ -135,6 +136,7 @@ function Conversation({ data, step, watermark }: { data: SessionData; step: Step
               data-highlight={hl ? 'true' : 'false'}
               style={{ position: 'absolute', top: 0, left: 0, right: 0, transform: `translateY(${item.start}px)` }}
             >
+              <TurnOrigin entry={entry} />
               <EntryView entry={entry} />
             </div>
           );

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { PERMISSION_HELP, PERMISSION_POLICIES } from '../input.ts';
+import { authFlag, PERMISSION_HELP, PERMISSION_POLICIES } from '../input.ts';
 import { asCliErrors } from './tool-errors.ts';
 
 interface ReplayFlags {
@@ -16,6 +16,7 @@ interface ReplayFlags {
   agent?: string;
   shell: 'replay' | 'live';
   permission?: PermissionPolicy;
+  auth?: string;
   ignore: string[];
   quiet?: boolean;
   json?: boolean;
@@ -41,7 +42,8 @@ export const replayCommand: CliCommand = {
       .option('--from <node>', 'replay up to the first attempt of <node>, then run live from it (ACP turns need --agent)')
       .option('--agent <command>', 'a live ACP agent for prompts the recording lacks (hybrid replay)')
       .addOption(new Option('--shell <mode>', 'shell actions: `replay` their recorded output, or run them `live`').choices(['replay', 'live']).default('replay'))
-      .addOption(new Option('--permission <policy>', `${PERMISSION_HELP} (give the one the recording used)`).choices(PERMISSION_POLICIES))
+      .option('--auth <methodId>', 'the ACP auth method to log in with, as for `flowtape run`; a live agent (--agent) logs in with it too (default: the one the recording used)', authFlag)
+      .addOption(new Option('--permission <policy>', `${PERMISSION_HELP} (default: the one the recording used)`).choices(PERMISSION_POLICIES))
       .option('--ignore <pattern>', 'a diff path not to compare, as for `flowtape diff`; repeatable', (value: string, all: string[]) => [...all, value], [] as string[])
       .option('-q, --quiet', 'no per-node progress on stderr')
       .option('--json', 'print {bundle, runId, status, replayOf, misses, liveTurns, diff} as JSON')
@@ -83,6 +85,7 @@ export const replayCommand: CliCommand = {
                 ...(flags.from !== undefined ? { from: flags.from } : {}),
                 ...(flags.agent !== undefined ? { agent: flags.agent } : {}),
                 ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
+                ...(flags.auth !== undefined ? { auth: flags.auth } : {}),
                 ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
               }),
             );
