@@ -40,6 +40,7 @@ try {
       reply({ kind: 'failed', message: (error as Error).message ?? String(error) });
     }
   });
+  reply({ kind: 'ready' });
 } catch (error) {
   reply({ kind: 'failed', message: (error as Error).message ?? String(error) });
 }

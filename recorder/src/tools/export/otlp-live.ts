@@ -26,7 +26,10 @@ export interface LiveWorkerData {
 }
 
 export type LiveWorkerMessage = { kind: 'read' } | { kind: 'close' };
-export type LiveWorkerReply = { kind: 'closed'; warnings: string[] } | { kind: 'failed'; message: string };
+export type LiveWorkerReply = { kind: 'ready' } | { kind: 'closed'; warnings: string[] } | { kind: 'failed'; message: string };
+
+/** The longest the run's start waits for the export worker to be up (it goes on starting beside the run after). */
+const READY_TIMEOUT_MS = 5000;
 
 /**
  * The observer for one bundle. A bad endpoint or protocol is refused here, before the run starts (an
@@ -37,7 +40,9 @@ export async function createLiveOtlp(bundleDir: string, options: LiveOtlpOptions
   if (!options.exporter) describeTarget(options, env);
   if (options.exporter || options.inThread) return inThreadObserver(bundleDir, options);
   const { exporter: _e, inThread: _i, ...plain } = options;
-  return new WorkerObserver({ bundleDir, options: { ...plain, env: { ...env } } }, options.batchDelayMs ?? 1000, options.flushTimeoutMs ?? 2000);
+  const observer = new WorkerObserver({ bundleDir, options: { ...plain, env: { ...env } } }, options.batchDelayMs ?? 1000, options.flushTimeoutMs ?? 2000);
+  await observer.started(READY_TIMEOUT_MS);
+  return observer;
 }
 
 async function inThreadObserver(bundleDir: string, options: LiveOtlpOptions): Promise<TraceObserver> {
@@ -67,6 +72,7 @@ class WorkerObserver implements TraceObserver {
   private timer: NodeJS.Timeout | undefined;
   private failure: string | undefined;
   private readonly replies: Promise<LiveWorkerReply>;
+  private readonly ready: Promise<void>;
 
   constructor(
     data: LiveWorkerData,
@@ -76,9 +82,12 @@ class WorkerObserver implements TraceObserver {
     this.worker = startWorker(data);
     // The worker never keeps the process alive: a run that ends without close() still exits.
     this.worker.unref();
+    let isReady: () => void;
+    this.ready = new Promise((resolve) => (isReady = resolve));
     this.replies = new Promise((resolve) => {
       this.worker.on('message', (reply: LiveWorkerReply) => {
-        if (reply.kind === 'failed') this.failure ??= reply.message;
+        if (reply.kind === 'ready') isReady();
+        else if (reply.kind === 'failed') this.failure ??= reply.message;
         else resolve(reply);
       });
       this.worker.on('error', (error) => {
@@ -87,6 +96,22 @@ class WorkerObserver implements TraceObserver {
       });
       this.worker.on('exit', () => resolve({ kind: 'failed', message: this.failure ?? 'the export worker stopped' }));
     });
+    // A worker that fails to start is ready too, in the sense that the run need not wait for it (close says why).
+    void this.replies.then(() => isReady());
+  }
+
+  /**
+   * Waits (bounded) until the worker has loaded its modules and opened its exporter. Loading OpenTelemetry's
+   * code (and, from the TypeScript sources, tsx's loader thread) takes a few hundred ms of CPU: done before the
+   * run's first node, it is a one-off cost at the start rather than a burst competing with the run's nodes.
+   */
+  async started(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    });
+    await Promise.race([this.ready, deadline]).finally(() => clearTimeout(timer));
   }
 
   onCommitted(): void {
