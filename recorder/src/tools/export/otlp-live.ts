@@ -71,7 +71,7 @@ class WorkerObserver implements TraceObserver {
   private readonly worker: Worker;
   private timer: NodeJS.Timeout | undefined;
   private failure: string | undefined;
-  private readonly replies: Promise<LiveWorkerReply>;
+  private readonly replies: Promise<Exclude<LiveWorkerReply, { kind: 'ready' }>>;
   private readonly ready: Promise<void>;
 
   constructor(
