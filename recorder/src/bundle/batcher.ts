@@ -10,12 +10,19 @@
  * `process` is synchronous (`bound.sync`); an async one (a lock to take) cannot be run from a push.
  */
 export interface BatchBound<T> {
-  /** Whether `process` is synchronous for every batch. */
+  /**
+   * Whether `process` is synchronous for every batch. A bounded batch is processed from inside `push`, which cannot
+   * wait: a `process` that returns a promise there breaks this promise and fails the batcher.
+   */
   sync: boolean;
   /** The weight of an item in bytes. */
   weigh: (item: T) => number;
   bytes: number;
   ms: number;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 export class SerialBatcher<T> {
@@ -44,24 +51,6 @@ export class SerialBatcher<T> {
     if (this.pendingBytes >= bound.bytes || performance.now() - this.pendingSince >= bound.ms) this.processNow();
   }
 
-  /** Processes what waits, synchronously (a bounded batch is full). The scheduled drain finds what is pushed after. */
-  private processNow(): void {
-    const batch = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.processing = true;
-    try {
-      void this.process(batch);
-    } catch (error) {
-      this.failure = error instanceof Error ? error : new Error(String(error));
-      const dropped = this.pending;
-      this.pending = [];
-      this.onError(this.failure, dropped);
-    } finally {
-      this.processing = false;
-    }
-  }
-
   get size(): number {
     return this.pending.length;
   }
@@ -77,27 +66,58 @@ export class SerialBatcher<T> {
     if (this.failure) throw this.failure;
   }
 
+  /** Takes what waits as the next batch. */
+  private take(): T[] {
+    const batch = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return batch;
+  }
+
+  /**
+   * Processes what waits, synchronously, from inside `push` (a bounded batch is full). Synchronous only: a promise
+   * returned here could be neither awaited nor ordered before the next batch, so it fails the batcher (its own
+   * rejection is taken care of, never left unhandled). The scheduled drain finds what is pushed after.
+   */
+  private processNow(): void {
+    this.processing = true;
+    try {
+      const result = this.process(this.take());
+      if (isThenable(result)) {
+        result.then(undefined, () => {});
+        throw new Error('SerialBatcher: a bounded synchronous batch returned a promise (its process must be synchronous)');
+      }
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.processing = false;
+    }
+  }
+
   private async drain(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       while (this.pending.length > 0) {
-        const batch = this.pending;
-        this.pending = [];
-        this.pendingBytes = 0;
         this.processing = true;
-        const result = this.process(batch);
+        const result = this.process(this.take());
         this.processing = false;
         if (result) await result;
       }
     } catch (error) {
-      this.failure = error instanceof Error ? error : new Error(String(error));
-      // Items pushed while the failing batch was processed (e.g. awaiting the lock's release) are never processed.
-      const dropped = this.pending;
-      this.pending = [];
-      this.onError(this.failure, dropped);
+      this.fail(error);
     } finally {
       this.processing = false;
       this.running = undefined;
     }
+  }
+
+  /**
+   * The first error stops the queue: items pushed while the failing batch was processed (e.g. awaiting the lock's
+   * release) are never processed, and go to `onError` so their callers are settled.
+   */
+  private fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = error instanceof Error ? error : new Error(String(error));
+    this.onError(this.failure, this.take());
   }
 }
