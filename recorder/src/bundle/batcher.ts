@@ -42,13 +42,17 @@ export class SerialBatcher<T> {
 
   push(item: T): void {
     if (this.failure) return;
-    if (this.pending.length === 0) this.pendingSince = performance.now();
+    const first = this.pending.length === 0;
     this.pending.push(item);
     this.running ??= this.drain();
     const bound = this.bound;
-    if (bound === undefined || !bound.sync || this.processing) return;
+    if (bound === undefined || !bound.sync) return;
+    // One clock reading per push: the first item's is its batch's start.
+    const now = performance.now();
+    if (first) this.pendingSince = now;
+    if (this.processing) return;
     this.pendingBytes += bound.weigh(item);
-    if (this.pendingBytes >= bound.bytes || performance.now() - this.pendingSince >= bound.ms) this.processNow();
+    if (this.pendingBytes >= bound.bytes || now - this.pendingSince >= bound.ms) this.processNow();
   }
 
   get size(): number {

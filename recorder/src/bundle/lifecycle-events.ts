@@ -3,7 +3,7 @@
  * recorder's translation table, one case per event type. The writing itself (queues, snapshots, close) is the
  * recorder's (recorder.ts), reached through EventRecording.
  */
-import { BUNDLE_FILES, SCHEMA_IDS, type JsonValue, type Outcome, type SessionBinding } from '@flowtape/schema';
+import { BUNDLE_FILES, SCHEMA_IDS, type ArtifactRef, type JsonValue, type Outcome, type SessionBinding } from '@flowtape/schema';
 import type { LifecycleEvent } from '../runtime/lifecycle.ts';
 import type { CredentialWatch, HeldTraffic } from './credentials.ts';
 import type { OpenAttempt } from './existing-bundle.ts';
@@ -327,4 +327,32 @@ r: Pick<EventRecording, 'bundleDir' | 'redaction'>,
 
 function scope(event: { nodeId: string; attemptId: string }): { nodeId: string; attemptId: string } {
   return { nodeId: event.nodeId, attemptId: event.attemptId };
+}
+
+/** A trace event before its seq; properties set in the order of the line (at, runId, nodeId, attemptId, sessionId, scope, type, payload). */
+export function traceEvent(
+  at: string,
+  runId: string,
+  envelope: { nodeId?: string; attemptId?: string; sessionId?: string },
+  type: UnsequencedEvent['type'],
+  payload: object,
+): UnsequencedEvent {
+  const event: Record<string, unknown> = { at, runId };
+  if (envelope.nodeId) event.nodeId = envelope.nodeId;
+  if (envelope.attemptId) event.attemptId = envelope.attemptId;
+  if (envelope.sessionId) event.sessionId = envelope.sessionId;
+  event.scope = type.slice(0, type.indexOf('.'));
+  event.type = type;
+  event.payload = payload;
+  return event as UnsequencedEvent;
+}
+
+/** `artifact.written` for an artifact a value of the event went to, in the event's node and attempt. */
+export function artifactEvent(
+  at: string,
+  runId: string,
+  envelope: { nodeId?: string; attemptId?: string },
+  { artifact, role }: { artifact: ArtifactRef; role: string },
+): UnsequencedEvent {
+  return traceEvent(at, runId, { ...(envelope.nodeId ? { nodeId: envelope.nodeId } : {}), ...(envelope.attemptId ? { attemptId: envelope.attemptId } : {}) }, 'artifact.written', { artifact, role });
 }

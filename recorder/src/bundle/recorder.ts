@@ -32,18 +32,24 @@ import { ensureFolder } from './confine.ts';
 import { syncPath, writeFileAtomicSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { joinedRunId, readResumedBundle, refuseLinkedBundle, type OpenAttempt } from './existing-bundle.ts';
-import { recordLifecycleEvent, type EventRecording } from './lifecycle-events.ts';
+import { artifactEvent, recordLifecycleEvent, traceEvent, type EventRecording } from './lifecycle-events.ts';
 import { buildManifest, ENDED } from './manifest.ts';
 import { RecorderError, type CloseOptions, type Recorder, type RecorderOptions, type RecorderSummary } from './recorder-api.ts';
 import { RecorderRedaction } from './recorder-redaction.ts';
 import { secretsFromEnv } from './redact.ts';
 import { SessionWriter } from './session-writer.ts';
+import { closeObservers, notifyObservers } from './trace-observers.ts';
 import { TraceExistsError, TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
 import { DEFAULT_INLINE_LIMIT, ValueEncoder } from './values.ts';
 
 export { RecorderError, type CloseOptions, type Recorder, type RecorderOptions, type RecorderSummary, type TraceObserver } from './recorder-api.ts';
 
 const LOCKFILE = '.flowtape.lock';
+/**
+ * A throttled snapshot waits at least this many times what the last one cost: a snapshot grows with the run (steps.json
+ * lists every attempt), so on a long run they take at most 1/(1+factor) of the time whatever its length.
+ */
+const SNAPSHOT_COST_FACTOR = 20;
 
 /** Creates the writer for one bundle directory. Nothing is written until the first event. */
 export function createRecorder(bundleDir: string, options: RecorderOptions = {}): Recorder {
@@ -132,7 +138,7 @@ class BundleRecorder implements Recorder, EventRecording {
       beforeWrite: () => this.beforeTraceWrite(),
       onCommit: (lastSeq, committed) => {
         this.onCommit(lastSeq);
-        if (options.traceObservers) this.notifyObservers(committed);
+        if (options.traceObservers) notifyObservers(options.traceObservers, committed, (m) => this.warn(m));
       },
       onWarning: (message) => this.warn(message),
       onError: (error) => this.fail(error),
@@ -187,36 +193,14 @@ class BundleRecorder implements Recorder, EventRecording {
     afterSeq?: number,
   ): void {
     const runId = this.runId ?? 'unknown-run';
-    const pending = this.pendingArtifacts;
-    this.pendingArtifacts = [];
-    const artifactEvents = pending.map(
-      ({ artifact, role }) =>
-        ({
-          at: this.lastAt,
-          runId,
-          ...(envelope.nodeId ? { nodeId: envelope.nodeId } : {}),
-          ...(envelope.attemptId ? { attemptId: envelope.attemptId } : {}),
-          scope: 'artifact',
-          type: 'artifact.written',
-          payload: { artifact, role },
-        }) as UnsequencedEvent,
-    );
-    if (artifacts === 'before') for (const a of artifactEvents) this.trace.append(a);
     const at = this.lastAt;
-    const event = (body: object) =>
-      ({
-        at,
-        runId,
-        ...(envelope.nodeId ? { nodeId: envelope.nodeId } : {}),
-        ...(envelope.attemptId ? { attemptId: envelope.attemptId } : {}),
-        ...(envelope.sessionId ? { sessionId: envelope.sessionId } : {}),
-        scope: type.slice(0, type.indexOf('.')),
-        type,
-        payload: body,
-      }) as UnsequencedEvent;
-    if (typeof payload === 'function') this.trace.appendLate(() => event(payload()));
-    else this.trace.append(event(payload), afterSeq !== undefined ? { afterSeq } : {});
-    if (artifacts === 'after') for (const a of artifactEvents) this.trace.append(a);
+    // The hot path (a compute node: no artifact) allocates only the event itself.
+    const pending = this.pendingArtifacts;
+    if (pending.length > 0) this.pendingArtifacts = [];
+    if (artifacts === 'before') for (const written of pending) this.trace.append(artifactEvent(at, runId, envelope, written));
+    if (typeof payload === 'function') this.trace.appendLate(() => traceEvent(at, runId, envelope, type, payload()));
+    else this.trace.append(traceEvent(at, runId, envelope, type, payload), afterSeq !== undefined ? { afterSeq } : undefined);
+    if (artifacts === 'after') for (const written of pending) this.trace.append(artifactEvent(at, runId, envelope, written));
   }
 
   endRun(type: 'run.completed' | 'run.failed' | 'run.timed_out' | 'run.cancelled', payload: object): void {
@@ -346,30 +330,9 @@ class BundleRecorder implements Recorder, EventRecording {
       });
   }
 
-  private notifyObservers(committed: readonly { readonly event: unknown }[]): void {
-    const events = committed.map((item) => item.event as TraceEvent);
-    for (const observer of this.options.traceObservers ?? []) {
-      try {
-        observer.onCommitted(events);
-      } catch (error) {
-        this.warn(`trace observer failed: ${(error as Error).message ?? String(error)}`);
-      }
-    }
-  }
-
-  private async closeObservers(): Promise<void> {
-    for (const observer of this.options.traceObservers ?? []) {
-      try {
-        for (const warning of await observer.close()) this.warn(warning);
-      } catch (error) {
-        this.warn(`trace observer failed: ${(error as Error).message ?? String(error)}`);
-      }
-    }
-  }
-
   private onCommit(lastSeq: number): void {
     if (this.snapshotQueued || lastSeq === 0) return;
-    const interval = Math.max(this.options.snapshotIntervalMs ?? 1000, 10 * this.lastSnapshotCost);
+    const interval = Math.max(this.options.snapshotIntervalMs ?? 1000, SNAPSHOT_COST_FACTOR * this.lastSnapshotCost);
     if (performance.now() - this.lastSnapshotAt >= interval) this.scheduleSnapshot(false, true);
   }
 
@@ -429,7 +392,7 @@ class BundleRecorder implements Recorder, EventRecording {
   private async doClose(options: CloseOptions): Promise<RecorderSummary> {
     if (!this.dirsReady || this.occupied) {
       // Nothing of this writer reaches the trace: observers only stop (a live export's worker ends).
-      await this.closeObservers();
+      await closeObservers(this.options.traceObservers ?? [], (m) => this.warn(m));
       // The bundle folder itself was refused (e.g. a symlinked projections/, or it already held a bundle): nothing
       // was written, and that is a failure.
       if (this.sideError) throw new RecorderError(`writing the bundle ${this.bundleDir} failed: ${this.sideError.message}`);
@@ -450,14 +413,15 @@ class BundleRecorder implements Recorder, EventRecording {
     this.closing = true;
     let failure: unknown;
     try {
-      await this.trace.task(() => this.flushSessions());
-      this.throwIfFailed();
-      // Every event is committed: observers finish now, so what they report is in the final manifest.
-      await this.closeObservers();
+      // The last session lines, then the final projections and records, in one pass of the queue.
       let snapshot: string[] = [];
       await this.trace.task((state) => {
+        this.flushSessions();
+        this.throwIfFailed();
         snapshot = this.writeSnapshot(state, true);
       });
+      // Every event is committed: observers finish now, so what they report is in the final manifest.
+      await closeObservers(this.options.traceObservers ?? [], (m) => this.warn(m));
       // Everything but the manifest becomes durable (fsyncs in parallel: the journal commits them together)…
       const files = [
         BUNDLE_FILES.trace,

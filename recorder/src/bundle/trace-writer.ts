@@ -38,15 +38,16 @@ export const TRACE_BATCH_MS = 100;
 /** A trace event before the writer numbers it. */
 export type UnsequencedEvent = TraceEvent extends infer E ? (E extends TraceEvent ? Omit<E, 'seq'> : never) : never;
 
+/** Every field always present (one object shape on the hot path). */
 type EventItem = {
   kind: 'event';
   body: string;
   event: UnsequencedEvent;
   redacted: boolean;
   /** Builds the event when its batch is written (after `beforeWrite`): payloads that name session lines. */
-  build?: () => UnsequencedEvent;
+  build: (() => UnsequencedEvent) | undefined;
   /** Refuse the event unless it gets seq `afterSeq + 1` (the trace still ends where its writer read it). */
-  afterSeq?: number;
+  afterSeq: number | undefined;
 };
 type TaskItem = { kind: 'task'; run: (state: ProjectionState) => void; done: (error?: unknown) => void };
 type Item = EventItem | TaskItem;
@@ -135,10 +136,10 @@ export class TraceWriter {
    * Queues an event. Serialization and redaction happen now, so later mutation of values cannot reach the file.
    * The writer takes the object over (it is numbered in place and folded later): do not reuse it.
    */
-  append(event: UnsequencedEvent, options: { afterSeq?: number } = {}): void {
+  append(event: UnsequencedEvent, options?: { afterSeq?: number }): void {
     const text = JSON.stringify(event);
     const body = this.options.redact(text);
-    this.batcher.push({ kind: 'event', body, event, redacted: body !== text, ...(options.afterSeq !== undefined ? { afterSeq: options.afterSeq } : {}) });
+    this.batcher.push({ kind: 'event', body, event, redacted: body !== text, build: undefined, afterSeq: options?.afterSeq });
   }
 
   /**
@@ -146,7 +147,7 @@ export class TraceWriter {
    * payloads that name lines of other files whose seqs are only allocated then.
    */
   appendLate(build: () => UnsequencedEvent): void {
-    this.batcher.push({ kind: 'event', body: '', event: undefined as unknown as UnsequencedEvent, redacted: false, build });
+    this.batcher.push({ kind: 'event', body: '', event: undefined as unknown as UnsequencedEvent, redacted: false, build, afterSeq: undefined });
   }
 
   /**
@@ -248,7 +249,8 @@ export class TraceWriter {
     let position = this.position;
     let refused: AppendRefusedError | undefined;
     let events = batch;
-    for (const [i, item] of batch.entries()) {
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i]!;
       if (item.build) {
         const event = item.build();
         const json = JSON.stringify(event);
@@ -282,16 +284,17 @@ export class TraceWriter {
       writeAllSync(fd, bytes);
       written += bytes.byteLength;
     };
-    for (const item of events) {
+    for (let i = 0; i < events.length; i++) {
+      const item = events[i]!;
       seq++;
-      const line = `{"seq":${seq},${item.body.slice(1)}\n`;
-      text += line;
+      // The line is the body with its seq first: the event was serialized once, at append.
+      text += '{"seq":' + seq + ',' + item.body.slice(1) + '\n';
       // Chunks of ~256 KiB: few syscalls, and the text stays small enough to encode in cache.
       if (text.length >= 262_144) {
         put(text);
         text = '';
       }
-      if (item.redacted) item.event = JSON.parse(line) as UnsequencedEvent;
+      if (item.redacted) item.event = JSON.parse('{"seq":' + seq + ',' + item.body.slice(1)) as UnsequencedEvent;
       else (item.event as { seq?: number }).seq = seq;
     }
     if (text !== '') put(text);

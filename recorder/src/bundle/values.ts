@@ -30,6 +30,11 @@ export function jsonText(value: unknown): string | undefined {
   }
 }
 
+/** Whether `text` takes at most `limit` bytes of UTF-8: a UTF-16 unit is at most 3 bytes, so short texts need no count. */
+function fitsInline(text: string, limit: number): boolean {
+  return text.length * 3 <= limit || (text.length <= limit && Buffer.byteLength(text) <= limit);
+}
+
 export class ValueEncoder {
   constructor(
     private readonly store: ArtifactStore,
@@ -46,7 +51,7 @@ export class ValueEncoder {
     const text = jsonText(value);
     if (text === undefined) return undefined;
     const json = this.redact(text, 'json');
-    if (!options.artifact && Buffer.byteLength(json) <= this.inlineLimit) return { inline: JSON.parse(json) as JsonValue };
+    if (!options.artifact && fitsInline(json, this.inlineLimit)) return { inline: JSON.parse(json) as JsonValue };
     const artifact = this.store.put(json, 'application/json');
     this.onArtifact(artifact, role);
     return { artifact, preview: json.slice(0, PREVIEW_CHARS) };
@@ -54,7 +59,7 @@ export class ValueEncoder {
 
   text(value: string, role: string, options: EncodeOptions = {}): ValueRef {
     const text = this.redact(value, 'text');
-    if (!options.artifact && Buffer.byteLength(text) + 2 <= this.inlineLimit) return { inline: text };
+    if (!options.artifact && fitsInline(text, this.inlineLimit - 2)) return { inline: text };
     const artifact = this.store.put(text, 'text/plain');
     this.onArtifact(artifact, role);
     return { artifact, preview: text.slice(0, PREVIEW_CHARS) };
