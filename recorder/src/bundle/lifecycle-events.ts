@@ -32,6 +32,7 @@ export interface EventRecording {
   runStartMs: number | undefined;
   drivesRun: boolean;
   waiting: boolean;
+  wroteFlow: boolean;
   emit(
     type: UnsequencedEvent['type'],
     payload: object | (() => object),
@@ -63,6 +64,7 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
       const flow = r.options.flowFile ? { ...event.flow, flowFile: r.options.flowFile } : event.flow;
       const flowJson = r.redaction.hook(JSON.stringify(flow, null, 2), 'json');
       writeFileAtomicSync(r.bundleDir, BUNDLE_FILES.flow, `${flowJson}\n`);
+      r.wroteFlow = true;
       r.writeFirstManifest();
       const input = r.encoder.value(event.input, 'input');
       r.emit(

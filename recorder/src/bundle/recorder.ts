@@ -91,6 +91,8 @@ class BundleRecorder implements Recorder, EventRecording {
   private sideError: Error | undefined;
   private closed: Promise<RecorderSummary> | undefined;
   private dirsReady = false;
+  /** This writer wrote flow.json (the run started here): it fsyncs it at close. */
+  wroteFlow = false;
   flowName: string | undefined;
   /** The folder already held a bundle: nothing of this writer may be written into it. */
   private occupied = false;
@@ -423,9 +425,11 @@ class BundleRecorder implements Recorder, EventRecording {
       // Every event is committed: observers finish now, so what they report is in the final manifest.
       await closeObservers(this.options.traceObservers ?? [], (m) => this.warn(m));
       // Everything but the manifest becomes durable (fsyncs in parallel: the journal commits them together)…
+      const sessionFiles = [...this.sessions.values()].flatMap((s) => [s.files.events, s.files.binding]);
       const files = [
         BUNDLE_FILES.trace,
-        ...[...this.sessions.values()].map((s) => s.files.events).filter((f) => existsSync(join(this.bundleDir, f))),
+        // flow.json and bindings were written once, early: durable now like the rest (only those this writer made).
+        ...[...(this.wroteFlow ? [BUNDLE_FILES.flow] : []), ...sessionFiles].filter((f) => existsSync(join(this.bundleDir, f))),
         ...this.artifacts.written,
         ...snapshot,
       ];

@@ -1,0 +1,76 @@
+// `complete: true` only once every file of the bundle is durable (SPEC, writing discipline rule 6): which files the
+// recorder fsyncs at close, and that the manifest saying complete is fsynced after all of them. fs.fsync is wrapped
+// (the real fsync still runs) to see the order; the recorder is driven by hand, as in recorder-writer.test.ts.
+import assert from 'node:assert/strict';
+import fs, { readlinkSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { relative } from 'node:path';
+import { test } from 'node:test';
+import { createRecorder } from '../src/bundle/index.ts';
+import type { LifecycleEvent } from '../src/runtime/index.ts';
+import { flowSnapshot, readJson, tempDir } from './recorder-support.ts';
+
+const rpc = (message: Record<string, unknown>) => ({ jsonrpc: '2.0', ...message });
+const ask1 = { nodeId: 'ask', attemptId: 'ask#1' };
+const flow = flowSnapshot('durable', [{ id: 'ask', nodeType: 'acp', sessionMode: 'shared', sessionHandle: 'main' }]);
+
+const run: LifecycleEvent[] = [
+  { type: 'run.started', runId: 'run-1', flow, input: { big: 'x'.repeat(5000) }, cwd: '/somewhere', deterministic: false },
+  { type: 'node.started', ...ask1, nodeType: 'acp', attempt: 1 },
+  { type: 'acp.traffic', sessionId: 's1', attemptId: 'ask#1', direction: 'outgoing', message: rpc({ id: 0, method: 'initialize', params: { protocolVersion: 1 } }) },
+  { type: 'acp.traffic', sessionId: 's1', attemptId: 'ask#1', direction: 'incoming', message: rpc({ id: 0, result: { protocolVersion: 1 } }) },
+  { type: 'session.bound', ...ask1, sessionId: 's1', handle: 'main', acpSessionId: 'acp-1', mode: 'shared', reused: false, agentCommand: ['agent'], cwd: '/somewhere', protocolVersion: 1 },
+  { type: 'node.outcome', ...ask1, outcome: 'ok', durationMs: 5, output: 'Done.' },
+  { type: 'run.completed', output: null, durationMs: 30 },
+];
+
+test('close fsyncs every file the bundle holds (flow.json and bindings included), then the complete manifest last', async () => {
+  const dir = await tempDir();
+  const synced: string[] = [];
+  const realFsync = fs.fsync;
+  const realFsyncSync = fs.fsyncSync;
+  const name = (fd: number) => relative(dir.path, readlinkSync(`/proc/self/fd/${fd}`));
+  fs.fsync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+    synced.push(name(fd));
+    realFsync(fd, callback);
+  }) as typeof fs.fsync;
+  fs.fsyncSync = (fd: number) => {
+    synced.push(name(fd));
+    realFsyncSync(fd);
+  };
+  syncBuiltinESMExports();
+  try {
+    const bundle = `${dir.path}/b`;
+    const recorder = createRecorder(bundle);
+    let t = Date.UTC(2026, 0, 1);
+    for (const event of run) recorder.onEvent(event, t++);
+    const summary = await recorder.close();
+    assert.equal(summary.complete, true);
+    assert.equal(readJson<{ complete: boolean }>(`${bundle}/manifest.json`).complete, true);
+    const files = synced.map((path) => path.replace(/\.manifest\.json\.\d+\.\d+\.tmp$/, 'manifest.json (temp)'));
+    for (const file of [
+      'b/trace.ndjson',
+      'b/flow.json',
+      'b/sessions/s1/events.ndjson',
+      'b/sessions/s1/binding.json',
+      'b/sessions/s1/record.json',
+      'b/projections/run.json',
+      'b/projections/live.json',
+      'b/projections/steps.json',
+      'b',
+      'b/projections',
+      'b/sessions/s1',
+    ]) {
+      assert.ok(files.includes(file), `${file} is fsynced before the bundle is complete (fsynced: ${files.join(', ')})`);
+    }
+    assert.ok(files.some((f) => /^b\/artifacts\/sha256-/.test(f)), 'the artifact is fsynced');
+    const manifest = files.findIndex((f) => f.endsWith('manifest.json (temp)'));
+    assert.ok(manifest > 0, `the manifest's temporary file is fsynced (${files.join(', ')})`);
+    assert.deepEqual(files.slice(manifest), ['b/manifest.json (temp)', 'b'], 'the manifest, then its folder, come last');
+  } finally {
+    fs.fsync = realFsync;
+    fs.fsyncSync = realFsyncSync;
+    syncBuiltinESMExports();
+    await dir.remove();
+  }
+});
