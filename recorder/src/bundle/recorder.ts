@@ -28,6 +28,7 @@ import {
 } from '@flowtape/schema';
 import type { LifecycleEvent } from '../runtime/lifecycle.ts';
 import { ArtifactStore } from './artifacts.ts';
+import { BundleSessions } from './bundle-sessions.ts';
 import { ensureFolder } from './confine.ts';
 import { syncPath, writeFileAtomicSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
@@ -37,7 +38,7 @@ import { buildManifest, ENDED } from './manifest.ts';
 import { RecorderError, type CloseOptions, type Recorder, type RecorderOptions, type RecorderSummary } from './recorder-api.ts';
 import { RecorderRedaction } from './recorder-redaction.ts';
 import { secretsFromEnv } from './redact.ts';
-import { SessionWriter } from './session-writer.ts';
+import type { SessionWriter } from './session-writer.ts';
 import { closeObservers, notifyObservers } from './trace-observers.ts';
 import { TraceExistsError, TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
 import { DEFAULT_INLINE_LIMIT, ValueEncoder } from './values.ts';
@@ -66,10 +67,9 @@ class BundleRecorder implements Recorder, EventRecording {
   private readonly trace: TraceWriter;
   private readonly artifacts: ArtifactStore;
   readonly encoder: ValueEncoder;
-  private readonly sessions = new Map<string, SessionWriter>();
+  private readonly sessions: BundleSessions;
   /** Another process may append to this bundle (shared writer, resume); otherwise this is its one writer. */
   readonly shared: boolean;
-  private sessionFlushQueued = false;
   readonly openAttempts = new Map<string, OpenAttempt>();
   readonly redaction: RecorderRedaction;
   readonly credentials: CredentialWatch | undefined;
@@ -124,6 +124,18 @@ class BundleRecorder implements Recorder, EventRecording {
       this.waiting = resumed.waiting;
     } else if (existing) this.runId = joinedRunId(bundleDir) ?? this.runId;
     this.artifacts = new ArtifactStore(bundleDir);
+    this.sessions = new BundleSessions(bundleDir, {
+      shared,
+      redact: (text) => this.redaction.hook(text, 'json'),
+      warn: (message) => this.warn(message),
+      storeBlob: this.artifacts.storeBlob,
+      underLock: (flush) =>
+        this.trace.task(() => {
+          flush();
+          this.throwIfFailed();
+        }),
+      fail: (error) => this.fail(error),
+    });
     this.encoder = new ValueEncoder(
       this.artifacts,
       (text, kind) => this.redaction.hook(text, kind),
@@ -234,9 +246,7 @@ class BundleRecorder implements Recorder, EventRecording {
   }
 
   writeTraffic(sessionId: string, lines: readonly HeldTraffic[]): void {
-    if (lines.length === 0) return;
-    const session = this.session(sessionId);
-    for (const line of lines) session.traffic(...line);
+    this.sessions.traffic(sessionId, lines);
   }
 
   /** A session's traffic held back until its agent's first answer (credentials.ts) is written now. */
@@ -245,18 +255,7 @@ class BundleRecorder implements Recorder, EventRecording {
   }
 
   session(sessionId: string): SessionWriter {
-    let session = this.sessions.get(sessionId);
-    if (!session) {
-      session = new SessionWriter(this.bundleDir, sessionId, (text) => this.redaction.hook(text, 'json'), (m) => this.warn(m), {
-        shared: this.shared,
-        storeBlob: this.artifacts.storeBlob,
-        // Shared mode: session lines are numbered and written only inside a trace batch, under the lock.
-        ...(this.shared ? { requestFlush: () => this.requestSessionFlush() } : {}),
-      });
-      session.dirty = true;
-      this.sessions.set(sessionId, session);
-    }
-    return session;
+    return this.sessions.get(sessionId);
   }
 
   // ——— writing ———
@@ -313,23 +312,8 @@ class BundleRecorder implements Recorder, EventRecording {
 
   /** Numbers and writes every queued session line (inside a trace batch or task: under the lock in shared mode). */
   private flushSessions(): void {
-    for (const session of this.sessions.values()) session.flush();
+    this.sessions.flush();
     this.throwIfFailed();
-  }
-
-  /** Shared mode: queued session lines are written by a trace task, under the lock (one task at a time). */
-  private requestSessionFlush(): void {
-    if (this.sessionFlushQueued) return;
-    this.sessionFlushQueued = true;
-    this.trace
-      .task(() => {
-        this.sessionFlushQueued = false;
-        this.flushSessions();
-      })
-      .catch((error: unknown) => {
-        this.sessionFlushQueued = false;
-        this.fail(error);
-      });
   }
 
   private onCommit(lastSeq: number): void {
@@ -487,7 +471,7 @@ class BundleRecorder implements Recorder, EventRecording {
 
   private throwIfFailed(): void {
     const error =
-      this.sideError ?? this.trace.error ?? [...this.sessions.values()].map((s) => s.error).find((e) => e !== undefined);
+      this.sideError ?? this.trace.error ?? this.sessions.error();
     if (error) throw error;
   }
 
