@@ -12,6 +12,11 @@ import { Projector, initialState, type ProjectionState, type ReducibleEvent } fr
 export const CHECKPOINT_EVERY = 256;
 /** More checkpoints than this and the spacing doubles. */
 export const MAX_CHECKPOINTS = 512;
+/**
+ * Within the stretch between two checkpoints the cursor was last moved in, a state is kept every FINE_EVERY events
+ * (made on the way by the first refold), so stepping back through a widely spaced stretch folds at most this many.
+ */
+export const FINE_EVERY = 32;
 
 export interface FoldFailure {
   index: number;
@@ -67,6 +72,8 @@ export class TimelineBuilder {
 
 export class Timeline {
   private memo: { count: number; state: ProjectionState } | undefined;
+  /** states[j] = state after base + j * FINE_EVERY events, for the stretch after checkpoint `base`. */
+  private fine: { base: number; states: ProjectionState[] } | undefined;
 
   constructor(
     readonly events: readonly ReducibleEvent[],
@@ -92,21 +99,28 @@ export class Timeline {
     const n = Math.max(0, Math.min(count, this.events.length));
     if (n === this.events.length) return this.final;
     const memo = this.memo;
-    let from = Math.floor(n / this.every) * this.every;
-    let state = this.checkpoints[from / this.every]!;
+    const base = Math.floor(n / this.every) * this.every;
+    let fine = this.fine;
+    if (fine?.base !== base) this.fine = fine = { base, states: [this.checkpoints[base / this.every]!] };
+    const near = Math.min(fine.states.length - 1, Math.floor((n - base) / FINE_EVERY));
+    let from = base + near * FINE_EVERY;
+    let state = fine.states[near]!;
     if (memo && memo.count <= n && memo.count >= from) {
       from = memo.count;
       state = memo.state;
     }
     if (from < n) {
-      // In place from the checkpoint (each collection copied once, not once per event), as the builder folded.
+      // In place from the nearest state (each collection copied once, not once per event), as the builder folded.
       const projector = new Projector(state);
+      const states = fine.states;
       for (let i = from; i < n; i++) {
         try {
           projector.add(this.events[i]!);
         } catch {
           // The Projector stays at the state before an event it cannot apply (the builder reported it).
         }
+        const k = (i + 1 - base) / FINE_EVERY;
+        if (k === states.length) states.push(projector.state());
       }
       state = projector.state();
     }
