@@ -35,7 +35,7 @@ const BENCHES: Array<{ name: string; script: string; args: string[] }> = [
     args: quick ? ['--acpx', '200', '--flowtape', '100,200,10000', '--events', '100000'] : ['--acpx', '200,2000', '--flowtape', '100,200,2000,10000,100000,1000000', '--events', '1000000'],
   },
   { name: 'tools', script: 'bench-tools.ts', args: quick ? ['--sizes', '10000,100000'] : ['--sizes', '100000,1000000'] },
-  { name: 'viewer', script: 'bench-viewer.ts', args: quick ? ['--events', '100000', '--runs', '3'] : ['--events', '100000'] },
+  { name: 'viewer', script: 'bench-viewer.ts', args: quick ? ['--events', '100000', '--runs', '3', '--big', '0'] : ['--events', '100000', '--big', '1000000'] },
 ];
 const OTHERS = ['cli', 'long-line', 'concurrency', 'faults'].map((name) => ({ name, script: `bench-${name}.ts`, args: [] as string[] }));
 

@@ -9,7 +9,7 @@ import { join, relative, sep } from 'node:path';
 import { project, toRunProjection, toStepsProjection, type ReducibleEvent } from '@flowtape/schema';
 import { MapBackend } from '../src/backend/types.ts';
 import { loadBundle, pollBundle, withValidation } from '../src/model/loader.ts';
-import { CHECKPOINT_EVERY } from '../src/model/timeline.ts';
+import { CHECKPOINT_EVERY, TimelineBuilder } from '../src/model/timeline.ts';
 import { isIssue, parseTraceLine } from '../src/model/trace-reader.ts';
 import { createViewStore, moves } from '../src/model/store.ts';
 import { findBackEdges, layoutGraph } from '../src/layout/layout.ts';
@@ -59,6 +59,26 @@ describe('timeline', () => {
     for (const c of cursors) {
       const expected = project(events.slice(0, c));
       const actual = model.timeline.stateAt(c);
+      assert.equal(asJson(toRunProjection(actual)), asJson(toRunProjection(expected)), `run projection at ${c}`);
+      assert.equal(asJson(toStepsProjection(actual)), asJson(toStepsProjection(expected)), `steps at ${c}`);
+    }
+  });
+
+  test('past its bound on checkpoints the spacing doubles, and every cursor still gets the fold of exactly its events', () => {
+    const bundle = join(dir, 'synthetic-spaced');
+    writeSyntheticRun(bundle, 9 * CHECKPOINT_EVERY + 31);
+    const events = traceEvents(bundle);
+    // A bound of 3 checkpoints: the spacing goes 256 → 512 → 1024 as the ~2,300 events are pushed.
+    const builder = new TimelineBuilder(undefined, 3);
+    events.forEach((e, i) => builder.push(e, i + 1));
+    const timeline = builder.snapshot();
+    assert.equal(timeline.every, 4 * CHECKPOINT_EVERY);
+    assert.ok(timeline.checkpoints.length <= 3, `${timeline.checkpoints.length} checkpoints`);
+    assert.equal(asJson(toStepsProjection(timeline.checkpoints[1]!)), asJson(toStepsProjection(project(events.slice(0, timeline.every)))));
+    const cursors = [0, 1, 2047, 2048, 2049, 1500, 1499, 300, 2200, events.length - 1, events.length, 7];
+    for (const c of cursors) {
+      const expected = project(events.slice(0, c));
+      const actual = timeline.stateAt(c);
       assert.equal(asJson(toRunProjection(actual)), asJson(toRunProjection(expected)), `run projection at ${c}`);
       assert.equal(asJson(toStepsProjection(actual)), asJson(toStepsProjection(expected)), `steps at ${c}`);
     }

@@ -44,6 +44,12 @@ export interface LoadOptions {
 
 const PARTIAL_FIRST_MS = 150;
 const PARTIAL_EVERY_MS = 600;
+/**
+ * A partial model copies the events read so far (the one on screen must not grow under React), so each one is
+ * published only once the trace has grown by this factor since the last: the copies add up to a few times the
+ * trace, not the trace times the number of partials (quadratic on a 1M-event trace).
+ */
+const PARTIAL_GROWTH = 1.5;
 
 /** What a live follower needs to continue where loading stopped. */
 export interface TailState {
@@ -253,7 +259,9 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
     let nextPartial = sinceYield + PARTIAL_FIRST_MS;
     const starts: number[] = [];
     let scanned = 0;
+    let published = 0;
     const publish = () => {
+      published = builder.events.length;
       for (; scanned < builder.events.length; scanned++) if (builder.events[scanned]!.type === 'node.started') starts.push(scanned);
       options.onPartial?.(assemble(backend, {
         manifest, flow, timeline: builder.snapshot(), issues: issues.slice(), nodeStarts: starts.slice(), loading: true,
@@ -272,7 +280,7 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
         const now = performance.now();
         if (now - sinceYield > 40) {
           options.onProgress?.({ events: builder.events.length, phase: 'trace' });
-          if (options.onPartial && now >= nextPartial) {
+          if (options.onPartial && now >= nextPartial && builder.events.length >= published * PARTIAL_GROWTH) {
             publish();
             nextPartial = performance.now() + PARTIAL_EVERY_MS;
           }

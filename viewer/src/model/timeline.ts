@@ -1,38 +1,43 @@
 // The trace as a sequence of states. The reducer's state is persistent (structurally shared), so a checkpoint is
-// kept every CHECKPOINT_EVERY events for the price of what changed, and the state after any number of events
-// is at most CHECKPOINT_EVERY - 1 folds away. The builder folds in place with a Projector (no copy per event)
-// and takes a state from it at each checkpoint. The last state asked for is remembered, so stepping forward costs
-// one fold and stepping back at most one checkpoint's worth.
-import { Projector, initialState, reduce, type ProjectionState, type ReducibleEvent } from '@flowtape/schema';
+// kept every `every` events for the price of what changed, and the state after any number of events is at most
+// `every - 1` folds away. The builder folds in place with a Projector (no copy per event) and takes a state from it
+// at each checkpoint. A checkpoint is not free: the fold after it copies, once, each collection it touches — a long
+// run's growing arrays (a session's attempt ids) included — so the count of checkpoints is bounded: past
+// MAX_CHECKPOINTS every other one is dropped and the spacing doubles. A 1M-event trace then keeps ~500 states,
+// each at most a few thousand in-place folds from any cursor. The last state asked for is remembered, so stepping
+// forward costs one fold and stepping back at most one checkpoint's worth.
+import { Projector, initialState, type ProjectionState, type ReducibleEvent } from '@flowtape/schema';
 
+/** The spacing of checkpoints while a trace is short. */
 export const CHECKPOINT_EVERY = 256;
+/** More checkpoints than this and the spacing doubles. */
+export const MAX_CHECKPOINTS = 512;
+/**
+ * Within the stretch between two checkpoints the cursor was last moved in, a state is kept every FINE_EVERY events
+ * (made on the way by the first refold), so stepping back through a widely spaced stretch folds at most this many.
+ */
+export const FINE_EVERY = 32;
 
 export interface FoldFailure {
   index: number;
   message: string;
 }
 
-/** Applies one event, never throwing: an event the reducer cannot apply leaves the state unchanged. */
-export function safeReduce(state: ProjectionState, event: ReducibleEvent): ProjectionState | Error {
-  try {
-    return reduce(state, event);
-  } catch (err) {
-    return err instanceof Error ? err : new Error(String(err));
-  }
-}
-
 /** Builds the timeline incrementally (while streaming) and hands out immutable snapshots. */
 export class TimelineBuilder {
   readonly events: ReducibleEvent[];
   readonly lines: number[];
-  readonly checkpoints: ProjectionState[];
+  /** checkpoints[k] = state after k * every events. */
+  private checkpoints: ProjectionState[];
+  private every: number;
   readonly failures: FoldFailure[] = [];
   private readonly projector: Projector;
 
-  constructor(from?: Timeline) {
+  constructor(from?: Timeline, private readonly maxCheckpoints = MAX_CHECKPOINTS) {
     this.events = from ? from.events.slice() : [];
     this.lines = from ? from.lines.slice() : [];
     this.checkpoints = from ? from.checkpoints.slice() : [initialState()];
+    this.every = from ? from.every : CHECKPOINT_EVERY;
     this.projector = new Projector(from ? from.final : initialState());
   }
 
@@ -50,25 +55,35 @@ export class TimelineBuilder {
     }
     this.events.push(event);
     this.lines.push(line);
-    if (this.events.length % CHECKPOINT_EVERY === 0) this.checkpoints.push(this.projector.state());
+    if (this.events.length % this.every === 0) {
+      this.checkpoints.push(this.projector.state());
+      if (this.checkpoints.length > this.maxCheckpoints) {
+        // Keep the even ones: checkpoint 2j, after 2j * every events, is checkpoint j at twice the spacing.
+        this.checkpoints = this.checkpoints.filter((_, k) => k % 2 === 0);
+        this.every *= 2;
+      }
+    }
   }
 
   snapshot(): Timeline {
-    return new Timeline(this.events.slice(), this.lines.slice(), this.checkpoints.slice(), this.projector.state());
+    return new Timeline(this.events.slice(), this.lines.slice(), this.checkpoints.slice(), this.projector.state(), this.every);
   }
 }
 
 export class Timeline {
   private memo: { count: number; state: ProjectionState } | undefined;
+  /** states[j] = state after base + j * FINE_EVERY events, for the stretch after checkpoint `base`. */
+  private fine: { base: number; states: ProjectionState[] } | undefined;
 
   constructor(
     readonly events: readonly ReducibleEvent[],
     /** Line number in trace.ndjson of each event. */
     readonly lines: readonly number[],
-    /** checkpoints[k] = state after k * CHECKPOINT_EVERY events. */
+    /** checkpoints[k] = state after k * every events. */
     readonly checkpoints: readonly ProjectionState[],
     /** The state after every event. */
     readonly final: ProjectionState,
+    readonly every: number = CHECKPOINT_EVERY,
   ) {}
 
   static empty(): Timeline {
@@ -84,15 +99,30 @@ export class Timeline {
     const n = Math.max(0, Math.min(count, this.events.length));
     if (n === this.events.length) return this.final;
     const memo = this.memo;
-    let from = Math.floor(n / CHECKPOINT_EVERY) * CHECKPOINT_EVERY;
-    let state = this.checkpoints[from / CHECKPOINT_EVERY]!;
+    const base = Math.floor(n / this.every) * this.every;
+    let fine = this.fine;
+    if (fine?.base !== base) this.fine = fine = { base, states: [this.checkpoints[base / this.every]!] };
+    const near = Math.min(fine.states.length - 1, Math.floor((n - base) / FINE_EVERY));
+    let from = base + near * FINE_EVERY;
+    let state = fine.states[near]!;
     if (memo && memo.count <= n && memo.count >= from) {
       from = memo.count;
       state = memo.state;
     }
-    for (let i = from; i < n; i++) {
-      const next = safeReduce(state, this.events[i]!);
-      if (!(next instanceof Error)) state = next;
+    if (from < n) {
+      // In place from the nearest state (each collection copied once, not once per event), as the builder folded.
+      const projector = new Projector(state);
+      const states = fine.states;
+      for (let i = from; i < n; i++) {
+        try {
+          projector.add(this.events[i]!);
+        } catch {
+          // The Projector stays at the state before an event it cannot apply (the builder reported it).
+        }
+        const k = (i + 1 - base) / FINE_EVERY;
+        if (k === states.length) states.push(projector.state());
+      }
+      state = projector.state();
     }
     this.memo = { count: n, state };
     return state;
