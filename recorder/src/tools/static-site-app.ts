@@ -1,0 +1,77 @@
+/**
+ * The viewer app part of a static site (`flowtape view --static`): the prebuilt app copied as it is, and its
+ * index.html told where the site index is. The app's asset URLs are relative (viewer/vite.config.ts), so the site
+ * works under any path prefix.
+ */
+import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** The <meta> the viewer looks for (viewer/src/backend/static.ts, SITE_META) and the index file it names. */
+export const SITE_META = 'flowtape-site';
+export const SITE_INDEX = 'flowtape-site.json';
+
+/**
+ * What `flowtape view` sends as a header, as a <meta>: a static host sends no headers of ours, and the page shows
+ * text written by agents. (frame-ancestors cannot be set from a <meta>.)
+ */
+const SITE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "worker-src 'self' blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+export class AppMissingError extends Error {
+  override name = 'StaticSiteError';
+}
+
+/** The app's files, relative to its folder: everything but dot files (the build stamp). index.html is not included. */
+export async function appFiles(appDir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    for (const entry of await readdir(join(appDir, rel), { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && path !== 'index.html') out.push(path);
+    }
+  };
+  await walk('');
+  return out.sort();
+}
+
+/** index.html with the site's <meta>s first in <head> (a CSP <meta> only governs what follows it). */
+export function siteIndexHtml(html: string): string {
+  const head = /<head[^>]*>/i.exec(html);
+  if (!head) throw new AppMissingError('the viewer app\'s index.html has no <head>: rebuild the viewer');
+  const metas =
+    `\n    <meta http-equiv="Content-Security-Policy" content="${SITE_CSP}" />` +
+    `\n    <meta name="${SITE_META}" content="${SITE_INDEX}" />`;
+  const at = head.index + head[0].length;
+  return html.slice(0, at) + metas + html.slice(at);
+}
+
+/** Copies the app (not index.html: written last, by writeAppIndex) into `output`; returns the files and bytes. */
+export async function copyApp(appDir: string, output: string): Promise<{ files: number; bytes: number }> {
+  let bytes = 0;
+  const files = await appFiles(appDir);
+  for (const path of files) {
+    const to = join(output, ...path.split('/'));
+    await mkdir(join(to, '..'), { recursive: true });
+    await copyFile(join(appDir, ...path.split('/')), to, 1 /* COPYFILE_EXCL: never replace */);
+    bytes += (await stat(to)).size;
+  }
+  return { files: files.length, bytes };
+}
+
+/** The site's entry point, written last: a site without it is visibly not a site. */
+export async function writeAppIndex(appDir: string, output: string): Promise<number> {
+  const html = siteIndexHtml(await readFile(join(appDir, 'index.html'), 'utf8'));
+  await writeFile(join(output, 'index.html'), html, { flag: 'wx' });
+  return Buffer.byteLength(html);
+}
