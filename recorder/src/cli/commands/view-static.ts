@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import type { CliContext } from '../context.ts';
 import { CliError } from '../errors.ts';
-import { asCliErrors } from './tool-errors.ts';
+import { argPath, asCliErrors } from './tool-errors.ts';
 
 export async function writeStatic(cli: CliContext, path: string, output: string, json: boolean): Promise<number> {
   const { io } = cli;
@@ -16,7 +16,7 @@ export async function writeStatic(cli: CliContext, path: string, output: string,
     throw new CliError(`the viewer is not available (${(error as Error).message.split('\n')[0]})`, 2);
   }
   const { writeStaticSite } = await import('../../tools/static-site.ts');
-  const report = await asCliErrors(() => writeStaticSite(resolve(io.cwd, path), { output: resolve(io.cwd, output), appDir }));
+  const report = await asCliErrors(() => writeStaticSite(argPath(io.cwd, path), { output: resolve(io.cwd, output), appDir }));
   if (json) {
     cli.json(report, 2);
     return 0;
