@@ -94,6 +94,11 @@ describe('flowtape view --static', () => {
     assert.deepEqual(outside, []);
     assert.ok(requests.some((r) => r.startsWith(`${url}bundle/trace.ndjson`)), 'the trace was read over HTTP');
     assert.deepEqual(session.errors, []);
+
+    // Opened as a file (module scripts do not load there), the page says how to open it instead of staying blank.
+    await page.goto(new URL('index.html', `file://${join(dir, 'site')}/`).toString());
+    assert.match(await page.getByTestId('site-waiting').innerText(), /serve its folder over http\(s\)/);
+    session.errors.length = 0;
   });
 
   test('a packed .zip makes the same site', async () => {

@@ -53,7 +53,11 @@ export function siteIndexHtml(html: string): string {
     `\n    <meta http-equiv="Content-Security-Policy" content="${SITE_CSP}" />` +
     `\n    <meta name="${SITE_META}" content="${SITE_INDEX}" />`;
   const at = head.index + head[0].length;
-  return html.slice(0, at) + metas + html.slice(at);
+  // Shown until the app renders over it: all a browser shows of a site opened as file:// (its module scripts do not load).
+  const waiting =
+    '<div id="root"><p class="center-message" data-testid="site-waiting">Loading the flowtape viewer… If this stays, ' +
+    'the site was opened as a file: serve its folder over http(s) (e.g. <code>python3 -m http.server -d &lt;folder&gt;</code>) and open it there.</p></div>';
+  return (html.slice(0, at) + metas + html.slice(at)).replace('<div id="root"></div>', waiting);
 }
 
 /** Copies the app (not index.html: written last, by writeAppIndex) into `output`; returns the files and bytes. */

@@ -57,7 +57,12 @@ function isSiteIndex(value: unknown): value is SiteIndex {
 
 export async function fetchSiteIndex(url: string): Promise<SiteIndex> {
   const name = url.split('/').pop() ?? url;
-  const res = await fetch(url, { cache: 'no-cache' });
+  let res: Response;
+  try {
+    res = await fetch(url, { cache: 'no-cache' });
+  } catch (error) {
+    throw new Error(`${name}: cannot be fetched (${(error as Error).message}): open the site over http(s)`);
+  }
   if (!res.ok) throw new Error(`${name}: HTTP ${res.status} (the static site is incomplete: publish the whole folder)`);
   let value: unknown;
   try {
