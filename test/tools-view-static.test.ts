@@ -120,7 +120,9 @@ test('view --static text output names the site and how to serve it; --help lists
   assert.match(r.stderr, /python3 -m http\.server -d site-text/);
   const html = readFileSync(join(dir, 'site-text', 'index.html'), 'utf8');
   assert.match(html, /<meta name="flowtape-site" content="flowtape-site.json" \/>/);
-  assert.match(html, /Content-Security-Policy/);
+  // The viewer server's policy, as a <meta> (a static host sends no headers of ours); frame-ancestors has no effect there.
+  assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self';[^"]*object-src 'none'[^"]*" \/>/);
+  assert.doesNotMatch(html, /frame-ancestors/);
   assert.doesNotMatch(html, /(src|href)="\//, 'no root-relative URL: the site works under any path prefix');
   const help = flowtape('view', '--help');
   assert.match(help.stdout, /--static/);

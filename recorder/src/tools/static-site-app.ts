@@ -11,20 +11,12 @@ export const SITE_META = 'flowtape-site';
 export const SITE_INDEX = 'flowtape-site.json';
 
 /**
- * What `flowtape view` sends as a header, as a <meta>: a static host sends no headers of ours, and the page shows
- * text written by agents. (frame-ancestors cannot be set from a <meta>.)
+ * The viewer server's policy (`csp`, its APP_CSP), as a <meta>: a static host sends no headers of ours, and the page
+ * shows text written by agents. frame-ancestors cannot be set from a <meta>: left out.
  */
-const SITE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "worker-src 'self' blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
+export function siteCsp(csp: string): string {
+  return csp.split(';').map((d) => d.trim()).filter((d) => d !== '' && !d.startsWith('frame-ancestors')).join('; ');
+}
 
 export class AppMissingError extends Error {
   override name = 'StaticSiteError';
@@ -46,11 +38,11 @@ export async function appFiles(appDir: string): Promise<string[]> {
 }
 
 /** index.html with the site's <meta>s first in <head> (a CSP <meta> only governs what follows it). */
-export function siteIndexHtml(html: string): string {
+export function siteIndexHtml(html: string, csp: string): string {
   const head = /<head[^>]*>/i.exec(html);
   if (!head) throw new AppMissingError('the viewer app\'s index.html has no <head>: rebuild the viewer');
   const metas =
-    `\n    <meta http-equiv="Content-Security-Policy" content="${SITE_CSP}" />` +
+    `\n    <meta http-equiv="Content-Security-Policy" content="${siteCsp(csp)}" />` +
     `\n    <meta name="${SITE_META}" content="${SITE_INDEX}" />`;
   const at = head.index + head[0].length;
   // Shown until the app renders over it: all a browser shows of a site opened as file:// (its module scripts do not load).
@@ -74,8 +66,8 @@ export async function copyApp(appDir: string, output: string): Promise<{ files: 
 }
 
 /** The site's entry point, written last: a site without it is visibly not a site. */
-export async function writeAppIndex(appDir: string, output: string): Promise<number> {
-  const html = siteIndexHtml(await readFile(join(appDir, 'index.html'), 'utf8'));
+export async function writeAppIndex(appDir: string, output: string, csp: string): Promise<number> {
+  const html = siteIndexHtml(await readFile(join(appDir, 'index.html'), 'utf8'), csp);
   await writeFile(join(output, 'index.html'), html, { flag: 'wx' });
   return Buffer.byteLength(html);
 }

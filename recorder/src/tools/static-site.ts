@@ -33,6 +33,8 @@ export interface StaticSiteOptions {
   output: string;
   /** The built viewer app (its index.html and assets/). */
   appDir: string;
+  /** The app's Content-Security-Policy (the viewer server's), written into the site's index.html. */
+  csp: string;
 }
 
 export interface SiteBundleReport {
@@ -254,7 +256,7 @@ export async function writeStaticSite(input: string, options: StaticSiteOptions)
     }
     const app = await copyApp(options.appDir, output);
     await writeFile(join(output, SITE_INDEX), JSON.stringify(index) + '\n', { flag: 'wx' });
-    app.bytes += await writeAppIndex(options.appDir, output);
+    app.bytes += await writeAppIndex(options.appDir, output, options.csp);
     app.files += 1;
     return { output, name: source.name, bundles, app, warnings };
   } catch (error) {

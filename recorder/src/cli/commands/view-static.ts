@@ -9,14 +9,14 @@ import { argPath, asCliErrors } from './tool-errors.ts';
 
 export async function writeStatic(cli: CliContext, path: string, output: string, json: boolean): Promise<number> {
   const { io } = cli;
-  let appDir: string;
+  let viewer: { defaultDistDir: string; APP_CSP: string };
   try {
-    ({ defaultDistDir: appDir } = await import('@flowtape/viewer/server'));
+    viewer = await import('@flowtape/viewer/server');
   } catch (error) {
     throw new CliError(`the viewer is not available (${(error as Error).message.split('\n')[0]})`, 2);
   }
   const { writeStaticSite } = await import('../../tools/static-site.ts');
-  const report = await asCliErrors(() => writeStaticSite(argPath(io.cwd, path), { output: resolve(io.cwd, output), appDir }));
+  const report = await asCliErrors(() => writeStaticSite(argPath(io.cwd, path), { output: resolve(io.cwd, output), appDir: viewer.defaultDistDir, csp: viewer.APP_CSP }));
   if (json) {
     cli.json(report, 2);
     return 0;
