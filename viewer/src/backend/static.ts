@@ -2,7 +2,6 @@
 // a site index (flowtape-site.json) and each bundle's files, fetched over plain HTTP from any static host. Every URL
 // is relative to the page, so the site works under any path prefix (a bucket sub-folder, a CI artifact link).
 import type { BundleBackend } from './types.ts';
-import type { RunSummary } from '../../server/summary.ts';
 
 /** The <meta name> the site writer adds to index.html; its content is the site index's relative URL. */
 export const SITE_META = 'flowtape-site';
@@ -24,15 +23,6 @@ export interface SiteBundle {
   startedAt?: string;
   endedAt?: string;
   events?: number;
-}
-
-/** A run-list row for a bundle of the site (what the server's summary would say, from the site index). */
-export function siteRunSummary(b: SiteBundle): RunSummary {
-  const durationMs = b.startedAt && b.endedAt ? Date.parse(b.endedAt) - Date.parse(b.startedAt) : undefined;
-  return {
-    id: b.id, runId: b.runId, flow: b.flow, status: b.status, complete: b.complete, startedAt: b.startedAt, endedAt: b.endedAt, events: b.events,
-    ...(durationMs !== undefined && Number.isFinite(durationMs) ? { durationMs } : {}),
-  };
 }
 
 export interface SiteIndex {
