@@ -2,8 +2,9 @@
 // publishes of an unfinished run, and its --json report. The site in a browser: test/e2e/viewer-static.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { draftReviewFlow } from './fixtures/scenarios.ts';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(repo, 'recorder/bin/flowtape.js');
 const sample = join(repo, 'samples/conversation/bundle');
+const agent = join(repo, 'recorder/bin/flowtape-scripted-agent.js');
 let dir = '';
 
 before(async () => {
@@ -79,7 +81,7 @@ test('view --static does not publish a bundle whose copy fails verification, and
   torn.node('done', { output: 'ok' });
   torn.runCompleted('ok');
   torn.finish({ tornTail: '{"seq":99,"at":"2026' });
-  assertRefused(flowtape('view', '--static', 'torn', '-o', 'site-torn'), /torn: not published: trace\.ndjson.*flowtape repair/);
+  assertRefused(flowtape('view', '--static', 'torn', '-o', 'site-torn'), /torn: not published: trace\.ndjson.*flowtape repair.*flowtape verify torn/);
   assert.equal(existsSync(join(dir, 'site-torn')), false);
 
   // An artifact a static host could serve as a script-running page is not published.
@@ -127,4 +129,40 @@ test('view --static text output names the site and how to serve it; --help lists
   const help = flowtape('view', '--help');
   assert.match(help.stdout, /--static/);
   assert.match(help.stdout, /-o, --output <dir>/);
+});
+
+test('view --static publishes a run while flowtape run is still writing it, marked unfinished', async () => {
+  const work = join(dir, 'live');
+  mkdirSync(work);
+  for (const f of ['conversation.flow.ts', 'notes.txt']) copyFileSync(join(repo, 'samples/conversation', f), join(work, f));
+  // The conversation sample's agent, made to pause for a long time inside its second turn.
+  const script = JSON.parse(readFileSync(join(repo, 'samples/conversation/agent.json'), 'utf8')) as { turns: Array<{ steps: unknown[] }> };
+  script.turns[1]!.steps.unshift({ delayMs: 60_000 });
+  writeFileSync(join(work, 'agent.json'), JSON.stringify(script));
+  const run = spawn(process.execPath, [bin, 'run', 'conversation.flow.ts', '--input', '{"file":"notes.txt"}', '--agent', `node ${agent} --script agent.json`,
+    '--permission', 'approve-all', '--out', 'runs', '-q'], { cwd: work, stdio: 'ignore' });
+  try {
+    // Wait until the second turn's prompt is in the session traffic: the run is mid-turn, its writer active.
+    let bundle = '';
+    for (let i = 0; i < 600 && !bundle; i++) {
+      await new Promise((done) => setTimeout(done, 100));
+      const runs = existsSync(join(work, 'runs')) ? readdirSync(join(work, 'runs')) : [];
+      const events = runs[0] ? join(work, 'runs', runs[0], 'sessions') : '';
+      const session = events && existsSync(events) ? readdirSync(events)[0] : undefined;
+      if (session && readFileSync(join(events, session, 'events.ndjson'), 'utf8').includes('Write the summary')) bundle = join(work, 'runs', runs[0]!);
+    }
+    assert.ok(bundle, 'the run reached its second turn');
+    const r = flowtape('view', '--static', bundle, '-o', 'site-live', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { bundles: Array<{ complete: boolean; status: string }>; warnings: string[] };
+    assert.deepEqual(report.bundles.map((b) => [b.complete, b.status]), [[false, 'running']]);
+    assert.match(report.warnings.join('\n'), /the run is not complete \(status running\); published as recorded so far, up to seq \d+, marked unfinished/);
+    // The copy holds the run up to its second turn, whole lines only.
+    const trace = readFileSync(join(dir, 'site-live', 'bundle', 'trace.ndjson'), 'utf8');
+    assert.ok(trace.endsWith('\n'));
+    assert.ok(trace.split('\n').some((l) => l.includes('"acp.prompt_sent"') && l.includes('"write#1"')), 'the second prompt is published');
+  } finally {
+    run.kill('SIGINT');
+    await once(run, 'exit');
+  }
 });

@@ -7,8 +7,9 @@
  *   bundle/…               the bundle (a directory or a .zip); for a runs root, runs/<run folder>/… per run
  *
  * Each bundle is copied — its files and only the artifacts its trace and conversations reference (what `pack`
- * takes) — and the copy is checked by `flowtape verify`'s checks before anything else is written: an invalid copy is
- * never published. An unfinished run is published as far as it got and marked so (the viewer shows its status).
+ * takes) — and the copy is checked by `flowtape verify`'s checks before anything else is written: an invalid copy of
+ * a finished run is never published. An unfinished run (still being written, or its writer died) is published as far
+ * as it got, marked unfinished, with what verify found (a live run's snapshots lag its trace by design).
  * The output must be a missing path or an empty folder (no command replaces what it did not create); on failure what
  * was written is removed, and index.html, the site's entry point, is written last.
  */
@@ -194,14 +195,17 @@ async function publishBundle(input: Input, output: string, warnings: string[]): 
       artifacts++;
     }
     const verdict = await verifyBundle(dest, { maxProblems: 1 });
-    if (!verdict.ok) {
+    const problem = verdict.problems[0]?.message ?? 'invalid';
+    if (!verdict.ok && !unfinished) {
       const count = verdict.problems.length + verdict.moreProblems;
-      const hint = unfinished
-        ? `the run is still being written (status ${manifest.status}) or stopped mid-write: publish it once it has ended, or run flowtape repair`
-        : `\`flowtape verify ${location}\` lists ${count === 1 ? 'it' : `all ${count}`}`;
-      throw new StaticSiteError(`${location}: not published: ${verdict.problems[0]?.message ?? 'invalid'} (${hint})`);
+      throw new StaticSiteError(`${location}: not published: ${problem} (\`flowtape verify ${location}\` lists ${count === 1 ? 'it' : `all ${count}`})`);
     }
-    if (unfinished) warnings.push(`${location}: the run is not complete (status ${manifest.status}); published as recorded so far, up to seq ${verdict.summary.lastSeq}`);
+    if (unfinished) {
+      // A run still being written has snapshots (record.json, projections, manifest) that lag its trace by design
+      // (the recorder throttles them): its copy is published as it is, marked unfinished, as `flowtape view` shows it.
+      const lag = verdict.ok ? '' : ` (its snapshots lag its trace: ${problem})`;
+      warnings.push(`${location}: the run is not complete (status ${manifest.status}); published as recorded so far, up to seq ${verdict.summary.lastSeq}, marked unfinished${lag}`);
+    }
     const report: SiteBundleReport = {
       id: input.id ?? manifest.runId,
       source: location,
