@@ -103,7 +103,7 @@ describe('installed from the packed tarballs into a fresh project', { timeout: 6
     const [share] = blocksOf('## Share a run as a static site');
     assert.ok(share?.includes('npx flowtape view --static'), 'the section has its shell block');
     // The server runs until stopped: started here, on a free port, under a sub-path (the project folder served).
-    const script = [first, ...share.split('\n').filter((line) => !line.startsWith('python3 -m http.server'))].join('\n');
+    const script = [first, ...share!.split('\n').filter((line) => !line.startsWith('python3 -m http.server'))].join('\n');
     const dir = join(env.project, 'static-site');
     mkdirSync(dir);
     const result = run('bash', ['-euo', 'pipefail', '-c', script], dir);
