@@ -91,6 +91,52 @@ describe('installed from the packed tarballs into a fresh project', { timeout: 6
     assert.match(result.stdout, /^no differences$/m, 'the new run diffs as the same as the golden');
   });
 
+  test('the README\'s "Share a run as a static site" commands write a site that python3 -m http.server serves to Chromium', async () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const blocksOf = (heading: string): string[] => {
+      const at = readme.indexOf(heading);
+      const section = readme.slice(at, readme.indexOf('\n## ', at + 5));
+      return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    };
+    // The first block of "Your first flow" writes the flow and the agent's script (the rest is covered above).
+    const first = blocksOf('## Your first flow')[0]!;
+    const [share] = blocksOf('## Share a run as a static site');
+    assert.ok(share?.includes('npx flowtape view --static'), 'the section has its shell block');
+    // The server runs until stopped: started here, on a free port, under a sub-path (the project folder served).
+    const script = [first, ...share!.split('\n').filter((line) => !line.startsWith('python3 -m http.server'))].join('\n');
+    const dir = join(env.project, 'static-site');
+    mkdirSync(dir);
+    const result = run('bash', ['-euo', 'pipefail', '-c', script], dir);
+    assert.equal(result.status, 0, `README commands failed:\n${result.stdout}\n${result.stderr}`);
+    assert.match(result.stdout, /site: static viewer site: run \S+ \(completed\)/);
+    const server = spawn('python3', ['-u', '-m', 'http.server', '-d', dir, '--bind', '127.0.0.1', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const port = await new Promise<string>((done, fail) => {
+        let out = '';
+        server.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /port (\d+)/.exec(out);
+          if (match) done(match[1]!);
+        });
+        server.on('exit', (code) => fail(new Error(`python3 -m http.server exited (${code}): ${out}`)));
+      });
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.newPage();
+        await page.goto(`http://127.0.0.1:${port}/site/`);
+        await page.locator('[data-ready="true"]').first().waitFor({ timeout: 30_000 });
+        const ids = await page.locator('.react-flow__node [data-testid^="node-"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+        assert.deepEqual(ids.sort(), ['apologise', 'greet', 'reply', 'thanks']);
+        await page.getByTestId('node-reply').click();
+        await page.getByTestId('attempt').getByText('Hello to you too!').first().waitFor();
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      server.kill('SIGINT');
+    }
+  });
+
   test('the README\'s "Replay in CI" commands, run as written after "Your first flow", work in the project', () => {
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
     const blocksOf = (heading: string): string[] => {

@@ -7,7 +7,9 @@ import { viewerInputsHash } from './server/ensure-built.ts';
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
-  base: '/',
+  // Relative asset URLs: the same build is served by `flowtape view` at / and, as a static site
+  // (`flowtape view --static`), under any path prefix of any static host.
+  base: './',
   plugins: [
     react(),
     {

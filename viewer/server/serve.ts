@@ -62,7 +62,8 @@ export const defaultDistDir =
     .map((url) => fileURLToPath(url))
     .find((dir) => existsSync(join(dir, 'index.html'))) ?? fileURLToPath(new URL('../dist/app/', import.meta.url));
 
-const APP_CSP = [
+/** The app's Content-Security-Policy (also what `flowtape view --static` puts in its site's index.html). */
+export const APP_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { link, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
-import { BUNDLE_FILES, SessionRecord, loadManifest, loadTrace, sessionFiles, type Manifest, type ReadIssue } from '@flowtape/schema';
+import { BUNDLE_FILES, SessionRecord, loadManifest, loadTrace, sessionFiles, type BundleBackend, type Manifest, type ReadIssue } from '@flowtape/schema';
 import { FsBundleBackend, checkBundleRelative } from './fs-backend.ts';
 import { outputProblem } from './fresh-output.ts';
 
@@ -79,6 +79,28 @@ function bundleError(location: string, error: unknown): unknown {
   return new PackError(message.startsWith(`${location}: `) ? message : `${location}: ${message}`);
 }
 
+/**
+ * The artifacts a bundle's trace and its sessions' record.json reference (path → media type): what `pack` and
+ * `view --static` publish of artifacts/. The trace is streamed, not held.
+ */
+export async function referencedArtifacts(
+  backend: BundleBackend,
+  manifest: Manifest,
+  onIssue?: (issue: ReadIssue) => void,
+): Promise<Map<string, string | undefined>> {
+  const artifacts = new Map<string, string | undefined>();
+  for await (const { event } of loadTrace(backend, manifest, { onIssue })) collectArtifacts(event.payload, artifacts);
+  // And those the conversations name: images, audio and embedded blobs of messages.
+  for (const { sessionId } of manifest.sessions) {
+    const record = SessionRecord.safeParse(parseJson(await backend.readText(sessionFiles(sessionId).record)));
+    for (const entry of record.success ? record.data.messages : []) {
+      if (entry.role !== 'agent' && entry.role !== 'user' && entry.role !== 'thought') continue;
+      for (const { artifact } of entry.content ?? []) if (artifact) artifacts.set(artifact.path, artifact.mediaType);
+    }
+  }
+  return artifacts;
+}
+
 export async function packBundle(location: string, options: PackOptions = {}): Promise<PackReport> {
   let st;
   try {
@@ -107,20 +129,9 @@ async function packDirectory(location: string, options: PackOptions): Promise<Pa
   const warnings: string[] = [];
   if (!manifest.complete) warnings.push(`${location}: the run is not complete (status ${manifest.status}); packed as it is`);
 
-  // Which artifacts the trace references (streamed: the trace is not held).
-  const artifacts = new Map<string, string | undefined>();
-  const onIssue = (issue: ReadIssue) => {
+  const artifacts = await referencedArtifacts(backend, manifest, (issue) => {
     if (warnings.length < 20) warnings.push(issue.message);
-  };
-  for await (const { event } of loadTrace(backend, manifest, { onIssue })) collectArtifacts(event.payload, artifacts);
-  // And those the conversations name: images, audio and embedded blobs of messages.
-  for (const { sessionId } of manifest.sessions) {
-    const record = SessionRecord.safeParse(parseJson(await backend.readText(sessionFiles(sessionId).record)));
-    for (const entry of record.success ? record.data.messages : []) {
-      if (entry.role !== 'agent' && entry.role !== 'user' && entry.role !== 'thought') continue;
-      for (const { artifact } of entry.content ?? []) if (artifact) artifacts.set(artifact.path, artifact.mediaType);
-    }
-  }
+  });
 
   const files = bundleFiles(manifest);
   const report: PackReport = { output, files: [], artifacts: 0, inputBytes: 0, zipBytes: 0, missing: [], warnings };
@@ -213,7 +224,8 @@ async function publish(temp: string, output: string): Promise<void> {
   await rm(temp, { force: true });
 }
 
-function bundleFiles(manifest: Manifest): { required: string[]; optional: string[] } {
+/** The files of a bundle besides its artifacts: those it cannot be read without, and the rest. */
+export function bundleFiles(manifest: Manifest): { required: string[]; optional: string[] } {
   const required = [BUNDLE_FILES.manifest, manifest.files.flow, manifest.files.trace];
   const optional = [manifest.files.run, manifest.files.live, manifest.files.steps];
   for (const { sessionId } of manifest.sessions) {

@@ -5,6 +5,8 @@ import type { BundleBackend, BundleSource } from '../backend/types.ts';
 import { HttpBackend, fetchServedZip, fetchServerInfo, type CompareInfo } from '../backend/http.ts';
 import { sourceFromDrop, sourceFromFileList } from '../backend/files.ts';
 import { zipSource } from '../backend/zip.ts';
+import { StaticBackend, fetchSiteIndex, siteIndexUrl } from '../backend/static.ts';
+import { siteRunSummary } from './site-runs.ts';
 import { createViewStore } from '../model/store.ts';
 import { StoreProvider } from '../ui/store-context.tsx';
 import { ResourcesProvider } from '../ui/resources.tsx';
@@ -18,7 +20,7 @@ import { OpenCompare, comparePair, runsCompareInfo } from './OpenCompare.tsx';
 type Route =
   | { kind: 'starting' }
   | { kind: 'landing'; message?: string }
-  | { kind: 'runs'; title: string; runs: RunSummary[] }
+  | { kind: 'runs'; title: string; runs: RunSummary[]; /** A static site's list: relative links, nothing to refresh or compare. */ static?: boolean }
   | { kind: 'local-runs'; source: BundleSource }
   | { kind: 'bundle'; backend: BundleBackend; run?: string; backHref?: string }
   | { kind: 'compare'; info: CompareInfo; backHref?: string };
@@ -58,8 +60,16 @@ export function App() {
 
   useEffect(() => {
     (async () => {
-      const info = await fetchServerInfo();
       const link = readDeepLink();
+      // A static site (`flowtape view --static`): no server to ask, the site index says what was published.
+      const site = siteIndexUrl();
+      if (site) {
+        const index = await fetchSiteIndex(site);
+        const one = index.bundles.length === 1 ? index.bundles[0] : index.bundles.find((b) => b.id === link.run);
+        if (one) return setRoute({ kind: 'bundle', backend: new StaticBackend(site, one), ...(index.bundles.length > 1 ? { run: one.id, backHref: './' } : {}) });
+        return setRoute({ kind: 'runs', title: index.name, runs: index.bundles.map(siteRunSummary), static: true });
+      }
+      const info = await fetchServerInfo();
       if (!info) return setRoute({ kind: 'landing' });
       if (info.mode === 'compare' && info.compare) return setRoute({ kind: 'compare', info: info.compare });
       if (info.mode === 'bundle') return setRoute({ kind: 'bundle', backend: new HttpBackend('', info.name) });
@@ -122,9 +132,9 @@ export function App() {
         <RunList
           title={route.title}
           runs={route.runs}
-          hrefOf={(r) => `/?run=${encodeURIComponent(r.id)}`}
-          compareHref={(a, b) => `/?compare=${encodeURIComponent(a.id)}&with=${encodeURIComponent(b.id)}`}
-          onRefresh={() => {
+          hrefOf={(r) => `${route.static ? '' : '/'}?run=${encodeURIComponent(r.id)}`}
+          compareHref={route.static ? undefined : (a, b) => `/?compare=${encodeURIComponent(a.id)}&with=${encodeURIComponent(b.id)}`}
+          onRefresh={route.static ? undefined : () => {
             const title = route.title;
             fetchRuns().then((runs) => setRoute({ kind: 'runs', title, runs }), (err: unknown) => setRoute({ kind: 'landing', message: (err as Error).message }));
           }}

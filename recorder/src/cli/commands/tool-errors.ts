@@ -14,6 +14,7 @@ const INPUT_ERRORS = new Set([
   'UnsafeBundleError',
   'ReplayError',
   'RecordingError',
+  'StaticSiteError',
 ]);
 const FS_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'ENOTDIR', 'EISDIR', 'EEXIST', 'ENOSPC', 'EROFS', 'ELOOP']);
 

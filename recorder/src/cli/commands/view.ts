@@ -1,15 +1,17 @@
 /**
  * `flowtape view [bundle|runs-root|bundle.zip] [other-bundle]`: serves the viewer on loopback until interrupted;
- * with two bundles, the compare page (also what `flowtape diff <a> <b> --view` opens). The viewer (its prebuilt app
+ * with two bundles, the compare page (also what `flowtape diff <a> <b> --view` opens); with `--static -o <dir>`,
+ * writes a static site instead (view-static.ts). The viewer (its prebuilt app
  * and read-only server) is the @flowtape/viewer package, a dependency, loaded only by this command.
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliCommand, CliContext } from '../context.ts';
-import { CliError } from '../errors.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { DEFAULT_RUNS_ROOT, parsePort } from '../input.ts';
 import { argPath } from './tool-errors.ts';
+import { writeStatic } from './view-static.ts';
 
 type ViewerModule = typeof import('@flowtape/viewer/server');
 
@@ -80,8 +82,18 @@ export const viewCommand: CliCommand = {
       .argument('[other]', 'a second bundle (directory or .zip): open both in the compare page, with the differences `flowtape diff` reports')
       .option('--port <n>', 'the port (default: any free port)', parsePort)
       .option('--open', 'open the default browser')
+      .option('--static', 'write a static site instead of serving: the viewer and the bundle (verified first), for any static file host or bucket; needs -o')
+      .option('-o, --output <dir>', 'with --static: the folder to create (a missing path or an empty folder, never written over)')
+      .option('--json', 'with --static: print the report as JSON')
       .action(
-        cli.action(async (path: string, other: string | undefined, flags: { port?: number; open?: boolean }) => {
+        cli.action(async (path: string, other: string | undefined, flags: { port?: number; open?: boolean; static?: boolean; output?: string; json?: boolean }) => {
+          if (flags.static) {
+            if (other !== undefined) throw new UsageError('view --static: one bundle, .zip or runs root (a compare page needs the flowtape server)');
+            if (flags.port !== undefined || flags.open) throw new UsageError('view --static writes files: --port and --open do not apply');
+            if (flags.output === undefined) throw new UsageError('view --static: -o <dir> is required (the folder to write the site to)');
+            return writeStatic(cli, path, flags.output, flags.json === true);
+          }
+          if (flags.output !== undefined || flags.json) throw new UsageError('view: -o and --json go with --static');
           const port = flags.port !== undefined ? { port: flags.port } : {};
           if (other !== undefined) {
             const compare = await compareInput(cli.io.cwd, path, other);
