@@ -13,6 +13,9 @@ export interface DeepLink {
   run?: string;
   seq?: number;
   node?: string;
+  /** The attempt picked in the inspector, and the session shown in the session tab. */
+  attempt?: string;
+  session?: string;
   tab?: Tab;
 }
 
@@ -24,6 +27,8 @@ export function readDeepLink(search: string = location.search): DeepLink {
     run: q.get('run') ?? undefined,
     seq: seq !== null && /^\d+$/.test(seq) ? Number(seq) : undefined,
     node: q.get('node') || undefined,
+    attempt: q.get('attempt') || undefined,
+    session: q.get('session') || undefined,
     tab: tab === 'node' || tab === 'session' || tab === 'events' ? tab : undefined,
   };
 }
@@ -40,7 +45,7 @@ export function resourcesFor(backend: BundleBackend): Resources {
   };
 }
 
-/** Writes run/seq/node/tab into the address bar (replaceState, throttled), so a reload lands on the same view. */
+/** Writes run/seq/node/attempt/session/tab into the address bar (replaceState, throttled), so a reload lands on the same view. */
 export function syncUrl(store: Store<ViewState>, run: string | undefined): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const write = () => {
@@ -51,8 +56,11 @@ export function syncUrl(store: Store<ViewState>, run: string | undefined): () =>
     if (run !== undefined) q.set('run', run);
     const e = s.cursor > 0 ? s.model.timeline.events[s.cursor - 1] : undefined;
     q.set('seq', String(e?.seq ?? 0));
-    if (s.node) q.set('node', s.node);
-    else q.delete('node');
+    for (const name of ['node', 'attempt', 'session'] as const) {
+      const value = s[name];
+      if (value) q.set(name, value);
+      else q.delete(name);
+    }
     if (s.tab !== 'node') q.set('tab', s.tab);
     else q.delete('tab');
     const url = `${location.pathname}?${q.toString()}${location.hash}`;
@@ -126,7 +134,7 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
   let linkPending = link.seq !== undefined;
   const place = (s: ViewState, model: Loaded['model'], final: boolean): Partial<ViewState> => {
     const length = model.timeline.length;
-    const first = s.model ? {} : { node: link.node, tab: link.tab ?? ('node' as Tab) };
+    const first = s.model ? {} : { node: link.node, attempt: link.attempt, session: link.session, tab: link.tab ?? ('node' as Tab) };
     if (linkPending && link.seq !== undefined) {
       if ((model.timeline.events.at(-1)?.seq ?? 0) >= link.seq || final) {
         linkPending = false;

@@ -1,0 +1,68 @@
+// The parts the run graph (Graph.tsx) and the compare graph (CompareGraph.tsx) draw alike: a node card's frame
+// with its connection points, its title, a status line, the edge path, and the canvas settings (a read-only view:
+// nothing is dragged, connected or deleted).
+import type { ReactNode } from 'react';
+import { Handle, Position, getSmoothStepPath, type EdgeProps, type ReactFlowProps } from '@xyflow/react';
+import { formatDuration } from './format.ts';
+import { Shown } from './Shown.tsx';
+
+/** A card with the four handles edges attach to: top/bottom for forward edges, right for back edges. */
+export function CardFrame({ className, attrs, title, children }: {
+  className: string;
+  /** data-* attributes (test ids, status) and the like, put on the card's element. */
+  attrs: Record<string, string | number | undefined>;
+  title?: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className={className} title={title} {...attrs}>
+      <Handle type="target" position={Position.Top} id="in" isConnectable={false} />
+      <Handle type="target" position={Position.Right} id="back-in" isConnectable={false} />
+      {children}
+      <Handle type="source" position={Position.Bottom} id="out" isConnectable={false} />
+      <Handle type="source" position={Position.Right} id="back-out" isConnectable={false} />
+    </div>
+  );
+}
+
+export function CardTitle({ text, children }: { text: string; children?: ReactNode }) {
+  return <div className="card-title"><Shown text={text} />{children}</div>;
+}
+
+/** Status dot and word, attempts (when more than one) and total duration. */
+export function StatusLine({ status, label = status, attempts, durationMs }: { status: string; label?: string; attempts: number; durationMs?: number }) {
+  return (
+    <>
+      <span className={`status-dot status-${status}`} />
+      <span className="status-text">{label}</span>
+      {attempts > 1 && <span className="attempts" title="attempts">×{attempts}</span>}
+      {durationMs !== undefined && <span className="duration">{formatDuration(durationMs)}</span>}
+    </>
+  );
+}
+
+/** The drawn path of an edge (back edges loop out further) and where its label goes. */
+export function edgePath(props: EdgeProps, back: boolean): [path: string, labelX: number, labelY: number] {
+  const { sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition } = props;
+  const [path, labelX, labelY] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, borderRadius: 10, offset: back ? 40 : 20 });
+  return [path, labelX, labelY];
+}
+
+/** React Flow as a read-only picture that follows the system's light or dark scheme. */
+export const READ_ONLY_FLOW = {
+  nodesDraggable: false,
+  nodesConnectable: false,
+  nodesFocusable: false,
+  edgesFocusable: false,
+  elementsSelectable: false,
+  disableKeyboardA11y: true,
+  deleteKeyCode: null,
+  selectionKeyCode: null,
+  multiSelectionKeyCode: null,
+  zoomActivationKeyCode: null,
+  panActivationKeyCode: null,
+  fitView: true,
+  fitViewOptions: { padding: 0.15, maxZoom: 1.2 },
+  minZoom: 0.1,
+  colorMode: 'system',
+} satisfies Partial<ReactFlowProps>;
