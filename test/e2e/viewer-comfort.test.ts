@@ -200,3 +200,60 @@ test('an empty runs root says how to record a run into it', async () => {
     await empty.close();
   }
 });
+
+test('the waterfall zooms in and out (buttons, Ctrl + wheel), pans, and fits the whole run again', async () => {
+  const page = session.page;
+  await page.goto(new URL('/?run=retry-timeout&view=waterfall', runs.server.url).toString());
+  const wf = page.getByTestId('waterfall');
+  await wf.waitFor();
+  const windowOf = async () => ({ from: Number(await wf.getAttribute('data-from-ms')), to: Number(await wf.getAttribute('data-to-ms')) });
+  const span = Number(await wf.getAttribute('data-span-ms'));
+  assert.deepEqual(await windowOf(), { from: 0, to: span });
+  /** Every bar drawn where its times fall in the window on screen. */
+  const check = async (label: string) => {
+    const { from, to } = await windowOf();
+    const rows = await page.$$eval('[data-testid="wf-row"]', (els) => els.map((el) => {
+      const track = el.querySelector('.wf-track')!.getBoundingClientRect();
+      const bar = el.querySelector('[data-testid="wf-bar"]') as HTMLElement;
+      const r = bar.getBoundingClientRect();
+      return { start: Number(el.getAttribute('data-start-ms')), visible: getComputedStyle(bar).display !== 'none', left: (r.left - track.left) / track.width };
+    }));
+    let seen = 0;
+    for (const r of rows) {
+      if (!r.visible || r.start < from || r.start > to) continue;
+      seen++;
+      assert.ok(Math.abs(r.left - (r.start - from) / (to - from)) < 0.01, `${label}: bar at ${r.left}, starts at ${(r.start - from) / (to - from)}`);
+    }
+    return seen;
+  };
+  assert.ok(await check('whole run') > 0);
+
+  await page.getByTestId('wf-zoom-in').click();
+  const half = await windowOf();
+  assert.ok(Math.abs((half.to - half.from) - span / 2) < 1e-6, JSON.stringify(half));
+  await check('zoomed in');
+  await page.getByTestId('wf-zoom-in').click();
+  const quarter = await windowOf();
+  assert.ok(Math.abs((quarter.to - quarter.from) - span / 4) < 1e-6);
+
+  // Shift + wheel pans (the width stays); Ctrl + wheel up zooms in around the pointer.
+  const rows = await page.locator('.wf-rows').boundingBox();
+  await page.mouse.move(rows!.x + rows!.width * 0.6, rows!.y + 30);
+  await page.keyboard.down('Shift');
+  await page.mouse.wheel(0, quarter.from > 0 ? -200 : 200);
+  await page.keyboard.up('Shift');
+  await page.waitForFunction((f) => Number(document.querySelector('[data-testid="waterfall"]')!.getAttribute('data-from-ms')) !== f, quarter.from);
+  const panned = await windowOf();
+  assert.ok(Math.abs((panned.to - panned.from) - (quarter.to - quarter.from)) < 1e-6, 'panning keeps the width');
+  await check('panned');
+  await page.keyboard.down('Control');
+  await page.mouse.wheel(0, -300);
+  await page.keyboard.up('Control');
+  await page.waitForFunction((w) => { const el = document.querySelector('[data-testid="waterfall"]')!; return Number(el.getAttribute('data-to-ms')) - Number(el.getAttribute('data-from-ms')) < w; }, panned.to - panned.from);
+  await check('wheel zoom');
+  await screenshot(page, 'waterfall-zoomed');
+
+  await page.getByTestId('wf-zoom-fit').click();
+  assert.deepEqual(await windowOf(), { from: 0, to: span });
+  assert.deepEqual(session.errors, []);
+});

@@ -35,3 +35,13 @@ test('the run list query round-trips through the address bar, keeping other para
 test('the run list query ignores values it does not know', () => {
   assert.deepEqual(runQueryFromSearch('?sort=nonsense&dir=sideways'), defaultRunQuery);
 });
+
+test('the waterfall window zooms around its anchor and stays inside the run', async () => {
+  const { zoomWindow, panWindow } = await import('../src/model/waterfall.ts');
+  assert.deepEqual(zoomWindow({ fromMs: 0, toMs: 100 }, 100, 0.5, 50), { fromMs: 25, toMs: 75 });
+  assert.deepEqual(zoomWindow({ fromMs: 0, toMs: 100 }, 100, 0.5, 0), { fromMs: 0, toMs: 50 });
+  assert.deepEqual(zoomWindow({ fromMs: 25, toMs: 75 }, 100, 4), { fromMs: 0, toMs: 100 });
+  assert.deepEqual(zoomWindow({ fromMs: 0, toMs: 2 }, 100, 0.01), { fromMs: 0.5, toMs: 1.5 });
+  assert.deepEqual(panWindow({ fromMs: 10, toMs: 30 }, 100, -50), { fromMs: 0, toMs: 20 });
+  assert.deepEqual(panWindow({ fromMs: 10, toMs: 30 }, 100, 500), { fromMs: 80, toMs: 100 });
+});

@@ -2,10 +2,10 @@
 // (edges taken by a, by b, or by both), each node with its status and attempts in a and in b, and the nodes whose
 // behaviour differs marked. A click selects the node's first attempt.
 import { memo, useCallback, useMemo } from 'react';
-import { BaseEdge, MarkerType, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
+import { BaseEdge, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
 import { buildStructure, edgeCount, type GraphEdge, type GraphNode } from '../model/graph-view.ts';
 import { onlyIn, unionFlow, type CompareModel } from '../model/compare.ts';
-import { CardFrame, CardTitle, READ_ONLY_FLOW, StatusLine, edgePath } from './NodeCardParts.tsx';
+import { CardFrame, CardTitle, READ_ONLY_FLOW, StatusLine, edgePath, flowEdge } from './NodeCardParts.tsx';
 
 interface SideState {
   status?: string;
@@ -99,17 +99,7 @@ export function CompareGraph({ model, selected, onSelect }: { model: CompareMode
     const b = edgeCount(model.b.timeline.final, edge);
     const back = structure.backEdges.has(edge.id);
     const taken = a > 0 && b > 0 ? 'both' : a > 0 ? 'a' : b > 0 ? 'b' : 'none';
-    return {
-      id: edge.id,
-      source: edge.from,
-      target: edge.to,
-      type: 'cmpedge',
-      sourceHandle: back ? 'back-out' : 'out',
-      targetHandle: back ? 'back-in' : 'in',
-      data: { edge, a, b, back },
-      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: EDGE_COLOR[taken] },
-      zIndex: taken === 'none' ? 0 : 1,
-    };
+    return flowEdge(edge, 'cmpedge', back, { edge, a, b, back }, EDGE_COLOR[taken]!, taken !== 'none');
   }), [structure, model]);
   const onNodeClick = useCallback((_: unknown, node: CmpCard) => {
     const first = model.attempts.find((id) => id.replace(/#\d+$/, '') === node.id);

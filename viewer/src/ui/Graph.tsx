@@ -2,12 +2,12 @@
 // memoised, and per-node data objects are reused while their values are unchanged, so a cursor step only
 // re-renders the cards whose status changed.
 import { memo, useCallback, useMemo, useRef } from 'react';
-import { BaseEdge, EdgeLabelRenderer, MarkerType, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
+import { BaseEdge, EdgeLabelRenderer, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
 import { edgeCount, graphStructure, nodeOverlay, type GraphEdge, type GraphNode, type NodeOverlay } from '../model/graph-view.ts';
 import { useStore, useView } from './store-context.tsx';
 import { useCursorState, useFocusNode } from './hooks.ts';
 import { Shown } from './Shown.tsx';
-import { CardFrame, CardTitle, READ_ONLY_FLOW, StatusLine, edgePath } from './NodeCardParts.tsx';
+import { CardFrame, CardTitle, READ_ONLY_FLOW, StatusLine, edgePath, flowEdge } from './NodeCardParts.tsx';
 import { revealBidi } from './bidi.ts';
 import { usageBrief, usageText } from './usage-text.ts';
 
@@ -131,18 +131,7 @@ export function Graph() {
     const back = structure.backEdges.has(edge.id);
     const prev = edgeCache.current.get(edge.id);
     if (prev && prev.data?.edge === edge && prev.data.count === count && prev.data.back === back) return prev;
-    const next: FlowEdge = {
-      id: edge.id,
-      source: edge.from,
-      target: edge.to,
-      type: 'flow',
-      sourceHandle: back ? 'back-out' : 'out',
-      targetHandle: back ? 'back-in' : 'in',
-      data: { edge, count, back },
-      animated: false,
-      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: count > 0 ? '#2f6fdf' : '#b6b9c0' },
-      zIndex: count > 0 ? 1 : 0,
-    };
+    const next: FlowEdge = flowEdge(edge, 'flow', back, { edge, count, back }, count > 0 ? '#2f6fdf' : '#b6b9c0', count > 0);
     edgeCache.current.set(edge.id, next);
     return next;
   }), [structure, state]);

@@ -1,8 +1,9 @@
 // The parts the run graph (Graph.tsx) and the compare graph (CompareGraph.tsx) draw alike: a node card's frame
-// with its connection points, its title, a status line, the edge path, and the canvas settings (a read-only view:
+// with its connection points, its title, a status line, the edge and its path, and the canvas settings (a read-only view:
 // nothing is dragged, connected or deleted).
 import type { ReactNode } from 'react';
-import { Handle, Position, getSmoothStepPath, type EdgeProps, type ReactFlowProps } from '@xyflow/react';
+import { Handle, MarkerType, Position, getSmoothStepPath, type Edge, type EdgeProps, type ReactFlowProps } from '@xyflow/react';
+import type { GraphEdge } from '../model/graph-view.ts';
 import { formatDuration } from './format.ts';
 import { Shown } from './Shown.tsx';
 
@@ -66,3 +67,19 @@ export const READ_ONLY_FLOW = {
   minZoom: 0.1,
   colorMode: 'system',
 } satisfies Partial<ReactFlowProps>;
+
+/** A React Flow edge along a graph edge: forward edges leave at the bottom, back edges loop round the right side. */
+export function flowEdge<T extends Record<string, unknown>, K extends string>(edge: GraphEdge, type: K, back: boolean, data: T, color: string, taken: boolean): Edge<T, K> {
+  return {
+    id: edge.id,
+    source: edge.from,
+    target: edge.to,
+    type,
+    sourceHandle: back ? 'back-out' : 'out',
+    targetHandle: back ? 'back-in' : 'in',
+    data,
+    markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color },
+    // A taken edge is drawn over the others.
+    zIndex: taken ? 1 : 0,
+  };
+}
