@@ -127,7 +127,7 @@ test('? opens the keyboard help as a modal dialog listing the shortcuts; Esc clo
   assert.deepEqual(session.errors, []);
 });
 
-test('a run\'s cursor, node, attempt and tab survive a reload', async () => {
+test('a run\'s cursor, node, attempt, tab and event filters survive a reload', async () => {
   const page = session.page;
   await page.goto(new URL('/?run=retry-timeout', runs.server.url).toString());
   await page.getByTestId('bundle').waitFor();
@@ -140,7 +140,9 @@ test('a run\'s cursor, node, attempt and tab survive a reload', async () => {
   await page.getByTestId('attempt-tab-fetch#1').click();
   const node = { id: 'fetch' };
   await page.getByTestId('tab-events').click();
-  await page.waitForFunction(() => new URLSearchParams(location.search).get('tab') === 'events' && new URLSearchParams(location.search).has('attempt'));
+  await page.getByTestId('filter-type').selectOption('node.outcome');
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('tab') === 'events' && new URLSearchParams(location.search).has('attempt')
+    && new URLSearchParams(location.search).get('events.type') === 'node.outcome');
   const before = new URL(page.url()).searchParams;
   assert.equal(before.get('node'), node.id);
   const pos = await page.getByTestId('cursor-pos').getAttribute('data-seq');
@@ -148,7 +150,8 @@ test('a run\'s cursor, node, attempt and tab survive a reload', async () => {
   await page.reload();
   await page.getByTestId('bundle').waitFor();
   const after = new URL(page.url()).searchParams;
-  for (const name of ['run', 'seq', 'node', 'attempt', 'tab']) assert.equal(after.get(name), before.get(name), name);
+  for (const name of ['run', 'seq', 'node', 'attempt', 'tab', 'events.type']) assert.equal(after.get(name), before.get(name), name);
+  assert.equal(await page.getByTestId('filter-type').inputValue(), 'node.outcome');
   assert.equal(await page.getByTestId('cursor-pos').getAttribute('data-seq'), pos);
   assert.equal(await page.getByTestId('tab-events').getAttribute('aria-selected'), 'true');
   await page.getByTestId('tab-node').click();
@@ -253,7 +256,16 @@ test('the waterfall zooms in and out (buttons, Ctrl + wheel), pans, and fits the
   await check('wheel zoom');
   await screenshot(page, 'waterfall-zoomed');
 
+  // The window is in the address bar: a reload shows the same part of the run.
+  const zoomed = await windowOf();
+  await page.waitForFunction(() => new URLSearchParams(location.search).has('wf'));
+  await page.reload();
+  await wf.waitFor();
+  const reloaded = await windowOf();
+  assert.ok(Math.abs(reloaded.from - zoomed.from) < 0.01 && Math.abs(reloaded.to - zoomed.to) < 0.01, `${JSON.stringify(reloaded)} vs ${JSON.stringify(zoomed)}`);
+
   await page.getByTestId('wf-zoom-fit').click();
   assert.deepEqual(await windowOf(), { from: 0, to: span });
+  await page.waitForFunction(() => !new URLSearchParams(location.search).has('wf'));
   assert.deepEqual(session.errors, []);
 });

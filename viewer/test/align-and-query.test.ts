@@ -45,3 +45,12 @@ test('the waterfall window zooms around its anchor and stays inside the run', as
   assert.deepEqual(panWindow({ fromMs: 10, toMs: 30 }, 100, -50), { fromMs: 0, toMs: 20 });
   assert.deepEqual(panWindow({ fromMs: 10, toMs: 30 }, 100, 500), { fromMs: 80, toMs: 100 });
 });
+
+test('the waterfall window round-trips through its URL parameter; junk and the whole run give none', async () => {
+  const { windowFromParam, windowParam } = await import('../src/model/waterfall.ts');
+  assert.equal(windowParam({ fromMs: 0, toMs: 100 }, 100), undefined);
+  assert.equal(windowParam({ fromMs: 12.5, toMs: 20.25 }, 100), '12.5-20.25');
+  assert.deepEqual(windowFromParam('12.5-20.25', 100), { fromMs: 12.5, toMs: 20.25 });
+  assert.deepEqual(windowFromParam('90-400', 100), { fromMs: 0, toMs: 100 });
+  for (const junk of [null, '', 'abc', '20-10', '5-5', '-3-4']) assert.equal(windowFromParam(junk, 100), undefined, String(junk));
+});

@@ -147,3 +147,20 @@ export function zoomWindow(w: TimeWindow, spanMs: number, factor: number, anchor
 export function panWindow(w: TimeWindow, spanMs: number, deltaMs: number): TimeWindow {
   return clampWindow(w.fromMs + deltaMs, w.toMs - w.fromMs, spanMs);
 }
+
+/** The window as the address bar keeps it (`wf=<from>-<to>`, ms), or undefined for the whole run. */
+export function windowParam(w: TimeWindow, spanMs: number): string | undefined {
+  if (w.fromMs <= 0 && w.toMs >= spanMs) return undefined;
+  const ms = (n: number) => String(Math.round(n * 1000) / 1000);
+  return `${ms(w.fromMs)}-${ms(w.toMs)}`;
+}
+
+/** A `wf=` parameter read back, kept inside the run; undefined (the whole run) when it is not one. */
+export function windowFromParam(param: string | null | undefined, spanMs: number): TimeWindow | undefined {
+  const m = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(param ?? '');
+  if (!m) return undefined;
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  if (!(to > from)) return undefined;
+  return clampWindow(from, to - from, spanMs);
+}

@@ -23,6 +23,14 @@ export const SHORTCUTS: ReadonlyArray<{ where: string; keys: ReadonlyArray<[keys
     ],
   },
   {
+    where: 'The waterfall',
+    keys: [
+      [['Ctrl', 'wheel'], 'zoom the time axis (⌘ on a Mac)'],
+      [['Shift', 'wheel'], 'move along the time axis'],
+      [['drag'], 'move along the axis (on the axis)'],
+    ],
+  },
+  {
     where: 'Everywhere',
     keys: [
       [['?'], 'this help'],

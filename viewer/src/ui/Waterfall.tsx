@@ -4,7 +4,7 @@
 // (Shift + wheel, a sideways wheel, or dragging the axis); `fit` shows the whole run again.
 import { useEffect, useMemo, useRef, useState, type PointerEvent as ReactPointerEvent } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { cursorMs, fullWindow, panWindow, waterfallOf, zoomWindow, type Bar, type TimeWindow } from '../model/waterfall.ts';
+import { cursorMs, fullWindow, panWindow, waterfallOf, windowFromParam, windowParam, zoomWindow, type Bar, type TimeWindow } from '../model/waterfall.ts';
 import { useStore, useView } from './store-context.tsx';
 import { formatDuration, hue } from './format.ts';
 import { Shown } from './Shown.tsx';
@@ -33,18 +33,27 @@ export function Waterfall() {
   const at = cursorMs(model.timeline, cursor, wf);
   const parentRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({ count: wf.bars.length, getScrollElement: () => parentRef.current, estimateSize: () => ROW, overscan: 12 });
-  const [view, setView] = useState<TimeWindow>(() => fullWindow(wf));
+  // The window is kept in the address bar (`wf=`), with the rest of the view.
+  const [view, setView] = useState<TimeWindow>(() => windowFromParam(new URLSearchParams(location.search).get('wf'), wf.spanMs) ?? fullWindow(wf));
   // A live run grows: while the whole run is shown, keep showing all of it.
-  const [whole, setWhole] = useState(true);
+  const [whole, setWhole] = useState(() => windowParam(view, wf.spanMs) === undefined);
   const win = whole ? fullWindow(wf) : view;
   const width = win.toMs - win.fromMs;
   const place = (ms: number) => Math.max(0, Math.min(100, ((ms - win.fromMs) / width) * 100));
   const pct = (ms: number) => `${place(ms)}%`;
   const pick = (bar: Bar) => store.setState({ cursor: bar.startIndex + 1, follow: false, node: bar.nodeId, attempt: bar.attemptId });
   const apply = (next: TimeWindow) => {
-    setWhole(next.fromMs <= 0 && next.toMs >= wf.spanMs);
+    setWhole(windowParam(next, wf.spanMs) === undefined);
     setView(next);
   };
+  const param = whole ? undefined : windowParam(view, wf.spanMs);
+  useEffect(() => {
+    const q = new URLSearchParams(location.search);
+    if (param) q.set('wf', param);
+    else q.delete('wf');
+    const search = q.toString() ? `?${q.toString()}` : '';
+    if (search !== location.search) history.replaceState(history.state, '', `${location.pathname}${search}${location.hash}`);
+  }, [param]);
   const zoom = (factor: number, anchor?: number) => apply(zoomWindow(win, wf.spanMs, factor, anchor ?? (at >= win.fromMs && at <= win.toMs ? at : undefined)));
   // The wheel is read natively: React's wheel listener is passive and cannot keep the page from scrolling.
   const trackRef = useRef<HTMLDivElement>(null);
