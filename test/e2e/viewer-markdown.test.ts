@@ -141,3 +141,20 @@ test('a tool call\'s diff content is a line diff: removed and added lines marked
   await view.scrollIntoViewIfNeeded();
   await screenshot(page, 'tool-call-diff');
 });
+
+test('a fenced block in a known language is highlighted as elements, its text unchanged and still inert', async () => {
+  const page = h.session.page;
+  await h.viewer.open('tab=session&node=ask');
+  const code = page.locator('[data-testid="entry"][data-role="agent"] [data-testid="md-code"]').first();
+  await code.waitFor();
+  assert.equal(await code.getAttribute('data-language'), 'ts');
+  assert.equal(await code.locator('.hljs-keyword').first().textContent(), 'const');
+  assert.equal(await code.locator('.hljs-literal').first().textContent(), 'true');
+  // The comment holding an <img onerror> is a comment span with that text, not an element.
+  assert.match((await code.locator('.hljs-comment').textContent()) ?? '', /<img src=x onerror=alert\(1\)>/);
+  assert.equal(await code.textContent(), 'const verbose = true; // <img src=x onerror=alert(1)>\n');
+  assert.equal(await page.locator('.inspector img, .inspector [onerror]').count(), 0);
+  // Keywords and comments differ in colour from plain code text.
+  const colour = (sel: string) => code.locator(sel).first().evaluate((el) => getComputedStyle(el).color);
+  assert.notEqual(await colour('.hljs-keyword'), await code.evaluate((el) => getComputedStyle(el).color));
+});

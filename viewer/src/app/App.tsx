@@ -11,16 +11,17 @@ import { createViewStore } from '../model/store.ts';
 import { StoreProvider } from '../ui/store-context.tsx';
 import { ResourcesProvider } from '../ui/resources.tsx';
 import { BundleView } from '../ui/BundleView.tsx';
-import { RunList } from '../ui/RunList.tsx';
+import { NoRunsYet, RunList } from '../ui/RunList.tsx';
 import { Landing } from '../ui/Landing.tsx';
+import { KeyboardHelp } from '../ui/KeyboardHelp.tsx';
 import type { RunSummary } from '../../server/summary.ts';
 import { openBundle, readDeepLink, resourcesFor, syncUrl } from './open-bundle.ts';
-import { OpenCompare, comparePair, runsCompareInfo } from './OpenCompare.tsx';
+import { OpenCompare, comparePair, orientCompare, runsCompareInfo } from './OpenCompare.tsx';
 
 type Route =
   | { kind: 'starting' }
   | { kind: 'landing'; message?: string }
-  | { kind: 'runs'; title: string; runs: RunSummary[]; /** A static site's list: relative links, nothing to refresh or compare. */ static?: boolean }
+  | { kind: 'runs'; title: string; root: string; runs: RunSummary[]; /** A static site's list: relative links, nothing to refresh or compare. */ static?: boolean }
   | { kind: 'local-runs'; source: BundleSource }
   | { kind: 'bundle'; backend: BundleBackend; run?: string; backHref?: string }
   | { kind: 'compare'; info: CompareInfo; backHref?: string };
@@ -67,11 +68,11 @@ export function App() {
         const index = await fetchSiteIndex(site);
         const one = index.bundles.length === 1 ? index.bundles[0] : index.bundles.find((b) => b.id === link.run);
         if (one) return setRoute({ kind: 'bundle', backend: new StaticBackend(site, one), ...(index.bundles.length > 1 ? { run: one.id, backHref: './' } : {}) });
-        return setRoute({ kind: 'runs', title: index.name, runs: index.bundles.map(siteRunSummary), static: true });
+        return setRoute({ kind: 'runs', title: index.name, root: index.name, runs: index.bundles.map(siteRunSummary), static: true });
       }
       const info = await fetchServerInfo();
       if (!info) return setRoute({ kind: 'landing' });
-      if (info.mode === 'compare' && info.compare) return setRoute({ kind: 'compare', info: info.compare });
+      if (info.mode === 'compare' && info.compare) return setRoute({ kind: 'compare', info: orientCompare(info.compare, comparePair()) });
       if (info.mode === 'bundle') return setRoute({ kind: 'bundle', backend: new HttpBackend('', info.name) });
       if (info.mode === 'zip') {
         const source = await zipSource(info.name, await fetchServedZip());
@@ -80,7 +81,7 @@ export function App() {
       const pair = comparePair();
       if (info.mode === 'runs' && pair) return setRoute({ kind: 'compare', info: runsCompareInfo(info, pair[0], pair[1]), backHref: '/' });
       if (link.run !== undefined) return setRoute({ kind: 'bundle', backend: new HttpBackend(link.run), run: link.run, backHref: '/' });
-      setRoute({ kind: 'runs', title: info.name, runs: await fetchRuns() });
+      setRoute({ kind: 'runs', title: info.name, root: info.root ?? info.name, runs: await fetchRuns() });
     })().catch((err: unknown) => setRoute({ kind: 'landing', message: (err as Error).message }));
   }, []);
 
@@ -135,9 +136,10 @@ export function App() {
           hrefOf={(r) => `${route.static ? '' : '/'}?run=${encodeURIComponent(r.id)}`}
           compareHref={route.static ? undefined : (a, b) => `/?compare=${encodeURIComponent(a.id)}&with=${encodeURIComponent(b.id)}`}
           onRefresh={route.static ? undefined : () => {
-            const title = route.title;
-            fetchRuns().then((runs) => setRoute({ kind: 'runs', title, runs }), (err: unknown) => setRoute({ kind: 'landing', message: (err as Error).message }));
+            const { title, root } = route;
+            fetchRuns().then((runs) => setRoute({ kind: 'runs', title, root, runs }), (err: unknown) => setRoute({ kind: 'landing', message: (err as Error).message }));
           }}
+          empty={<NoRunsYet root={route.root} />}
         />
       );
       break;
@@ -160,6 +162,7 @@ export function App() {
   return (
     <div className={`app${dragging ? ' dragging' : ''}`} data-testid="app">
       {body}
+      <KeyboardHelp />
       {dragging && <div className="drop-overlay">Drop a bundle folder or .zip to open it</div>}
     </div>
   );

@@ -13,6 +13,14 @@ export function comparePair(search: string = location.search): [string, string] 
   return a !== null && b !== null ? [a, b] : undefined;
 }
 
+/**
+ * The compare page's sides as the address bar names them: `flowtape view a b` serves runs `a` and `b`, and
+ * `?compare=b&with=a` shows them the other way round (as `flowtape diff b a`); any other pair is ignored.
+ */
+export function orientCompare(info: CompareInfo, pair: [string, string] | undefined): CompareInfo {
+  return pair && pair[0] === info.b.run && pair[1] === info.a.run ? { ...info, a: info.b, b: info.a } : info;
+}
+
 /** Two runs of the served runs-root, named and normalised as `flowtape diff <root>/<a> <root>/<b>` would. */
 export function runsCompareInfo(info: ServerInfo, a: string, b: string): CompareInfo {
   const side = (run: string) => ({ run, kind: 'dir' as const, location: run, ...(info.root ? { dir: `${info.root.replace(/\/+$/, '')}/${run}` } : {}) });
@@ -35,7 +43,13 @@ export function OpenCompare({ info, backHref }: { info: CompareInfo; backHref?: 
     return <div className="center-message" data-testid="loading">Comparing <Shown text={`${info.a.location} and ${info.b.location}`} />: {state.stage}…</div>;
   }
   if (state.status === 'error') {
-    return <div className="center-message error-text" data-testid="load-error" role="alert"><Shown text={state.message} /></div>;
+    return (
+      <div className="center-message" data-testid="load-error" role="alert">
+        <div className="error-text"><Shown text={state.message} /></div>
+        <p className="muted">Check each side with <code>flowtape verify &lt;bundle&gt;</code> (it names the file and line of every problem);
+          {' '}<code>flowtape diff <Shown text={`${info.a.location} ${info.b.location}`} /></code> compares them in the terminal.</p>
+      </div>
+    );
   }
-  return <CompareView model={state.opened.model} resources={state.opened.resources} backHref={backHref} />;
+  return <CompareView model={state.opened.model} resources={state.opened.resources} backHref={backHref} pair={[info.a.run, info.b.run]} />;
 }

@@ -4,7 +4,7 @@ import type { BundleBackend } from '../backend/types.ts';
 import { loadBundle, pollBundle, withValidation, type Loaded } from '../model/loader.ts';
 import { loadSession, readArtifact } from '../model/sessions.ts';
 import { validateTrace } from '../model/validate-client.ts';
-import type { Store, Tab, ViewState } from '../model/store.ts';
+import { defaultFilters, type EventFilters, type Store, type Tab, type ViewState } from '../model/store.ts';
 import type { Resources } from '../ui/resources.tsx';
 
 export const LIVE_POLL_MS = 400;
@@ -13,8 +13,17 @@ export interface DeepLink {
   run?: string;
   seq?: number;
   node?: string;
+  /** The attempt picked in the inspector, and the session shown in the session tab. */
+  attempt?: string;
+  session?: string;
   tab?: Tab;
+  /** The events tab's filters, where they are not the default. */
+  filters?: Partial<EventFilters>;
 }
+
+/** The events tab's filters in the address bar: `events.source=`, `events.scope=`, … (`events.text` is the search). */
+const FILTER_KEYS = Object.keys(defaultFilters) as Array<keyof EventFilters>;
+const filterParam = (key: keyof EventFilters) => `events.${key}`;
 
 export function readDeepLink(search: string = location.search): DeepLink {
   const q = new URLSearchParams(search);
@@ -24,7 +33,10 @@ export function readDeepLink(search: string = location.search): DeepLink {
     run: q.get('run') ?? undefined,
     seq: seq !== null && /^\d+$/.test(seq) ? Number(seq) : undefined,
     node: q.get('node') || undefined,
+    attempt: q.get('attempt') || undefined,
+    session: q.get('session') || undefined,
     tab: tab === 'node' || tab === 'session' || tab === 'events' ? tab : undefined,
+    filters: Object.fromEntries(FILTER_KEYS.flatMap((k) => { const v = q.get(filterParam(k)); return v === null ? [] : [[k, v]]; })),
   };
 }
 
@@ -40,7 +52,7 @@ export function resourcesFor(backend: BundleBackend): Resources {
   };
 }
 
-/** Writes run/seq/node/tab into the address bar (replaceState, throttled), so a reload lands on the same view. */
+/** Writes run/seq/node/attempt/session/tab and the events filters into the address bar (replaceState, throttled), so a reload lands on the same view. */
 export function syncUrl(store: Store<ViewState>, run: string | undefined): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const write = () => {
@@ -51,10 +63,17 @@ export function syncUrl(store: Store<ViewState>, run: string | undefined): () =>
     if (run !== undefined) q.set('run', run);
     const e = s.cursor > 0 ? s.model.timeline.events[s.cursor - 1] : undefined;
     q.set('seq', String(e?.seq ?? 0));
-    if (s.node) q.set('node', s.node);
-    else q.delete('node');
+    for (const name of ['node', 'attempt', 'session'] as const) {
+      const value = s[name];
+      if (value) q.set(name, value);
+      else q.delete(name);
+    }
     if (s.tab !== 'node') q.set('tab', s.tab);
     else q.delete('tab');
+    for (const k of FILTER_KEYS) {
+      if (s.filters[k] !== defaultFilters[k]) q.set(filterParam(k), s.filters[k]);
+      else q.delete(filterParam(k));
+    }
     const url = `${location.pathname}?${q.toString()}${location.hash}`;
     if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(history.state, '', url);
   };
@@ -126,7 +145,10 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
   let linkPending = link.seq !== undefined;
   const place = (s: ViewState, model: Loaded['model'], final: boolean): Partial<ViewState> => {
     const length = model.timeline.length;
-    const first = s.model ? {} : { node: link.node, tab: link.tab ?? ('node' as Tab) };
+    const first = s.model ? {} : {
+      node: link.node, attempt: link.attempt, session: link.session, tab: link.tab ?? ('node' as Tab),
+      filters: { ...defaultFilters, ...link.filters },
+    };
     if (linkPending && link.seq !== undefined) {
       if ((model.timeline.events.at(-1)?.seq ?? 0) >= link.seq || final) {
         linkPending = false;

@@ -149,3 +149,59 @@ export function differencesUnder(result: DiffResult, prefix: string): Difference
 export function delta(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined || b === undefined ? undefined : b - a;
 }
+
+/** One row of an alignment: an item of a, of b, or of both (indexes into the two lists). */
+export interface Aligned {
+  a?: number;
+  b?: number;
+}
+
+/**
+ * Aligns two lists by their keys (each turn's prompt): the longest common subsequence of keys is paired, and what lies
+ * between two paired items is paired in order (a prompt reworded is one changed turn), the rest left on one
+ * side. So one turn inserted in b leaves every turn after it paired with its own, not shifted to "changed".
+ * Plain O(n·m) table: conversations have tens of turns, not thousands.
+ */
+export function alignByKey(ka: readonly string[], kb: readonly string[]): Aligned[] {
+  const n = ka.length;
+  const m = kb.length;
+  const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      lcs[i]![j] = ka[i] === kb[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+    }
+  }
+  const out: Aligned[] = [];
+  let i = 0;
+  let j = 0;
+  let gapA: number[] = [];
+  let gapB: number[] = [];
+  const flush = () => {
+    for (let k = 0; k < Math.max(gapA.length, gapB.length); k++) out.push({ ...(k < gapA.length ? { a: gapA[k] } : {}), ...(k < gapB.length ? { b: gapB[k] } : {}) });
+    gapA = [];
+    gapB = [];
+  };
+  while (i < n || j < m) {
+    if (i < n && j < m && ka[i] === kb[j]) {
+      flush();
+      out.push({ a: i++, b: j++ });
+    } else if (j >= m || (i < n && lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
+      gapA.push(i++);
+    } else {
+      gapB.push(j++);
+    }
+  }
+  flush();
+  return out;
+}
+
+/** The nodes one run has and the other lacks entirely (in neither its flow nor its trace): id → the run that has it. */
+export function onlyIn(model: Pick<CompareModel, 'a' | 'b'>): Map<string, SideName> {
+  const has = (m: BundleModel) => new Set([...(m.flow?.nodes ?? []).map((n) => n.id), ...m.timeline.final.nodes.keys()]);
+  const ha = has(model.a);
+  const hb = has(model.b);
+  const out = new Map<string, SideName>();
+  for (const id of ha) if (!hb.has(id)) out.set(id, 'a');
+  for (const id of hb) if (!ha.has(id)) out.set(id, 'b');
+  return out;
+}

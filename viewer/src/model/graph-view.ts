@@ -42,7 +42,12 @@ function edgeKey(from: string, to: string): string {
   return `${from}\u2192${to}`;
 }
 
-export function buildStructure(flow: FlowSnapshot | undefined, final: ProjectionState): GraphStructure {
+/** What a run's final state tells about the graph: the nodes it ran and the edges it took. */
+type Seen = Pick<ProjectionState, 'steps' | 'nodes' | 'edges'>;
+
+/** The graph of a flow plus what one run (or several, overlaid on one page) ran and took beyond it. */
+export function buildStructure(flow: FlowSnapshot | undefined, runs: Seen | readonly Seen[]): GraphStructure {
+  const finals: readonly Seen[] = Array.isArray(runs) ? runs : [runs as Seen];
   const nodes: GraphNode[] = [];
   const seen = new Set<string>();
   for (const spec of flow?.nodes ?? []) {
@@ -51,11 +56,13 @@ export function buildStructure(flow: FlowSnapshot | undefined, final: Projection
     nodes.push({ id: spec.id, nodeType: spec.nodeType, title: spec.title, spec, undeclared: false, isStart: spec.id === flow?.startAt });
   }
   const stepTypes = new Map<string, NodeType>();
-  for (const step of final.steps) if (!stepTypes.has(step.nodeId)) stepTypes.set(step.nodeId, step.nodeType);
-  for (const nodeId of final.nodes.keys()) {
-    if (seen.has(nodeId)) continue;
-    seen.add(nodeId);
-    nodes.push({ id: nodeId, nodeType: stepTypes.get(nodeId) ?? 'unknown', undeclared: flow !== undefined, isStart: !flow && nodes.length === 0 });
+  for (const final of finals) for (const step of final.steps) if (!stepTypes.has(step.nodeId)) stepTypes.set(step.nodeId, step.nodeType);
+  for (const final of finals) {
+    for (const nodeId of final.nodes.keys()) {
+      if (seen.has(nodeId)) continue;
+      seen.add(nodeId);
+      nodes.push({ id: nodeId, nodeType: stepTypes.get(nodeId) ?? 'unknown', undeclared: flow !== undefined, isStart: !flow && nodes.length === 0 });
+    }
   }
 
   const edges = new Map<string, GraphEdge>();
@@ -73,9 +80,11 @@ export function buildStructure(flow: FlowSnapshot | undefined, final: Projection
       addEdge(e.from, e.to, false);
     }
   }
-  for (const key of final.edges.keys()) {
-    const [from, to] = key.split('\u2192') as [string, string];
-    if (!edges.has(key) && seen.has(from) && seen.has(to)) addEdge(from, to, true);
+  for (const final of finals) {
+    for (const key of final.edges.keys()) {
+      const [from, to] = key.split('\u2192') as [string, string];
+      if (!edges.has(key) && seen.has(from) && seen.has(to)) addEdge(from, to, true);
+    }
   }
   const edgeList = [...edges.values()];
   const layout = layoutGraph(

@@ -72,3 +72,35 @@ export function facets(runs: readonly RunSummary[]): { status: Array<[string, nu
 export function queryRuns(runs: readonly RunSummary[], q: RunQuery): RunSummary[] {
   return sortRuns(filterRuns(runs, q), q.sort, q.dir);
 }
+
+const COLUMNS: readonly RunColumn[] = ['status', 'flow', 'run', 'started', 'duration', 'events'];
+
+/**
+ * The query kept in the address bar (`sort`, `dir`, `status`, `flow`, `q`; defaults left out), so a reload or a
+ * shared link shows the same rows. Unknown values fall back to the default.
+ */
+export function runQueryFromSearch(search: string): RunQuery {
+  const p = new URLSearchParams(search);
+  const sort = p.get('sort');
+  const dir = p.get('dir');
+  return {
+    sort: COLUMNS.includes(sort as RunColumn) ? (sort as RunColumn) : defaultRunQuery.sort,
+    dir: dir === 'asc' || dir === 'desc' ? dir : defaultRunQuery.dir,
+    status: p.get('status') ?? '',
+    flow: p.get('flow') ?? '',
+    text: p.get('q') ?? '',
+  };
+}
+
+/** `search` with the query's parameters set (and defaults removed); other parameters are kept. */
+export function runQuerySearch(q: RunQuery, search = ''): string {
+  const p = new URLSearchParams(search);
+  const put = (name: string, value: string, fallback: string) => (value === fallback ? p.delete(name) : p.set(name, value));
+  put('sort', q.sort, defaultRunQuery.sort);
+  put('dir', q.dir, defaultRunQuery.dir);
+  put('status', q.status, '');
+  put('flow', q.flow, '');
+  put('q', q.text, '');
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}

@@ -111,3 +111,56 @@ export function cursorMs(timeline: Timeline, cursor: number, wf: Waterfall): num
   const t = e ? Date.parse(e.at) : NaN;
   return Number.isFinite(t) ? t - wf.originMs : 0;
 }
+
+/** The part of the axis on screen (ms from the run's start): the whole run, or a zoomed-in part of it. */
+export interface TimeWindow {
+  fromMs: number;
+  toMs: number;
+}
+
+export function fullWindow(wf: Pick<Waterfall, 'spanMs'>): TimeWindow {
+  return { fromMs: 0, toMs: wf.spanMs };
+}
+
+/** The narrowest window: a millisecond (the events' own resolution), or 1/10,000 of a long run. */
+function minWidth(spanMs: number): number {
+  return Math.min(spanMs, Math.max(1, spanMs / 10_000));
+}
+
+/** Shifted (keeping its width) to lie inside the run. */
+function clampWindow(fromMs: number, width: number, spanMs: number): TimeWindow {
+  const w = Math.min(Math.max(width, minWidth(spanMs)), spanMs);
+  const from = Math.min(Math.max(0, fromMs), spanMs - w);
+  return { fromMs: from, toMs: from + w };
+}
+
+/** Zoomed by `factor` (< 1 in, > 1 out) keeping `anchorMs` (the pointer, the cursor) where it is on screen. */
+export function zoomWindow(w: TimeWindow, spanMs: number, factor: number, anchorMs = (w.fromMs + w.toMs) / 2): TimeWindow {
+  const width = w.toMs - w.fromMs;
+  const next = Math.min(Math.max(width * factor, minWidth(spanMs)), spanMs);
+  const at = Math.min(Math.max(anchorMs, w.fromMs), w.toMs);
+  const share = width > 0 ? (at - w.fromMs) / width : 0.5;
+  return clampWindow(at - share * next, next, spanMs);
+}
+
+/** Moved by `deltaMs` (negative: earlier), kept inside the run. */
+export function panWindow(w: TimeWindow, spanMs: number, deltaMs: number): TimeWindow {
+  return clampWindow(w.fromMs + deltaMs, w.toMs - w.fromMs, spanMs);
+}
+
+/** The window as the address bar keeps it (`wf=<from>-<to>`, ms), or undefined for the whole run. */
+export function windowParam(w: TimeWindow, spanMs: number): string | undefined {
+  if (w.fromMs <= 0 && w.toMs >= spanMs) return undefined;
+  const ms = (n: number) => String(Math.round(n * 1000) / 1000);
+  return `${ms(w.fromMs)}-${ms(w.toMs)}`;
+}
+
+/** A `wf=` parameter read back, kept inside the run; undefined (the whole run) when it is not one. */
+export function windowFromParam(param: string | null | undefined, spanMs: number): TimeWindow | undefined {
+  const m = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(param ?? '');
+  if (!m) return undefined;
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  if (!(to > from)) return undefined;
+  return clampWindow(from, to - from, spanMs);
+}

@@ -114,6 +114,7 @@ export function AttemptCompare({ model, attemptId, lines, resources, onPick }: {
             resources={resources}
             differences={model.result.differences.filter((d) => d.path.startsWith(pointer('sessions', sessionKey)))}
             attemptId={attemptId}
+            normalize={model.normalize}
           />
         </>
       )}

@@ -13,6 +13,7 @@ import { Shown } from './Shown.tsx';
 import type { Tab } from '../model/store.ts';
 import { UsageLine } from './UsageView.tsx';
 import { ReplayBadge } from './ReplayBadge.tsx';
+import { HelpButton } from './KeyboardHelp.tsx';
 
 function Header({ backHref }: { backHref?: string }) {
   const model = useView((s) => s.model)!;
@@ -41,6 +42,7 @@ function Header({ backHref }: { backHref?: string }) {
         </span>
       )}
       {!model.live && <span className="muted" data-testid="source-label"><Shown text={model.label} /></span>}
+      <HelpButton />
     </header>
   );
 }
@@ -54,7 +56,7 @@ function Issues() {
   return (
     <div className={`issues ${errors > 0 ? 'has-errors' : 'warnings'}`} data-testid="issues" data-count={issues.length} role="status">
       <div className="issues-head">
-        <span>⚠ {issues.length} problem{issues.length === 1 ? '' : 's'} reading this bundle — showing what could be read.</span>
+        <span>⚠ {issues.length} problem{issues.length === 1 ? '' : 's'} reading this bundle — showing what could be read. <span className="muted"><code>flowtape verify</code> checks it; <code>flowtape repair</code> fixes what a writer that died left.</span></span>
         <span className="first-issue" data-testid="first-issue"><Shown text={first.message} /></span>
         {issues.length > 1 && <button type="button" onClick={() => setOpen(!open)}>{open ? 'hide' : 'show all'}</button>}
       </div>
@@ -99,7 +101,15 @@ export function BundleView({ backHref }: { backHref?: string }) {
     if (hasModel && performance.getEntriesByName('flowtape:ready').length === 0) performance.mark('flowtape:ready');
     if (fullyLoaded && performance.getEntriesByName('flowtape:loaded').length === 0) performance.mark('flowtape:loaded');
   }, [hasModel, fullyLoaded]);
-  if (loadError) return <div className="center-message error-text" data-testid="load-error" role="alert"><Shown text={loadError} /></div>;
+  if (loadError) {
+    return (
+      <div className="center-message" data-testid="load-error" role="alert">
+        <div className="error-text"><Shown text={loadError} /></div>
+        <p className="muted">The viewer could not read the bundle from where it is served. Is <code>flowtape view</code> still running?
+          Start it again and reload this page; <code>flowtape verify &lt;bundle&gt;</code> checks the bundle itself.</p>
+      </div>
+    );
+  }
   if (!model) {
     return (
       <div className="center-message" data-testid="loading">
@@ -113,6 +123,11 @@ export function BundleView({ backHref }: { backHref?: string }) {
         <div className="center-message" role="alert">
           <div className="error-text" data-testid="fatal-error"><Shown text={model.fatal} /></div>
           <div className="muted"><Shown text={model.label} /></div>
+          <p className="muted" data-testid="fatal-hint">
+            <code>flowtape verify <Shown text={model.label} /></code> lists every problem with its file and line;
+            {' '}<code>flowtape repair <Shown text={model.label} /></code> rebuilds what a writer that died left unfinished.
+            {' '}A bundle from a newer flowtape needs that version's viewer.
+          </p>
         </div>
       </div>
     );

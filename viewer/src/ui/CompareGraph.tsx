@@ -2,11 +2,10 @@
 // (edges taken by a, by b, or by both), each node with its status and attempts in a and in b, and the nodes whose
 // behaviour differs marked. A click selects the node's first attempt.
 import { memo, useCallback, useMemo } from 'react';
-import { BaseEdge, Handle, MarkerType, Position, ReactFlow, getSmoothStepPath, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
+import { BaseEdge, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
 import { buildStructure, edgeCount, type GraphEdge, type GraphNode } from '../model/graph-view.ts';
-import { unionFlow, type CompareModel } from '../model/compare.ts';
-import { Shown } from './Shown.tsx';
-import { formatDuration } from './format.ts';
+import { onlyIn, unionFlow, type CompareModel } from '../model/compare.ts';
+import { CardFrame, CardTitle, READ_ONLY_FLOW, StatusLine, edgePath, flowEdge } from './NodeCardParts.tsx';
 
 interface SideState {
   status?: string;
@@ -19,6 +18,8 @@ interface CmpCardData extends Record<string, unknown> {
   a: SideState;
   b: SideState;
   differs: boolean;
+  /** Drawn from one run only: neither the other run's flow nor its trace has the node. */
+  only?: 'a' | 'b';
   selected: boolean;
 }
 
@@ -37,32 +38,30 @@ function SideLine({ name, side }: { name: string; side: SideState }) {
   const status = side.status ?? 'not run';
   return (
     <div className={`cmp-side side-${name}`} data-testid={`node-side-${name}`} data-status={status} data-attempts={side.attempts}>
-      <b>{name}</b> <span className={`status-dot status-${side.status ?? 'pending'}`} /> <span className="status-text">{status}</span>
-      {side.attempts > 1 && <span className="attempts">×{side.attempts}</span>}
-      {side.durationMs !== undefined && <span className="duration">{formatDuration(side.durationMs)}</span>}
+      <b>{name}</b> <StatusLine status={side.status ?? 'pending'} label={status} attempts={side.attempts} durationMs={side.durationMs} />
     </div>
   );
 }
 
 const CompareCard = memo(function CompareCard({ data }: NodeProps<CmpCard>) {
-  const { node, a, b, differs, selected } = data;
+  const { node, a, b, differs, only, selected } = data;
   return (
-    <div className={`card cmp-card type-${node.nodeType}${differs ? ' differs' : ''}${selected ? ' selected' : ''}`}
-      data-testid={`cmp-node-${node.id}`} data-id={node.id} data-differs={differs ? 'true' : 'false'}>
-      <Handle type="target" position={Position.Top} id="in" isConnectable={false} />
-      <Handle type="target" position={Position.Right} id="back-in" isConnectable={false} />
-      <div className="card-title"><Shown text={node.title ?? node.id} />{differs && <span className="differs-badge" title="behaviour differs between a and b">≠</span>}</div>
+    <CardFrame className={`card cmp-card type-${node.nodeType}${differs ? ' differs' : ''}${only ? ` only-${only}` : ''}${selected ? ' selected' : ''}`}
+      attrs={{ 'data-testid': `cmp-node-${node.id}`, 'data-id': node.id, 'data-differs': differs ? 'true' : 'false', 'data-only': only ?? '' }}
+      title={only ? `only in ${only}: the other run's flow and trace do not have this node` : undefined}>
+      <CardTitle text={node.title ?? node.id}>
+        {only && <span className={`only-badge only-${only}`} data-testid="only-badge">only {only}</span>}
+        {differs && <span className="differs-badge" title="behaviour differs between a and b">≠</span>}
+      </CardTitle>
       <SideLine name="a" side={a} />
       <SideLine name="b" side={b} />
-      <Handle type="source" position={Position.Bottom} id="out" isConnectable={false} />
-      <Handle type="source" position={Position.Right} id="back-out" isConnectable={false} />
-    </div>
+    </CardFrame>
   );
 });
 
 const CompareEdgeView = memo(function CompareEdgeView(props: EdgeProps<CmpEdge>) {
-  const { data, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd } = props;
-  const [path] = getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, borderRadius: 10, offset: data?.back ? 40 : 20 });
+  const { data, markerEnd } = props;
+  const [path] = edgePath(props, data?.back ?? false);
   const a = data?.a ?? 0;
   const b = data?.b ?? 0;
   const taken = a > 0 && b > 0 ? 'both' : a > 0 ? 'a' : b > 0 ? 'b' : 'none';
@@ -76,9 +75,10 @@ const EDGE_COLOR: Record<string, string> = { both: '#7a4fd0', a: '#2f6fdf', b: '
 
 export function CompareGraph({ model, selected, onSelect }: { model: CompareModel; selected?: string; onSelect: (attemptId: string) => void }) {
   const structure = useMemo(
-    () => buildStructure(unionFlow(model.a.flow, model.b.flow), model.a.timeline.final),
+    () => buildStructure(unionFlow(model.a.flow, model.b.flow), [model.a.timeline.final, model.b.timeline.final]),
     [model],
   );
+  const only = useMemo(() => onlyIn(model), [model]);
   const selectedNode = selected?.replace(/#\d+$/, '');
   const nodes = useMemo(() => structure.nodes.map((node): CmpCard => {
     const side = (which: 'a' | 'b'): SideState => {
@@ -89,27 +89,17 @@ export function CompareGraph({ model, selected, onSelect }: { model: CompareMode
       id: node.id,
       type: 'cmpcard',
       position: structure.positions.get(node.id) ?? { x: 0, y: 0 },
-      data: { node, a: side('a'), b: side('b'), differs: model.differing.has(node.id), selected: selectedNode === node.id },
+      data: { node, a: side('a'), b: side('b'), differs: model.differing.has(node.id), only: only.get(node.id), selected: selectedNode === node.id },
       draggable: false,
       connectable: false,
     };
-  }), [structure, model, selectedNode]);
+  }), [structure, model, only, selectedNode]);
   const edges = useMemo(() => structure.edges.map((edge): CmpEdge => {
     const a = edgeCount(model.a.timeline.final, edge);
     const b = edgeCount(model.b.timeline.final, edge);
     const back = structure.backEdges.has(edge.id);
     const taken = a > 0 && b > 0 ? 'both' : a > 0 ? 'a' : b > 0 ? 'b' : 'none';
-    return {
-      id: edge.id,
-      source: edge.from,
-      target: edge.to,
-      type: 'cmpedge',
-      sourceHandle: back ? 'back-out' : 'out',
-      targetHandle: back ? 'back-in' : 'in',
-      data: { edge, a, b, back },
-      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: EDGE_COLOR[taken] },
-      zIndex: taken === 'none' ? 0 : 1,
-    };
+    return flowEdge(edge, 'cmpedge', back, { edge, a, b, back }, EDGE_COLOR[taken]!, taken !== 'none');
   }), [structure, model]);
   const onNodeClick = useCallback((_: unknown, node: CmpCard) => {
     const first = model.attempts.find((id) => id.replace(/#\d+$/, '') === node.id);
@@ -123,19 +113,10 @@ export function CompareGraph({ model, selected, onSelect }: { model: CompareMode
         nodeTypes={nodeTypes}
         edgeTypes={edgeTypes}
         onNodeClick={onNodeClick}
-        nodesDraggable={false}
-        nodesConnectable={false}
-        nodesFocusable={false}
-        edgesFocusable={false}
-        elementsSelectable={false}
-        disableKeyboardA11y
-        deleteKeyCode={null}
-        fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
-        minZoom={0.1}
+        {...READ_ONLY_FLOW}
       />
       <div className="cmp-legend muted">
-        path: <span className="legend-both">both</span> <span className="legend-a">only a</span> <span className="legend-b">only b</span> · <span className="differs-badge">≠</span> behaviour differs
+        path: <span className="legend-both">both</span> <span className="legend-a">only a</span> <span className="legend-b">only b</span> · <span className="differs-badge">≠</span> behaviour differs · <span className="only-badge only-b">only b</span> node of one run
       </div>
     </div>
   );

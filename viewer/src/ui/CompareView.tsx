@@ -1,6 +1,6 @@
 // The compare page: two runs, the differences `flowtape diff` reports (same engine, same order, same words), the
-// graph with both paths, and the selected attempt side by side. A difference selects its attempt; the selection is
-// kept in the URL (`?attempt=`) so a view can be shared.
+// graph with both paths, and the selected attempt side by side. A difference selects its attempt; the pair, the
+// attempt and the difference picked are kept in the URL (`?compare=&with=&attempt=&line=`) so a view can be shared.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { tokenTotal } from '@flowtape/schema';
 import { SECTIONS } from '@flowtape/schema/diff';
@@ -9,6 +9,7 @@ import type { Resources } from './resources.tsx';
 import { CompareGraph } from './CompareGraph.tsx';
 import { AttemptCompare } from './AttemptCompare.tsx';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
+import { HelpButton } from './KeyboardHelp.tsx';
 import { Shown } from './Shown.tsx';
 import { formatDuration } from './format.ts';
 import { usageText } from './usage-text.ts';
@@ -80,24 +81,41 @@ function DiffList({ model, selectedLine, onPick }: { model: CompareModel; select
   );
 }
 
-function readAttempt(): string | undefined {
-  return new URLSearchParams(location.search).get('attempt') ?? undefined;
+function readParam(name: string): string | undefined {
+  return new URLSearchParams(location.search).get(name) ?? undefined;
 }
 
-export function CompareView({ model, resources, backHref }: { model: CompareModel; resources: Record<SideName, Resources>; backHref?: string }) {
+/** The URL of this page with the sides swapped: the same attempt stays selected (the lines are numbered anew). */
+function swappedHref(pair: [string, string], attempt: string | undefined): string {
+  const q = new URLSearchParams(location.search);
+  q.set('compare', pair[1]);
+  q.set('with', pair[0]);
+  q.delete('line');
+  if (attempt) q.set('attempt', attempt);
+  return `${location.pathname}?${q.toString()}`;
+}
+
+export function CompareView({ model, resources, backHref, pair }: { model: CompareModel; resources: Record<SideName, Resources>; backHref?: string; pair: [string, string] }) {
   const [selected, setSelected] = useState<string | undefined>(() => {
     const lines = model.groups.flatMap((g) => g.lines);
     // The first attempt the report names in its own group, else the first any line points at.
-    return readAttempt() ?? lines.find((l) => l.difference.attemptId)?.target ?? lines.find((l) => l.target)?.target;
+    return readParam('attempt') ?? lines.find((l) => l.difference.attemptId)?.target ?? lines.find((l) => l.target)?.target;
   });
-  const [selectedLine, setSelectedLine] = useState<number | undefined>();
+  const [selectedLine, setSelectedLine] = useState<number | undefined>(() => {
+    const line = Number(readParam('line'));
+    return Number.isInteger(line) && line >= 0 ? line : undefined;
+  });
   useEffect(() => {
     const q = new URLSearchParams(location.search);
+    q.set('compare', pair[0]);
+    q.set('with', pair[1]);
     if (selected) q.set('attempt', selected);
     else q.delete('attempt');
+    if (selectedLine !== undefined) q.set('line', String(selectedLine));
+    else q.delete('line');
     const url = `${location.pathname}?${q.toString()}`;
     if (url !== `${location.pathname}${location.search}`) history.replaceState(history.state, '', url);
-  }, [selected]);
+  }, [selected, selectedLine, pair]);
   const pick = useCallback((line: DiffLine) => {
     setSelectedLine(line.index);
     if (line.target) setSelected(line.target);
@@ -118,6 +136,8 @@ export function CompareView({ model, resources, backHref }: { model: CompareMode
         <SideHeader model={model} which="a" />
         <SideHeader model={model} which="b" />
         <Deltas model={model} />
+        <a className="swap-link" href={swappedHref(pair, selected)} data-testid="swap-sides" title="compare b with a instead">swap a ⇄ b</a>
+        <HelpButton />
       </header>
       <div className="cmp-split">
         <ErrorBoundary where="differences" resetKey={model}>

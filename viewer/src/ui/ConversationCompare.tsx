@@ -1,13 +1,15 @@
 // The two conversations of one session (the diff's session key: `handle`, `handle#2`) aligned turn by turn: a
-// turn starts at each user message; within a turn, entries are paired in order. An entry is marked changed where
-// the diff engine reported a difference under its message (the same paths `flowtape diff` lists), and the
-// changed fields are named.
+// turn starts at each user message, and turns are paired by their prompt (alignByKey), so a turn inserted in one
+// run does not shift every later turn to "changed"; within a turn, entries are paired in order. An entry at the
+// same position in both runs is marked changed where the diff engine reported a difference under its message (the
+// same paths `flowtape diff` lists); an entry paired across a shift (the diff compares by position) is compared
+// here, as the diff would compare it, and its changed fields are named the same way.
 import { useEffect, useState } from 'react';
 import type { ConversationEntry } from '@flowtape/schema';
-import { pointer, type Difference } from '@flowtape/schema/diff';
+import { jsonEqual, pointer, type Difference } from '@flowtape/schema/diff';
 import type { SessionInfo } from '../model/bundle-model.ts';
 import type { SessionData } from '../model/sessions.ts';
-import type { SideName } from '../model/compare.ts';
+import { alignByKey, type SideName } from '../model/compare.ts';
 import type { Resources } from './resources.tsx';
 import { EntryView } from './SessionPanel.tsx';
 import { Shown } from './Shown.tsx';
@@ -44,6 +46,28 @@ function useSession(resources: Resources, info: SessionInfo | undefined): Loaded
   return state;
 }
 
+/** A turn's key for alignment: its prompt as the diff compares it ('' for what comes before the first prompt). */
+function turnKey(turn: Turn, normalize: (v: unknown) => unknown): string {
+  const first = turn.entries[0]?.entry;
+  return first?.role === 'user' ? JSON.stringify(normalize(first.text)) : '';
+}
+
+/** An entry as the diff compares it (diff/bundles.ts `conversation`): without positions and agent-made tool ids. */
+function comparable(entry: ConversationEntry, normalize: (v: unknown) => unknown): Record<string, unknown> {
+  const { index: _index, sessionEvents: _events, ...rest } = entry as ConversationEntry & { index?: unknown; sessionEvents?: unknown };
+  const copy: Record<string, unknown> = { ...rest };
+  delete copy.toolCallId;
+  return normalize(copy) as Record<string, unknown>;
+}
+
+/** The top-level fields two entries paired across a shift differ in, or undefined when equal. */
+function shiftedFields(a: ConversationEntry, b: ConversationEntry, normalize: ConversationCompareProps['normalize']): string[] | undefined {
+  const ca = comparable(a, normalize.a);
+  const cb = comparable(b, normalize.b);
+  const fields = [...new Set([...Object.keys(ca), ...Object.keys(cb)])].filter((k) => !jsonEqual(ca[k], cb[k])).map((k) => `/${k}`);
+  return fields.length > 0 ? fields : undefined;
+}
+
 /** The fields of message `index` the diff found changed (paths relative to the message), or undefined when equal. */
 function changedFields(differences: readonly Difference[], base: string, index: number): string[] | undefined {
   const prefix = `${base}/messages/${index}`;
@@ -69,9 +93,11 @@ export interface ConversationCompareProps {
   differences: readonly Difference[];
   /** Only the entries of this attempt (entries without an attempt are kept). */
   attemptId?: string;
+  /** Each side's values as the diff compares them (CompareModel.normalize). */
+  normalize: Record<SideName, (value: unknown) => unknown>;
 }
 
-export function ConversationCompare({ sessionKey, info, resources, differences, attemptId }: ConversationCompareProps) {
+export function ConversationCompare({ sessionKey, info, resources, differences, attemptId, normalize }: ConversationCompareProps) {
   const a = useSession(resources.a, info.a);
   const b = useSession(resources.b, info.b);
   const base = pointer('sessions', sessionKey);
@@ -82,28 +108,37 @@ export function ConversationCompare({ sessionKey, info, resources, differences, 
   const messagesB = b.status === 'ok' ? b.data.messages : [];
   const turnsA = turnsOf(messagesA, attemptId);
   const turnsB = turnsOf(messagesB, attemptId);
-  const count = Math.max(turnsA.length, turnsB.length);
+  const aligned = alignByKey(turnsA.map((t) => turnKey(t, normalize.a)), turnsB.map((t) => turnKey(t, normalize.b)));
   return (
     <div className="conversation-compare" data-testid="conversation-compare" data-session={sessionKey}>
       <div className="cmp-cols muted"><span>a</span><span>b</span></div>
-      {count === 0 && <div className="muted">No messages{attemptId ? ' for this attempt' : ''}.</div>}
-      {Array.from({ length: count }, (_, t) => {
-        const ea = turnsA[t]?.entries ?? [];
-        const eb = turnsB[t]?.entries ?? [];
+      {aligned.length === 0 && <div className="muted">No messages{attemptId ? ' for this attempt' : ''}.</div>}
+      {aligned.map((pair, t) => {
+        const ea = pair.a !== undefined ? turnsA[pair.a]!.entries : [];
+        const eb = pair.b !== undefined ? turnsB[pair.b]!.entries : [];
         const rows = Math.max(ea.length, eb.length);
+        const only = pair.a === undefined ? 'b' : pair.b === undefined ? 'a' : '';
+        const head = pair.a === pair.b ? `turn ${pair.a! + 1}` : `turn ${pair.a === undefined ? '—' : pair.a + 1} ⇄ ${pair.b === undefined ? '—' : pair.b + 1}`;
         return (
-          <section key={t} className="cmp-turn" data-testid="cmp-turn">
-            <div className="cmp-turn-head muted">turn {t + 1}</div>
+          <section key={t} className={`cmp-turn${only ? ` only-${only}` : ''}`} data-testid="cmp-turn" data-only={only}>
+            <div className="cmp-turn-head muted">{head}{only && ` · only in ${only}`}</div>
             {Array.from({ length: rows }, (_, r) => {
-              const ma = ea[r]?.entry;
-              const mb = eb[r]?.entry;
-              const fa = ea[r] ? changedFields(differences, base, ea[r].at) : undefined;
-              const fb = eb[r] ? changedFields(differences, base, eb[r].at) : undefined;
-              const changed = Boolean(fa || fb || !ma || !mb);
+              const ia = ea[r];
+              const ib = eb[r];
+              let fa: string[] | undefined;
+              let fb: string[] | undefined;
+              if (ia && ib && ia.at !== ib.at) {
+                // Paired across a shift: the diff's by-position paths are about other entries.
+                fa = fb = shiftedFields(ia.entry, ib.entry, normalize);
+              } else {
+                fa = ia ? changedFields(differences, base, ia.at) : undefined;
+                fb = ib ? changedFields(differences, base, ib.at) : undefined;
+              }
+              const changed = Boolean(fa || fb || !ia || !ib);
               return (
                 <div key={r} className={`cmp-row${changed ? ' changed' : ''}`} data-testid="cmp-row" data-changed={changed ? 'true' : 'false'}>
-                  <Cell entry={ma} fields={fa} side="a" />
-                  <Cell entry={mb} fields={fb} side="b" />
+                  <Cell entry={ia?.entry} fields={fa} side="a" />
+                  <Cell entry={ib?.entry} fields={fb} side="b" />
                 </div>
               );
             })}

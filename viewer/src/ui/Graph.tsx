@@ -2,24 +2,12 @@
 // memoised, and per-node data objects are reused while their values are unchanged, so a cursor step only
 // re-renders the cards whose status changed.
 import { memo, useCallback, useMemo, useRef } from 'react';
-import {
-  BaseEdge,
-  EdgeLabelRenderer,
-  Handle,
-  MarkerType,
-  Position,
-  ReactFlow,
-  getSmoothStepPath,
-  type Edge,
-  type EdgeProps,
-  type Node,
-  type NodeProps,
-} from '@xyflow/react';
+import { BaseEdge, EdgeLabelRenderer, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
 import { edgeCount, graphStructure, nodeOverlay, type GraphEdge, type GraphNode, type NodeOverlay } from '../model/graph-view.ts';
 import { useStore, useView } from './store-context.tsx';
 import { useCursorState, useFocusNode } from './hooks.ts';
-import { formatDuration } from './format.ts';
 import { Shown } from './Shown.tsx';
+import { CardFrame, CardTitle, READ_ONLY_FLOW, StatusLine, edgePath, flowEdge } from './NodeCardParts.tsx';
 import { revealBidi } from './bidi.ts';
 import { usageBrief, usageText } from './usage-text.ts';
 
@@ -62,50 +50,28 @@ const NodeCard = memo(function NodeCard({ data }: NodeProps<CardNode>) {
   const actionKind = node.spec?.nodeType === 'action' ? node.spec.actionType : undefined;
   const brief = usageBrief(overlay.usage);
   return (
-    <div
+    <CardFrame
       className={`card type-${node.nodeType} status-${status}${selected ? ' selected' : ''}${overlay.current ? ' current' : ''}${overlay.stopped ? ' stopped' : ''}`}
-      data-testid={`node-${node.id}`}
-      data-id={node.id}
-      data-status={status}
-      data-attempts={overlay.attempts}
-      data-stopped={overlay.stopped ?? ''}
+      attrs={{ 'data-testid': `node-${node.id}`, 'data-id': node.id, 'data-status': status, 'data-attempts': overlay.attempts, 'data-stopped': overlay.stopped ?? '' }}
       title={revealBidi(node.spec?.description ?? node.title ?? node.id)}
     >
-      <Handle type="target" position={Position.Top} id="in" isConnectable={false} />
-      <Handle type="target" position={Position.Right} id="back-in" isConnectable={false} />
       <div className="card-head">
         <span className={`type-badge type-${node.nodeType}`}><Shown text={`${TYPE_LABEL[node.nodeType] ?? node.nodeType}${actionKind ? ` · ${actionKind}` : ''}`} /></span>
         {node.isStart && <span className="start-badge">start</span>}
         {node.undeclared && <span className="warn-badge" title="not in flow.json">undeclared</span>}
         {brief && <span className="card-usage" data-testid="card-usage" title={revealBidi(usageText(overlay.usage) ?? brief)}><Shown text={brief} /></span>}
       </div>
-      <div className="card-title"><Shown text={node.title ?? node.id} /></div>
-      <div className="card-foot">
-        <span className={`status-dot status-${status}`} />
-        <span className="status-text">{status}</span>
-        {overlay.attempts > 1 && <span className="attempts" title="attempts">×{overlay.attempts}</span>}
-        {overlay.durationMs !== undefined && <span className="duration">{formatDuration(overlay.durationMs)}</span>}
-      </div>
+      <CardTitle text={node.title ?? node.id} />
+      <div className="card-foot"><StatusLine status={status} attempts={overlay.attempts} durationMs={overlay.durationMs} /></div>
       {overlay.stopped && <div className={`stop-marker stop-${overlay.stopped}`} data-testid="stop-marker">{STOP_LABEL[overlay.stopped]}</div>}
-      <Handle type="source" position={Position.Bottom} id="out" isConnectable={false} />
-      <Handle type="source" position={Position.Right} id="back-out" isConnectable={false} />
-    </div>
+    </CardFrame>
   );
 });
 
 const FlowEdgeView = memo(function FlowEdgeView(props: EdgeProps<FlowEdge>) {
-  const { data, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd } = props;
+  const { data, markerEnd } = props;
   const back = data?.back ?? false;
-  const [path, labelX, labelY] = getSmoothStepPath({
-    sourceX,
-    sourceY,
-    targetX,
-    targetY,
-    sourcePosition,
-    targetPosition,
-    borderRadius: 10,
-    offset: back ? 40 : 20,
-  });
+  const [path, labelX, labelY] = edgePath(props, back);
   const count = data?.count ?? 0;
   const label = data?.edge.cases.join(' | ');
   const cls = `flow-edge${count > 0 ? ' taken' : ''}${back ? ' back' : ''}${data?.edge.undeclared ? ' undeclared' : ''}`;
@@ -165,18 +131,7 @@ export function Graph() {
     const back = structure.backEdges.has(edge.id);
     const prev = edgeCache.current.get(edge.id);
     if (prev && prev.data?.edge === edge && prev.data.count === count && prev.data.back === back) return prev;
-    const next: FlowEdge = {
-      id: edge.id,
-      source: edge.from,
-      target: edge.to,
-      type: 'flow',
-      sourceHandle: back ? 'back-out' : 'out',
-      targetHandle: back ? 'back-in' : 'in',
-      data: { edge, count, back },
-      animated: false,
-      markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color: count > 0 ? '#2f6fdf' : '#b6b9c0' },
-      zIndex: count > 0 ? 1 : 0,
-    };
+    const next: FlowEdge = flowEdge(edge, 'flow', back, { edge, count, back }, count > 0 ? '#2f6fdf' : '#b6b9c0', count > 0);
     edgeCache.current.set(edge.id, next);
     return next;
   }), [structure, state]);
@@ -193,20 +148,7 @@ export function Graph() {
         nodeTypes={nodeTypes}
         edgeTypes={edgeTypes}
         onNodeClick={onNodeClick}
-        nodesDraggable={false}
-        nodesConnectable={false}
-        nodesFocusable={false}
-        edgesFocusable={false}
-        elementsSelectable={false}
-        disableKeyboardA11y
-        deleteKeyCode={null}
-        selectionKeyCode={null}
-        multiSelectionKeyCode={null}
-        zoomActivationKeyCode={null}
-        panActivationKeyCode={null}
-        fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1.2 }}
-        minZoom={0.1}
+        {...READ_ONLY_FLOW}
         onlyRenderVisibleElements
       />
     </div>

@@ -12,8 +12,12 @@ export function MainView() {
     setKind(next);
     // Kept in the URL with the rest of the view (open-bundle.ts keeps the other parameters).
     const q = new URLSearchParams(location.search);
-    if (next === 'graph') q.delete('view');
-    else q.set('view', next);
+    if (next === 'graph') {
+      q.delete('view');
+      q.delete('wf'); // the waterfall's zoom goes with it
+    } else {
+      q.set('view', next);
+    }
     history.replaceState(history.state, '', `${location.pathname}?${q.toString()}${location.hash}`);
   };
   return (

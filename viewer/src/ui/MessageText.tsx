@@ -3,13 +3,14 @@
 // turns it into text nodes; no rehype-raw here). Links keep only http(s) targets and open in a new tab with
 // rel="noopener noreferrer"; any other link (javascript:, data:, relative paths into the viewer's own server) is
 // shown as its text. Images are never loaded (the page's CSP would refuse them anyway): they show as their alt text
-// and address. A toggle shows the raw text; a long message is folded behind "show all". Text with bidirectional
+// and address. Fenced code blocks in a common language are highlighted (CodeBlock.tsx, as React elements, not HTML). A toggle shows the raw text; a long message is folded behind "show all". Text with bidirectional
 // controls is shown raw through <Shown>, which marks them (bidi.ts), instead of through Markdown.
 import { memo, useState, type ReactNode } from 'react';
 import Markdown, { type Components } from 'react-markdown';
 import remarkGfm from 'remark-gfm';
 import { hasBidiControls } from './bidi.ts';
 import { Shown } from './Shown.tsx';
+import { CodeBlock } from './CodeBlock.tsx';
 import '../markdown.css';
 
 const HTTP = /^https?:\/\//i;
@@ -33,6 +34,8 @@ const components: Components = {
     </span>
   ),
   pre: ({ children }) => <pre className="md-pre">{children}</pre>,
+  // Fenced blocks name their language (`language-ts`): highlighted when known. Inline code has no class.
+  code: ({ className, children }) => (className ? <CodeBlock className={className} text={(Array.isArray(children) ? children : [children]).join('')} /> : <code>{children}</code>),
   table: ({ children }) => <div className="md-table-wrap"><table>{children}</table></div>,
 };
 

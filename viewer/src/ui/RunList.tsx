@@ -1,20 +1,33 @@
 // The run list of a runs-root: every run (virtualized, no cap), sortable by any column, filtered by status and
 // flow, searchable (run id, flow, status, error), newest first by default. Two runs picked with their boxes open
 // the compare page.
-import { useDeferredValue, useMemo, useRef, useState } from 'react';
+import { useDeferredValue, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { RunSummary } from '../../server/summary.ts';
-import { defaultRunQuery, facets, filterRuns, sortRuns, statusOf, type RunColumn, type RunQuery } from '../model/run-list.ts';
+import { facets, filterRuns, runQueryFromSearch, runQuerySearch, sortRuns, statusOf, type RunColumn, type RunQuery } from '../model/run-list.ts';
 import { formatDuration, formatTime } from './format.ts';
 import { Shown } from './Shown.tsx';
 import { revealBidi } from './bidi.ts';
+import { HelpButton } from './KeyboardHelp.tsx';
 import '../run-list.css';
 
 const ROW = 30;
 
 const COLUMNS: Array<[RunColumn, string]> = [['status', 'status'], ['flow', 'flow'], ['run', 'run'], ['started', 'started'], ['duration', 'duration'], ['events', 'events']];
 
-export function RunList({ title, runs, hrefOf, onOpen, onRefresh, compareHref }: {
+/** What an empty runs root says: how to record a run into it, and how to see it. */
+export function NoRunsYet({ root }: { root: string }) {
+  return (
+    <div className="empty empty-how" data-testid="runs-empty">
+      <p><b>No runs in <code><Shown text={root} /></code> yet</b> (a run is a directory with a <code>manifest.json</code>, at any depth).</p>
+      <p>Record one into it, then press <b>refresh</b>:</p>
+      <pre><Shown text={`flowtape run my.flow.ts --out ${root}`} /></pre>
+      <p className="muted">Or open a single bundle: <code>flowtape view &lt;bundle | bundle.zip&gt;</code>.</p>
+    </div>
+  );
+}
+
+export function RunList({ title, runs, hrefOf, onOpen, onRefresh, compareHref, empty }: {
   title: string;
   runs: RunSummary[];
   hrefOf?: (run: RunSummary) => string;
@@ -23,10 +36,17 @@ export function RunList({ title, runs, hrefOf, onOpen, onRefresh, compareHref }:
   onRefresh?: () => void;
   /** Where the compare page of two runs is (runs served by `flowtape view`); no picking without it. */
   compareHref?: (a: RunSummary, b: RunSummary) => string;
+  /** Shown when there is no run at all (what to do about it). */
+  empty?: ReactNode;
 }) {
-  const [query, setQuery] = useState<RunQuery>(defaultRunQuery);
+  const [query, setQuery] = useState<RunQuery>(() => runQueryFromSearch(location.search));
   const [picked, setPicked] = useState<string[]>([]);
   const text = useDeferredValue(query.text);
+  useEffect(() => {
+    // The sort, filters and search live in the address bar: a reload or a shared link shows the same rows.
+    const search = runQuerySearch({ ...query, text }, location.search);
+    if (search !== location.search) history.replaceState(history.state, '', `${location.pathname}${search}${location.hash}`);
+  }, [query, text]);
   const sorted = useMemo(() => sortRuns(runs, query.sort, query.dir), [runs, query.sort, query.dir]);
   const shown = useMemo(() => filterRuns(sorted, { status: query.status, flow: query.flow, text }), [sorted, query.status, query.flow, text]);
   const options = useMemo(() => facets(runs), [runs]);
@@ -56,6 +76,7 @@ export function RunList({ title, runs, hrefOf, onOpen, onRefresh, compareHref }:
             : <span className="muted" data-testid="run-compare-hint">pick two runs to compare</span>
         )}
         <span className="muted" data-testid="run-count">{shown.length.toLocaleString()} of {runs.length.toLocaleString()} runs</span>
+        <HelpButton />
       </div>
       <div className="run-row run-row-head">
         {COLUMNS.map(([column, label]) => (
@@ -97,8 +118,13 @@ export function RunList({ title, runs, hrefOf, onOpen, onRefresh, compareHref }:
           })}
         </div>
       </div>
-      {runs.length === 0 && <div className="empty">No bundles (directories with a manifest.json) below this directory.</div>}
-      {runs.length > 0 && shown.length === 0 && <div className="empty" data-testid="run-none">No run matches: clear the search or the filters.</div>}
+      {runs.length === 0 && (empty ?? <div className="empty">No bundles (directories with a manifest.json) below this directory.</div>)}
+      {runs.length > 0 && shown.length === 0 && (
+        <div className="empty" data-testid="run-none">
+          No run matches{query.text ? <> “<Shown text={query.text} />”</> : ''}{query.status ? <> with status <Shown text={query.status} /></> : ''}{query.flow ? <> of flow <Shown text={query.flow} /></> : ''}.{' '}
+          <button type="button" className="link" data-testid="run-clear" onClick={() => setQuery((q) => ({ ...q, text: '', status: '', flow: '' }))}>Clear the search and filters</button>
+        </div>
+      )}
     </div>
   );
 }

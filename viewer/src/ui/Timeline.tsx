@@ -34,7 +34,7 @@ function drawStrip(canvas: HTMLCanvasElement, model: BundleModel): void {
       ctx.fillStyle = '#d9363e';
       ctx.fillRect(col, 0, 2, height);
     } else if (!e.type.includes('.') || e.scope === 'run') {
-      ctx.fillStyle = '#666';
+      ctx.fillStyle = '#888'; // readable on the light and the dark strip
       ctx.fillRect(col, height - 4, 2, 4);
     }
   }
