@@ -73,6 +73,8 @@ before(async () => {
   );
   assert.equal(recorded.code, 0, recorded.stderr);
   source = recorded.stdout.trim();
+  // A live agent that answers as the recorded one did (for hybrid replays that should change nothing).
+  copyFileSync(join(dir.path, 'agent.json'), join(dir.path, 'same-live.json'));
   // From here on no recorded turn can come from the scripted agent.
   rmSync(join(dir.path, 'agent.json'));
 });
@@ -138,6 +140,20 @@ describe('flowtape replay', () => {
     assert.equal(report.replayOf.from, 'write');
     assert.ok(!report.diff.differences.some((d) => d.attemptId === 'summarise#1'), 'the first ACP node is as recorded');
     assert.match(JSON.stringify(report.diff.differences), /LIVE answer/);
+  });
+
+  it('a live turn that answers as the recording did is no difference: `replay: "live"` is provenance, not behaviour', async () => {
+    const result = await replay(['--from', 'write', '--json', '-q', '--agent', `${process.execPath} ${agentBin} --script same-live.json`]);
+    const report = JSON.parse(result.stdout) as { bundle: string; liveTurns: string[]; diff: { same: boolean; differences: unknown[] } };
+    assert.deepEqual(report.liveTurns, ['write#1']);
+    // The new bundle marks the turn as live...
+    const [session] = readdirSync(join(report.bundle, 'sessions'));
+    const record = readJson<{ messages: Array<{ attemptId?: string; replay?: string }> }>(join(report.bundle, 'sessions', session!, 'record.json'));
+    assert.ok(record.messages.some((m) => m.attemptId === 'write#1' && m.replay === 'live'), JSON.stringify(record.messages));
+    // ...and the diff against the source does not count that mark: the answer itself is the same.
+    assert.deepEqual(report.diff.differences, []);
+    assert.equal(report.diff.same, true);
+    assert.equal(result.code, 0, result.stderr);
   });
 
   it('refuses --from a node the recording never ran, in one line (exit 2)', async () => {

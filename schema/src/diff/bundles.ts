@@ -20,7 +20,7 @@ import {
 } from '../loader.ts';
 import type { Manifest } from '../manifest.ts';
 import { RunProjection } from '../projections.ts';
-import type { ConversationEntry } from '../session.ts';
+import type { ConversationEntry, McpServerBinding } from '../session.ts';
 import { BundleFormatError } from '../validate.ts';
 import { IgnoreRules, Normalizer, pointer } from './normalize.ts';
 import { flowModel, isArtifactMark, RunAccumulator, usageModel, type ArtifactMark, type AttemptModel } from './model.ts';
@@ -407,11 +407,28 @@ async function sessionBinding(side: Side, sessionId: string): Promise<unknown> {
       agentCommand: binding.agentCommand,
       agent: binding.agent,
       protocolVersion: binding.protocolVersion,
+      authMethodId: binding.authMethodId,
+      mcpServers: mcpServerSet(binding.mcpServers),
     });
   } catch (error) {
     if (error instanceof BundleFormatError) return { unreadable: error.message };
     throw error;
   }
+}
+
+/**
+ * The MCP servers given to the agent, as a set keyed by server name (`/binding/mcpServers/<name>/…`): the order they
+ * were listed in is not behaviour, a server added, removed or started otherwise is. Absent and empty are the same: none.
+ */
+function mcpServerSet(servers: readonly McpServerBinding[] | undefined): Record<string, unknown> | undefined {
+  if (!servers || servers.length === 0) return undefined;
+  const set: Record<string, unknown> = {};
+  for (const { name, ...server } of servers) {
+    let key = name;
+    for (let n = 2; key in set; n++) key = `${name}#${n}`;
+    set[key] = server;
+  }
+  return set;
 }
 
 /**
@@ -437,7 +454,9 @@ async function conversation(side: Side, sessionId: string, warnings: string[]): 
     return mapped;
   };
   return builder.messages.map((entry: ConversationEntry) => {
-    const { index: _index, sessionEvents: _events, ...rest } = entry;
+    // `replay` says where a replayed turn came from (the recording, a live agent): provenance, not behaviour. What
+    // the live agent answered is compared like any other answer.
+    const { index: _index, sessionEvents: _events, replay: _replay, ...rest } = entry;
     const copy: Record<string, unknown> = { ...rest };
     if (typeof copy.toolCallId === 'string') copy.toolCallId = toolId(copy.toolCallId);
     return side.normalizer.value(copy);
