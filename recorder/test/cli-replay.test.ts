@@ -260,7 +260,8 @@ describe('flowtape replay: cancelled turns', () => {
   name: 'slow-agent',
   startAt: 'ask',
   nodes: {
-    ask: acp({ prompt: 'Think hard', timeoutMs: 4000 }),
+    // Long enough for an agent (the scripted one recording, the replay agent replaying) to start on a busy machine.
+    ask: acp({ prompt: 'Think hard', timeoutMs: 10000 }),
     after: compute({ run: () => ({ gaveUp: true }) }),
   },
   edges: [{ from: 'ask', switch: { on: '$result.outcome', cases: { timed_out: 'after' } } }],
