@@ -1,15 +1,15 @@
 // `flowtape replay` of runs recorded with a login (ACP `authenticate`), and how the live agent of a hybrid / --from
 // replay logs in: like a normal run, with the run's --auth or else the method the recording used.
 import assert from 'node:assert/strict';
-import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { agentBin, readJson, repoRoot, runCli, tempDir } from './recorder-support.ts';
+import { recordConversation, scriptedAgentCommand } from './recorded-run-support.ts';
+import { readJson, runCli } from './recorder-support.ts';
 
-const sample = join(repoRoot, 'samples', 'conversation');
 const login = [{ id: 'notes-login', name: 'Notes login' }];
 const liveScript = { agent: { name: 'live-agent', version: '1.0.0' }, authMethods: login, turns: [], fallback: { steps: [{ message: 'LIVE answer' }] } };
-const liveAgent = `${process.execPath} ${agentBin} --script live.json`;
+const liveAgent = scriptedAgentCommand('live.json');
 
 let dir: { path: string; remove(): Promise<void> };
 let source: string;
@@ -31,18 +31,11 @@ function sessionStderr(bundle: string): string[] {
 }
 
 before(async () => {
-  dir = await tempDir('flowtape-replay-live-');
-  for (const file of ['conversation.flow.ts', 'notes.txt']) copyFileSync(join(sample, file), join(dir.path, file));
-  const script = JSON.parse(readFileSync(join(sample, 'agent.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(dir.path, 'agent.json'), JSON.stringify({ ...script, authMethods: login }));
-  writeFileSync(join(dir.path, 'live.json'), JSON.stringify(liveScript));
-  const recorded = await runCli(
-    ['run', 'conversation.flow.ts', '--deterministic', '--out', 'runs', '--permission', 'approve-all', '-q', '--auth', 'notes-login', '--agent', `${process.execPath} ${agentBin} --script agent.json`],
-    { cwd: dir.path },
-  );
-  assert.equal(recorded.code, 0, recorded.stderr);
-  source = recorded.stdout.trim();
-  rmSync(join(dir.path, 'agent.json'));
+  ({ dir, source } = await recordConversation('flowtape-replay-live-', {
+    script: (script) => ({ ...script, authMethods: login }),
+    files: { 'live.json': liveScript },
+    runArgs: ['--auth', 'notes-login'],
+  }));
 });
 
 after(async () => {
@@ -88,7 +81,7 @@ describe('flowtape replay of a run that logged in', () => {
 
   it('a live agent that needs a login it cannot get: the turn fails with one line saying so', async () => {
     writeFileSync(join(dir.path, 'other.json'), JSON.stringify({ ...liveScript, authMethods: [{ id: 'other-login', name: 'Other' }] }));
-    const result = await replay(['--from', 'write', '--json', '-q', '--agent', `${process.execPath} ${agentBin} --script other.json`]);
+    const result = await replay(['--from', 'write', '--json', '-q', '--agent', scriptedAgentCommand('other.json')]);
     assert.equal(result.code, 1, result.stderr);
     const report = JSON.parse(result.stdout) as { status: string };
     assert.equal(report.status, 'failed');

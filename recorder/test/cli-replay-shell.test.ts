@@ -1,33 +1,26 @@
 // `flowtape replay` of a shell node whose command changed: the node fails with one line naming node and attempt, and
 // the report shows a unified diff of the recorded command and the new one (an argument a line), as a prompt miss does.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { recorderEntry, runCli, tempDir } from './recorder-support.ts';
+import { recordRun, writeFlow } from './recorded-run-support.ts';
+import { runCli, tempDir } from './recorder-support.ts';
 
 let dir: { path: string; remove(): Promise<void> };
 let bundle: string;
 
 function flow(file: string, args: string[]): void {
-  writeFileSync(
-    join(dir.path, file),
-    `import { defineFlow, shell } from ${JSON.stringify(recorderEntry)};
-export default defineFlow({
+  writeFlow(dir.path, file, ['defineFlow', 'shell'], `{
   name: 'shell-miss',
   startAt: 'build',
   nodes: { build: shell({ exec: { command: 'node', args: ${JSON.stringify(args)} } }) },
   edges: [],
-});\n`,
-  );
+}`);
 }
 
 before(async () => {
   dir = await tempDir('flowtape-replay-shell-miss-');
   flow('build.flow.ts', ['-e', 'console.log(1)', '--', 'release', '--target', 'linux-x64', '--verbose']);
-  const recorded = await runCli(['run', 'build.flow.ts', '--out', 'runs', '-q'], { cwd: dir.path });
-  assert.equal(recorded.code, 0, recorded.stderr);
-  bundle = recorded.stdout.trim();
+  bundle = await recordRun(dir.path, 'build.flow.ts');
 });
 
 after(async () => {

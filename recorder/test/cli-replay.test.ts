@@ -1,10 +1,11 @@
 // `flowtape replay`: the real bin against bundles recorded in the test with the scripted agent (a real ACP process);
 // the replays run with the agent's script deleted, so any turn the recording does not answer would fail.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { agentBin, readJson, repoRoot, runCli, tempDir } from './recorder-support.ts';
+import { recordConversation, recordRun, scriptedAgentCommand, writeFlow } from './recorded-run-support.ts';
+import { readJson, repoRoot, runCli, tempDir } from './recorder-support.ts';
 
 const sample = join(repoRoot, 'samples', 'conversation');
 const flowSource = readFileSync(join(sample, 'conversation.flow.ts'), 'utf8');
@@ -64,17 +65,8 @@ function replay(args: string[]): ReturnType<typeof runCli> {
 }
 
 before(async () => {
-  dir = await tempDir('flowtape-replay-');
-  for (const file of ['conversation.flow.ts', 'agent.json', 'notes.txt']) copyFileSync(join(sample, file), join(dir.path, file));
-  writeFileSync(join(dir.path, 'live.json'), JSON.stringify(liveScript));
-  const recorded = await runCli(
-    ['run', 'conversation.flow.ts', '--deterministic', '--out', 'runs', '--permission', 'approve-all', '-q', '--agent', `${process.execPath} ${agentBin} --script agent.json`],
-    { cwd: dir.path },
-  );
-  assert.equal(recorded.code, 0, recorded.stderr);
-  source = recorded.stdout.trim();
-  // From here on no recorded turn can come from the scripted agent.
-  rmSync(join(dir.path, 'agent.json'));
+  // A live agent that answers as the recorded one did (for hybrid replays that should change nothing).
+  ({ dir, source } = await recordConversation('flowtape-replay-', { files: { 'live.json': liveScript }, keepScriptAs: 'same-live.json' }));
 });
 
 after(async () => {
@@ -120,7 +112,7 @@ describe('flowtape replay', () => {
 
   it('sends the changed prompt to --agent (hybrid): the turn is live and the report shows the new answer', async () => {
     const flow = changedFlow('prompt-live.flow.ts', '`Summarise ${outputs.brief.file}`', '`Summarise ${outputs.brief.file} in one line`');
-    const result = await replay(['--flow', flow, '--json', '-q', '--agent', `${process.execPath} ${agentBin} --script live.json`]);
+    const result = await replay(['--flow', flow, '--json', '-q', '--agent', scriptedAgentCommand('live.json')]);
     assert.equal(result.code, 1, result.stderr);
     const report = JSON.parse(result.stdout) as { status: string; misses: unknown[]; liveTurns: string[]; diff: { differences: unknown[] } };
     assert.equal(report.status, 'completed');
@@ -131,13 +123,27 @@ describe('flowtape replay', () => {
   });
 
   it('--from the second ACP node replays the first from the recording and runs the second live', async () => {
-    const result = await replay(['--from', 'write', '--json', '-q', '--agent', `${process.execPath} ${agentBin} --script live.json`]);
+    const result = await replay(['--from', 'write', '--json', '-q', '--agent', scriptedAgentCommand('live.json')]);
     assert.equal(result.code, 1, result.stderr);
     const report = JSON.parse(result.stdout) as { liveTurns: string[]; replayOf: { from?: string }; diff: { differences: Array<{ nodeId?: string; attemptId?: string }> } };
     assert.deepEqual(report.liveTurns, ['write#1']);
     assert.equal(report.replayOf.from, 'write');
     assert.ok(!report.diff.differences.some((d) => d.attemptId === 'summarise#1'), 'the first ACP node is as recorded');
     assert.match(JSON.stringify(report.diff.differences), /LIVE answer/);
+  });
+
+  it('a live turn that answers as the recording did is no difference: `replay: "live"` is provenance, not behaviour', async () => {
+    const result = await replay(['--from', 'write', '--json', '-q', '--agent', scriptedAgentCommand('same-live.json')]);
+    const report = JSON.parse(result.stdout) as { bundle: string; liveTurns: string[]; diff: { same: boolean; differences: unknown[] } };
+    assert.deepEqual(report.liveTurns, ['write#1']);
+    // The new bundle marks the turn as live...
+    const [session] = readdirSync(join(report.bundle, 'sessions'));
+    const record = readJson<{ messages: Array<{ attemptId?: string; replay?: string }> }>(join(report.bundle, 'sessions', session!, 'record.json'));
+    assert.ok(record.messages.some((m) => m.attemptId === 'write#1' && m.replay === 'live'), JSON.stringify(record.messages));
+    // ...and the diff against the source does not count that mark: the answer itself is the same.
+    assert.deepEqual(report.diff.differences, []);
+    assert.equal(report.diff.same, true);
+    assert.equal(result.code, 0, result.stderr);
   });
 
   it('refuses --from a node the recording never ran, in one line (exit 2)', async () => {
@@ -152,11 +158,7 @@ describe('flowtape replay: shell actions', () => {
   it('returns the recorded output without running the command (which would now fail); --shell live runs it', async () => {
     const shellDir = await tempDir('flowtape-replay-shell-');
     try {
-      const { recorderEntry } = await import('./recorder-support.ts');
-      writeFileSync(
-        join(shellDir.path, 'check.flow.ts'),
-        `import { compute, defineFlow, shell } from ${JSON.stringify(recorderEntry)};
-export default defineFlow({
+      writeFlow(shellDir.path, 'check.flow.ts', ['compute', 'defineFlow', 'shell'], `{
   name: 'shell-replay',
   startAt: 'check',
   nodes: {
@@ -164,12 +166,9 @@ export default defineFlow({
     use: compute({ run: ({ outputs }) => ({ seen: outputs.check.stdout.trim() }) }),
   },
   edges: [{ from: 'check', to: 'use' }],
-});\n`,
-      );
+}`);
       writeFileSync(join(shellDir.path, 'marker.txt'), 'present\n');
-      const recorded = await runCli(['run', 'check.flow.ts', '--out', 'runs', '-q'], { cwd: shellDir.path });
-      assert.equal(recorded.code, 0, recorded.stderr);
-      const bundle = recorded.stdout.trim();
+      const bundle = await recordRun(shellDir.path, 'check.flow.ts');
       rmSync(join(shellDir.path, 'marker.txt'));
       const replayed = await runCli(['replay', bundle, '--json', '-q'], { cwd: shellDir.path });
       assert.equal(replayed.code, 0, replayed.stderr);
@@ -257,27 +256,21 @@ describe('flowtape replay: cancelled turns', () => {
   it('a turn the node timeout cancelled stays cancelled: the node times out again, without the agent', async () => {
     const timeoutDir = await tempDir('flowtape-replay-timeout-');
     try {
-      const { recorderEntry } = await import('./recorder-support.ts');
-      writeFileSync(
-        join(timeoutDir.path, 'slow.flow.ts'),
-        `import { acp, compute, defineFlow } from ${JSON.stringify(recorderEntry)};
-export default defineFlow({
+      writeFlow(timeoutDir.path, 'slow.flow.ts', ['acp', 'compute', 'defineFlow'], `{
   name: 'slow-agent',
   startAt: 'ask',
   nodes: {
-    ask: acp({ prompt: 'Think hard', timeoutMs: 4000 }),
+    // Long enough for an agent (the scripted one recording, the replay agent replaying) to start on a busy machine.
+    ask: acp({ prompt: 'Think hard', timeoutMs: 10000 }),
     after: compute({ run: () => ({ gaveUp: true }) }),
   },
   edges: [{ from: 'ask', switch: { on: '$result.outcome', cases: { timed_out: 'after' } } }],
-});\n`,
-      );
+}`);
       writeFileSync(
         join(timeoutDir.path, 'slow.json'),
         JSON.stringify({ agent: { name: 'slow', version: '1' }, turns: [{ match: 'Think hard', steps: [{ message: 'Hmm' }, { delayMs: 20000 }, { message: 'late' }] }] }),
       );
-      const recorded = await runCli(['run', 'slow.flow.ts', '--deterministic', '--out', 'runs', '-q', '--agent', `${process.execPath} ${agentBin} --script slow.json`], { cwd: timeoutDir.path });
-      assert.equal(recorded.code, 0, recorded.stderr);
-      const bundle = recorded.stdout.trim();
+      const bundle = await recordRun(timeoutDir.path, 'slow.flow.ts', ['--deterministic', '--agent', scriptedAgentCommand('slow.json')]);
       const outcome = readFileSync(join(bundle, 'trace.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; attemptId?: string; payload: { outcome?: string } })
         .find((e) => e.type === 'node.outcome' && e.attemptId === 'ask#1');
       assert.equal(outcome?.payload.outcome, 'timed_out', 'the recording has the timed-out turn');
@@ -330,11 +323,7 @@ describe('flowtape replay: a loop that sends the same prompt again', () => {
   it('serves the recorded turns of a repeated prompt in their order', async () => {
     const loopDir = await tempDir('flowtape-replay-loop-');
     try {
-      const { recorderEntry } = await import('./recorder-support.ts');
-      writeFileSync(
-        join(loopDir.path, 'loop.flow.ts'),
-        `import { acp, compute, defineFlow } from ${JSON.stringify(recorderEntry)};
-export default defineFlow({
+      writeFlow(loopDir.path, 'loop.flow.ts', ['acp', 'compute', 'defineFlow'], `{
   name: 'loop',
   startAt: 'ask',
   nodes: {
@@ -348,16 +337,13 @@ export default defineFlow({
     { from: 'count', to: 'check' },
     { from: 'check', switch: { on: '$.more', cases: { yes: 'ask', no: 'done' } } },
   ],
-});\n`,
-      );
+}`);
       const answer = (text: string) => ({ match: 'Again?', times: 1, steps: [{ message: text }] });
       writeFileSync(join(loopDir.path, 'loop.json'), JSON.stringify({ agent: { name: 'loop', version: '1' }, turns: [answer('one'), answer('two'), answer('three')] }));
-      const recorded = await runCli(['run', 'loop.flow.ts', '--out', 'runs', '-q', '--json', '--agent', `${process.execPath} ${agentBin} --script loop.json`], { cwd: loopDir.path });
-      assert.equal(recorded.code, 0, recorded.stderr);
-      const source = JSON.parse(recorded.stdout) as { bundle: string; status: string };
-      assert.equal(source.status, 'completed');
+      const bundle = await recordRun(loopDir.path, 'loop.flow.ts', ['--agent', scriptedAgentCommand('loop.json')]);
+      assert.equal(readJson<{ status: string }>(join(bundle, 'manifest.json')).status, 'completed');
       rmSync(join(loopDir.path, 'loop.json'));
-      const replayed = await runCli(['replay', source.bundle, '--json', '-q'], { cwd: loopDir.path });
+      const replayed = await runCli(['replay', bundle, '--json', '-q'], { cwd: loopDir.path });
       assert.equal(replayed.code, 0, replayed.stdout.slice(0, 3000) + replayed.stderr);
       const trace = readFileSync(join((JSON.parse(replayed.stdout) as { bundle: string }).bundle, 'trace.ndjson'), 'utf8');
       assert.match(trace, /"last":"three"/);

@@ -1,20 +1,18 @@
 // A run records its permission policy (manifest `permissionPolicy`); `flowtape resume` goes on answering permission
 // requests by it when not given `--permission`, so an agent turn after a checkpoint is answered as the run began.
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { agentBin, readJson, recorderEntry, repoRoot, runCli, tempDir } from './recorder-support.ts';
+import { recordRun, scriptedAgentCommand, writeFlow } from './recorded-run-support.ts';
+import { readJson, repoRoot, runCli, tempDir } from './recorder-support.ts';
 
 let dir: { path: string; remove(): Promise<void> };
 
 before(async () => {
   dir = await tempDir('flowtape-resume-permission-');
   copyFileSync(join(repoRoot, 'samples', 'conversation', 'agent.json'), join(dir.path, 'agent.json'));
-  writeFileSync(
-    join(dir.path, 'gate.flow.ts'),
-    `import { acp, checkpoint, defineFlow } from ${JSON.stringify(recorderEntry)};
-export default defineFlow({
+  writeFlow(dir.path, 'gate.flow.ts', ['acp', 'checkpoint', 'defineFlow'], `{
   name: 'gate',
   startAt: 'approval',
   nodes: {
@@ -22,8 +20,7 @@ export default defineFlow({
     write: acp({ prompt: 'Write the summary to summary.md: notes' }),
   },
   edges: [{ from: 'approval', to: 'write' }],
-});\n`,
-  );
+}`);
 });
 
 after(async () => {
@@ -32,10 +29,8 @@ after(async () => {
 
 describe('the recorded permission policy', () => {
   it('is in the manifest, and a resume without --permission answers by it', async () => {
-    const agent = `${process.execPath} ${agentBin} --script agent.json`;
-    const started = await runCli(['run', 'gate.flow.ts', '--out', 'runs', '-q', '--permission', 'approve-all', '--agent', agent], { cwd: dir.path });
-    assert.equal(started.code, 0, started.stderr);
-    const bundle = started.stdout.trim();
+    const agent = scriptedAgentCommand('agent.json');
+    const bundle = await recordRun(dir.path, 'gate.flow.ts', ['--permission', 'approve-all', '--agent', agent]);
     assert.equal(readJson<{ status: string; permissionPolicy?: string }>(join(bundle, 'manifest.json')).permissionPolicy, 'approve-all');
     const resumed = await runCli(['resume', bundle, '--input', '{}', '-q', '--json', '--agent', agent], { cwd: dir.path });
     assert.equal(resumed.code, 0, resumed.stderr);

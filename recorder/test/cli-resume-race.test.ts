@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import { createRecorder } from '../src/bundle/index.ts';
 import { checkpoint, compute, defineFlow, record, resumeRecorded } from '../src/index.ts';
 import { verifyBundle } from '../src/tools/verify.ts';
-import { assertContiguous, readLines, recorderEntry, runCli, spawnCli, tempDir, traceOf } from './recorder-support.ts';
+import { recordRun } from './recorded-run-support.ts';
+import { assertContiguous, readLines, recorderEntry, spawnCli, tempDir, traceOf } from './recorder-support.ts';
 
 /**
  * A checkpoint, then a node that holds every process reaching it until all `contenders` are there (or 3 s pass):
@@ -48,9 +49,7 @@ describe('flowtape resume, started together', () => {
     try {
       const arrivals = join(dir.path, 'arrivals');
       await writeFile(join(dir.path, 'race.flow.ts'), raceFlow(arrivals, 2));
-      const first = await runCli(['run', 'race.flow.ts', '--out', 'runs', '--run-id', 'race-1', '-q'], { cwd: dir.path });
-      assert.equal(first.code, 0, first.stderr);
-      const bundle = join(dir.path, 'runs', 'race-1');
+      const bundle = await recordRun(dir.path, 'race.flow.ts', ['--run-id', 'race-1']);
       const waitingSeq = traceOf(bundle).length;
 
       const contenders = [0, 1].map(() => spawnCli(['resume', bundle, '--input', '{"ok":true}', '-q'], { cwd: dir.path }));

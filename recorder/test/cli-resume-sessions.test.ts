@@ -4,17 +4,17 @@
 // session to the next node. Real processes: the bin and the scripted agent.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { verifyBundle } from '../src/tools/verify.ts';
-import { readJson, readLines, recorderEntry, runCli, scriptedAgent, tempDir, traceOf, type TraceLine } from './recorder-support.ts';
+import { recordRun, scriptedAgentArg, writeFlow } from './recorded-run-support.ts';
+import { readJson, readLines, runCli, tempDir, traceOf, type TraceLine } from './recorder-support.ts';
 
 type Wire = { direction: string; attemptId?: string; message?: { id?: unknown; method?: string; params?: Record<string, any>; result?: unknown; error?: unknown } };
 
 /** first (handle main) → gate (checkpoint) → second (handle main). */
-const flowSource = `import { acp, checkpoint, defineFlow } from ${JSON.stringify(recorderEntry)};
-export default defineFlow({
+const surviveFlow = (dir: string): string =>
+  writeFlow(dir, 'survive.flow.ts', ['acp', 'checkpoint', 'defineFlow'], `{
   name: 'survive',
   startAt: 'first',
   nodes: {
@@ -23,8 +23,7 @@ export default defineFlow({
     second: acp({ prompt: 'which number?' }),
   },
   edges: [{ from: 'first', to: 'gate' }, { from: 'gate', to: 'second' }],
-});
-`;
+}`);
 
 const turns = [
   { match: 'remember the number 7', steps: [{ message: 'I will remember 7.' }] },
@@ -33,13 +32,9 @@ const turns = [
 
 /** Runs the flow to its checkpoint, then resumes it in a new process; returns the bundle. */
 async function runThenResume(dir: string, script: Record<string, unknown>): Promise<string> {
-  await writeFile(join(dir, 'survive.flow.ts'), flowSource);
-  const agent = (await scriptedAgent(dir, 'agent', { agent: { name: 'survivor', version: '1.0.0' }, turns, ...script }))
-    .map((arg) => JSON.stringify(arg))
-    .join(' ');
-  const first = await runCli(['run', 'survive.flow.ts', '--agent', agent, '--out', 'runs', '--run-id', 'r1', '-q'], { cwd: dir });
-  assert.equal(first.code, 0, first.stderr);
-  const bundle = join(dir, 'runs', 'r1');
+  surviveFlow(dir);
+  const agent = await scriptedAgentArg(dir, 'agent', { agent: { name: 'survivor', version: '1.0.0' }, turns, ...script });
+  const bundle = await recordRun(dir, 'survive.flow.ts', ['--agent', agent, '--run-id', 'r1']);
   const second = await runCli(['resume', bundle, '--agent', agent, '-q'], { cwd: dir });
   assert.equal(second.code, 0, second.stderr);
   const report = await verifyBundle(bundle);
@@ -142,11 +137,9 @@ describe('flowtape resume without --agent', () => {
   it('goes on with the agent the run used (one agent for every session), continuing its session', async () => {
     const dir = await tempDir('flowtape-survive-');
     try {
-      await writeFile(join(dir.path, 'survive.flow.ts'), flowSource);
-      const agent = (await scriptedAgent(dir.path, 'agent', { turns })).map((arg) => JSON.stringify(arg)).join(' ');
-      const first = await runCli(['run', 'survive.flow.ts', '--agent', agent, '--out', 'runs', '--run-id', 'r1', '-q'], { cwd: dir.path });
-      assert.equal(first.code, 0, first.stderr);
-      const bundle = join(dir.path, 'runs', 'r1');
+      surviveFlow(dir.path);
+      const agent = await scriptedAgentArg(dir.path, 'agent', { turns });
+      const bundle = await recordRun(dir.path, 'survive.flow.ts', ['--agent', agent, '--run-id', 'r1']);
       const second = await runCli(['resume', bundle, '-q'], { cwd: dir.path });
       assert.equal(second.code, 0, second.stderr);
       const trace = traceOf(bundle);
@@ -163,27 +156,20 @@ describe('flowtape resume with no agent anywhere', () => {
   it('is refused before anything is written when an ACP node after the checkpoint needs one; the run still waits', async () => {
     const dir = await tempDir('flowtape-survive-');
     try {
-      await writeFile(
-        join(dir.path, 'late.flow.ts'),
-        `import { acp, checkpoint, compute, defineFlow } from ${JSON.stringify(recorderEntry)};
-export default defineFlow({
+      writeFlow(dir.path, 'late.flow.ts', ['acp', 'checkpoint', 'compute', 'defineFlow'], `{
   name: 'late',
   startAt: 'prep',
   nodes: { prep: compute({ run: () => 1 }), gate: checkpoint({ summary: 'go?' }), ask: acp({ prompt: 'which number?' }) },
   edges: [{ from: 'prep', to: 'gate' }, { from: 'gate', to: 'ask' }],
-});
-`,
-      );
-      const first = await runCli(['run', 'late.flow.ts', '--out', 'runs', '--run-id', 'l1', '-q'], { cwd: dir.path });
-      assert.equal(first.code, 0, first.stderr);
-      const bundle = join(dir.path, 'runs', 'l1');
+}`);
+      const bundle = await recordRun(dir.path, 'late.flow.ts', ['--run-id', 'l1']);
       const before = readFileSync(join(bundle, 'trace.ndjson'), 'utf8');
       const refused = await runCli(['resume', bundle, '-q'], { cwd: dir.path });
       assert.equal(refused.code, 2, refused.stderr);
       assert.match(refused.stderr, /node "ask" after checkpoint "gate" needs an agent and none is given: pass --agent/);
       assert.equal(refused.stderr.trim().split('\n').length, 1, 'one line');
       assert.equal(readFileSync(join(bundle, 'trace.ndjson'), 'utf8'), before, 'nothing written');
-      const agent = (await scriptedAgent(dir.path, 'agent', { turns })).map((arg) => JSON.stringify(arg)).join(' ');
+      const agent = await scriptedAgentArg(dir.path, 'agent', { turns });
       const resumed = await runCli(['resume', bundle, '--agent', agent, '-q'], { cwd: dir.path });
       assert.equal(resumed.code, 0, resumed.stderr);
       assert.equal(traceOf(bundle).at(-1)!.type, 'run.completed');
@@ -197,28 +183,19 @@ describe('a JSON-RPC error on a prompt', () => {
   it('leaves the shared session to the next node of the handle (same agent process, same ACP session)', async () => {
     const dir = await tempDir('flowtape-survive-');
     try {
-      await writeFile(
-        join(dir.path, 'err.flow.ts'),
-        `import { acp, defineFlow } from ${JSON.stringify(recorderEntry)};
-export default defineFlow({
+      writeFlow(dir.path, 'err.flow.ts', ['acp', 'defineFlow'], `{
   name: 'err',
   startAt: 'first',
   nodes: { first: acp({ prompt: 'fail please' }), second: acp({ prompt: 'still there?' }) },
   edges: [{ from: 'first', switch: { on: '$result.outcome', cases: { failed: 'second' } } }],
-});
-`,
-      );
-      const agent = (await scriptedAgent(dir.path, 'agent', {
+}`);
+      const agent = await scriptedAgentArg(dir.path, 'agent', {
         turns: [
           { match: 'fail please', steps: [{ error: { code: -32603, message: 'model overloaded' } }] },
           { match: 'still there?', steps: [{ message: 'yes' }] },
         ],
-      }))
-        .map((arg) => JSON.stringify(arg))
-        .join(' ');
-      const result = await runCli(['run', 'err.flow.ts', '--agent', agent, '--out', 'runs', '--run-id', 'e1', '-q'], { cwd: dir.path });
-      assert.equal(result.code, 0, result.stderr);
-      const bundle = join(dir.path, 'runs', 'e1');
+      });
+      const bundle = await recordRun(dir.path, 'err.flow.ts', ['--agent', agent, '--run-id', 'e1']);
       const trace = traceOf(bundle);
       const firstOutcome = trace.find((e) => e.type === 'node.outcome' && e.nodeId === 'first')!;
       assert.equal(firstOutcome.payload.outcome, 'failed');
@@ -246,13 +223,9 @@ describe('flowtape resume --auth', () => {
   it('authenticates the new agent process with the method given, then continues the recorded session', async () => {
     const dir = await tempDir('flowtape-survive-');
     try {
-      await writeFile(join(dir.path, 'survive.flow.ts'), flowSource);
-      const agent = (await scriptedAgent(dir.path, 'agent', { agent: { name: 'acme-agent', version: '2.0.0' }, authMethods, turns }))
-        .map((arg) => JSON.stringify(arg))
-        .join(' ');
-      const first = await runCli(['run', 'survive.flow.ts', '--agent', agent, '--auth', 'sso', '--out', 'runs', '--run-id', 'r1', '-q'], { cwd: dir.path });
-      assert.equal(first.code, 0, first.stderr);
-      const bundle = join(dir.path, 'runs', 'r1');
+      surviveFlow(dir.path);
+      const agent = await scriptedAgentArg(dir.path, 'agent', { agent: { name: 'acme-agent', version: '2.0.0' }, authMethods, turns });
+      const bundle = await recordRun(dir.path, 'survive.flow.ts', ['--agent', agent, '--auth', 'sso', '--run-id', 'r1']);
       const second = await runCli(['resume', bundle, '--agent', agent, '--auth', 'sso', '-q'], { cwd: dir.path });
       assert.equal(second.code, 0, second.stderr);
       const trace = traceOf(bundle);
@@ -280,13 +253,9 @@ describe('flowtape resume --auth', () => {
   it("without it, the method the session's binding recorded is used again (a method id is no secret)", async () => {
     const dir = await tempDir('flowtape-survive-');
     try {
-      await writeFile(join(dir.path, 'survive.flow.ts'), flowSource);
-      const agent = (await scriptedAgent(dir.path, 'agent', { agent: { name: 'acme-agent', version: '2.0.0' }, authMethods, turns }))
-        .map((arg) => JSON.stringify(arg))
-        .join(' ');
-      const first = await runCli(['run', 'survive.flow.ts', '--agent', agent, '--auth', 'sso', '--out', 'runs', '--run-id', 'r1', '-q'], { cwd: dir.path });
-      assert.equal(first.code, 0, first.stderr);
-      const bundle = join(dir.path, 'runs', 'r1');
+      surviveFlow(dir.path);
+      const agent = await scriptedAgentArg(dir.path, 'agent', { agent: { name: 'acme-agent', version: '2.0.0' }, authMethods, turns });
+      const bundle = await recordRun(dir.path, 'survive.flow.ts', ['--agent', agent, '--auth', 'sso', '--run-id', 'r1']);
       const second = await runCli(['resume', bundle, '-q'], { cwd: dir.path });
       assert.equal(second.code, 0, second.stderr);
       const trace = traceOf(bundle);

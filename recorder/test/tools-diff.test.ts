@@ -129,6 +129,49 @@ test('--ignore takes JSON pointers and globs', async (t) => {
   assert.equal(rules.matches('/x/1/2/y'), false);
 });
 
+/** Rewrites the binding of a bundle's one session with `fields` (what a run with other session options records). */
+async function rebind(bundle: string, fields: Record<string, unknown>): Promise<void> {
+  const file = join(bundle, 'sessions', 'sess-1', 'binding.json');
+  await writeFile(file, JSON.stringify({ ...(JSON.parse(await readFile(file, 'utf8')) as object), ...fields }));
+}
+
+test("a session's MCP servers and auth method are behaviour: compared by server name, in any order", async (t) => {
+  const root = await scratch(t);
+  const files = { name: 'files', transport: 'stdio', command: '/usr/local/bin/mcp-files', args: ['--root', '.'], env: [{ name: 'TOKEN', value: '[redacted:TOKEN]' }] };
+  const github = { name: 'github', transport: 'http', url: 'https://mcp.example.com/github', headers: [] };
+  const a = await reviewRun(join(root, 'a'));
+  await rebind(a, { mcpServers: [files, github], authMethodId: 'api-key' });
+  const same = await reviewRun(join(root, 'same'));
+  await rebind(same, { mcpServers: [github, files], authMethodId: 'api-key' });
+  assert.equal((await diffBundles(a, same)).total, 0, 'the order servers are listed in is not behaviour');
+
+  const b = await reviewRun(join(root, 'b'));
+  await rebind(b, { mcpServers: [{ ...files, args: ['--root', '/'] }, { name: 'notes', transport: 'sse', url: 'http://127.0.0.1:9/sse', headers: [] }], authMethodId: 'chatgpt' });
+  const result = await diffBundles(a, b);
+  const found = result.differences.map((d) => [d.section, d.kind, d.path, d.session]);
+  assert.deepEqual(found, [
+    ['session', 'changed', '/sessions/main/binding/authMethodId', 'main'],
+    ['session', 'changed', '/sessions/main/binding/mcpServers/files/args/1', 'main'],
+    ['session', 'removed', '/sessions/main/binding/mcpServers/github', 'main'],
+    ['session', 'added', '/sessions/main/binding/mcpServers/notes', 'main'],
+  ], formatText(result));
+  const text = formatText(result);
+  assert.match(text, /session main\n\s+~ \/binding\/authMethodId: "api-key" → "chatgpt"/);
+  assert.match(text, /- \/binding\/mcpServers\/github: only in a: \{"transport":"http"/);
+  assert.match(text, /\+ \/binding\/mcpServers\/notes: only in b: \{"transport":"sse"/);
+
+  // No servers on one side, none (absent) on the other: the same; servers only in b: added, as a whole.
+  const none = await reviewRun(join(root, 'none'));
+  await rebind(none, { mcpServers: [] });
+  const plain = await reviewRun(join(root, 'plain'));
+  assert.equal((await diffBundles(plain, none)).total, 0);
+  const added = await diffBundles(plain, a);
+  assert.deepEqual(added.differences.map((d) => [d.kind, d.path]), [
+    ['added', '/sessions/main/binding/authMethodId'],
+    ['added', '/sessions/main/binding/mcpServers'],
+  ]);
+});
+
 test('a torn last line is a warning, not an error; a broken manifest is an error naming the file', async (t) => {
   const root = await scratch(t);
   const a = await reviewRun(join(root, 'a'));

@@ -21,10 +21,13 @@ import {
   type ToolKind,
 } from '@agentclientprotocol/sdk';
 import { AUTH_HINT, chooseAuthMethod, describeMethods } from './auth.ts';
+import { wireRecord, type AcpAgentOptions, type AcpTrafficRecord, type PromptOptions } from './client-options.ts';
 import { AcpError, clip, renderData } from './errors.ts';
 import { FsJail } from './fs-jail.ts';
-import { decidePermission, DEFAULT_PERMISSION_POLICY, type PermissionPolicy } from './permissions.ts';
+import { decidePermission, DEFAULT_PERMISSION_POLICY } from './permissions.ts';
 import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
+import { delay, interruption, settle, type Settled } from './settle.ts';
+import { StderrTail } from './stderr-tail.ts';
 import {
   AGENT_OUTPUT_CAP_BYTES,
   LineTooLongError,
@@ -37,83 +40,12 @@ import {
   type LineVerdict,
   type Omitted,
 } from './traffic.ts';
+import { turnInFlight, type TurnInFlight } from './turn-in-flight.ts';
 import { spawnWatched } from './watchdog.ts';
 
 export { AcpError, type AcpErrorCode } from './errors.ts';
 export type { PermissionPolicy } from './permissions.ts';
-
-export interface AcpTrafficRecord {
-  direction: 'outgoing' | 'incoming' | 'stderr';
-  /** The parsed JSON-RPC message (outgoing/incoming). */
-  message?: unknown;
-  /**
-   * The line exactly as it crossed stdio, when serialising `message` again would not give it back: integers beyond
-   * 2^53, `1e400`, `-0`, duplicate keys, other spacing or escapes. Absent when `JSON.stringify(message)` is the line.
-   */
-  raw?: string;
-  /**
-   * The line, when it is exactly `JSON.stringify(message)` (then `raw` is absent): the message's JSON text, so a
-   * writer need not serialise the message again.
-   */
-  json?: string;
-  /** A stderr line, or an incoming stdout line that was not valid JSON (garbage), cut at AGENT_OUTPUT_CAP_BYTES. */
-  text?: string;
-  /**
-   * Set on the summary the client reports when it closes, once per stream that had output it did not record: the
-   * bytes and lines it counted instead (past the cap, or written after the session closed). `text` says so.
-   */
-  omitted?: { bytes: number; lines: number };
-}
-
-export interface AcpAgentOptions {
-  /** Agent command, spawned with stdio pipes (resolved like child_process.spawn: PATH, or relative to cwd). */
-  command: string;
-  args?: string[];
-  /** The run's directory: the agent's working directory, and fs/* requests are served inside it ONLY. */
-  cwd: string;
-  /** Added to (or, with inheritEnv false, instead of) this process's environment. */
-  env?: Record<string, string>;
-  /** Whether the agent inherits this process's environment (default true). */
-  inheritEnv?: boolean;
-  /** Default 'approve-reads' (permissions.ts says what each policy answers). */
-  permissionPolicy?: PermissionPolicy;
-  onTraffic?: (record: AcpTrafficRecord) => void;
-  /**
-   * Every session/update, in wire order, exactly as sent (checked for shape only, so update kinds newer than
-   * this SDK pass through). Each is delivered before anything after it on the wire is handled, so all updates
-   * of a turn have been delivered when prompt() resolves.
-   */
-  onUpdate?: (notification: SessionNotification) => void;
-  onPermission?: (request: RequestPermissionRequest, response: RequestPermissionResponse) => void;
-  /** Limit for initialize and session/new answers (default 60 000 ms). Prompts are bounded by their own options. */
-  requestTimeoutMs?: number;
-  /** How long a cancelled prompt waits for the agent's answer to session/cancel (default 3 000 ms). */
-  cancelGraceMs?: number;
-  /** How long close() waits for the agent to exit after its stdin ends, and again after SIGTERM, before SIGKILL (default 2 000 ms). */
-  closeGraceMs?: number;
-  /**
-   * Aborting it while start() is still spawning or initializing the agent kills the agent at once (SIGTERM to its
-   * process group, SIGKILL closeGraceMs later) and start() rejects with 'cancelled' once it is gone — a caller that
-   * gives up on a start (a node timeout, a cancelled run) never waits for an agent that does not answer.
-   */
-  signal?: AbortSignal;
-  /** Sent in initialize. */
-  clientInfo?: { name: string; version: string };
-  /**
-   * The ACP auth method to `authenticate` with after `initialize` (must be advertised). Without it, a method is
-   * chosen from the environment when exactly one advertised method has credentials there (see auth.ts).
-   */
-  authMethodId?: string;
-}
-
-export interface PromptOptions {
-  /** Aborting sends session/cancel, waits up to cancelGraceMs for the agent's answer, then rejects with 'cancelled'. */
-  signal?: AbortSignal;
-  /** Like an abort, but rejects with 'timeout'. */
-  timeoutMs?: number;
-  /** Answers this turn's permission requests (default: the agent's `permissionPolicy`): nodes sharing a session keep their own. */
-  permissionPolicy?: PermissionPolicy;
-}
+export type { AcpAgentOptions, AcpTrafficRecord, PromptOptions } from './client-options.ts';
 
 type Failure =
   | { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null }
@@ -121,15 +53,6 @@ type Failure =
   | { kind: 'closed' };
 
 const maxLineBytes = 32 * 1024 * 1024;
-const stderrTailBytes = 8 * 1024;
-/** How many of the last stderr lines an error message quotes, and at most how many characters of them. */
-const stderrHintLines = 3;
-const stderrHintChars = 300;
-/** ANSI escape sequences (CSI: colours, cursor moves; OSC: titles), dropped from stderr quoted in messages. */
-const ANSI_SEQUENCE = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g;
-/** A stderr line that reads like the cause of a failure, and one that is a frame of a stack trace. */
-const CAUSE_LINE = /(error|fatal|panic|denied|cannot|failed|not found)/i;
-const TRACE_LINE = /^\s*(\d+:\s|at\s|Stack backtrace|stack backtrace|Traceback)/;
 /** How long a refusal waits for stderr lines the agent wrote just before it. */
 const stderrSettleMs = 50;
 /** ACP's JSON-RPC error code for "authentication required". */
@@ -151,7 +74,7 @@ export class AcpAgent {
   private readonly exited: Promise<void>;
   private closePromise: Promise<void> | undefined;
   /** The last bytes of stderr, recorded or not, for the hint in an exit error. */
-  private stderrTail = Buffer.alloc(0);
+  private readonly stderrTail = new StderrTail();
   private readonly stderrLines: CappedLines;
   private readonly incoming: IncomingStream;
   private readonly streamsClosed: Promise<void>;
@@ -233,7 +156,7 @@ export class AcpAgent {
     this.child.on('error', () => {}); // spawn errors are handled by spawned(); later ones (kill) are harmless
     this.child.stdin.on('error', () => {}); // EPIPE once the agent is gone: the pending write rejects instead
     this.streamsClosed = new Promise((resolve) => this.child.once('close', () => resolve()));
-    this.child.stderr.on('data', (chunk: Buffer) => this.keepStderrTail(chunk));
+    this.child.stderr.on('data', (chunk: Buffer) => this.stderrTail.keep(chunk));
     this.stderrLines = tapLines(this.child.stderr, AGENT_OUTPUT_CAP_BYTES, (text) => this.traffic({ direction: 'stderr', text }));
 
     this.incoming = tapIncoming(this.child.stdout, {
@@ -528,7 +451,7 @@ export class AcpAgent {
       return new AcpError('protocol_error', `${what}: ${failure.detail}`, { method });
     }
     const how = failure.signal ? `was killed by ${failure.signal}` : `exited with code ${failure.code}`;
-    const hint = this.stderrHint();
+    const hint = this.stderrTail.hint();
     const text = before ? `agent ${how}; cannot send ${method}` : `agent ${how} during ${method}`;
     return new AcpError('agent_exited', hint ? `${text} (stderr: ${hint})` : text, {
       method, exitCode: failure.code, signal: failure.signal,
@@ -542,34 +465,8 @@ export class AcpAgent {
    */
   private refusalDetail(rpcData: unknown, withStderr = true): string {
     const data = renderData(rpcData);
-    const hint = withStderr ? this.stderrHint() : undefined;
+    const hint = withStderr ? this.stderrTail.hint() : undefined;
     return `${data ? ` (data: ${data})` : ''}${hint ? ` (stderr: ${hint})` : ''}`;
-  }
-
-  /**
-   * The last lines of the agent's stderr on one line (" | " between them), the latest first kept: up to
-   * stderrHintLines lines within stderrHintChars characters. When those are the tail of a backtrace, the latest line
-   * that reads like the cause ("Error: …", "fatal: …") goes first, then " … ". Colour and cursor sequences (agents
-   * log with ANSI colours) are dropped; other controls are shown escaped (clip).
-   */
-  private stderrHint(): string | undefined {
-    const all = this.stderrTail.toString('utf8').split(/\r?\n/);
-    // A full tail most likely starts mid-line: that piece is not a line of its own.
-    const lines = (this.stderrTail.length >= stderrTailBytes ? all.slice(1) : all)
-      .map((l) => clip(l.replace(ANSI_SEQUENCE, ''), stderrHintChars))
-      .filter((l) => l !== '');
-    const kept: string[] = [];
-    let length = 0;
-    for (const line of [...lines].reverse()) {
-      if (kept.length === stderrHintLines || (kept.length > 0 && length + line.length + 3 > stderrHintChars)) break;
-      kept.unshift(line);
-      length += line.length + 3;
-    }
-    if (kept.length === 0) return undefined;
-    const cause = lines.slice(0, lines.length - kept.length).reverse().find((l) => CAUSE_LINE.test(l) && !TRACE_LINE.test(l));
-    return cause !== undefined && !kept.some((l) => CAUSE_LINE.test(l) && !TRACE_LINE.test(l))
-      ? `${clip(cause, stderrHintChars)} … ${kept.join(' | ')}`
-      : kept.join(' | ');
   }
 
   // ---- incoming traffic ----------------------------------------------------------------------------------
@@ -638,12 +535,6 @@ export class AcpAgent {
     }
     this.callback(() => this.options.onPermission?.(request, response));
     return response;
-  }
-
-  private keepStderrTail(chunk: Buffer): void {
-    // A copy, so a big chunk is not kept alive by a small view of it.
-    const joined = chunk.length >= stderrTailBytes ? chunk : Buffer.concat([this.stderrTail, chunk]);
-    this.stderrTail = Buffer.from(joined.subarray(Math.max(0, joined.length - stderrTailBytes)));
   }
 
   private traffic(record: AcpTrafficRecord): void {
@@ -787,58 +678,3 @@ function installExitHook(): void {
   process.once('exit', () => AcpAgent.killAllSync());
 }
 
-// ---- small promise helpers ---------------------------------------------------------------------------------
-
-type Settled<T> = { kind: 'value'; value: T } | { kind: 'error'; error: unknown };
-
-interface TurnInFlight {
-  answer: Promise<Settled<PromptResponse>>;
-  policy: PermissionPolicy | undefined;
-  /** Set when the permission policy cancelled the turn: why, one phrase. */
-  policyDetail: string | undefined;
-  cancelledByPolicy: Promise<{ kind: 'policy' }>;
-  stop(): void;
-}
-
-function turnInFlight(answer: Promise<Settled<PromptResponse>>, policy: PermissionPolicy | undefined): TurnInFlight {
-  let stop!: () => void;
-  const cancelledByPolicy = new Promise<{ kind: 'policy' }>((resolve) => (stop = () => resolve({ kind: 'policy' })));
-  return { answer, policy, policyDetail: undefined, cancelledByPolicy, stop };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then((value) => ({ kind: 'value', value }), (error: unknown) => ({ kind: 'error', error }));
-}
-
-/** A promise that resolves when `signal` aborts or `ms` pass; dispose() removes the listener and timer. */
-function interruption(signal: AbortSignal | undefined, ms: number | undefined): {
-  promise: Promise<{ kind: 'aborted' | 'timeout' }>;
-  dispose(): void;
-} {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const promise = new Promise<{ kind: 'aborted' | 'timeout' }>((resolve) => {
-    if (ms !== undefined) timer = setTimeout(() => resolve({ kind: 'timeout' }), ms);
-    if (signal) {
-      onAbort = () => resolve({ kind: 'aborted' });
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
-  });
-  return {
-    promise,
-    dispose() {
-      if (timer) clearTimeout(timer);
-      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
-    },
-  };
-}
-
-/** A JSON-RPC line as traffic: the parsed message, and the line itself when the message does not serialise back to it. */
-function wireRecord(direction: 'outgoing' | 'incoming', line: string, message: unknown): AcpTrafficRecord {
-  return JSON.stringify(message) === line ? { direction, message, json: line } : { direction, message, raw: line };
-}

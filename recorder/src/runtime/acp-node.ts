@@ -7,12 +7,16 @@ import { contentText } from '@flowtape/schema';
 import type { TurnUsage } from '@flowtape/schema';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
 import { DEFAULT_PERMISSION_POLICY } from '../acp/permissions.ts';
-import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy, PromptInput } from './definition.ts';
+import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy } from './definition.ts';
 import { agentLabel, splitCommand } from './command.ts';
-import { NodeError, ResumeError, toErrorInfo } from './errors.ts';
+import { NodeError, toErrorInfo } from './errors.ts';
 import type { LifecycleEvent } from './lifecycle.ts';
 import { parseMcpServers, type McpServer } from './mcp-servers.ts';
 import { UsageMeter } from './usage-meter.ts';
+import { agentError, checkMcpSupport, keepsSession, promptToText } from './acp-node-errors.ts';
+import type { RecordedSession } from './recorded-sessions.ts';
+
+export { checkRecordedSessions, type RecordedSession } from './recorded-sessions.ts';
 
 /** What the ACP part needs from the attempt that runs the node (implemented by the runtime's Attempt). */
 export interface AcpAttempt {
@@ -43,20 +47,6 @@ export interface AcpNodeHost {
   emit(event: LifecycleEvent): void;
 }
 
-/**
- * A shared session recorded before the run stopped at a checkpoint, which a resumed run (another process, another
- * agent process) continues when a node of the same handle, agent command and cwd first needs it.
- */
-export interface RecordedSession {
-  sessionId: string;
-  handle: string;
-  agentCommand: string[];
-  /** Absent in deterministic bundles: then any cwd matches. */
-  cwd?: string;
-  acpSessionId: string;
-  authMethodId?: string;
-}
-
 interface Session {
   /** Decided once the agent is started when a recorded session may be continued ('' until then). */
   sessionId: string;
@@ -80,10 +70,6 @@ interface Session {
   boundOnce?: boolean;
   readonly usage: UsageMeter;
 }
-
-const errorCodes = new Set([
-  'agent_missing', 'agent_exited', 'protocol_error', 'rpc_error', 'auth_required', 'timeout', 'cancelled', 'permission_cancelled', 'invalid_cwd',
-]);
 
 export class AcpNodeRunner {
   /** flowtape sessions opened so far in this run (continues from a resume state). */
@@ -463,56 +449,6 @@ function collect(session: Session, notification: SessionNotification): void {
   if (update.sessionUpdate === 'agent_message_chunk') session.text += contentText(update.content);
 }
 
-/**
- * Whether a shared session stays usable after its turn failed: when the agent acknowledged a cancel (it answered
- * with a stop reason), or refused the prompt with a JSON-RPC error while staying alive and well-behaved (the next
- * node of the handle goes on in the same conversation). A timeout, an exit, a protocol error or an unacknowledged
- * cancel leave the session in doubt: it is closed, and the next node of the handle starts a new one.
- */
-function keepsSession(failure: unknown, agent: AcpAgent): boolean {
-  if (!(failure instanceof AcpError) || !agent.usable) return false;
-  if (failure.code === 'cancelled' || failure.code === 'permission_cancelled') return failure.stopReason !== undefined;
-  return failure.code === 'rpc_error';
-}
-
-/**
- * ACP: a client sends http and sse servers only to an agent whose `mcpCapabilities` says it can use them. Refused
- * here, before session/new, with the server named — an agent would otherwise ignore it or fail obscurely.
- */
-function checkMcpSupport(agent: AcpAgent, servers: readonly McpServer[], label: string, nodeId: string): void {
-  const capabilities = agent.agentCapabilities?.mcpCapabilities;
-  for (const server of servers) {
-    if (!('type' in server) || (server.type !== 'http' && server.type !== 'sse')) continue;
-    if (capabilities?.[server.type] === true) continue;
-    throw new NodeError(
-      'mcp_unsupported',
-      `node "${nodeId}": agent ${label}: MCP server "${server.name}" is ${server.type}, which the agent does not support (its initialize answer has no mcpCapabilities.${server.type}): use a stdio server`,
-    );
-  }
-}
-
-function promptToText(prompt: PromptInput, nodeId: string): string {
-  if (typeof prompt === 'string') return prompt;
-  if (Array.isArray(prompt)) {
-    return prompt.map((block) => (block.type === 'text' && typeof block.text === 'string' ? block.text : '')).join('');
-  }
-  throw new NodeError('invalid_prompt', `node "${nodeId}": prompt must be a string or an array of text blocks`);
-}
-
-/**
- * The agent's failure as a NodeError keeping the client's code (`agent_missing`, `rpc_error`, …). The agent is named
- * by its `agentInfo` name once it answered initialize, else by its command (agentLabel).
- */
-function agentError(error: unknown, label: string, nodeId: string): NodeError {
-  if (error instanceof NodeError) return error;
-  if (error instanceof AcpError && error.agentName !== undefined) label = error.agentName;
-  if (error instanceof AcpError && errorCodes.has(error.code)) {
-    return new NodeError(error.code, `node "${nodeId}": agent ${label}: ${error.message}`, 'failed', { cause: error });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new NodeError('agent_error', `node "${nodeId}": agent ${label}: ${message}`, 'failed', { cause: error });
-}
-
 /** Rejects with the signal's reason as soon as it aborts (the underlying work goes on; callers clean it up). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
@@ -529,26 +465,5 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
         reject(error as Error);
       },
     );
-  });
-}
-
-/** Checks the recorded sessions of a resume state (it may come from a file): a bad entry is a ResumeError. */
-export function checkRecordedSessions(value: unknown): RecordedSession[] {
-  if (value === undefined) return [];
-  const bad = (why: string): never => {
-    throw new ResumeError(`resume state: sessions ${why}`);
-  };
-  if (!Array.isArray(value)) bad('must be an array');
-  return (value as unknown[]).map((entry, i) => {
-    const e = entry as Partial<RecordedSession> | null;
-    const isText = (v: unknown): v is string => typeof v === 'string' && v !== '';
-    if (typeof e !== 'object' || e === null) return bad(`[${i}] must be an object`);
-    if (!isText(e.sessionId) || !isText(e.handle) || !isText(e.acpSessionId)) bad(`[${i}] needs sessionId, handle and acpSessionId`);
-    if (!Array.isArray(e.agentCommand) || e.agentCommand.length === 0 || !e.agentCommand.every((a) => typeof a === 'string')) {
-      bad(`[${i}].agentCommand must be a non-empty array of strings`);
-    }
-    if (e.cwd !== undefined && typeof e.cwd !== 'string') bad(`[${i}].cwd must be a string`);
-    if (e.authMethodId !== undefined && typeof e.authMethodId !== 'string') bad(`[${i}].authMethodId must be a string`);
-    return e as RecordedSession;
   });
 }

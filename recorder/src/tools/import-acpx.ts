@@ -20,47 +20,43 @@
  * Sessions keep their raw traffic (directions renamed, lines tied to the attempt of their turn); record.json is
  * rebuilt from it. Artifacts are copied when their content matches their name.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import {
-  BUNDLE_FILES,
-  BundleFormatError,
-  ConversationBuilder,
   FlowSnapshot,
-  Manifest,
-  SCHEMA_IDS,
-  SessionBinding,
-  SessionEventLine,
   TraceEvent,
   describeZodError,
   initialState,
-  readNdjson as streamNdjson,
   reduce,
   sessionFiles,
-  toLiveProjection,
-  toRunProjection,
-  toStepsProjection,
   type ArtifactRef,
   type ErrorInfo,
   type TraceEventType,
-  bundlePathProblem,
-  printablePath,
   type ValueRef,
 } from '@flowtape/schema';
-import { FsBundleBackend } from './fs-backend.ts';
-import { outputProblem } from './fresh-output.ts';
+import { convertAcpxFlow } from './import-acpx-flow.ts';
+import { AcpxRunFiles } from './import-acpx-source.ts';
 import { assignTurns, recordedAgent, type SessionData } from './import-acpx-turns.ts';
-import { ArtifactStore } from '../bundle/artifacts.ts';
+import {
+  ACPX_BUNDLE_SCHEMA,
+  ACPX_FLOW_SCHEMA,
+  ENDED,
+  acpxAgentCommand,
+  asObject,
+  attemptNumber,
+  errorInfo,
+  evaluateSwitch,
+  ImportError,
+  isIsolatedSession,
+  isRef,
+  str,
+  type AcpxEvent,
+  type Json,
+} from './import-acpx-values.ts';
+import { checkImportOutput, writeImportedBundle } from './import-acpx-write.ts';
 
-export const ACPX_BUNDLE_SCHEMA = 'acpx.flow-run-bundle.v1';
-const ACPX_FLOW_SCHEMA = 'acpx.flow-definition-snapshot.v1';
-const ENDED = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
-
-export class ImportError extends Error {
-  override name = 'ImportError';
-}
+export { ACPX_BUNDLE_SCHEMA, ImportError } from './import-acpx-values.ts';
 
 export interface ImportOptions {
   /** The flowtape bundle directory to create (default `<run-dir name>.flowtape` in the current directory). */
@@ -82,82 +78,6 @@ export interface ImportReport {
   warnings: string[];
 }
 
-type Json = Record<string, unknown>;
-
-interface AcpxRef {
-  path: string;
-  mediaType?: string;
-  bytes?: number;
-  sha256?: string;
-}
-
-interface AcpxEvent {
-  line: number;
-  seq?: number;
-  at: string;
-  runId?: string;
-  type: string;
-  nodeId?: string;
-  attemptId?: string;
-  sessionId?: string;
-  payload: Json;
-}
-
-function asObject(value: unknown): Json | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function isRef(value: unknown): value is AcpxRef {
-  const o = asObject(value);
-  return o !== undefined && typeof o.path === 'string';
-}
-
-/** acpx errors are free text, often several lines (`…: exit 3\nboom`): one line a person can read. */
-function errorInfo(error: unknown, code?: string): ErrorInfo | undefined {
-  if (error === null || error === undefined) return undefined;
-  const text = typeof error === 'string' ? error : str(asObject(error)?.message) ?? JSON.stringify(error);
-  const message = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join(' — ');
-  return { message: message || 'error', ...(code ? { code } : {}) };
-}
-
-function attemptNumber(attemptId: string): number {
-  const match = /#([1-9][0-9]*)$/.exec(attemptId);
-  return match ? Number(match[1]) : 1;
-}
-
-/** `$.a.b`, `$output.a.b` (the output) or `$result.a.b` (the node result), as acpx evaluates switches. */
-function evaluateSwitch(on: string, output: unknown, result: Json): { ok: true; value: unknown } | { ok: false } {
-  let base: unknown;
-  let rest: string;
-  if (on.startsWith('$result')) {
-    base = result;
-    rest = on.slice('$result'.length);
-  } else if (on.startsWith('$output')) {
-    base = output;
-    rest = on.slice('$output'.length);
-  } else if (on.startsWith('$')) {
-    base = output;
-    rest = on.slice(1);
-  } else {
-    return { ok: false };
-  }
-  let value = base;
-  for (const key of rest.split('.').filter(Boolean)) {
-    const o = value !== null && typeof value === 'object' ? (value as Json) : undefined;
-    if (!o || !Object.hasOwn(o, key)) return { ok: false };
-    value = o[key];
-  }
-  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? { ok: true, value } : { ok: false };
-}
-
 export function defaultImportName(sourceDir: string): string {
   return `${basename(resolve(sourceDir))}.flowtape`;
 }
@@ -175,90 +95,18 @@ class AcpxImporter {
   /** Source artifact path → verified (content matches the name), or undefined when missing or corrupt. */
   private readonly artifactCheck = new Map<string, { size: number } | undefined>();
   private readonly sessions = new Map<string, SessionData>();
-  private readonly sourceDir: FsBundleBackend;
+  private readonly files: AcpxRunFiles;
 
   constructor(
     private readonly dir: string,
     private readonly label: string,
     private readonly options: ImportOptions,
   ) {
-    this.sourceDir = new FsBundleBackend(dir);
+    this.files = new AcpxRunFiles(dir, label, (message) => this.warn(message));
   }
 
   private warn(message: string): void {
     if (this.warnings.length < 100) this.warnings.push(message);
-  }
-
-  /**
-   * The real file for a path of the acpx run, or undefined when it is missing. Paths come from its manifest and
-   * trace, so they are checked like bundle paths, and a symlink leading out of the run directory is refused before
-   * anything is read through it (nothing outside may end up in the bundle or in a message).
-   */
-  private async source(path: string): Promise<string | undefined> {
-    const problem = bundlePathProblem(path);
-    if (problem) throw new ImportError(`${this.label}: ${printablePath(path)} is not a path inside the acpx run directory (${problem})`);
-    try {
-      return await this.sourceDir.resolveFile(path);
-    } catch (error) {
-      if (error instanceof BundleFormatError) {
-        throw new ImportError(`${join(this.label, path)}: leads outside the acpx run directory (symlink); not read`);
-      }
-      throw error;
-    }
-  }
-
-  private async readText(path: string): Promise<string | undefined> {
-    const file = await this.source(path);
-    return file === undefined ? undefined : readFile(file, 'utf8').catch(() => undefined);
-  }
-
-  private async readJson(path: string, required: true): Promise<Json>;
-  private async readJson(path: string, required: false): Promise<Json | undefined>;
-  private async readJson(path: string, required: boolean): Promise<Json | undefined> {
-    const text = await this.readText(path);
-    if (text === undefined) {
-      if (required) throw new ImportError(`${join(this.label, path)}: missing`);
-      this.warn(`${path}: missing`);
-      return undefined;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      const why = (error as Error).message.split('\n')[0];
-      if (required) throw new ImportError(`${join(this.label, path)}: not valid JSON (${why})`);
-      this.warn(`${path}: not valid JSON (${why}); ignored`);
-      return undefined;
-    }
-    const object = asObject(value);
-    if (!object) {
-      if (required) throw new ImportError(`${join(this.label, path)}: not a JSON object`);
-      return undefined;
-    }
-    return object;
-  }
-
-  /** The lines of an NDJSON file, streamed by the schema's reader (an unreadable or missing file has none). */
-  private async readNdjson(path: string): Promise<Array<{ line: number; value: unknown }>> {
-    // Resolved inside the run directory first: a symlink out of it is refused before anything is read.
-    const file = await this.source(path);
-    if (file === undefined) return [];
-    try {
-      if (!(await stat(file)).isFile()) return [];
-    } catch {
-      return [];
-    }
-    const lines: Array<{ line: number; value: unknown }> = [];
-    const issues: string[] = [];
-    try {
-      for await (const { line, value } of streamNdjson(createReadStream(file), { file: path, onIssue: (issue) => issues.push(issue.message) })) {
-        lines.push({ line, value });
-      }
-    } catch {
-      return [];
-    }
-    for (const message of issues) this.warn(`${message} (skipped)`);
-    return lines;
   }
 
   async run(): Promise<ImportReport> {
@@ -269,8 +117,8 @@ class AcpxImporter {
     }
     // Refused before any work, and again by the final rename: nothing that exists is ever replaced.
     const output = resolve(this.options.output ?? defaultImportName(this.label));
-    await this.checkOutput(output);
-    const manifest = await this.readJson('manifest.json', true);
+    await checkImportOutput(output);
+    const manifest = await this.files.readJson('manifest.json', true);
     if (manifest.schema !== ACPX_BUNDLE_SCHEMA) {
       throw new ImportError(
         `${join(this.label, 'manifest.json')}: /schema: ${JSON.stringify(manifest.schema ?? null)} is not an acpx run bundle (${ACPX_BUNDLE_SCHEMA})`,
@@ -278,26 +126,37 @@ class AcpxImporter {
     }
     const paths = asObject(manifest.paths) ?? {};
     const pathOf = (key: string, fallback: string) => str(paths[key]) ?? fallback;
-    const flowDoc = await this.readJson(pathOf('flow', 'flow.json'), true);
+    const flowDoc = await this.files.readJson(pathOf('flow', 'flow.json'), true);
     if (flowDoc.schema !== undefined && flowDoc.schema !== ACPX_FLOW_SCHEMA) {
       this.warn(`${pathOf('flow', 'flow.json')}: /schema: "${String(flowDoc.schema)}" is not ${ACPX_FLOW_SCHEMA}; read anyway`);
     }
-    const runProjection = await this.readJson(pathOf('runProjection', 'projections/run.json'), false);
-    const stepsRaw = await this.readStepsProjection(pathOf('stepsProjection', 'projections/steps.json'));
+    const runProjection = await this.files.readJson(pathOf('runProjection', 'projections/run.json'), false);
+    const stepsRaw = await this.files.readStepsProjection(pathOf('stepsProjection', 'projections/steps.json'));
     const tracePath = pathOf('trace', 'trace.ndjson');
-    const trace = this.parseTrace(await this.readNdjson(tracePath), tracePath);
+    const trace = this.files.parseTrace(await this.files.readNdjson(tracePath), tracePath);
     if (trace.length === 0) throw new ImportError(`${join(this.label, tracePath)}: no events`);
     const runId = str(manifest.runId) ?? trace[0]!.runId ?? 'acpx-run';
 
     const acpxNodes = asObject(flowDoc.nodes) ?? {};
     if (Object.values(acpxNodes).some((n) => asObject(n)?.kind !== undefined && asObject(n)?.nodeType === undefined)) this.form = 'kind';
-    const flow = this.convertFlow(flowDoc, manifest);
+    const flow = convertAcpxFlow(flowDoc, manifest, this.label, (message) => this.warn(message));
 
     await this.checkArtifacts(trace);
     await this.loadSessions(manifest, trace);
     await this.convertTrace(trace, runId, flow, stepsRaw, runProjection, manifest);
 
-    await this.write(output, runId, flow);
+    const artifacts = await writeImportedBundle(output, {
+      runId,
+      flow,
+      events: this.events,
+      state: this.state,
+      sessions: this.sessions,
+      artifactCheck: this.artifactCheck,
+      source: (path) => this.files.source(path),
+      dir: this.dir,
+      form: this.form,
+      version: this.options.version,
+    });
     return {
       output,
       runId,
@@ -305,112 +164,9 @@ class AcpxImporter {
       form: this.form,
       events: this.events.length,
       sessions: this.sessions.size,
-      artifacts: this.artifactsCopied,
+      artifacts,
       warnings: this.warnings,
     };
-  }
-
-  private artifactsCopied = 0;
-
-  private async readStepsProjection(path: string): Promise<Map<string, Json>> {
-    const out = new Map<string, Json>();
-    const text = await this.readText(path);
-    let value: unknown;
-    try {
-      value = JSON.parse(text ?? '');
-    } catch {
-      return out;
-    }
-    const steps = Array.isArray(value) ? value : Array.isArray(asObject(value)?.steps) ? (asObject(value)!.steps as unknown[]) : [];
-    for (const step of steps) {
-      const o = asObject(step);
-      if (o && typeof o.attemptId === 'string') out.set(o.attemptId, o);
-    }
-    return out;
-  }
-
-  private parseTrace(lines: Array<{ line: number; value: unknown }>, path: string): AcpxEvent[] {
-    const out: AcpxEvent[] = [];
-    for (const { line, value } of lines) {
-      const o = asObject(value);
-      if (!o || typeof o.type !== 'string' || typeof o.at !== 'string' || Number.isNaN(Date.parse(o.at))) {
-        this.warn(`${path}:${line}: not an acpx trace event (no type or at); skipped`);
-        continue;
-      }
-      out.push({
-        line,
-        seq: typeof o.seq === 'number' ? o.seq : undefined,
-        at: new Date(o.at).toISOString(),
-        runId: str(o.runId),
-        type: o.type,
-        nodeId: str(o.nodeId),
-        attemptId: str(o.attemptId),
-        sessionId: str(o.sessionId),
-        payload: asObject(o.payload) ?? {},
-      });
-    }
-    return out;
-  }
-
-  // ——— flow ———
-
-  private convertFlow(doc: Json, manifest: Json): FlowSnapshot {
-    const nodes = asObject(doc.nodes) ?? {};
-    const specs: unknown[] = [];
-    for (const [id, raw] of Object.entries(nodes)) {
-      const node = asObject(raw) ?? {};
-      const type = str(node.nodeType) ?? str(node.kind);
-      const common = {
-        id,
-        ...(typeof node.timeoutMs === 'number' && node.timeoutMs > 0 ? { timeoutMs: node.timeoutMs } : {}),
-        ...(typeof node.heartbeatMs === 'number' && node.heartbeatMs > 0 ? { heartbeatMs: node.heartbeatMs } : {}),
-        ...(str(node.statusDetail) ? { description: node.statusDetail as string } : {}),
-      };
-      switch (type) {
-        case 'acp': {
-          const session = asObject(node.session) ?? {};
-          specs.push({
-            ...common,
-            nodeType: 'acp',
-            sessionHandle: str(session.handle) ?? 'main',
-            sessionMode: session.isolated === true ? 'isolated' : 'shared',
-          });
-          break;
-        }
-        case 'action':
-          specs.push({ ...common, nodeType: 'action', actionType: node.actionExecution === 'function' || node.hasExec === false ? 'function' : 'shell' });
-          break;
-        case 'checkpoint':
-          specs.push({ ...common, nodeType: 'checkpoint', ...(str(node.summary) ? { message: node.summary } : {}) });
-          break;
-        case 'compute':
-          specs.push({ ...common, nodeType: 'compute' });
-          break;
-        default:
-          this.warn(`flow.json: /nodes/${id}: unknown node type ${JSON.stringify(type ?? null)}; imported as compute`);
-          specs.push({ ...common, nodeType: 'compute' });
-      }
-    }
-    const edges = Array.isArray(doc.edges) ? doc.edges : [];
-    const metadata: Json = {
-      acpx: {
-        ...(str(manifest.runTitle) ? { runTitle: manifest.runTitle } : {}),
-        ...(str(manifest.flowPath) ? { flowPath: manifest.flowPath } : {}),
-        ...(doc.permissions !== undefined ? { permissions: doc.permissions } : {}),
-        ...(doc.run !== undefined ? { run: doc.run } : {}),
-        nodes,
-      },
-    };
-    const parsed = FlowSnapshot.safeParse({
-      schema: SCHEMA_IDS.flow,
-      name: str(doc.name) ?? str(manifest.flowName) ?? 'acpx-flow',
-      startAt: str(doc.startAt) ?? Object.keys(nodes)[0],
-      nodes: specs,
-      edges,
-      metadata,
-    });
-    if (!parsed.success) throw new ImportError(describeZodError(parsed.error, join(this.label, 'flow.json')).message);
-    return parsed.data;
   }
 
   // ——— sessions ———
@@ -430,8 +186,8 @@ class AcpxImporter {
       }
       const bindingPath = str(entry.bindingPath) ?? `sessions/${id}/binding.json`;
       const eventsPath = str(entry.eventsPath) ?? `sessions/${id}/events.ndjson`;
-      const binding = (await this.readJson(bindingPath, false)) ?? {};
-      const raw = await this.readNdjson(eventsPath);
+      const binding = (await this.files.readJson(bindingPath, false)) ?? {};
+      const raw = await this.files.readNdjson(eventsPath);
       const session: SessionData = {
         id,
         handle: str(binding.handle) ?? str(entry.handle) ?? 'main',
@@ -516,7 +272,7 @@ class AcpxImporter {
     };
     for (const e of trace) visit(e.payload);
     let names: string[] = [];
-    const artifactsDir = await this.source('artifacts');
+    const artifactsDir = await this.files.source('artifacts');
     try {
       if (artifactsDir) names = await readdir(artifactsDir);
     } catch {
@@ -525,7 +281,7 @@ class AcpxImporter {
     for (const name of names) if (/^sha256-[0-9a-f]{64}(\.[a-z0-9]{1,16})?$/.test(name)) paths.add(`artifacts/${name}`);
     for (const path of [...paths].sort()) {
       let bytes: Buffer;
-      const file = await this.source(path);
+      const file = await this.files.source(path);
       try {
         if (!file) throw new Error('missing');
         bytes = await readFile(file);
@@ -546,7 +302,7 @@ class AcpxImporter {
 
   private async readArtifactJson(ref: unknown): Promise<unknown> {
     if (!isRef(ref) || !this.artifactCheck.get(ref.path)) return undefined;
-    const file = await this.source(ref.path);
+    const file = await this.files.source(ref.path);
     try {
       const text = await readFile(file!, 'utf8');
       return (ref.mediaType ?? '').includes('json') || ref.path.endsWith('.json') ? JSON.parse(text) : text;
@@ -609,10 +365,7 @@ class AcpxImporter {
       if (!attempt || !session || attempt.prompted.has(sessionId)) return;
       attempt.prompted.add(sessionId);
       const binding = session.binding;
-      const agentCommand = [
-        ...(str(binding.agentCommand)?.split(/\s+/).filter(Boolean) ?? []),
-        ...(Array.isArray(binding.agentArgv) ? binding.agentArgv.map(String) : []),
-      ];
+      const agentCommand = acpxAgentCommand(binding);
       this.emit(
         'session.bound',
         {
@@ -622,7 +375,7 @@ class AcpxImporter {
           payload: {
             handle: session.handle,
             acpSessionId: str(binding.acpSessionId) ?? str(binding.agentSessionId) ?? sessionId,
-            mode: this.isolated(session) ? 'isolated' : 'shared',
+            mode: isIsolatedSession(session) ? 'isolated' : 'shared',
             reused: boundSessions.has(sessionId),
             agentCommand,
             path: sessionFiles(sessionId).dir,
@@ -876,116 +629,4 @@ class AcpxImporter {
     }
   }
 
-  private isolated(session: SessionData): boolean {
-    const key = str(session.binding.key) ?? '';
-    return session.id.startsWith('isolated-') || key.startsWith('isolated::');
-  }
-
-  // ——— output ———
-
-  private async checkOutput(output: string): Promise<void> {
-    const problem = await outputProblem(output, 'folder');
-    if (problem) throw new ImportError(`${output}: ${problem}; choose another -o (a missing path or an empty folder)`);
-  }
-
-  /**
-   * Writes the bundle into a fresh temporary folder next to the output, then renames it into place: the rename
-   * takes a missing name or an empty folder and fails on anything else, so nothing the user had is ever deleted.
-   */
-  private async write(output: string, runId: string, flow: FlowSnapshot): Promise<void> {
-    await this.checkOutput(output);
-    await mkdir(dirname(output), { recursive: true });
-    // Created here, exclusively (mkdir fails on an existing name), with the usual folder mode (mkdtemp's is 0700).
-    const temp = join(dirname(output), `.${basename(output)}.importing-${process.pid}-${randomBytes(4).toString('hex')}`);
-    await mkdir(temp);
-    try {
-      await mkdir(join(temp, 'projections'), { recursive: true });
-      await mkdir(join(temp, BUNDLE_FILES.artifactsDir), { recursive: true });
-      const doc = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-      for (const [path, check] of this.artifactCheck) {
-        if (!check) continue;
-        await copyFile((await this.source(path))!, join(temp, ...path.split('/')));
-        this.artifactsCopied++;
-      }
-      const sessionIds = [...this.sessions.keys()].sort();
-      const blobs = new ArtifactStore(temp);
-      for (const id of sessionIds) {
-        const session = this.sessions.get(id)!;
-        const files = sessionFiles(id);
-        await mkdir(join(temp, files.dir), { recursive: true });
-        const lines = session.lines.map(({ oldSeq: _old, ...line }) => SessionEventLine.parse(line));
-        await writeFile(join(temp, files.events), lines.map((l) => JSON.stringify(l) + '\n').join(''));
-        // Images, audio and embedded blobs of the messages become artifacts, as the recorder stores them.
-        const builder = new ConversationBuilder(blobs.storeBlob);
-        for (const line of lines) builder.add(line);
-        const binding = session.binding;
-        const acpSessionId = str(binding.acpSessionId) ?? str(binding.agentSessionId) ?? id;
-        const agentCommand = [
-          ...(str(binding.agentCommand)?.split(/\s+/).filter(Boolean) ?? []),
-          ...(Array.isArray(binding.agentArgv) ? binding.agentArgv.map(String) : []),
-        ];
-        const createdAt = lines[0]?.at ?? this.state.startedAt ?? new Date(0).toISOString();
-        const bindingDoc = SessionBinding.parse({
-          schema: SCHEMA_IDS.sessionBinding,
-          sessionId: id,
-          handle: session.handle,
-          acpSessionId,
-          mode: this.isolated(session) ? 'isolated' : 'shared',
-          agentCommand,
-          ...(str(binding.cwd) ? { cwd: binding.cwd } : {}),
-          ...recordedAgent(session.lines),
-          createdAt,
-          ...(session.boundBy ? { boundBy: session.boundBy } : {}),
-        });
-        await writeFile(join(temp, files.binding), doc(bindingDoc));
-        await writeFile(
-          join(temp, files.record),
-          doc({
-            schema: SCHEMA_IDS.sessionRecord,
-            sessionId: id,
-            acpSessionId,
-            handle: session.handle,
-            lastSeq: builder.lastSeq,
-            updatedAt: lines.at(-1)?.at ?? createdAt,
-            messages: builder.messages,
-          }),
-        );
-      }
-      await writeFile(join(temp, BUNDLE_FILES.flow), doc(flow));
-      await writeFile(join(temp, BUNDLE_FILES.trace), this.events.map((e) => JSON.stringify(e) + '\n').join(''));
-      const state = this.state;
-      await writeFile(join(temp, BUNDLE_FILES.run), doc(toRunProjection(state)));
-      await writeFile(join(temp, BUNDLE_FILES.live), doc(toLiveProjection(state)));
-      await writeFile(join(temp, BUNDLE_FILES.steps), doc(toStepsProjection(state)));
-      const manifest = Manifest.parse({
-        schema: SCHEMA_IDS.bundle,
-        runId,
-        flowName: state.flowName ?? flow.name,
-        status: state.status,
-        complete: ENDED.has(state.status),
-        createdAt: state.startedAt,
-        updatedAt: state.updatedAt,
-        ...(state.endedAt ? { endedAt: state.endedAt } : {}),
-        lastSeq: state.seq,
-        files: { flow: BUNDLE_FILES.flow, trace: BUNDLE_FILES.trace, run: BUNDLE_FILES.run, live: BUNDLE_FILES.live, steps: BUNDLE_FILES.steps },
-        sessions: sessionIds.map((sessionId) => ({ sessionId, path: sessionFiles(sessionId).dir })),
-        writer: { name: 'flowtape import acpx', version: this.options.version ?? '0.1.0' },
-        origin: { format: ACPX_BUNDLE_SCHEMA, tool: this.form === 'kind' ? 'acpx (kind form)' : 'acpx', path: this.dir },
-      });
-      await writeFile(join(temp, BUNDLE_FILES.manifest), doc(manifest));
-      try {
-        await rename(temp, output);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
-          throw new ImportError(`${output}: appeared while importing and is not an empty folder; choose another -o`);
-        }
-        throw error;
-      }
-    } catch (error) {
-      // Only the temporary folder is removed: it is ours.
-      await rm(temp, { recursive: true, force: true });
-      throw error;
-    }
-  }
 }

@@ -16,53 +16,46 @@
  * It works under the bundle's lock (proper-lockfile, the lock the recorder takes for shared writes) and refuses to
  * touch a bundle whose writer is alive. One repair reaches the state a second one leaves unchanged.
  */
-import { closeSync, constants, createReadStream, existsSync, fsyncSync } from 'node:fs';
-import { open, readdir, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import {
   BUNDLE_FILES,
-  ConversationBuilder,
   FORMAT_MAJOR,
   FlowSnapshot,
-  MAX_LINE_BYTES,
   Manifest,
   SCHEMA_IDS,
-  SessionBinding,
-  SessionEventLine,
   TraceEvent,
   checkSchemaId,
   checkTraceEvent,
   describeZodError,
-  getStep,
-  initialState,
-  readNdjson,
-  readTrace,
-  Projector,
   reduce,
   sessionFiles,
   toLiveProjection,
   toRunProjection,
   toStepsProjection,
-  type ArtifactRef,
-  type ByteSource,
-  type McpServerBinding,
-  type ProjectionState,
   type RunStatus,
 } from '@flowtape/schema';
-import { FsBundleBackend, fileKind } from './fs-backend.ts';
-import { O_NOFOLLOW, appendedFile, checkWritable, ensureFolder, refuseLinks, writableFile } from '../bundle/confine.ts';
-import { openAppendSync, writeAllSync, writeFileAtomicSync } from '../bundle/fsio.ts';
-import { jsonEqual } from '@flowtape/schema/diff';
-import { collectArtifacts } from './verify.ts';
-import { artifactRef, decodeBase64 } from '../bundle/artifacts.ts';
-import { mcpServersForBinding } from '../bundle/redact.ts';
+import { FsBundleBackend } from './fs-backend.ts';
+import { appendedFile, ensureFolder, refuseLinks, writableFile } from '../bundle/confine.ts';
+import { writeFileAtomicSync } from '../bundle/fsio.ts';
+import { appendLines, existing, pathExists, safeParse, sameJson } from './repair-files.ts';
+import {
+  BlobPlan,
+  bindingFrom,
+  handshakeFailed,
+  planSession,
+  sessionCandidates,
+  writeSession,
+  type SessionPlan,
+} from './repair-sessions.ts';
+import { applyTail, noteTail, planTail, type TailPlan } from './repair-tail.ts';
+import { flowFromTrace, foldTrace } from './repair-trace.ts';
 
 /** The lock file the recorder uses for shared writes (`recorder/src/bundle/recorder.ts`). */
 export const BUNDLE_LOCKFILE = '.flowtape.lock';
 const ENDED: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
-const SESSION_DIR = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export class RepairError extends Error {
   override name = 'RepairError';
@@ -352,194 +345,6 @@ async function repairLocked(bundleDir: string, location: string, options: Repair
   return report;
 }
 
-/**
- * Whether a bundle path exists; something of the wrong kind there (or in place of one of its directories) is
- * refused with one line naming it.
- */
-async function pathExists(bundleDir: string, path: string, want: 'file' | 'dir', refuse: (message: string) => never): Promise<boolean> {
-  const segments = path.split('/');
-  for (let i = 1; i <= segments.length; i++) {
-    const kind = i === segments.length ? want : 'dir';
-    let info;
-    try {
-      info = await stat(join(bundleDir, ...segments.slice(0, i)));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-      throw error;
-    }
-    if (kind === 'file' ? !info.isFile() : !info.isDirectory()) {
-      const what = kind === 'file' ? 'a regular file' : 'a directory';
-      refuse(`${segments.slice(0, i).join('/')}: ${fileKind(info)} where ${what} should be; move it away and run repair again`);
-    }
-  }
-  return true;
-}
-
-interface TraceFold {
-  state: ProjectionState;
-  lastAt: string | undefined;
-  /** The first line whose seq is not above the one before it. */
-  backwards: { line: number; seq: number; previous: number } | undefined;
-  abandonedInTrace: boolean;
-  /** The event that created each session (`session.bound` or `session.failed`): a lost binding.json comes from it. */
-  sessionEvents: Map<string, TraceEvent>;
-  /** Artifact path → the trace line that first references it. */
-  artifacts: Map<string, number>;
-  /** What the trace says about each node, in order of first start (for a lost flow.json). */
-  nodes: Map<string, { nodeType: string; mode?: 'shared' | 'isolated'; handle?: string; actionType?: string }>;
-  edges: Map<string, { from: string; to: string }>;
-}
-
-/** Folds the trace up to `keep` bytes (a torn tail that will be cut is not read). */
-async function foldTrace(tracePath: string, keep: number, file: string, report: RepairReport): Promise<TraceFold> {
-  const fold: TraceFold = {
-    state: initialState(),
-    lastAt: undefined,
-    backwards: undefined,
-    abandonedInTrace: false,
-    sessionEvents: new Map(),
-    artifacts: new Map(),
-    nodes: new Map(),
-    edges: new Map(),
-  };
-  const projector = new Projector(fold.state);
-  for await (const { line, event, known } of readTrace(readRange(tracePath, keep), {
-    file,
-    onIssue: (issue) => report.warnings.push(issue.message),
-  })) {
-    if (event.seq <= projector.seq) fold.backwards ??= { line, seq: event.seq, previous: projector.seq };
-    projector.add(event);
-    fold.lastAt = event.at;
-    if (!known) continue;
-    const e = event as TraceEvent;
-    collectArtifacts(e.payload, (ref) => {
-      if (!fold.artifacts.has(ref.path)) fold.artifacts.set(ref.path, line);
-    });
-    switch (e.type) {
-      case 'run.failed':
-        if (e.payload.abandoned) fold.abandonedInTrace = true;
-        break;
-      case 'node.started':
-        if (e.nodeId && !fold.nodes.has(e.nodeId)) fold.nodes.set(e.nodeId, { nodeType: e.payload.nodeType });
-        break;
-      case 'session.bound':
-      case 'session.failed': {
-        if (e.sessionId && !fold.sessionEvents.has(e.sessionId)) fold.sessionEvents.set(e.sessionId, e);
-        const node = e.nodeId ? fold.nodes.get(e.nodeId) : undefined;
-        if (node && node.mode === undefined) Object.assign(node, { mode: e.payload.mode, handle: e.payload.handle });
-        break;
-      }
-      case 'action.started': {
-        const node = e.nodeId ? fold.nodes.get(e.nodeId) : undefined;
-        if (node) node.actionType ??= e.payload.actionType;
-        break;
-      }
-      case 'edge.taken':
-        fold.edges.set(`${e.payload.from}\u2192${e.payload.to}`, { from: e.payload.from, to: e.payload.to });
-        break;
-    }
-  }
-  fold.state = projector.state();
-  return fold;
-}
-
-/** A flow.json for a bundle that lost it: the nodes that ran and the edges taken, marked as rebuilt. */
-function flowFromTrace(fold: TraceFold, state: ProjectionState, file: string, refuse: (message: string) => never): FlowSnapshot {
-  const ids = [...fold.nodes.keys()];
-  if (ids.length === 0) refuse(`${file}: missing, and the trace names no node to rebuild it from`);
-  const nodes = [...fold.nodes].map(([id, node]) => {
-    if (node.nodeType === 'acp') {
-      const mode = node.mode ?? 'shared';
-      return { id, nodeType: 'acp', sessionMode: mode, sessionHandle: node.handle ?? (mode === 'isolated' ? 'isolated' : 'main') };
-    }
-    if (node.nodeType === 'action') return { id, nodeType: 'action', actionType: node.actionType === 'shell' ? 'shell' : 'function' };
-    return { id, nodeType: node.nodeType };
-  });
-  return FlowSnapshot.parse({
-    schema: SCHEMA_IDS.flow,
-    name: state.flowName ?? 'unknown',
-    description: `Rebuilt by flowtape repair from the trace (${file} was missing): only the nodes that ran and the edges taken.`,
-    startAt: ids[0],
-    nodes,
-    edges: [...fold.edges.values()].filter((e) => fold.nodes.has(e.from) && fold.nodes.has(e.to)),
-  });
-}
-
-interface TailPlan {
-  file: string;
-  path: string;
-  size: number;
-  /** Bytes of the file that stay. */
-  keep: number;
-  action: 'none' | 'terminate' | 'cut';
-}
-
-/**
- * A final line without its newline: kept (and terminated) when it is a complete record, cut when it is torn.
- * Complete lines are never touched. Only reads: `applyTail` does it.
- */
-async function planTail(path: string, file: string, isComplete: (line: string) => boolean, report: RepairReport): Promise<TailPlan> {
-  // Never through a symlink (the kind of the file is checked again where it is changed).
-  const handle = await open(path, constants.O_RDONLY | O_NOFOLLOW);
-  try {
-    const { size } = await handle.stat();
-    const plan: TailPlan = { file, path, size, keep: size, action: 'none' };
-    if (size === 0) return plan;
-    const tailStart = (await findLastNewline(handle, size)) + 1;
-    if (tailStart >= size) return plan;
-    if (size - tailStart > MAX_LINE_BYTES) {
-      // Longer than any reader takes: not read into memory to decide whether it is whole, and never cut unseen.
-      report.warnings.push(
-        `${file}: the last line has no newline and is ${size - tailStart} bytes, over the ${MAX_LINE_BYTES / 1024 / 1024} MiB line limit; left in place`,
-      );
-      return plan;
-    }
-    const tail = Buffer.alloc(size - tailStart);
-    await handle.read(tail, 0, tail.length, tailStart);
-    const text = tail.toString('utf8');
-    if (text.trim() === '') return plan;
-    if (isComplete(text)) return { ...plan, action: 'terminate' };
-    return { ...plan, keep: tailStart, action: 'cut' };
-  } finally {
-    await handle.close();
-  }
-}
-
-function noteTail(plan: TailPlan, report: RepairReport): void {
-  if (plan.action === 'none') return;
-  report.changed = true;
-  if (plan.action === 'terminate') report.terminatedLines.push(plan.file);
-  else report.tornLines.push({ file: plan.file, bytes: plan.size - plan.keep });
-}
-
-async function applyTail(plan: TailPlan): Promise<void> {
-  if (plan.action === 'none') return;
-  // Never through a symlink, and never a file with another hard link: cutting it would cut that file too.
-  const handle = await open(plan.path, constants.O_RDWR | O_NOFOLLOW);
-  try {
-    checkWritable(await handle.stat(), plan.file, 'in-place');
-    if (plan.action === 'terminate') await handle.write('\n', plan.size);
-    else await handle.truncate(plan.keep);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The first `keep` bytes of a file, streamed. */
-function readRange(path: string, keep: number): ByteSource {
-  return keep === 0 ? [] : createReadStream(path, { start: 0, end: keep - 1, highWaterMark: 64 * 1024 });
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The manifest as it was, if it is readable; a newer major version is refused (repair would downgrade it). */
 async function readOldManifest(bundleDir: string, report: RepairReport): Promise<Manifest | undefined> {
   const text = await readFile(join(bundleDir, BUNDLE_FILES.manifest), 'utf8').catch(() => undefined);
@@ -580,299 +385,4 @@ function writerAlive(manifest: Manifest | undefined): { alive: boolean; reason: 
     if ((error as NodeJS.ErrnoException).code === 'EPERM') return { alive: true, reason: `the writer (pid ${pid}) is still running` };
     return { alive: false, reason: `the writer (pid ${pid}) is gone` };
   }
-}
-
-async function findLastNewline(handle: FileHandle, size: number): Promise<number> {
-  const block = Buffer.alloc(64 * 1024);
-  let end = size;
-  while (end > 0) {
-    const start = Math.max(0, end - block.length);
-    const { bytesRead } = await handle.read(block, 0, end - start, start);
-    const at = block.subarray(0, bytesRead).lastIndexOf(0x0a);
-    if (at !== -1) return start + at;
-    end = start;
-  }
-  return -1;
-}
-
-function appendLines(bundleDir: string, path: string, text: string): void {
-  const fd = openAppendSync(bundleDir, path);
-  try {
-    writeAllSync(fd, Buffer.from(text, 'utf8'));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** `file` when something is there (its kind is checked where it is opened), else undefined. */
-async function existing(file: string): Promise<string | undefined> {
-  return (await stat(file).catch(() => undefined)) ? file : undefined;
-}
-
-/** Sessions named by the trace, the old manifest or a directory under sessions/ (sorted, no duplicates). */
-async function sessionCandidates(bundleDir: string, state: ProjectionState, old: Manifest | undefined): Promise<string[]> {
-  const ids = new Set<string>(state.sessions.keys());
-  for (const s of old?.sessions ?? []) ids.add(s.sessionId);
-  const entries = await readdir(join(bundleDir, BUNDLE_FILES.sessionsDir), { withFileTypes: true }).catch(() => []);
-  for (const entry of entries) if (entry.isDirectory() && SESSION_DIR.test(entry.name)) ids.add(entry.name);
-  return [...ids].sort();
-}
-
-/**
- * The artifacts of message blocks (images, audio, embedded blobs): hashed as the recorder stores them, so the rebuilt
- * record.json names the same files; those missing from artifacts/ are kept to be written.
- */
-class BlobPlan {
-  readonly missing = new Map<string, Buffer>();
-
-  constructor(private readonly bundleDir: string) {}
-
-  readonly store = (base64: string, mediaType: string): ArtifactRef => {
-    const bytes = decodeBase64(base64);
-    const ref = artifactRef(bytes, mediaType);
-    if (!this.missing.has(ref.path) && !existsSync(join(this.bundleDir, ...ref.path.split('/')))) this.missing.set(ref.path, bytes);
-    return ref;
-  };
-}
-
-interface SessionPlan {
-  sessionId: string;
-  files: ReturnType<typeof sessionFiles>;
-  /**
-   * `listed`: bound or failed in the trace, or with its binding.json; `failed`: its writer died during the agent
-   * handshake (traffic, no binding, no event) and the run is abandoned by this repair: recorded as failed;
-   * `unlisted`: the same in a run that ended, left out of the manifest (verify notes it).
-   */
-  fate: 'listed' | 'failed' | 'unlisted';
-  tail: TailPlan | undefined;
-  binding: SessionBinding | undefined;
-  /** binding.json is missing or invalid: written from the trace. */
-  writeBinding: boolean;
-  builder: ConversationBuilder;
-  firstAt: string | undefined;
-  lastAt: string | undefined;
-  /** The attempt of the first line that names one (the attempt that opened the session). */
-  attemptId: string | undefined;
-  agent: { name: string; version?: string } | undefined;
-  protocolVersion: number | undefined;
-  /** What the client sent the agent to set the session up (the first `session/new`, or `session/load`/`resume`). */
-  setup: { cwd?: string; mcpServers?: McpServerBinding[]; authMethodId?: string };
-}
-
-async function planSession(
-  backend: FsBundleBackend,
-  sessionId: string,
-  state: ProjectionState,
-  fold: TraceFold,
-  exists: (path: string, want?: 'file' | 'dir') => Promise<boolean>,
-  abandoning: boolean,
-  report: RepairReport,
-  refuse: (message: string) => never,
-  blobs: BlobPlan,
-): Promise<SessionPlan | undefined> {
-  const files = sessionFiles(sessionId);
-  await exists(files.dir, 'dir');
-  const hasEvents = await exists(files.events);
-  const hasBinding = await exists(files.binding);
-  await exists(files.record);
-  let binding: SessionBinding | undefined;
-  if (hasBinding) {
-    const parsed = SessionBinding.safeParse(safeParse((await backend.readText(files.binding)) ?? ''));
-    if (parsed.success && parsed.data.sessionId === sessionId) binding = parsed.data;
-  }
-  const inTrace = state.sessions.has(sessionId);
-  const fate = inTrace || binding ? 'listed' : abandoning ? 'failed' : 'unlisted';
-  if (fate === 'unlisted') {
-    report.warnings.push(`${files.dir}: no binding.json and no session.bound or session.failed event: not listed in ${BUNDLE_FILES.manifest}`);
-    return undefined;
-  }
-  if (fate === 'listed' && !hasEvents) refuse(`${files.events}: missing; a session's traffic cannot be rebuilt from the trace`);
-  const plan: SessionPlan = {
-    sessionId,
-    files,
-    fate,
-    tail: undefined,
-    binding,
-    writeBinding: false,
-    builder: new ConversationBuilder(blobs.store),
-    firstAt: undefined,
-    lastAt: undefined,
-    attemptId: undefined,
-    agent: undefined,
-    protocolVersion: undefined,
-    setup: {},
-  };
-  // Written from the trace event and what the traffic says (agent, cwd, MCP servers): after the traffic is read.
-  const rebuildBinding = (): void => {
-    if (binding || !inTrace) return;
-    plan.binding = bindingFrom(fold.sessionEvents.get(sessionId)!, plan);
-    plan.writeBinding = true;
-  };
-  if (!hasEvents) {
-    rebuildBinding();
-    return plan;
-  }
-  const eventsPath = writableFile(backend.dir, files.events, 'in-place');
-  plan.tail = await planTail(eventsPath, files.events, (line) => SessionEventLine.safeParse(safeParse(line)).success, report);
-  noteTail(plan.tail, report);
-  let initializeId: unknown;
-  for await (const { line, value } of readNdjson(readRange(eventsPath, plan.tail.keep), {
-    file: files.events,
-    onIssue: (issue) => report.warnings.push(issue.message),
-  })) {
-    const parsed = SessionEventLine.safeParse(value);
-    if (!parsed.success) {
-      report.warnings.push(`${files.events}:${line}: not a valid session event (left in place)`);
-      continue;
-    }
-    const event = parsed.data;
-    plan.builder.add(event);
-    plan.firstAt ??= event.at;
-    plan.lastAt = event.at;
-    plan.attemptId ??= event.attemptId;
-    // The agent's answer to `initialize` says who it is (kept in a failed session's binding).
-    const message = event.message as { id?: unknown; method?: unknown; result?: { protocolVersion?: unknown; agentInfo?: { name?: unknown; version?: unknown } } } | undefined;
-    if (event.direction === 'outgoing') readSetup(plan, event.message);
-    if (event.direction === 'outgoing' && message?.method === 'initialize') initializeId = message.id;
-    else if (event.direction === 'incoming' && initializeId !== undefined && message?.id === initializeId && message.result) {
-      const { protocolVersion, agentInfo } = message.result;
-      if (Number.isInteger(protocolVersion)) plan.protocolVersion = protocolVersion as number;
-      if (typeof agentInfo?.name === 'string') {
-        plan.agent = { name: agentInfo.name, ...(typeof agentInfo.version === 'string' ? { version: agentInfo.version } : {}) };
-      }
-    }
-  }
-  rebuildBinding();
-  return plan;
-}
-
-/** The `session.failed` of a session whose writer died during the agent handshake; its node from flow.json. */
-function handshakeFailed(plan: SessionPlan, state: ProjectionState, flow: FlowSnapshot | undefined, seq: number, at: string, runId: string): TraceEvent {
-  const step = plan.attemptId === undefined ? undefined : getStep(state, plan.attemptId);
-  const open = step?.status === 'running' ? step : undefined;
-  const node = open ? flow?.nodes.find((n) => n.id === open.nodeId) : undefined;
-  const spec = node?.nodeType === 'acp' ? node : undefined;
-  const mode = spec?.sessionMode ?? 'shared';
-  return TraceEvent.parse({
-    seq,
-    at,
-    runId,
-    scope: 'session',
-    type: 'session.failed',
-    ...(open ? { nodeId: open.nodeId, attemptId: open.attemptId } : {}),
-    sessionId: plan.sessionId,
-    payload: {
-      handle: spec?.sessionHandle ?? (mode === 'isolated' ? 'isolated' : 'main'),
-      mode,
-      agentCommand: spec?.agentCommand ?? [],
-      path: plan.files.dir,
-      error: { message: 'the writer stopped during the agent handshake, before session/new succeeded', code: 'interrupted' },
-    },
-  });
-}
-
-const SETUP_METHODS: ReadonlySet<unknown> = new Set(['session/new', 'session/load', 'session/resume']);
-
-/**
- * The binding's cwd, MCP servers and auth method from the client's own requests in events.ndjson (as the recorder
- * wrote them: MCP env and header values are redacted there already). Only the first setup request counts: a resumed
- * run's `session/load` continues the session the binding describes.
- */
-function readSetup(plan: SessionPlan, value: unknown): void {
-  const message = value as { method?: unknown; params?: { cwd?: unknown; mcpServers?: unknown; methodId?: unknown } } | undefined;
-  const params = message?.params;
-  if (!params || typeof params !== 'object') return;
-  if (message.method === 'authenticate' && typeof params.methodId === 'string' && plan.setup.cwd === undefined) {
-    plan.setup.authMethodId = params.methodId;
-  } else if (SETUP_METHODS.has(message.method) && plan.setup.cwd === undefined && typeof params.cwd === 'string') {
-    plan.setup.cwd = params.cwd;
-    if (Array.isArray(params.mcpServers) && params.mcpServers.length > 0) plan.setup.mcpServers = mcpServersForBinding(params.mcpServers);
-  }
-}
-
-/** binding.json from the trace event that created the session (and what the session's traffic says). */
-function bindingFrom(event: TraceEvent, plan: SessionPlan): SessionBinding {
-  if (event.type !== 'session.bound' && event.type !== 'session.failed') throw new Error(`not a session event: ${event.type}`);
-  const payload = event.payload;
-  return SessionBinding.parse({
-    schema: SCHEMA_IDS.sessionBinding,
-    sessionId: plan.sessionId,
-    handle: payload.handle,
-    ...(event.type === 'session.bound' ? { acpSessionId: event.payload.acpSessionId } : {}),
-    mode: payload.mode,
-    agentCommand: payload.agentCommand,
-    ...(plan.setup.cwd !== undefined ? { cwd: plan.setup.cwd } : {}),
-    ...(plan.protocolVersion !== undefined ? { protocolVersion: plan.protocolVersion } : {}),
-    ...(plan.agent ? { agent: plan.agent } : {}),
-    ...(plan.setup.authMethodId !== undefined ? { authMethodId: plan.setup.authMethodId } : {}),
-    ...(plan.setup.mcpServers ? { mcpServers: plan.setup.mcpServers } : {}),
-    createdAt: plan.firstAt ?? event.at,
-    ...(event.attemptId ? { boundBy: event.attemptId } : {}),
-    ...(event.type === 'session.failed' ? { error: event.payload.error } : {}),
-  });
-}
-
-/** A session's torn tail, events.ndjson of a failed session without traffic, binding.json and record.json. */
-async function writeSession(
-  backend: FsBundleBackend,
-  plan: SessionPlan,
-  state: ProjectionState,
-  write: (path: string, text: string) => Promise<void>,
-  report: RepairReport,
-  options: RepairOptions,
-): Promise<void> {
-  const { files, sessionId, binding } = plan;
-  if (!options.dryRun && plan.tail) await applyTail(plan.tail);
-  if (!plan.tail) {
-    // A failed session keeps an events.ndjson, even empty (as the recorder writes one).
-    report.rewritten.push(files.events);
-    report.changed = true;
-    if (!options.dryRun) {
-      ensureFolder(backend.dir, files.dir);
-      closeSync(openAppendSync(backend.dir, files.events));
-    }
-  }
-  if (plan.writeBinding && binding) await write(files.binding, `${JSON.stringify(binding, null, 2)}\n`);
-  const summary = state.sessions.get(sessionId);
-  const handle = binding?.handle ?? summary?.handle;
-  // A session that failed to start has no ACP id: its record says so with an empty one.
-  const acpSessionId = binding?.acpSessionId ?? summary?.acpSessionId ?? (binding?.error ?? summary?.error ? '' : undefined);
-  if (handle === undefined || acpSessionId === undefined) {
-    report.warnings.push(`${files.dir}: no binding.json and no session.bound event; record.json not rebuilt`);
-    return;
-  }
-  const record = {
-    schema: SCHEMA_IDS.sessionRecord,
-    sessionId,
-    acpSessionId,
-    handle,
-    lastSeq: plan.builder.lastSeq,
-    updatedAt: plan.lastAt ?? binding?.createdAt ?? state.updatedAt,
-    messages: plan.builder.messages,
-  };
-  const text = `${JSON.stringify(record, null, 2)}\n`;
-  const file = writableFile(backend.dir, files.record, 'replace');
-  const current = safeParse((await readFile(file, 'utf8').catch(() => undefined)) ?? '') as Partial<typeof record> | undefined;
-  // The record's own `updatedAt` is the writer's clock: an up-to-date record is left as it is. Its messages are
-  // compared as text, as verify compares them with the conversation rebuilt from the events.
-  if (
-    current &&
-    current.lastSeq === record.lastSeq &&
-    current.sessionId === sessionId &&
-    current.handle === handle &&
-    current.acpSessionId === acpSessionId &&
-    JSON.stringify(current.messages) === JSON.stringify(record.messages)
-  ) {
-    return;
-  }
-  report.rewritten.push(files.record);
-  report.changed = true;
-  if (!options.dryRun) writeFileAtomicSync(backend.dir, files.record, text, true);
-}
-
-/** Files written by the recorder may be indented differently: compare content, not bytes. */
-function sameJson(text: string, value: unknown): boolean {
-  const parsed = safeParse(text);
-  return parsed !== undefined && jsonEqual(parsed, JSON.parse(JSON.stringify(value)));
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTwoFilesPatch } from 'diff';
-import { loadFlow, loadManifest, loadSessionEvents, loadTrace, type Manifest, type ValueRef } from '@flowtape/schema';
+import { loadFlow, loadManifest, loadSessionBinding, loadSessionEvents, loadTrace, type BundleBackend, type Manifest, type ValueRef } from '@flowtape/schema';
 import { record, resumeRecorded, type RecordResult } from '../record.ts';
 import type { FlowDefinition, LifecycleObserver, PermissionPolicy, ShellActionResult, ShellRunner } from '../runtime/index.ts';
 import { commandText } from '../runtime/command.ts';
@@ -37,7 +37,8 @@ export interface ReplayOptions {
   /** `live`: shell actions run; `replay` (default): they answer with their recorded output. */
   shell?: 'replay' | 'live';
   permissionPolicy?: PermissionPolicy;
-  /** The ACP auth method (`--auth`): the run logs in to the replay agent with it, and a live agent too. */
+  /** The ACP auth method (`--auth`): the run logs in to the replay agent with it, and a live agent too. Default: the
+   *  one every recorded session logged in with. */
   auth?: string;
   observer?: LifecycleObserver;
   signal?: AbortSignal;
@@ -78,6 +79,8 @@ interface SourceRun {
   /** Each attempt's outcome error code (`node_timeout`, `shell_timeout`, …), for actions that were interrupted. */
   errorCodes: Map<string, string>;
   nodes: Set<string>;
+  /** The ACP auth method every recorded session logged in with, when they all used the same one. */
+  authMethodId?: string;
 }
 
 async function readSource(location: string): Promise<SourceRun> {
@@ -124,7 +127,23 @@ async function readSource(location: string): Promise<SourceRun> {
       });
     }
   }
+  source.authMethodId = await recordedLogin(backend, manifest);
   return source;
+}
+
+/**
+ * The auth method the recorded run logged in with (binding `authMethodId`), when every session it opened used that
+ * one method: the replay logs in with it too (to the replay agent, which offers what the recorded agent offered), so
+ * the replay binds its sessions as the recording did. Sessions that logged in differently, or some not at all: none.
+ */
+async function recordedLogin(backend: BundleBackend, manifest: Manifest): Promise<string | undefined> {
+  const methods = new Set<string | undefined>();
+  for (const { sessionId } of manifest.sessions) {
+    const binding = await loadSessionBinding(backend, sessionId).catch(() => undefined);
+    if (binding && !binding.error) methods.add(binding.authMethodId);
+  }
+  const [only] = methods;
+  return methods.size === 1 ? only : undefined;
 }
 
 /** The flow file the recorded run came from (flow.json `flowFile`) and the run's cwd it is relative to. */
@@ -220,7 +239,8 @@ export async function replayBundle(sourceDir: string, flow: FlowDefinition, opti
     // Permission answers are made anew: by the policy the recording used unless told otherwise.
     ...(options.permissionPolicy ?? source.manifest.permissionPolicy ? { permissionPolicy: options.permissionPolicy ?? source.manifest.permissionPolicy } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.auth !== undefined ? { auth: options.auth } : {}),
+    // Logins too: with the method the recording used unless told otherwise.
+    ...(options.auth ?? source.authMethodId ? { auth: options.auth ?? source.authMethodId } : {}),
     observer: forkWatcher,
     recorder: { replayOf },
   };

@@ -7,63 +7,16 @@
  *
  * Pure and browser-safe: bundles are read through {@link BundleBackend}, whatever serves their bytes.
  */
-import { ConversationBuilder } from '../conversation.ts';
-import {
-  loadFlow,
-  loadManifest,
-  loadSessionBinding,
-  loadSessionEvents,
-  loadTrace,
-  type BundleBackend,
-  type ReadIssue,
-  type TraceLine,
-} from '../loader.ts';
-import type { Manifest } from '../manifest.ts';
-import { RunProjection } from '../projections.ts';
-import type { ConversationEntry } from '../session.ts';
+import { loadFlow, type TraceLine } from '../loader.ts';
 import { BundleFormatError } from '../validate.ts';
-import { IgnoreRules, Normalizer, pointer } from './normalize.ts';
-import { flowModel, isArtifactMark, RunAccumulator, usageModel, type ArtifactMark, type AttemptModel } from './model.ts';
-import {
-  deepDiff,
-  DiffCollector,
-  hunkIds,
-  PathDiffer,
-  type DiffContext,
-  type DiffSection,
-  type Difference,
-  type PathHunk,
-} from './core.ts';
+import { ArtifactComparer } from './artifact-comparer.ts';
+import { deepDiff, DiffCollector, hunkIds, PathDiffer, type DiffContext, type DiffSection, type Difference, type PathHunk } from './core.ts';
+import { flowModel, isArtifactMark, usageModel, type AttemptModel } from './model.ts';
+import { IgnoreRules, pointer } from './normalize.ts';
+import { diffSessions } from './session-diff.ts';
+import { openSide, rethrowIn, type DiffOptions, type DiffSide, type Side } from './side.ts';
 
-/** One side of a diff: a name for people, and how to open it. */
-export interface DiffSide {
-  /** The bundle as the user named it: shown in the report, and the prefix of its errors. */
-  location: string;
-  /** Opens the bundle. Called in order (a, a's manifest, then b), so the first bad side is the one reported. */
-  open(): Promise<OpenedSide>;
-}
-
-export interface OpenedSide {
-  backend: BundleBackend;
-  /** The bundle's absolute directory on disk, replaced by `<bundle>` in its strings; undefined for a zip. */
-  dir?: string;
-}
-
-export interface DiffOptions {
-  /** JSON pointers or globs of paths not to compare (`--ignore`). */
-  ignore?: readonly string[];
-  /** How many differences to keep in full, for the summary (run, flow, path) and for the details (attempts,
-   *  artifacts, sessions) each; all are counted. Default 1000. */
-  maxDetails?: number;
-  /** Artifacts up to this size are loaded to compare by content after normalisation. Default 1 MiB. */
-  maxArtifactBytes?: number;
-  /** Count usage differences (tokens, cost, context window) as behaviour differences (`--usage`). Default false:
-   *  they are reported in the `usage` section only and `same` ignores them. */
-  usage?: boolean;
-  /** The machine the bundles were recorded and read on: its temp and home directories are volatile roots. The CLI
-   *  passes `os.tmpdir()` and `os.homedir()`; the viewer gets them from the `flowtape view` server. */
-  machine?: { tmpDir?: string; homeDir?: string };
-}
+export type { DiffOptions, DiffSide, OpenedSide } from './side.ts';
 
 export interface SideSummary {
   location: string;
@@ -92,66 +45,6 @@ export interface DiffResult {
   omitted: number;
   /** Problems reading the bundles that did not stop the diff (torn last line, invalid line, seq gap). */
   warnings: string[];
-}
-
-interface Side {
-  label: 'a' | 'b';
-  location: string;
-  backend: BundleBackend;
-  manifest: Manifest;
-  normalizer: Normalizer;
-  acc: RunAccumulator;
-  trace: AsyncGenerator<TraceLine>;
-  done: boolean;
-  /** Attempts per node in the whole run, when known up front: lets an attempt the other run lacks go at once. */
-  expected?: Map<string, number>;
-  pending: Map<string, AttemptModel>;
-}
-
-async function openSide(label: 'a' | 'b', input: DiffSide, options: DiffOptions, warnings: string[]): Promise<Side> {
-  const { location } = input;
-  const { backend, dir } = await input.open();
-  const manifest = await loadManifest(backend).catch((error: unknown) => rethrowIn(location, error));
-  const normalizer = new Normalizer({ bundleDir: dir, tmpDir: options.machine?.tmpDir, homeDir: options.machine?.homeDir });
-  normalizer.addToken(manifest.runId, '<run-id>');
-  const onIssue = (issue: ReadIssue) => {
-    if (warnings.length < 50) warnings.push(`${label}: ${issue.message}`);
-  };
-  const trace = loadTrace(backend, manifest, { onIssue });
-  return {
-    label,
-    location,
-    backend,
-    manifest,
-    normalizer,
-    acc: new RunAccumulator(label, normalizer),
-    trace,
-    done: false,
-    expected: await expectedCounts(backend, manifest),
-    pending: new Map(),
-  };
-}
-
-function rethrowIn(location: string, error: unknown): never {
-  if (error instanceof Error && !error.message.startsWith(location)) error.message = `${location}: ${error.message}`;
-  throw error;
-}
-
-/**
- * Attempts per node from projections/run.json, trusted only when it reflects the whole trace of a complete
- * bundle. (It only decides how soon an unmatched attempt is reported: a wrong count costs memory, not truth.)
- */
-async function expectedCounts(backend: BundleBackend, manifest: Manifest): Promise<Map<string, number> | undefined> {
-  if (!manifest.complete) return undefined;
-  try {
-    const text = await backend.readText(manifest.files.run);
-    if (text === undefined) return undefined;
-    const run = RunProjection.safeParse(JSON.parse(text));
-    if (!run.success || run.data.seq !== manifest.lastSeq) return undefined;
-    return new Map(run.data.nodes.map((n) => [n.nodeId, n.attempts]));
-  } catch {
-    return undefined;
-  }
 }
 
 /** Compares two bundles; throws BundleFormatError (its message names the side) when one cannot be read. */
@@ -326,120 +219,4 @@ function pathDifference(hunk: PathHunk): Difference {
     ...(added.count > 0 ? { b: hunkIds(added) } : {}),
     note: `${hunk.after ? `after ${hunk.after}` : 'at the start'} (step ${hunk.atA + 1} in a, ${hunk.atB + 1} in b)`,
   };
-}
-
-/** Artifacts are compared by content: equal hashes are equal; otherwise text and JSON are loaded and normalised. */
-class ArtifactComparer {
-  constructor(
-    private readonly a: Side,
-    private readonly b: Side,
-    private readonly out: DiffCollector,
-    private readonly maxBytes: number,
-  ) {}
-
-  async compare(va: unknown, vb: unknown, path: string, context: DiffContext): Promise<void> {
-    const ctx: DiffContext = { ...context, section: 'artifact' };
-    if (isArtifactMark(va) && isArtifactMark(vb) && va.$artifact === vb.$artifact) return;
-    const [ca, cb] = await Promise.all([this.content(this.a, va), this.content(this.b, vb)]);
-    if (ca === undefined || cb === undefined) {
-      this.out.add({ ...ctx, kind: 'changed', path, a: va, b: vb, note: 'artifact content differs (not loaded)' });
-      return;
-    }
-    deepDiff(ca, cb, path, ctx, this.out);
-  }
-
-  /** The normalised content of an artifact (JSON parsed, text as a string), or the inline value itself. */
-  private async content(side: Side, value: unknown): Promise<unknown> {
-    if (!isArtifactMark(value)) return value;
-    const mark: ArtifactMark = value;
-    if (mark.size > this.maxBytes) return undefined;
-    const text = await side.backend.readText(mark.path).catch(() => undefined);
-    if (text === undefined) return undefined;
-    if (mark.mediaType.includes('json') || mark.path.endsWith('.json')) {
-      try {
-        return side.normalizer.value(JSON.parse(text));
-      } catch {
-        // Not JSON after all: compare as text.
-      }
-    }
-    if (!/^(text\/|application\/(json|x-ndjson|xml|yaml))/.test(mark.mediaType) && text.includes('\uFFFD')) return undefined;
-    return side.normalizer.string(text);
-  }
-}
-
-async function diffSessions(a: Side, b: Side, out: DiffCollector, warnings: string[]): Promise<void> {
-  const byKey = (side: Side) => new Map([...side.acc.sessionKeys].map(([id, key]) => [key, id]));
-  const keysA = byKey(a);
-  const keysB = byKey(b);
-  const keys = [...keysA.keys(), ...[...keysB.keys()].filter((k) => !keysA.has(k))];
-  for (const key of keys) {
-    const context: DiffContext = { section: 'session', session: key };
-    const base = pointer('sessions', key);
-    if (out.ignore.matches(base)) continue;
-    const idA = keysA.get(key);
-    const idB = keysB.get(key);
-    if (idA === undefined || idB === undefined) {
-      out.add({ ...context, kind: idA === undefined ? 'added' : 'removed', path: base, [idA === undefined ? 'b' : 'a']: key });
-      continue;
-    }
-    const [bindingA, bindingB] = await Promise.all([sessionBinding(a, idA), sessionBinding(b, idB)]);
-    deepDiff(bindingA, bindingB, `${base}/binding`, context, out);
-    const [messagesA, messagesB] = await Promise.all([conversation(a, idA, warnings), conversation(b, idB, warnings)]);
-    if (messagesA.length !== messagesB.length) {
-      out.add({ ...context, kind: 'changed', path: `${base}/messageCount`, a: messagesA.length, b: messagesB.length });
-    }
-    for (let i = 0; i < Math.max(messagesA.length, messagesB.length); i++) {
-      const ma = messagesA[i];
-      const mb = messagesB[i];
-      const attemptId = (ma as { attemptId?: string } | undefined)?.attemptId ?? (mb as { attemptId?: string } | undefined)?.attemptId;
-      deepDiff(ma, mb, `${base}/messages/${i}`, { ...context, ...(attemptId ? { attemptId, nodeId: attemptId.replace(/#\d+$/, '') } : {}) }, out);
-    }
-  }
-}
-
-async function sessionBinding(side: Side, sessionId: string): Promise<unknown> {
-  try {
-    const binding = await loadSessionBinding(side.backend, sessionId);
-    return side.normalizer.value({
-      handle: binding.handle,
-      mode: binding.mode,
-      // Normalised by key, like every agentCommand (normalize.ts, normalizeCommand).
-      agentCommand: binding.agentCommand,
-      agent: binding.agent,
-      protocolVersion: binding.protocolVersion,
-    });
-  } catch (error) {
-    if (error instanceof BundleFormatError) return { unreadable: error.message };
-    throw error;
-  }
-}
-
-/**
- * The conversation rebuilt from the raw events (the source of truth), each entry without its positions
- * (`index`, event ranges) and with tool call ids numbered in order of appearance (agents make them up).
- */
-async function conversation(side: Side, sessionId: string, warnings: string[]): Promise<unknown[]> {
-  const builder = new ConversationBuilder();
-  try {
-    for await (const { event } of loadSessionEvents(side.backend, sessionId, (issue) => {
-      if (warnings.length < 50) warnings.push(`${side.label}: ${issue.message}`);
-    })) {
-      builder.add(event);
-    }
-  } catch (error) {
-    if (!(error instanceof BundleFormatError)) throw error;
-    warnings.push(`${side.label}: ${error.message}`);
-  }
-  const toolIds = new Map<string, string>();
-  const toolId = (id: string) => {
-    let mapped = toolIds.get(id);
-    if (!mapped) toolIds.set(id, (mapped = `tool-${toolIds.size + 1}`));
-    return mapped;
-  };
-  return builder.messages.map((entry: ConversationEntry) => {
-    const { index: _index, sessionEvents: _events, ...rest } = entry;
-    const copy: Record<string, unknown> = { ...rest };
-    if (typeof copy.toolCallId === 'string') copy.toolCallId = toolId(copy.toolCallId);
-    return side.normalizer.value(copy);
-  });
 }
