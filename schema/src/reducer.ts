@@ -347,7 +347,7 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
       const session = known.sessionId === undefined ? undefined : next.sessions.get(known.sessionId);
       if (!late || !session) return;
       next.usage = addTotals(next.usage, late, false);
-      next.sessions = next.sessions.set(session.sessionId, { ...session, usage: addTotals(session.usage, late, true) });
+      next.sessions = next.sessions.set(session.sessionId, { ...session, usage: addTotals(session.usage, late, true) }, p.token);
       return;
     }
     case 'acp.prompt_sent':
