@@ -479,14 +479,15 @@ function startStep(p: Projector, next: Draft, event: EventOf<'node.started'>): v
     artifacts: [],
   };
   p.pushStep(next, step);
-  next.nodes = next.nodes.update(nodeId, (current) => ({
+  next.nodes = next.nodes.update(
     nodeId,
-    attempts: (current?.attempts ?? 0) + 1,
-    lastAttemptId: attemptId,
-    status: 'running',
-    totalDurationMs: current?.totalDurationMs ?? 0,
-    ...(current?.usage ? { usage: current.usage } : {}),
-  }), p.token);
+    (current) =>
+      withUsage<NodeSummary>(
+        { nodeId, attempts: (current?.attempts ?? 0) + 1, lastAttemptId: attemptId, status: 'running', totalDurationMs: current?.totalDurationMs ?? 0 },
+        current?.usage,
+      ),
+    p.token,
+  );
   next.activeAttemptId = attemptId;
 }
 
@@ -500,14 +501,21 @@ function finishStep(p: Projector, next: Draft, event: EventOf<'node.outcome'>): 
   const started = next.steps.get(index)!;
   if (started.status !== 'running') return anomaly(next, `seq ${event.seq}: second outcome for attempt ${attemptId}`);
   const nodeId = started.nodeId;
-  next.nodes = next.nodes.update(nodeId, (current) => ({
+  next.nodes = next.nodes.update(
     nodeId,
-    attempts: current?.attempts ?? 1,
-    lastAttemptId: current?.lastAttemptId ?? attemptId,
-    status: current?.lastAttemptId === attemptId || !current ? outcome : current.status,
-    totalDurationMs: (current?.totalDurationMs ?? 0) + durationMs,
-    ...(current?.usage ? { usage: current.usage } : {}),
-  }), p.token);
+    (current) =>
+      withUsage<NodeSummary>(
+        {
+          nodeId,
+          attempts: current?.attempts ?? 1,
+          lastAttemptId: current?.lastAttemptId ?? attemptId,
+          status: current?.lastAttemptId === attemptId || !current ? outcome : current.status,
+          totalDurationMs: (current?.totalDurationMs ?? 0) + durationMs,
+        },
+        current?.usage,
+      ),
+    p.token,
+  );
   // Assigned in this order, as `{ ...step, status, endedAt, … }` would: keys new to the step come last, in order.
   const step = p.ownStep(next, index);
   step.status = outcome;
@@ -553,6 +561,15 @@ function foldUsage(p: Projector, next: Draft, event: EventOf<'acp.turn_finished'
   const sessionId = event.sessionId;
   const session = sessionId === undefined ? undefined : next.sessions.get(sessionId);
   if (sessionId !== undefined && session) next.sessions = next.sessions.set(sessionId, { ...session, usage: addTotals(session.usage, usage, true) }, p.token);
+}
+
+/**
+ * `summary` with `usage` last when there is one, as `{ ...summary, ...(usage ? { usage } : {}) }` would make it,
+ * without the two objects that spread allocates at every attempt's start and end.
+ */
+function withUsage<T extends { readonly usage?: UsageTotals }>(summary: T, usage: UsageTotals | undefined): T {
+  if (usage) (summary as { usage?: UsageTotals }).usage = usage;
+  return summary;
 }
 
 function anomaly(next: Draft, message: string): void {
