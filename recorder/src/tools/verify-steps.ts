@@ -202,6 +202,37 @@ export async function* scanArrayDocument(source: AsyncIterable<Uint8Array | stri
   if ((phase as string) !== 'done') throw new StepsScanError('unexpected end of the document');
 }
 
+/**
+ * The top-level `seq` and `attemptId` of a trace line, as `JSON.parse` reads them (undefined when either is missing,
+ * not a number / not a string, or the line is not JSON). Lines as the writer makes them
+ * (`{"seq":…,"at":"…","runId":"…","nodeId":"…","attemptId":"…",…`) are read from that prefix without parsing the
+ * line — the first pass of the steps check reads every line of the trace, and parsing them was a whole extra read.
+ * The prefix is used only when no other `"seq"` or `"attemptId"` is in the line (a later duplicate key is what
+ * `JSON.parse` keeps); any other line is parsed. A line read this way is not checked to be JSON: an invalid one can
+ * only make its attempt look touched later than it is, which delays that step's comparison, never changes it.
+ */
+export function touchOf(text: string): { seq: number; attemptId: string } | undefined {
+  const match = WRITER_PREFIX.exec(text);
+  if (match !== null) {
+    const rest = match[0].length;
+    if (text.indexOf('"seq"', rest) === -1 && text.indexOf('"attemptId"', rest) === -1) {
+      return match[2] === undefined ? undefined : { seq: Number(match[1]), attemptId: match[2] };
+    }
+  }
+  if (text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const e = value as { seq?: unknown; attemptId?: unknown } | null;
+  return e && typeof e.seq === 'number' && typeof e.attemptId === 'string' ? { seq: e.seq, attemptId: e.attemptId } : undefined;
+}
+
+/** The envelope as the trace writer starts every line; strings without escapes (their text is their value). */
+const WRITER_PREFIX = /^\{"seq":([1-9][0-9]{0,14}),"at":"[^"\\]*","runId":"[^"\\]*"(?:,"nodeId":"[^"\\]*")?(?:,"attemptId":"([^"\\]*)")?/;
+
 /** Seq of the last trace event of every attempt, in 4 bytes per attempt (`node#n` → per-node arrays). */
 export class LastTouch {
   private readonly byNode = new Map<string, Int32Array>();

@@ -8,7 +8,7 @@ import {
   PMap,
   Projector,
   initialState,
-  readNdjson,
+  readLines,
   readTrace,
   sessionFiles,
   toLiveProjection,
@@ -24,7 +24,7 @@ import { collectArtifacts } from './verify-artifacts.ts';
 import { isRegularFile, type VerifyContext } from './verify-context.ts';
 import { ENDED, type Projection, type Projections } from './verify-documents.ts';
 import type { ArtifactUse, SessionFacts } from './verify-sessions.ts';
-import { LastTouch, StepsComparer, isStub, scanArrayDocument, stubFor } from './verify-steps.ts';
+import { LastTouch, StepsComparer, isStub, scanArrayDocument, stubFor, touchOf } from './verify-steps.ts';
 
 export interface Fold {
   state: ProjectionState;
@@ -121,9 +121,10 @@ export async function verifyTrace(
  */
 async function streamSteps(v: VerifyContext, traceFile: string, projection: Projection) {
   const touches = new LastTouch();
-  for await (const { value } of readNdjson(createReadStream(traceFile), {})) {
-    const e = value as { seq?: unknown; attemptId?: unknown } | null;
-    if (e && typeof e.seq === 'number' && typeof e.attemptId === 'string') touches.set(e.attemptId, e.seq);
+  for await (const { text, tooLong } of readLines(createReadStream(traceFile))) {
+    if (tooLong) continue;
+    const touch = touchOf(text);
+    if (touch) touches.set(touch.attemptId, touch.seq);
   }
   const elements = scanArrayDocument(createReadStream(projection.file!, { highWaterMark: 64 * 1024 }), 'steps');
   const comparer = new StepsComparer(elements, projection.seq, touches, ({ pointer, message }) => v.add(projection.path, message, undefined, pointer));
