@@ -9,19 +9,26 @@ export const IsoTime = z.iso.datetime({ offset: true }).describe('An ISO 8601 ti
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
 
-export const RunId = z.string().regex(SAFE_ID).describe('Run id: letters, digits, `_ . : -`.');
+/** The patterns of the ids below, for the fast path of trace validation (fast-check.ts): the same rules, once. */
+export const RUN_ID_PATTERN = SAFE_ID;
+export const ATTEMPT_ID_PATTERN = /^.+#[1-9][0-9]*$/;
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+export const ARTIFACT_PATH_PATTERN = /^artifacts\/sha256-[0-9a-f]{64}(?:\.[a-z0-9]{1,16})?$/;
+
+export const RunId = z.string().regex(RUN_ID_PATTERN).describe('Run id: letters, digits, `_ . : -`.');
 export const NodeId = z.string().min(1).max(200).describe('A node id from flow.json.');
 export const AttemptId = z
   .string()
-  .regex(/^.+#[1-9][0-9]*$/)
+  .regex(ATTEMPT_ID_PATTERN)
   .describe('`<nodeId>#<attempt>`: the n-th run of a node in this run, from 1.');
 /** flowtape's own session id: also a directory name under `sessions/`, so it is kept filesystem-safe. */
 export const SessionId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/)
+  .regex(SESSION_ID_PATTERN)
   .describe('flowtape session id (a directory name under sessions/), not the agent\'s own session id.');
 
-export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+export const Sha256 = z.string().regex(SHA256_PATTERN);
 
 /**
  * A path inside the bundle, checked by `bundlePathProblem` (the one rule every reader and writer uses); the pattern
@@ -43,7 +50,7 @@ export const ArtifactRef = z
   .object({
     path: z
       .string()
-      .regex(/^artifacts\/sha256-[0-9a-f]{64}(?:\.[a-z0-9]{1,16})?$/)
+      .regex(ARTIFACT_PATH_PATTERN)
       .describe('`artifacts/sha256-<hex>.<ext>`: content-addressed, written once.'),
     sha256: Sha256,
     size: z.number().int().nonnegative().describe('Size in bytes.'),

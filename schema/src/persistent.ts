@@ -114,7 +114,7 @@ function setIn(node: Node, shift: number, index: number, value: unknown, edit: E
 
 /**
  * An immutable string-keyed map that remembers insertion order: keys live in a PVec (order), values in a hash trie
- * whose leaves are small buckets (`[key0, value0, key1, value1, …]`). The trie is one level deep for small maps and
+ * whose leaves are small buckets (`[tag0, key0, value0, tag1, key1, value1, …]`, see `find`). The trie is one level deep for small maps and
  * gains a level each time the map grows 32-fold (a rebuild whose cost is spread over those insertions), so small
  * maps stay cheap to update and large ones keep short buckets.
  */
@@ -135,19 +135,17 @@ export class PMap<V> {
   }
 
   get(key: string): V | undefined {
-    const bucket = this.bucket(key);
+    const hash = hashString(key);
+    const bucket = this.bucket(hash);
     if (!bucket) return undefined;
-    const slots = bucket.slots;
-    for (let i = 0; i < slots.length; i += 2) if (slots[i] === key) return slots[i + 1] as V;
-    return undefined;
+    const i = find(bucket.slots, hash, key);
+    return i === -1 ? undefined : (bucket.slots[i + 1] as V);
   }
 
   has(key: string): boolean {
-    const bucket = this.bucket(key);
-    if (!bucket) return false;
-    const slots = bucket.slots;
-    for (let i = 0; i < slots.length; i += 2) if (slots[i] === key) return true;
-    return false;
+    const hash = hashString(key);
+    const bucket = this.bucket(hash);
+    return bucket !== undefined && find(bucket.slots, hash, key) !== -1;
   }
 
   set(key: string, value: V, edit?: Edit): PMap<V> {
@@ -184,9 +182,9 @@ export class PMap<V> {
     const hash = hashString(key);
     let node: Node | undefined = root;
     for (let level = 0; level < this.depth && node; level++) node = node.slots[(hash >>> (level * BITS)) & MASK] as Node | undefined;
-    const slots = node?.slots ?? [];
-    for (let i = 0; i < slots.length; i += 2) if (slots[i] === key) return slots[i + 1] as V;
-    return undefined;
+    if (!node) return undefined;
+    const i = find(node.slots, hash, key);
+    return i === -1 ? undefined : (node.slots[i + 1] as V);
   }
 
   keys(): IterableIterator<string> {
@@ -201,8 +199,7 @@ export class PMap<V> {
     for (const key of this.order) yield [key, this.get(key) as V];
   }
 
-  private bucket(key: string): Node | undefined {
-    const hash = hashString(key);
+  private bucket(hash: number): Node | undefined {
     let node: Node | undefined = this.root;
     for (let level = 0; level < this.depth && node; level++) node = node.slots[(hash >>> (level * BITS)) & MASK] as Node | undefined;
     return node;
@@ -259,19 +256,18 @@ function insert(
   if (level === depth) {
     const bucket = node ?? EMPTY_NODE;
     const slots = bucket.slots;
-    for (let i = 0; i < slots.length; i += 2) {
-      if (slots[i] === key) {
-        if (mode === ADD) return undefined;
-        const next = update === undefined ? value : update(slots[i + 1]);
-        const target = editable(bucket, edit);
-        target.slots[i + 1] = next;
-        return target;
-      }
+    const i = find(slots, hash, key);
+    if (i !== -1) {
+      if (mode === ADD) return undefined;
+      const next = update === undefined ? value : update(slots[i + 1]);
+      const target = editable(bucket, edit);
+      target.slots[i + 1] = next;
+      return target;
     }
     const next = update === undefined ? value : update(undefined);
     added = true;
     const target = editable(bucket, edit);
-    target.slots.push(key, next);
+    target.slots.push(tagOf(hash), key, next);
     return target;
   }
   const trie = node ?? EMPTY_NODE;
@@ -282,6 +278,22 @@ function insert(
   const target = editable(trie, edit);
   target.slots[slot] = child;
   return target;
+}
+
+/**
+ * Where `key` is in a bucket (`[tag0, key0, value0, tag1, key1, value1, …]`): the index of the key, or -1. The tag
+ * (the hash's upper 30 bits, a small integer) is compared first: comparing two distinct keys' characters at every
+ * entry of a full bucket was a third of a long fold's time.
+ */
+function find(slots: unknown[], hash: number, key: string): number {
+  const tag = tagOf(hash);
+  for (let i = 0; i < slots.length; i += 3) if (slots[i] === tag && slots[i + 1] === key) return i + 1;
+  return -1;
+}
+
+/** Entries of a bucket share the hash's low bits (the trie's path to it): the upper 30 bits tell them apart. */
+function tagOf(hash: number): number {
+  return hash >>> 2;
 }
 
 /** FNV-1a, 32-bit. */

@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import { FORMAT_MAJOR, NewerFormatError, parseSchemaId } from './ids.ts';
 import { TraceEnvelope, TraceEvent, isKnownEventType } from './events.ts';
+import { fastTraceEvent } from './fast-check.ts';
 import type { ReducibleEvent } from './reducer.ts';
 
 export class BundleFormatError extends Error {
@@ -83,6 +84,9 @@ export function tooDeep(file: string, line?: number): BundleFormatError {
 }
 
 function checkTraceEventUnguarded(value: unknown, line: number, file: string, depth: 'full' | 'envelope'): EventCheck {
+  // Plainly valid lines skip zod (fast-check.ts); anything else gets zod's verdict and its message.
+  const fast = fastTraceEvent(value, depth);
+  if (fast !== undefined) return { ok: true, event: fast.event as ReducibleEvent, known: fast.known };
   const envelope = TraceEnvelope.safeParse(value);
   if (!envelope.success) return { ok: false, error: describeZodError(envelope.error, file, line) };
   const known = isKnownEventType(envelope.data.type);

@@ -1,0 +1,301 @@
+/** The fold of one event into the state a Projector is building: what each event type changes. */
+import type { RunStatus } from '../common.ts';
+import { isKnownEventType, type EventOf, type TraceEvent } from '../events.ts';
+import type { Step, Turn } from '../projections.ts';
+import { addTotals, turnTotals, type UsageTotals } from '../usage.ts';
+import type { Projector } from './projector.ts';
+import { CAP, type Draft, type NodeSummary, type ProjectionState, type ReducibleEvent } from './state.ts';
+import { successionProblem } from './succession.ts';
+
+export function step(projector: Projector, next: Draft, event: ReducibleEvent): void {
+  const state = next as ProjectionState;
+  const problem = successionProblem(state, event);
+  next.seq = event.seq;
+  next.eventCount = state.eventCount + 1;
+  next.updatedAt = event.at;
+  if (next.runId === undefined) next.runId = event.runId;
+  if (problem !== undefined) anomaly(next, `seq ${event.seq}: ${problem}`);
+  if (!isKnownEventType(event.type)) {
+    next.unknownEventCount++;
+    const types = next.unknownEventTypes;
+    if (!types.includes(event.type) && types.length < CAP) next.unknownEventTypes = [...types, event.type];
+    return;
+  }
+  apply(projector, next, event as TraceEvent);
+}
+
+function apply(p: Projector, next: Draft, known: TraceEvent): void {
+  switch (known.type) {
+    case 'run.started':
+      next.status = 'running';
+      next.flowName = known.payload.flowName;
+      next.startedAt = known.at;
+      next.input = known.payload.input;
+      return;
+    case 'run.waiting':
+      next.status = 'waiting';
+      next.waitingAt = known.payload.checkpoint;
+      return;
+    case 'run.resumed':
+      next.status = 'running';
+      next.waitingAt = undefined;
+      next.endedAt = undefined;
+      return;
+    case 'run.completed':
+      endRun(next, known, 'completed');
+      next.output = known.payload.output;
+      return;
+    case 'run.failed':
+      endRun(next, known, 'failed');
+      next.error = known.payload.error;
+      return;
+    case 'run.timed_out':
+      endRun(next, known, 'timed_out');
+      next.error = { message: `run timed out after ${known.payload.timeoutMs} ms`, code: 'run_timeout' };
+      return;
+    case 'run.cancelled':
+      endRun(next, known, 'cancelled');
+      next.error = { message: `run cancelled (${known.payload.reason})`, code: 'cancelled' };
+      return;
+    case 'node.started':
+      return startStep(p, next, known);
+    case 'node.heartbeat':
+      return updateStep(p, next, known, (step) => {
+        step.heartbeats = step.heartbeats + 1;
+        step.lastHeartbeatAt = known.at;
+      });
+    case 'node.outcome':
+      return finishStep(p, next, known);
+    case 'edge.taken': {
+      const { from, to, branch } = known.payload;
+      next.edges = next.edges.update(`${from}\u2192${to}`, (count) => (count ?? 0) + 1, p.token);
+      if (known.attemptId) {
+        updateStep(p, next, known, (step) => {
+          step.next = branch ? { to, branch } : { to };
+        });
+      }
+      return;
+    }
+    case 'session.bound': {
+      const sessionId = known.sessionId;
+      if (!sessionId) return anomaly(next, `seq ${known.seq}: session.bound without sessionId`);
+      const attemptId = known.attemptId;
+      next.sessions = next.sessions.update(sessionId, (current) => ({
+        sessionId,
+        handle: known.payload.handle,
+        acpSessionId: known.payload.acpSessionId,
+        mode: known.payload.mode,
+        attemptIds: attemptId ? p.append(current?.attemptIds, attemptId) : (current?.attemptIds ?? []),
+        ...(current?.usage ? { usage: current.usage } : {}),
+      }), p.token);
+      if (attemptId) {
+        updateStep(p, next, known, (step) => {
+          step.sessionId = sessionId;
+        });
+      }
+      return;
+    }
+    case 'session.failed': {
+      const sessionId = known.sessionId;
+      if (!sessionId) return anomaly(next, `seq ${known.seq}: session.failed without sessionId`);
+      const attemptId = known.attemptId;
+      next.sessions = next.sessions.update(sessionId, (current) => ({
+        sessionId,
+        handle: known.payload.handle,
+        ...(current?.acpSessionId !== undefined ? { acpSessionId: current.acpSessionId } : {}),
+        mode: known.payload.mode,
+        attemptIds: attemptId ? p.append(current?.attemptIds, attemptId) : (current?.attemptIds ?? []),
+        error: known.payload.error,
+        ...(current?.usage ? { usage: current.usage } : {}),
+      }), p.token);
+      if (attemptId) {
+        updateStep(p, next, known, (step) => {
+          step.sessionId = sessionId;
+        });
+      }
+      return;
+    }
+    case 'session.usage': {
+      // Late usage: the session's and the run's, no attempt's (it came after the session's last turn).
+      const late = turnTotals(known.payload.usage);
+      const session = known.sessionId === undefined ? undefined : next.sessions.get(known.sessionId);
+      if (!late || !session) return;
+      next.usage = addTotals(next.usage, late, false);
+      next.sessions = next.sessions.set(session.sessionId, { ...session, usage: addTotals(session.usage, late, true) }, p.token);
+      return;
+    }
+    case 'acp.prompt_sent':
+      return updateStep(p, next, known, (step) => {
+        step.sessionId = step.sessionId ?? known.sessionId;
+        step.turns = [
+          ...step.turns,
+          { promptSeq: known.seq, sessionEventSeq: known.payload.sessionEventSeq, messageIndex: known.payload.messageIndex },
+        ];
+      });
+    case 'acp.turn_finished': {
+      const turnUsage = known.payload.usage === undefined ? undefined : turnTotals(known.payload.usage);
+      if (turnUsage) foldUsage(p, next, known, turnUsage);
+      return updateStep(p, next, known, (step) => {
+        const last = step.turns.at(-1);
+        const finished: Turn = {
+          promptSeq: last?.promptSeq ?? known.seq,
+          sessionEventSeq: last?.sessionEventSeq ?? known.payload.sessionEvents.from,
+          messageIndex: last?.messageIndex ?? known.payload.messages?.from ?? 0,
+          stopReason: known.payload.stopReason,
+          sessionEvents: known.payload.sessionEvents,
+          messages: known.payload.messages,
+          response: known.payload.response,
+          error: known.payload.error,
+          usage: known.payload.usage,
+        };
+        step.turns = last && last.stopReason === undefined ? step.turns.with(-1, finished) : [...step.turns, finished];
+        if (turnUsage) step.usage = addTotals(step.usage, turnUsage, true);
+      });
+    }
+    case 'action.started':
+      return updateStep(p, next, known, (step) => {
+        step.action = { actionType: known.payload.actionType, command: known.payload.command, cwd: known.payload.cwd };
+      });
+    case 'action.completed': {
+      const { output: _output, ...receipt } = known.payload;
+      return updateStep(p, next, known, (step) => {
+        step.action = { ...step.action, ...receipt };
+      });
+    }
+    case 'artifact.written':
+      if (!known.attemptId) return;
+      return updateStep(p, next, known, (step) => {
+        step.artifacts = [...step.artifacts, { role: known.payload.role, artifact: known.payload.artifact }];
+      });
+  }
+}
+
+function endRun(
+  next: Draft,
+  event: EventOf<'run.completed' | 'run.failed' | 'run.timed_out' | 'run.cancelled'>,
+  status: RunStatus,
+): void {
+  next.status = status;
+  next.endedAt = event.at;
+  next.durationMs = event.payload.durationMs;
+  next.waitingAt = undefined;
+  next.activeAttemptId = undefined;
+}
+
+function startStep(p: Projector, next: Draft, event: EventOf<'node.started'>): void {
+  const { nodeId, attemptId } = event;
+  if (!nodeId || !attemptId) return anomaly(next, `seq ${event.seq}: node.started without nodeId/attemptId`);
+  // Indexed first (one walk down the map, which also finds a second start): a second start reads no payload.
+  const stepIndex = next.stepIndex.add(attemptId, next.steps.size, p.token);
+  if (stepIndex === undefined) return anomaly(next, `seq ${event.seq}: attempt ${attemptId} started twice`);
+  next.stepIndex = stepIndex;
+  const step: Step = {
+    attemptId,
+    nodeId,
+    attempt: event.payload.attempt,
+    nodeType: event.payload.nodeType,
+    status: 'running',
+    startedAt: event.at,
+    startSeq: event.seq,
+    heartbeats: 0,
+    input: event.payload.input,
+    turns: [],
+    artifacts: [],
+  };
+  p.pushStep(next, step);
+  next.nodes = next.nodes.update(
+    nodeId,
+    (current) =>
+      withUsage<NodeSummary>(
+        { nodeId, attempts: (current?.attempts ?? 0) + 1, lastAttemptId: attemptId, status: 'running', totalDurationMs: current?.totalDurationMs ?? 0 },
+        current?.usage,
+      ),
+    p.token,
+  );
+  next.activeAttemptId = attemptId;
+}
+
+function finishStep(p: Projector, next: Draft, event: EventOf<'node.outcome'>): void {
+  const { outcome, durationMs, output, error } = event.payload;
+  const attemptId = event.attemptId;
+  const index = attemptId === undefined ? undefined : indexOf(next, attemptId);
+  if (attemptId === undefined || index === undefined) {
+    return anomaly(next, `seq ${event.seq}: node.outcome for unknown attempt ${attemptId ?? '(none)'}`);
+  }
+  const started = next.steps.get(index)!;
+  if (started.status !== 'running') return anomaly(next, `seq ${event.seq}: second outcome for attempt ${attemptId}`);
+  const nodeId = started.nodeId;
+  next.nodes = next.nodes.update(
+    nodeId,
+    (current) =>
+      withUsage<NodeSummary>(
+        {
+          nodeId,
+          attempts: current?.attempts ?? 1,
+          lastAttemptId: current?.lastAttemptId ?? attemptId,
+          status: current?.lastAttemptId === attemptId || !current ? outcome : current.status,
+          totalDurationMs: (current?.totalDurationMs ?? 0) + durationMs,
+        },
+        current?.usage,
+      ),
+    p.token,
+  );
+  // Assigned in this order, as `{ ...step, status, endedAt, … }` would: keys new to the step come last, in order.
+  const step = p.ownStep(next, index);
+  step.status = outcome;
+  step.endedAt = event.at;
+  step.endSeq = event.seq;
+  step.durationMs = durationMs;
+  step.output = output;
+  step.error = error;
+  if (next.activeAttemptId === attemptId) next.activeAttemptId = undefined;
+}
+
+/**
+ * Where attempt `attemptId` is in `steps`. Most events name the latest attempt: its index is known without a
+ * look-up (attempt ids are unique in `steps`: a second start of one is an anomaly, not a step).
+ */
+function indexOf(next: Draft, attemptId: string): number | undefined {
+  const last = next.steps.size - 1;
+  if (last >= 0 && next.steps.get(last)!.attemptId === attemptId) return last;
+  return next.stepIndex.get(attemptId);
+}
+
+/**
+ * Changes the step of `event`'s attempt in place (a step handed out is copied first). Changes assign keys in the
+ * order the projection files show them: a key new to the step is appended, as an object spread would.
+ */
+function updateStep(p: Projector, next: Draft, event: ReducibleEvent, change: (step: Step) => void): void {
+  const index = event.attemptId === undefined ? undefined : indexOf(next, event.attemptId);
+  if (index === undefined) {
+    return anomaly(next, `seq ${event.seq}: ${event.type} for unknown attempt ${event.attemptId ?? '(none)'}`);
+  }
+  change(p.ownStep(next, index));
+}
+
+/**
+ * A turn's usage into its node's, its session's and the run's totals (the attempt's is folded with the turn).
+ * turnTotals kept only the valid values of the turn (usage.ts), so a hand-made or hostile trace cannot break the fold.
+ */
+function foldUsage(p: Projector, next: Draft, event: EventOf<'acp.turn_finished'>, usage: UsageTotals): void {
+  next.usage = addTotals(next.usage, usage, false);
+  const nodeId = event.nodeId;
+  const node = nodeId === undefined ? undefined : next.nodes.get(nodeId);
+  if (nodeId !== undefined && node) next.nodes = next.nodes.set(nodeId, { ...node, usage: addTotals(node.usage, usage, false) }, p.token);
+  const sessionId = event.sessionId;
+  const session = sessionId === undefined ? undefined : next.sessions.get(sessionId);
+  if (sessionId !== undefined && session) next.sessions = next.sessions.set(sessionId, { ...session, usage: addTotals(session.usage, usage, true) }, p.token);
+}
+
+/**
+ * `summary` with `usage` last when there is one, as `{ ...summary, ...(usage ? { usage } : {}) }` would make it,
+ * without the two objects that spread allocates at every attempt's start and end.
+ */
+function withUsage<T extends { readonly usage?: UsageTotals }>(summary: T, usage: UsageTotals | undefined): T {
+  if (usage) (summary as { usage?: UsageTotals }).usage = usage;
+  return summary;
+}
+
+function anomaly(next: Draft, message: string): void {
+  if (next.anomalies.length < CAP) next.anomalies = [...next.anomalies, message];
+}

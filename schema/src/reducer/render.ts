@@ -1,0 +1,82 @@
+/** Reading a state: look-ups, and the three projection files (projections/run.json, live.json, steps.json). */
+import { SCHEMA_IDS } from '../ids.ts';
+import type { LiveProjection, RunProjection, Step, StepsProjection } from '../projections.ts';
+import type { NodeSummary, ProjectionState } from './state.ts';
+
+/** Status of each node at this state (nodes that never ran are absent). */
+export function nodeStatus(state: ProjectionState, nodeId: string): NodeSummary | undefined {
+  return state.nodes.get(nodeId);
+}
+
+export function getStep(state: ProjectionState, attemptId: string): Step | undefined {
+  const index = state.stepIndex.get(attemptId);
+  return index === undefined ? undefined : state.steps.get(index);
+}
+
+/**
+ * The three projection files. Optional fields may hold `undefined`; `JSON.stringify` drops them, so compare
+ * projections through their JSON text.
+ */
+export function toRunProjection(state: ProjectionState): RunProjection {
+  const last = state.steps.last();
+  return {
+    schema: SCHEMA_IDS.run,
+    seq: state.seq,
+    runId: state.runId,
+    flowName: state.flowName,
+    status: state.status,
+    startedAt: state.startedAt,
+    updatedAt: state.updatedAt,
+    endedAt: state.endedAt,
+    durationMs: state.durationMs,
+    input: state.input,
+    output: state.output,
+    error: state.error,
+    waitingAt: state.waitingAt,
+    lastNodeId: last?.nodeId,
+    attemptCount: state.steps.size,
+    eventCount: state.eventCount,
+    unknownEventCount: state.unknownEventCount,
+    unknownEventTypes: [...state.unknownEventTypes],
+    anomalies: [...state.anomalies],
+    nodes: [...state.nodes.values()].map((node) => ({ ...node })),
+    edges: [...state.edges.entries()].map(([key, count]) => {
+      const [from, to] = key.split('\u2192') as [string, string];
+      return { from, to, count };
+    }),
+    ...(state.usage ? { usage: state.usage, sessionUsage: sessionUsage(state) } : {}),
+  };
+}
+
+function sessionUsage(state: ProjectionState): NonNullable<RunProjection['sessionUsage']> {
+  const list: NonNullable<RunProjection['sessionUsage']> = [];
+  for (const session of state.sessions.values()) {
+    if (session.usage) list.push({ sessionId: session.sessionId, handle: session.handle, usage: session.usage });
+  }
+  return list;
+}
+
+export function toLiveProjection(state: ProjectionState): LiveProjection {
+  const active = state.activeAttemptId === undefined ? undefined : getStep(state, state.activeAttemptId);
+  return {
+    schema: SCHEMA_IDS.live,
+    seq: state.seq,
+    runId: state.runId,
+    status: state.status,
+    updatedAt: state.updatedAt,
+    activeAttemptId: active?.attemptId,
+    activeNodeId: active?.nodeId,
+    activeSince: active?.startedAt,
+    lastHeartbeatAt: active ? active.lastHeartbeatAt : undefined,
+    waitingAt: state.waitingAt,
+  };
+}
+
+export function toStepsProjection(state: ProjectionState): StepsProjection {
+  return {
+    schema: SCHEMA_IDS.steps,
+    seq: state.seq,
+    runId: state.runId,
+    steps: state.steps.toArray(),
+  };
+}
