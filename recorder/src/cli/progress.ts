@@ -26,3 +26,18 @@ export function progressObserver(write: (text: string) => void): LifecycleObserv
     },
   };
 }
+
+/**
+ * Progress for a long read (verify, diff): silent for the first second, then a line at most once a second, so a
+ * quick command prints nothing and a long one shows it is alive.
+ */
+export function readProgress(write: (text: string) => void, what: (events: number) => string): (events: number) => void {
+  const started = performance.now();
+  let shown = started;
+  return (events: number) => {
+    const now = performance.now();
+    if (now - started < 1000 || now - shown < 1000) return;
+    shown = now;
+    write(`flowtape: ${what(events)}\n`);
+  };
+}

@@ -117,6 +117,7 @@ async function diffUnguarded(sideA: DiffSide, sideB: DiffSide, options: DiffOpti
     }
   };
   const path = new PathDiffer((hunk) => out.add(pathDifference(hunk)));
+  let read = 0;
   const step = async (side: Side, other: Side): Promise<void> => {
     let next: IteratorResult<TraceLine>;
     try {
@@ -132,6 +133,7 @@ async function diffUnguarded(sideA: DiffSide, sideB: DiffSide, options: DiffOpti
       path.drain();
       return;
     }
+    if (options.onProgress && (++read & 4095) === 0) options.onProgress(read);
     const { event } = next.value;
     const startedBefore = side.acc.started;
     finished(side, other, side.acc.add(event));

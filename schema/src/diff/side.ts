@@ -33,6 +33,8 @@ export interface DiffOptions {
   /** The machine the bundles were recorded and read on: its temp and home directories are volatile roots. The CLI
    *  passes `os.tmpdir()` and `os.homedir()`; the viewer gets them from the `flowtape view` server. */
   machine?: { tmpDir?: string; homeDir?: string };
+  /** Called every few thousand trace events read (both runs together), for progress on long bundles. */
+  onProgress?: (events: number) => void;
 }
 
 export interface Side {

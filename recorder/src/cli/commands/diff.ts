@@ -50,7 +50,9 @@ export const diffCommand: CliCommand = {
           if (!Number.isInteger(maxDetails) || maxDetails < 0) throw new UsageError(`diff: --max-details: "${flags.maxDetails}" is not a whole number`);
           const { diffBundles } = await import('../../tools/diff.ts');
           const { formatMarkdown, formatText } = await import('@flowtape/schema/diff');
-          const result = await asCliErrors(() => diffBundles(argPath(cli.io.cwd, a), argPath(cli.io.cwd, b), { ignore: flags.ignore, maxDetails, usage: flags.usage === true }));
+          const { readProgress } = await import('../progress.ts');
+          const onProgress = readProgress(cli.io.stderr, (events) => `diff: ${events.toLocaleString('en-US')} trace events compared…`);
+          const result = await asCliErrors(() => diffBundles(argPath(cli.io.cwd, a), argPath(cli.io.cwd, b), { ignore: flags.ignore, maxDetails, usage: flags.usage === true, onProgress }));
           if (flags.json) cli.json(result, 2);
           else if (flags.markdown) cli.io.stdout(formatMarkdown(result));
           else cli.io.stdout(formatText(result));

@@ -22,15 +22,8 @@ export const verifyCommand: CliCommand = {
         cli.action(async (bundle: string, flags: { json?: boolean }) => {
           const { io } = cli;
           const { verifyBundle } = await import('../../tools/verify.ts');
-          // Progress on stderr once verifying has taken a second, then at most once a second.
-          const started = performance.now();
-          let shown = started;
-          const onProgress = (events: number) => {
-            const now = performance.now();
-            if (now - started < 1000 || now - shown < 1000) return;
-            shown = now;
-            io.stderr(`flowtape: verify: ${events.toLocaleString('en-US')} trace events checked…\n`);
-          };
+          const { readProgress } = await import('../progress.ts');
+          const onProgress = readProgress(io.stderr, (events) => `verify: ${events.toLocaleString('en-US')} trace events checked…`);
           const report = await verifyBundle(bundle, { onProgress });
           if (flags.json) {
             cli.json(report, 2);
