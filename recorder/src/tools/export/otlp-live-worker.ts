@@ -23,6 +23,9 @@ const data = workerData as LiveWorkerData;
 const port = parentPort!;
 const reply = (message: LiveWorkerReply) => port.postMessage(message);
 
+if (data.faults?.startDelayMs) await new Promise((resolve) => setTimeout(resolve, data.faults!.startDelayMs));
+if (data.faults?.crashAtStart) throw new Error(data.faults.crashAtStart);
+
 try {
   const stream = await createSpanStream(data.bundleDir, data.options);
   const trace = new NdjsonTail(join(data.bundleDir, BUNDLE_FILES.trace));

@@ -20,6 +20,12 @@ export interface SpanStreamOptions extends OtlpTarget {
   flushTimeoutMs?: number;
   /** How often a batch leaves during the run (default 1000 ms). */
   batchDelayMs?: number;
+  /**
+   * Events up to this seq were exported already, by the process that wrote them (a resumed run's part before the
+   * checkpoint): folded for what they open, their spans not sent again. The run's root span is sent again at the
+   * end, with the same id and its final status.
+   */
+  exportedThroughSeq?: number;
 }
 
 export interface SpanStream {
@@ -93,6 +99,7 @@ export async function createSpanStream(bundleDir: string, options: SpanStreamOpt
     sessions: new BundleSessionSource(bundleDir),
     ...(options.includeContent ? { includeContent: true } : {}),
   });
+  const exportedThroughSeq = options.exportedThroughSeq ?? 0;
   let produced = 0;
   let sinceFlush = 0;
   let problem: string | undefined;
@@ -110,7 +117,10 @@ export async function createSpanStream(bundleDir: string, options: SpanStreamOpt
   const fold = async (events: readonly unknown[]) => {
     if (problem) return;
     try {
-      for (const event of events) await hand(builder.add(event as ReducibleEvent));
+      for (const event of events) {
+        const spans = builder.add(event as ReducibleEvent);
+        if ((event as ReducibleEvent).seq > exportedThroughSeq) await hand(spans);
+      }
     } catch (error) {
       // A span that cannot be built must not break the run: export stops, the bundle says why.
       problem = `OpenTelemetry live export stopped: ${(error as Error).message ?? String(error)}`;
