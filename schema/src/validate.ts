@@ -83,6 +83,13 @@ export function tooDeep(file: string, line?: number): BundleFormatError {
 }
 
 function checkTraceEventUnguarded(value: unknown, line: number, file: string, depth: 'full' | 'envelope'): EventCheck {
+  // A valid event of a known type is valid in full, envelope included: one parse, not two (the common case of a
+  // long trace). Anything else takes the path below, for the same error as always.
+  const type = (value as { type?: unknown } | null)?.type;
+  if (depth === 'full' && typeof type === 'string' && isKnownEventType(type)) {
+    const full = TraceEvent.safeParse(value);
+    if (full.success) return { ok: true, event: full.data, known: true };
+  }
   const envelope = TraceEnvelope.safeParse(value);
   if (!envelope.success) return { ok: false, error: describeZodError(envelope.error, file, line) };
   const known = isKnownEventType(envelope.data.type);

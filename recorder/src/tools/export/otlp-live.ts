@@ -44,7 +44,13 @@ export interface LiveWorkerFaults {
 export const liveWorkerFaults: LiveWorkerFaults = {};
 
 export type LiveWorkerMessage = { kind: 'read' } | { kind: 'close' };
-export type LiveWorkerReply = { kind: 'ready' } | { kind: 'closed'; warnings: string[] } | { kind: 'failed'; message: string };
+export type LiveWorkerReply = { kind: 'ready' } | { kind: 'closed'; warnings: string[]; cpuMs?: number } | { kind: 'failed'; message: string };
+
+/**
+ * The CPU time of the last export worker that closed, its own thread only (Linux; undefined elsewhere): what live
+ * export cost, for `pnpm bench:otlp`. Not part of the package's API.
+ */
+export const liveWorkerUsage: { cpuMs?: number } = {};
 
 /** The longest the run's start waits for the export worker to be up (it goes on starting beside the run after). */
 const READY_TIMEOUT_MS = 5000;
@@ -185,6 +191,7 @@ class WorkerObserver implements TraceObserver {
     await this.worker.terminate().catch(() => {});
     if (reply === 'timeout') return [`OpenTelemetry live export did not finish within ${this.flushTimeoutMs + 3000} ms: spans may be missing; export the bundle later with \`flowtape export otlp\``];
     if (reply.kind === 'failed') return [`OpenTelemetry live export failed: ${this.failure ?? reply.message}; export the bundle later with \`flowtape export otlp\``];
+    liveWorkerUsage.cpuMs = reply.cpuMs;
     return this.failure ? [...reply.warnings, `OpenTelemetry live export: ${this.failure}`] : reply.warnings;
   }
 }

@@ -65,6 +65,8 @@ export class OtlpSpanBuilder {
   private readonly edgesInto = new Map<string, EdgeInto>();
   private readonly sessionHandles = new Map<string, { handle: string; acpSessionId?: string }>();
   private rootDone = false;
+  /** The attempt that ended last: the edge it takes comes next, and needs its span id again. */
+  private lastEnded: { attemptId: string; spanId: string } | undefined;
 
   constructor(private readonly options: SpanBuilderOptions) {}
 
@@ -130,10 +132,15 @@ export class OtlpSpanBuilder {
         const attempt = this.attempt(known);
         if (!attempt) return NOTHING;
         this.attempts.delete(known.attemptId!);
+        this.lastEnded = { attemptId: known.attemptId!, spanId: attempt.spanId };
         return this.closeAttempt(attempt, known.at, known.seq, known.payload.outcome, known.payload.error);
       }
       case 'edge.taken': {
-        const chooser = known.attemptId ? run.spanId(`attempt:${known.attemptId}`) : run.rootSpanId;
+        const chooser = !known.attemptId
+          ? run.rootSpanId
+          : known.attemptId === this.lastEnded?.attemptId
+            ? this.lastEnded.spanId
+            : run.spanId(`attempt:${known.attemptId}`);
         this.edgesInto.set(known.payload.to, { event: known, spanId: chooser });
         return NOTHING;
       }
