@@ -20,6 +20,17 @@ try {
   // not allowed here: run at the normal priority
 }
 
+/** This thread's own CPU time (Linux /proc/thread-self: user + system, in clock ticks of 10 ms), for the benchmark. */
+function threadCpu(): { cpuMs?: number } {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { cpuMs: (Number(fields[11]) + Number(fields[12])) * 10 };
+  } catch {
+    return {};
+  }
+}
+
 const data = workerData as LiveWorkerData;
 const port = parentPort!;
 const reply = (message: LiveWorkerReply) => port.postMessage(message);
@@ -49,13 +60,3 @@ try {
   reply({ kind: 'failed', message: (error as Error).message ?? String(error) });
 }
 
-/** This thread's own CPU time (Linux /proc/thread-self: user + system, in clock ticks of 10 ms), for the benchmark. */
-function threadCpu(): { cpuMs?: number } {
-  try {
-    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { cpuMs: (Number(fields[11]) + Number(fields[12])) * 10 };
-  } catch {
-    return {};
-  }
-}
