@@ -43,6 +43,11 @@ const firstNodeStart = (bundleDir: string) => {
 };
 
 const NO_STACK = /\n\s+at /;
+/**
+ * How long the end of a run may wait for the export worker here: loading it from the TypeScript sources (tsx, then
+ * OpenTelemetry) takes seconds, and tens of seconds on a machine running many tests at once.
+ */
+const PATIENT = 60_000;
 
 describe('live export: the export worker starting', () => {
   it("a worker slow to start: the run's first node waits for it, and its span reaches the collector", async () => {
@@ -53,7 +58,7 @@ describe('live export: the export worker starting', () => {
     const result = await record(twoNodes('slow-worker'), {}, {
       cwd: dir.path,
       bundleDir: join(dir.path, 'slow-worker'),
-      otlp: { endpoint: collector.endpointUrl!, protocol: 'http/json', batchDelayMs: 50 },
+      otlp: { endpoint: collector.endpointUrl!, protocol: 'http/json', batchDelayMs: 50, flushTimeoutMs: PATIENT },
     });
     assert.equal(result.status, 'completed');
     assert.deepEqual(result.warnings, []);
@@ -68,7 +73,7 @@ describe('live export: the export worker starting', () => {
     const result = await record(twoNodes('crashed-worker'), {}, {
       cwd: dir.path,
       bundleDir: join(dir.path, 'crashed-worker'),
-      otlp: { endpoint: collector.endpointUrl!, protocol: 'http/json' },
+      otlp: { endpoint: collector.endpointUrl!, protocol: 'http/json', flushTimeoutMs: PATIENT },
     });
     assert.equal(result.status, 'completed');
     assert.equal(result.warnings.length, 1, result.warnings.join('\n'));
@@ -106,27 +111,26 @@ describe('live export: the export worker starting', () => {
   });
 });
 
-describe('flowtape resume --otlp', () => {
+describe('resume with live export', () => {
   const flowFile = join(repoRoot, 'samples/checkpoint/checkpoint.flow.ts');
-  const otlpFlags = () => ['--otlp', collector.endpointUrl!];
-  const env = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
+  const loadFlow = async () => ((await import(flowFile)) as { default: Parameters<typeof record>[0] }).default;
 
   it('exports the resumed attempts live; with the run before the checkpoint, the spans of an after-the-fact export', async () => {
+    const flow = await loadFlow();
+    const otlp = { endpoint: collector.endpointUrl!, protocol: 'http/json' as const, flushTimeoutMs: PATIENT };
     collector.clear();
-    const runs = join(dir.path, 'resume-runs');
-    const ran = await runCli(['run', flowFile, '--out', runs, '--run-id', 'resumed', '--input', '{"version":"3.0.0"}', '-q', '--json', ...otlpFlags()], { cwd: dir.path, env });
-    assert.equal(ran.code, 0, ran.stderr);
-    const bundle = (JSON.parse(ran.stdout) as { bundle: string; status: string }).bundle;
+    const waiting = await record(flow, { version: '3.0.0' }, { cwd: dir.path, bundleDir: join(dir.path, 'resumed'), otlp });
+    assert.equal(waiting.status, 'waiting');
+    assert.deepEqual(waiting.warnings, []);
     const beforeCheckpoint = [...collector.spans];
     assert.deepEqual(beforeCheckpoint.map((s) => s.name).sort(), ['checkpoint approval', 'compute prepare', 'invoke_workflow checkpoint']);
     assert.equal(attr(beforeCheckpoint.find((s) => !s.parentSpanId)!, 'flowtape.run.status'), 'waiting');
 
     collector.clear();
-    const resumed = await runCli(['resume', bundle, '--input', '{"approved":true,"by":"alice"}', '-q', '--json', ...otlpFlags()], { cwd: dir.path, env });
-    assert.equal(resumed.code, 0, resumed.stderr);
-    const report = JSON.parse(resumed.stdout) as { status: string; warnings?: string[] };
-    assert.equal(report.status, 'completed');
-    assert.equal(report.warnings, undefined);
+    const { resumeRecorded } = await import('../src/record.ts');
+    const resumed = await resumeRecorded(waiting.bundleDir, flow, { approved: true, by: 'alice' }, { otlp });
+    assert.equal(resumed.status, 'completed');
+    assert.deepEqual(resumed.warnings, []);
     const afterCheckpoint = [...collector.spans];
     // The resumed attempt, and the run's root again (same id, now completed); the attempts before the checkpoint
     // were sent by the run and are not sent twice.
@@ -140,9 +144,21 @@ describe('flowtape resume --otlp', () => {
     const latest = new Map<string, TestSpan>();
     for (const span of [...beforeCheckpoint, ...afterCheckpoint]) latest.set(String(span.spanId), span);
     collector.clear();
-    const exported = await runCli(['export', 'otlp', bundle, '--endpoint', collector.endpointUrl!, '--protocol', 'http/json', '-q'], { cwd: dir.path });
+    const exported = await runCli(['export', 'otlp', waiting.bundleDir, '--endpoint', collector.endpointUrl!, '--protocol', 'http/json', '-q'], { cwd: dir.path });
     assert.equal(exported.code, 0, exported.stderr);
     assert.deepEqual(comparable([...latest.values()]), comparable(collector.spans));
+  });
+
+  it('flowtape resume takes --otlp: a wrong endpoint is refused before the run goes on (exit 2, one line), the run still waits', async () => {
+    const runs = join(dir.path, 'resume-cli');
+    const ran = await runCli(['run', flowFile, '--out', runs, '--run-id', 'cli', '-q', '--json', '--no-otlp'], { cwd: dir.path });
+    assert.equal(ran.code, 0, ran.stderr);
+    const bundle = (JSON.parse(ran.stdout) as { bundle: string }).bundle;
+    const refused = await runCli(['resume', bundle, '--input', '{"approved":true}', '-q', '--otlp', 'ftp://collector.example:4318'], { cwd: dir.path });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /OTLP endpoint ftp:\/\/collector\.example:4318: only http and https are supported/);
+    assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+    assert.equal(readJson<{ status: string }>(join(bundle, 'manifest.json')).status, 'waiting');
   });
 
   it('in the library, with an exporter of its own (in the run\'s thread): the resumed part is built on the run before it', async () => {
