@@ -63,7 +63,9 @@ async function run(mode, i) {
   const result = await record(chain(nodesPerRun), {}, {
     bundleDir,
     cwd: scratch,
-    ...(mode === 'on' ? { otlp: { endpoint: values.endpoint, protocol: 'http/protobuf' } } : {}),
+    // The end of the run waits for the worker to send everything (the default 5 s may not do on a busy machine):
+    // its whole cost is measured, and a warning means spans were lost, not that the worker was slow.
+    ...(mode === 'on' ? { otlp: { endpoint: values.endpoint, protocol: 'http/protobuf', flushTimeoutMs: 120_000 } } : {}),
     // The writer's hook with an observer that does nothing: what the run's own thread pays for live export.
     ...(mode === 'hook' ? { recorder: { traceObservers: [{ onCommitted() {}, close: async () => [] }] } } : {}),
   });

@@ -13,7 +13,7 @@
  *     From the sources (tsx), and with `--packed <dir>` also from the built, packed package installed in <dir>
  *     (as the README installs it: plain node, the worker's compiled .js). Target: on ≤ 1.20 × off per node.
  *
- *   tsx scripts/bench-otlp.ts [--events 100000] [--nodes 100000] [--reps 3] [--packed /tmp/proj]
+ *   tsx scripts/bench-otlp.ts [--events 100000] [--nodes 100000] [--reps 3] [--packed /tmp/proj] [--only live]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { execFile, spawn } from 'node:child_process';
@@ -33,6 +33,8 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '100000' },
     reps: { type: 'string', default: '3' },
     packed: { type: 'string' },
+    /** `live`: part 2 only. */
+    only: { type: 'string' },
   },
 });
 const targetEvents = Number(values.events);
@@ -95,6 +97,19 @@ console.log(benchHeader('bench:otlp'));
 const receiver = await discardingReceiver();
 try {
   // ——— 1. after the fact ———
+  if (values.only !== 'live') await afterTheFact();
+  // ——— 2. live ———
+  await live('the sources (tsx)', [process.execPath, '--import', 'tsx', liveScript]);
+  const packed = values.packed ? await live(`the packed package in ${values.packed} (plain node, built .js)`, [process.execPath, liveScript, '--from', values.packed]) : undefined;
+  if (!packed) console.log('   (the packed package: give --packed <dir> with the packed packages installed, as the README installs them)');
+} finally {
+  await receiver.close();
+  rmSync(scratch, { recursive: true, force: true });
+}
+console.log(`bench:otlp done · ${benchFooter()}`);
+
+/** Part 1: the export of a ~100,000-event bundle after the fact. */
+async function afterTheFact(): Promise<void> {
   const nodes = Math.ceil((targetEvents - 2) / 3) + 1;
   const made = await timed(() => record(chain(nodes), {}, { bundleDir: join(scratch, 'big'), cwd: scratch }));
   const bundle = made.value.bundleDir;
@@ -136,15 +151,7 @@ try {
   console.log(`   ${spanCount.toLocaleString('en')} spans per export; the receiver got ${requests} requests, ${(bytes / 1e6).toFixed(1)} MB in all`);
   rmSync(bundle, { recursive: true, force: true });
 
-  // ——— 2. live ———
-  await live('the sources (tsx)', [process.execPath, '--import', 'tsx', liveScript]);
-  const packed = values.packed ? await live(`the packed package in ${values.packed} (plain node, built .js)`, [process.execPath, liveScript, '--from', values.packed]) : undefined;
-  if (!packed) console.log('   (the packed package: give --packed <dir> with the packed packages installed, as the README installs them)');
-} finally {
-  await receiver.close();
-  rmSync(scratch, { recursive: true, force: true });
 }
-console.log(`bench:otlp done · ${benchFooter()}`);
 
 interface LiveFigures {
   perNodeMs: number;
