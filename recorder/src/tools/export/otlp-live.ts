@@ -56,8 +56,9 @@ export const liveWorkerUsage: { cpuMs?: number } = {};
 const READY_TIMEOUT_MS = 5000;
 
 /**
- * The observer for one bundle. A bad endpoint or protocol is refused here, before the run starts (an
- * OtlpConfigError), not discovered at its end.
+ * The observer for one bundle. A bad endpoint or protocol the caller gave is refused here, before the run starts
+ * (an OtlpConfigError), not discovered at its end; one that only the environment gives turns live export off with a
+ * warning (checkTarget).
  */
 export async function createLiveOtlp(bundleDir: string, options: LiveOtlpOptions = {}): Promise<TraceObserver> {
   const env = options.env ?? process.env;
