@@ -4,29 +4,37 @@
  *  1. After the fact: the time to export a bundle of ~100,000 trace events (a chain of compute nodes, three events
  *     each) as OTLP, against the floor of reading its trace.ndjson and JSON.parse of every line, measured in the
  *     same run: building the spans alone, writing OTLP JSON with -o, and sending OTLP/HTTP protobuf to a local
- *     receiver that reads and discards the requests (so the figure is flowtape's cost, not a collector's).
+ *     receiver that reads and discards the requests (so the figure is flowtape's cost, not a collector's). Wall
+ *     time and this process's CPU time (the steadier figure on a busy machine), medians.
  *  2. Live: the recorder's cost per node on a chain of compute nodes with live export on (the same local receiver)
- *     and off, median of several runs each, alternating; per node from the trace's node start times, and the rest
- *     of the run's time (one-off: the export worker's start, the final flush) apart; the CPU of all threads per
- *     node; and the writer's hook alone (an observer that does nothing). Target: on ≤ 1.20 × off.
+ *     and off, median of several runs each, alternating (scripts/bench-otlp-live.mjs). The runs last many batch
+ *     delays (1 s), so the export worker works while the run goes, as in a real long run. Per node from the trace's
+ *     node start times; CPU per node of the run's thread, of the export worker's thread and of the whole process.
+ *     From the sources (tsx), and with `--packed <dir>` also from the built, packed package installed in <dir>
+ *     (as the README installs it: plain node, the worker's compiled .js). Target: on ≤ 1.20 × off per node.
  *
- *   tsx scripts/bench-otlp.ts [--events 100000] [--nodes 20000] [--reps 3]
+ *   tsx scripts/bench-otlp.ts [--events 100000] [--nodes 100000] [--reps 3] [--packed /tmp/proj] [--only live]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { compute, defineFlow, record, type FlowDefinition, type FlowEdge, type FlowNodeDefinition } from '@flowtape/recorder';
 import { bundleSpans, exportOtlp } from '../recorder/src/tools/export/otlp-export.ts';
-import { benchFooter, benchHeader, ratio } from './bench-env.ts';
+import { benchFooter, benchHeader, ratio, repoRoot } from './bench-env.ts';
+
+const liveScript = join(repoRoot, 'scripts', 'bench-otlp-live.mjs');
 
 const { values } = parseArgs({
   options: {
     events: { type: 'string', default: '100000' },
-    nodes: { type: 'string', default: '20000' },
+    nodes: { type: 'string', default: '100000' },
     reps: { type: 'string', default: '3' },
+    packed: { type: 'string' },
+    /** `live`: part 2 only. */
+    only: { type: 'string' },
   },
 });
 const targetEvents = Number(values.events);
@@ -77,23 +85,38 @@ async function discardingReceiver() {
   };
 }
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; cpuMs: number; value: T }> {
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const value = await fn();
-  return { ms: performance.now() - start, value };
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000, value };
 }
 
 console.log(benchHeader('bench:otlp'));
 const receiver = await discardingReceiver();
 try {
   // ——— 1. after the fact ———
+  if (values.only !== 'live') await afterTheFact();
+  // ——— 2. live ———
+  await live('the sources (tsx)', [process.execPath, '--import', 'tsx', liveScript]);
+  const packed = values.packed ? await live(`the packed package in ${values.packed} (plain node, built .js)`, [process.execPath, liveScript, '--from', values.packed]) : undefined;
+  if (!packed) console.log('   (the packed package: give --packed <dir> with the packed packages installed, as the README installs them)');
+} finally {
+  await receiver.close();
+  rmSync(scratch, { recursive: true, force: true });
+}
+console.log(`bench:otlp done · ${benchFooter()}`);
+
+/** Part 1: the export of a ~100,000-event bundle after the fact. */
+async function afterTheFact(): Promise<void> {
   const nodes = Math.ceil((targetEvents - 2) / 3) + 1;
   const made = await timed(() => record(chain(nodes), {}, { bundleDir: join(scratch, 'big'), cwd: scratch }));
   const bundle = made.value.bundleDir;
   const traceFile = join(bundle, 'trace.ndjson');
   const events = readFileSync(traceFile, 'utf8').trimEnd().split('\n').length;
   console.log(`1. export of a ${events.toLocaleString('en')}-event bundle (${nodes.toLocaleString('en')} compute nodes; recorded in ${fmt(made.ms)})`);
-  const rows: Array<[string, number[]]> = [
+  const rows: Array<[string, Array<{ ms: number; cpuMs: number }>]> = [
     ['floor: read trace.ndjson + JSON.parse every line', []],
     ['build the spans (read, validate, span builder)', []],
     ['export -o file.json (OTLP JSON lines)', []],
@@ -102,84 +125,62 @@ try {
   let spanCount = 0;
   for (let r = 0; r < 3; r++) {
     rows[0]![1].push(
-      (await timed(async () => {
+      await timed(async () => {
         let n = 0;
         for (const line of readFileSync(traceFile, 'utf8').split('\n')) if (line) n += (JSON.parse(line) as { seq: number }).seq > 0 ? 1 : 0;
         return n;
-      })).ms,
+      }),
     );
     const built = await timed(() => bundleSpans(bundle));
     spanCount = built.value.spans.length;
-    rows[1]![1].push(built.ms);
+    rows[1]![1].push(built);
     const file = join(scratch, `out-${r}.json`);
-    rows[2]![1].push((await timed(() => exportOtlp(bundle, { file }))).ms);
+    rows[2]![1].push(await timed(() => exportOtlp(bundle, { file })));
     rmSync(file);
-    rows[3]![1].push((await timed(() => exportOtlp(bundle, { endpoint: receiver.url, protocol: 'http/protobuf' }))).ms);
+    rows[3]![1].push(await timed(() => exportOtlp(bundle, { endpoint: receiver.url, protocol: 'http/protobuf' })));
   }
-  const floor = median(rows[0]![1]);
+  const floor = median(rows[0]![1].map((t) => t.ms));
+  const floorCpu = median(rows[0]![1].map((t) => t.cpuMs));
+  console.log(`   ${''.padEnd(52)} ${'wall'.padStart(10)}  ${'× floor'.padStart(7)}   ${'CPU'.padStart(10)}  ${'× floor'.padStart(7)}`);
   for (const [label, times] of rows) {
-    const ms = median(times);
-    console.log(`   ${label.padEnd(52)} ${fmt(ms).padStart(10)}  ${ratio(ms, floor).padStart(7)} floor  (median of ${times.length})`);
+    const ms = median(times.map((t) => t.ms));
+    const cpuMs = median(times.map((t) => t.cpuMs));
+    console.log(`   ${label.padEnd(52)} ${fmt(ms).padStart(10)}  ${ratio(ms, floor).padStart(7)}   ${fmt(cpuMs).padStart(10)}  ${ratio(cpuMs, floorCpu).padStart(7)}  (median of ${times.length})`);
   }
   const { requests, bytes } = await receiver.stats();
   console.log(`   ${spanCount.toLocaleString('en')} spans per export; the receiver got ${requests} requests, ${(bytes / 1e6).toFixed(1)} MB in all`);
+  rmSync(bundle, { recursive: true, force: true });
 
-  // ——— 2. live ———
-  // Per node: from the trace's own node start times (first to last node), so the one-off cost of a run (loading
-  // modules, starting the export worker, the final flush) is apart; it is shown on its own as the rest of the time.
-  // CPU per node counts every thread of the process (the export worker too): the work export adds, whether or not
-  // a free core hides it from the run.
-  const off: Array<{ perNode: number; late: number; fixed: number; cpu: number }> = [];
-  const on: Array<{ perNode: number; late: number; fixed: number; cpu: number }> = [];
-  const hookOnly: Array<{ perNode: number; late: number; fixed: number; cpu: number }> = [];
-  const run = async (live: boolean | 'hook', i: number) => {
-    const cpuBefore = process.cpuUsage();
-    const t = await timed(() =>
-      record(chain(liveNodes), {}, {
-        bundleDir: join(scratch, `live-${String(live)}-${i}`),
-        cwd: scratch,
-        ...(live === true ? { otlp: { endpoint: receiver.url, protocol: 'http/protobuf' as const } } : {}),
-        // The writer's hook with an observer that does nothing: what the run's own thread pays for live export.
-        ...(live === 'hook' ? { recorder: { traceObservers: [{ onCommitted() {}, close: async () => [] }] } } : {}),
-      }),
-    );
-    if (t.value.status !== 'completed' || t.value.warnings.length > 0) throw new Error(`run ${t.value.status}: ${t.value.warnings.join('; ')}`);
-    const starts: number[] = [];
-    for (const line of readFileSync(join(t.value.bundleDir, 'trace.ndjson'), 'utf8').split('\n')) {
-      if (line.includes('"node.started"')) starts.push(Date.parse((JSON.parse(line) as { at: string }).at));
-    }
-    const cpu = process.cpuUsage(cpuBefore);
-    const perNode = (starts[starts.length - 1]! - starts[0]!) / (starts.length - 1);
-    // The second half of the run: once the export worker has started (its start competes for the CPU at first).
-    const half = starts.length >> 1;
-    const late = (starts[starts.length - 1]! - starts[half]!) / (starts.length - 1 - half);
-    return { perNode, late, fixed: t.ms - perNode * liveNodes, cpu: (cpu.user + cpu.system) / 1000 / liveNodes };
-  };
-  await run(false, -1); // warm-up: module loading and JIT are not per node
-  await run(true, -1);
-  for (let i = 0; i < reps; i++) {
-    off.push(await run(false, i));
-    hookOnly.push(await run('hook', i));
-    on.push(await run(true, i));
-  }
-  const perOff = median(off.map((r) => r.perNode));
-  const perOn = median(on.map((r) => r.perNode));
-  console.log(`2. recorder per compute node, chain of ${liveNodes.toLocaleString('en')} (median of ${reps}, alternating; per node from the trace's node start times)`);
-  const lateOff = median(off.map((r) => r.late));
-  const lateOn = median(on.map((r) => r.late));
-  const cpuOff = median(off.map((r) => r.cpu));
-  const cpuOn = median(on.map((r) => r.cpu));
-  console.log(`   live export off   ${fmt(perOff).padStart(10)}  per node · rest of the run ${fmt(median(off.map((r) => r.fixed)))} · CPU ${fmt(cpuOff)} per node (all threads, whole run)`);
-  console.log(
-    `   live export on    ${fmt(perOn).padStart(10)}  per node · rest of the run ${fmt(median(on.map((r) => r.fixed)))} (export worker start, final flush) · CPU ${fmt(cpuOn)} per node`,
-  );
-  console.log(`   the writer's hook alone (an observer that does nothing): ${fmt(median(hookOnly.map((r) => r.perNode)))} per node, ${ratio(median(hookOnly.map((r) => r.perNode)), perOff)} off`);
-  console.log(`   second half of the run (export worker up): off ${fmt(lateOff)}, on ${fmt(lateOn)} per node, ${ratio(lateOn, lateOff)}`);
-  console.log(
-    `   per node ${ratio(perOn, perOff)} off (target ≤ 1.20×: ${perOn <= perOff * 1.2 ? 'met' : 'NOT met'}); CPU ${ratio(cpuOn, cpuOff)} off. The worker runs beside the run: on a machine with a free core the run does not feel it; when every core is busy (see the load average) its CPU shows in the run's time.`,
-  );
-} finally {
-  await receiver.close();
-  rmSync(scratch, { recursive: true, force: true });
 }
-console.log(`bench:otlp done · ${benchFooter()}`);
+
+interface LiveFigures {
+  perNodeMs: number;
+  runMs: number;
+  wallMs: number;
+  cpuAllMs: number;
+  cpuRunThreadMs: number;
+  cpuWorkerMs: number;
+}
+
+/** Runs scripts/bench-otlp-live.mjs with `command` and prints its figures. */
+async function live(label: string, command: string[]): Promise<Record<'off' | 'hook' | 'on', LiveFigures>> {
+  const [file, ...args] = command;
+  const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
+    execFile(file!, [...args, '--endpoint', receiver.url, '--nodes', String(liveNodes), '--reps', String(reps)], { cwd: repoRoot, maxBuffer: 1 << 20 }, (error, out, err) =>
+      error ? reject(new Error(`${label}: ${err || error.message}`)) : resolve({ stdout: out }),
+    ),
+  );
+  const { summary } = JSON.parse(stdout.trim().split('\n').pop()!) as { summary: Record<'off' | 'hook' | 'on', LiveFigures> };
+  const { off, hook, on } = summary;
+  const perNode = (f: LiveFigures, key: keyof LiveFigures) => fmt(f[key] / liveNodes);
+  console.log(`2. recorder per compute node, chain of ${liveNodes.toLocaleString('en')}, ${label} (median of ${reps}, alternating)`);
+  console.log(`   a run lasts ${fmt(off.runMs)} off, ${fmt(on.runMs)} on: ${(on.runMs / 1000).toFixed(1)} batch delays of 1 s, so the worker exports while the run goes`);
+  console.log(`   ${''.padEnd(20)} ${'per node'.padStart(10)}   CPU per node: ${'run thread'.padStart(10)} ${'worker'.padStart(10)} ${'all threads'.padStart(11)}`);
+  for (const [name, f] of [['live export off', off], ['writer hook only', hook], ['live export on', on]] as const) {
+    console.log(`   ${name.padEnd(20)} ${fmt(f.perNodeMs).padStart(10)}                 ${perNode(f, 'cpuRunThreadMs').padStart(10)} ${(name === 'live export on' ? perNode(f, 'cpuWorkerMs') : '-').padStart(10)} ${perNode(f, 'cpuAllMs').padStart(11)}`);
+  }
+  console.log(
+    `   per node: on ${ratio(on.perNodeMs, off.perNodeMs)} off (target ≤ 1.20×: ${on.perNodeMs <= off.perNodeMs * 1.2 ? 'met' : 'NOT met'}), hook ${ratio(hook.perNodeMs, off.perNodeMs)}; the worker's CPU is ${ratio(on.cpuWorkerMs, on.cpuRunThreadMs)} the run thread's; all threads ${ratio(on.cpuAllMs, off.cpuAllMs)} off`,
+  );
+  return summary;
+}

@@ -192,7 +192,7 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
   return { ...result, bundleDir, warnings: summary.warnings, ...(summary.usage ? { usage: summary.usage } : {}) };
 }
 
-export interface ResumeRecordOptions extends Omit<RecordOptions, 'outDir' | 'bundleDir' | 'runId' | 'flowFile' | 'otlp'> {}
+export interface ResumeRecordOptions extends Omit<RecordOptions, 'outDir' | 'bundleDir' | 'runId' | 'flowFile'> {}
 
 /**
  * Continues a bundle waiting at a checkpoint: rebuilds the resume state from the trace, then appends to the same
@@ -216,8 +216,12 @@ export async function resumeRecorded(
   const clock = options.clock ?? (deterministic ? steppingClock(waiting.lastAtMs + 1) : undefined);
   const stop = linkedAbort(options.signal);
   let claimed = false;
+  // Live export of the resumed part: the run before the checkpoint was exported by the process that ran it.
+  const otlp = options.otlp ? [await liveOtlp(dir, { ...options.otlp, exportedThroughSeq: waiting.lastSeq })] : [];
+  const observers = [...(options.recorder?.traceObservers ?? []), ...otlp];
   const recorder = createRecorder(dir, {
     ...options.recorder,
+    ...(observers.length > 0 ? { traceObservers: observers } : {}),
     replacements: withMcpSecrets(options, flow),
     ...redactionEnv(options),
     deterministic,
@@ -230,7 +234,7 @@ export async function resumeRecorded(
       stop.abort('recorder failed');
     },
   });
-  const { observer, recorder: _r, signal: _s, ...runOptions } = options;
+  const { observer, recorder: _r, signal: _s, otlp: _x, ...runOptions } = options;
   // The caller's observer (progress output) sees the run only once the resume is ours.
   const held: Array<[LifecycleEvent, number]> = [];
   const gated: LifecycleObserver | undefined = observer && {

@@ -87,6 +87,13 @@ function checkTraceEventUnguarded(value: unknown, line: number, file: string, de
   // Plainly valid lines skip zod (fast-check.ts); anything else gets zod's verdict and its message.
   const fast = fastTraceEvent(value, depth);
   if (fast !== undefined) return { ok: true, event: fast.event as ReducibleEvent, known: fast.known };
+  // A valid event of a known type that the fast path does not vouch for is valid in full, envelope included: one
+  // zod parse, not two. Anything else takes the path below, for the same error as always.
+  const type = (value as { type?: unknown } | null)?.type;
+  if (depth === 'full' && typeof type === 'string' && isKnownEventType(type)) {
+    const full = TraceEvent.safeParse(value);
+    if (full.success) return { ok: true, event: full.data, known: true };
+  }
   const envelope = TraceEnvelope.safeParse(value);
   if (!envelope.success) return { ok: false, error: describeZodError(envelope.error, file, line) };
   const known = isKnownEventType(envelope.data.type);

@@ -5,9 +5,9 @@ import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { AUTH_FLAG_HELP, authFlag, MCP_CONFIG_HELP, parseInput, PERMISSION_HELP, PERMISSION_POLICIES, readMcpConfig } from '../input.ts';
-import { reportRun } from './run.ts';
+import { liveExport, liveExportOptions, reportRun, type LiveExportFlags } from './run.ts';
 
-interface ResumeFlags {
+interface ResumeFlags extends LiveExportFlags {
   input?: string;
   flow?: string;
   agent?: string;
@@ -20,7 +20,7 @@ interface ResumeFlags {
 
 export const resumeCommand: CliCommand = {
   register(program: Command, cli: CliContext) {
-    program
+    const command = program
       .command('resume')
       .description('continue a run that waits at a checkpoint (the bundle grows; seq continues)')
       .argument('<bundle>', 'the bundle directory of the waiting run')
@@ -29,7 +29,8 @@ export const resumeCommand: CliCommand = {
       .option('--agent <command>', 'the ACP agent command for nodes that name none')
       .addOption(new Option('--permission <policy>', PERMISSION_HELP).choices(PERMISSION_POLICIES))
       .option('--mcp-config <file>', `${MCP_CONFIG_HELP} (not kept from the run: its values are secrets, give it again)`)
-      .option('--auth <methodId>', AUTH_FLAG_HELP)
+      .option('--auth <methodId>', AUTH_FLAG_HELP);
+    liveExportOptions(command, 'resumed run')
       .option('-q, --quiet', 'no per-node progress on stderr')
       .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
       .action(
@@ -61,6 +62,7 @@ export const resumeCommand: CliCommand = {
               ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
               ...(mcpServers ? { mcpServers } : {}),
               ...(flags.auth !== undefined ? { auth: authFlag(flags.auth) } : {}),
+              ...liveExport(flags, io.env),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
             });
             return reportRun(cli, result, flags.json);

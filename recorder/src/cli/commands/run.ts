@@ -9,7 +9,7 @@ import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { AUTH_FLAG_HELP, authFlag, DEFAULT_RUNS_ROOT, MCP_CONFIG_HELP, parseInput, PERMISSION_HELP, PERMISSION_POLICIES, readMcpConfig } from '../input.ts';
 
-interface RunFlags {
+interface RunFlags extends LiveExportFlags {
   input?: string;
   out?: string;
   cwd?: string;
@@ -21,8 +21,6 @@ interface RunFlags {
   runId?: string;
   quiet?: boolean;
   json?: boolean;
-  otlp?: string | boolean;
-  otlpIncludeContent?: boolean;
 }
 
 /** The run's working directory: `--cwd` relative to the current directory, which must exist. */
@@ -70,7 +68,7 @@ export async function reportRun(cli: CliContext, result: RecordResult, json: boo
  * Live export: `--otlp [url]`, or on its own when the standard variables name a collector (as OpenTelemetry's own
  * SDKs do) unless OTEL_TRACES_EXPORTER=none or `--no-otlp`.
  */
-function liveExport(flags: RunFlags, env: Record<string, string | undefined>): { otlp?: LiveOtlpOptions } {
+export function liveExport(flags: LiveExportFlags, env: Record<string, string | undefined>): { otlp?: LiveOtlpOptions } {
   if (flags.otlp === false) return {};
   const fromEnv = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()) && env.OTEL_TRACES_EXPORTER?.trim() !== 'none';
   if (flags.otlp === undefined && !fromEnv) return {};
@@ -83,9 +81,25 @@ function liveExport(flags: RunFlags, env: Record<string, string | undefined>): {
   };
 }
 
+export interface LiveExportFlags {
+  otlp?: string | boolean;
+  otlpIncludeContent?: boolean;
+}
+
+/** The live export options of `run` and `resume`. */
+export function liveExportOptions(command: Command, what: string): Command {
+  return command
+    .option(
+      '--otlp [endpoint]',
+      `stream spans to an OpenTelemetry collector (OTLP/HTTP) as the ${what} goes; without a URL, or when OTEL_EXPORTER_OTLP_ENDPOINT is set, the OTEL_EXPORTER_OTLP_* variables say where. An unreachable collector is a warning, never a run failure`,
+    )
+    .option('--no-otlp', 'no live export, even when OTEL_EXPORTER_OTLP_ENDPOINT is set')
+    .option('--otlp-include-content', 'live export also sends prompts, responses and tool arguments and results');
+}
+
 export const runCommand: CliCommand = {
   register(program: Command, cli: CliContext) {
-    program
+    const command = program
       .command('run')
       .description('run a flow with tracing on; prints the bundle directory')
       .argument('<flow>', 'the flow file (TypeScript or JavaScript, `export default defineFlow(…)`)')
@@ -97,13 +111,8 @@ export const runCommand: CliCommand = {
       .addOption(new Option('--permission <policy>', PERMISSION_HELP).choices(PERMISSION_POLICIES))
       .option('--mcp-config <file>', MCP_CONFIG_HELP)
       .option('--auth <methodId>', AUTH_FLAG_HELP)
-      .option('--run-id <id>', 'the run id (default: time + flow name + random)')
-      .option(
-        '--otlp [endpoint]',
-        'stream spans to an OpenTelemetry collector (OTLP/HTTP) as the run goes; without a URL, or when OTEL_EXPORTER_OTLP_ENDPOINT is set, the OTEL_EXPORTER_OTLP_* variables say where. An unreachable collector is a warning, never a run failure',
-      )
-      .option('--no-otlp', 'no live export, even when OTEL_EXPORTER_OTLP_ENDPOINT is set')
-      .option('--otlp-include-content', 'live export also sends prompts, responses and tool arguments and results')
+      .option('--run-id <id>', 'the run id (default: time + flow name + random)');
+    liveExportOptions(command, 'run')
       .option('-q, --quiet', 'no per-node progress on stderr')
       .option('--json', 'print {bundle, runId, status, error, usage, warnings} as JSON instead of the bundle path')
       .action(

@@ -48,6 +48,23 @@ const REQUEST_SPANS = 2000;
 
 /** The spans of one bundle (a folder or a packed .zip), in the order the builder completes them. */
 export async function bundleSpans(location: string, options: { includeContent?: boolean; env?: Record<string, string | undefined> } = {}) {
+  const spans: ReadableSpan[] = [];
+  const { runId, issues } = await eachSpanBatch(location, options, Number.POSITIVE_INFINITY, async (batch) => {
+    for (const span of batch) spans.push(span);
+  });
+  return { runId, spans, issues };
+}
+
+/**
+ * Builds a bundle's spans and hands them on `size` at a time as they are built, so a long run's spans never all
+ * wait in memory together. Returns the run id, the number of spans and the trace lines that could not be read.
+ */
+async function eachSpanBatch(
+  location: string,
+  options: { includeContent?: boolean; env?: Record<string, string | undefined> },
+  size: number,
+  onBatch: (spans: ReadableSpan[]) => Promise<void>,
+): Promise<{ runId: string; count: number; issues: string[] }> {
   const backend = await openBundle(location);
   const manifest = await loadManifest(backend);
   const builder = new OtlpSpanBuilder({
@@ -57,14 +74,25 @@ export async function bundleSpans(location: string, options: { includeContent?: 
     ...(options.includeContent ? { includeContent: true } : {}),
   });
   const issues: string[] = [];
-  const spans: ReadableSpan[] = [];
+  let batch: ReadableSpan[] = [];
+  let count = 0;
+  const take = async (spans: readonly ReadableSpan[]) => {
+    for (let i = 0; i < spans.length; i++) batch.push(spans[i]!);
+    count += spans.length;
+    if (batch.length >= size) {
+      const full = batch;
+      batch = [];
+      await onBatch(full);
+    }
+  };
   const onIssue = (issue: ReadIssue) => issues.push(issue.message);
   for await (const { event } of loadTrace(backend, manifest, { onIssue })) {
     const done = builder.add(event);
-    for (const span of done) spans.push(span);
+    if (done.length > 0) await take(done);
   }
-  for (const span of builder.finish()) spans.push(span);
-  return { runId: manifest.runId, spans, issues };
+  await take(builder.finish());
+  if (batch.length > 0) await onBatch(batch);
+  return { runId: manifest.runId, count, issues };
 }
 
 function send(exporter: SpanExporter, spans: ReadableSpan[]): Promise<void> {
@@ -96,11 +124,10 @@ export async function exportOtlp(path: string, options: OtlpExportOptions = {}):
   const report: OtlpExportReport = { target: chosen.target, runs: [], spans: 0 };
   try {
     for (const bundle of bundles) {
-      const { runId, spans, issues } = await bundleSpans(bundle, options);
-      for (let i = 0; i < spans.length; i += REQUEST_SPANS) await send(chosen.exporter, spans.slice(i, i + REQUEST_SPANS));
-      report.runs.push({ bundle, runId, traceId: traceIdFor(runId), spans: spans.length, issues });
-      report.spans += spans.length;
-      options.onProgress?.(`${bundle}: ${spans.length} spans, trace ${traceIdFor(runId)}`);
+      const { runId, count, issues } = await eachSpanBatch(bundle, options, REQUEST_SPANS, (spans) => send(chosen.exporter, spans));
+      report.runs.push({ bundle, runId, traceId: traceIdFor(runId), spans: count, issues });
+      report.spans += count;
+      options.onProgress?.(`${bundle}: ${count} spans, trace ${traceIdFor(runId)}`);
     }
   } catch (error) {
     // A file exporter writes its file at shutdown: after a failure, no half file.

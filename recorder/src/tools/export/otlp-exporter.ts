@@ -4,12 +4,12 @@
  * from the options and the standard OTEL_EXPORTER_OTLP_* environment variables, and makes the resource and scope
  * every flowtape span carries.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { OtlpFileExporter } from './otlp-file-exporter.ts';
-import { describeTarget, protocolOf, tracesUrl, type OtlpTarget } from './otlp-target.ts';
+import { describeTarget, OtlpConfigError, protocolOf, tracesUrl, type OtlpTarget } from './otlp-target.ts';
 
 export { OtlpConfigError, parseHeaders, type OtlpProtocol, type OtlpTarget } from './otlp-target.ts';
 
@@ -23,7 +23,11 @@ export interface ChosenExporter {
 
 /** The exporter for a target; an OtlpConfigError when nothing says where spans should go. */
 export async function createSpanExporter(target: OtlpTarget, env: Env = process.env): Promise<ChosenExporter> {
-  if (target.file) return { exporter: new OtlpFileExporter(target.file), target: target.file };
+  if (target.file) {
+    // Refused before any work (the exporter's exclusive create at the end stays the guard against a race).
+    if (existsSync(target.file)) throw new OtlpConfigError(`${target.file} exists: give a new file (an export never replaces one)`);
+    return { exporter: new OtlpFileExporter(target.file), target: target.file };
+  }
   describeTarget(target, env);
   const url = tracesUrl(target, env)!;
   const protocol = protocolOf(target, env);

@@ -3,6 +3,7 @@
  * and streams spans to the collector. Woken by the writer's thread ('read'); on 'close' it reads to the end,
  * flushes and answers with its warnings.
  */
+import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -19,9 +20,23 @@ try {
   // not allowed here: run at the normal priority
 }
 
+/** This thread's own CPU time (Linux /proc/thread-self: user + system, in clock ticks of 10 ms), for the benchmark. */
+function threadCpu(): { cpuMs?: number } {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { cpuMs: (Number(fields[11]) + Number(fields[12])) * 10 };
+  } catch {
+    return {};
+  }
+}
+
 const data = workerData as LiveWorkerData;
 const port = parentPort!;
 const reply = (message: LiveWorkerReply) => port.postMessage(message);
+
+if (data.faults?.startDelayMs) await new Promise((resolve) => setTimeout(resolve, data.faults!.startDelayMs));
+if (data.faults?.crashAtStart) throw new Error(data.faults.crashAtStart);
 
 try {
   const stream = await createSpanStream(data.bundleDir, data.options);
@@ -32,7 +47,7 @@ try {
       void stream.add(trace.read());
       if (message.kind === 'close') {
         void stream.close().then(
-          (warnings) => reply({ kind: 'closed', warnings }),
+          (warnings) => reply({ kind: 'closed', warnings, ...threadCpu() }),
           (error: unknown) => reply({ kind: 'failed', message: (error as Error).message ?? String(error) }),
         );
       }
@@ -44,3 +59,4 @@ try {
 } catch (error) {
   reply({ kind: 'failed', message: (error as Error).message ?? String(error) });
 }
+

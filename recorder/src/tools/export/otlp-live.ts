@@ -8,11 +8,14 @@
  * bounded final flush, and never fails because of it: an unreachable collector, or a worker that cannot start,
  * becomes a warning the writer keeps in the bundle's manifest.
  */
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { BUNDLE_FILES } from '@flowtape/schema';
 import type { TraceObserver } from '../../bundle/recorder.ts';
 import type { SpanStreamOptions } from './otlp-stream.ts';
-import { describeTarget } from './otlp-target.ts';
+import { NdjsonTail } from './otlp-tail.ts';
+import { describeTarget, OtlpConfigError, protocolOf, tracesUrl } from './otlp-target.ts';
 
 export interface LiveOtlpOptions extends SpanStreamOptions {
   /** Build and send spans on the run's own thread (always so with a custom `exporter`, which cannot be moved). */
@@ -23,32 +26,87 @@ export interface LiveOtlpOptions extends SpanStreamOptions {
 export interface LiveWorkerData {
   bundleDir: string;
   options: Omit<SpanStreamOptions, 'exporter'>;
+  /** Faults the tests inject into the worker's start (never set outside tests). */
+  faults?: LiveWorkerFaults;
 }
 
+export interface LiveWorkerFaults {
+  /** The worker's start takes this much longer (a slow machine loading OpenTelemetry). */
+  startDelayMs?: number;
+  /** The worker throws this, uncaught, as it starts (a crash). */
+  crashAtStart?: string;
+}
+
+/**
+ * For tests only, and not part of the package's API (not exported from its entry points): faults the next workers
+ * start with. Kept in the module, not in options or the environment, so no user can set them.
+ */
+export const liveWorkerFaults: LiveWorkerFaults = {};
+
 export type LiveWorkerMessage = { kind: 'read' } | { kind: 'close' };
-export type LiveWorkerReply = { kind: 'ready' } | { kind: 'closed'; warnings: string[] } | { kind: 'failed'; message: string };
+export type LiveWorkerReply = { kind: 'ready' } | { kind: 'closed'; warnings: string[]; cpuMs?: number } | { kind: 'failed'; message: string };
+
+/**
+ * The CPU time of the last export worker that closed, its own thread only (Linux; undefined elsewhere): what live
+ * export cost, for `pnpm bench:otlp`. Not part of the package's API.
+ */
+export const liveWorkerUsage: { cpuMs?: number } = {};
 
 /** The longest the run's start waits for the export worker to be up (it goes on starting beside the run after). */
 const READY_TIMEOUT_MS = 5000;
 
 /**
- * The observer for one bundle. A bad endpoint or protocol is refused here, before the run starts (an
- * OtlpConfigError), not discovered at its end.
+ * The observer for one bundle. A bad endpoint or protocol the caller gave is refused here, before the run starts
+ * (an OtlpConfigError), not discovered at its end; one that only the environment gives turns live export off with a
+ * warning (checkTarget).
  */
 export async function createLiveOtlp(bundleDir: string, options: LiveOtlpOptions = {}): Promise<TraceObserver> {
   const env = options.env ?? process.env;
-  if (!options.exporter) describeTarget(options, env);
+  if (!options.exporter) {
+    const refused = checkTarget(options, env);
+    if (refused) return refused;
+  }
   if (options.exporter || options.inThread) return inThreadObserver(bundleDir, options);
   const { exporter: _e, inThread: _i, ...plain } = options;
-  const observer = new WorkerObserver({ bundleDir, options: { ...plain, env: { ...env } } }, options.batchDelayMs ?? 1000, options.flushTimeoutMs ?? 2000);
+  const faults = Object.keys(liveWorkerFaults).length > 0 ? { faults: { ...liveWorkerFaults } } : {};
+  const observer = new WorkerObserver({ bundleDir, options: { ...plain, env: { ...env } }, ...faults }, options.batchDelayMs ?? 1000, options.flushTimeoutMs ?? 2000);
   await observer.started(READY_TIMEOUT_MS);
   return observer;
+}
+
+/**
+ * A target the user gave (`--otlp URL`, options) that is wrong is refused: the run has not started and the fix is
+ * at hand. A wrong one that comes from the environment only (OTEL_EXPORTER_OTLP_PROTOCOL=grpc set for the whole
+ * machine, an endpoint with another scheme) must not fail every run: the run goes without live export and the
+ * bundle's manifest says why.
+ */
+function checkTarget(options: LiveOtlpOptions, env: Record<string, string | undefined>): TraceObserver | undefined {
+  // What the options say on their own: a mistake there is the caller's, refused.
+  if (options.protocol !== undefined) protocolOf(options, {});
+  if (options.endpoint !== undefined) tracesUrl(options, {});
+  try {
+    describeTarget(options, env);
+    return undefined;
+  } catch (error) {
+    // Nowhere to send spans, with live export asked for: refused too.
+    if (!(error instanceof OtlpConfigError) || !envNamesEndpoint(options, env)) throw error;
+    const warning = `OpenTelemetry live export off: ${error.message} (OTEL_EXPORTER_OTLP_* variables); export the bundle later with \`flowtape export otlp\``;
+    return { onCommitted: () => {}, close: async () => [warning] };
+  }
+}
+
+/** Whether an endpoint is named at all (well or badly): else the error is "no endpoint", not the environment's. */
+function envNamesEndpoint(options: LiveOtlpOptions, env: Record<string, string | undefined>): boolean {
+  return Boolean(options.endpoint || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim());
 }
 
 async function inThreadObserver(bundleDir: string, options: LiveOtlpOptions): Promise<TraceObserver> {
   // OpenTelemetry's code is loaded into the run's thread only on this path.
   const { createSpanStream } = await import('./otlp-stream.ts');
   const stream = await createSpanStream(bundleDir, options);
+  // A resumed run: this writer commits only what comes after the checkpoint; the builder needs the run before it.
+  const through = options.exportedThroughSeq;
+  if (through) void stream.add(new NdjsonTail(join(bundleDir, BUNDLE_FILES.trace)).read().filter((event) => (event as { seq?: number }).seq! <= through));
   return {
     onCommitted: (events) => void stream.add(events),
     close: () => stream.close(),
@@ -134,6 +192,7 @@ class WorkerObserver implements TraceObserver {
     await this.worker.terminate().catch(() => {});
     if (reply === 'timeout') return [`OpenTelemetry live export did not finish within ${this.flushTimeoutMs + 3000} ms: spans may be missing; export the bundle later with \`flowtape export otlp\``];
     if (reply.kind === 'failed') return [`OpenTelemetry live export failed: ${this.failure ?? reply.message}; export the bundle later with \`flowtape export otlp\``];
+    liveWorkerUsage.cpuMs = reply.cpuMs;
     return this.failure ? [...reply.warnings, `OpenTelemetry live export: ${this.failure}`] : reply.warnings;
   }
 }
