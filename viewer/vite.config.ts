@@ -13,10 +13,12 @@ export default defineConfig({
   plugins: [
     react(),
     {
-      // Records which sources this dist was built from, so tests can tell a stale build (ensure-built.ts).
+      // Records which sources this dist was built from, so tests can tell a stale build (ensure-built.ts). In
+      // writeBundle, not closeBundle: closeBundle also runs when the build fails, and a stamp over a failed build's
+      // leftovers made the next build call a broken app current.
       name: 'flowtape-inputs-stamp',
       apply: 'build',
-      closeBundle() {
+      writeBundle() {
         writeFileSync(fileURLToPath(new URL('./dist/app/.inputs-sha256', import.meta.url)), viewerInputsHash() + '\n');
       },
     },

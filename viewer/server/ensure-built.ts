@@ -82,6 +82,8 @@ export function ensureViewerBuilt(): string {
     const vite = join(viewerDir, 'node_modules', 'vite', 'bin', 'vite.js');
     const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: viewerDir, encoding: 'utf8' });
     if (result.status !== 0) {
+      // Whatever a failed build left behind is not current, whatever stamp it wrote.
+      rmSync(stampFile, { force: true });
       throw new Error(`viewer build failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
     }
     writeFileSync(stampFile, hash + '\n');
