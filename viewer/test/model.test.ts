@@ -13,6 +13,7 @@ import { CHECKPOINT_EVERY, TimelineBuilder } from '../src/model/timeline.ts';
 import { isIssue, parseTraceLine } from '../src/model/trace-reader.ts';
 import { createViewStore, moves } from '../src/model/store.ts';
 import { findBackEdges, layoutGraph } from '../src/layout/layout.ts';
+import { attemptsAt } from '../src/ui/hooks.ts';
 import { writeNewerMajorRun, writeReviewRun, writeSyntheticRun, writeTornRun, writeUnknownTypesRun } from '../../test/fixtures/scenarios.ts';
 import { removeDir, tempDir } from '../../test/e2e/helpers.ts';
 
@@ -82,6 +83,36 @@ describe('timeline', () => {
       assert.equal(asJson(toRunProjection(actual)), asJson(toRunProjection(expected)), `run projection at ${c}`);
       assert.equal(asJson(toStepsProjection(actual)), asJson(toStepsProjection(expected)), `steps at ${c}`);
     }
+  });
+
+  test('attemptsAt reads, at any cursor, exactly the attempts of a node that state holds, in order', () => {
+    const bundle = join(dir, 'synthetic-attempts');
+    writeSyntheticRun(bundle, 3 * CHECKPOINT_EVERY + 17);
+    const events = traceEvents(bundle);
+    const builder = new TimelineBuilder();
+    events.forEach((e, i) => builder.push(e, i + 1));
+    const timeline = builder.snapshot();
+    const nodeIds = new Set([...timeline.final.steps].map((s) => s.nodeId));
+    let checked = 0;
+    for (const c of [0, 1, 5, 40, 257, 500, events.length - 1, events.length]) {
+      const state = timeline.stateAt(c);
+      for (const nodeId of nodeIds) {
+        const expected = [...state.steps].filter((s) => s.nodeId === nodeId);
+        const list = attemptsAt(timeline, state, nodeId);
+        assert.equal(list.length, expected.length, `${nodeId} at ${c}`);
+        expected.forEach((step, k) => {
+          assert.equal(list.at(k).attemptId, step.attemptId);
+          assert.equal(list.indexOf(step.attemptId), k);
+          checked++;
+        });
+        assert.equal(list.indexOf('no-such-attempt'), -1);
+        assert.equal(list.indexOf(undefined), -1);
+      }
+      // An attempt of another node is not in this node's list.
+      const other = [...state.steps].find((s) => s.nodeId !== [...nodeIds][0]);
+      if (other) assert.equal(attemptsAt(timeline, state, [...nodeIds][0]!).indexOf(other.attemptId), -1);
+    }
+    assert.ok(checked > 100, `only ${checked} attempts checked: the run needs more attempts per node`);
   });
 
   test('countForSeq maps a deep-link seq to the cursor just after that event', async () => {

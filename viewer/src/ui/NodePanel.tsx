@@ -4,7 +4,7 @@
 import { memo, useState } from 'react';
 import type { NodeSpec, Step, Turn } from '@flowtape/schema';
 import { useStore, useView } from './store-context.tsx';
-import { attemptsAt, useCursorState, useFocusNode } from './hooks.ts';
+import { attemptsAt, type NodeAttempts, useCursorState, useFocusNode } from './hooks.ts';
 import { graphStructure } from '../model/graph-view.ts';
 import { ArtifactView, TextBlock, ValueView } from './ValueView.tsx';
 import { formatDuration, formatTime, json, jsonLine } from './format.ts';
@@ -150,32 +150,36 @@ function RawStep({ step }: { step: Step }) {
 const TAB_LIMIT = 12;
 
 /** Attempt picker: tabs for a few attempts; for many (a long loop), a window of tabs around the selected one. */
-function AttemptPicker({ attempts, selected, nodeId }: { attempts: Step[]; selected: Step | undefined; nodeId: string }) {
+function AttemptPicker({ attempts, at, nodeId }: { attempts: NodeAttempts; at: number; nodeId: string }) {
   const store = useStore();
-  const pick = (a: Step | undefined) => a && store.setState({ node: nodeId, attempt: a.attemptId });
-  const at = selected ? attempts.indexOf(selected) : attempts.length - 1;
+  const pick = (k: number) => store.setState({ node: nodeId, attempt: attempts.at(k).attemptId });
   const from = attempts.length <= TAB_LIMIT ? 0 : Math.max(0, Math.min(at - 4, attempts.length - 9));
-  const shown = attempts.length <= TAB_LIMIT ? attempts : attempts.slice(from, from + 9);
+  const to = attempts.length <= TAB_LIMIT ? attempts.length : Math.min(attempts.length, from + 9);
+  const shown: number[] = [];
+  for (let k = from; k < to; k++) shown.push(k);
   return (
     <div className="attempt-tabs" role="tablist">
       {attempts.length > TAB_LIMIT && (
         <>
-          <button type="button" disabled={at <= 0} onClick={() => pick(attempts[0])} title="first attempt">|◀</button>
-          <button type="button" disabled={at <= 0} onClick={() => pick(attempts[at - 1])} title="previous attempt">◀</button>
+          <button type="button" disabled={at <= 0} onClick={() => pick(0)} title="first attempt">|◀</button>
+          <button type="button" disabled={at <= 0} onClick={() => pick(at - 1)} title="previous attempt">◀</button>
         </>
       )}
-      {shown.map((a) => (
-        <button type="button" key={a.attemptId} role="tab" aria-selected={a === selected}
-          className={`attempt-tab status-${a.status}${a === selected ? ' active' : ''}`}
-          data-testid={`attempt-tab-${a.attemptId}`}
-          onClick={() => pick(a)}>
-          #{a.attempt} <span className={`status-dot status-${a.status}`} />
-        </button>
-      ))}
+      {shown.map((k) => {
+        const a = attempts.at(k);
+        return (
+          <button type="button" key={a.attemptId} role="tab" aria-selected={k === at}
+            className={`attempt-tab status-${a.status}${k === at ? ' active' : ''}`}
+            data-testid={`attempt-tab-${a.attemptId}`}
+            onClick={() => pick(k)}>
+            #{a.attempt} <span className={`status-dot status-${a.status}`} />
+          </button>
+        );
+      })}
       {attempts.length > TAB_LIMIT && (
         <>
-          <button type="button" disabled={at >= attempts.length - 1} onClick={() => pick(attempts[at + 1])} title="next attempt">▶</button>
-          <button type="button" disabled={at >= attempts.length - 1} onClick={() => pick(attempts.at(-1))} title="latest attempt">▶|</button>
+          <button type="button" disabled={at >= attempts.length - 1} onClick={() => pick(at + 1)} title="next attempt">▶</button>
+          <button type="button" disabled={at >= attempts.length - 1} onClick={() => pick(attempts.length - 1)} title="latest attempt">▶|</button>
           <span className="muted">{at + 1} of {attempts.length}</span>
         </>
       )}
@@ -192,7 +196,9 @@ export function NodePanel() {
   if (!focus.nodeId) return <div className="empty">No node yet at this point of the run. Step forward or click a node.</div>;
   const node = graphStructure(model).nodes.find((n) => n.id === focus.nodeId);
   const attempts = attemptsAt(model.timeline, state, focus.nodeId);
-  const step = attempts.find((a) => a.attemptId === focus.attemptId) ?? attempts.at(-1);
+  const picked = attempts.indexOf(focus.attemptId);
+  const at = picked >= 0 ? picked : attempts.length - 1;
+  const step = at >= 0 ? attempts.at(at) : undefined;
   const nodeUsage = state.nodes.get(focus.nodeId)?.usage;
   return (
     <div className="node-panel" data-testid="node-panel" data-node={focus.nodeId}>
@@ -207,7 +213,7 @@ export function NodePanel() {
       {nodeUsage && <div className="node-usage">all attempts: <UsageLine usage={nodeUsage} testId="node-usage" /></div>}
       <h4>Attempts at this point <span className="muted">({attempts.length})</span></h4>
       {attempts.length === 0 && <div className="muted">not started yet</div>}
-      {attempts.length > 1 && <AttemptPicker attempts={attempts} selected={step} nodeId={focus.nodeId} />}
+      {attempts.length > 1 && <AttemptPicker attempts={attempts} at={at} nodeId={focus.nodeId} />}
       {step && <AttemptView step={step} timeline={model.timeline}
         abandoned={step.status === 'running' && atEnd && !model.loading && (model.complete || !model.live)} />}
     </div>

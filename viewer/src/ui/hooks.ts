@@ -32,13 +32,45 @@ export function attemptIndex(timeline: Timeline): Map<string, number[]> {
 }
 
 /** The attempts of a node that had started by this state. */
-export function attemptsAt(timeline: Timeline, state: ProjectionState, nodeId: string): Step[] {
-  const out: Step[] = [];
-  for (const i of attemptIndex(timeline).get(nodeId) ?? []) {
-    if (i >= state.steps.size) break;
-    out.push(state.steps.get(i)!);
+/**
+ * The attempts of one node at a cursor, read on demand: the step list is a persistent vector, and a node of a long
+ * run can have thousands of attempts of which the inspector shows at most nine, so building the whole list on every
+ * step of the cursor cost milliseconds at 1M events.
+ */
+export interface NodeAttempts {
+  readonly length: number;
+  /** The k-th attempt (0 ≤ k < length). */
+  at(k: number): Step;
+  /** Where an attempt is in this list; -1 when it is not an attempt of this node at this cursor. */
+  indexOf(attemptId: string | undefined): number;
+}
+
+/** First k with sorted[k] ≥ value. */
+function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
   }
-  return out;
+  return lo;
+}
+
+export function attemptsAt(timeline: Timeline, state: ProjectionState, nodeId: string): NodeAttempts {
+  const indexes = attemptIndex(timeline).get(nodeId) ?? [];
+  // Steps are only appended, so the attempts started by this cursor are a prefix of the node's indexes.
+  const length = lowerBound(indexes, state.steps.size);
+  return {
+    length,
+    at: (k) => state.steps.get(indexes[k]!)!,
+    indexOf(attemptId) {
+      const i = attemptId === undefined ? undefined : state.stepIndex.get(attemptId);
+      if (i === undefined) return -1;
+      const k = lowerBound(indexes, i);
+      return k < length && indexes[k] === i ? k : -1;
+    },
+  };
 }
 
 export interface Focus {
