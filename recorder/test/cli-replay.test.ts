@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { recordConversation, recordRun, scriptedAgentCommand, writeFlow } from './recorded-run-support.ts';
-import { readJson, repoRoot, runCli, tempDir } from './recorder-support.ts';
+import { acpStartMs, agentBin, readJson, repoRoot, runCli, tempDir, timeoutOver } from './recorder-support.ts';
 
 const sample = join(repoRoot, 'samples', 'conversation');
 const flowSource = readFileSync(join(sample, 'conversation.flow.ts'), 'utf8');
@@ -256,20 +256,21 @@ describe('flowtape replay: cancelled turns', () => {
   it('a turn the node timeout cancelled stays cancelled: the node times out again, without the agent', async () => {
     const timeoutDir = await tempDir('flowtape-replay-timeout-');
     try {
+      const script = { agent: { name: 'slow', version: '1' }, turns: [{ match: 'Think hard', steps: [{ message: 'Hmm' }, { delayMs: 600_000 }, { message: 'late' }] }] };
+      writeFileSync(join(timeoutDir.path, 'slow.json'), JSON.stringify(script));
+      // Long enough for an agent (the scripted one recording, the replay agent replaying, both tsx from the sources)
+      // to start and begin the turn, on this machine under its load now; the agent itself never finishes the turn.
+      const agentStart = await acpStartMs([process.execPath, agentBin, '--script', 'slow.json'], timeoutDir.path);
+      const timeoutMs = timeoutOver(agentStart, 4000);
       writeFlow(timeoutDir.path, 'slow.flow.ts', ['acp', 'compute', 'defineFlow'], `{
   name: 'slow-agent',
   startAt: 'ask',
   nodes: {
-    // Long enough for an agent (the scripted one recording, the replay agent replaying) to start on a busy machine.
-    ask: acp({ prompt: 'Think hard', timeoutMs: 10000 }),
+    ask: acp({ prompt: 'Think hard', timeoutMs: ${timeoutMs} }),
     after: compute({ run: () => ({ gaveUp: true }) }),
   },
   edges: [{ from: 'ask', switch: { on: '$result.outcome', cases: { timed_out: 'after' } } }],
 }`);
-      writeFileSync(
-        join(timeoutDir.path, 'slow.json'),
-        JSON.stringify({ agent: { name: 'slow', version: '1' }, turns: [{ match: 'Think hard', steps: [{ message: 'Hmm' }, { delayMs: 20000 }, { message: 'late' }] }] }),
-      );
       const bundle = await recordRun(timeoutDir.path, 'slow.flow.ts', ['--deterministic', '--agent', scriptedAgentCommand('slow.json')]);
       const outcome = readFileSync(join(bundle, 'trace.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; attemptId?: string; payload: { outcome?: string } })
         .find((e) => e.type === 'node.outcome' && e.attemptId === 'ask#1');

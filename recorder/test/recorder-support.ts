@@ -115,3 +115,36 @@ export async function runCli(args: string[], options: { cwd: string; env?: Recor
 export function flowSnapshot(name: string, nodes: FlowSnapshot['nodes'], edges: FlowSnapshot['edges'] = []): FlowSnapshot {
   return { schema: 'flowtape.flow.v1', name, startAt: nodes[0]?.id ?? 'a', nodes, edges };
 }
+
+/**
+ * How long `command` takes, here and now, to start and answer ACP `initialize` (ms; the process is killed then).
+ * Tests whose node timeout must outlast an agent's start scale it from this, not from a fixed figure a loaded machine
+ * overruns (an agent that loses its start to the timeout makes such a test mean something else).
+ */
+export async function acpStartMs(command: readonly string[], cwd: string): Promise<number> {
+  const started = performance.now();
+  const child = spawn(command[0]!, command.slice(1), { cwd, stdio: ['pipe', 'pipe', 'ignore'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        if (/"id":\s*0\b/.test(out)) resolve();
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => reject(new Error(`${command.join(' ')} exited (${code}) before answering initialize`)));
+      child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: 1, clientCapabilities: {} } })}\n`);
+    });
+    return performance.now() - started;
+  } finally {
+    child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
+/** A node timeout that outlasts an agent start `factor` times over, never below `floorMs`; logged with its basis. */
+export function timeoutOver(startMs: number, floorMs: number, factor = 4): number {
+  const timeout = Math.max(floorMs, Math.ceil((startMs * factor) / 100) * 100);
+  console.log(`agent start ${Math.round(startMs)} ms here: node timeout ${timeout} ms (at least ${floorMs} ms, ${factor}x the start)`);
+  return timeout;
+}
