@@ -1,6 +1,6 @@
 // Records real acpx runs for the import tests: acpx's own FlowRunner (acpx/flows) drives the flow, and its ACP
 // nodes talk to flowtape's scripted agent, a real ACP process, under a `--script` written here.
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlowRunner, type FlowDefinition } from 'acpx/flows';
@@ -34,7 +34,15 @@ export async function recordWithAcpx(root: string, name: string, flow: FlowDefin
     // the agent.
     const wrapper = join(root, `${name}.slow-agent.sh`);
     const once = `${slow.armFile}.taken`;
-    const body = `if [ -e '${slow.armFile}' ] && mkdir '${once}' 2>/dev/null; then sleep ${slow.ms / 1000}; fi; exec "$@"`;
+    // Every start is logged (ms clock, pid, whether it slept), so a test that did not get the timing it needs can say
+    // which start slept and when (startsReport).
+    const log = `>> '${slow.armFile}.starts'`;
+    const body = [
+      `if [ -e '${slow.armFile}' ] && mkdir '${once}' 2>/dev/null; then`,
+      `  echo "$(date +%s%3N) $$ sleeps ${slow.ms}" ${log}; sleep ${slow.ms / 1000}; echo "$(date +%s%3N) $$ woke" ${log}`,
+      `else echo "$(date +%s%3N) $$ starts" ${log}; fi`,
+      'exec "$@"',
+    ].join('\n');
     await writeFile(wrapper, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     agent.unshift(wrapper);
   }
@@ -42,7 +50,9 @@ export async function recordWithAcpx(root: string, name: string, flow: FlowDefin
     resolveAgent: () => ({
       agentName: options.agentName ?? 'scripted',
       agentCommand: agent[0]!,
-      agentArgv: agent.slice(1),
+      // acpx runs agentArgv as the whole argv (its first item is the program) when it is given. Without a wrapper the
+      // scripted agent's bin runs by its shebang; with one, the wrapper must be the program, or it never runs.
+      agentArgv: slow ? agent : agent.slice(1),
       cwd: root,
     }),
     permissionMode: 'approve-all',
@@ -52,4 +62,15 @@ export async function recordWithAcpx(root: string, name: string, flow: FlowDefin
   await runner.run(flow, input, { flowPath: `/virtual/${name}.flow.ts` }).catch(() => undefined);
   const [runId] = await readdir(outputRoot);
   return join(outputRoot, runId!);
+}
+
+/**
+ * The agent starts of a run with `slowStart` (armed with `armFile`), one line: each start's time from the first, its
+ * pid, and which one slept, from when to when.
+ */
+export async function startsReport(armFile: string): Promise<string> {
+  const lines = (await readFile(`${armFile}.starts`, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => l.split(' '));
+  if (lines.length === 0) return 'no agent start was logged';
+  const t0 = Number(lines[0]![0]);
+  return lines.map(([ms, pid, what, sleepMs]) => `+${Number(ms) - t0} ms pid ${pid} ${what}${sleepMs ? ` ${sleepMs} ms` : ''}`).join('; ');
 }

@@ -12,7 +12,7 @@ import { acp, compute, defineFlow } from 'acpx/flows';
 import { SessionBinding, SessionEventLine, StepsProjection, TraceEvent } from '@flowtape/schema';
 import { importAcpx } from '../src/tools/import-acpx.ts';
 import { verifyBundle } from '../src/tools/verify.ts';
-import { recordWithAcpx } from './acpx-support.ts';
+import { recordWithAcpx, startsReport } from './acpx-support.ts';
 
 let root = '';
 const savedHome = process.env.HOME;
@@ -79,6 +79,7 @@ async function readAcpx(dir: string) {
 }
 
 const message = (line: Json) => line.message as Json;
+const promptText = (line: Json) => ((message(line).params as Json | undefined)?.prompt as Array<{ text?: string }> | undefined)?.map((b) => b.text ?? '').join('');
 
 /** The stop reason the agent answered the prompt of acpx's range with, read from acpx's session events. */
 function wireStopReason(events: Json[], range: { from: number; to: number }): unknown {
@@ -198,7 +199,10 @@ test('a node that times out before its prompt went out (the respawned agent was 
   // it still sends it after the slow start (then cancels it). The import of that case is covered by the tests above;
   // this one needs the node to have timed out before its prompt, and says so when acpx did not produce that.
   if (prompts.length !== 2) {
-    t.skip(`acpx sent ${prompts.length} prompts: it did not time the node out before its prompt on this run`);
+    const why = `acpx sent ${prompts.length} prompts (${prompts.map((l) => JSON.stringify(promptText(l))).join(', ')}): it did not time ` +
+      `the node out (1000 ms) before its prompt on this run. Agent starts: ${await startsReport(armFile)}`;
+    console.log(`skipped: ${why}`);
+    t.skip(why);
     return;
   }
   const turns = imported.trace.filter((e) => e.type === 'acp.turn_finished');
