@@ -9,13 +9,20 @@
  * each command with the old generation capped (`--max-old-space-size`) shows the live set does not grow with N:
  * memory that grew with the bundle would fail there at the larger sizes.
  *
- *   tsx scripts/bench-tools.ts [--sizes 10000,100000] [--cap 48] [--keep]
+ * The floor is measured the way the figure is, so the ratio compares like with like: after both bundles are recorded
+ * their dirty pages are flushed (`sync`) and every file is read once untimed, so figure and floor both read from a warm
+ * page cache (the floor used to run first, straight after 2 × 37 MB — 2 × 375 MB at 1M — were written, and took the
+ * cold read and the writeback for the figure); then floor and figure alternate, each in a fresh child, `--repeat` times,
+ * and the medians are compared (the runs are printed too). diff's floor reads both bundles in one process, as diff does.
+ * Each child reports the time V8 spent in GC pauses.
+ *
+ *   tsx scripts/bench-tools.ts [--sizes 10000,100000] [--cap 48] [--repeat 3] [--keep]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchFooter, benchHeader, ratio, recordFigure } from './bench-env.ts';
@@ -24,6 +31,11 @@ const self = fileURLToPath(import.meta.url);
 
 async function child(args: string[]): Promise<void> {
   const [what, a, b] = args;
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
   let started = performance.now();
   let result: unknown;
   if (what === 'baseline') {
@@ -42,30 +54,58 @@ async function child(args: string[]): Promise<void> {
     const diff = await diffBundles(a!, b!);
     result = `${diff.total} difference(s)${diff.differences[0] ? `: ${diff.differences[0].path}` : ''}`;
   } else if (what === 'floor') {
-    result = floor(a!);
+    result = args.slice(1).map(floor).join(' + ');
   } else if (what === 'record') {
     result = await recordLoop(a!, Number(b), Number(args[3] ?? 0));
   } else {
     throw new Error(`unknown child task ${what}`);
   }
   const ms = performance.now() - started;
-  process.stdout.write(JSON.stringify({ ms, maxRssKB: process.resourceUsage().maxRSS, result }) + '\n');
+  // GC entries are delivered after the synchronous work that caused them: let them arrive, then take the rest.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  for (const entry of gc.takeRecords()) gcMs += entry.duration;
+  gc.disconnect();
+  process.stdout.write(JSON.stringify({ ms, gcMs, maxRssKB: process.resourceUsage().maxRSS, result }) + '\n');
 }
 
-/** The floor of reading a bundle: every file read whole and every line (or document) through JSON.parse. */
+/**
+ * The floor of reading a bundle: every file read and every line (or document) through JSON.parse. NDJSON files are read
+ * in 1 MiB chunks, each line parsed and dropped, as verify and diff stream them (reading a 24 MB trace whole and
+ * splitting it held every line at once: a floor made of allocation and GC, which a busy machine inflates most).
+ */
 function floor(dir: string): string {
   let lines = 0;
+  const chunk = Buffer.alloc(1 << 20);
+  const parseLines = (path: string) => {
+    const fd = openSync(path, 'r');
+    try {
+      let carry = Buffer.alloc(0);
+      for (let n = readSync(fd, chunk); n > 0; n = readSync(fd, chunk)) {
+        const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+        let start = 0;
+        for (let end = data.indexOf(10, start); end !== -1; end = data.indexOf(10, start)) {
+          if (end > start) {
+            JSON.parse(data.toString('utf8', start, end));
+            lines++;
+          }
+          start = end + 1;
+        }
+        carry = Buffer.from(data.subarray(start));
+      }
+      if (carry.length > 0) {
+        JSON.parse(carry.toString('utf8'));
+        lines++;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  };
   const walk = (at: string) => {
     for (const entry of readdirSync(at, { withFileTypes: true })) {
       const path = join(at, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.ndjson')) {
-        for (const line of readFileSync(path, 'utf8').split('\n')) {
-          if (line === '') continue;
-          JSON.parse(line);
-          lines++;
-        }
-      } else if (entry.name.endsWith('.json')) {
+      else if (entry.name.endsWith('.ndjson')) parseLines(path);
+      else if (entry.name.endsWith('.json')) {
         JSON.parse(readFileSync(path, 'utf8'));
         lines++;
       }
@@ -100,9 +140,25 @@ async function recordLoop(dir: string, events: number, variant: number): Promise
 
 interface Measure {
   ms: number;
+  /** Time in V8's GC pauses (performance 'gc' entries); from the start of the child, modules' load included. */
+  gcMs: number;
   maxRssKB: number;
   result: unknown;
 }
+
+/** Flushes what the recordings wrote and reads every file of `dirs` once, untimed: a warm page cache for all runs. */
+function settle(dirs: string[]): void {
+  spawnSync('sync');
+  const readAll = (at: string): void => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      if (entry.isDirectory()) readAll(join(at, entry.name));
+      else readFileSync(join(at, entry.name));
+    }
+  };
+  for (const dir of dirs) readAll(dir);
+}
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
 
 function run(args: string[], nodeFlags: string[] = []): Measure | { error: string } {
   const r = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', self, '--child', ...args], {
@@ -121,21 +177,23 @@ async function main(): Promise<void> {
     options: {
       sizes: { type: 'string', default: '10000,100000' },
       cap: { type: 'string', default: '48' },
+      repeat: { type: 'string', default: '3' },
       keep: { type: 'boolean', default: false },
     },
   });
   const sizes = values.sizes.split(',').filter(Boolean).map(Number);
   const cap = Number(values.cap);
+  const repeat = Math.max(1, Number(values.repeat));
   const scratch = mkdtempSync(join(tmpdir(), 'flowtape-bench-tools-'));
   const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
   const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   try {
     console.log(benchHeader('bench:tools'));
-    console.log('each figure from its own child process');
+    console.log(`each figure from its own child process; figure and floor alternate ${repeat} times on a warm page cache, medians compared`);
     const baseline = run(['baseline']);
     if ('error' in baseline) throw new Error(baseline.error);
     console.log(`fixed cost (modules loaded, nothing read): ${secs(baseline.ms)}, peak RSS ${mb(baseline.maxRssKB)}; the times below leave it out\n`);
-    const rows: string[][] = [['events', 'command', 'time', 'floor', 'ratio', 'peak RSS', `with old space capped at ${cap} MB`, 'result']];
+    const rows: string[][] = [['events', 'command', 'time (median)', 'floor (median)', 'ratio', 'peak RSS', `with old space capped at ${cap} MB`, 'result']];
     for (const size of sizes) {
       const a = join(scratch, `a-${size}`);
       const b = join(scratch, `b-${size}`);
@@ -144,24 +202,39 @@ async function main(): Promise<void> {
         if ('error' in made) throw new Error(`recording ${size}: ${made.error}`);
         if (variant === 0) console.log(`recorded ${size} events (${String(made.result)}) twice, ${secs(made.ms)} each`);
       }
-      // The floor: a plain read + JSON.parse of every line of the same files (one bundle for verify, two for diff).
-      const floorA = run(['floor', a]);
-      const floorB = run(['floor', b]);
-      if ('error' in floorA || 'error' in floorB) throw new Error(`floor ${size}: ${'error' in floorA ? floorA.error : (floorB as { error: string }).error}`);
-      for (const [name, args, floorMs] of [
-        ['verify', ['verify', a], floorA.ms],
-        ['diff', ['diff', a, b], floorA.ms + floorB.ms],
+      // As the floor was measured before: straight after the recordings, before anything read them. Printed, not used.
+      const straight = run(['floor', a]);
+      if (!('error' in straight)) console.log(`${size}: floor of one bundle straight after recording: ${secs(straight.ms)} (GC ${secs(straight.gcMs)})`);
+      settle([a, b]);
+      // The floor: a plain read + JSON.parse of every line of the same files (one bundle for verify, both for diff),
+      // alternating with the figure, each run in a fresh child.
+      for (const [name, args, dirs] of [
+        ['verify', ['verify', a], [a]],
+        ['diff', ['diff', a, b], [a, b]],
       ] as const) {
-        const free = run([...args]);
+        const floors: Measure[] = [];
+        const figures: Measure[] = [];
+        for (let i = 0; i < repeat; i++) {
+          const floored = run(['floor', ...dirs]);
+          if ('error' in floored) throw new Error(`floor ${size}: ${floored.error}`);
+          floors.push(floored);
+          const measured = run([...args]);
+          if ('error' in measured) throw new Error(`${name} ${size}: ${measured.error}`);
+          figures.push(measured);
+        }
         const capped = run([...args], [`--max-old-space-size=${cap}`]);
-        if ('error' in free) throw new Error(`${name} ${size}: ${free.error}`);
-        recordFigure('bench:tools', { name: `${name}, ${size} events`, value: free.ms / 1000, unit: 's', floor: floorMs / 1000, floorName: 'read + JSON.parse of every line of the same files', target: '≤ 5× floor' });
+        const figureMs = median(figures.map((m) => m.ms));
+        const floorMs = median(floors.map((m) => m.ms));
+        const free = figures.find((m) => m.ms === figureMs)!;
+        const runs = (ms: Measure[]) => ms.map((m) => `${secs(m.ms)} (GC ${secs(m.gcMs)})`).join(', ');
+        console.log(`${name} ${size}: runs ${runs(figures)}; floor runs ${runs(floors)}`);
+        recordFigure('bench:tools', { name: `${name}, ${size} events`, value: figureMs / 1000, unit: 's', floor: floorMs / 1000, floorName: 'read + JSON.parse of every line of the same files', target: '≤ 5× floor' });
         rows.push([
           String(size),
           name,
-          secs(free.ms),
+          secs(figureMs),
           secs(floorMs),
-          ratio(free.ms, floorMs),
+          ratio(figureMs, floorMs),
           mb(free.maxRssKB),
           'error' in capped ? `FAILED (${capped.error})` : `ok, ${secs(capped.ms)}, ${mb(capped.maxRssKB)}`,
           String(free.result),
