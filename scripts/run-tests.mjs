@@ -2,8 +2,8 @@
 // Runs every *.test.ts in the workspace with node's built-in test runner (tsx loads TypeScript), one child process per
 // file, a bounded number at a time (--jobs N or FLOWTAPE_TEST_JOBS, default: the number of cores, at most 2). Each
 // file's output is printed whole when it ends, then a table of per-file wall times (slowest first) and the totals.
-// A test (or a whole file) that runs past 10 minutes fails instead of stalling CI; the slowest, the packaging test, packs
-// and installs the packages: about one minute on a quiet 2-core machine, six under a load average of 8.
+// A test that runs past 10 minutes fails, and a file past 11 is killed, instead of stalling CI; the slowest, the
+// packaging test, packs and installs the packages: about two minutes on a quiet 2-core machine, more under load.
 // Usage: node scripts/run-tests.mjs [--jobs N] [substring...]   — only files whose path contains one of the substrings.
 import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -51,6 +51,16 @@ if (files.length === 0) {
 
 const counts = { tests: 0, pass: 0, fail: 0, cancelled: 0, skipped: 0, todo: 0 };
 const results = [];
+// A file whose process outlives its tests (a handle left open) is killed, whole process group, a minute after the
+// per-test limit could have ended it.
+const FILE_LIMIT_MS = 11 * 60_000;
+const running = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of running) try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+    process.exit(130);
+  });
+}
 
 function runFile(file) {
   const started = performance.now();
@@ -59,12 +69,22 @@ function runFile(file) {
     // A colour-capable terminal is decided per child; keep the spec reporter's colours when ours has them.
     env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : process.env.FORCE_COLOR },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so a stuck file is ended with everything it started
   });
+  running.add(child);
+  let killed = false;
+  const limit = setTimeout(() => {
+    killed = true;
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+  }, FILE_LIMIT_MS);
   const chunks = [];
   child.stdout.on('data', (c) => chunks.push(c));
   child.stderr.on('data', (c) => chunks.push(c));
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
+      clearTimeout(limit);
+      running.delete(child);
+      if (killed) chunks.push(Buffer.from(`run-tests: killed after ${FILE_LIMIT_MS / 60_000} minutes\n`));
       const seconds = (performance.now() - started) / 1000;
       const output = Buffer.concat(chunks).toString('utf8');
       for (const key of Object.keys(counts)) {
