@@ -1,8 +1,11 @@
-// Pure helpers of the compare page and the run list: turn alignment by key (an inserted or removed turn does not
-// shift the others) and the run list's query in the address bar (read back as written; junk falls back).
+// Pure helpers of the compare page and the run list: turn alignment by key (the diff engine's, in the schema: an
+// inserted or removed turn does not shift the others), the compare page's turns with the engine's differences, and the
+// run list's query in the address bar (read back as written; junk falls back).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alignByKey } from '../src/model/compare.ts';
+import type { ConversationEntry } from '@flowtape/schema';
+import { alignByKey, type Difference } from '@flowtape/schema/diff';
+import { compareTurns } from '../src/model/compare.ts';
 import { defaultRunQuery, runQueryFromSearch, runQuerySearch } from '../src/model/run-list.ts';
 
 const pairs = (a: string[], b: string[]) => alignByKey(a, b).map((p) => `${p.a === undefined ? '-' : a[p.a]}|${p.b === undefined ? '-' : b[p.b]}`);
@@ -21,6 +24,30 @@ test('alignByKey: a reworded item between two matches is paired (one changed tur
 
 test('alignByKey: repeated keys pair in order', () => {
   assert.deepEqual(pairs(['go', 'go', 'stop'], ['go', 'stop']), ['go|go', 'go|-', 'stop|stop']);
+});
+
+const user = (text: string, attemptId = 'ask#1') => ({ index: 0, role: 'user', text, content: [], attemptId }) as ConversationEntry;
+const agent = (text: string, attemptId = 'ask#1') => ({ index: 0, role: 'agent', text, content: [], attemptId }) as ConversationEntry;
+
+test('compareTurns: the engine\'s turns and paths; an inserted turn stands alone, a changed entry names its fields', () => {
+  const a = [user('read'), agent('3 tasks'), user('sum up'), agent('build'), user('first?'), agent('build')];
+  const b = [user('read'), agent('3 tasks'), user('changelog?', 'ask#2'), agent('up to date', 'ask#2'), user('sum up'), agent('BUILD'), user('first?'), agent('build')];
+  // What the engine reports for this pair: one added turn (b's turn 1), one changed entry in a's turn 1 (b's turn 2).
+  const differences: Difference[] = [
+    { section: 'session', session: 'main', kind: 'added', path: '/sessions/main/turns/1', b: 'changelog?' },
+    { section: 'session', session: 'main', kind: 'changed', path: '/sessions/main/turns/1/messages/1/text', a: 'build', b: 'BUILD' },
+  ];
+  const same = (v: unknown) => v;
+  const turns = compareTurns({ a, b }, { a: same, b: same }, differences, '/sessions/main');
+  assert.deepEqual(turns.map((t) => [t.a, t.b, t.only]), [[0, 0, ''], [undefined, 1, 'b'], [1, 2, ''], [2, 3, '']]);
+  assert.deepEqual(turns.map((t) => t.rows.map((r) => r.changed)), [[false, false], [true, true], [false, true], [false, false]]);
+  assert.deepEqual(turns[2]!.rows[1]!.fields, ['/text']);
+  // One attempt: only the turns it took part in, and in them only its entries.
+  const second = compareTurns({ a, b }, { a: same, b: same }, differences, '/sessions/main', 'ask#2');
+  assert.deepEqual(second.map((t) => [t.a, t.b, t.rows.length]), [[undefined, 1, 2]]);
+  // The prompts are compared as normalised, per side.
+  const upper = compareTurns({ a, b: b.map((e) => ({ ...e, text: (e as { text: string }).text.toUpperCase() }) as ConversationEntry) }, { a: (v) => String(v).toUpperCase(), b: same }, [], '/sessions/main');
+  assert.equal(upper.filter((t) => t.only === '').length, 3);
 });
 
 test('the run list query round-trips through the address bar, keeping other parameters and dropping defaults', () => {

@@ -17,7 +17,6 @@
  * touch a bundle whose writer is alive. One repair reaches the state a second one leaves unchanged.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import lockfile from 'proper-lockfile';
 import {
@@ -38,6 +37,7 @@ import {
   type RunStatus,
 } from '@flowtape/schema';
 import { FsBundleBackend } from './fs-backend.ts';
+import { writerAlive } from './writer-alive.ts';
 import { appendedFile, ensureFolder, refuseLinks, writableFile } from '../bundle/confine.ts';
 import { writeFileAtomicSync } from '../bundle/fsio.ts';
 import { appendLines, existing, pathExists, safeParse, sameJson } from './repair-files.ts';
@@ -366,23 +366,4 @@ async function readOldManifest(bundleDir: string, report: RepairReport): Promise
   const why = value === undefined ? `${BUNDLE_FILES.manifest}: not valid JSON` : describeZodError(parsed.error, BUNDLE_FILES.manifest).message;
   report.warnings.push(`${why}; rebuilt from the trace`);
   return undefined;
-}
-
-function writerAlive(manifest: Manifest | undefined): { alive: boolean; reason: string } {
-  const pid = manifest?.writer.pid;
-  if (!manifest) return { alive: true, reason: 'manifest.json is missing, so whether the writer is alive is unknown' };
-  if (pid === undefined) {
-    return { alive: true, reason: 'manifest.json names no writer pid (a deterministic run?), so whether the writer is alive is unknown' };
-  }
-  if (manifest.writer.hostname && manifest.writer.hostname !== hostname()) {
-    return { alive: true, reason: `the writer ran on another host (${manifest.writer.hostname}); whether it is alive is unknown` };
-  }
-  if (pid === process.pid) return { alive: true, reason: `the writer is this process (pid ${pid})` };
-  try {
-    process.kill(pid, 0);
-    return { alive: true, reason: `the writer (pid ${pid}) is still running` };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EPERM') return { alive: true, reason: `the writer (pid ${pid}) is still running` };
-    return { alive: false, reason: `the writer (pid ${pid}) is gone` };
-  }
 }

@@ -7,6 +7,13 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { BUNDLE_FILES, BundleFormatError, NewerFormatError, bundlePathProblem, parseDocument, printablePath } from '@flowtape/schema';
 import type { VerifyProblem, VerifyReport } from './verify.ts';
 
+/**
+ * `complete`: the manifest says every file is final. `live`: not complete, and its writer is running on this machine.
+ * `incomplete`: not complete, and no writer is known to be running (waiting at a checkpoint, crashed, or unknown).
+ * Snapshots may lag the trace in the last two; in a complete bundle a lag is a problem.
+ */
+export type VerifyState = 'complete' | 'live' | 'incomplete';
+
 /** The input cannot be verified at all: not a directory, not a bundle, a newer format. */
 export class VerifyInputError extends Error {
   override name = 'VerifyInputError';
@@ -19,6 +26,11 @@ export class VerifyContext {
   moreProblems = 0;
   readonly notes: string[] = [];
   readonly summary: VerifyReport['summary'] = { events: 0, lastSeq: 0, sessions: 0, artifacts: 0 };
+  /**
+   * What the manifest says of the bundle (verify-documents.ts). Until a complete manifest says otherwise, snapshots
+   * (projections, session records) are taken to lag the trace only as an unfinished run's may: `complete` is strict.
+   */
+  state: VerifyState = 'complete';
 
   constructor(
     readonly dir: string,
@@ -36,6 +48,28 @@ export class VerifyContext {
     const where = line === undefined ? file : `${file}:${line}`;
     const message = text.startsWith(`${file}:`) || text.startsWith(`${file} `) ? text : `${where}: ${text}`;
     this.problems.push({ file, ...(line !== undefined ? { line } : {}), ...(pointer ? { pointer } : {}), message });
+  }
+
+  /** A torn last line: a problem (`asProblem`), but only a note while the writer may still finish the line. */
+  addTorn(file: string, line: number | undefined, message: string, asProblem = message): void {
+    if (this.state === 'live') this.notes.push(`${message} (the writer is still appending)`);
+    else this.add(file, asProblem, line);
+  }
+
+  /**
+   * True (and noted) when a snapshot file is absent from a live bundle: its writer has not taken the first snapshot
+   * yet. Absent once the writer is gone, it is a problem (`repair` writes it).
+   */
+  async snapshotNotYet(path: string): Promise<boolean> {
+    if (this.state !== 'live' || (await this.resolve(path))) return false;
+    this.notes.push(`${path} is not written yet (the run is live)`);
+    return true;
+  }
+
+  /** A snapshot (projection, session record) behind the file it reflects: allowed until the bundle is complete. */
+  addLag(file: string, pointer: string, seq: number, of: string, end: number): void {
+    if (this.state === 'complete') this.add(file, `${pointer}: ${seq}, but the complete bundle's ${of} ends at ${end}`, undefined, pointer);
+    else this.notes.push(`${file} reflects ${of} up to seq ${seq} of ${end} (written at the last snapshot; the bundle is not complete)`);
   }
 
   addError(file: string, error: unknown): void {

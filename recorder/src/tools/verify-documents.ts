@@ -11,6 +11,7 @@ import {
 import { escapePointer } from './json-pointer.ts';
 import { isRegularFile, type VerifyContext } from './verify-context.ts';
 import { validateStepsDocument } from './verify-steps.ts';
+import { writerAlive } from './writer-alive.ts';
 
 export const ENDED = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
 
@@ -43,10 +44,14 @@ export async function verifyManifest(v: VerifyContext): Promise<Manifest | undef
     v.add(BUNDLE_FILES.manifest, `/complete: true while the status is "${manifest.status}"`, undefined, '/complete');
   }
   if (!manifest.complete) {
+    const writer = writerAlive(manifest);
+    v.state = writer.known && writer.alive ? 'live' : 'incomplete';
     v.notes.push(
-      manifest.status === 'waiting'
-        ? 'the run is waiting at a checkpoint (resume it to finish)'
-        : `the bundle is not complete (status "${manifest.status}"): the run is still going or its writer stopped`,
+      v.state === 'live'
+        ? `the run is live: ${writer.reason}; projections and session records may lag the trace until it ends`
+        : manifest.status === 'waiting'
+          ? 'the run is waiting at a checkpoint (resume it to finish)'
+          : `the bundle is not complete (status "${manifest.status}"): the run is still going or its writer stopped`,
     );
   }
   return manifest;
@@ -81,6 +86,7 @@ export async function readProjections(v: VerifyContext, files: Manifest['files']
     ['steps', files.steps, StepsProjection],
   ] as const;
   for (const [key, path, schema] of entries) {
+    if (await v.snapshotNotYet(path)) continue;
     if (key === 'steps') {
       // Streamed (see verify-steps.ts): its size grows with the run; read whole only to report a broken file.
       const file = await v.resolve(path);

@@ -38,7 +38,7 @@ export async function verifySession(v: VerifyContext, sessionId: string, artifac
   if (binding && binding.sessionId !== sessionId) {
     v.add(files.binding, `/sessionId: "${binding.sessionId}" is not "${sessionId}"`, undefined, '/sessionId');
   }
-  const rawRecord = await v.readJson(files.record);
+  const rawRecord = (await v.snapshotNotYet(files.record)) ? undefined : await v.readJson(files.record);
   const record = v.parse<SessionRecord>(SessionRecord, rawRecord, files.record);
   if (record && record.sessionId !== sessionId) {
     v.add(files.record, `/sessionId: "${record.sessionId}" is not "${sessionId}"`, undefined, '/sessionId');
@@ -56,15 +56,17 @@ export async function verifySession(v: VerifyContext, sessionId: string, artifac
   const builder = new ConversationBuilder((base64, mediaType) => artifactRef(decodeBase64(base64), mediaType));
   let atRecord: string | undefined = record && record.lastSeq === 0 ? '[]' : undefined;
   const file = await v.resolve(files.events);
+  let read = false;
   if (!file) {
     v.add(files.events, 'missing');
   } else if (!(await isRegularFile(file))) {
     v.add(files.events, 'not a regular file');
   } else {
+    read = true;
     let expected = 1;
     for await (const { line, value } of readNdjson(createReadStream(file), {
       file: files.events,
-      onIssue: (issue) => v.add(files.events, issue.message, issue.line),
+      onIssue: (issue) => (issue.problem === 'torn_tail' ? v.addTorn(files.events, issue.line, issue.message) : v.add(files.events, issue.message, issue.line)),
     })) {
       let parsed: ReturnType<typeof SessionEventLine.safeParse>;
       try {
@@ -90,8 +92,10 @@ export async function verifySession(v: VerifyContext, sessionId: string, artifac
       if (record && event.seq === record.lastSeq) atRecord = JSON.stringify(builder.messages);
     }
   }
+  // The trace's message ranges point into the conversation the events make (what record.json holds once final).
+  facts.messageCount = read ? builder.messages.length : record?.messages.length;
   if (record) {
-    facts.messageCount = record.messages.length;
+    if (record.lastSeq < facts.lastSeq) v.addLag(files.record, '/lastSeq', record.lastSeq, files.events, facts.lastSeq);
     if (record.lastSeq > facts.lastSeq) {
       v.add(files.record, `/lastSeq: ${record.lastSeq} is past the last event (${facts.lastSeq}) of ${files.events}`, undefined, '/lastSeq');
     } else if (atRecord !== undefined) {

@@ -60,7 +60,7 @@ export async function verifyTrace(
     onIssue: (issue) => {
       if (issue.problem === 'torn_tail') {
         torn = true;
-        v.add(path, `${issue.message}; \`flowtape repair\` removes it`, issue.line);
+        v.addTorn(path, issue.line, issue.message, `${issue.message}; \`flowtape repair\` removes it`);
       } else {
         v.add(path, issue.message, issue.line);
       }
@@ -204,7 +204,7 @@ function checkReferences(
     }
     facts.claimed.add(seq);
     if (facts.messageCount !== undefined && event.payload.messageIndex >= facts.messageCount) {
-      v.add(path, `/payload/messageIndex: ${event.payload.messageIndex} is past the end of ${sessionFiles(sessionId).record}`, line, '/payload/messageIndex');
+      v.add(path, `/payload/messageIndex: ${event.payload.messageIndex} is past the end of the ${facts.messageCount} messages of ${sessionFiles(sessionId).events}`, line, '/payload/messageIndex');
     }
   }
   if (event.type === 'acp.turn_finished') {
@@ -220,7 +220,7 @@ function checkReferences(
     if (messages && facts.messageCount !== undefined && (messages.from > messages.to || messages.to >= facts.messageCount)) {
       v.add(
         path,
-        `/payload/messages: ${messages.from}..${messages.to} is not within the ${facts.messageCount} messages of ${sessionFiles(sessionId).record}`,
+        `/payload/messages: ${messages.from}..${messages.to} is not within the ${facts.messageCount} messages of ${sessionFiles(sessionId).events}`,
         line,
         '/payload/messages',
       );
@@ -228,7 +228,7 @@ function checkReferences(
   }
 }
 
-export function compareProjections(v: VerifyContext, projections: Projections, fold: Fold): void {
+export function compareProjections(v: VerifyContext, path: string, projections: Projections, fold: Fold): void {
   const render = { run: toRunProjection, live: toLiveProjection, steps: toStepsProjection } as const;
   for (const key of ['run', 'live', 'steps'] as const) {
     const projection = projections[key];
@@ -237,6 +237,7 @@ export function compareProjections(v: VerifyContext, projections: Projections, f
       v.add(projection.path, `/seq: ${projection.seq} is past the end of the trace (${fold.state.seq}): written before the trace`, undefined, '/seq');
       continue;
     }
+    if (projection.seq < fold.state.seq) v.addLag(projection.path, '/seq', projection.seq, path, fold.state.seq);
     const state = fold.states.get(projection.seq);
     if (!state) continue; // a seq that is not on a valid line was reported with the trace
     if (key === 'steps' && projection.file) {

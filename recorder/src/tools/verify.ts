@@ -7,12 +7,12 @@
  */
 import { BUNDLE_FILES, sessionFiles } from '@flowtape/schema';
 import { noteLeftovers, verifyArtifacts, verifyLinks } from './verify-artifacts.ts';
-import { VerifyContext, VerifyInputError } from './verify-context.ts';
+import { VerifyContext, VerifyInputError, type VerifyState } from './verify-context.ts';
 import { readProjections, verifyFlow, verifyManifest } from './verify-documents.ts';
 import { noteUnlistedSessions, verifySession, type ArtifactUse, type SessionFacts } from './verify-sessions.ts';
 import { compareProjections, verifyTrace } from './verify-trace.ts';
 
-export { VerifyInputError };
+export { VerifyInputError, type VerifyState };
 export { collectArtifacts } from './verify-artifacts.ts';
 
 export interface VerifyProblem {
@@ -27,6 +27,9 @@ export interface VerifyProblem {
 export interface VerifyReport {
   bundle: string;
   ok: boolean;
+  /** `live`: not complete and its writer is running (snapshots may lag the trace); `incomplete`: not complete and no
+   *  writer known to run (waiting, crashed); `complete`: every file final. See {@link VerifyState}. */
+  state: VerifyState;
   problems: VerifyProblem[];
   /** Problems not shown because there were too many. */
   moreProblems: number;
@@ -78,13 +81,14 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
   await noteUnlistedSessions(v, new Set(sessionIds));
   v.summary.sessions = sessionIds.length;
   const fold = await verifyTrace(v, files.trace, manifest, projections, sessions, artifactUses);
-  compareProjections(v, projections, fold);
+  compareProjections(v, files.trace, projections, fold);
   await verifyArtifacts(v, artifactUses);
   verifyLinks(v);
   await noteLeftovers(v);
   return {
     bundle: v.dir,
     ok: v.problems.length === 0 && v.moreProblems === 0,
+    state: v.state,
     problems: v.problems,
     moreProblems: v.moreProblems,
     notes: v.notes,

@@ -25,6 +25,8 @@ export interface DiffContext {
   nodeId?: string;
   attemptId?: string;
   session?: string;
+  /** Words for every difference found under this context (e.g. where a paired turn stands in each run). */
+  note?: string;
 }
 
 /** Counts every difference, keeps the first `limit` of each group in full: memory stays bounded however different two runs are. */
@@ -67,7 +69,8 @@ function shorten(diff: Difference): Difference {
     const [a, b, note] = excerpt(diff.a, diff.b);
     out.a = a;
     out.b = b;
-    if (note && !out.note) out.note = note;
+    // The excerpt's line goes after the context's own words (a turn's place), not instead of them.
+    if (note) out.note = out.note ? `${out.note}; ${note}` : note;
   } else {
     if (diff.a !== undefined) out.a = cut(diff.a);
     if (diff.b !== undefined) out.b = cut(diff.b);

@@ -21,3 +21,4 @@ export {
 export { formatMarkdown, formatText, groupDifferences, type DifferenceGroup } from './format.ts';
 export { flowModel, isArtifactMark, refValue, RunAccumulator, usageModel, type ArtifactMark, type AttemptModel, type RunModel } from './model.ts';
 export { IgnoreRules, normalizeCommand, Normalizer, pointer, pointerSegment, VOLATILE, type NormalizerRoots } from './normalize.ts';
+export { alignByKey, alignTurns, splitTurns, turnNote, turnPointer, turnPrompt, type Aligned, type TurnEntry } from './turns.ts';

@@ -1,6 +1,6 @@
 /**
  * The sessions of two runs, paired by handle (`handle`, `handle#2`, … in order of binding), one pair at a time:
- * their bindings, then their conversations rebuilt from the raw events.
+ * their bindings, then their conversations rebuilt from the raw events, turn by turn (turns.ts).
  */
 import { ConversationBuilder } from '../conversation.ts';
 import { loadSessionBinding, loadSessionEvents } from '../loader.ts';
@@ -9,6 +9,7 @@ import { BundleFormatError } from '../validate.ts';
 import { deepDiff, type DiffCollector, type DiffContext } from './core.ts';
 import { pointer } from './normalize.ts';
 import type { Side } from './side.ts';
+import { alignTurns, splitTurns, turnNote, turnPointer, turnPrompt, type TurnEntry } from './turns.ts';
 
 export async function diffSessions(a: Side, b: Side, out: DiffCollector, warnings: string[]): Promise<void> {
   const byKey = (side: Side) => new Map([...side.acc.sessionKeys].map(([id, key]) => [key, id]));
@@ -28,14 +29,37 @@ export async function diffSessions(a: Side, b: Side, out: DiffCollector, warning
     const [bindingA, bindingB] = await Promise.all([sessionBinding(a, idA), sessionBinding(b, idB)]);
     deepDiff(bindingA, bindingB, `${base}/binding`, context, out);
     const [messagesA, messagesB] = await Promise.all([conversation(a, idA, warnings), conversation(b, idB, warnings)]);
-    if (messagesA.length !== messagesB.length) {
-      out.add({ ...context, kind: 'changed', path: `${base}/messageCount`, a: messagesA.length, b: messagesB.length });
+    diffTurns(messagesA, messagesB, base, context, out);
+  }
+}
+
+type Entry = Record<string, unknown> & TurnEntry;
+
+const attemptContext = (entry: Entry | undefined) => (entry?.attemptId ? { attemptId: entry.attemptId, nodeId: entry.attemptId.replace(/#\d+$/, '') } : {});
+
+/**
+ * The two conversations turn by turn (turns.ts): a turn only one run has is one added or removed difference (its
+ * prompt); a paired turn's entries are compared in order, under `/turns/<n>/messages/<i>`.
+ */
+function diffTurns(messagesA: Entry[], messagesB: Entry[], base: string, context: DiffContext, out: DiffCollector): void {
+  const turnsA = splitTurns(messagesA);
+  const turnsB = splitTurns(messagesB);
+  for (const pair of alignTurns(turnsA, turnsB)) {
+    const path = turnPointer(base, pair);
+    const note = turnNote(pair);
+    const ta = pair.a === undefined ? undefined : turnsA[pair.a]!;
+    const tb = pair.b === undefined ? undefined : turnsB[pair.b]!;
+    if (!ta || !tb) {
+      const turn = (ta ?? tb)!;
+      const prompt = turnPrompt(turn) ?? '(before the first prompt)';
+      const size = `${turn.length} message${turn.length === 1 ? '' : 's'}`;
+      out.add({ ...context, ...attemptContext(turn[0]), kind: ta ? 'removed' : 'added', path, [ta ? 'a' : 'b']: prompt, note: `${note}; ${size}` });
+      continue;
     }
-    for (let i = 0; i < Math.max(messagesA.length, messagesB.length); i++) {
-      const ma = messagesA[i];
-      const mb = messagesB[i];
-      const attemptId = (ma as { attemptId?: string } | undefined)?.attemptId ?? (mb as { attemptId?: string } | undefined)?.attemptId;
-      deepDiff(ma, mb, `${base}/messages/${i}`, { ...context, ...(attemptId ? { attemptId, nodeId: attemptId.replace(/#\d+$/, '') } : {}) }, out);
+    for (let i = 0; i < Math.max(ta.length, tb.length); i++) {
+      const ma = ta[i];
+      const mb = tb[i];
+      deepDiff(ma, mb, `${path}/messages/${i}`, { ...context, ...attemptContext(ma ?? mb), ...(note ? { note } : {}) }, out);
     }
   }
 }
@@ -78,7 +102,7 @@ function mcpServerSet(servers: readonly McpServerBinding[] | undefined): Record<
  * The conversation rebuilt from the raw events (the source of truth), each entry without its positions
  * (`index`, event ranges) and with tool call ids numbered in order of appearance (agents make them up).
  */
-async function conversation(side: Side, sessionId: string, warnings: string[]): Promise<unknown[]> {
+async function conversation(side: Side, sessionId: string, warnings: string[]): Promise<Entry[]> {
   const builder = new ConversationBuilder();
   try {
     for await (const { event } of loadSessionEvents(side.backend, sessionId, (issue) => {
@@ -102,6 +126,6 @@ async function conversation(side: Side, sessionId: string, warnings: string[]): 
     const { index: _index, sessionEvents: _events, replay: _replay, ...rest } = entry;
     const copy: Record<string, unknown> = { ...rest };
     if (typeof copy.toolCallId === 'string') copy.toolCallId = toolId(copy.toolCallId);
-    return side.normalizer.value(copy);
+    return side.normalizer.value(copy) as Entry;
   });
 }

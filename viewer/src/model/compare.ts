@@ -1,8 +1,8 @@
 // The compare page's model: two loaded bundles and the diff engine's result (the same engine and the same wording
 // as `flowtape diff`), with what the page needs to point from a difference to what it is about: the attempt it
 // selects, the nodes whose behaviour differs, the session keys the diff aligns sessions by. Pure: no React, no I/O.
-import { groupDifferences, Normalizer, type Difference, type DiffResult } from '@flowtape/schema/diff';
-import { isSwitchEdge, terminalSafe, type EdgeSpec, type FlowSnapshot, type Step } from '@flowtape/schema';
+import { alignTurns, groupDifferences, Normalizer, splitTurns, turnPointer, type Aligned, type Difference, type DiffResult } from '@flowtape/schema/diff';
+import { isSwitchEdge, terminalSafe, type ConversationEntry, type EdgeSpec, type FlowSnapshot, type Step } from '@flowtape/schema';
 import type { BundleModel } from './bundle-model.ts';
 
 export type SideName = 'a' | 'b';
@@ -150,49 +150,62 @@ export function delta(a: number | undefined, b: number | undefined): number | un
   return a === undefined || b === undefined ? undefined : b - a;
 }
 
-/** One row of an alignment: an item of a, of b, or of both (indexes into the two lists). */
-export interface Aligned {
-  a?: number;
-  b?: number;
+/** One pair of entries of a compared turn, paired in order within the turn as the diff pairs them. */
+export interface CompareEntryRow {
+  a?: ConversationEntry;
+  b?: ConversationEntry;
+  /** The fields the diff found changed (paths relative to the entry), or undefined when it found none. */
+  fields?: string[];
+  /** Changed, or on one side only. */
+  changed: boolean;
+}
+
+/** A row of the conversation compare: a turn of a, of b or of both (0-based indexes), and its entry rows. */
+export interface CompareTurn extends Aligned {
+  /** The side that alone has this turn, or '' when both have it. */
+  only: '' | SideName;
+  rows: CompareEntryRow[];
 }
 
 /**
- * Aligns two lists by their keys (each turn's prompt): the longest common subsequence of keys is paired, and what lies
- * between two paired items is paired in order (a prompt reworded is one changed turn), the rest left on one
- * side. So one turn inserted in b leaves every turn after it paired with its own, not shifted to "changed".
- * Plain O(n·m) table: conversations have tens of turns, not thousands.
+ * The two conversations of one session side by side, as the diff engine aligns them (turns.ts in the schema's diff:
+ * the same turns, paired the same way) and with the changes it reported there (`differences`, picked by path under
+ * `base`, `/sessions/<key>`): the page recomputes nothing the engine decides. With `attemptId`, only the turns that
+ * attempt took part in, and in them only its entries (and those of no attempt).
  */
-export function alignByKey(ka: readonly string[], kb: readonly string[]): Aligned[] {
-  const n = ka.length;
-  const m = kb.length;
-  const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) {
-      lcs[i]![j] = ka[i] === kb[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+export function compareTurns(
+  messages: Record<SideName, readonly ConversationEntry[]>,
+  normalize: Record<SideName, (value: unknown) => unknown>,
+  differences: readonly Difference[],
+  base: string,
+  attemptId?: string,
+): CompareTurn[] {
+  const turnsA = splitTurns(messages.a);
+  const turnsB = splitTurns(messages.b);
+  const shown = (entry: ConversationEntry | undefined) => entry !== undefined && (entry.attemptId === undefined || entry.attemptId === attemptId);
+  const out: CompareTurn[] = [];
+  for (const pair of alignTurns(turnsA, turnsB, normalize)) {
+    const ta = pair.a === undefined ? [] : turnsA[pair.a]!;
+    const tb = pair.b === undefined ? [] : turnsB[pair.b]!;
+    if (attemptId !== undefined && ![...ta, ...tb].some((e) => e.attemptId === attemptId)) continue;
+    const only = pair.a === undefined ? 'b' : pair.b === undefined ? 'a' : '';
+    const path = turnPointer(base, pair);
+    const rows: CompareEntryRow[] = [];
+    for (let i = 0; i < Math.max(ta.length, tb.length); i++) {
+      const [a, b] = [ta[i], tb[i]];
+      if (attemptId !== undefined && !shown(a) && !shown(b)) continue;
+      const fields = only ? undefined : changedFields(differences, `${path}/messages/${i}`);
+      rows.push({ ...(a ? { a } : {}), ...(b ? { b } : {}), ...(fields ? { fields } : {}), changed: Boolean(fields || !a || !b) });
     }
+    out.push({ ...pair, only, rows });
   }
-  const out: Aligned[] = [];
-  let i = 0;
-  let j = 0;
-  let gapA: number[] = [];
-  let gapB: number[] = [];
-  const flush = () => {
-    for (let k = 0; k < Math.max(gapA.length, gapB.length); k++) out.push({ ...(k < gapA.length ? { a: gapA[k] } : {}), ...(k < gapB.length ? { b: gapB[k] } : {}) });
-    gapA = [];
-    gapB = [];
-  };
-  while (i < n || j < m) {
-    if (i < n && j < m && ka[i] === kb[j]) {
-      flush();
-      out.push({ a: i++, b: j++ });
-    } else if (j >= m || (i < n && lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
-      gapA.push(i++);
-    } else {
-      gapB.push(j++);
-    }
-  }
-  flush();
   return out;
+}
+
+/** The fields of the entry at `prefix` the diff found changed (relative to it), or undefined when none. */
+function changedFields(differences: readonly Difference[], prefix: string): string[] | undefined {
+  const fields = differences.filter((d) => d.path === prefix || d.path.startsWith(prefix + '/')).map((d) => d.path.slice(prefix.length) || '(whole entry)');
+  return fields.length > 0 ? fields : undefined;
 }
 
 /** The nodes one run has and the other lacks entirely (in neither its flow nor its trace): id → the run that has it. */
