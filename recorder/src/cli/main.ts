@@ -3,7 +3,8 @@
 // process signals and exits.
 import type { CliIO } from './context.ts';
 import { runCli } from './program.ts';
-import { terminalSafe } from '@flowtape/schema';
+// The light subpath: the package's index would load every schema (and zod) before `--help` prints.
+import { terminalSafe } from '@flowtape/schema/terminal-safe';
 
 const handlers = new Set<(signal: string) => void>();
 let interrupts = 0;

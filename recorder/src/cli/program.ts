@@ -8,7 +8,8 @@ import { Command, CommanderError } from 'commander';
 import { commands } from './commands/index.ts';
 import type { CliContext, CliIO } from './context.ts';
 import { CliError, UsageError } from './errors.ts';
-import { terminalSafe } from '@flowtape/schema';
+// The light subpath: the package's index would load every schema (and zod) before `--help` prints.
+import { terminalSafe } from '@flowtape/schema/terminal-safe';
 
 const VERSION = (() => {
   try {
