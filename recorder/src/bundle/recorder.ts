@@ -26,8 +26,8 @@ import type { LifecycleEvent } from '../runtime/lifecycle.ts';
 import { ArtifactStore } from './artifacts.ts';
 import { BundleSessions } from './bundle-sessions.ts';
 import { ensureFolder } from './confine.ts';
-import { makeComplete } from './complete.ts';
-import { writeFileAtomicSync } from './fsio.ts';
+import { bundleFolders, finishedFiles, makeComplete } from './complete.ts';
+import { syncPath, writeFileAtomicSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { joinedRunId, readResumedBundle, refuseLinkedBundle, type OpenAttempt } from './existing-bundle.ts';
 import { artifactEvent, recordLifecycleEvent, traceEvent, type EventRecording } from './lifecycle-events.ts';
@@ -58,7 +58,7 @@ class BundleRecorder implements Recorder, EventRecording {
   private permissionPolicy: Manifest['permissionPolicy'];
   private readonly warnings: string[] = [];
   private readonly trace: TraceWriter;
-  private readonly artifacts: ArtifactStore;
+  readonly artifacts: ArtifactStore;
   readonly encoder: ValueEncoder;
   readonly sessions: BundleSessions;
   private readonly snapshots: Snapshots;
@@ -359,29 +359,27 @@ class BundleRecorder implements Recorder, EventRecording {
     this.closing = true;
     let failure: unknown;
     try {
-      // The last session lines, then the final projections and records, in one pass of the queue.
+      // The last session lines, then the final projections and records, in one pass of the queue. The files that are
+      // complete once the lines are (trace, session events, flow.json, bindings, artifacts) start their fsyncs before
+      // the projections are built: on a long run the trace's fsync and the final projections overlap.
       let snapshot: string[] = [];
+      let early: Promise<unknown> = Promise.resolve();
       await this.trace.task((state) => {
         this.flushSessions();
         this.throwIfFailed();
+        early = Promise.all(finishedFiles(this).map((path) => syncPath(join(this.bundleDir, path))));
+        // Awaited in makeComplete; a failure meanwhile must not go unhandled.
+        early.catch(() => {});
         snapshot = this.snapshots.write(state, true);
       });
       // Every event is committed: observers finish now, so what they report is in the final manifest.
       await closeObservers(this.options.traceObservers ?? [], (m) => this.warn(m));
-      // Everything becomes durable, then the manifest saying so (complete.ts has the order and why it is safe).
-      const sessionFiles = [...this.sessions.values()].flatMap((s) => [s.files.events, s.files.binding]);
-      const files = [
-        BUNDLE_FILES.trace,
-        // flow.json and bindings were written once, early: durable now like the rest (only those this writer made).
-        ...[...(this.wroteFlow ? [BUNDLE_FILES.flow] : []), ...sessionFiles].filter((f) => existsSync(join(this.bundleDir, f))),
-        ...this.artifacts.written,
-        ...snapshot,
-      ];
       let manifest = '';
       await this.trace.task((state) => {
         manifest = `${JSON.stringify(this.manifest(state, ENDED.has(state.status), true), null, 2)}\n`;
       });
-      await makeComplete(this.bundleDir, BUNDLE_FILES.manifest, manifest, [...files, ...this.syncedDirs()]);
+      // Everything becomes durable, then the manifest saying so (complete.ts has the order and why it is safe).
+      await makeComplete(this.bundleDir, BUNDLE_FILES.manifest, manifest, [...snapshot, ...bundleFolders(this)], early);
     } catch (error) {
       failure = error;
     }
@@ -407,15 +405,6 @@ class BundleRecorder implements Recorder, EventRecording {
       warnings: [...this.warnings],
       ...(state.usage ? { usage: state.usage } : {}),
     };
-  }
-
-  /** The folders whose entries the bundle's files need (bundle-relative; `.` is the bundle folder). */
-  private syncedDirs(): string[] {
-    const dirs = ['.', 'projections'];
-    if (this.artifacts.written.length > 0) dirs.push('artifacts');
-    for (const session of this.sessions.values()) dirs.push(session.files.dir);
-    if (this.sessions.size > 0) dirs.push(BUNDLE_FILES.sessionsDir);
-    return dirs;
   }
 
   /** The first write error: kept for close(), and reported once through `onError` (record() stops the run). */
