@@ -24,19 +24,30 @@ const run: LifecycleEvent[] = [
   { type: 'run.completed', output: null, durationMs: 30 },
 ];
 
-test('close fsyncs every file the bundle holds (flow.json and bindings included), then the complete manifest last', async () => {
+test('close fsyncs every file the bundle holds (flow.json and bindings included), and renames the complete manifest into place only after every fsync returned', async () => {
   const dir = await tempDir();
-  const synced: string[] = [];
+  // What happened, in order: "sync <path>" when an fsync returns, "rename <path>" when a file is renamed into place.
+  const log: string[] = [];
   const realFsync = fs.fsync;
   const realFsyncSync = fs.fsyncSync;
-  const name = (fd: number) => relative(dir.path, readlinkSync(`/proc/self/fd/${fd}`));
+  const realRenameSync = fs.renameSync;
+  const name = (fd: number) =>
+    relative(dir.path, readlinkSync(`/proc/self/fd/${fd}`)).replace(/\.manifest\.json\.\d+\.\d+\.tmp$/, 'manifest.json (temp)');
   fs.fsync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
-    synced.push(name(fd));
-    realFsync(fd, callback);
+    const path = name(fd);
+    realFsync(fd, (error) => {
+      log.push(`sync ${path}`);
+      callback(error);
+    });
   }) as typeof fs.fsync;
   fs.fsyncSync = (fd: number) => {
-    synced.push(name(fd));
+    const path = name(fd);
     realFsyncSync(fd);
+    log.push(`sync ${path}`);
+  };
+  fs.renameSync = (from: fs.PathLike, to: fs.PathLike) => {
+    realRenameSync(from, to);
+    log.push(`rename ${relative(dir.path, String(to))}`);
   };
   syncBuiltinESMExports();
   try {
@@ -47,7 +58,9 @@ test('close fsyncs every file the bundle holds (flow.json and bindings included)
     const summary = await recorder.close();
     assert.equal(summary.complete, true);
     assert.equal(readJson<{ complete: boolean }>(`${bundle}/manifest.json`).complete, true);
-    const files = synced.map((path) => path.replace(/\.manifest\.json\.\d+\.\d+\.tmp$/, 'manifest.json (temp)'));
+    const complete = log.lastIndexOf('rename b/manifest.json');
+    assert.ok(complete > 0, `the complete manifest is renamed into place (${log.join(', ')})`);
+    const before = log.slice(0, complete);
     for (const file of [
       'b/trace.ndjson',
       'b/flow.json',
@@ -57,19 +70,20 @@ test('close fsyncs every file the bundle holds (flow.json and bindings included)
       'b/projections/run.json',
       'b/projections/live.json',
       'b/projections/steps.json',
+      'b/manifest.json (temp)',
       'b',
       'b/projections',
       'b/sessions/s1',
+      'b/sessions',
     ]) {
-      assert.ok(files.includes(file), `${file} is fsynced before the bundle is complete (fsynced: ${files.join(', ')})`);
+      assert.ok(before.includes(`sync ${file}`), `${file} is fsynced before the manifest saying complete is in place (${log.join(', ')})`);
     }
-    assert.ok(files.some((f) => /^b\/artifacts\/sha256-/.test(f)), 'the artifact is fsynced');
-    const manifest = files.findIndex((f) => f.endsWith('manifest.json (temp)'));
-    assert.ok(manifest > 0, `the manifest's temporary file is fsynced (${files.join(', ')})`);
-    assert.deepEqual(files.slice(manifest), ['b/manifest.json (temp)', 'b'], 'the manifest, then its folder, come last');
+    assert.ok(before.some((f) => /^sync b\/artifacts\/sha256-/.test(f)), 'the artifact is fsynced');
+    assert.deepEqual(log.slice(complete), ['rename b/manifest.json', 'sync b'], 'then the rename is made durable, and nothing else happens');
   } finally {
     fs.fsync = realFsync;
     fs.fsyncSync = realFsyncSync;
+    fs.renameSync = realRenameSync;
     syncBuiltinESMExports();
     await dir.remove();
   }

@@ -15,6 +15,8 @@ import type { SessionWriter } from './session-writer.ts';
 import type { UnsequencedEvent } from './trace-writer.ts';
 import type { ValueEncoder } from './values.ts';
 
+const FLOW_INDENTED_UP_TO = 1000;
+
 /** What the translation reads and calls on its recorder. */
 export interface EventRecording {
   readonly bundleDir: string;
@@ -62,7 +64,8 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
       if (r.deterministic && event.cwd) r.redaction.addScrub(event.cwd, '<cwd>');
       if (!r.shared) r.refuseExisting();
       const flow = r.options.flowFile ? { ...event.flow, flowFile: r.options.flowFile } : event.flow;
-      const flowJson = r.redaction.hook(JSON.stringify(flow, null, 2), 'json');
+      // Indented for people up to FLOW_INDENTED_UP_TO nodes; a larger flow is written compact (half the bytes).
+      const flowJson = r.redaction.hook(JSON.stringify(flow, null, flow.nodes.length <= FLOW_INDENTED_UP_TO ? 2 : undefined), 'json');
       writeFileAtomicSync(r.bundleDir, BUNDLE_FILES.flow, `${flowJson}\n`);
       r.wroteFlow = true;
       r.writeFirstManifest();

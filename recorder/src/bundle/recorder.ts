@@ -13,12 +13,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import {
   BUNDLE_FILES,
-  toLiveProjection,
-  toRunProjection,
-  toStepsProjection,
   type ArtifactRef,
   type Manifest,
   type Outcome,
@@ -30,6 +26,7 @@ import type { LifecycleEvent } from '../runtime/lifecycle.ts';
 import { ArtifactStore } from './artifacts.ts';
 import { BundleSessions } from './bundle-sessions.ts';
 import { ensureFolder } from './confine.ts';
+import { bundleFolders, finishedFiles, makeComplete } from './complete.ts';
 import { syncPath, writeFileAtomicSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { joinedRunId, readResumedBundle, refuseLinkedBundle, type OpenAttempt } from './existing-bundle.ts';
@@ -39,6 +36,7 @@ import { RecorderError, type CloseOptions, type Recorder, type RecorderOptions, 
 import { RecorderRedaction } from './recorder-redaction.ts';
 import { secretsFromEnv } from './redact.ts';
 import type { SessionWriter } from './session-writer.ts';
+import { Snapshots } from './snapshots.ts';
 import { closeObservers, notifyObservers } from './trace-observers.ts';
 import { TraceExistsError, TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
 import { DEFAULT_INLINE_LIMIT, ValueEncoder } from './values.ts';
@@ -46,11 +44,6 @@ import { DEFAULT_INLINE_LIMIT, ValueEncoder } from './values.ts';
 export { RecorderError, type CloseOptions, type Recorder, type RecorderOptions, type RecorderSummary, type TraceObserver } from './recorder-api.ts';
 
 const LOCKFILE = '.flowtape.lock';
-/**
- * A throttled snapshot waits at least this many times what the last one cost: a snapshot grows with the run (steps.json
- * lists every attempt), so on a long run they take at most 1/(1+factor) of the time whatever its length.
- */
-const SNAPSHOT_COST_FACTOR = 20;
 
 /** Creates the writer for one bundle directory. Nothing is written until the first event. */
 export function createRecorder(bundleDir: string, options: RecorderOptions = {}): Recorder {
@@ -65,9 +58,10 @@ class BundleRecorder implements Recorder, EventRecording {
   private permissionPolicy: Manifest['permissionPolicy'];
   private readonly warnings: string[] = [];
   private readonly trace: TraceWriter;
-  private readonly artifacts: ArtifactStore;
+  readonly artifacts: ArtifactStore;
   readonly encoder: ValueEncoder;
-  private readonly sessions: BundleSessions;
+  readonly sessions: BundleSessions;
+  private readonly snapshots: Snapshots;
   /** Another process may append to this bundle (shared writer, resume); otherwise this is its one writer. */
   readonly shared: boolean;
   readonly openAttempts = new Map<string, OpenAttempt>();
@@ -77,7 +71,7 @@ class BundleRecorder implements Recorder, EventRecording {
   private pendingArtifacts: Array<{ artifact: ArtifactRef; role: string }> = [];
   runId: string | undefined;
   createdAt: string | undefined;
-  private lastAt = new Date(0).toISOString();
+  lastAt = new Date(0).toISOString();
   private lastAtMs = 0;
   runStartMs: number | undefined;
   drivesRun = false;
@@ -85,9 +79,6 @@ class BundleRecorder implements Recorder, EventRecording {
   waiting = false;
   private snapshotQueued = false;
   private closing = false;
-  /** The first throttled snapshot comes one interval after the start. */
-  private lastSnapshotAt = performance.now();
-  private lastSnapshotCost = 0;
   private sideError: Error | undefined;
   private closed: Promise<RecorderSummary> | undefined;
   private dirsReady = false;
@@ -136,6 +127,7 @@ class BundleRecorder implements Recorder, EventRecording {
         }),
       fail: (error) => this.fail(error),
     });
+    this.snapshots = new Snapshots(this, options.snapshotIntervalMs ?? 1000);
     this.encoder = new ValueEncoder(
       this.artifacts,
       (text, kind) => this.redaction.hook(text, kind),
@@ -318,8 +310,7 @@ class BundleRecorder implements Recorder, EventRecording {
 
   private onCommit(lastSeq: number): void {
     if (this.snapshotQueued || lastSeq === 0) return;
-    const interval = Math.max(this.options.snapshotIntervalMs ?? 1000, SNAPSHOT_COST_FACTOR * this.lastSnapshotCost);
-    if (performance.now() - this.lastSnapshotAt >= interval) this.scheduleSnapshot(false, true);
+    if (this.snapshots.due()) this.scheduleSnapshot(false, true);
   }
 
   scheduleSnapshot(force: boolean, fromTimer = false): void {
@@ -331,46 +322,15 @@ class BundleRecorder implements Recorder, EventRecording {
       .task((state) => {
         this.snapshotQueued = false;
         // close() writes the final snapshot right after: no need for this one.
-        if (!this.closing) this.writeSnapshot(state, false);
+        if (!this.closing) this.snapshots.write(state, false);
       })
       .catch((error: unknown) => {
         this.fail(error);
       });
   }
 
-  /**
-   * Projections, session records and the manifest, from a state whose lines are all on disk. The final snapshot
-   * leaves the manifest out: close() writes it last, once everything else is durable.
-   */
-  private writeSnapshot(state: ProjectionState, final: boolean): string[] {
-    if (state.seq === 0) return [];
-    const started = performance.now();
-    // Goldens (deterministic bundles) are read and diffed by people: indented. Other runs: compact, half the bytes
-    // to write and fsync.
-    const indent = this.deterministic && state.steps.size <= 1000 ? 2 : undefined;
-    const doc = (value: unknown) => `${JSON.stringify(value, null, indent)}\n`;
-    const written: string[] = [];
-    const write = (path: string, value: unknown) => {
-      writeFileAtomicSync(this.bundleDir, path, doc(value));
-      written.push(path);
-    };
-    for (const session of this.sessions.values()) {
-      if (!session.dirty && !final) continue;
-      session.dirty = false;
-      session.flush(); // the record never runs ahead of events.ndjson
-      write(session.files.record, session.snapshot(this.lastAt));
-    }
-    write(BUNDLE_FILES.run, toRunProjection(state));
-    write(BUNDLE_FILES.live, toLiveProjection(state));
-    write(BUNDLE_FILES.steps, toStepsProjection(state));
-    if (!final) write(BUNDLE_FILES.manifest, this.manifest(state, false));
-    this.lastSnapshotAt = performance.now();
-    this.lastSnapshotCost = this.lastSnapshotAt - started;
-    return written;
-  }
-
   /** `final`: the manifest written at close, when this writer is done (an exclusive writer no longer holds the bundle). */
-  private manifest(state: ProjectionState, complete: boolean, final = false): Manifest {
+  manifest(state: ProjectionState, complete: boolean, final = false): Manifest {
     const { runId, flowName, createdAt, lastAt, deterministic, shared, permissionPolicy, replayOf, warnings } = this;
     return buildManifest(state, complete, final, { runId, flowName, createdAt, lastAt, deterministic, shared, permissionPolicy, replayOf, warnings });
   }
@@ -399,30 +359,27 @@ class BundleRecorder implements Recorder, EventRecording {
     this.closing = true;
     let failure: unknown;
     try {
-      // The last session lines, then the final projections and records, in one pass of the queue.
+      // The last session lines, then the final projections and records, in one pass of the queue. The files that are
+      // complete once the lines are (trace, session events, flow.json, bindings, artifacts) start their fsyncs before
+      // the projections are built: on a long run the trace's fsync and the final projections overlap.
       let snapshot: string[] = [];
+      let early: Promise<unknown> = Promise.resolve();
       await this.trace.task((state) => {
         this.flushSessions();
         this.throwIfFailed();
-        snapshot = this.writeSnapshot(state, true);
+        early = Promise.all(finishedFiles(this).map((path) => syncPath(join(this.bundleDir, path))));
+        // Awaited in makeComplete; a failure meanwhile must not go unhandled.
+        early.catch(() => {});
+        snapshot = this.snapshots.write(state, true);
       });
       // Every event is committed: observers finish now, so what they report is in the final manifest.
       await closeObservers(this.options.traceObservers ?? [], (m) => this.warn(m));
-      // Everything but the manifest becomes durable (fsyncs in parallel: the journal commits them together)…
-      const sessionFiles = [...this.sessions.values()].flatMap((s) => [s.files.events, s.files.binding]);
-      const files = [
-        BUNDLE_FILES.trace,
-        // flow.json and bindings were written once, early: durable now like the rest (only those this writer made).
-        ...[...(this.wroteFlow ? [BUNDLE_FILES.flow] : []), ...sessionFiles].filter((f) => existsSync(join(this.bundleDir, f))),
-        ...this.artifacts.written,
-        ...snapshot,
-      ];
-      await Promise.all([...files.map((f) => join(this.bundleDir, f)), ...this.syncedDirs()].map(syncPath));
-      // …then the manifest says whether the bundle is complete, and is made durable last.
+      let manifest = '';
       await this.trace.task((state) => {
-        writeFileAtomicSync(this.bundleDir, BUNDLE_FILES.manifest, `${JSON.stringify(this.manifest(state, ENDED.has(state.status), true), null, 2)}\n`, true);
+        manifest = `${JSON.stringify(this.manifest(state, ENDED.has(state.status), true), null, 2)}\n`;
       });
-      await syncPath(this.bundleDir);
+      // Everything becomes durable, then the manifest saying so (complete.ts has the order and why it is safe).
+      await makeComplete(this.bundleDir, BUNDLE_FILES.manifest, manifest, [...snapshot, ...bundleFolders(this)], early);
     } catch (error) {
       failure = error;
     }
@@ -448,14 +405,6 @@ class BundleRecorder implements Recorder, EventRecording {
       warnings: [...this.warnings],
       ...(state.usage ? { usage: state.usage } : {}),
     };
-  }
-
-  private syncedDirs(): string[] {
-    const dirs = [this.bundleDir, join(this.bundleDir, 'projections')];
-    if (this.artifacts.written.length > 0) dirs.push(join(this.bundleDir, 'artifacts'));
-    for (const session of this.sessions.values()) dirs.push(join(this.bundleDir, session.files.dir));
-    if (this.sessions.size > 0) dirs.push(join(this.bundleDir, BUNDLE_FILES.sessionsDir));
-    return dirs;
   }
 
   /** The first write error: kept for close(), and reported once through `onError` (record() stops the run). */

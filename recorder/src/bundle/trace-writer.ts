@@ -28,12 +28,15 @@ import {
   type TraceEvent,
 } from '@flowtape/schema';
 import { SerialBatcher } from './batcher.ts';
-import { openAppendSync, readAppendedSync, writeAllSync } from './fsio.ts';
+import { openAppendSync, readAppendedSync, WRITE_CHUNK, writeTextSync } from './fsio.ts';
 
 /** A batch of trace lines is written once it holds this many characters of JSON (about as many bytes)… */
 export const TRACE_BATCH_BYTES = 1 << 20;
 /** …or once its first line has waited this long, whichever comes first (or when the event loop turns). */
 export const TRACE_BATCH_MS = 100;
+
+/** Committed events are folded once this many wait (see write). */
+const FOLD_EVERY = 4096;
 
 /** A trace event before the writer numbers it. */
 export type UnsequencedEvent = TraceEvent extends infer E ? (E extends TraceEvent ? Omit<E, 'seq'> : never) : never;
@@ -125,11 +128,14 @@ export class TraceWriter {
 
   /** The fold of every line on disk that this writer knows of. */
   get state(): ProjectionState {
-    if (this.unfolded.length > 0) {
-      this.folded = project(this.unfolded, this.folded);
-      this.unfolded = [];
-    }
+    this.fold();
     return this.folded;
+  }
+
+  private fold(): void {
+    if (this.unfolded.length === 0) return;
+    this.folded = project(this.unfolded, this.folded);
+    this.unfolded = [];
   }
 
   /**
@@ -280,17 +286,15 @@ export class TraceWriter {
     let text = '';
     let written = 0;
     const put = (chunk: string) => {
-      const bytes = Buffer.from(chunk, 'utf8');
-      writeAllSync(fd, bytes);
-      written += bytes.byteLength;
+      written += writeTextSync(fd, chunk);
     };
     for (let i = 0; i < events.length; i++) {
       const item = events[i]!;
       seq++;
       // The line is the body with its seq first: the event was serialized once, at append.
       text += '{"seq":' + seq + ',' + item.body.slice(1) + '\n';
-      // Chunks of ~256 KiB: few syscalls, and the text stays small enough to encode in cache.
-      if (text.length >= 262_144) {
+      // Chunks of ~64 KiB (WRITE_CHUNK): few syscalls, and the text stays small enough to encode in cache.
+      if (text.length >= WRITE_CHUNK) {
         put(text);
         text = '';
       }
@@ -299,7 +303,12 @@ export class TraceWriter {
     }
     if (text !== '') put(text);
     // Only now, with the lines on disk, do the events count as committed (numbered in place: the writer owns them).
-    if (this.options.keepState !== false) for (const item of events) this.unfolded.push(item.event as unknown as TraceEvent);
+    if (this.options.keepState !== false) {
+      for (const item of events) this.unfolded.push(item.event as unknown as TraceEvent);
+      // Folded a few thousand at a time rather than all at the next snapshot: events still young when folded die in
+      // the young generation, instead of being promoted and marked by the old generation's collector.
+      if (this.unfolded.length >= FOLD_EVERY) this.fold();
+    }
     this.offset += written;
     this.lastSeq = seq;
     this.position = position;
