@@ -94,7 +94,17 @@ export function EntryView({ entry }: { entry: ConversationEntry }) {
   }
 }
 
-function Conversation({ data, step, watermark }: { data: SessionData; step: Step | undefined; watermark: number }) {
+/**
+ * One session's conversation. A conversation once shown stays mounted, hidden while another session is on screen:
+ * stepping often moves between attempts of different sessions, and a list mounted again would measure its 100k+
+ * entries again on each move.
+ */
+const Conversation = memo(function Conversation({ data, step, watermark, hidden: offScreen }: {
+  data: SessionData;
+  step: Step | undefined;
+  watermark: number;
+  hidden: boolean;
+}) {
   const view = ConversationView.of(data.messages);
   const shown = useMemo(() => view.visible(watermark), [view, watermark]);
   const { entries, count } = shown;
@@ -119,6 +129,7 @@ function Conversation({ data, step, watermark }: { data: SessionData; step: Step
     if (firstInSlice >= 0) virtualizer.scrollToIndex(firstInSlice, { align: 'start' });
     // Scroll when the attempt or the conversation changes, not on every re-render.
   }, [step?.attemptId, data]);
+  if (offScreen) return <div className="conversation" ref={parentRef} style={{ display: 'none' }} />;
   return (
     <div className="conversation" ref={parentRef} data-testid="conversation">
       <div style={{ height: count === entries.length ? virtualizer.getTotalSize() : (virtualizer.measurementsCache[count - 1]?.end ?? 0), position: 'relative' }}>
@@ -147,7 +158,7 @@ function Conversation({ data, step, watermark }: { data: SessionData; step: Step
       {hidden > 0 && <div className="muted later" data-testid="hidden-later">{hidden} later entr{hidden === 1 ? 'y' : 'ies'} after the cursor</div>}
     </div>
   );
-}
+});
 
 /** A long session's attempt ids run to thousands: joined and scanned once, not on every step of the cursor. */
 const AttemptIds = memo(function AttemptIds({ ids }: { ids: readonly string[] }) {
@@ -196,6 +207,9 @@ export function SessionPanel() {
   const version = info ? (model.sessionVersions.get(info.sessionId) ?? 0) : 0;
   const load = useCallback((r: Resources) => r.session(info!, version), [info, version]);
   const data = useAsync(info ? `session:${info.path}@${version}` : undefined, load);
+  // Every conversation shown so far, by session directory (the latest version of each).
+  const kept = useRef(new Map<string, SessionData>()).current;
+  if (info && data.status === 'ok') kept.set(info.path, data.value);
   if (sessions.length === 0) return <div className="empty" data-testid="session-panel">This run has no ACP sessions.</div>;
   const summary = sessionId ? model.timeline.final.sessions.get(sessionId) : undefined;
   // Up to the cursor, like the conversation: every turn's usage in this session, folded by the reducer.
@@ -231,12 +245,15 @@ export function SessionPanel() {
             )}
             {data.value.issues.map((i, n) => <div key={n} className={`issue ${i.severity}`}><Shown text={i.message} /></div>)}
             {failure && <FailedSession data={data.value} error={failure} />}
-            {(!failure || data.value.messages.length > 0) && (
-              <Conversation data={data.value} step={step?.sessionId === sessionId ? step : undefined} watermark={watermark} />
-            )}
           </>
         );
       })()}
+      {[...kept].map(([path, d]) => {
+        const current = data.status === 'ok' && d === data.value && !((d.binding?.error ?? summary?.error) && d.messages.length === 0);
+        return current
+          ? <Conversation key={path} data={d} step={step?.sessionId === sessionId ? step : undefined} watermark={watermark} hidden={false} />
+          : <Conversation key={path} data={d} step={undefined} watermark={Infinity} hidden />;
+      })}
     </div>
   );
 }
