@@ -67,13 +67,14 @@ describe('timeline', () => {
 
   test('past its bound on checkpoints the spacing doubles, and every cursor still gets the fold of exactly its events', () => {
     const bundle = join(dir, 'synthetic-spaced');
-    writeSyntheticRun(bundle, 9 * CHECKPOINT_EVERY + 31);
+    const every = 256;
+    writeSyntheticRun(bundle, 9 * every + 31);
     const events = traceEvents(bundle);
     // A bound of 3 checkpoints: the spacing goes 256 → 512 → 1024 as the ~2,300 events are pushed.
-    const builder = new TimelineBuilder(undefined, 3);
+    const builder = new TimelineBuilder(undefined, 3, every);
     events.forEach((e, i) => builder.push(e, i + 1));
     const timeline = builder.snapshot();
-    assert.equal(timeline.every, 4 * CHECKPOINT_EVERY);
+    assert.equal(timeline.every, 4 * every);
     assert.ok(timeline.checkpoints.length <= 3, `${timeline.checkpoints.length} checkpoints`);
     assert.equal(asJson(toStepsProjection(timeline.checkpoints[1]!)), asJson(toStepsProjection(project(events.slice(0, timeline.every)))));
     const cursors = [0, 1, 2047, 2048, 2049, 1500, 1499, 300, 2200, events.length - 1, events.length, 7];

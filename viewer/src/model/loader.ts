@@ -70,7 +70,8 @@ export interface Loaded {
   tail: TailState;
 }
 
-function yieldToBrowser(): Promise<void> {
+/** Lets the browser handle input and paint before more of a long read is processed. */
+export function yieldToBrowser(): Promise<void> {
   const sched = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
   if (sched?.yield) return sched.yield();
   return new Promise((resolve) => setTimeout(resolve, 0));

@@ -13,9 +13,11 @@ import {
 } from '@flowtape/schema';
 import type { BundleBackend } from '../backend/types.ts';
 import type { BundleIssue, SessionInfo } from './bundle-model.ts';
-import { schemaBackend } from './loader.ts';
+import { schemaBackend, yieldToBrowser } from './loader.ts';
 
 const decoder = new TextDecoder();
+/** How long a session's events are read before the browser gets a turn. */
+const SLICE_MS = 8;
 
 export interface SessionEventRow {
   line: number;
@@ -66,7 +68,16 @@ export async function loadSession(backend: BundleBackend, info: SessionInfo): Pr
         issues.push({ file: eventsFile, line: issue.line, severity: issue.problem === 'torn_tail' ? 'warning' : 'error', message: issue.message });
       },
     );
-    for await (const item of reader) events.push(item);
+    // A long session has 100k+ lines, each checked against the schema: read in slices of a few milliseconds, so
+    // stepping through the run while a session loads is not held up for the whole read.
+    let sliceStart = performance.now();
+    for await (const item of reader) {
+      events.push(item);
+      if ((events.length & 255) === 0 && performance.now() - sliceStart > SLICE_MS) {
+        await yieldToBrowser();
+        sliceStart = performance.now();
+      }
+    }
   } catch (err) {
     issues.push({ file: eventsFile, severity: 'warning', message: (err as Error).message });
   }

@@ -8,8 +8,13 @@
 // forward costs one fold and stepping back at most one checkpoint's worth.
 import { Projector, initialState, type ProjectionState, type ReducibleEvent } from '@flowtape/schema';
 
-/** The spacing of checkpoints while a trace is short. */
-export const CHECKPOINT_EVERY = 256;
+/**
+ * The spacing of checkpoints while a trace is short. Each checkpoint makes the fold after it copy what it touches,
+ * and at a spacing of 256 that doubled the cost of folding a trace as it loads (which is most of what loading
+ * costs beyond parsing the lines). At 2048 it adds a few percent; the first step back into a stretch refolds it up
+ * to the cursor once (keeping states FINE_EVERY apart on the way), the next steps fold at most FINE_EVERY - 1.
+ */
+export const CHECKPOINT_EVERY = 2048;
 /** More checkpoints than this and the spacing doubles. */
 export const MAX_CHECKPOINTS = 512;
 /**
@@ -33,11 +38,12 @@ export class TimelineBuilder {
   readonly failures: FoldFailure[] = [];
   private readonly projector: Projector;
 
-  constructor(from?: Timeline, private readonly maxCheckpoints = MAX_CHECKPOINTS) {
+  /** `every`: the spacing to start with (tests use a small one to cross checkpoints with few events). */
+  constructor(from?: Timeline, private readonly maxCheckpoints = MAX_CHECKPOINTS, every = CHECKPOINT_EVERY) {
     this.events = from ? from.events.slice() : [];
     this.lines = from ? from.lines.slice() : [];
     this.checkpoints = from ? from.checkpoints.slice() : [initialState()];
-    this.every = from ? from.every : CHECKPOINT_EVERY;
+    this.every = from ? from.every : every;
     this.projector = new Projector(from ? from.final : initialState());
   }
 

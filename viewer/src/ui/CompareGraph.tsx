@@ -2,10 +2,10 @@
 // (edges taken by a, by b, or by both), each node with its status and attempts in a and in b, and the nodes whose
 // behaviour differs marked. A click selects the node's first attempt.
 import { memo, useCallback, useMemo } from 'react';
-import { BaseEdge, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
+import { BaseEdge, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
 import { buildStructure, edgeCount, type GraphEdge, type GraphNode } from '../model/graph-view.ts';
 import { onlyIn, unionFlow, type CompareModel } from '../model/compare.ts';
-import { CardFrame, CardTitle, READ_ONLY_FLOW, StatusLine, edgePath, flowEdge } from './NodeCardParts.tsx';
+import { CardFrame, CardTitle, FlowCanvas, StatusLine, edgePath, flowEdge } from './NodeCardParts.tsx';
 
 interface SideState {
   status?: string;
@@ -106,18 +106,11 @@ export function CompareGraph({ model, selected, onSelect }: { model: CompareMode
     if (first) onSelect(first);
   }, [model, onSelect]);
   return (
-    <div className="graph cmp-graph" data-testid="compare-graph">
-      <ReactFlow<CmpCard, CmpEdge>
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        edgeTypes={edgeTypes}
-        onNodeClick={onNodeClick}
-        {...READ_ONLY_FLOW}
-      />
+    <FlowCanvas<CmpCard, CmpEdge> className="graph cmp-graph" testId="compare-graph" nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
+      onNodeClick={onNodeClick}>
       <div className="cmp-legend muted">
         path: <span className="legend-both">both</span> <span className="legend-a">only a</span> <span className="legend-b">only b</span> · <span className="differs-badge">≠</span> behaviour differs · <span className="only-badge only-b">only b</span> node of one run
       </div>
-    </div>
+    </FlowCanvas>
   );
 }

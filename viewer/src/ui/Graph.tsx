@@ -2,12 +2,12 @@
 // memoised, and per-node data objects are reused while their values are unchanged, so a cursor step only
 // re-renders the cards whose status changed.
 import { memo, useCallback, useMemo, useRef } from 'react';
-import { BaseEdge, EdgeLabelRenderer, ReactFlow, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
+import { BaseEdge, EdgeLabelRenderer, type Edge, type EdgeProps, type Node, type NodeProps } from '@xyflow/react';
 import { edgeCount, graphStructure, nodeOverlay, type GraphEdge, type GraphNode, type NodeOverlay } from '../model/graph-view.ts';
 import { useStore, useView } from './store-context.tsx';
 import { useCursorState, useFocusNode } from './hooks.ts';
 import { Shown } from './Shown.tsx';
-import { CardFrame, CardTitle, READ_ONLY_FLOW, StatusLine, edgePath, flowEdge } from './NodeCardParts.tsx';
+import { CardFrame, CardTitle, FlowCanvas, StatusLine, edgePath, flowEdge } from './NodeCardParts.tsx';
 import { revealBidi } from './bidi.ts';
 import { usageBrief, usageText } from './usage-text.ts';
 
@@ -141,16 +141,7 @@ export function Graph() {
   }, [store]);
 
   return (
-    <div className="graph" data-testid="graph">
-      <ReactFlow<CardNode, FlowEdge>
-        nodes={nodes}
-        edges={edges}
-        nodeTypes={nodeTypes}
-        edgeTypes={edgeTypes}
-        onNodeClick={onNodeClick}
-        {...READ_ONLY_FLOW}
-        onlyRenderVisibleElements
-      />
-    </div>
+    <FlowCanvas<CardNode, FlowEdge> className="graph" testId="graph" nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
+      onNodeClick={onNodeClick} onlyRenderVisibleElements />
   );
 }

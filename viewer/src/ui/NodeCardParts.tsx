@@ -1,8 +1,8 @@
 // The parts the run graph (Graph.tsx) and the compare graph (CompareGraph.tsx) draw alike: a node card's frame
-// with its connection points, its title, a status line, the edge and its path, and the canvas settings (a read-only view:
-// nothing is dragged, connected or deleted).
+// with its connection points, its title, a status line, the edge and its path, and the canvas with its settings (a
+// read-only view: nothing is dragged, connected or deleted).
 import type { ReactNode } from 'react';
-import { Handle, MarkerType, Position, getSmoothStepPath, type Edge, type EdgeProps, type ReactFlowProps } from '@xyflow/react';
+import { Handle, MarkerType, Position, ReactFlow, getSmoothStepPath, type Edge, type EdgeProps, type Node, type ReactFlowProps } from '@xyflow/react';
 import type { GraphEdge } from '../model/graph-view.ts';
 import { formatDuration } from './format.ts';
 import { Shown } from './Shown.tsx';
@@ -50,7 +50,7 @@ export function edgePath(props: EdgeProps, back: boolean): [path: string, labelX
 }
 
 /** React Flow as a read-only picture that follows the system's light or dark scheme. */
-export const READ_ONLY_FLOW = {
+const READ_ONLY_FLOW = {
   nodesDraggable: false,
   nodesConnectable: false,
   nodesFocusable: false,
@@ -67,6 +67,23 @@ export const READ_ONLY_FLOW = {
   minZoom: 0.1,
   colorMode: 'system',
 } satisfies Partial<ReactFlowProps>;
+
+/** What a graph gives its canvas: its cards and edges, how to draw them, and what a click on a card does. */
+type CanvasFlowProps<N extends Node, E extends Edge> = Pick<ReactFlowProps<N, E>, 'nodes' | 'edges' | 'nodeTypes' | 'edgeTypes' | 'onNodeClick' | 'onlyRenderVisibleElements'>;
+
+/** The graph's box with React Flow in it, read-only (READ_ONLY_FLOW), and what the graph draws beside it (a legend). */
+export function FlowCanvas<N extends Node, E extends Edge>({ className, testId, children, ...flow }: CanvasFlowProps<N, E> & {
+  className: string;
+  testId: string;
+  children?: ReactNode;
+}) {
+  return (
+    <div className={className} data-testid={testId}>
+      <ReactFlow<N, E> {...flow} {...READ_ONLY_FLOW} />
+      {children}
+    </div>
+  );
+}
 
 /** A React Flow edge along a graph edge: forward edges leave at the bottom, back edges loop round the right side. */
 export function flowEdge<T extends Record<string, unknown>, K extends string>(edge: GraphEdge, type: K, back: boolean, data: T, color: string, taken: boolean): Edge<T, K> {

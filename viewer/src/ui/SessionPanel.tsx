@@ -1,12 +1,13 @@
 // The session tab: the ACP conversation up to the cursor, the selected attempt's slice highlighted, and a
 // switch between the run's sessions. Agent text is rendered as text nodes only — never as HTML — and through
 // <Shown>, so bidi controls in it are shown instead of reordering what is read.
-import { useCallback, useEffect, useMemo, useRef } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { ConversationEntry, ErrorInfo, Step } from '@flowtape/schema';
 import type { SessionData } from '../model/sessions.ts';
 import { sessionLineType } from './EventsPanel.tsx';
 import { SessionMarks } from '../model/session-marks.ts';
+import { ConversationView, inSlice } from '../model/conversation-view.ts';
 import { useStore, useView } from './store-context.tsx';
 import { useCursorState, useFocusNode } from './hooks.ts';
 import { useAsync, type Resources } from './resources.tsx';
@@ -93,36 +94,47 @@ export function EntryView({ entry }: { entry: ConversationEntry }) {
   }
 }
 
-function inSlice(entry: ConversationEntry, step: Step | undefined): boolean {
-  if (!step) return false;
-  if (entry.attemptId !== undefined) return entry.attemptId === step.attemptId;
-  return step.turns.some((t) => t.messages && entry.index >= t.messages.from && entry.index <= t.messages.to);
-}
-
-function Conversation({ data, step, watermark }: { data: SessionData; step: Step | undefined; watermark: number }) {
-  const visible = useMemo(
-    () => (watermark === Infinity ? data.messages : data.messages.filter((m) => (m.sessionEvents?.from ?? 0) <= watermark)),
-    [data, watermark],
-  );
-  const hidden = data.messages.length - visible.length;
+/**
+ * One session's conversation. A conversation once shown stays mounted, hidden while another session is on screen:
+ * stepping often moves between attempts of different sessions, and a list mounted again would measure its 100k+
+ * entries again on each move.
+ */
+const Conversation = memo(function Conversation({ data, step, watermark, hidden: offScreen }: {
+  data: SessionData;
+  step: Step | undefined;
+  watermark: number;
+  hidden: boolean;
+}) {
+  const view = ConversationView.of(data.messages);
+  const shown = useMemo(() => view.visible(watermark), [view, watermark]);
+  const { entries, count } = shown;
+  const hidden = data.messages.length - count;
   const parentRef = useRef<HTMLDivElement>(null);
+  // Stable while the entries are: the virtualizer re-measures its whole list when the key function changes.
+  const getItemKey = useCallback((i: number) => entries[i]!.index, [entries]);
+  // The virtualizer holds every entry of `entries`, shown or not, and only the first `count` are drawn: its
+  // measurements are then made once per conversation, not again (a pass over every entry) whenever a step of the
+  // cursor shows one more.
   const virtualizer = useVirtualizer({
-    count: visible.length,
+    count: entries.length,
     getScrollElement: () => parentRef.current,
     estimateSize: () => 72,
     overscan: 6,
-    getItemKey: (i) => visible[i]!.index,
+    getItemKey,
   });
-  const firstInSlice = visible.findIndex((m) => inSlice(m, step));
+  // (getVirtualItems brings measurementsCache up to date, which the height below reads.)
+  const items = virtualizer.getVirtualItems().filter((item) => item.index < count);
+  const firstInSlice = view.firstInSlice(shown, step);
   useEffect(() => {
     if (firstInSlice >= 0) virtualizer.scrollToIndex(firstInSlice, { align: 'start' });
     // Scroll when the attempt or the conversation changes, not on every re-render.
   }, [step?.attemptId, data]);
+  if (offScreen) return <div className="conversation" ref={parentRef} style={{ display: 'none' }} />;
   return (
     <div className="conversation" ref={parentRef} data-testid="conversation">
-      <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
-        {virtualizer.getVirtualItems().map((item) => {
-          const entry = visible[item.index]!;
+      <div style={{ height: count === entries.length ? virtualizer.getTotalSize() : (virtualizer.measurementsCache[count - 1]?.end ?? 0), position: 'relative' }}>
+        {items.map((item) => {
+          const entry = entries[item.index]!;
           const hl = inSlice(entry, step);
           return (
             <div
@@ -142,11 +154,16 @@ function Conversation({ data, step, watermark }: { data: SessionData; step: Step
           );
         })}
       </div>
-      {visible.length === 0 && <div className="empty">No messages in this session yet at this point of the run.</div>}
+      {count === 0 && <div className="empty">No messages in this session yet at this point of the run.</div>}
       {hidden > 0 && <div className="muted later" data-testid="hidden-later">{hidden} later entr{hidden === 1 ? 'y' : 'ies'} after the cursor</div>}
     </div>
   );
-}
+});
+
+/** A long session's attempt ids run to thousands: joined and scanned once, not on every step of the cursor. */
+const AttemptIds = memo(function AttemptIds({ ids }: { ids: readonly string[] }) {
+  return <Shown text={ids.join(', ')} />;
+});
 
 /** A session whose agent failed before session/new succeeded: the error and the raw handshake, line by line. */
 function FailedSession({ data, error }: { data: SessionData; error: ErrorInfo }) {
@@ -190,6 +207,9 @@ export function SessionPanel() {
   const version = info ? (model.sessionVersions.get(info.sessionId) ?? 0) : 0;
   const load = useCallback((r: Resources) => r.session(info!, version), [info, version]);
   const data = useAsync(info ? `session:${info.path}@${version}` : undefined, load);
+  // Every conversation shown so far, by session directory (the latest version of each).
+  const kept = useRef(new Map<string, SessionData>()).current;
+  if (info && data.status === 'ok') kept.set(info.path, data.value);
   if (sessions.length === 0) return <div className="empty" data-testid="session-panel">This run has no ACP sessions.</div>;
   const summary = sessionId ? model.timeline.final.sessions.get(sessionId) : undefined;
   // Up to the cursor, like the conversation: every turn's usage in this session, folded by the reducer.
@@ -207,7 +227,7 @@ export function SessionPanel() {
             })}
           </select>
         </label>
-        {summary && <span className="muted">handle <Shown text={summary.handle} /> · <Shown text={summary.mode} /> · attempts <Shown text={summary.attemptIds.join(', ')} /></span>}
+        {summary && <span className="muted">handle <Shown text={summary.handle} /> · <Shown text={summary.mode} /> · attempts <AttemptIds ids={summary.attemptIds} /></span>}
         {sessionUsage && <span className="muted">usage <UsageLine usage={sessionUsage} testId="session-usage" /></span>}
         {step && step.sessionId === sessionId && <span className="slice-note">highlighted: <Shown text={step.attemptId} /></span>}
       </div>
@@ -225,12 +245,15 @@ export function SessionPanel() {
             )}
             {data.value.issues.map((i, n) => <div key={n} className={`issue ${i.severity}`}><Shown text={i.message} /></div>)}
             {failure && <FailedSession data={data.value} error={failure} />}
-            {(!failure || data.value.messages.length > 0) && (
-              <Conversation data={data.value} step={step?.sessionId === sessionId ? step : undefined} watermark={watermark} />
-            )}
           </>
         );
       })()}
+      {[...kept].map(([path, d]) => {
+        const current = data.status === 'ok' && d === data.value && !((d.binding?.error ?? summary?.error) && d.messages.length === 0);
+        return current
+          ? <Conversation key={path} data={d} step={step?.sessionId === sessionId ? step : undefined} watermark={watermark} hidden={false} />
+          : <Conversation key={path} data={d} step={undefined} watermark={Infinity} hidden />;
+      })}
     </div>
   );
 }
