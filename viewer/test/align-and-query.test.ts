@@ -29,6 +29,20 @@ test('alignByKey: repeated keys pair in order', () => {
 const user = (text: string, attemptId = 'ask#1') => ({ index: 0, role: 'user', text, content: [], attemptId }) as ConversationEntry;
 const agent = (text: string, attemptId = 'ask#1') => ({ index: 0, role: 'agent', text, content: [], attemptId }) as ConversationEntry;
 
+test('alignByKey: long conversations: the common head and tail pair first; a huge differing middle pairs in order', () => {
+  const long = Array.from({ length: 20_000 }, (_, i) => `p${i}`);
+  const inserted = [...long.slice(0, 12_345), 'px', ...long.slice(12_345)];
+  const rows = alignByKey(long, inserted);
+  assert.equal(rows.length, 20_001);
+  assert.deepEqual(rows.filter((r) => r.a === undefined || r.b === undefined), [{ b: 12_345 }]);
+  assert.deepEqual(rows.at(-1), { a: 19_999, b: 20_000 });
+  // 3,000 × 3,000 turns with no prompt in common: no 9-million-cell table, the middle is paired in order.
+  const other = Array.from({ length: 3_000 }, (_, i) => `q${i}`);
+  const middle = alignByKey(['same', ...long.slice(0, 3_000)], ['same', ...other, 'extra']);
+  assert.equal(middle.length, 3_002);
+  assert.deepEqual([middle[0], middle[1], middle.at(-1)], [{ a: 0, b: 0 }, { a: 1, b: 1 }, { b: 3_001 }]);
+});
+
 test('compareTurns: the engine\'s turns and paths; an inserted turn stands alone, a changed entry names its fields', () => {
   const a = [user('read'), agent('3 tasks'), user('sum up'), agent('build'), user('first?'), agent('build')];
   const b = [user('read'), agent('3 tasks'), user('changelog?', 'ask#2'), agent('up to date', 'ask#2'), user('sum up'), agent('BUILD'), user('first?'), agent('build')];

@@ -15,23 +15,24 @@ export interface Aligned {
   b?: number;
 }
 
+/** Past this many table cells (the unmatched middle of a × of b), the middle is paired in order instead. */
+const MAX_CELLS = 1 << 22;
+
 /**
  * Aligns two lists by their keys: the longest common subsequence of keys is paired, what lies between two paired
- * items is paired in order, the rest left on one side. Plain O(n·m) table: conversations have tens of turns, not
- * thousands.
+ * items is paired in order, the rest left on one side. The common head and tail are paired first, so two runs that
+ * differ in a few turns cost a table of those few; an O(n·m) table over a middle of more than {@link MAX_CELLS}
+ * cells (thousands of turns differing on both sides) is not built, and that middle is paired in order.
  */
 export function alignByKey(ka: readonly string[], kb: readonly string[]): Aligned[] {
-  const n = ka.length;
-  const m = kb.length;
-  const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) {
-      lcs[i]![j] = ka[i] === kb[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-    }
-  }
+  let head = 0;
+  while (head < ka.length && head < kb.length && ka[head] === kb[head]) head++;
+  let tail = 0;
+  while (tail < ka.length - head && tail < kb.length - head && ka[ka.length - 1 - tail] === kb[kb.length - 1 - tail]) tail++;
+  const n = ka.length - head - tail;
+  const m = kb.length - head - tail;
   const out: Aligned[] = [];
-  let i = 0;
-  let j = 0;
+  for (let k = 0; k < head; k++) out.push({ a: k, b: k });
   let gapA: number[] = [];
   let gapB: number[] = [];
   const flush = () => {
@@ -39,17 +40,30 @@ export function alignByKey(ka: readonly string[], kb: readonly string[]): Aligne
     gapA = [];
     gapB = [];
   };
-  while (i < n || j < m) {
-    if (i < n && j < m && ka[i] === kb[j]) {
-      flush();
-      out.push({ a: i++, b: j++ });
-    } else if (j >= m || (i < n && lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
-      gapA.push(i++);
-    } else {
-      gapB.push(j++);
+  if ((n + 1) * (m + 1) > MAX_CELLS) {
+    for (let k = 0; k < n; k++) gapA.push(head + k);
+    for (let k = 0; k < m; k++) gapB.push(head + k);
+  } else {
+    const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+    const same = (i: number, j: number) => ka[head + i] === kb[head + j];
+    for (let i = n - 1; i >= 0; i--) {
+      for (let j = m - 1; j >= 0; j--) lcs[i]![j] = same(i, j) ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+    }
+    let i = 0;
+    let j = 0;
+    while (i < n || j < m) {
+      if (i < n && j < m && same(i, j)) {
+        flush();
+        out.push({ a: head + i++, b: head + j++ });
+      } else if (j >= m || (i < n && lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
+        gapA.push(head + i++);
+      } else {
+        gapB.push(head + j++);
+      }
     }
   }
   flush();
+  for (let k = 0; k < tail; k++) out.push({ a: ka.length - tail + k, b: kb.length - tail + k });
   return out;
 }
 
