@@ -395,7 +395,8 @@ describe('live export during a run', () => {
     assert.match(down.stderr, /warning: OpenTelemetry export to .*not delivered/);
     const report = JSON.parse(down.stdout) as { bundle: string; status: string; warnings?: string[] };
     assert.equal(report.status, 'completed');
-    assert.match(report.warnings?.[0] ?? '', /2 of 2 spans not delivered/);
+    // The worker's count, or (a worker still loading when the run ended) the run's own thread: no one listens there.
+    assert.match(report.warnings?.[0] ?? '', /: (2 of 2 spans not delivered|no spans delivered) \(connect ECONNREFUSED/);
     assert.ok(existsSync(join(report.bundle, 'manifest.json')));
     collector.clear();
     const up = await runCli(['run', flowPath, '--out', join(dir.path, 'cli-runs'), '-q'], {

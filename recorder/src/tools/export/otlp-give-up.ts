@@ -9,12 +9,8 @@
 import type { Agent as HttpAgent } from 'node:http';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { UNREACHABLE_CODES } from './otlp-probe.ts';
 
-/**
- * Socket errors that say no collector is there, as the connection is made. Not ECONNRESET: a kept-alive socket the
- * collector closed while idle resets too, and the next request simply opens a new one.
- */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 type Callback = (result: ExportResult) => void;
 
@@ -73,7 +69,7 @@ export class GiveUpExporter implements SpanExporter {
     agent.createConnection = (options, callback) => {
       const socket = connect(options, callback);
       socket?.once('error', (error: NodeJS.ErrnoException) => {
-        if (error.code && UNREACHABLE.has(error.code)) this.giveUp(error);
+        if (error.code && UNREACHABLE_CODES.has(error.code)) this.giveUp(error);
       });
       return socket;
     };
