@@ -17,7 +17,8 @@ import {
 } from '@agentclientprotocol/sdk';
 import { brokenAnswer, failureError, refusalDetail, type AgentFailure } from './agent-failure.ts';
 import { authenticate, authRequired, initialize, type AgentIdentity } from './agent-handshake.ts';
-import { wireRecord, type AcpAgentOptions, type AcpTrafficRecord, type PromptOptions } from './client-options.ts';
+import { AgentObservers } from './agent-observers.ts';
+import { wireRecord, type AcpAgentOptions, type PromptOptions } from './client-options.ts';
 import { AcpError, clip } from './errors.ts';
 import { FsJail } from './fs-jail.ts';
 import { isSessionNotification, readIncomingLine } from './incoming-line.ts';
@@ -37,7 +38,6 @@ import {
   type CappedLines,
   type IncomingStream,
   type LineVerdict,
-  type Omitted,
 } from './traffic.ts';
 import { spawnWatched } from './watchdog.ts';
 
@@ -56,6 +56,7 @@ export class AcpAgent {
   private readonly connection: ClientConnection;
   private readonly options: AcpAgentOptions;
   private readonly jail: FsJail;
+  private readonly observers: AgentObservers;
   private failure: AgentFailure | undefined;
   private failureSet!: () => void;
   private readonly failed: Promise<void>;
@@ -132,6 +133,7 @@ export class AcpAgent {
   private constructor(options: AcpAgentOptions) {
     this.options = options;
     this.jail = new FsJail(options.cwd);
+    this.observers = new AgentObservers(options);
     this.failed = new Promise((resolve) => (this.failureSet = resolve));
     const env = { ...(options.inheritEnv === false ? {} : process.env), ...options.env };
     // Under the watchdog, which kills the agent's group should this process die without closing it.
@@ -143,14 +145,14 @@ export class AcpAgent {
     this.child.stdin.on('error', () => {}); // EPIPE once the agent is gone: the pending write rejects instead
     this.streamsClosed = new Promise((resolve) => this.child.once('close', () => resolve()));
     this.child.stderr.on('data', (chunk: Buffer) => this.stderrTail.keep(chunk));
-    this.stderrLines = tapLines(this.child.stderr, AGENT_OUTPUT_CAP_BYTES, (text) => this.traffic({ direction: 'stderr', text }));
+    this.stderrLines = tapLines(this.child.stderr, AGENT_OUTPUT_CAP_BYTES, (text) => this.observers.traffic({ direction: 'stderr', text }));
 
     this.incoming = tapIncoming(this.child.stdout, {
       onLine: (line) => this.onIncomingLine(line),
       onTooLong: (error: LineTooLongError) => this.protocolFailure(`agent wrote ${error.message} to stdout`),
       onEnd: () => this.onStdoutEnd(),
     }, maxLineBytes);
-    const output = tapOutgoing(this.child.stdin, (line) => this.traffic(wireRecord('outgoing', line, JSON.parse(line))));
+    const output = tapOutgoing(this.child.stdin, (line) => this.observers.traffic(wireRecord('outgoing', line, JSON.parse(line))));
 
     // The SDK answers the agent's requests through these handlers. session/update notifications never reach
     // it: onIncomingLine delivers them straight off the wire (see there).
@@ -322,13 +324,13 @@ export class AcpAgent {
     if (incoming.kind === 'garbage') {
       // Only this line of garbage is recorded (the tap stops after it), and at most the cap of it.
       const text = utf8Prefix(line, AGENT_OUTPUT_CAP_BYTES);
-      this.traffic({ direction: 'incoming', text });
+      this.observers.traffic({ direction: 'incoming', text });
       // Counted from the UTF-8 of the decoded line, with its newline: exact unless it had a CR or invalid UTF-8.
       if (text.length < line.length) this.incoming.omitted.add(Buffer.from(`${line.slice(text.length)}\n`, 'utf8'), 'cap');
       this.protocolFailure(`non-JSON line on stdout: ${JSON.stringify(clip(line, 120))}`);
       return 'stop';
     }
-    this.traffic(wireRecord('incoming', line, incoming.message));
+    this.observers.traffic(wireRecord('incoming', line, incoming.message));
     if (incoming.kind === 'not-json-rpc') {
       this.protocolFailure(`not a JSON-RPC 2.0 message on stdout: ${clip(line, 120)}`);
       return 'stop';
@@ -347,26 +349,13 @@ export class AcpAgent {
   private onSessionUpdate(notification: unknown): void {
     if (!isSessionNotification(notification)) return; // malformed: recorded as traffic, nothing to deliver
     this.turns.noteUpdate(notification);
-    this.callback(() => this.options.onUpdate?.(notification));
+    this.observers.update(notification);
   }
 
   private onPermissionRequest(request: RequestPermissionRequest): RequestPermissionResponse {
     const response = this.turns.answerPermission(request);
-    this.callback(() => this.options.onPermission?.(request, response));
+    this.observers.permission(request, response);
     return response;
-  }
-
-  private traffic(record: AcpTrafficRecord): void {
-    this.callback(() => this.options.onTraffic?.(record));
-  }
-
-  // A throwing observer must not take the connection down with it.
-  private callback(call: () => void): void {
-    try {
-      call();
-    } catch (error) {
-      process.emitWarning(`flowtape ACP observer threw: ${error instanceof Error ? error.message : String(error)}`);
-    }
   }
 
   // ---- failures and shutdown -----------------------------------------------------------------------------
@@ -426,8 +415,8 @@ export class AcpAgent {
     this.connection.close();
     this.child.stdout.destroy();
     this.child.stderr.destroy();
-    this.reportOmitted('stdout', this.incoming.omitted);
-    this.reportOmitted('stderr', this.stderrLines.omitted);
+    this.observers.omitted('stdout', this.incoming.omitted);
+    this.observers.omitted('stderr', this.stderrLines.omitted);
     untrackAgent(this);
     await this.unwatch();
   }
@@ -436,16 +425,6 @@ export class AcpAgent {
   private stopRecording(): void {
     this.incoming.stop();
     this.stderrLines.stop();
-  }
-
-  /** One summary line per stream that had output not recorded (the streams are destroyed: the counts are final). */
-  private reportOmitted(stream: 'stdout' | 'stderr', omitted: Omitted): void {
-    if (omitted.bytes === 0) return;
-    this.traffic({
-      direction: stream === 'stdout' ? 'incoming' : 'stderr',
-      text: omitted.summary(stream),
-      omitted: { bytes: omitted.bytes, lines: omitted.lines },
-    });
   }
 
   /** Kills the agent's process group at once, if it is still running (on this process's exit: live-agents.ts). */
