@@ -205,7 +205,7 @@ class WorkerObserver implements TraceObserver {
     });
     const reply = await Promise.race([this.replies, deadline]).finally(() => clearTimeout(timer));
     await this.worker.terminate().catch(() => {});
-    if (reply === 'timeout' && down) return [`OpenTelemetry export to ${this.collector!.target}: no spans delivered (${down}); export the bundle later with \`flowtape export otlp\``];
+    if (reply === 'timeout' && down) return [`OpenTelemetry export to ${this.collector!.target}: spans not delivered (${down}); export the bundle later with \`flowtape export otlp\``];
     if (reply === 'timeout') return [`OpenTelemetry live export did not finish within ${waitMs} ms: spans may be missing; export the bundle later with \`flowtape export otlp\``];
     if (reply.kind === 'failed') return [`OpenTelemetry live export failed: ${this.failure ?? reply.message}; export the bundle later with \`flowtape export otlp\``];
     liveWorkerUsage.cpuMs = reply.cpuMs;
