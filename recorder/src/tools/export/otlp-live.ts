@@ -55,8 +55,11 @@ export const liveWorkerUsage: { cpuMs?: number } = {};
 
 /** The longest the run's start waits for the export worker to be up (it goes on starting beside the run after). */
 const READY_TIMEOUT_MS = 5000;
-/** With no collector there, the longest close() waits for a worker still loading to say what it could not send. */
-const UNREACHABLE_FLUSH_MS = 1000;
+/**
+ * With no collector there, how long close() lets a worker still loading answer (it rarely can: then the warning has
+ * no count, and the run is not kept waiting for one).
+ */
+const UNREACHABLE_FLUSH_MS = 100;
 
 /**
  * The observer for one bundle. A bad endpoint or protocol the caller gave is refused here, before the run starts
