@@ -373,12 +373,13 @@ describe('live export during a run', () => {
     const port = await closedPort();
     const result = await record(flow, {}, {
       cwd: dir.path, bundleDir: join(dir.path, 'live-down'), agentCommand: agent,
-      // Each request gives up after 1 s; the end of the run waits as long as the worker needs to load and say so.
+      // Each request gives up at the refused connection; with no one listening, the end waits at most 1 s for the worker.
       otlp: { endpoint: `http://127.0.0.1:${port}`, protocol: 'http/json', timeoutMs: 1000, flushTimeoutMs: PATIENT },
     });
     assert.equal(result.status, 'completed', JSON.stringify(result.error));
     assert.equal(result.warnings.length, 1, result.warnings.join('\n'));
-    assert.match(result.warnings[0]!, /OpenTelemetry export to http:\/\/127\.0\.0\.1:\d+\/v1\/traces .*: \d+ of \d+ spans not delivered/);
+    // The worker's count; or, when it was still loading as the run ended (a busy machine), no count: no one listens there.
+    assert.match(result.warnings[0]!, /OpenTelemetry export to http:\/\/127\.0\.0\.1:\d+\/v1\/traces .*: (\d+ of \d+ )?spans not delivered/);
     const manifest = readJson<{ status: string; complete: boolean; warnings?: string[] }>(join(result.bundleDir, 'manifest.json'));
     assert.equal(manifest.status, 'completed');
     assert.equal(manifest.complete, true);
@@ -395,7 +396,8 @@ describe('live export during a run', () => {
     assert.match(down.stderr, /warning: OpenTelemetry export to .*not delivered/);
     const report = JSON.parse(down.stdout) as { bundle: string; status: string; warnings?: string[] };
     assert.equal(report.status, 'completed');
-    assert.match(report.warnings?.[0] ?? '', /2 of 2 spans not delivered/);
+    // The worker's count, or (a worker still loading when the run ended) the run's own thread: no one listens there.
+    assert.match(report.warnings?.[0] ?? '', /: (2 of 2 )?spans not delivered \(connect ECONNREFUSED/);
     assert.ok(existsSync(join(report.bundle, 'manifest.json')));
     collector.clear();
     const up = await runCli(['run', flowPath, '--out', join(dir.path, 'cli-runs'), '-q'], {

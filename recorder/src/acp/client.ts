@@ -6,28 +6,28 @@ import { stat } from 'node:fs/promises';
 import {
   client as clientApp,
   ndJsonStream,
-  PROTOCOL_VERSION,
   RequestError,
   type AgentCapabilities,
   type AuthMethod,
   type ClientConnection,
-  type InitializeResponse,
   type McpServer,
   type NewSessionResponse,
-  type PromptResponse,
   type RequestPermissionRequest,
   type RequestPermissionResponse,
-  type SessionNotification,
-  type ToolKind,
 } from '@agentclientprotocol/sdk';
-import { AUTH_HINT, chooseAuthMethod, describeMethods } from './auth.ts';
-import { wireRecord, type AcpAgentOptions, type AcpTrafficRecord, type PromptOptions } from './client-options.ts';
-import { AcpError, clip, renderData } from './errors.ts';
+import { brokenAnswer, failureError, refusalDetail, type AgentFailure } from './agent-failure.ts';
+import { authenticate, authRequired, initialize, type AgentIdentity } from './agent-handshake.ts';
+import { AgentObservers } from './agent-observers.ts';
+import { wireRecord, type AcpAgentOptions, type PromptOptions } from './client-options.ts';
+import { AcpError, clip } from './errors.ts';
 import { FsJail } from './fs-jail.ts';
-import { decidePermission, DEFAULT_PERMISSION_POLICY } from './permissions.ts';
-import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
-import { delay, interruption, settle, type Settled } from './settle.ts';
+import { isSessionNotification, readIncomingLine } from './incoming-line.ts';
+import { killAllAgentsSync, trackAgent, untrackAgent } from './live-agents.ts';
+import { signalGroup } from './process.ts';
+import { SessionTurns } from './session-turns.ts';
+import { delay, interruption, settle } from './settle.ts';
 import { StderrTail } from './stderr-tail.ts';
+import { stopAgentProcess } from './stop-agent.ts';
 import {
   AGENT_OUTPUT_CAP_BYTES,
   LineTooLongError,
@@ -38,36 +38,26 @@ import {
   type CappedLines,
   type IncomingStream,
   type LineVerdict,
-  type Omitted,
 } from './traffic.ts';
-import { turnInFlight, type TurnInFlight } from './turn-in-flight.ts';
 import { spawnWatched } from './watchdog.ts';
 
 export { AcpError, type AcpErrorCode } from './errors.ts';
 export type { PermissionPolicy } from './permissions.ts';
 export type { AcpAgentOptions, AcpTrafficRecord, PromptOptions } from './client-options.ts';
 
-type Failure =
-  | { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null }
-  | { kind: 'protocol'; detail: string }
-  | { kind: 'closed' };
-
 const maxLineBytes = 32 * 1024 * 1024;
 /** How long a refusal waits for stderr lines the agent wrote just before it. */
 const stderrSettleMs = 50;
-/** ACP's JSON-RPC error code for "authentication required". */
-const AUTH_REQUIRED = -32000;
-const live = new Set<AcpAgent>();
-let exitHookInstalled = false;
 
 export class AcpAgent {
-  private info: { agentInfo?: { name: string; version?: string; title?: string }; protocolVersion: number; agentCapabilities?: AgentCapabilities; authMethods: AuthMethod[] } = { protocolVersion: 0, authMethods: [] };
+  private info: AgentIdentity = { protocolVersion: 0, authMethods: [] };
 
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly connection: ClientConnection;
   private readonly options: AcpAgentOptions;
   private readonly jail: FsJail;
-  private failure: Failure | undefined;
+  private readonly observers: AgentObservers;
+  private failure: AgentFailure | undefined;
   private failureSet!: () => void;
   private readonly failed: Promise<void>;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -78,10 +68,7 @@ export class AcpAgent {
   private readonly stderrLines: CappedLines;
   private readonly incoming: IncomingStream;
   private readonly streamsClosed: Promise<void>;
-  private readonly toolKinds = new Map<string, ToolKind>();
-  private readonly cancelling = new Map<string, number>();
-  /** The prompt in flight per ACP session, so a permission answer can cancel its turn. */
-  private readonly turns = new Map<string, TurnInFlight>();
+  private readonly turns: SessionTurns;
   private stdoutEnded = false;
   /** Unregisters the agent's group from the watchdog (which kills it should this process die first). */
   private readonly unwatch: () => Promise<void>;
@@ -146,6 +133,7 @@ export class AcpAgent {
   private constructor(options: AcpAgentOptions) {
     this.options = options;
     this.jail = new FsJail(options.cwd);
+    this.observers = new AgentObservers(options);
     this.failed = new Promise((resolve) => (this.failureSet = resolve));
     const env = { ...(options.inheritEnv === false ? {} : process.env), ...options.env };
     // Under the watchdog, which kills the agent's group should this process die without closing it.
@@ -157,14 +145,14 @@ export class AcpAgent {
     this.child.stdin.on('error', () => {}); // EPIPE once the agent is gone: the pending write rejects instead
     this.streamsClosed = new Promise((resolve) => this.child.once('close', () => resolve()));
     this.child.stderr.on('data', (chunk: Buffer) => this.stderrTail.keep(chunk));
-    this.stderrLines = tapLines(this.child.stderr, AGENT_OUTPUT_CAP_BYTES, (text) => this.traffic({ direction: 'stderr', text }));
+    this.stderrLines = tapLines(this.child.stderr, AGENT_OUTPUT_CAP_BYTES, (text) => this.observers.traffic({ direction: 'stderr', text }));
 
     this.incoming = tapIncoming(this.child.stdout, {
       onLine: (line) => this.onIncomingLine(line),
       onTooLong: (error: LineTooLongError) => this.protocolFailure(`agent wrote ${error.message} to stdout`),
       onEnd: () => this.onStdoutEnd(),
     }, maxLineBytes);
-    const output = tapOutgoing(this.child.stdin, (line) => this.traffic(wireRecord('outgoing', line, JSON.parse(line))));
+    const output = tapOutgoing(this.child.stdin, (line) => this.observers.traffic(wireRecord('outgoing', line, JSON.parse(line))));
 
     // The SDK answers the agent's requests through these handlers. session/update notifications never reach
     // it: onIncomingLine delivers them straight off the wire (see there).
@@ -178,9 +166,16 @@ export class AcpAgent {
         return {};
       });
     this.connection = app.connect(ndJsonStream(output, this.incoming.readable, { maxMessageBytes: maxLineBytes }));
+    this.turns = new SessionTurns({
+      connection: this.connection,
+      cancelGraceMs: options.cancelGraceMs ?? 3_000,
+      permissionPolicy: options.permissionPolicy,
+      assertUsable: (method) => this.assertUsable(method),
+      toAcpError: (error, method) => this.toAcpError(error, method),
+      asAuthRequired: (error, method) => this.asAuthRequired(error, method),
+    });
     void this.connection.closed.then(() => this.onConnectionClosed());
-    live.add(this);
-    installExitHook();
+    trackAgent(this);
   }
 
   /**
@@ -191,13 +186,12 @@ export class AcpAgent {
     const method = 'session/new';
     let response: NewSessionResponse;
     try {
-      response = await this.request<NewSessionResponse>(method, this.options.requestTimeoutMs ?? 60_000, () =>
-        this.connection.agent.request('session/new', { cwd, mcpServers }));
+      response = await this.send<NewSessionResponse>(method, () => this.connection.agent.request('session/new', { cwd, mcpServers }));
     } catch (error) {
       throw this.asAuthRequired(error, method);
     }
     if (typeof response?.sessionId !== 'string' || response.sessionId === '') {
-      throw this.brokenAnswer(method, 'an answer without a sessionId');
+      throw brokenAnswer(method, 'an answer without a sessionId');
     }
     return { sessionId: response.sessionId };
   }
@@ -221,62 +215,23 @@ export class AcpAgent {
 
   /** Continues the agent's session `sessionId` with `via` (see `continuation`); rejects like newSession. */
   async continueSession(via: 'session/resume' | 'session/load', sessionId: string, cwd: string, mcpServers: McpServer[] = []): Promise<void> {
-    await this.request(via, this.options.requestTimeoutMs ?? 60_000, () =>
+    await this.send(via, () =>
       via === 'session/resume'
         ? this.connection.agent.request('session/resume', { sessionId, cwd, mcpServers })
         : this.connection.agent.request('session/load', { sessionId, cwd, mcpServers }));
   }
 
-  /**
-   * ACP's auth_required (-32000) from an agent flowtape did not log in: the refusal says which methods the agent
-   * offers and how to pick one. No stderr here: the line already says what to do, and real agents' startup logs
-   * would push it past a readable length. Any other error is returned as it is.
-   */
+  /** ACP's auth_required from an agent flowtape did not log in, as the refusal that says how to (agent-handshake.ts). */
   private asAuthRequired(error: unknown, method: string): unknown {
-    if (!(error instanceof AcpError) || error.rpcCode !== AUTH_REQUIRED || this.authenticatedWith !== undefined) return error;
-    const how = this.info.authMethods.length === 0
-      ? 'it offers no auth method flowtape can use: log in with the agent itself first'
-      : `it offers ${describeMethods(this.info.authMethods)}; ${AUTH_HINT}`;
-    return new AcpError(
-      'auth_required',
-      `agent refused ${method}: ${clip(error.rpcMessage ?? 'Authentication required')}: the agent needs a login; ${how}${this.refusalDetail(error.rpcData, false)}`,
-      { method, rpcCode: error.rpcCode, rpcMessage: error.rpcMessage, rpcData: error.rpcData },
-    );
+    return this.authenticatedWith === undefined ? authRequired(error, method, this.info.authMethods, (rpcData) => this.refusalDetail(rpcData, false)) : error;
   }
 
   /**
    * Sends one text prompt and resolves with the agent's stop reason once the turn is over, and the answer's
    * `usage` exactly as sent (not checked: the caller keeps what is valid).
    */
-  async prompt(sessionId: string, text: string, options: PromptOptions = {}): Promise<{ stopReason: string; usage?: unknown }> {
-    const method = 'session/prompt';
-    this.assertUsable(method);
-    const { signal, timeoutMs } = options;
-    if (signal?.aborted) throw new AcpError('cancelled', 'prompt cancelled before it was sent', { method });
-    const response = this.connection.agent.request('session/prompt', { sessionId, prompt: [{ type: 'text', text }] });
-    response.catch(() => {});
-    const answer = settle(response);
-    const interrupt = interruption(signal, timeoutMs);
-    const turn = turnInFlight(answer, options.permissionPolicy);
-    this.turns.set(sessionId, turn);
-    try {
-      const first = await Promise.race([answer, interrupt.promise, turn.cancelledByPolicy]);
-      // The policy cancelled the turn (session/cancel is sent): whatever the agent answers now ends it that way.
-      if (first.kind === 'policy' || turn.policyDetail !== undefined) {
-        return await this.cancelTurn(sessionId, answer, 'policy', timeoutMs, turn.policyDetail);
-      }
-      // Some agents (claude-code-acp) only ask for a login when prompted: the same line as for session/new.
-      // JSON-RPC's -32000 is also any server error: on a prompt it counts only when the agent says it is about a login.
-      if (first.kind === 'error') {
-        const error = await this.toAcpError(first.error, method);
-        throw /auth|log ?in|credential/i.test(error.rpcMessage ?? '') ? this.asAuthRequired(error, method) : error;
-      }
-      if (first.kind === 'value') return await this.finishTurn(first.value, method);
-      return await this.cancelTurn(sessionId, answer, first.kind, timeoutMs);
-    } finally {
-      interrupt.dispose();
-      if (this.turns.get(sessionId) === turn) this.turns.delete(sessionId);
-    }
+  prompt(sessionId: string, text: string, options: PromptOptions = {}): Promise<{ stopReason: string; usage?: unknown }> {
+    return this.turns.prompt(sessionId, text, options);
   }
 
   /**
@@ -304,50 +259,18 @@ export class AcpAgent {
   }
 
   private async initialize(): Promise<void> {
-    const method = 'initialize';
-    const response = await this.request<InitializeResponse>(method, this.options.requestTimeoutMs ?? 60_000, () =>
-      this.connection.agent.request('initialize', {
-        protocolVersion: PROTOCOL_VERSION,
-        clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: false },
-        clientInfo: this.options.clientInfo ?? { name: 'flowtape', version: '0.1.0' },
-      }));
-    if (typeof response?.protocolVersion !== 'number') throw this.brokenAnswer(method, 'an answer without a protocolVersion');
-    const info = response.agentInfo;
-    this.info = {
-      protocolVersion: response.protocolVersion,
-      authMethods: response.authMethods ?? [],
-      ...(response.agentCapabilities ? { agentCapabilities: response.agentCapabilities } : {}),
-      ...(info && typeof info.name === 'string'
-        ? { agentInfo: { name: info.name, ...(info.version ? { version: info.version } : {}), ...(info.title ? { title: info.title } : {}) } }
-        : {}),
-    };
+    this.info = await initialize(this.connection, this.send, this.options.clientInfo);
   }
 
-  /** Sends `authenticate` when a method is named or the environment points at exactly one (auth.ts). */
   private async authenticate(): Promise<void> {
-    const env = { ...(this.options.inheritEnv === false ? {} : process.env), ...this.options.env };
-    const choice = chooseAuthMethod(this.info.authMethods, this.options.authMethodId, env);
-    if (choice.kind === 'none') return;
-    if (choice.kind === 'refuse') throw new AcpError('auth_required', choice.message, { method: 'authenticate' });
-    const method = 'authenticate';
-    try {
-      await this.request(method, this.options.requestTimeoutMs ?? 60_000, () =>
-        this.connection.agent.request('authenticate', { methodId: choice.methodId }));
-    } catch (error) {
-      if (error instanceof AcpError && error.code === 'rpc_error') {
-        const how = choice.source === 'option' ? 'as asked' : 'chosen from the environment';
-        throw new AcpError(
-          'auth_required',
-          `agent refused authenticate with ${choice.methodId} (${how}): ${clip(error.rpcMessage ?? '')}${this.refusalDetail(error.rpcData)}`,
-          { method, rpcCode: error.rpcCode, rpcMessage: error.rpcMessage, rpcData: error.rpcData },
-        );
-      }
-      throw error;
-    }
-    this.authenticatedWith = choice.methodId;
+    this.authenticatedWith = await authenticate(this.connection, this.send, this.info.authMethods, this.options, (rpcData) => this.refusalDetail(rpcData));
   }
 
   // ---- requests ------------------------------------------------------------------------------------------
+
+  /** A request with the client's limit for answers other than a prompt's. */
+  private readonly send = <T>(method: string, request: () => Promise<T>): Promise<T> =>
+    this.request<T>(method, this.options.requestTimeoutMs ?? 60_000, request);
 
   /** Sends a request with a time limit, mapping every failure to an AcpError. */
   private async request<T>(method: string, timeoutMs: number, send: () => Promise<T>): Promise<T> {
@@ -363,60 +286,6 @@ export class AcpAgent {
     } finally {
       interrupt.dispose();
     }
-  }
-
-  private async finishTurn(response: PromptResponse, method: string): Promise<{ stopReason: string; usage?: unknown }> {
-    if (typeof response?.stopReason !== 'string') throw this.brokenAnswer(method, 'an answer without a stopReason');
-    const usage = (response as { usage?: unknown }).usage; // ACP's `usage` on the answer is still unstable: not in the stable type
-    return usage === undefined || usage === null ? { stopReason: response.stopReason } : { stopReason: response.stopReason, usage };
-  }
-
-  /**
-   * Sends `session/cancel`; until the prompt is answered, the session's permission requests are answered `cancelled`
-   * (as ACP requires of a client that cancelled).
-   */
-  private sendCancel(sessionId: string, answer: Promise<Settled<PromptResponse>>): void {
-    this.cancelling.set(sessionId, (this.cancelling.get(sessionId) ?? 0) + 1);
-    void answer.then(() => {
-      const count = (this.cancelling.get(sessionId) ?? 1) - 1;
-      if (count > 0) this.cancelling.set(sessionId, count);
-      else this.cancelling.delete(sessionId);
-    });
-    this.connection.agent.notify('session/cancel', { sessionId }).catch(() => {});
-  }
-
-  private async cancelTurn(
-    sessionId: string,
-    answer: Promise<Settled<PromptResponse>>,
-    reason: 'aborted' | 'timeout' | 'policy',
-    timeoutMs: number | undefined,
-    policyDetail?: string,
-  ): Promise<never> {
-    const method = 'session/prompt';
-    // A policy cancel was sent when the permission request came.
-    if (reason !== 'policy') this.sendCancel(sessionId, answer);
-    const grace = this.options.cancelGraceMs ?? 3_000;
-    const limit = interruption(undefined, grace);
-    const outcome = await Promise.race([answer, limit.promise]).finally(() => limit.dispose());
-
-    if (outcome.kind === 'error' && !(outcome.error instanceof RequestError)) throw await this.toAcpError(outcome.error, method);
-    let stopReason: string | undefined;
-    let after: string;
-    if (outcome.kind === 'value') {
-      stopReason = String(outcome.value?.stopReason);
-      after = `the agent stopped with ${stopReason}`;
-    } else if (outcome.kind === 'error') {
-      after = `the agent answered with an error: ${clip((outcome.error as Error).message)}`;
-    } else {
-      after = `the agent did not answer session/cancel within ${grace} ms`;
-    }
-    if (reason === 'timeout') {
-      throw new AcpError('timeout', `agent did not finish session/prompt within ${timeoutMs} ms; ${after}`, { method, stopReason });
-    }
-    if (reason === 'policy') {
-      throw new AcpError('permission_cancelled', `${policyDetail}, so flowtape cancelled the turn (session/cancel); ${after}`, { method, stopReason });
-    }
-    throw new AcpError('cancelled', `prompt cancelled; ${after}`, { method, stopReason });
   }
 
   /** Maps a rejected request to an AcpError: the agent's JSON-RPC error, or why the connection broke. */
@@ -437,58 +306,32 @@ export class AcpAgent {
     if (this.failure) throw this.failureError(method, true);
   }
 
-  private brokenAnswer(method: string, what: string): AcpError {
-    return new AcpError('protocol_error', `agent sent ${what} to ${method}`, { method });
-  }
-
   private failureError(method: string, before: boolean): AcpError {
-    const failure = this.failure ?? { kind: 'closed' as const };
-    if (failure.kind === 'closed') {
-      return new AcpError('agent_exited', before ? `agent is closed; cannot send ${method}` : `agent was closed during ${method}`, { method });
-    }
-    if (failure.kind === 'protocol') {
-      const what = before ? `agent was shut down after a protocol error; cannot send ${method}` : `agent protocol error during ${method}`;
-      return new AcpError('protocol_error', `${what}: ${failure.detail}`, { method });
-    }
-    const how = failure.signal ? `was killed by ${failure.signal}` : `exited with code ${failure.code}`;
-    const hint = this.stderrTail.hint();
-    const text = before ? `agent ${how}; cannot send ${method}` : `agent ${how} during ${method}`;
-    return new AcpError('agent_exited', hint ? `${text} (stderr: ${hint})` : text, {
-      method, exitCode: failure.code, signal: failure.signal,
-    });
+    return failureError(this.failure, method, before, this.failure?.kind === 'exit' ? this.stderrTail.hint() : undefined);
   }
 
-  /**
-   * The end of a refusal's message, " (data: …) (stderr: …)": a short rendering of the JSON-RPC error's `data` and
-   * the last lines of the agent's stderr, where a real agent often says why (claude-code-acp's "Internal error"
-   * had its cause, "cannot be used with root/sudo privileges", only there).
-   */
+  /** The end of a refusal's message: the error's data and, unless `withStderr` is false, the agent's last stderr. */
   private refusalDetail(rpcData: unknown, withStderr = true): string {
-    const data = renderData(rpcData);
-    const hint = withStderr ? this.stderrTail.hint() : undefined;
-    return `${data ? ` (data: ${data})` : ''}${hint ? ` (stderr: ${hint})` : ''}`;
+    return refusalDetail(rpcData, withStderr ? this.stderrTail.hint() : undefined);
   }
 
   // ---- incoming traffic ----------------------------------------------------------------------------------
 
   private onIncomingLine(line: string): LineVerdict {
-    if (line.trim() === '') return 'skip';
+    const incoming = readIncomingLine(line);
+    if (incoming.kind === 'blank') return 'skip';
     const usable = this.failure?.kind !== 'protocol';
-    let message: unknown;
-    try {
-      message = JSON.parse(line);
-    } catch {
+    if (incoming.kind === 'garbage') {
       // Only this line of garbage is recorded (the tap stops after it), and at most the cap of it.
       const text = utf8Prefix(line, AGENT_OUTPUT_CAP_BYTES);
-      this.traffic({ direction: 'incoming', text });
+      this.observers.traffic({ direction: 'incoming', text });
       // Counted from the UTF-8 of the decoded line, with its newline: exact unless it had a CR or invalid UTF-8.
       if (text.length < line.length) this.incoming.omitted.add(Buffer.from(`${line.slice(text.length)}\n`, 'utf8'), 'cap');
       this.protocolFailure(`non-JSON line on stdout: ${JSON.stringify(clip(line, 120))}`);
       return 'stop';
     }
-    this.traffic(wireRecord('incoming', line, message));
-    const m = message as { jsonrpc?: unknown; method?: unknown; id?: unknown };
-    if (typeof message !== 'object' || message === null || Array.isArray(message) || m.jsonrpc !== '2.0') {
+    this.observers.traffic(wireRecord('incoming', line, incoming.message));
+    if (incoming.kind === 'not-json-rpc') {
       this.protocolFailure(`not a JSON-RPC 2.0 message on stdout: ${clip(line, 120)}`);
       return 'stop';
     }
@@ -496,7 +339,7 @@ export class AcpAgent {
     // session/update is delivered here, in wire order and exactly as sent (checked for shape only, so update
     // kinds newer than the SDK pass through): every update is delivered before anything that follows it on
     // the wire is handled, such as the prompt's answer or a permission request about the tool call.
-    if (m.method === 'session/update' && !('id' in m)) {
+    if (incoming.kind === 'session-update') {
       this.onSessionUpdate((JSON.parse(line) as { params?: unknown }).params); // a copy: observers may keep both
       return 'skip';
     }
@@ -505,54 +348,19 @@ export class AcpAgent {
 
   private onSessionUpdate(notification: unknown): void {
     if (!isSessionNotification(notification)) return; // malformed: recorded as traffic, nothing to deliver
-    const update = notification.update;
-    if ((update.sessionUpdate === 'tool_call' || update.sessionUpdate === 'tool_call_update') && update.kind) {
-      this.toolKinds.set(`${notification.sessionId}\u0000${update.toolCallId}`, update.kind);
-    }
-    this.callback(() => this.options.onUpdate?.(notification));
+    this.turns.noteUpdate(notification);
+    this.observers.update(notification);
   }
 
   private onPermissionRequest(request: RequestPermissionRequest): RequestPermissionResponse {
-    const cancelled: RequestPermissionResponse = { outcome: { outcome: 'cancelled' } };
-    let response = cancelled;
-    if (!this.cancelling.has(request.sessionId)) {
-      const turn = this.turns.get(request.sessionId);
-      const decision = decidePermission(
-        turn?.policy ?? this.options.permissionPolicy ?? DEFAULT_PERMISSION_POLICY,
-        request,
-        this.toolKinds.get(`${request.sessionId}\u0000${request.toolCall?.toolCallId}`),
-      );
-      if (decision.kind === 'answer') response = decision.response;
-      else {
-        // No answer the policy allows: cancel the turn for real — session/cancel goes out before this answer — rather
-        // than answer `cancelled` to a turn that goes on.
-        if (turn && turn.policyDetail === undefined) {
-          turn.policyDetail = decision.detail;
-          this.sendCancel(request.sessionId, turn.answer);
-          turn.stop();
-        }
-      }
-    }
-    this.callback(() => this.options.onPermission?.(request, response));
+    const response = this.turns.answerPermission(request);
+    this.observers.permission(request, response);
     return response;
-  }
-
-  private traffic(record: AcpTrafficRecord): void {
-    this.callback(() => this.options.onTraffic?.(record));
-  }
-
-  // A throwing observer must not take the connection down with it.
-  private callback(call: () => void): void {
-    try {
-      call();
-    } catch (error) {
-      process.emitWarning(`flowtape ACP observer threw: ${error instanceof Error ? error.message : String(error)}`);
-    }
   }
 
   // ---- failures and shutdown -----------------------------------------------------------------------------
 
-  private setFailure(failure: Failure): void {
+  private setFailure(failure: AgentFailure): void {
     if (this.failure) return;
     this.failure = failure;
     this.failureSet();
@@ -598,39 +406,18 @@ export class AcpAgent {
 
   private async shutdown(force: boolean): Promise<void> {
     this.setFailure({ kind: 'closed' });
-    const pid = this.child.pid;
-    const grace = this.options.closeGraceMs ?? 2_000;
-    if (pid !== undefined) {
-      if (!this.exitInfo) {
-        this.child.stdin.end();
-        if (force || !(await this.waitForExit(grace))) {
-          // It did not stop when asked: the session is over, what it writes now is not recorded.
-          this.stopRecording();
-          signalGroup(pid, 'SIGTERM');
-          if (!(await this.waitForExit(grace))) {
-            signalGroup(pid, 'SIGKILL');
-            await this.waitForExit(5_000);
-          }
-        }
-      }
-      // The leader is gone; anything left in its group (its children) goes too.
-      if (isGroupAlive(pid)) {
-        this.stopRecording();
-        signalGroup(pid, 'SIGTERM');
-        if (!(await waitUntilGone(() => isGroupAlive(pid), grace))) signalGroup(pid, 'SIGKILL');
-        await waitUntilGone(() => isGroupAlive(pid), 2_000);
-      }
-      // What the agent wrote before it exited may still be in the pipes: read it (bounded: a process outside the
-      // group may hold them open), then nothing more is recorded.
-      await Promise.race([this.streamsClosed, delay(Math.min(grace, 1_000))]);
-    }
+    await stopAgentProcess(
+      { child: this.child, hasExited: () => this.exitInfo !== undefined, exited: this.exited, streamsClosed: this.streamsClosed, stopRecording: () => this.stopRecording() },
+      force,
+      this.options.closeGraceMs ?? 2_000,
+    );
     this.stopRecording();
     this.connection.close();
     this.child.stdout.destroy();
     this.child.stderr.destroy();
-    this.reportOmitted('stdout', this.incoming.omitted);
-    this.reportOmitted('stderr', this.stderrLines.omitted);
-    live.delete(this);
+    this.observers.omitted('stdout', this.incoming.omitted);
+    this.observers.omitted('stderr', this.stderrLines.omitted);
+    untrackAgent(this);
     await this.unwatch();
   }
 
@@ -640,41 +427,13 @@ export class AcpAgent {
     this.stderrLines.stop();
   }
 
-  /** One summary line per stream that had output not recorded (the streams are destroyed: the counts are final). */
-  private reportOmitted(stream: 'stdout' | 'stderr', omitted: Omitted): void {
-    if (omitted.bytes === 0) return;
-    this.traffic({
-      direction: stream === 'stdout' ? 'incoming' : 'stderr',
-      text: omitted.summary(stream),
-      omitted: { bytes: omitted.bytes, lines: omitted.lines },
-    });
-  }
-
-  private async waitForExit(ms: number): Promise<boolean> {
-    if (this.exitInfo) return true;
-    const limit = interruption(undefined, ms);
-    const result = await Promise.race([this.exited.then(() => true), limit.promise.then(() => false)]);
-    limit.dispose();
-    return result;
+  /** Kills the agent's process group at once, if it is still running (on this process's exit: live-agents.ts). */
+  killSync(): void {
+    if (this.child.pid !== undefined && !this.exitInfo) signalGroup(this.child.pid, 'SIGKILL');
   }
 
   /** @internal Kills every agent still running when this process exits (synchronous, last resort). */
   static killAllSync(): void {
-    for (const agent of live) {
-      if (agent.child.pid !== undefined && !agent.exitInfo) signalGroup(agent.child.pid, 'SIGKILL');
-    }
+    killAllAgentsSync();
   }
 }
-
-function isSessionNotification(value: unknown): value is SessionNotification {
-  const v = value as { sessionId?: unknown; update?: { sessionUpdate?: unknown } } | null;
-  return typeof v === 'object' && v !== null && typeof v.sessionId === 'string'
-    && typeof v.update === 'object' && v.update !== null && typeof v.update.sessionUpdate === 'string';
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => AcpAgent.killAllSync());
-}
-

@@ -1,20 +1,21 @@
 // ACP nodes: one agent process per flowtape session. Shared sessions (same handle, agent and cwd) live for the
 // whole run; isolated ones for one attempt. Every raw message is forwarded as `acp.traffic`; every agent is
 // closed when its attempt (isolated) or the run (shared) ends — also on failure, timeout and cancellation.
-import { resolve } from 'node:path';
-import type { SessionNotification } from '@agentclientprotocol/sdk';
-import { contentText } from '@flowtape/schema';
 import type { TurnUsage } from '@flowtape/schema';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
 import { DEFAULT_PERMISSION_POLICY } from '../acp/permissions.ts';
+import { agentArgv, mcpServersFor, nodeCwd } from './acp-node-config.ts';
+import { agentError, checkMcpSupport, promptToText } from './acp-node-errors.ts';
+import { agentIdentity, collect, trafficEvent, type Session } from './acp-node-session.ts';
+import { runTurn } from './acp-node-turn.ts';
+import { agentLabel } from './command.ts';
 import type { AcpNodeDefinition, AgentCommand, FlowDefinition, FlowNodeContext, PermissionPolicy } from './definition.ts';
-import { agentLabel, splitCommand } from './command.ts';
 import { NodeError, toErrorInfo } from './errors.ts';
 import type { LifecycleEvent } from './lifecycle.ts';
-import { parseMcpServers, type McpServer } from './mcp-servers.ts';
-import { UsageMeter } from './usage-meter.ts';
-import { agentError, checkMcpSupport, keepsSession, promptToText } from './acp-node-errors.ts';
+import type { McpServer } from './mcp-servers.ts';
 import type { RecordedSession } from './recorded-sessions.ts';
+import { untilAborted } from './until-aborted.ts';
+import { UsageMeter } from './usage-meter.ts';
 
 export { checkRecordedSessions, type RecordedSession } from './recorded-sessions.ts';
 
@@ -45,30 +46,6 @@ export interface AcpNodeHost {
   sessionId(index: number, handle: string): string;
   /** Emits a run-level event (acp.traffic), dropped once the run has ended. */
   emit(event: LifecycleEvent): void;
-}
-
-interface Session {
-  /** Decided once the agent is started when a recorded session may be continued ('' until then). */
-  sessionId: string;
-  readonly handle: string;
-  readonly key: string;
-  readonly mode: 'shared' | 'isolated';
-  readonly argv: string[];
-  readonly cwd: string;
-  readonly mcpServers: McpServer[];
-  agent: AcpAgent | undefined;
-  acpSessionId: string;
-  /** The attempt the traffic belongs to (undefined between turns). */
-  attemptId: string | undefined;
-  text: string;
-  collecting: boolean;
-  /** Traffic held back while `sessionId` is undecided (the handshake of an agent continuing a recorded session). */
-  held?: AcpTrafficRecord[];
-  continued?: 'session/resume' | 'session/load';
-  replaces?: { sessionId: string; reason: string };
-  /** Whether session.bound was emitted (continued/replaces are told once). */
-  boundOnce?: boolean;
-  readonly usage: UsageMeter;
 }
 
 export class AcpNodeRunner {
@@ -119,12 +96,12 @@ export class AcpNodeRunner {
   async execute(node: AcpNodeDefinition, attempt: AcpAttempt, context: FlowNodeContext): Promise<unknown> {
     const isolated = node.session?.isolated === true;
     const handle = node.session?.handle ?? (isolated ? 'isolated' : 'main');
-    const argv = this.resolveAgent(node, attempt.nodeId, handle);
-    const cwd = await this.resolveCwd(node, context);
+    const argv = agentArgv(this.host, node, attempt.nodeId, handle);
+    const cwd = await nodeCwd(this.host, node, context);
     const promptText = promptToText(typeof node.prompt === 'string' ? node.prompt : await node.prompt(context), attempt.nodeId);
     const policy = node.permissionPolicy ?? this.host.flow.permissionPolicy ?? this.host.permissionPolicy ?? DEFAULT_PERMISSION_POLICY;
     const auth = node.auth ?? this.host.flow.auth ?? this.host.auth;
-    const mcpServers = this.mcpServersFor(node, attempt.nodeId);
+    const mcpServers = mcpServersFor(this.host, node, attempt.nodeId);
     // Nodes share a session only when everything the session was opened with is the same.
     const key = JSON.stringify([handle, cwd, auth ?? '', argv, mcpServers]);
 
@@ -152,7 +129,7 @@ export class AcpNodeRunner {
       reused,
       agentCommand: argv,
       cwd,
-      ...(agent.agentInfo ? { agent: { name: agent.agentInfo.name, ...(agent.agentInfo.version ? { version: agent.agentInfo.version } : {}) } } : {}),
+      ...agentIdentity(agent),
       protocolVersion: agent.protocolVersion,
       ...(agent.authMethodId !== undefined ? { authMethodId: agent.authMethodId } : {}),
       ...(session.continued !== undefined && session.boundOnce !== true ? { continued: session.continued } : {}),
@@ -162,7 +139,7 @@ export class AcpNodeRunner {
     session.boundOnce = true;
     try {
       // Like acpx: the node sees the agent's text trimmed (the trace keeps it as sent).
-      const text = (await this.turn(session, promptText, attempt, policy)).trim();
+      const text = (await runTurn(session, promptText, attempt, policy, (s) => this.discard(s))).trim();
       if (!node.parse) return text;
       try {
         return await node.parse(text, context);
@@ -187,35 +164,6 @@ export class AcpNodeRunner {
     for (const agent of this.agents) this.closing.add(agent.close().catch(() => {}));
     this.agents.clear();
     await within(Promise.allSettled([...this.closing, ...discarding]), 15_000);
-  }
-
-  private resolveAgent(node: AcpNodeDefinition, nodeId: string, handle: string): string[] {
-    const fromProfile = node.profile !== undefined ? this.host.agents?.[node.profile] : undefined;
-    const chosen = node.agentCommand ?? fromProfile ?? this.host.flow.agentCommand ?? this.host.agentCommand;
-    const command = this.host.agentFor ? this.host.agentFor(handle, chosen === undefined ? undefined : splitCommand(chosen)) : chosen;
-    const argv = command === undefined ? [] : splitCommand(command);
-    if (argv.length === 0 || argv[0] === '') {
-      const profile = node.profile !== undefined ? ` (profile "${node.profile}" is not configured)` : '';
-      throw new NodeError(
-        'agent_not_configured',
-        `node "${nodeId}": no agent command${profile}: set agentCommand on the node or the flow, or pass an agent (--agent)`,
-      );
-    }
-    return argv;
-  }
-
-  /** The node's servers, else the flow's, else the run's: a list replaces the one below it, never merges. */
-  private mcpServersFor(node: AcpNodeDefinition, nodeId: string): McpServer[] {
-    const own = node.mcpServers ?? this.host.flow.mcpServers;
-    if (own === undefined) return this.host.mcpServers ?? [];
-    const parsed = parseMcpServers(own);
-    if ('problem' in parsed) throw new NodeError('invalid_mcp_servers', `node "${nodeId}": ${parsed.problem}`);
-    return parsed.servers;
-  }
-
-  private async resolveCwd(node: AcpNodeDefinition, context: FlowNodeContext): Promise<string> {
-    const cwd = typeof node.cwd === 'function' ? await node.cwd(context) : node.cwd;
-    return cwd === undefined ? this.host.cwd : resolve(this.host.cwd, cwd);
   }
 
   private async open(
@@ -297,7 +245,7 @@ export class AcpNodeRunner {
         mode: spec.mode,
         agentCommand: spec.argv,
         cwd: spec.cwd,
-        ...(agent?.agentInfo ? { agent: { name: agent.agentInfo.name, ...(agent.agentInfo.version ? { version: agent.agentInfo.version } : {}) } } : {}),
+        ...agentIdentity(agent),
         ...(agent?.protocolVersion !== undefined ? { protocolVersion: agent.protocolVersion } : {}),
         ...(spec.mcpServers.length > 0 ? { mcpServers: spec.mcpServers } : {}),
         // Shortened like the attempt's outcome will be, so both say the same.
@@ -356,54 +304,6 @@ export class AcpNodeRunner {
     for (const record of held) this.traffic(session, record);
   }
 
-  private async turn(session: Session, prompt: string, attempt: AcpAttempt, policy: PermissionPolicy): Promise<string> {
-    const agent = session.agent!;
-    session.attemptId = attempt.attemptId;
-    session.text = '';
-    session.collecting = true;
-    session.usage.startTurn();
-    attempt.openTurn = { sessionId: session.sessionId, text: () => session.text, usage: () => session.usage.finishTurn() };
-    attempt.emit({ type: 'acp.prompt_sent', nodeId: attempt.nodeId, attemptId: attempt.attemptId, sessionId: session.sessionId, prompt });
-    let stopReason: string | null = null;
-    let promptUsage: unknown;
-    let failure: unknown;
-    try {
-      // The node's own policy, even in a session another node opened with another one.
-      ({ stopReason, usage: promptUsage } = await agent.prompt(session.acpSessionId, prompt, { signal: attempt.signal, permissionPolicy: policy }));
-    } catch (error) {
-      failure = error;
-    }
-    session.collecting = false;
-    session.attemptId = undefined;
-    attempt.openTurn = undefined;
-    const response = session.text;
-    const usage = session.usage.finishTurn(promptUsage);
-    if (failure !== undefined) {
-      const error = agentError(failure, agent.agentInfo?.name ?? agentLabel(session.argv), attempt.nodeId);
-      stopReason = failure instanceof AcpError ? (failure.stopReason ?? null) : null;
-      attempt.emit({
-        type: 'acp.turn_finished',
-        nodeId: attempt.nodeId,
-        attemptId: attempt.attemptId,
-        sessionId: session.sessionId,
-        stopReason,
-        response,
-        error: { message: error.message, code: error.code, name: 'AcpError' },
-        ...(usage ? { usage } : {}),
-      });
-      if (!keepsSession(failure, agent)) await this.discard(session);
-      throw error;
-    }
-    attempt.emit({
-      type: 'acp.turn_finished', nodeId: attempt.nodeId, attemptId: attempt.attemptId, sessionId: session.sessionId, stopReason, response,
-      ...(usage ? { usage } : {}),
-    });
-    if (stopReason === 'cancelled') {
-      throw new NodeError('turn_cancelled', `node "${attempt.nodeId}": the agent ended the turn as cancelled without being asked to`);
-    }
-    return response;
-  }
-
   /** Forgets a session and closes its agent (tracked, so close() waits for it). */
   private async discard(session: Session, options: { force?: boolean } = {}): Promise<void> {
     if (this.shared.get(session.key) === session) this.shared.delete(session.key);
@@ -426,44 +326,6 @@ export class AcpNodeRunner {
       session.held.push(record);
       return;
     }
-    this.host.emit({
-      type: 'acp.traffic',
-      sessionId: session.sessionId,
-      ...(session.attemptId !== undefined ? { attemptId: session.attemptId } : {}),
-      direction: record.direction,
-      ...(record.message !== undefined ? { message: record.message } : {}),
-      ...(record.raw !== undefined ? { raw: record.raw } : {}),
-      ...(record.json !== undefined ? { json: record.json } : {}),
-      ...(record.text !== undefined ? { text: record.text } : {}),
-      ...(record.omitted !== undefined ? { omitted: record.omitted } : {}),
-    });
+    this.host.emit(trafficEvent(session, record));
   }
-}
-
-function collect(session: Session, notification: SessionNotification): void {
-  const update = notification.update;
-  // Usage counts between turns too (a late cost update, or the baseline of a loaded session).
-  if (update.sessionUpdate === 'usage_update') session.usage.onUpdate(update as unknown as Record<string, unknown>);
-  if (!session.collecting) return;
-  // The same rule as record.json's, so the node output and the record agree (a resource link is a Markdown link).
-  if (update.sessionUpdate === 'agent_message_chunk') session.text += contentText(update.content);
-}
-
-/** Rejects with the signal's reason as soon as it aborts (the underlying work goes on; callers clean it up). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise((resolvePromise, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolvePromise(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
 }

@@ -5,6 +5,7 @@ import { NodeContext, type Attempt, type RunScope } from './attempt.ts';
 import { commandText } from './command.ts';
 import type { FunctionActionNodeDefinition, ShellActionNodeDefinition } from './definition.ts';
 import { NodeError, toErrorInfo } from './errors.ts';
+import type { LifecycleEvent } from './lifecycle.ts';
 import { runShellCommand, type ShellActionExecution, type ShellRunner } from './shell.ts';
 
 /** What an action node reads from its run. */
@@ -27,32 +28,14 @@ export async function runFunctionAction(host: ActionHost, node: FunctionActionNo
   try {
     output = await node.run(new NodeContext(host.run, attempt));
   } catch (error) {
-    if (attempt.openAction && !attempt.settled) {
-      attempt.openAction = undefined;
-      attempt.emit({
-        type: 'action.completed',
-        nodeId: attempt.nodeId,
-        attemptId: attempt.attemptId,
-        actionType: 'function',
-        ok: false,
-        durationMs: Math.max(0, host.now() - startedAt),
-        error: toErrorInfo(attempt.interrupted?.error ?? error, 'action_failed', host.withStack),
-      });
-    }
+    completeAction(host, attempt, startedAt, { actionType: 'function', ok: false, error: toErrorInfo(attempt.interrupted?.error ?? error, 'action_failed', host.withStack) });
     throw error;
   }
-  if (attempt.openAction && !attempt.settled) {
-    attempt.openAction = undefined;
-    attempt.emit({
-      type: 'action.completed',
-      nodeId: attempt.nodeId,
-      attemptId: attempt.attemptId,
-      actionType: 'function',
-      ok: !attempt.interrupted,
-      durationMs: Math.max(0, host.now() - startedAt),
-      ...(attempt.interrupted ? { error: toErrorInfo(attempt.interrupted.error, attempt.interrupted.outcome) } : { output }),
-    });
-  }
+  completeAction(host, attempt, startedAt, {
+    actionType: 'function',
+    ok: !attempt.interrupted,
+    ...(attempt.interrupted ? { error: toErrorInfo(attempt.interrupted.error, attempt.interrupted.outcome) } : { output }),
+  });
   return output;
 }
 
@@ -80,18 +63,7 @@ export async function runShellAction(host: ActionHost, node: ShellActionNodeDefi
       ? await host.shellRunner(exec, { cwd, signal: attempt.signal, nodeId: attempt.nodeId, attemptId: attempt.attemptId })
       : await runShellCommand(exec, { cwd, signal: attempt.signal });
   } catch (error) {
-    if (attempt.openAction && !attempt.settled) {
-      attempt.openAction = undefined;
-      attempt.emit({
-        type: 'action.completed',
-        nodeId: attempt.nodeId,
-        attemptId: attempt.attemptId,
-        actionType: 'shell',
-        ok: false,
-        durationMs: Math.max(0, host.now() - startedAt),
-        error: toErrorInfo(error, 'spawn_failed'),
-      });
-    }
+    completeAction(host, attempt, startedAt, { actionType: 'shell', ok: false, error: toErrorInfo(error, 'spawn_failed') });
     throw error;
   }
   const shown = commandText(exec.command, args);
@@ -105,27 +77,34 @@ export async function runShellAction(host: ActionHost, node: ShellActionNodeDefi
     failure = new NodeError('exit_code', `shell: "${shown}" exited with code ${result.exitCode}${hint ? `: ${hint}` : ''}`);
   }
   const summary = { exitCode: result.exitCode, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
-  if (attempt.openAction && !attempt.settled) {
-    attempt.openAction = undefined;
-    attempt.emit({
-      type: 'action.completed',
-      nodeId: attempt.nodeId,
-      attemptId: attempt.attemptId,
-      actionType: 'shell',
-      ok: failure === undefined,
-      durationMs: Math.max(0, host.now() - startedAt),
-      exitCode: result.exitCode,
-      signal: result.signal,
-      stdout: result.stdout,
-      stderr: result.stderr,
-      ...(failure ? { error: toErrorInfo(failure, 'shell_failed') } : {}),
-    });
-  }
+  completeAction(host, attempt, startedAt, {
+    actionType: 'shell',
+    ok: failure === undefined,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    ...(failure ? { error: toErrorInfo(failure, 'shell_failed') } : {}),
+  });
   if (failure) {
     failure.output = summary;
     throw failure;
   }
   return node.parse ? await node.parse(result, context) : summary;
+}
+
+type ActionCompleted = Extract<LifecycleEvent, { type: 'action.completed' }>;
+
+/**
+ * Emits the action's action.completed, unless the attempt closed it already (interrupted meanwhile: the run closes
+ * the open action before the attempt's outcome) or has its outcome.
+ */
+function completeAction(host: ActionHost, attempt: Attempt, startedAt: number, completed: Omit<ActionCompleted, 'type' | 'nodeId' | 'attemptId' | 'durationMs'>): void {
+  if (!attempt.openAction || attempt.settled) return;
+  attempt.openAction = undefined;
+  // In the order the events always had: their payload is written as it comes.
+  const { actionType, ok, ...rest } = completed;
+  attempt.emit({ type: 'action.completed', nodeId: attempt.nodeId, attemptId: attempt.attemptId, actionType, ok, durationMs: Math.max(0, host.now() - startedAt), ...rest });
 }
 
 function lastLine(text: string): string | undefined {

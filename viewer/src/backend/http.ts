@@ -1,5 +1,6 @@
 // Bundles served by `flowtape view` (viewer/server/serve.ts): files under /files/<run>/, a listing at
 // /api/list, byte ranges for live tailing.
+import { encodePath, FetchedFiles } from './fetched-files.ts';
 import type { BundleBackend } from './types.ts';
 
 export interface ServerInfo {
@@ -37,16 +38,13 @@ export async function fetchServerInfo(): Promise<ServerInfo | undefined> {
   }
 }
 
-function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
-}
-
-export class HttpBackend implements BundleBackend {
+export class HttpBackend extends FetchedFiles implements BundleBackend {
   readonly live = true;
   private readonly base: string;
 
   /** `run` is the bundle's path below the served root ('' when the server serves one bundle). */
   constructor(readonly run: string, readonly label: string = run || 'bundle') {
+    super();
     this.base = run === '' ? '/files/' : `/files/${encodePath(run)}/`;
   }
 
@@ -60,21 +58,11 @@ export class HttpBackend implements BundleBackend {
     return ((await res.json()) as { files: string[] }).files;
   }
 
-  private async get(path: string, init?: RequestInit): Promise<Response | undefined> {
+  protected async get(path: string, init?: RequestInit): Promise<Response | undefined> {
     const res = await fetch(this.base + encodePath(path), { cache: 'no-store', ...init });
     if (res.status === 404) return undefined;
     if (!res.ok && res.status !== 416) throw new Error(`${path}: HTTP ${res.status}`);
     return res;
-  }
-
-  async read(path: string): Promise<Uint8Array | undefined> {
-    const res = await this.get(path);
-    return res ? new Uint8Array(await res.arrayBuffer()) : undefined;
-  }
-
-  async stream(path: string): Promise<ReadableStream<Uint8Array> | undefined> {
-    const res = await this.get(path);
-    return res?.body ?? undefined;
   }
 
   async readFrom(path: string, offset: number): Promise<Uint8Array | undefined> {

@@ -1,6 +1,7 @@
 // Bundles published as a static site by `flowtape view --static` (recorder/src/tools/static-site.ts): the built app,
 // a site index (flowtape-site.json) and each bundle's files, fetched over plain HTTP from any static host. Every URL
 // is relative to the page, so the site works under any path prefix (a bucket sub-folder, a CI artifact link).
+import { encodePath, FetchedFiles } from './fetched-files.ts';
 import type { BundleBackend } from './types.ts';
 
 /** The <meta name> the site writer adds to index.html; its content is the site index's relative URL. */
@@ -64,18 +65,15 @@ export async function fetchSiteIndex(url: string): Promise<SiteIndex> {
   return value;
 }
 
-function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
-}
-
 /** One bundle of a static site. Not live: a published bundle does not grow, so the loader never polls it. */
-export class StaticBackend implements BundleBackend {
+export class StaticBackend extends FetchedFiles implements BundleBackend {
   readonly live = false;
   readonly label: string;
   private readonly base: URL;
   private readonly files: Set<string>;
 
   constructor(indexUrl: string, readonly bundle: SiteBundle) {
+    super();
     this.label = bundle.id;
     this.base = new URL(`${encodePath(bundle.path.replace(/\/+$/, ''))}/`, indexUrl);
     this.files = new Set(bundle.files);
@@ -89,7 +87,7 @@ export class StaticBackend implements BundleBackend {
     return [...this.files].sort();
   }
 
-  private async get(path: string): Promise<Response | undefined> {
+  protected async get(path: string): Promise<Response | undefined> {
     // The index lists every file: no request for one it does not have (a host may answer those with a 200 page).
     if (!this.files.has(path)) return undefined;
     // Revalidate: a site published again at the same address must not be read half from the old one.
@@ -97,16 +95,6 @@ export class StaticBackend implements BundleBackend {
     if (res.status === 404) return undefined;
     if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
     return res;
-  }
-
-  async read(path: string): Promise<Uint8Array | undefined> {
-    const res = await this.get(path);
-    return res ? new Uint8Array(await res.arrayBuffer()) : undefined;
-  }
-
-  async stream(path: string): Promise<ReadableStream<Uint8Array> | undefined> {
-    const res = await this.get(path);
-    return res?.body ?? undefined;
   }
 
   async readFrom(path: string, offset: number): Promise<Uint8Array | undefined> {

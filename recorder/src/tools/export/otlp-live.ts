@@ -15,6 +15,7 @@ import { BUNDLE_FILES } from '@flowtape/schema';
 import type { TraceObserver } from '../../bundle/recorder.ts';
 import type { SpanStreamOptions } from './otlp-stream.ts';
 import { NdjsonTail } from './otlp-tail.ts';
+import { unreachableReason } from './otlp-probe.ts';
 import { describeTarget, OtlpConfigError, protocolOf, tracesUrl } from './otlp-target.ts';
 
 export interface LiveOtlpOptions extends SpanStreamOptions {
@@ -54,6 +55,11 @@ export const liveWorkerUsage: { cpuMs?: number } = {};
 
 /** The longest the run's start waits for the export worker to be up (it goes on starting beside the run after). */
 const READY_TIMEOUT_MS = 5000;
+/**
+ * With no collector there, how long close() lets a worker still loading answer (it rarely can: then the warning has
+ * no count, and the run is not kept waiting for one).
+ */
+const UNREACHABLE_FLUSH_MS = 100;
 
 /**
  * The observer for one bundle. A bad endpoint or protocol the caller gave is refused here, before the run starts
@@ -69,8 +75,12 @@ export async function createLiveOtlp(bundleDir: string, options: LiveOtlpOptions
   if (options.exporter || options.inThread) return inThreadObserver(bundleDir, options);
   const { exporter: _e, inThread: _i, ...plain } = options;
   const faults = Object.keys(liveWorkerFaults).length > 0 ? { faults: { ...liveWorkerFaults } } : {};
-  const observer = new WorkerObserver({ bundleDir, options: { ...plain, env: { ...env } }, ...faults }, options.batchDelayMs ?? 1000, options.flushTimeoutMs ?? 2000);
-  await observer.started(READY_TIMEOUT_MS);
+  const url = options.file ? undefined : tracesUrl(options, env);
+  const collector = url ? { url, target: describeTarget(options, env) } : undefined;
+  const observer = new WorkerObserver({ bundleDir, options: { ...plain, env: { ...env } }, ...faults }, options.batchDelayMs ?? 1000, options.flushTimeoutMs ?? 2000, collector);
+  // No collector there: the run need not wait for the worker to load (close() asks again).
+  const unreachable = url ? unreachableReason(url).then((reason) => (reason ? Promise.resolve() : new Promise<void>(() => {}))) : undefined;
+  await observer.started(READY_TIMEOUT_MS, unreachable);
   return observer;
 }
 
@@ -131,17 +141,22 @@ class WorkerObserver implements TraceObserver {
   private failure: string | undefined;
   private readonly replies: Promise<Exclude<LiveWorkerReply, { kind: 'ready' }>>;
   private readonly ready: Promise<void>;
+  private isUp = false;
 
   constructor(
     data: LiveWorkerData,
     private readonly batchDelayMs: number,
     private readonly flushTimeoutMs: number,
+    /** The collector's URL and how to name it, to ask whether anyone listens there (an OTLP/HTTP target). */
+    private readonly collector: { url: string; target: string } | undefined,
   ) {
     this.worker = startWorker(data);
     // The worker never keeps the process alive: a run that ends without close() still exits.
     this.worker.unref();
     let isReady: () => void;
-    this.ready = new Promise((resolve) => (isReady = resolve));
+    this.ready = new Promise<void>((resolve) => (isReady = resolve)).then(() => {
+      this.isUp = true;
+    });
     this.replies = new Promise((resolve) => {
       this.worker.on('message', (reply: LiveWorkerReply) => {
         if (reply.kind === 'ready') isReady();
@@ -163,13 +178,13 @@ class WorkerObserver implements TraceObserver {
    * code (and, from the TypeScript sources, tsx's loader thread) takes a few hundred ms of CPU: done before the
    * run's first node, it is a one-off cost at the start rather than a burst competing with the run's nodes.
    */
-  async started(timeoutMs: number): Promise<void> {
+  async started(timeoutMs: number, unreachable?: Promise<void>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
       timer.unref();
     });
-    await Promise.race([this.ready, deadline]).finally(() => clearTimeout(timer));
+    await Promise.race([this.ready, deadline, ...(unreachable ? [unreachable] : [])]).finally(() => clearTimeout(timer));
   }
 
   onCommitted(): void {
@@ -184,13 +199,17 @@ class WorkerObserver implements TraceObserver {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.worker.postMessage({ kind: 'close' } satisfies LiveWorkerMessage);
+    // A worker still loading would first load, then find no one to send to: with no collector there, do not wait.
+    const down = !this.isUp && this.collector ? await unreachableReason(this.collector.url) : undefined;
+    const waitMs = down ? UNREACHABLE_FLUSH_MS : this.flushTimeoutMs + 3000;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.flushTimeoutMs + 3000);
+      timer = setTimeout(() => resolve('timeout'), waitMs);
     });
     const reply = await Promise.race([this.replies, deadline]).finally(() => clearTimeout(timer));
     await this.worker.terminate().catch(() => {});
-    if (reply === 'timeout') return [`OpenTelemetry live export did not finish within ${this.flushTimeoutMs + 3000} ms: spans may be missing; export the bundle later with \`flowtape export otlp\``];
+    if (reply === 'timeout' && down) return [`OpenTelemetry export to ${this.collector!.target}: spans not delivered (${down}); export the bundle later with \`flowtape export otlp\``];
+    if (reply === 'timeout') return [`OpenTelemetry live export did not finish within ${waitMs} ms: spans may be missing; export the bundle later with \`flowtape export otlp\``];
     if (reply.kind === 'failed') return [`OpenTelemetry live export failed: ${this.failure ?? reply.message}; export the bundle later with \`flowtape export otlp\``];
     liveWorkerUsage.cpuMs = reply.cpuMs;
     return this.failure ? [...reply.warnings, `OpenTelemetry live export: ${this.failure}`] : reply.warnings;
