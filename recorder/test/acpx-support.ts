@@ -49,10 +49,10 @@ export async function recordWithAcpx(root: string, name: string, flow: FlowDefin
   const runner = new FlowRunner({
     resolveAgent: () => ({
       agentName: options.agentName ?? 'scripted',
-      agentCommand: agent[0]!,
-      // acpx runs agentArgv as the whole argv (its first item is the program) when it is given. Without a wrapper the
-      // scripted agent's bin runs by its shebang; with one, the wrapper must be the program, or it never runs.
-      agentArgv: slow ? agent : agent.slice(1),
+      // As acpx fills a binding from an argv itself: agentArgv is the whole argv (acpx runs it as given, program
+      // first, so a wrapper must be its first item) and agentCommand the same argv as one string.
+      agentCommand: agent.join(' '),
+      agentArgv: agent,
       cwd: root,
     }),
     permissionMode: 'approve-all',

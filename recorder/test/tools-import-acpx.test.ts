@@ -19,6 +19,7 @@ import { MapBackend } from '../../viewer/src/backend/types.ts';
 import { loadBundle } from '../../viewer/src/model/loader.ts';
 
 let root = '';
+const scriptedAgentBin = fileURLToPath(new URL('../bin/flowtape-scripted-agent.js', import.meta.url));
 const savedHome = process.env.HOME;
 
 before(async () => {
@@ -171,6 +172,9 @@ test('an ACP run of acpx against the scripted agent keeps its sessions, turns an
     ],
   );
   assert.equal(byId.get('review#1')!.sessionId, draft.sessionId, 'both turns are in the one shared session');
+  // The agent's command is the argv acpx ran, once: acpx's binding holds it both as agentArgv and as one string.
+  const binding = JSON.parse(await readFile(join(output, 'sessions', draft.sessionId!, 'binding.json'), 'utf8')) as { agentCommand: string[] };
+  assert.deepEqual(binding.agentCommand, [process.execPath, scriptedAgentBin, '--script', join(root, 'acp.agent.json')]);
   // It opens in the viewer: its model loader reads it without an issue, sessions included.
   const files = new Map<string, () => Promise<Uint8Array>>();
   const disk = new FsBundleBackend(output);

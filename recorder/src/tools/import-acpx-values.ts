@@ -92,10 +92,12 @@ export function isIsolatedSession(session: SessionData): boolean {
   return session.id.startsWith('isolated-') || key.startsWith('isolated::');
 }
 
-/** The agent's argv from acpx's binding: its command line (split on spaces) and then its argv. */
+/**
+ * The agent's argv from acpx's binding. acpx runs `agentArgv` as the whole argv when it has one (program first) and
+ * then writes `agentCommand` as that same argv rendered to one string, so the two must not be joined: that doubled
+ * the program. Without `agentArgv`, `agentCommand` is the command line, split on spaces.
+ */
 export function acpxAgentCommand(binding: Json): string[] {
-  return [
-    ...(str(binding.agentCommand)?.split(/\s+/).filter(Boolean) ?? []),
-    ...(Array.isArray(binding.agentArgv) ? binding.agentArgv.map(String) : []),
-  ];
+  if (Array.isArray(binding.agentArgv) && binding.agentArgv.length > 0) return binding.agentArgv.map(String);
+  return str(binding.agentCommand)?.split(/\s+/).filter(Boolean) ?? [];
 }
