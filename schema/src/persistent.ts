@@ -74,8 +74,9 @@ export class PVec<T> {
 
   push(value: T, edit?: Edit): PVec<T> {
     const index = this.length;
-    // Full at this depth: grow a level, the old root becomes the first child.
-    if (index === WIDTH ** (this.shift / BITS + 1)) {
+    // Full at this depth: grow a level, the old root becomes the first child. (A shift, not `**`: this runs on
+    // every push; a vector of 2^31 items cannot be built in a JS heap.)
+    if (index === WIDTH << this.shift) {
       const root = new Node(edit, [this.root]);
       return this.with(setIn(root, this.shift + BITS, index, value, edit), this.shift + BITS, index + 1, edit);
     }
@@ -111,16 +112,19 @@ function setIn(node: Node, shift: number, index: number, value: unknown, edit: E
   else target.slots[slot] = setIn((node.slots[slot] as Node | undefined) ?? EMPTY_NODE, shift - BITS, index, value, edit);
   return target;
 }
-
 /**
  * An immutable string-keyed map that remembers insertion order: keys live in a PVec (order), values in a hash trie
- * whose leaves are small buckets (`[tag0, key0, value0, tag1, key1, value1, …]`, see `find`). The trie is one level deep for small maps and
- * gains a level each time the map grows 32-fold (a rebuild whose cost is spread over those insertions), so small
- * maps stay cheap to update and large ones keep short buckets.
+ * whose leaves are small buckets. The trie is one level deep for small maps and gains a level each time the map
+ * grows 32-fold (a rebuild whose cost is spread over those insertions), so small maps stay cheap to update and
+ * large ones keep short buckets.
+ *
+ * Trie nodes and buckets are plain arrays carrying their owner token in a fixed slot (a trie node: 32 children,
+ * then the token; a bucket: the token, then `tag, key, value` triples), not objects wrapping an array: a long fold
+ * spends most of its map time waiting on memory, and every wrapper was one more dependent load on the way down.
  */
 export class PMap<V> {
   private constructor(
-    private root: Node,
+    private root: Trie,
     private depth: number,
     private order: PVec<string>,
     private readonly edit: Edit,
@@ -136,16 +140,16 @@ export class PMap<V> {
 
   get(key: string): V | undefined {
     const hash = hashString(key);
-    const bucket = this.bucket(hash);
-    if (!bucket) return undefined;
-    const i = find(bucket.slots, hash, key);
-    return i === -1 ? undefined : (bucket.slots[i + 1] as V);
+    const bucket = bucketOf(this.root, this.depth, hash);
+    if (bucket === undefined) return undefined;
+    const i = find(bucket, hash >>> 2, key);
+    return i === -1 ? undefined : (bucket[i + 1] as V);
   }
 
   has(key: string): boolean {
     const hash = hashString(key);
-    const bucket = this.bucket(hash);
-    return bucket !== undefined && find(bucket.slots, hash, key) !== -1;
+    const bucket = bucketOf(this.root, this.depth, hash);
+    return bucket !== undefined && find(bucket, hash >>> 2, key) !== -1;
   }
 
   set(key: string, value: V, edit?: Edit): PMap<V> {
@@ -162,29 +166,33 @@ export class PMap<V> {
     return this.put(key, value, undefined, ADD, edit);
   }
 
+  /**
+   * Finds `key` first and computes the new value (an `update` that throws, or an ADD of a key that is there,
+   * changes nothing), then walks down again owning the path: the second walk finds the nodes in cache.
+   */
   private put(key: string, value: V | undefined, update: Updater | undefined, mode: Mode, edit: Edit): PMap<V> | undefined {
-    added = false;
-    const root = insert(this.root, 0, this.depth, hashString(key), key, value, update, mode, edit);
-    if (root === undefined) return undefined;
-    if (!added) return this.with(root, this.depth, this.order, edit);
-    const stored = update === undefined ? value : this.valueIn(root, key);
+    const hash = hashString(key);
+    const tag = hash >>> 2;
+    const found = bucketOf(this.root, this.depth, hash);
+    const at = found === undefined ? -1 : find(found, tag, key);
+    if (at !== -1 && mode === ADD) return undefined;
+    const next = update === undefined ? value : update(at === -1 ? undefined : found![at + 1]);
+    const root = ownTrie(this.root, edit);
+    if (at !== -1) {
+      const { trie, slot } = pathTo(root, this.depth, hash, edit);
+      const bucket = ownBucket(trie[slot] as Bucket, edit);
+      bucket[at + 1] = next;
+      trie[slot] = bucket;
+      return this.with(root, this.depth, this.order, edit);
+    }
+    place(root, this.depth, hash, key, next, edit);
     const order = this.order.push(key, edit);
-    if (order.size <= MAX_LOAD * WIDTH ** this.depth) return this.with(root, this.depth, order, edit);
+    if (order.size <= MAX_LOAD * CAPACITY[this.depth]!) return this.with(root, this.depth, order, edit);
     // Grow a level: re-insert every entry with one more level of hash bits.
     const grownEdit = edit ?? {};
-    let grown = EMPTY_NODE;
-    for (const k of order) grown = insert(grown, 0, this.depth + 1, hashString(k), k, k === key ? stored : this.get(k), undefined, SET, grownEdit)!;
+    const grown = ownTrie(undefined, grownEdit);
+    for (const k of order) place(grown, this.depth + 1, hashString(k), k, k === key ? next : this.get(k), grownEdit);
     return this.with(grown, this.depth + 1, order, edit);
-  }
-
-  /** The value of `key` in a trie of this map's depth. */
-  private valueIn(root: Node, key: string): V | undefined {
-    const hash = hashString(key);
-    let node: Node | undefined = root;
-    for (let level = 0; level < this.depth && node; level++) node = node.slots[(hash >>> (level * BITS)) & MASK] as Node | undefined;
-    if (!node) return undefined;
-    const i = find(node.slots, hash, key);
-    return i === -1 ? undefined : (node.slots[i + 1] as V);
   }
 
   keys(): IterableIterator<string> {
@@ -199,14 +207,8 @@ export class PMap<V> {
     for (const key of this.order) yield [key, this.get(key) as V];
   }
 
-  private bucket(hash: number): Node | undefined {
-    let node: Node | undefined = this.root;
-    for (let level = 0; level < this.depth && node; level++) node = node.slots[(hash >>> (level * BITS)) & MASK] as Node | undefined;
-    return node;
-  }
-
   /** This map changed in place when `edit` owns it, else a new one. */
-  private with(root: Node, depth: number, order: PVec<string>, edit: Edit): PMap<V> {
+  private with(root: Trie, depth: number, order: PVec<string>, edit: Edit): PMap<V> {
     if (edit === undefined || this.edit !== edit) return new PMap<V>(root, depth, order, edit);
     this.root = root;
     this.depth = depth;
@@ -215,8 +217,13 @@ export class PMap<V> {
   }
 }
 
-const EMPTY_MAP = new (PMap as unknown as new (root: Node, depth: number, order: PVec<string>, edit: Edit) => PMap<unknown>)(
-  EMPTY_NODE,
+/** A trie node: 32 children (a node one level down, or a bucket at the last level), then its owner token. */
+type Trie = unknown[];
+/** A bucket: its owner token, then `tag, key, value` for each entry (see `find`). */
+type Bucket = unknown[];
+
+const EMPTY_MAP = new (PMap as unknown as new (root: Trie, depth: number, order: PVec<string>, edit: Edit) => PMap<unknown>)(
+  new Array(WIDTH + 1),
   1,
   PVec.empty(),
   undefined,
@@ -228,72 +235,83 @@ const EMPTY_MAP = new (PMap as unknown as new (root: Node, depth: number, order:
  * run spends its time on (cache misses and garbage collection), not the scan.
  */
 const MAX_LOAD = 16;
+/** Buckets of a trie `depth` levels deep (WIDTH ** depth, looked up: `**` on every insert showed in profiles). */
+const CAPACITY = Array.from({ length: 8 }, (_, depth) => WIDTH ** depth);
 
 type Updater = (current: unknown) => unknown;
 const SET = 0;
 const ADD = 1;
 type Mode = typeof SET | typeof ADD;
 
-/** Whether the last `insert` added a key (rather than replacing a value): saves an allocation per call. */
-let added = false;
+/** The bucket `hash` falls in, or undefined when no key of this map does. */
+function bucketOf(root: Trie, depth: number, hash: number): Bucket | undefined {
+  let node: unknown[] | undefined = root;
+  for (let level = 0; level < depth && node !== undefined; level++) node = node[(hash >>> (level * BITS)) & MASK] as unknown[] | undefined;
+  return node;
+}
 
-/**
- * `node` (a trie node at `level`, or a bucket at `depth`) with `key` set to `value`, or to `update(current)` when
- * `update` is given; undefined when `mode` is ADD and the key is there (nothing is changed). The new value is
- * computed before anything is changed, so an `update` that throws leaves every node as it was.
- */
-function insert(
-  node: Node | undefined,
-  level: number,
-  depth: number,
-  hash: number,
-  key: string,
-  value: unknown,
-  update: Updater | undefined,
-  mode: Mode,
-  edit: Edit,
-): Node | undefined {
-  if (level === depth) {
-    const bucket = node ?? EMPTY_NODE;
-    const slots = bucket.slots;
-    const i = find(slots, hash, key);
-    if (i !== -1) {
-      if (mode === ADD) return undefined;
-      const next = update === undefined ? value : update(slots[i + 1]);
-      const target = editable(bucket, edit);
-      target.slots[i + 1] = next;
-      return target;
-    }
-    const next = update === undefined ? value : update(undefined);
-    added = true;
-    const target = editable(bucket, edit);
-    target.slots.push(tagOf(hash), key, next);
-    return target;
+/** `trie` if `edit` owns it, else an owned copy of it (or a new empty node for none). */
+function ownTrie(trie: Trie | undefined, edit: Edit): Trie {
+  if (trie === undefined) {
+    const made = new Array(WIDTH + 1);
+    made[WIDTH] = edit;
+    return made;
   }
-  const trie = node ?? EMPTY_NODE;
-  const slot = (hash >>> (level * BITS)) & MASK;
-  const child = insert(trie.slots[slot] as Node | undefined, level + 1, depth, hash, key, value, update, mode, edit);
-  if (child === undefined) return undefined;
-  if (child === trie.slots[slot]) return trie; // changed in place all the way down
-  const target = editable(trie, edit);
-  target.slots[slot] = child;
-  return target;
+  if (edit !== undefined && trie[WIDTH] === edit) return trie;
+  const copy = trie.slice();
+  copy[WIDTH] = edit;
+  return copy;
+}
+
+/** `bucket` if `edit` owns it, else an owned copy of it. */
+function ownBucket(bucket: Bucket, edit: Edit): Bucket {
+  if (edit !== undefined && bucket[0] === edit) return bucket;
+  const copy = bucket.slice();
+  copy[0] = edit;
+  return copy;
 }
 
 /**
- * Where `key` is in a bucket (`[tag0, key0, value0, tag1, key1, value1, …]`): the index of the key, or -1. The tag
- * (the hash's upper 30 bits, a small integer) is compared first: comparing two distinct keys' characters at every
- * entry of a full bucket was a third of a long fold's time.
+ * The last-level trie node on `hash`'s path below `root` (owned by then: every node on the way is owned, copied
+ * when `edit` does not own it, and linked into its owned parent), and the slot of the bucket in it.
  */
-function find(slots: unknown[], hash: number, key: string): number {
-  const tag = tagOf(hash);
-  for (let i = 0; i < slots.length; i += 3) if (slots[i] === tag && slots[i + 1] === key) return i + 1;
-  return -1;
+function pathTo(root: Trie, depth: number, hash: number, edit: Edit): { trie: Trie; slot: number } {
+  let trie = root;
+  for (let level = 0; level < depth - 1; level++) {
+    const slot = (hash >>> (level * BITS)) & MASK;
+    const child = trie[slot] as Trie | undefined;
+    const owned = ownTrie(child, edit);
+    if (owned !== child) trie[slot] = owned;
+    trie = owned;
+  }
+  PATH.trie = trie;
+  PATH.slot = (hash >>> ((depth - 1) * BITS)) & MASK;
+  return PATH;
+}
+/** pathTo's answer: one object reused (the caller reads it at once), not one allocated per insert. */
+const PATH: { trie: Trie; slot: number } = { trie: [], slot: 0 };
+
+/** Appends `key` (not in the trie) with `value` to its bucket below the owned `root`. */
+function place(root: Trie, depth: number, hash: number, key: string, value: unknown, edit: Edit): void {
+  const { trie, slot } = pathTo(root, depth, hash, edit);
+  const bucket = trie[slot] as Bucket | undefined;
+  if (bucket === undefined) {
+    trie[slot] = [edit, hash >>> 2, key, value];
+    return;
+  }
+  const owned = ownBucket(bucket, edit);
+  owned.push(hash >>> 2, key, value);
+  if (owned !== bucket) trie[slot] = owned;
 }
 
-/** Entries of a bucket share the hash's low bits (the trie's path to it): the upper 30 bits tell them apart. */
-function tagOf(hash: number): number {
-  return hash >>> 2;
+/**
+ * Where `key` is in a bucket: the index of the key, or -1. The tag (the hash's upper 30 bits, a small integer: the
+ * entries of a bucket share the low bits, the trie's path to it) is compared first: comparing two distinct keys'
+ * characters at every entry of a full bucket was a third of a long fold's time.
+ */
+function find(bucket: Bucket, tag: number, key: string): number {
+  for (let i = 1; i < bucket.length; i += 3) if (bucket[i] === tag && bucket[i + 1] === key) return i + 1;
+  return -1;
 }
 
 /** FNV-1a, 32-bit. */

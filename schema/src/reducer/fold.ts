@@ -4,8 +4,14 @@ import { isKnownEventType, type EventOf, type TraceEvent } from '../events.ts';
 import type { Step, Turn } from '../projections.ts';
 import { addTotals, turnTotals, type UsageTotals } from '../usage.ts';
 import type { Projector } from './projector.ts';
-import { CAP, type Draft, type NodeSummary, type ProjectionState, type ReducibleEvent } from './state.ts';
+import { CAP, type Draft, type NodeSummary, type ProjectionState, type ReducibleEvent, type SessionSummary } from './state.ts';
 import { successionProblem } from './succession.ts';
+
+/**
+ * The turns and artifacts of a step that has none: one shared, frozen array. Every change replaces a step's array
+ * (`[...turns, turn]`), so sharing it is safe, and a long run keeps two fewer objects per step.
+ */
+const NONE = Object.freeze([]) as never[];
 
 export function step(projector: Projector, next: Draft, event: ReducibleEvent): void {
   const state = next as ProjectionState;
@@ -76,45 +82,9 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
       }
       return;
     }
-    case 'session.bound': {
-      const sessionId = known.sessionId;
-      if (!sessionId) return anomaly(next, `seq ${known.seq}: session.bound without sessionId`);
-      const attemptId = known.attemptId;
-      next.sessions = next.sessions.update(sessionId, (current) => ({
-        sessionId,
-        handle: known.payload.handle,
-        acpSessionId: known.payload.acpSessionId,
-        mode: known.payload.mode,
-        attemptIds: attemptId ? p.append(current?.attemptIds, attemptId) : (current?.attemptIds ?? []),
-        ...(current?.usage ? { usage: current.usage } : {}),
-      }), p.token);
-      if (attemptId) {
-        updateStep(p, next, known, (step) => {
-          step.sessionId = sessionId;
-        });
-      }
-      return;
-    }
-    case 'session.failed': {
-      const sessionId = known.sessionId;
-      if (!sessionId) return anomaly(next, `seq ${known.seq}: session.failed without sessionId`);
-      const attemptId = known.attemptId;
-      next.sessions = next.sessions.update(sessionId, (current) => ({
-        sessionId,
-        handle: known.payload.handle,
-        ...(current?.acpSessionId !== undefined ? { acpSessionId: current.acpSessionId } : {}),
-        mode: known.payload.mode,
-        attemptIds: attemptId ? p.append(current?.attemptIds, attemptId) : (current?.attemptIds ?? []),
-        error: known.payload.error,
-        ...(current?.usage ? { usage: current.usage } : {}),
-      }), p.token);
-      if (attemptId) {
-        updateStep(p, next, known, (step) => {
-          step.sessionId = sessionId;
-        });
-      }
-      return;
-    }
+    case 'session.bound':
+    case 'session.failed':
+      return bindSession(p, next, known);
     case 'session.usage': {
       // Late usage: the session's and the run's, no attempt's (it came after the session's last turn).
       const late = turnTotals(known.payload.usage);
@@ -199,8 +169,8 @@ function startStep(p: Projector, next: Draft, event: EventOf<'node.started'>): v
     startSeq: event.seq,
     heartbeats: 0,
     input: event.payload.input,
-    turns: [],
-    artifacts: [],
+    turns: NONE,
+    artifacts: NONE,
   };
   p.pushStep(next, step);
   next.nodes = next.nodes.update(
@@ -249,6 +219,31 @@ function finishStep(p: Projector, next: Draft, event: EventOf<'node.outcome'>): 
   step.output = output;
   step.error = error;
   if (next.activeAttemptId === attemptId) next.activeAttemptId = undefined;
+}
+
+/**
+ * A session bound to an attempt (`session.bound`), or that could not be started for it (`session.failed`): one
+ * summary, keys in the order both have always shown them. A failed session keeps the ACP session id it had (if any)
+ * and says why; a bound one takes the payload's and drops an earlier error.
+ */
+function bindSession(p: Projector, next: Draft, event: EventOf<'session.bound' | 'session.failed'>): void {
+  const sessionId = event.sessionId;
+  if (!sessionId) return anomaly(next, `seq ${event.seq}: ${event.type} without sessionId`);
+  const attemptId = event.attemptId;
+  const current = next.sessions.get(sessionId);
+  const summary: { -readonly [K in keyof SessionSummary]: SessionSummary[K] } = { sessionId, handle: event.payload.handle } as SessionSummary;
+  if (event.type === 'session.bound') summary.acpSessionId = event.payload.acpSessionId;
+  else if (current?.acpSessionId !== undefined) summary.acpSessionId = current.acpSessionId;
+  summary.mode = event.payload.mode;
+  summary.attemptIds = attemptId ? p.append(current?.attemptIds, attemptId) : (current?.attemptIds ?? []);
+  if (event.type === 'session.failed') summary.error = event.payload.error;
+  if (current?.usage) summary.usage = current.usage;
+  next.sessions = next.sessions.set(sessionId, summary, p.token);
+  if (attemptId) {
+    updateStep(p, next, event, (step) => {
+      step.sessionId = sessionId;
+    });
+  }
 }
 
 /**
