@@ -76,6 +76,34 @@ test('diff exits 0 for the same run, 1 for a different one (text, --json, --mark
   assert.equal(both.code, 2);
 });
 
+test('verify takes several bundles (a glob over a runs folder): each verified, lines named by bundle, worst verdict as exit code', async () => {
+  const good = join(dir, 'many-good');
+  const torn = join(dir, 'many-torn');
+  await cp(sample, good, { recursive: true });
+  await cp(sample, torn, { recursive: true });
+  await appendFile(join(torn, 'trace.ndjson'), '{"seq":27,"at":"2026-01-01T00:00');
+  const invalid = flowtape('verify', good, torn);
+  assert.equal(invalid.code, 1, invalid.stdout + invalid.stderr);
+  assert.match(invalid.stdout, new RegExp(`^${good}: valid \\(completed`, 'm'));
+  assert.match(invalid.stdout, new RegExp(`^${torn}: trace\\.ndjson:\\d+: `, 'm'), 'a problem line names its bundle');
+  assert.match(invalid.stdout, new RegExp(`^${torn}: invalid: \\d+ problem`, 'm'));
+  // One that cannot be verified does not stop the others; it is one line on stderr and makes the exit code 2.
+  const missing = join(dir, 'many-none');
+  const some = flowtape('verify', missing, good);
+  assert.equal(some.code, 2);
+  assertOneLineError(some, /^flowtape: .*many-none: no such directory/);
+  assert.match(some.stdout, new RegExp(`^${good}: valid`, 'm'));
+  const json = flowtape('verify', good, torn, missing, '--json');
+  assert.equal(json.code, 2);
+  const reports = JSON.parse(json.stdout) as Array<{ bundle: string; ok: boolean; error?: string }>;
+  assert.deepEqual(reports.map((r) => [r.bundle.endsWith('many-good'), r.ok]), [[true, true], [false, false], [false, false]]);
+  assert.match(reports[2]!.error ?? '', /no such directory/);
+  // One bundle: the verdict line as before, no prefix on its problem lines.
+  const one = flowtape('verify', torn);
+  assert.equal(one.code, 1);
+  assert.match(one.stdout, /^trace\.ndjson:\d+: /m);
+});
+
 test('repair makes a torn bundle pass verify; pack makes a zip that diffs as the same', async () => {
   const torn = join(dir, 'torn');
   await cp(sample, torn, { recursive: true });
