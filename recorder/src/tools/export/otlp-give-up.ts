@@ -11,7 +11,6 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { UNREACHABLE_CODES } from './otlp-probe.ts';
 
-
 type Callback = (result: ExportResult) => void;
 
 export class GiveUpExporter implements SpanExporter {
@@ -19,13 +18,12 @@ export class GiveUpExporter implements SpanExporter {
   private failure: Error | undefined;
   /** Exports handed to the inner exporter and not answered yet: failed at once when the collector turns out gone. */
   private readonly pending = new Set<Callback>();
+  private readonly inner: SpanExporter;
 
   /** `build` makes the inner exporter with the agent factory its HTTP requests must go through. */
   constructor(build: (agentFactory: (protocol: string) => Promise<HttpAgent>) => SpanExporter) {
     this.inner = build((protocol) => this.agent(protocol));
   }
-
-  private readonly inner: SpanExporter;
 
   export(spans: ReadableSpan[], resultCallback: Callback): void {
     if (this.failure) return resultCallback({ code: ExportResultCode.FAILED, error: this.failure });
