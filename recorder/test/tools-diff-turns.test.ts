@@ -60,7 +60,7 @@ test('diff: a turn inserted in one run is one added turn, and the turns after it
         nodeId: 'changelog',
         attemptId: 'changelog#1',
         kind: 'added',
-        path: '/sessions/main/turns/1',
+        path: '/sessions/main/turns/b1',
         b: 'Also check the changelog',
         note: 'turn 2 in b; 2 messages',
       },
@@ -68,7 +68,7 @@ test('diff: a turn inserted in one run is one added turn, and the turns after it
 
     const text = await runCli(['diff', a, b], { cwd: dir.path });
     assert.equal(text.code, 1, text.stderr);
-    assert.match(text.stdout, /\nsession main\n {2}\+ \/turns\/1 \(turn 2 in b; 2 messages\): only in b: "Also check the changelog"\n/);
+    assert.match(text.stdout, /\nsession main\n {2}\+ \/turns\/b1 \(turn 2 in b; 2 messages\): only in b: "Also check the changelog"\n/);
     assert.doesNotMatch(text.stdout, /\/turns\/\d+\/messages\//);
 
     // The other way round: the same turn, removed, numbered in a.

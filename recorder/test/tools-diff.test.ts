@@ -79,7 +79,7 @@ test('a changed verdict is named by node, attempt and field, with the path, the 
   assert.equal(find('/nodes/review/attempts')?.b, 2);
   // The conversation, turn by turn: the first turn's answer changed, the second review's turn is only in b.
   assert.equal(find('/sessions/main/turns/0/messages/2/text')?.b, 'Looks wrong');
-  assert.deepEqual([find('/sessions/main/turns/1')?.kind, find('/sessions/main/turns/1')?.b], ['added', 'Review again']);
+  assert.deepEqual([find('/sessions/main/turns/b1')?.kind, find('/sessions/main/turns/b1')?.b], ['added', 'Review again']);
   const text = formatText(result);
   assert.match(text, /node review · attempt review#1\n(?:.*\n)*? {2}~ \/output\/verdict: "approve" → "reject"/);
   assert.match(text, /path taken\n {2}\+ after review#1 \(step 3 in a, 3 in b\): a: — \| b: fix#1 → review#2/);

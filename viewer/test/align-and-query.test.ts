@@ -4,9 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConversationEntry } from '@flowtape/schema';
-import { alignByKey, type Difference } from '@flowtape/schema/diff';
+import { alignByKey, turnPointer, type Difference } from '@flowtape/schema/diff';
 import { compareTurns } from '../src/model/compare.ts';
 import { defaultRunQuery, runQueryFromSearch, runQuerySearch } from '../src/model/run-list.ts';
+
+test('no two turns share a pointer: a turn only b has is b<n>, counted in b; the others are counted in a', () => {
+  // b inserted a turn at 1: a's turn 1 is b's turn 2. An --ignore of one must never hide the other.
+  const pointers = [{ a: 0, b: 0 }, { b: 1 }, { a: 1, b: 2 }, { a: 2 }].map((pair) => turnPointer('/sessions/main', pair));
+  assert.deepEqual(pointers, ['/sessions/main/turns/0', '/sessions/main/turns/b1', '/sessions/main/turns/1', '/sessions/main/turns/2']);
+});
 
 const pairs = (a: string[], b: string[]) => alignByKey(a, b).map((p) => `${p.a === undefined ? '-' : a[p.a]}|${p.b === undefined ? '-' : b[p.b]}`);
 
@@ -48,7 +54,7 @@ test('compareTurns: the engine\'s turns and paths; an inserted turn stands alone
   const b = [user('read'), agent('3 tasks'), user('changelog?', 'ask#2'), agent('up to date', 'ask#2'), user('sum up'), agent('BUILD'), user('first?'), agent('build')];
   // What the engine reports for this pair: one added turn (b's turn 1), one changed entry in a's turn 1 (b's turn 2).
   const differences: Difference[] = [
-    { section: 'session', session: 'main', kind: 'added', path: '/sessions/main/turns/1', b: 'changelog?' },
+    { section: 'session', session: 'main', kind: 'added', path: '/sessions/main/turns/b1', b: 'changelog?' },
     { section: 'session', session: 'main', kind: 'changed', path: '/sessions/main/turns/1/messages/1/text', a: 'build', b: 'BUILD' },
   ];
   const same = (v: unknown) => v;

@@ -105,11 +105,12 @@ export function alignTurns<E extends TurnEntry>(
 
 /**
  * Where the diff reports a turn of a session (`base`: `/sessions/<key>`): `<base>/turns/<n>`, `n` counted from 0 in
- * a for a turn a has (paired or removed), in b for a turn only b has (added). Its entries are `…/messages/<i>`,
- * paired in order within the turn.
+ * a for a turn a has (paired or removed); `<base>/turns/b<n>`, counted in b, for a turn only b has (added), so no
+ * pointer names two turns (an `--ignore` of one never hides the other). Its entries are `…/messages/<i>`, paired in
+ * order within the turn.
  */
 export function turnPointer(base: string, pair: Aligned): string {
-  return `${base}/turns/${pair.a ?? pair.b!}`;
+  return pair.a !== undefined ? `${base}/turns/${pair.a}` : `${base}/turns/b${pair.b!}`;
 }
 
 /** Where a paired turn stands in each run, for people (1-based), when the two differ: `turn 3 in a, 4 in b`. */
