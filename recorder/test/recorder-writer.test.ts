@@ -369,7 +369,9 @@ describe('bundle writer (hand-written lifecycle sequences)', () => {
       const { recorder, emit } = feed(bundle, { snapshotIntervalMs: 20 });
       emit({ type: 'run.started', runId: 'r', flow, input: {}, cwd: '/x', deterministic: false });
       const seen = new Set<number>();
-      for (let i = 0; i < 40; i++) {
+      // Until three snapshots were seen, not for a fixed time: under load a snapshot costs more, and the throttle
+      // (SNAPSHOT_COST_FACTOR × its cost) spaces them further apart. A writer that stops snapshotting still fails.
+      for (let i = 0; seen.size < 3 && i < 2000; i++) {
         const scope = { nodeId: 'a', attemptId: `a#${i + 1}` };
         emit({ type: 'node.started', ...scope, nodeType: 'compute', attempt: i + 1 }, { type: 'node.outcome', ...scope, outcome: 'ok', durationMs: 0 });
         await new Promise((r) => setTimeout(r, 10));

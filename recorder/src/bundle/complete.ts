@@ -13,17 +13,22 @@
  *  3. Only once every fsync of the wave has returned is the temporary manifest renamed into place: from that moment
  *     `complete: true` can be seen, and everything it describes is already on disk — including its own bytes, so the
  *     renamed file can never be empty or torn.
- *  4. The bundle folder is fsynced, so the rename itself is durable before close() reports the bundle complete.
+ *  4. The bundle folder is fsynced (again: it was in the wave too, so it is opened once), so the rename itself is
+ *     durable before close() reports the bundle complete.
+ *
+ * The final snapshot's files are fsynced through the descriptors that wrote them (renamed into place, still open), and
+ * the files finished earlier by path (syncFinishedFiles): no path is looked up twice.
  *
  * A crash (of the process or of the machine) before step 3 returns leaves `complete: false`; after it, a complete
  * bundle. The earlier sequence fsynced the manifest's temporary file in a wait of its own between 2 and 3; since its
  * bytes are not visible before the rename, that wait bought nothing.
  */
-import { existsSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUNDLE_FILES } from '@flowtape/schema';
 import type { ArtifactStore } from './artifacts.ts';
 import type { BundleSessions } from './bundle-sessions.ts';
+import type { CheckedPaths } from './confine.ts';
 import { stageFileSync, syncFd, syncPath } from './fsio.ts';
 
 /** What a closing writer made. */
@@ -35,44 +40,74 @@ export interface ClosingBundle {
   readonly wroteFlow: boolean;
 }
 
-/** The files no longer written to once the last lines are (bundle-relative): all but the final snapshot's. */
-export function finishedFiles(bundle: ClosingBundle): string[] {
-  const sessionFiles = [...bundle.sessions.values()].flatMap((s) => [s.files.events, s.files.binding]);
-  return [
-    BUNDLE_FILES.trace,
-    // flow.json and bindings were written once, early: durable now like the rest (only those this writer made).
-    ...[...(bundle.wroteFlow ? [BUNDLE_FILES.flow] : []), ...sessionFiles].filter((f) => existsSync(join(bundle.bundleDir, f))),
-    ...bundle.artifacts.written,
-  ];
+/**
+ * Starts the fsyncs of the files no longer written to once the last lines are: all but the final snapshot's. Those
+ * written once, early (flow.json, bindings: only those this writer made), are synced if still there.
+ */
+export function syncFinishedFiles(bundle: ClosingBundle): Promise<unknown> {
+  const at = (path: string) => join(bundle.bundleDir, path);
+  const once: string[] = bundle.wroteFlow ? [BUNDLE_FILES.flow] : [];
+  for (const session of bundle.sessions.values()) once.push(session.files.events, session.files.binding);
+  return Promise.all([
+    syncPath(at(BUNDLE_FILES.trace)),
+    ...once.map((path) => syncPath(at(path), true)),
+    ...bundle.artifacts.written.map((path) => syncPath(at(path))),
+  ]);
 }
 
-/** The folders whose entries the bundle's files need (bundle-relative; `.` is the bundle folder). */
+/** The folders below the bundle folder whose entries the bundle's files need (bundle-relative). */
 export function bundleFolders(bundle: ClosingBundle): string[] {
-  const dirs = ['.', 'projections'];
+  const dirs = ['projections'];
   if (bundle.artifacts.written.length > 0) dirs.push('artifacts');
   for (const session of bundle.sessions.values()) dirs.push(session.files.dir);
   if (bundle.sessions.size > 0) dirs.push(BUNDLE_FILES.sessionsDir);
   return dirs;
 }
 
-/**
- * `paths`: bundle-relative files and folders to fsync in the wave; `started`: fsyncs of the wave the caller issued
- * earlier (files it had finished writing), which must also have returned before the rename.
- */
-export async function makeComplete(
-  bundleDir: string,
-  manifestPath: string,
-  manifestText: string,
-  paths: readonly string[],
-  started: Promise<unknown> = Promise.resolve(),
-): Promise<void> {
-  const manifest = stageFileSync(bundleDir, manifestPath, (write) => write(manifestText));
+/** What makeComplete makes durable besides the manifest. */
+export interface CompleteWave {
+  /** Descriptors of files just written (the final snapshot's): fsynced in the wave, then closed. */
+  files: readonly number[];
+  /** Bundle-relative folders to fsync in the wave (the bundle folder itself always is). */
+  folders: readonly string[];
+  /** fsyncs of the wave the caller issued earlier (files it had finished writing): they must have returned too. */
+  started?: Promise<unknown>;
+  checked?: CheckedPaths;
+}
+
+export async function makeComplete(bundleDir: string, manifestPath: string, manifestText: string, wave: CompleteWave): Promise<void> {
+  // The bundle folder is fsynced twice (in the wave, and after the rename): opened once.
+  let dirFd: number | undefined;
   try {
-    await Promise.all([started, syncFd(manifest.fd), ...paths.map((path) => syncPath(join(bundleDir, path)))]);
-    manifest.commit();
-  } catch (error) {
-    manifest.discard();
-    throw error;
+    dirFd = openSync(bundleDir, 'r');
+    const manifest = stageFileSync(bundleDir, manifestPath, (write) => write(manifestText), wave.checked);
+    try {
+      // Every fsync of the wave settles before anything is closed or renamed (none may still use a descriptor).
+      const results = await Promise.allSettled([
+        wave.started,
+        syncFd(manifest.fd),
+        syncFd(dirFd, true),
+        ...wave.files.map((fd) => syncFd(fd)),
+        ...wave.folders.map((path) => syncPath(join(bundleDir, path))),
+      ]);
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      manifest.commit();
+    } catch (error) {
+      manifest.discard();
+      throw error;
+    }
+    await syncFd(dirFd, true);
+  } finally {
+    for (const fd of wave.files) closeQuietly(fd);
+    if (dirFd !== undefined) closeQuietly(dirFd);
   }
-  await syncPath(bundleDir);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed: nothing to release
+  }
 }

@@ -23,15 +23,20 @@ export type WriteMode = 'replace' | 'in-place';
 /** Open flag that refuses a symlink as the last component (0 where the platform lacks it). */
 export const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
+/** lstat, or undefined when nothing is there (no exception thrown and caught: that cost more than the syscall). */
 function lstatOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw error;
-  }
+  return lstatSync(path, { throwIfNoEntry: false });
 }
+
+/**
+ * The bundle paths one writer has already checked, or made itself (a folder it created, a file it renamed into
+ * place): they are not checked on disk again for its next replace-writes. What the checks guard against is what the
+ * bundle held when the writer came to it (someone else's bundle, with a symlink planted in it); such a path cannot
+ * turn into a symlink afterwards except by another process that can write the bundle, and so anything, anyway. A
+ * periodic snapshot thus costs its writes and renames, not two lstats per file. Entries are bundle paths; a folder
+ * the writer made itself (empty, so nothing in it needs a check) also has an entry with a trailing `/`.
+ */
+export type CheckedPaths = Set<string>;
 
 /** The segments of a bundle path, or an UnsafeBundleError naming it. */
 export function bundleSegments(path: string): string[] {
@@ -45,17 +50,21 @@ export function bundleSegments(path: string): string[] {
  * is missing or a regular file (with one link for an in-place write). Missing folders are left to the caller
  * (`ensureFolder`), which creates them as real folders.
  */
-export function writableFile(bundleDir: string, path: string, mode: WriteMode): string {
+export function writableFile(bundleDir: string, path: string, mode: WriteMode, checked?: CheckedPaths): string {
+  if (mode === 'replace' && checked !== undefined && (checked.has(path) || checked.has(madeFolderOf(path)))) return join(bundleDir, path);
   const segments = bundleSegments(path);
   let current = bundleDir;
   for (let i = 0; i < segments.length; i++) {
     current = join(current, segments[i]!);
+    const here = segments.slice(0, i + 1).join('/');
+    // A folder this writer checked or made: the part below it is all that is left to check.
+    if (i < segments.length - 1 && checked?.has(here)) continue;
     const st = lstatOrUndefined(current);
     if (!st) return join(bundleDir, ...segments);
-    const here = segments.slice(0, i + 1).join('/');
     if (st.isSymbolicLink()) throw new UnsafeBundleError(`${here}: a symbolic link inside the bundle; not writing through it`);
     if (i < segments.length - 1) {
       if (!st.isDirectory()) throw new UnsafeBundleError(`${here}: not a folder`);
+      checked?.add(here);
       continue;
     }
     checkWritable(st, path, mode);
@@ -72,26 +81,41 @@ export function checkWritable(st: Stats, path: string, mode: WriteMode): void {
   }
 }
 
-/** Creates the folder `path` (and the missing ones above it) inside the bundle, refusing symlinks on the way. */
-export function ensureFolder(bundleDir: string, path: string): string {
+/**
+ * Creates the folder `path` (and the missing ones above it) inside the bundle, refusing symlinks on the way. A folder
+ * mkdir just created is a real folder: it is not lstat-ed again.
+ */
+export function ensureFolder(bundleDir: string, path: string, checked?: CheckedPaths): string {
   let current = bundleDir;
   const segments = bundleSegments(path);
   for (let i = 0; i < segments.length; i++) {
     current = join(current, segments[i]!);
     const here = segments.slice(0, i + 1).join('/');
-    let st = lstatOrUndefined(current);
-    if (!st) {
-      try {
-        mkdirSync(current);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      st = lstatSync(current);
-    }
-    if (st.isSymbolicLink()) throw new UnsafeBundleError(`${here}: a symbolic link inside the bundle; not writing through it`);
-    if (!st.isDirectory()) throw new UnsafeBundleError(`${here}: not a folder`);
+    if (checked?.has(here)) continue;
+    const st = lstatOrUndefined(current) ?? (makeFolder(current) ? undefined : lstatSync(current));
+    // Made here: empty, so what this writer puts in it needs no check either.
+    if (!st) checked?.add(`${here}/`);
+    if (st?.isSymbolicLink()) throw new UnsafeBundleError(`${here}: a symbolic link inside the bundle; not writing through it`);
+    if (st && !st.isDirectory()) throw new UnsafeBundleError(`${here}: not a folder`);
+    checked?.add(here);
   }
   return current;
+}
+
+/** The CheckedPaths entry of a folder this writer made itself (`projections/`), for a path in it. */
+function madeFolderOf(path: string): string {
+  return path.slice(0, path.lastIndexOf('/') + 1);
+}
+
+/** mkdir: true when it made the folder, false when something got there first (another writer). */
+function makeFolder(path: string): boolean {
+  try {
+    mkdirSync(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
 }
 
 export interface LinkedEntry {

@@ -5,7 +5,7 @@
  */
 import { closeSync, constants, fstatSync, fsync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { O_NOFOLLOW, checkWritable, writableFile } from './confine.ts';
+import { O_NOFOLLOW, bundleSegments, checkWritable, writableFile, type CheckedPaths } from './confine.ts';
 
 /** Writes the whole buffer at the file's position, looping over partial writes (one syscall in the usual case). */
 export function writeAllSync(fd: number, data: Uint8Array): void {
@@ -56,10 +56,17 @@ export function writeFileAtomicSync(bundleDir: string, path: string, data: strin
 
 /**
  * writeFileAtomicSync with the content given piece by piece: `produce` calls `write` for each chunk, in order. A
- * large document (steps.json of a million attempts) is then never one string or one buffer.
+ * large document (steps.json of a million attempts) is then never one string or one buffer. `checked`: see
+ * CheckedPaths (the path is added once renamed into place).
  */
-export function writeFileAtomicChunksSync(bundleDir: string, path: string, produce: (write: (chunk: string | Uint8Array) => void) => void, sync = false): void {
-  const staged = stageFileSync(bundleDir, path, produce);
+export function writeFileAtomicChunksSync(
+  bundleDir: string,
+  path: string,
+  produce: (write: (chunk: string | Uint8Array) => void) => void,
+  sync = false,
+  checked?: CheckedPaths,
+): void {
+  const staged = stageFileSync(bundleDir, path, produce, checked);
   try {
     if (sync) fsyncSync(staged.fd);
     staged.commit();
@@ -73,15 +80,22 @@ export function writeFileAtomicChunksSync(bundleDir: string, path: string, produ
  * A replacement of a bundle file, written to its temporary file but not yet renamed into place: the caller fsyncs
  * `fd` when it chooses (e.g. together with other files), then `commit()` renames it into place (and closes it), or
  * `discard()` removes it. Until the rename, the old content is what every reader (and a crash) sees.
+ * `commit(true)` renames and leaves `fd` open, for an fsync after the rename (the caller closes it): no path is
+ * opened again to fsync what was just written.
  */
 export interface StagedFile {
   readonly fd: number;
-  commit(): void;
+  commit(keepOpen?: boolean): void;
   discard(): void;
 }
 
-export function stageFileSync(bundleDir: string, path: string, produce: (write: (chunk: string | Uint8Array) => void) => void): StagedFile {
-  const file = writableFile(bundleDir, path, 'replace');
+export function stageFileSync(
+  bundleDir: string,
+  path: string,
+  produce: (write: (chunk: string | Uint8Array) => void) => void,
+  checked?: CheckedPaths,
+): StagedFile {
+  const file = writableFile(bundleDir, path, 'replace', checked);
   const { temp, fd } = createTemp(file);
   let open = true;
   const close = () => {
@@ -105,9 +119,10 @@ export function stageFileSync(bundleDir: string, path: string, produce: (write: 
   }
   return {
     fd,
-    commit: () => {
-      close();
+    commit: (keepOpen = false) => {
+      if (!keepOpen) close();
       renameSync(temp, file);
+      checked?.add(path);
     },
     discard,
   };
@@ -130,7 +145,10 @@ function createTemp(file: string): { temp: string; fd: number } {
  * the bundle and with one link. `read` also allows reading (a shared trace catches up with other writers).
  */
 export function openAppendSync(bundleDir: string, path: string, options: { read?: boolean; exclusive?: boolean } = {}): number {
-  const file = writableFile(bundleDir, path, 'in-place');
+  // Created exclusively and not following a symlink, a file at the bundle's top is new, regular and has one link:
+  // neither the lstat before nor the fstat after could find anything wrong with it.
+  const fresh = options.exclusive === true && bundleSegments(path).length === 1;
+  const file = fresh ? join(bundleDir, path) : writableFile(bundleDir, path, 'in-place');
   const flags =
     (options.read ? constants.O_RDWR : constants.O_WRONLY) |
     constants.O_APPEND |
@@ -138,6 +156,7 @@ export function openAppendSync(bundleDir: string, path: string, options: { read?
     (options.exclusive ? constants.O_EXCL : 0) |
     O_NOFOLLOW;
   const fd = openSync(file, flags, 0o666);
+  if (fresh) return fd;
   try {
     // Checked again on what was opened: the name may have changed since the lstat.
     checkWritable(fstatSync(fd), path, 'in-place');
@@ -153,22 +172,34 @@ export function openAppendSync(bundleDir: string, path: string, options: { read?
  * together); directories make renames and new entries durable. Opened and closed synchronously (microseconds): only
  * the fsync itself waits in the thread pool, one round trip per path.
  */
-export async function syncPath(path: string): Promise<void> {
-  const fd = openSync(path, 'r');
+export async function syncPath(path: string, ifPresent = false): Promise<void> {
+  let fd: number;
   try {
-    await syncFd(fd);
+    fd = openSync(path, 'r');
   } catch (error) {
-    // Some filesystems refuse fsync on directories; the files themselves were synced already.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM') throw error;
+    // `ifPresent`: a file that may be gone (removed by hand) has nothing left to make durable.
+    if (ifPresent && (error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    await syncFd(fd, true);
   } finally {
     closeSync(fd);
   }
 }
 
-/** fsync of an open descriptor in the thread pool. */
-export function syncFd(fd: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+/**
+ * fsync of an open descriptor in the thread pool. `folder`: a directory, which some filesystems refuse to fsync; the
+ * files in it were synced already.
+ */
+export function syncFd(fd: number, folder = false): Promise<void> {
+  return new Promise<void>((resolve, reject) =>
+    fsync(fd, (error) => {
+      const code = error?.code;
+      if (error && !(folder && (code === 'EISDIR' || code === 'EINVAL' || code === 'EPERM'))) reject(error);
+      else resolve();
+    }),
+  );
 }
 
 /**

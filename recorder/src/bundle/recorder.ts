@@ -11,7 +11,7 @@
  *  - a redaction hook over every byte before it is written; in deterministic mode no absolute paths, pids or
  *    hostnames (paths are replaced by placeholders).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   BUNDLE_FILES,
@@ -25,9 +25,9 @@ import {
 import type { LifecycleEvent } from '../runtime/lifecycle.ts';
 import { ArtifactStore } from './artifacts.ts';
 import { BundleSessions } from './bundle-sessions.ts';
-import { ensureFolder } from './confine.ts';
-import { bundleFolders, finishedFiles, makeComplete } from './complete.ts';
-import { syncPath, writeFileAtomicSync } from './fsio.ts';
+import { ensureFolder, type CheckedPaths } from './confine.ts';
+import { bundleFolders, makeComplete, syncFinishedFiles } from './complete.ts';
+import { writeFileAtomicChunksSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { joinedRunId, readResumedBundle, refuseLinkedBundle, type OpenAttempt } from './existing-bundle.ts';
 import { artifactEvent, recordLifecycleEvent, traceEvent, type EventRecording } from './lifecycle-events.ts';
@@ -82,6 +82,8 @@ class BundleRecorder implements Recorder, EventRecording {
   private sideError: Error | undefined;
   private closed: Promise<RecorderSummary> | undefined;
   private dirsReady = false;
+  /** The bundle paths this writer checked or made: not checked on disk again (confine.ts). */
+  readonly checked: CheckedPaths = new Set();
   /** This writer wrote flow.json (the run started here): it fsyncs it at close. */
   wroteFlow = false;
   flowName: string | undefined;
@@ -254,8 +256,14 @@ class BundleRecorder implements Recorder, EventRecording {
 
   private ensureDirs(): void {
     if (this.dirsReady) return;
-    mkdirSync(this.bundleDir, { recursive: true });
-    ensureFolder(this.bundleDir, 'projections');
+    // The bundle folder usually exists (record() made it): one mkdir, of projections/, and no more.
+    try {
+      ensureFolder(this.bundleDir, 'projections', this.checked);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      mkdirSync(this.bundleDir, { recursive: true });
+      ensureFolder(this.bundleDir, 'projections', this.checked);
+    }
     this.dirsReady = true;
   }
 
@@ -283,7 +291,13 @@ class BundleRecorder implements Recorder, EventRecording {
    */
   writeFirstManifest(): void {
     const write = (state: ProjectionState) =>
-      writeFileAtomicSync(this.bundleDir, BUNDLE_FILES.manifest, `${JSON.stringify(this.manifest(state, false), null, 2)}\n`);
+      writeFileAtomicChunksSync(
+        this.bundleDir,
+        BUNDLE_FILES.manifest,
+        (chunk) => chunk(`${JSON.stringify(this.manifest(state, false), null, 2)}\n`),
+        false,
+        this.checked,
+      );
     if (!this.shared) {
       write(this.trace.state);
       return;
@@ -358,19 +372,20 @@ class BundleRecorder implements Recorder, EventRecording {
     }
     this.closing = true;
     let failure: unknown;
+    // The final snapshot's files, renamed into place and still open: makeComplete fsyncs and closes them.
+    let written: number[] = [];
     try {
       // The last session lines, then the final projections and records, in one pass of the queue. The files that are
       // complete once the lines are (trace, session events, flow.json, bindings, artifacts) start their fsyncs before
       // the projections are built: on a long run the trace's fsync and the final projections overlap.
-      let snapshot: string[] = [];
       let early: Promise<unknown> = Promise.resolve();
       await this.trace.task((state) => {
         this.flushSessions();
         this.throwIfFailed();
-        early = Promise.all(finishedFiles(this).map((path) => syncPath(join(this.bundleDir, path))));
+        early = syncFinishedFiles(this);
         // Awaited in makeComplete; a failure meanwhile must not go unhandled.
         early.catch(() => {});
-        snapshot = this.snapshots.write(state, true);
+        written = this.snapshots.write(state, true);
       });
       // Every event is committed: observers finish now, so what they report is in the final manifest.
       await closeObservers(this.options.traceObservers ?? [], (m) => this.warn(m));
@@ -379,10 +394,13 @@ class BundleRecorder implements Recorder, EventRecording {
         manifest = `${JSON.stringify(this.manifest(state, ENDED.has(state.status), true), null, 2)}\n`;
       });
       // Everything becomes durable, then the manifest saying so (complete.ts has the order and why it is safe).
-      await makeComplete(this.bundleDir, BUNDLE_FILES.manifest, manifest, [...snapshot, ...bundleFolders(this)], early);
+      const wave = { files: written, folders: bundleFolders(this), started: early, checked: this.checked };
+      written = [];
+      await makeComplete(this.bundleDir, BUNDLE_FILES.manifest, manifest, wave);
     } catch (error) {
       failure = error;
     }
+    for (const fd of written) closeSync(fd);
     await this.trace.close().catch((error: unknown) => (failure ??= error));
     for (const session of this.sessions.values()) {
       try {

@@ -2,10 +2,12 @@
  * Snapshots: the projections, the session records and the manifest, written from a state whose lines are all on disk
  * (temporary file + rename, SPEC writing discipline rules 2 and 4), and the throttle that keeps periodic ones cheap.
  */
+import { closeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { BUNDLE_FILES, toLiveProjection, toRunProjection, toStepsProjection, type Manifest, type ProjectionState } from '@flowtape/schema';
 import type { BundleSessions } from './bundle-sessions.ts';
-import { writeFileAtomicChunksSync } from './fsio.ts';
+import type { CheckedPaths } from './confine.ts';
+import { stageFileSync } from './fsio.ts';
 import { writeJsonChunks } from './json-chunks.ts';
 
 /**
@@ -22,6 +24,8 @@ export interface SnapshotSource {
   readonly sessions: BundleSessions;
   /** The time of the last event (a session record's `updatedAt`). */
   readonly lastAt: string;
+  /** The bundle paths this writer checked or made (confine.ts). */
+  readonly checked: CheckedPaths;
   manifest(state: ProjectionState, complete: boolean): Manifest;
 }
 
@@ -41,34 +45,49 @@ export class Snapshots {
   }
 
   /**
-   * Writes the snapshot of `state` and returns the bundle paths written. The final snapshot leaves the manifest out
-   * (close writes it last, once everything else is durable) and writes every session's record.
+   * Writes the snapshot of `state`. The final snapshot leaves the manifest out (close writes it last, once everything
+   * else is durable), writes every session's record, and returns the descriptors of the files it wrote, renamed into
+   * place but still open, for close to fsync (and close).
    */
-  write(state: ProjectionState, final: boolean): string[] {
+  write(state: ProjectionState, final: boolean): number[] {
     if (state.seq === 0) return [];
-    const { bundleDir, sessions } = this.source;
+    const { bundleDir, sessions, checked } = this.source;
     const started = performance.now();
     // Other runs: compact, half the bytes to write and fsync, and serialized in chunks.
     const indent = this.source.deterministic && state.steps.size <= INDENTED_UP_TO ? 2 : undefined;
-    const written: string[] = [];
+    const kept: number[] = [];
     const write = (path: string, value: object) => {
-      writeFileAtomicChunksSync(bundleDir, path, (chunk) =>
-        indent === undefined ? writeJsonChunks(value, chunk) : chunk(`${JSON.stringify(value, null, indent)}\n`),
+      const staged = stageFileSync(
+        bundleDir,
+        path,
+        (chunk) => (indent === undefined ? writeJsonChunks(value, chunk) : chunk(`${JSON.stringify(value, null, indent)}\n`)),
+        checked,
       );
-      written.push(path);
+      try {
+        staged.commit(final);
+      } catch (error) {
+        staged.discard();
+        throw error;
+      }
+      if (final) kept.push(staged.fd);
     };
-    for (const session of sessions.values()) {
-      if (!session.dirty && !final) continue;
-      session.dirty = false;
-      session.flush(); // the record never runs ahead of events.ndjson
-      write(session.files.record, session.snapshot(this.source.lastAt));
+    try {
+      for (const session of sessions.values()) {
+        if (!session.dirty && !final) continue;
+        session.dirty = false;
+        session.flush(); // the record never runs ahead of events.ndjson
+        write(session.files.record, session.snapshot(this.source.lastAt));
+      }
+      write(BUNDLE_FILES.run, toRunProjection(state));
+      write(BUNDLE_FILES.live, toLiveProjection(state));
+      write(BUNDLE_FILES.steps, toStepsProjection(state));
+      if (!final) write(BUNDLE_FILES.manifest, this.source.manifest(state, false));
+    } catch (error) {
+      for (const fd of kept) closeSync(fd);
+      throw error;
     }
-    write(BUNDLE_FILES.run, toRunProjection(state));
-    write(BUNDLE_FILES.live, toLiveProjection(state));
-    write(BUNDLE_FILES.steps, toStepsProjection(state));
-    if (!final) write(BUNDLE_FILES.manifest, this.source.manifest(state, false));
     this.lastAt = performance.now();
     this.lastCost = this.lastAt - started;
-    return written;
+    return kept;
   }
 }
