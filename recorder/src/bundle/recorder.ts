@@ -382,7 +382,7 @@ class BundleRecorder implements Recorder, EventRecording {
       await this.trace.task((state) => {
         this.flushSessions();
         this.throwIfFailed();
-        early = syncFinishedFiles(this);
+        early = Promise.all([this.snapshots.settled(), syncFinishedFiles(this)]);
         // Awaited in makeComplete; a failure meanwhile must not go unhandled.
         early.catch(() => {});
         written = this.snapshots.write(state, true);

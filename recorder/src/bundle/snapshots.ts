@@ -3,11 +3,12 @@
  * (temporary file + rename, SPEC writing discipline rules 2 and 4), and the throttle that keeps periodic ones cheap.
  */
 import { closeSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BUNDLE_FILES, toLiveProjection, toRunProjection, toStepsProjection, type Manifest, type ProjectionState } from '@flowtape/schema';
 import type { BundleSessions } from './bundle-sessions.ts';
 import type { CheckedPaths } from './confine.ts';
-import { stageFileSync } from './fsio.ts';
+import { stageFileSync, syncPath } from './fsio.ts';
 import { writeJsonChunks } from './json-chunks.ts';
 
 /**
@@ -33,6 +34,10 @@ export class Snapshots {
   /** The first throttled snapshot comes one interval after the start. */
   private lastAt = performance.now();
   private lastCost = 0;
+  /** The trace's background fsync (see write), while one runs. */
+  private traceSync: Promise<void> | undefined;
+  /** The first error of a background fsync: reported at close (a later fsync may not report it again). */
+  private traceSyncError: unknown;
 
   constructor(
     private readonly source: SnapshotSource,
@@ -81,7 +86,10 @@ export class Snapshots {
       write(BUNDLE_FILES.run, toRunProjection(state));
       write(BUNDLE_FILES.live, toLiveProjection(state));
       write(BUNDLE_FILES.steps, toStepsProjection(state));
-      if (!final) write(BUNDLE_FILES.manifest, this.source.manifest(state, false));
+      if (!final) {
+        write(BUNDLE_FILES.manifest, this.source.manifest(state, false));
+        this.syncTrace();
+      }
     } catch (error) {
       for (const fd of kept) closeSync(fd);
       throw error;
@@ -89,5 +97,27 @@ export class Snapshots {
     this.lastAt = performance.now();
     this.lastCost = this.lastAt - started;
     return kept;
+  }
+
+  /**
+   * A periodic snapshot also starts an fsync of the trace, in the thread pool (one at a time): the lines written so
+   * far reach the disk while the run goes on, so the fsync at close has only the lines since the last snapshot to
+   * write (a million-node trace is hundreds of MiB), and a crash of the machine loses less.
+   */
+  private syncTrace(): void {
+    if (this.traceSync) return;
+    this.traceSync = syncPath(join(this.source.bundleDir, BUNDLE_FILES.trace))
+      .catch((error: unknown) => {
+        this.traceSyncError ??= error;
+      })
+      .finally(() => {
+        this.traceSync = undefined;
+      });
+  }
+
+  /** Waits for a background fsync of the trace; rejects with the first error one had. */
+  async settled(): Promise<void> {
+    await this.traceSync;
+    if (this.traceSyncError !== undefined) throw this.traceSyncError;
   }
 }
