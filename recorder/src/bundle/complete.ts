@@ -25,11 +25,14 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE_FILES } from '@flowtape/schema';
+import { BUNDLE_FILES, type ProjectionState } from '@flowtape/schema';
 import type { ArtifactStore } from './artifacts.ts';
 import type { BundleSessions } from './bundle-sessions.ts';
 import type { CheckedPaths } from './confine.ts';
 import { stageFileSync, syncFd, syncPath } from './fsio.ts';
+import type { TraceObserver } from './recorder-api.ts';
+import type { Snapshots } from './snapshots.ts';
+import { closeObservers } from './trace-observers.ts';
 
 /** What a closing writer made. */
 export interface ClosingBundle {
@@ -38,6 +41,51 @@ export interface ClosingBundle {
   readonly artifacts: ArtifactStore;
   /** This writer wrote flow.json (the run started here). */
   readonly wroteFlow: boolean;
+}
+
+/** The closing writer, as finishBundle uses it. */
+export interface FinishingWriter extends ClosingBundle {
+  /** Runs `fn` once every line queued so far is on disk, with the state they fold to (the trace writer's queue). */
+  readonly trace: { task(fn: (state: ProjectionState) => void): Promise<void> };
+  readonly snapshots: Snapshots;
+  readonly checked: CheckedPaths;
+  readonly options: { readonly traceObservers?: readonly TraceObserver[] };
+  /** Writes every queued session line (throws the writer's first error). */
+  flushSessions(): void;
+  warn(message: string): void;
+}
+
+/**
+ * What close() writes once the run's last event is queued: the last session lines, the final snapshot, the observers'
+ * end, then the final manifest (`manifestText` of the final state) through makeComplete. The files complete once the
+ * lines are (trace, session events, flow.json, bindings, artifacts) start their fsyncs before the final projections
+ * are built: on a long run the trace's fsync and the final projections overlap.
+ */
+export async function finishBundle(writer: FinishingWriter, manifestText: (state: ProjectionState) => string): Promise<void> {
+  // The final snapshot's files, renamed into place and still open: makeComplete fsyncs and closes them.
+  let written: number[] = [];
+  try {
+    let early: Promise<unknown> = Promise.resolve();
+    await writer.trace.task((state) => {
+      writer.flushSessions();
+      early = Promise.all([writer.snapshots.settled(), syncFinishedFiles(writer)]);
+      // Awaited in makeComplete; a failure meanwhile must not go unhandled.
+      early.catch(() => {});
+      written = writer.snapshots.write(state, true);
+    });
+    // Every event is committed: observers finish now, so what they report is in the final manifest.
+    await closeObservers(writer.options.traceObservers ?? [], (m) => writer.warn(m));
+    let manifest = '';
+    await writer.trace.task((state) => {
+      manifest = manifestText(state);
+    });
+    // Everything becomes durable, then the manifest saying so.
+    const wave = { files: written, folders: bundleFolders(writer), started: early, checked: writer.checked };
+    written = [];
+    await makeComplete(writer.bundleDir, BUNDLE_FILES.manifest, manifest, wave);
+  } finally {
+    for (const fd of written) closeQuietly(fd);
+  }
 }
 
 /**

@@ -11,7 +11,7 @@
  *  - a redaction hook over every byte before it is written; in deterministic mode no absolute paths, pids or
  *    hostnames (paths are replaced by placeholders).
  */
-import { closeSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   BUNDLE_FILES,
@@ -26,7 +26,7 @@ import type { LifecycleEvent } from '../runtime/lifecycle.ts';
 import { ArtifactStore } from './artifacts.ts';
 import { BundleSessions } from './bundle-sessions.ts';
 import { ensureFolder, type CheckedPaths } from './confine.ts';
-import { bundleFolders, makeComplete, syncFinishedFiles } from './complete.ts';
+import { finishBundle } from './complete.ts';
 import { writeFileAtomicChunksSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { joinedRunId, readResumedBundle, refuseLinkedBundle, type OpenAttempt } from './existing-bundle.ts';
@@ -57,11 +57,11 @@ class BundleRecorder implements Recorder, EventRecording {
   private readonly replayOf: Manifest['replayOf'];
   private permissionPolicy: Manifest['permissionPolicy'];
   private readonly warnings: string[] = [];
-  private readonly trace: TraceWriter;
+  readonly trace: TraceWriter;
   readonly artifacts: ArtifactStore;
   readonly encoder: ValueEncoder;
   readonly sessions: BundleSessions;
-  private readonly snapshots: Snapshots;
+  readonly snapshots: Snapshots;
   /** Another process may append to this bundle (shared writer, resume); otherwise this is its one writer. */
   readonly shared: boolean;
   readonly openAttempts = new Map<string, OpenAttempt>();
@@ -77,8 +77,6 @@ class BundleRecorder implements Recorder, EventRecording {
   drivesRun = false;
   private runEnded = false;
   waiting = false;
-  private snapshotQueued = false;
-  private closing = false;
   private sideError: Error | undefined;
   private closed: Promise<RecorderSummary> | undefined;
   private dirsReady = false;
@@ -129,7 +127,7 @@ class BundleRecorder implements Recorder, EventRecording {
         }),
       fail: (error) => this.fail(error),
     });
-    this.snapshots = new Snapshots(this, options.snapshotIntervalMs ?? 1000);
+    this.snapshots = new Snapshots(this, { task: (fn) => this.trace.task(fn), fail: (error) => this.fail(error) }, options.snapshotIntervalMs ?? 1000);
     this.encoder = new ValueEncoder(
       this.artifacts,
       (text, kind) => this.redaction.hook(text, kind),
@@ -145,7 +143,7 @@ class BundleRecorder implements Recorder, EventRecording {
       redact: (text) => this.redaction.hook(text, 'json'),
       beforeWrite: () => this.beforeTraceWrite(),
       onCommit: (lastSeq, committed) => {
-        this.onCommit(lastSeq);
+        this.snapshots.onCommit(lastSeq);
         if (options.traceObservers) notifyObservers(options.traceObservers, committed, (m) => this.warn(m));
       },
       onWarning: (message) => this.warn(message),
@@ -317,30 +315,13 @@ class BundleRecorder implements Recorder, EventRecording {
   }
 
   /** Numbers and writes every queued session line (inside a trace batch or task: under the lock in shared mode). */
-  private flushSessions(): void {
+  flushSessions(): void {
     this.sessions.flush();
     this.throwIfFailed();
   }
 
-  private onCommit(lastSeq: number): void {
-    if (this.snapshotQueued || lastSeq === 0) return;
-    if (this.snapshots.due()) this.scheduleSnapshot(false, true);
-  }
-
   scheduleSnapshot(force: boolean, fromTimer = false): void {
-    if (!force && !fromTimer) return;
-    // A queued periodic snapshot may sit before the event that forces this one: only periodic ones coalesce.
-    if (this.snapshotQueued && !force) return;
-    this.snapshotQueued = true;
-    this.trace
-      .task((state) => {
-        this.snapshotQueued = false;
-        // close() writes the final snapshot right after: no need for this one.
-        if (!this.closing) this.snapshots.write(state, false);
-      })
-      .catch((error: unknown) => {
-        this.fail(error);
-      });
+    this.snapshots.schedule(force, fromTimer);
   }
 
   /** `final`: the manifest written at close, when this writer is done (an exclusive writer no longer holds the bundle). */
@@ -370,37 +351,13 @@ class BundleRecorder implements Recorder, EventRecording {
         durationMs: Math.max(0, atMs - (this.runStartMs ?? atMs)),
       });
     }
-    this.closing = true;
+    this.snapshots.close();
     let failure: unknown;
-    // The final snapshot's files, renamed into place and still open: makeComplete fsyncs and closes them.
-    let written: number[] = [];
     try {
-      // The last session lines, then the final projections and records, in one pass of the queue. The files that are
-      // complete once the lines are (trace, session events, flow.json, bindings, artifacts) start their fsyncs before
-      // the projections are built: on a long run the trace's fsync and the final projections overlap.
-      let early: Promise<unknown> = Promise.resolve();
-      await this.trace.task((state) => {
-        this.flushSessions();
-        this.throwIfFailed();
-        early = Promise.all([this.snapshots.settled(), syncFinishedFiles(this)]);
-        // Awaited in makeComplete; a failure meanwhile must not go unhandled.
-        early.catch(() => {});
-        written = this.snapshots.write(state, true);
-      });
-      // Every event is committed: observers finish now, so what they report is in the final manifest.
-      await closeObservers(this.options.traceObservers ?? [], (m) => this.warn(m));
-      let manifest = '';
-      await this.trace.task((state) => {
-        manifest = `${JSON.stringify(this.manifest(state, ENDED.has(state.status), true), null, 2)}\n`;
-      });
-      // Everything becomes durable, then the manifest saying so (complete.ts has the order and why it is safe).
-      const wave = { files: written, folders: bundleFolders(this), started: early, checked: this.checked };
-      written = [];
-      await makeComplete(this.bundleDir, BUNDLE_FILES.manifest, manifest, wave);
+      await finishBundle(this, (state) => `${JSON.stringify(this.manifest(state, ENDED.has(state.status), true), null, 2)}\n`);
     } catch (error) {
       failure = error;
     }
-    for (const fd of written) closeSync(fd);
     await this.trace.close().catch((error: unknown) => (failure ??= error));
     for (const session of this.sessions.values()) {
       try {

@@ -30,6 +30,12 @@ export interface SnapshotSource {
   manifest(state: ProjectionState, complete: boolean): Manifest;
 }
 
+/** How snapshots are queued: after the lines queued before them (the trace writer's tasks), failures to the writer. */
+export interface SnapshotQueue {
+  task(fn: (state: ProjectionState) => void): Promise<void>;
+  fail(error: unknown): void;
+}
+
 export class Snapshots {
   /** The first throttled snapshot comes one interval after the start. */
   private lastAt = performance.now();
@@ -38,15 +44,51 @@ export class Snapshots {
   private traceSync: Promise<void> | undefined;
   /** The first error of a background fsync: reported at close (a later fsync may not report it again). */
   private traceSyncError: unknown;
+  /** A snapshot is queued and not written yet. */
+  private queued = false;
+  /** close() writes the final snapshot: queued ones are skipped. */
+  private closing = false;
 
   constructor(
     private readonly source: SnapshotSource,
+    private readonly queue: SnapshotQueue,
     private readonly intervalMs: number,
   ) {}
 
   /** Whether a periodic snapshot is due. */
   due(): boolean {
     return performance.now() - this.lastAt >= Math.max(this.intervalMs, SNAPSHOT_COST_FACTOR * this.lastCost);
+  }
+
+  /** After each batch of trace lines: a periodic snapshot, when one is due. */
+  onCommit(lastSeq: number): void {
+    if (this.queued || lastSeq === 0) return;
+    if (this.due()) this.schedule(false, true);
+  }
+
+  /**
+   * Queues a snapshot behind the lines queued so far. `force`: the run waits, resumes or ends (always written);
+   * `fromTimer`: a periodic one (coalesced with one already queued); neither: nothing to do.
+   */
+  schedule(force: boolean, fromTimer = false): void {
+    if (!force && !fromTimer) return;
+    // A queued periodic snapshot may sit before the event that forces this one: only periodic ones coalesce.
+    if (this.queued && !force) return;
+    this.queued = true;
+    this.queue
+      .task((state) => {
+        this.queued = false;
+        // close() writes the final snapshot right after: no need for this one.
+        if (!this.closing) this.write(state, false);
+      })
+      .catch((error: unknown) => {
+        this.queue.fail(error);
+      });
+  }
+
+  /** From now on only the final snapshot is written. */
+  close(): void {
+    this.closing = true;
   }
 
   /**
