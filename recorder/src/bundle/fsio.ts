@@ -81,12 +81,39 @@ export function writeFileAtomicChunksSync(
  * `fd` when it chooses (e.g. together with other files), then `commit()` renames it into place (and closes it), or
  * `discard()` removes it. Until the rename, the old content is what every reader (and a crash) sees.
  * `commit(true)` renames and leaves `fd` open, for an fsync after the rename (the caller closes it): no path is
- * opened again to fsync what was just written.
+ * opened again to fsync what was just written. (A class, not closures: a snapshot stages several files.)
  */
-export interface StagedFile {
-  readonly fd: number;
-  commit(keepOpen?: boolean): void;
-  discard(): void;
+export class StagedFile {
+  private open = true;
+
+  constructor(
+    readonly fd: number,
+    private readonly temp: string,
+    private readonly file: string,
+    private readonly path: string,
+    private readonly checked: CheckedPaths | undefined,
+  ) {}
+
+  commit(keepOpen = false): void {
+    if (!keepOpen) this.close();
+    renameSync(this.temp, this.file);
+    this.checked?.add(this.path);
+  }
+
+  discard(): void {
+    try {
+      this.close();
+    } catch {
+      // already closed
+    }
+    rmSync(this.temp, { force: true });
+  }
+
+  private close(): void {
+    if (!this.open) return;
+    this.open = false;
+    closeSync(this.fd);
+  }
 }
 
 export function stageFileSync(
@@ -97,35 +124,14 @@ export function stageFileSync(
 ): StagedFile {
   const file = writableFile(bundleDir, path, 'replace', checked);
   const { temp, fd } = createTemp(file);
-  let open = true;
-  const close = () => {
-    if (!open) return;
-    open = false;
-    closeSync(fd);
-  };
-  const discard = () => {
-    try {
-      close();
-    } catch {
-      // already closed
-    }
-    rmSync(temp, { force: true });
-  };
+  const staged = new StagedFile(fd, temp, file, path, checked);
   try {
     produce((chunk) => (typeof chunk === 'string' ? writeTextSync(fd, chunk) : writeAllSync(fd, chunk)));
   } catch (error) {
-    discard();
+    staged.discard();
     throw error;
   }
-  return {
-    fd,
-    commit: (keepOpen = false) => {
-      if (!keepOpen) close();
-      renameSync(temp, file);
-      checked?.add(path);
-    },
-    discard,
-  };
+  return staged;
 }
 
 function createTemp(file: string): { temp: string; fd: number } {

@@ -5,6 +5,8 @@ import { BUNDLE_FILES, SCHEMA_IDS, sessionFiles, type Manifest, type ProjectionS
 
 const WRITER_NAME = 'flowtape';
 const WRITER_VERSION = readVersion();
+/** This process's host name, asked once (a uname per manifest cost more than writing it). */
+let writerHost: string | undefined;
 /** A run with one of these statuses has ended: its bundle can be complete. */
 export const ENDED: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
 
@@ -54,7 +56,7 @@ export function buildManifest(state: ProjectionState, complete: boolean, final: 
     writer: {
       name: WRITER_NAME,
       version: WRITER_VERSION,
-      ...(context.deterministic ? {} : { pid: process.pid, hostname: hostname() }),
+      ...(context.deterministic ? {} : { pid: process.pid, hostname: (writerHost ??= hostname()) }),
       ...(context.shared || final ? {} : { exclusive: true }),
     },
     ...(context.permissionPolicy ? { permissionPolicy: context.permissionPolicy } : {}),
