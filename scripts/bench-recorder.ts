@@ -92,6 +92,13 @@ interface Row {
   early?: number;
   late?: number;
   bare?: number;
+  /**
+   * Median over the repetitions of (recorded ÷ runtime alone), each pair run back to back: steadier on a shared
+   * machine than the ratio of the two medians.
+   */
+  ratio?: number;
+  /** CPU time (user + system, all threads) of the recorded run per node. */
+  cpu?: number;
   note?: string;
 }
 
@@ -139,13 +146,16 @@ async function flowtapeOnce(flow: FlowDefinition, n: number) {
   await runFlow(flow, { seed: 1 }, { cwd });
   const bare = (performance.now() - b0) / n;
   const bundleDir = join(cwd, 'bundle');
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await record(flow, { seed: 1 }, { cwd, bundleDir, recorder: { redact: false } });
   const perNode = (performance.now() - t0) / n;
+  const cpu = process.cpuUsage(c0);
+  const cpuPerNode = (cpu.user + cpu.system) / 1000 / n;
   const { early, late } = windows(nodeStarts(join(bundleDir, 'trace.ndjson'), 'node.started'));
   const size = statSync(join(bundleDir, 'trace.ndjson')).size;
   rmSync(cwd, { recursive: true, force: true });
-  return { perNode, bare, early, late, status: result.status, size };
+  return { perNode, bare, ratio: perNode / bare, cpuPerNode, early, late, status: result.status, size };
 }
 
 function flowtapeRow(n: number, runs: Array<Awaited<ReturnType<typeof flowtapeOnce>>>): Row {
@@ -158,6 +168,8 @@ function flowtapeRow(n: number, runs: Array<Awaited<ReturnType<typeof flowtapeOn
     late: mid.late,
     bare: median(runs.map((r) => r.bare)),
     marginal: (mid.perNode * n - fixedMs) / n,
+    ratio: median(runs.map((r) => r.ratio)),
+    cpu: median(runs.map((r) => r.cpuPerNode)),
     note: `${mid.status}, trace ${(mid.size / 1048576).toFixed(1)} MiB, median of ${runs.length}`,
   };
 }
@@ -300,6 +312,8 @@ function print(row: Row): void {
     row.marginal !== undefined ? `marginal ${fmtMs(row.marginal)}/node` : '',
     row.early !== undefined ? `first 10% ${fmtMs(row.early)}/node, last 10% ${fmtMs(row.late!)}/node` : '',
     row.bare !== undefined ? `runtime alone ${fmtMs(row.bare)}/node, recorder adds ${fmtMs(row.perNode - row.bare)}/node` : '',
+    row.ratio !== undefined ? `× runtime alone ${row.ratio.toFixed(1)} (median of pairs; target ≤ 3)` : '',
+    row.cpu !== undefined ? `cpu ${fmtMs(row.cpu)}/node` : '',
     row.note ?? '',
   ].filter(Boolean);
   console.log(parts.join('  |  '));
