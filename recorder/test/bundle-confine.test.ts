@@ -2,12 +2,12 @@
 // bundle: a symlinked folder or file inside it, or a hard-linked file they would append to, is refused, and the
 // folder or file elsewhere keeps its bytes.
 import assert from 'node:assert/strict';
-import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ensureFolder, findLinks, writableFile } from '../src/bundle/confine.ts';
 import { createRecorder } from '../src/bundle/index.ts';
-import { writeFileAtomicSync } from '../src/bundle/fsio.ts';
+import { writeFileAtomicChunksSync, writeFileAtomicSync } from '../src/bundle/fsio.ts';
 import { record, resumeRecorded } from '../src/record.ts';
 import { checkpoint, compute, defineFlow } from '../src/runtime/index.ts';
 import { flowSnapshot, tempDir } from './recorder-support.ts';
@@ -69,6 +69,36 @@ describe('confined bundle writes', () => {
       // A real folder is created one level at a time, never through a link.
       assert.equal(ensureFolder(bundle, 'sessions/s1'), join(bundle, 'sessions/s1'));
       assert.ok(statSync(join(bundle, 'sessions/s1')).isDirectory());
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a writer skips the checks only for what it checked or made itself: a folder found with a symlink in it is still refused', async () => {
+    const dir = await tempDir();
+    try {
+      const bundle = join(dir.path, 'b');
+      const elsewhere = join(dir.path, 'elsewhere');
+      mkdirSync(elsewhere);
+      writeFileSync(join(elsewhere, 'run.json'), 'precious');
+      const put = (path: string, checked: Set<string>) => writeFileAtomicChunksSync(bundle, path, (write) => write('{}\n'), false, checked);
+      // Found: a folder holding a symlink. A fresh writer's set vouches for nothing there.
+      mkdirSync(join(bundle, 'sessions', 's1'), { recursive: true });
+      symlinkSync(join(elsewhere, 'run.json'), join(bundle, 'sessions', 's1', 'record.json'));
+      const checked = new Set<string>();
+      assert.equal(ensureFolder(bundle, 'sessions/s1', checked), join(bundle, 'sessions/s1'));
+      assert.throws(() => put('sessions/s1/record.json', checked), /sessions\/s1\/record\.json: a symbolic link inside the bundle/);
+      // Made by this writer: empty when made, so what it writes there is not looked up first; a link planted
+      // meanwhile is replaced by the rename, never written through.
+      ensureFolder(bundle, 'projections', checked);
+      assert.ok(checked.has('projections/') && !checked.has('sessions/s1/'));
+      symlinkSync(join(elsewhere, 'run.json'), join(bundle, 'projections', 'run.json'));
+      put('projections/run.json', checked);
+      assert.equal(lstatSync(join(bundle, 'projections', 'run.json')).isFile(), true);
+      assert.equal(readFileSync(join(elsewhere, 'run.json'), 'utf8'), 'precious');
+      // A writer without the set checks every time.
+      symlinkSync(join(elsewhere, 'run.json'), join(bundle, 'projections', 'live.json'));
+      assert.throws(() => writeFileAtomicSync(bundle, 'projections/live.json', '{}'), /projections\/live\.json: a symbolic link/);
     } finally {
       await dir.remove();
     }
