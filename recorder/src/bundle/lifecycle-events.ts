@@ -6,6 +6,7 @@
 import { BUNDLE_FILES, SCHEMA_IDS, type ArtifactRef, type JsonValue, type Outcome, type SessionBinding } from '@flowtape/schema';
 import type { LifecycleEvent } from '../runtime/lifecycle.ts';
 import type { CredentialWatch, HeldTraffic } from './credentials.ts';
+import { attemptEventJson, runEventJson } from './event-json.ts';
 import type { OpenAttempt } from './existing-bundle.ts';
 import { writeFileAtomicSync } from './fsio.ts';
 import type { RecorderOptions } from './recorder-api.ts';
@@ -367,6 +368,18 @@ export function traceEvent(
     event.payload = payload;
   }
   return event as UnsequencedEvent;
+}
+
+/**
+ * The JSON text of an event `traceEvent` built — what `JSON.stringify` gives, from pieces that repeat between events
+ * (event-json.ts) — or undefined for the rarer shapes (an event of a session), which the writer serializes itself.
+ */
+export function traceEventJson(event: UnsequencedEvent): string | undefined {
+  const { at, runId, nodeId, attemptId, sessionId, scope, type, payload } = event as UnsequencedEvent & { nodeId?: string; attemptId?: string; sessionId?: string };
+  if (sessionId !== undefined) return undefined;
+  if (nodeId !== undefined && attemptId !== undefined) return attemptEventJson(at, runId, nodeId, attemptId, scope, type, payload);
+  if (nodeId === undefined && attemptId === undefined) return runEventJson(at, runId, scope, type, payload);
+  return undefined;
 }
 
 /** `artifact.written` for an artifact a value of the event went to, in the event's node and attempt. */

@@ -140,10 +140,11 @@ export class TraceWriter {
 
   /**
    * Queues an event. Serialization and redaction happen now, so later mutation of values cannot reach the file.
-   * The writer takes the object over (it is numbered in place and folded later): do not reuse it.
+   * The writer takes the object over (it is numbered in place and folded later): do not reuse it. `json`: the
+   * event's JSON text when the caller has it already (exactly `JSON.stringify(event)`).
    */
-  append(event: UnsequencedEvent, options?: { afterSeq?: number }): void {
-    const text = JSON.stringify(event);
+  append(event: UnsequencedEvent, options?: { afterSeq?: number }, json?: string): void {
+    const text = json ?? JSON.stringify(event);
     const body = this.options.redact(text);
     this.batcher.push({ kind: 'event', body, event, redacted: body !== text, build: undefined, afterSeq: options?.afterSeq });
   }
