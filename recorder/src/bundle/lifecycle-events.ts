@@ -6,6 +6,7 @@
 import { BUNDLE_FILES, SCHEMA_IDS, type ArtifactRef, type JsonValue, type Outcome, type SessionBinding } from '@flowtape/schema';
 import type { LifecycleEvent } from '../runtime/lifecycle.ts';
 import type { CredentialWatch, HeldTraffic } from './credentials.ts';
+import { attemptEventJson, runEventJson } from './event-json.ts';
 import type { OpenAttempt } from './existing-bundle.ts';
 import { writeFileAtomicSync } from './fsio.ts';
 import type { RecorderOptions } from './recorder-api.ts';
@@ -134,31 +135,32 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
         return;
       }
       r.openAttempts.set(event.attemptId, { nodeId: event.nodeId, startedAtMs: atMs });
-      const input = r.encoder.value(event.input, 'input');
-      r.emit(
-        'node.started',
-        { nodeType: event.nodeType, attempt: event.attempt, ...(input ? { input } : {}) },
-        scope(event),
-        'after',
-      );
+      const input = event.input === undefined ? undefined : r.encoder.value(event.input, 'input');
+      // The runtime's event is the envelope (its nodeId and attemptId are read at once, nothing else).
+      r.emit('node.started', input ? { nodeType: event.nodeType, attempt: event.attempt, input } : { nodeType: event.nodeType, attempt: event.attempt }, event, 'after');
       return;
     }
     case 'node.heartbeat':
       if (!r.openAttempts.has(event.attemptId)) return;
-      r.emit('node.heartbeat', { elapsedMs: event.elapsedMs }, scope(event));
+      r.emit('node.heartbeat', { elapsedMs: event.elapsedMs }, event);
       return;
     case 'node.outcome': {
       if (!r.openAttempts.delete(event.attemptId)) {
         r.warn(`${event.attemptId}: a second outcome (${event.outcome}) is not recorded: exactly one per attempt`);
         return;
       }
-      const output = r.encoder.value(event.output, 'output');
-      const error = r.encoder.error(event.error, !r.deterministic);
-      r.emit(
-        'node.outcome',
-        { outcome: event.outcome, durationMs: event.durationMs, ...(output ? { output } : {}), ...(error ? { error } : {}) },
-        scope(event),
-      );
+      const output = event.output === undefined ? undefined : r.encoder.value(event.output, 'output');
+      const error = event.error === undefined ? undefined : r.encoder.error(event.error, !r.deterministic);
+      const payload: { outcome: Outcome; durationMs: number; output?: unknown; error?: unknown } = error
+        ? { outcome: event.outcome, durationMs: event.durationMs }
+        : output
+          ? { outcome: event.outcome, durationMs: event.durationMs, output }
+          : { outcome: event.outcome, durationMs: event.durationMs };
+      if (error) {
+        if (output) payload.output = output;
+        payload.error = error;
+      }
+      r.emit('node.outcome', payload, event);
       return;
     }
     case 'edge.taken': {
@@ -170,7 +172,7 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
             ...(event.branch.isDefault ? { isDefault: true } : {}),
           }
         : undefined;
-      r.emit('edge.taken', { from: event.from, to: event.to, ...(branch ? { branch } : {}) }, scope(event));
+      r.emit('edge.taken', branch ? { from: event.from, to: event.to, branch } : { from: event.from, to: event.to }, event);
       return;
     }
     case 'session.bound': {
@@ -191,7 +193,7 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
           ...(event.continued ? { continued: event.continued } : {}),
           ...(event.replaces ? { replaces: event.replaces } : {}),
         },
-        { ...scope(event), sessionId: event.sessionId },
+        event,
       );
       return;
     }
@@ -207,7 +209,7 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
       r.emit(
         'session.failed',
         { handle: event.handle, mode: event.mode, agentCommand: event.agentCommand, path: session.files.dir, error },
-        { ...scope(event), sessionId: event.sessionId },
+        event,
       );
       return;
     }
@@ -233,7 +235,7 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
       r.emit(
         'acp.prompt_sent',
         () => ({ prompt, messageIndex: mark.value.messageIndex, sessionEventSeq: mark.value.sessionEventSeq }),
-        { ...scope(event), sessionId: event.sessionId },
+        event,
       );
       return;
     }
@@ -256,7 +258,7 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
             ...(usage ? { usage } : {}),
           };
         },
-        { ...scope(event), sessionId: event.sessionId },
+        event,
       );
       return;
     }
@@ -268,7 +270,7 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
           ...(event.command !== undefined ? { command: event.command } : {}),
           ...(event.cwd !== undefined ? { cwd: event.cwd } : {}),
         },
-        scope(event),
+        event,
       );
       return;
     case 'action.completed': {
@@ -289,7 +291,7 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
           ...(output ? { output } : {}),
           ...(error ? { error } : {}),
         },
-        scope(event),
+        event,
       );
       return;
     }
@@ -330,11 +332,20 @@ r: Pick<EventRecording, 'bundleDir' | 'redaction'>,
   writeFileAtomicSync(r.bundleDir, path, `${text}\n`);
 }
 
-function scope(event: { nodeId: string; attemptId: string }): { nodeId: string; attemptId: string } {
-  return { nodeId: event.nodeId, attemptId: event.attemptId };
+/** The scope of each event type (the part of its type before the dot), looked up rather than sliced per event. */
+const SCOPES = new Map<string, string>();
+
+function scopeOf(type: string): string {
+  let scope = SCOPES.get(type);
+  if (scope === undefined) SCOPES.set(type, (scope = type.slice(0, type.indexOf('.'))));
+  return scope;
 }
 
-/** A trace event before its seq; properties set in the order of the line (at, runId, nodeId, attemptId, sessionId, scope, type, payload). */
+/**
+ * A trace event before its seq, properties in the order of the line (seq, at, runId, nodeId, attemptId, sessionId,
+ * scope, type, payload). Built as one literal: `seq` is held undefined (JSON.stringify leaves it out) so numbering it
+ * later stores into the object in place; absent scope fields are left out, never undefined.
+ */
 export function traceEvent(
   at: string,
   runId: string,
@@ -342,14 +353,33 @@ export function traceEvent(
   type: UnsequencedEvent['type'],
   payload: object,
 ): UnsequencedEvent {
-  const event: Record<string, unknown> = { at, runId };
-  if (envelope.nodeId) event.nodeId = envelope.nodeId;
-  if (envelope.attemptId) event.attemptId = envelope.attemptId;
-  if (envelope.sessionId) event.sessionId = envelope.sessionId;
-  event.scope = type.slice(0, type.indexOf('.'));
-  event.type = type;
-  event.payload = payload;
+  const { nodeId, attemptId, sessionId } = envelope;
+  const scope = scopeOf(type);
+  let event: Record<string, unknown>;
+  if (!sessionId && nodeId && attemptId) event = { seq: undefined, at, runId, nodeId, attemptId, scope, type, payload };
+  else if (!sessionId && !nodeId && !attemptId) event = { seq: undefined, at, runId, scope, type, payload };
+  else {
+    event = { seq: undefined, at, runId };
+    if (nodeId) event.nodeId = nodeId;
+    if (attemptId) event.attemptId = attemptId;
+    if (sessionId) event.sessionId = sessionId;
+    event.scope = scope;
+    event.type = type;
+    event.payload = payload;
+  }
   return event as UnsequencedEvent;
+}
+
+/**
+ * The JSON text of an event `traceEvent` built — what `JSON.stringify` gives, from pieces that repeat between events
+ * (event-json.ts) — or undefined for the rarer shapes (an event of a session), which the writer serializes itself.
+ */
+export function traceEventJson(event: UnsequencedEvent): string | undefined {
+  const { at, runId, nodeId, attemptId, sessionId, scope, type, payload } = event as UnsequencedEvent & { nodeId?: string; attemptId?: string; sessionId?: string };
+  if (sessionId !== undefined) return undefined;
+  if (nodeId !== undefined && attemptId !== undefined) return attemptEventJson(at, runId, nodeId, attemptId, scope, type, payload);
+  if (nodeId === undefined && attemptId === undefined) return runEventJson(at, runId, scope, type, payload);
+  return undefined;
 }
 
 /** `artifact.written` for an artifact a value of the event went to, in the event's node and attempt. */

@@ -30,7 +30,7 @@ import { finishBundle } from './complete.ts';
 import { writeFileAtomicChunksSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { joinedRunId, readResumedBundle, refuseLinkedBundle, type OpenAttempt } from './existing-bundle.ts';
-import { artifactEvent, recordLifecycleEvent, traceEvent, type EventRecording } from './lifecycle-events.ts';
+import { artifactEvent, recordLifecycleEvent, traceEvent, traceEventJson, type EventRecording } from './lifecycle-events.ts';
 import { buildManifest, ENDED } from './manifest.ts';
 import { RecorderError, type CloseOptions, type Recorder, type RecorderOptions, type RecorderSummary } from './recorder-api.ts';
 import { RecorderRedaction } from './recorder-redaction.ts';
@@ -205,7 +205,10 @@ class BundleRecorder implements Recorder, EventRecording {
     if (pending.length > 0) this.pendingArtifacts = [];
     if (artifacts === 'before') for (const written of pending) this.trace.append(artifactEvent(at, runId, envelope, written));
     if (typeof payload === 'function') this.trace.appendLate(() => traceEvent(at, runId, envelope, type, payload()));
-    else this.trace.append(traceEvent(at, runId, envelope, type, payload), afterSeq !== undefined ? { afterSeq } : undefined);
+    else {
+      const event = traceEvent(at, runId, envelope, type, payload);
+      this.trace.append(event, afterSeq !== undefined ? { afterSeq } : undefined, traceEventJson(event));
+    }
     if (artifacts === 'after') for (const written of pending) this.trace.append(artifactEvent(at, runId, envelope, written));
   }
 

@@ -28,7 +28,7 @@ import {
   type TraceEvent,
 } from '@flowtape/schema';
 import { SerialBatcher } from './batcher.ts';
-import { openAppendSync, readAppendedSync, WRITE_CHUNK, writeTextSync } from './fsio.ts';
+import { openAppendSync, readAppendedSync, writeAllSync, writeTextSync } from './fsio.ts';
 
 /** A batch of trace lines is written once it holds this many characters of JSON (about as many bytes)… */
 export const TRACE_BATCH_BYTES = 1 << 20;
@@ -140,10 +140,11 @@ export class TraceWriter {
 
   /**
    * Queues an event. Serialization and redaction happen now, so later mutation of values cannot reach the file.
-   * The writer takes the object over (it is numbered in place and folded later): do not reuse it.
+   * The writer takes the object over (it is numbered in place and folded later): do not reuse it. `json`: the
+   * event's JSON text when the caller has it already (exactly `JSON.stringify(event)`).
    */
-  append(event: UnsequencedEvent, options?: { afterSeq?: number }): void {
-    const text = JSON.stringify(event);
+  append(event: UnsequencedEvent, options?: { afterSeq?: number }, json?: string): void {
+    const text = json ?? JSON.stringify(event);
     const body = this.options.redact(text);
     this.batcher.push({ kind: 'event', body, event, redacted: body !== text, build: undefined, afterSeq: options?.afterSeq });
   }
@@ -283,25 +284,16 @@ export class TraceWriter {
       position = advancePosition(position, item.event);
     }
     let seq = this.lastSeq;
-    let text = '';
-    let written = 0;
-    const put = (chunk: string) => {
-      written += writeTextSync(fd, chunk);
-    };
+    const lines = new LineEncoder(fd);
     for (let i = 0; i < events.length; i++) {
       const item = events[i]!;
       seq++;
       // The line is the body with its seq first: the event was serialized once, at append.
-      text += '{"seq":' + seq + ',' + item.body.slice(1) + '\n';
-      // Chunks of ~64 KiB (WRITE_CHUNK): few syscalls, and the text stays small enough to encode in cache.
-      if (text.length >= WRITE_CHUNK) {
-        put(text);
-        text = '';
-      }
+      lines.put(seq, item.body);
       if (item.redacted) item.event = JSON.parse('{"seq":' + seq + ',' + item.body.slice(1)) as UnsequencedEvent;
       else (item.event as { seq?: number }).seq = seq;
     }
-    if (text !== '') put(text);
+    const written = lines.end();
     // Only now, with the lines on disk, do the events count as committed (numbered in place: the writer owns them).
     if (this.options.keepState !== false) {
       for (const item of events) this.unfolded.push(item.event as unknown as TraceEvent);
@@ -343,5 +335,66 @@ export class TraceWriter {
       this.lastSeq = Math.max(this.lastSeq, checked.event.seq);
     }
     this.offset += complete;
+  }
+}
+
+/** Bytes of `{"seq":` (every line starts with them). */
+const SEQ_PREFIX = [0x7b, 0x22, 0x73, 0x65, 0x71, 0x22, 0x3a];
+/** The encoding buffer grows up to this size; a batch larger than it is written in several writes. */
+const MAX_LINES_BUFFER = 4 << 20;
+let linesBuffer = Buffer.allocUnsafeSlow(1 << 18);
+
+/**
+ * Encodes trace lines (`{"seq":<n>,` + the body after its `{` + newline) straight into one reused buffer, written
+ * with one `write` per batch: no per-line strings (concatenation, slices) and no flattening of a batch-sized text.
+ * The buffer is the module's: a batch is encoded and written synchronously, so writers never share it at once.
+ */
+class LineEncoder {
+  private pos = 0;
+  private written = 0;
+
+  constructor(private readonly fd: number) {}
+
+  put(seq: number, body: string): void {
+    // The prefix and seq take at most 7 + 16 bytes, a UTF-16 unit of the body at most 3, and the newline 1.
+    const needed = 24 + body.length * 3;
+    if (this.pos + needed > linesBuffer.byteLength) {
+      this.flush();
+      if (needed > linesBuffer.byteLength) {
+        if (needed > MAX_LINES_BUFFER) {
+          this.written += writeTextSync(this.fd, '{"seq":' + seq + ',' + body.slice(1) + '\n');
+          return;
+        }
+        linesBuffer = Buffer.allocUnsafeSlow(Math.min(MAX_LINES_BUFFER, Math.max(needed, linesBuffer.byteLength * 2)));
+      }
+    }
+    const buffer = linesBuffer;
+    let pos = this.pos;
+    for (let i = 0; i < 7; i++) buffer[pos + i] = SEQ_PREFIX[i]!;
+    pos += 7;
+    // The seq's digits, without making a string of them.
+    let digits = 1;
+    for (let rest = seq; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    for (let k = digits - 1, rest = seq; k >= 0; k--, rest = Math.floor(rest / 10)) buffer[pos + k] = 0x30 + (rest % 10);
+    pos += digits;
+    // The body's `{` is overwritten by the comma after the seq.
+    const start = pos;
+    pos += buffer.write(body, pos, 'utf8');
+    buffer[start] = 0x2c;
+    buffer[pos++] = 0x0a;
+    this.pos = pos;
+  }
+
+  /** Writes what is encoded and returns the batch's byte count. */
+  end(): number {
+    this.flush();
+    return this.written;
+  }
+
+  private flush(): void {
+    if (this.pos === 0) return;
+    writeAllSync(this.fd, linesBuffer.subarray(0, this.pos));
+    this.written += this.pos;
+    this.pos = 0;
   }
 }

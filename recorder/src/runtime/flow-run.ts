@@ -184,14 +184,13 @@ export class FlowRun implements RunScope {
       return this.finish('failed', { error: this.unroutedError(result) });
     }
     if (next.kind === 'unrouted') return this.finish('failed', { error: this.unroutedError(result) });
-    this.emit({
-      type: 'edge.taken',
-      nodeId: result.nodeId,
-      attemptId: result.attemptId,
-      from: result.nodeId,
-      to: next.to,
-      ...(next.branch ? { branch: next.branch } : {}),
-    });
+    const { nodeId, attemptId } = result;
+    // One literal per shape (no spread of a temporary object): this runs for every node.
+    this.emit(
+      next.branch
+        ? { type: 'edge.taken', nodeId, attemptId, from: nodeId, to: next.to, branch: next.branch }
+        : { type: 'edge.taken', nodeId, attemptId, from: nodeId, to: next.to },
+    );
     return next.to;
   }
 
@@ -276,15 +275,16 @@ export class FlowRun implements RunScope {
       if (failure instanceof NodeError && failure.output !== undefined) result.output = failure.output;
     }
     this.results[nodeId] = result;
-    this.emit({
-      type: 'node.outcome',
-      nodeId,
-      attemptId,
-      outcome,
-      durationMs,
-      ...('output' in result ? { output: result.output } : {}),
-      ...(error ? { error } : {}),
-    });
+    const withOutput = 'output' in result;
+    this.emit(
+      error
+        ? withOutput
+          ? { type: 'node.outcome', nodeId, attemptId, outcome, durationMs, output: result.output, error }
+          : { type: 'node.outcome', nodeId, attemptId, outcome, durationMs, error }
+        : withOutput
+          ? { type: 'node.outcome', nodeId, attemptId, outcome, durationMs, output: result.output }
+          : { type: 'node.outcome', nodeId, attemptId, outcome, durationMs },
+    );
     return result;
   }
 
