@@ -79,8 +79,8 @@ describe('live export through a collector outage', () => {
     const spans = await spansOf('restart', 5);
     assert.equal(spans.length, 6);
     let collector = await startCollector();
-    const port = Number(new URL(collector.endpointUrl).port);
-    const { exporter, target } = await createSpanExporter({ endpoint: collector.endpointUrl, protocol: 'http/json', timeoutMs: 500 });
+    const port = Number(new URL(collector.endpointUrl!).port);
+    const { exporter, target } = await createSpanExporter({ endpoint: collector.endpointUrl!, protocol: 'http/json', timeoutMs: 500 });
     assert.ok(exporter instanceof OutageExporter);
     try {
       assert.equal((await exportBatch(exporter, [spans[0]!])).code, ExportResultCode.SUCCESS);
@@ -110,7 +110,7 @@ describe('live export through a collector outage', () => {
   it('a collector answering 503 for a moment: the batch is tried again and delivered, no outage', async () => {
     const spans = await spansOf('busy', 2);
     const collector = await startCollector();
-    const front = await unavailableFront(collector.endpointUrl, 2);
+    const front = await unavailableFront(collector.endpointUrl!, 2);
     const { exporter } = await createSpanExporter({ endpoint: front.url, protocol: 'http/json', timeoutMs: 5000 });
     try {
       assert.equal((await exportBatch(exporter, spans)).code, ExportResultCode.SUCCESS);
@@ -127,7 +127,7 @@ describe('live export through a collector outage', () => {
   it('a collector answering 503 past the request time: the batch fails with one reason, an outage starts', async () => {
     const spans = await spansOf('unavailable', 1);
     const collector = await startCollector();
-    const front = await unavailableFront(collector.endpointUrl, Number.POSITIVE_INFINITY);
+    const front = await unavailableFront(collector.endpointUrl!, Number.POSITIVE_INFINITY);
     // Tries at 0, 250 ms and (on a machine not too busy) 750 ms; the next, 1 s later, would end past the request's 1 s.
     const { exporter } = await createSpanExporter({ endpoint: front.url, protocol: 'http/json', timeoutMs: 1000 });
     try {
@@ -153,7 +153,7 @@ describe('live export through a collector outage', () => {
     const firstOutcome = events.findIndex((e) => e.type === 'node.outcome');
     const collector = await startCollector();
     // Retry-After past the request's time: the 503 starts the outage with no retry.
-    const front = await unavailableFront(collector.endpointUrl, 1, { 'retry-after': '60' });
+    const front = await unavailableFront(collector.endpointUrl!, 1, { 'retry-after': '60' });
     const stream = await createSpanStream(recorded.bundleDir, { endpoint: front.url, protocol: 'http/json', timeoutMs: 5000, batchDelayMs: 20, flushTimeoutMs: 5000 });
     try {
       await stream.add(events.slice(0, firstOutcome + 1));
