@@ -112,6 +112,8 @@ export class OutageExporter implements SpanExporter {
         if (!isNetworkError(response.error)) this.answered = true;
         return response;
       }
+      // No error: an HTTP answer (429, 502, 503, 504), so the collector (or its gateway) is there.
+      if (response.error === undefined) this.answered = true;
       const error = response.error ?? new Error('the collector was busy or unavailable (HTTP 429, 502, 503 or 504)');
       const nobodyThere = !this.answered && UNREACHABLE_CODES.has((error as NodeJS.ErrnoException).code ?? '');
       const wait = response.retryInMillis === undefined ? delay : Math.max(0, response.retryInMillis);
