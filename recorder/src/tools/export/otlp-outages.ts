@@ -62,7 +62,7 @@ export class OutageExporter implements SpanExporter {
    * `inner`: the SDK's OTLP/HTTP exporter, whose retrying transport is replaced by this policy (left as it is, should
    * a later SDK be built otherwise: export still works, with the SDK's own retries).
    */
-  constructor(private readonly inner: SpanExporter, private readonly now: () => number = Date.now) {
+  constructor(private readonly inner: SpanExporter) {
     const delegate = (inner as { _delegate?: { _transport?: Transport & { _transport?: Transport } } })._delegate;
     const http = delegate?._transport?._transport;
     if (delegate && http && typeof http.send === 'function') {
@@ -72,7 +72,7 @@ export class OutageExporter implements SpanExporter {
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     const outage = this.current;
-    if (outage && (this.closed || this.now() < outage.retryAt)) {
+    if (outage && (this.closed || Date.now() < outage.retryAt)) {
       // The collector is away: no connection, no waiting; the batch is counted against the outage.
       outage.spans += spans.length;
       resultCallback({ code: ExportResultCode.FAILED, error: outage.error });
@@ -96,12 +96,12 @@ export class OutageExporter implements SpanExporter {
 
   /** One request, retried by the policy above; what the SDK makes of the last answer is its export's result. */
   private async send(http: Transport, data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
-    const deadline = this.now() + timeoutMillis;
+    const deadline = Date.now() + timeoutMillis;
     // A batch sent after a cool-down only probes: one try, and another cool-down if the collector is still away.
     const probe = this.current !== undefined;
     let delay = RETRY_FIRST_DELAY_MS;
     for (;;) {
-      const response = await http.send(data, Math.max(1, deadline - this.now()));
+      const response = await http.send(data, Math.max(1, deadline - Date.now()));
       if (response.status === 'success') {
         this.answered = true;
         this.endOutage();
@@ -117,7 +117,7 @@ export class OutageExporter implements SpanExporter {
       const error = response.error ?? new Error('the collector was busy or unavailable (HTTP 429, 502, 503 or 504)');
       const nobodyThere = !this.answered && UNREACHABLE_CODES.has((error as NodeJS.ErrnoException).code ?? '');
       const wait = response.retryInMillis === undefined ? delay : Math.max(0, response.retryInMillis);
-      if (nobodyThere || probe || this.closed || this.now() + wait > deadline) {
+      if (nobodyThere || probe || this.closed || Date.now() + wait > deadline) {
         this.startOutage(error);
         return { status: 'failure', error };
       }
@@ -131,7 +131,7 @@ export class OutageExporter implements SpanExporter {
   }
 
   private startOutage(error: Error): void {
-    const now = this.now();
+    const now = Date.now();
     if (this.current) {
       this.current.coolDownMs = Math.min(this.current.coolDownMs * 2, COOL_DOWN_MAX_MS);
       this.current.retryAt = now + this.current.coolDownMs;
@@ -144,7 +144,7 @@ export class OutageExporter implements SpanExporter {
 
   private endOutage(): void {
     if (!this.current) return;
-    this.current.until = this.now();
+    this.current.until = Date.now();
     this.current = undefined;
   }
 
