@@ -250,7 +250,7 @@ describe('flowtape run', () => {
     try {
       for (const [args, expected] of [
         [['--help'], /Commands:[\s\S]*run[\s\S]*resume[\s\S]*ls[\s\S]*verify[\s\S]*view/],
-        [['run', '--help'], /--input <json\|@file>[\s\S]*--out <dir>[\s\S]*--agent <command>[\s\S]*--deterministic[\s\S]*--permission <policy>[\s\S]*\(default:\s+approve-reads\)[\s\S]*--mcp-config <file>[\s\S]*--auth <methodId>/],
+        [['run', '--help'], /--input <json\|@file>[\s\S]*--out <dir>[\s\S]*--agent <command>[\s\S]*--permission <policy>[\s\S]*\(default:\s+approve-reads\)[\s\S]*--mcp-config <file>[\s\S]*--auth <methodId>[\s\S]*--deterministic/],
         [['resume', '--help'], /--input[\s\S]*--permission <policy>[\s\S]*\(default:\s+approve-reads\)[\s\S]*--mcp-config <file>[\s\S]*--auth <methodId>/],
         [['ls', '--help'], /--json/],
         [['verify', '--help'], /--json/],

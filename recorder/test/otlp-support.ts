@@ -6,9 +6,14 @@ import { TestCollector, type TestSpan } from '@opentelemetry/contrib-test-utils'
 export type { TestSpan };
 
 export class LocalCollector extends TestCollector {
+  /** On `port` (a collector back where it was, after a restart), else on any free one. */
+  constructor(private readonly port = 0) {
+    super();
+  }
+
   override async start(): Promise<void> {
     const http = this['_http'] as ReturnType<typeof createServer>;
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => http.listen(this.port, '127.0.0.1', resolve));
     this.endpointUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   }
 
@@ -19,8 +24,8 @@ export class LocalCollector extends TestCollector {
   }
 }
 
-export async function startCollector(): Promise<LocalCollector> {
-  const collector = new LocalCollector();
+export async function startCollector(port?: number): Promise<LocalCollector> {
+  const collector = new LocalCollector(port);
   await collector.start();
   return collector;
 }

@@ -1,7 +1,6 @@
-// The ACP client: spawns an agent process, talks ACP to it over stdio with the SDK's client side, records
-// every raw message, serves fs requests inside the run directory, answers permission requests by policy,
-// and turns every failure into a one-line AcpError. It never leaves the agent process (group) behind.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+// The ACP client: talks ACP over the stdio of an agent process (agent-process.ts) with the SDK's client side, records
+// every raw message, serves fs requests inside the run directory, answers permission requests by policy, and turns
+// every failure into a one-line AcpError. It never leaves the agent process (group) behind.
 import { stat } from 'node:fs/promises';
 import {
   client as clientApp,
@@ -15,68 +14,41 @@ import {
   type RequestPermissionRequest,
   type RequestPermissionResponse,
 } from '@agentclientprotocol/sdk';
-import { brokenAnswer, failureError, refusalDetail, type AgentFailure } from './agent-failure.ts';
+import { brokenAnswer, refusalDetail } from './agent-failure.ts';
 import { authenticate, authRequired, initialize, type AgentIdentity } from './agent-handshake.ts';
 import { AgentObservers } from './agent-observers.ts';
+import { AgentProcess } from './agent-process.ts';
 import { wireRecord, type AcpAgentOptions, type PromptOptions } from './client-options.ts';
 import { AcpError, clip } from './errors.ts';
 import { FsJail } from './fs-jail.ts';
 import { isSessionNotification, readIncomingLine } from './incoming-line.ts';
-import { killAllAgentsSync, trackAgent, untrackAgent } from './live-agents.ts';
-import { signalGroup } from './process.ts';
+import { killAllAgentsSync } from './live-agents.ts';
 import { SessionTurns } from './session-turns.ts';
 import { delay, interruption, settle } from './settle.ts';
-import { StderrTail } from './stderr-tail.ts';
-import { stopAgentProcess } from './stop-agent.ts';
-import {
-  AGENT_OUTPUT_CAP_BYTES,
-  LineTooLongError,
-  tapIncoming,
-  tapLines,
-  tapOutgoing,
-  utf8Prefix,
-  type CappedLines,
-  type IncomingStream,
-  type LineVerdict,
-} from './traffic.ts';
-import { spawnWatched } from './watchdog.ts';
+import { AGENT_LINE_MAX_BYTES, AGENT_OUTPUT_CAP_BYTES, tapOutgoing, utf8Prefix, type LineVerdict } from './traffic.ts';
 
 export { AcpError, type AcpErrorCode } from './errors.ts';
 export type { PermissionPolicy } from './permissions.ts';
 export type { AcpAgentOptions, AcpTrafficRecord, PromptOptions } from './client-options.ts';
 
-const maxLineBytes = 32 * 1024 * 1024;
 /** How long a refusal waits for stderr lines the agent wrote just before it. */
 const stderrSettleMs = 50;
 
 export class AcpAgent {
   private info: AgentIdentity = { protocolVersion: 0, authMethods: [] };
 
-  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly process: AgentProcess;
   private readonly connection: ClientConnection;
   private readonly options: AcpAgentOptions;
   private readonly jail: FsJail;
   private readonly observers: AgentObservers;
-  private failure: AgentFailure | undefined;
-  private failureSet!: () => void;
-  private readonly failed: Promise<void>;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly exited: Promise<void>;
   private closePromise: Promise<void> | undefined;
-  /** The last bytes of stderr, recorded or not, for the hint in an exit error. */
-  private readonly stderrTail = new StderrTail();
-  private readonly stderrLines: CappedLines;
-  private readonly incoming: IncomingStream;
-  private readonly streamsClosed: Promise<void>;
   private readonly turns: SessionTurns;
-  private stdoutEnded = false;
-  /** Unregisters the agent's group from the watchdog (which kills it should this process die first). */
-  private readonly unwatch: () => Promise<void>;
   private authenticatedWith: string | undefined;
 
   /** The agent's process id (the leader of its process group). */
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.process.pid;
   }
 
   /** From the initialize answer. */
@@ -113,7 +85,7 @@ export class AcpAgent {
     const onAbort = (): void => void agent.close({ force: true });
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await agent.spawned();
+      await agent.process.spawned();
       await agent.initialize();
       if (signal?.aborted) throw cancelled();
       await agent.authenticate();
@@ -134,25 +106,11 @@ export class AcpAgent {
     this.options = options;
     this.jail = new FsJail(options.cwd);
     this.observers = new AgentObservers(options);
-    this.failed = new Promise((resolve) => (this.failureSet = resolve));
-    const env = { ...(options.inheritEnv === false ? {} : process.env), ...options.env };
-    // Under the watchdog, which kills the agent's group should this process die without closing it.
-    ({ child: this.child, unwatch: this.unwatch } = spawnWatched(() =>
-      spawn(options.command, options.args ?? [], { cwd: options.cwd, env, stdio: 'pipe', detached: true })));
-    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
-    this.child.once('exit', (code, signal) => this.onExit(code, signal));
-    this.child.on('error', () => {}); // spawn errors are handled by spawned(); later ones (kill) are harmless
-    this.child.stdin.on('error', () => {}); // EPIPE once the agent is gone: the pending write rejects instead
-    this.streamsClosed = new Promise((resolve) => this.child.once('close', () => resolve()));
-    this.child.stderr.on('data', (chunk: Buffer) => this.stderrTail.keep(chunk));
-    this.stderrLines = tapLines(this.child.stderr, AGENT_OUTPUT_CAP_BYTES, (text) => this.observers.traffic({ direction: 'stderr', text }));
-
-    this.incoming = tapIncoming(this.child.stdout, {
+    this.process = new AgentProcess(options, this.observers, {
       onLine: (line) => this.onIncomingLine(line),
-      onTooLong: (error: LineTooLongError) => this.protocolFailure(`agent wrote ${error.message} to stdout`),
-      onEnd: () => this.onStdoutEnd(),
-    }, maxLineBytes);
-    const output = tapOutgoing(this.child.stdin, (line) => this.observers.traffic(wireRecord('outgoing', line, JSON.parse(line))));
+      onProtocolFailure: (detail) => this.protocolFailure(detail),
+    });
+    const output = tapOutgoing(this.process.child.stdin, (line) => this.observers.traffic(wireRecord('outgoing', line, JSON.parse(line))));
 
     // The SDK answers the agent's requests through these handlers. session/update notifications never reach
     // it: onIncomingLine delivers them straight off the wire (see there).
@@ -165,7 +123,7 @@ export class AcpAgent {
         await this.jail.writeTextFile(params.path, params.content);
         return {};
       });
-    this.connection = app.connect(ndJsonStream(output, this.incoming.readable, { maxMessageBytes: maxLineBytes }));
+    this.connection = app.connect(ndJsonStream(output, this.process.incoming.readable, { maxMessageBytes: AGENT_LINE_MAX_BYTES }));
     this.turns = new SessionTurns({
       connection: this.connection,
       cancelGraceMs: options.cancelGraceMs ?? 3_000,
@@ -175,7 +133,6 @@ export class AcpAgent {
       asAuthRequired: (error, method) => this.asAuthRequired(error, method),
     });
     void this.connection.closed.then(() => this.onConnectionClosed());
-    trackAgent(this);
   }
 
   /**
@@ -210,7 +167,7 @@ export class AcpAgent {
 
   /** Whether requests can still be sent (the agent has not exited, been closed or broken the protocol). */
   get usable(): boolean {
-    return this.failure === undefined;
+    return this.process.failure === undefined;
   }
 
   /** Continues the agent's session `sessionId` with `via` (see `continuation`); rejects like newSession. */
@@ -244,19 +201,6 @@ export class AcpAgent {
   }
 
   // ---- startup -------------------------------------------------------------------------------------------
-
-  private spawned(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.child.once('spawn', resolve);
-      this.child.once('error', (error: NodeJS.ErrnoException) => {
-        this.setFailure({ kind: 'closed' });
-        const command = this.options.command;
-        if (error.code === 'ENOENT') reject(new AcpError('agent_missing', `agent command not found: ${command}`));
-        else if (error.code === 'EACCES') reject(new AcpError('agent_missing', `agent command is not executable: ${command}`));
-        else reject(new AcpError('agent_missing', `cannot start agent command ${command}: ${error.message}`));
-      });
-    });
-  }
 
   private async initialize(): Promise<void> {
     this.info = await initialize(this.connection, this.send, this.options.clientInfo);
@@ -298,21 +242,17 @@ export class AcpAgent {
         rpcCode: error.code, rpcMessage: error.message, rpcData: error.data, method,
       });
     }
-    await this.failed;
-    return this.failureError(method, false);
+    await this.process.failed;
+    return this.process.failureError(method, false);
   }
 
   private assertUsable(method: string): void {
-    if (this.failure) throw this.failureError(method, true);
-  }
-
-  private failureError(method: string, before: boolean): AcpError {
-    return failureError(this.failure, method, before, this.failure?.kind === 'exit' ? this.stderrTail.hint() : undefined);
+    if (this.process.failure) throw this.process.failureError(method, true);
   }
 
   /** The end of a refusal's message: the error's data and, unless `withStderr` is false, the agent's last stderr. */
   private refusalDetail(rpcData: unknown, withStderr = true): string {
-    return refusalDetail(rpcData, withStderr ? this.stderrTail.hint() : undefined);
+    return refusalDetail(rpcData, withStderr ? this.process.stderrHint() : undefined);
   }
 
   // ---- incoming traffic ----------------------------------------------------------------------------------
@@ -320,13 +260,13 @@ export class AcpAgent {
   private onIncomingLine(line: string): LineVerdict {
     const incoming = readIncomingLine(line);
     if (incoming.kind === 'blank') return 'skip';
-    const usable = this.failure?.kind !== 'protocol';
+    const usable = this.process.failure?.kind !== 'protocol';
     if (incoming.kind === 'garbage') {
       // Only this line of garbage is recorded (the tap stops after it), and at most the cap of it.
       const text = utf8Prefix(line, AGENT_OUTPUT_CAP_BYTES);
       this.observers.traffic({ direction: 'incoming', text });
       // Counted from the UTF-8 of the decoded line, with its newline: exact unless it had a CR or invalid UTF-8.
-      if (text.length < line.length) this.incoming.omitted.add(Buffer.from(`${line.slice(text.length)}\n`, 'utf8'), 'cap');
+      if (text.length < line.length) this.process.incoming.omitted.add(Buffer.from(`${line.slice(text.length)}\n`, 'utf8'), 'cap');
       this.protocolFailure(`non-JSON line on stdout: ${JSON.stringify(clip(line, 120))}`);
       return 'stop';
     }
@@ -360,76 +300,33 @@ export class AcpAgent {
 
   // ---- failures and shutdown -----------------------------------------------------------------------------
 
-  private setFailure(failure: AgentFailure): void {
-    if (this.failure) return;
-    this.failure = failure;
-    this.failureSet();
-  }
-
   /** The agent broke the protocol: fail everything pending at once and shut the agent down. */
   private protocolFailure(detail: string): void {
-    this.setFailure({ kind: 'protocol', detail });
+    this.process.setFailure({ kind: 'protocol', detail });
     // The session is over: whatever the agent writes from now on is counted, not recorded.
-    this.stopRecording();
+    this.process.stopRecording();
     // Lines before the bad one are already queued in the SDK: let them be delivered, then close.
     setImmediate(() => this.connection.close());
     this.close().catch(() => {});
   }
 
-  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    this.exitInfo = { code, signal };
-    this.setFailure(this.closePromise ? { kind: 'closed' } : { kind: 'exit', code, signal });
-    // Something the agent started may still hold its stdout open: do not let pending requests wait on it.
-    setTimeout(() => {
-      if (this.stdoutEnded) return;
-      signalGroup(this.child.pid!, 'SIGKILL');
-      this.child.stdout.destroy();
-    }, 500).unref();
-  }
-
-  private onStdoutEnd(): void {
-    this.stdoutEnded = true;
-    // An agent that closed its stdout but keeps running is of no use: classify it and shut it down.
-    setTimeout(() => {
-      if (this.exitInfo) return;
-      this.protocolFailure('agent closed its stdout');
-    }, 1_000).unref();
-  }
-
   private onConnectionClosed(): void {
     // Normally an exit or a protocol error explains the close; if nothing does soon, say so and shut down.
     setTimeout(() => {
-      if (this.failure) return;
+      if (this.process.failure) return;
       this.protocolFailure('the connection closed unexpectedly');
     }, 1_000).unref();
   }
 
   private async shutdown(force: boolean): Promise<void> {
-    this.setFailure({ kind: 'closed' });
-    await stopAgentProcess(
-      { child: this.child, hasExited: () => this.exitInfo !== undefined, exited: this.exited, streamsClosed: this.streamsClosed, stopRecording: () => this.stopRecording() },
-      force,
-      this.options.closeGraceMs ?? 2_000,
-    );
-    this.stopRecording();
+    await this.process.stop(force, this.options.closeGraceMs ?? 2_000);
     this.connection.close();
-    this.child.stdout.destroy();
-    this.child.stderr.destroy();
-    this.observers.omitted('stdout', this.incoming.omitted);
-    this.observers.omitted('stderr', this.stderrLines.omitted);
-    untrackAgent(this);
-    await this.unwatch();
+    await this.process.release();
   }
 
-  /** The session is closed: nothing more from the agent's stdout or stderr is recorded, only counted. */
-  private stopRecording(): void {
-    this.incoming.stop();
-    this.stderrLines.stop();
-  }
-
-  /** Kills the agent's process group at once, if it is still running (on this process's exit: live-agents.ts). */
+  /** Kills the agent's process group at once, if it is still running. */
   killSync(): void {
-    if (this.child.pid !== undefined && !this.exitInfo) signalGroup(this.child.pid, 'SIGKILL');
+    this.process.killSync();
   }
 
   /** @internal Kills every agent still running when this process exits (synchronous, last resort). */

@@ -4,7 +4,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
 import { delay, interruption } from './settle.ts';
 
-export interface AgentProcess {
+export interface StoppableAgent {
   child: ChildProcessWithoutNullStreams;
   /** Whether the agent (the group's leader) has exited. */
   hasExited(): boolean;
@@ -20,7 +20,7 @@ export interface AgentProcess {
  * With `force` (an agent given up on) SIGTERM goes at once; else the agent has `grace` ms after its stdin ends.
  * Each signal gets `grace` ms before the next.
  */
-export async function stopAgentProcess(agent: AgentProcess, force: boolean, grace: number): Promise<void> {
+export async function stopAgentProcess(agent: StoppableAgent, force: boolean, grace: number): Promise<void> {
   const { child } = agent;
   const pid = child.pid;
   if (pid === undefined) return;
@@ -48,7 +48,7 @@ export async function stopAgentProcess(agent: AgentProcess, force: boolean, grac
   await Promise.race([agent.streamsClosed, delay(Math.min(grace, 1_000))]);
 }
 
-async function waitForExit(agent: AgentProcess, ms: number): Promise<boolean> {
+async function waitForExit(agent: StoppableAgent, ms: number): Promise<boolean> {
   if (agent.hasExited()) return true;
   const limit = interruption(undefined, ms);
   const result = await Promise.race([agent.exited.then(() => true), limit.promise.then(() => false)]);

@@ -9,6 +9,9 @@ import type { Readable, Writable } from 'node:stream';
  */
 export const AGENT_OUTPUT_CAP_BYTES = 1024 * 1024;
 
+/** The longest line read from an agent's stdout (and the SDK's message limit): a longer one is a protocol error. */
+export const AGENT_LINE_MAX_BYTES = 32 * 1024 * 1024;
+
 export class LineTooLongError extends Error {
   /** Bytes of the line that were buffered and dropped. */
   constructor(message: string, readonly dropped: number) {

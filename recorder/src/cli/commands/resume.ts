@@ -1,19 +1,14 @@
 /** `flowtape resume <bundle>`: continues a run waiting at a checkpoint, appending to the same bundle. */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { AUTH_FLAG_HELP, authFlag, MCP_CONFIG_HELP, parseInput, PERMISSION_HELP, PERMISSION_POLICIES, readMcpConfig } from '../input.ts';
-import { liveExport, liveExportOptions, reportRun, type LiveExportFlags } from './run.ts';
+import { MCP_CONFIG_HELP, parseInput } from '../input.ts';
+import { agentFlagOptions, agentRunOptions, cancelOnInterrupt, liveExport, liveExportOptions, reportRun, type AgentFlags, type LiveExportFlags } from './run-and-resume.ts';
 
-interface ResumeFlags extends LiveExportFlags {
+interface ResumeFlags extends AgentFlags, LiveExportFlags {
   input?: string;
   flow?: string;
-  agent?: string;
-  permission?: PermissionPolicy;
-  mcpConfig?: string;
-  auth?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -25,11 +20,8 @@ export const resumeCommand: CliCommand = {
       .description('continue a run that waits at a checkpoint (the bundle grows; seq continues)')
       .argument('<bundle>', 'the bundle directory of the waiting run')
       .option('--input <json|@file>', 'the resume input (read by `$resume.<field>` switches and context.resume)')
-      .option('--flow <file>', 'the flow file (default: the one recorded in flow.json)')
-      .option('--agent <command>', 'the ACP agent command for nodes that name none')
-      .addOption(new Option('--permission <policy>', PERMISSION_HELP).choices(PERMISSION_POLICIES))
-      .option('--mcp-config <file>', `${MCP_CONFIG_HELP} (not kept from the run: its values are secrets, give it again)`)
-      .option('--auth <methodId>', AUTH_FLAG_HELP);
+      .option('--flow <file>', 'the flow file (default: the one recorded in flow.json)');
+    agentFlagOptions(command, `${MCP_CONFIG_HELP} (not kept from the run: its values are secrets, give it again)`);
     liveExportOptions(command, 'resumed run')
       .option('-q, --quiet', 'no per-node progress on stderr')
       .option('--json', 'print {bundle, runId, status, error} as JSON instead of the bundle path')
@@ -37,7 +29,7 @@ export const resumeCommand: CliCommand = {
         cli.action(async (bundle: string, flags: ResumeFlags) => {
           const { io } = cli;
           const input = parseInput(flags.input, io.cwd);
-          const mcpServers = flags.mcpConfig === undefined ? undefined : readMcpConfig(flags.mcpConfig, io.cwd);
+          const agentOptions = agentRunOptions(flags, io.cwd);
           const dir = resolve(io.cwd, bundle);
           const { loadWaitingBundle } = await import('../../bundle/resume-state.ts');
           const waiting = await loadWaitingBundle(dir);
@@ -46,28 +38,21 @@ export const resumeCommand: CliCommand = {
           const base = flags.flow ? io.cwd : (waiting.cwd ?? io.cwd);
           const { loadFlowFile } = await import('../flow-loader.ts');
           const { flow } = await loadFlowFile(resolve(base, flowPath), io.cwd);
-          const controller = new AbortController();
-          const stopListening = io.onInterrupt((signal) => {
-            io.stderr(`flowtape: ${signal}: cancelling the run (again to quit at once)\n`);
-            controller.abort(signal);
-          });
+          const interrupt = cancelOnInterrupt(io);
           if (!flags.quiet) io.stderr(`flowtape: resuming ${flow.name} at ${waiting.state.checkpoint}\n`);
           const { resumeRecorded } = await import('../../record.ts');
           const { progressObserver } = await import('../progress.ts');
           try {
             const result = await resumeRecorded(dir, flow, input, {
-              signal: controller.signal,
+              signal: interrupt.signal,
               ...(waiting.cwd ? {} : { cwd: io.cwd }),
-              ...(flags.agent ? { agentCommand: flags.agent } : {}),
-              ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
-              ...(mcpServers ? { mcpServers } : {}),
-              ...(flags.auth !== undefined ? { auth: authFlag(flags.auth) } : {}),
+              ...agentOptions,
               ...liveExport(flags, io.env),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
             });
             return reportRun(cli, result, flags.json);
           } finally {
-            stopListening();
+            interrupt.stop();
           }
         }),
       );

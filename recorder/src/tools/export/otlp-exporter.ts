@@ -9,7 +9,7 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { OtlpFileExporter } from './otlp-file-exporter.ts';
-import { GiveUpExporter } from './otlp-give-up.ts';
+import { OutageExporter } from './otlp-outages.ts';
 import { describeTarget, OtlpConfigError, protocolOf, tracesUrl, type OtlpTarget } from './otlp-target.ts';
 
 export { OtlpConfigError, parseHeaders, type OtlpProtocol, type OtlpTarget } from './otlp-target.ts';
@@ -40,8 +40,8 @@ export async function createSpanExporter(target: OtlpTarget, env: Env = process.
   };
   // Each protocol's exporter is loaded only when used: a run without export loads neither.
   const { OTLPTraceExporter } = protocol === 'http/json' ? await import('@opentelemetry/exporter-trace-otlp-http') : await import('@opentelemetry/exporter-trace-otlp-proto');
-  // A collector that is not there, or an export that fails, ends export at once rather than after the SDK's retries.
-  const exporter = new GiveUpExporter((agentFactory) => new OTLPTraceExporter({ ...config, httpAgentOptions: agentFactory }));
+  // Retries, outages and a dead collector handled as otlp-outages.ts says, in place of the SDK's retries.
+  const exporter = new OutageExporter(new OTLPTraceExporter(config));
   return { exporter, target: `${url} (${protocol})` };
 }
 

@@ -8,6 +8,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ReducibleEvent } from '@flowtape/schema';
 import { createSpanExporter, flowtapeResource, FLOWTAPE_SCOPE, type OtlpTarget } from './otlp-exporter.ts';
+import { OutageExporter, outageWarnings } from './otlp-outages.ts';
 import { BundleSessionSource } from './otlp-sessions.ts';
 import { OtlpSpanBuilder } from './otlp-spans.ts';
 
@@ -31,8 +32,8 @@ export interface SpanStreamOptions extends OtlpTarget {
 export interface SpanStream {
   /**
    * Folds events in order (calls are queued: each waits for the one before). When many spans wait for the
-   * exporter it waits for a batch to leave first, so a burst never overflows the processor's queue; after a
-   * failed export it no longer waits (spans that cannot leave are counted, not held).
+   * exporter it waits for a batch to leave first, so a burst never overflows the processor's queue; while exports
+   * fail it does not wait (spans that cannot leave are counted, not held).
    */
   add(events: readonly unknown[]): Promise<void>;
   /** Flushes (bounded) and shuts down; the warnings say what was not delivered. */
@@ -43,18 +44,22 @@ export interface SpanStream {
 class ReportingExporter implements SpanExporter {
   delivered = 0;
   reasons = new Set<string>();
+  /** Whether the last export failed: spans that cannot leave now are counted, not waited for. */
+  failing = false;
 
   constructor(private readonly inner: SpanExporter) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     try {
       this.inner.export(spans, (result) => {
+        this.failing = result.code !== ExportResultCode.SUCCESS;
         if (result.code === ExportResultCode.SUCCESS) this.delivered += spans.length;
         else this.reasons.add(result.error?.message?.split('\n')[0] ?? 'the collector refused the spans');
         resultCallback(result);
       });
     } catch (error) {
       this.reasons.add((error as Error).message ?? String(error));
+      this.failing = true;
       resultCallback({ code: ExportResultCode.FAILED, error: error as Error });
     }
   }
@@ -111,7 +116,7 @@ export async function createSpanStream(bundleDir: string, options: SpanStreamOpt
     for (let i = 0; i < spans.length; i++) processor.onEnd(spans[i]!);
     produced += spans.length;
     sinceFlush += spans.length;
-    return sinceFlush >= BACKPRESSURE_SPANS && exporter.reasons.size === 0;
+    return sinceFlush >= BACKPRESSURE_SPANS && !exporter.failing;
   };
   const drain = async () => {
     sinceFlush = 0;
@@ -146,8 +151,11 @@ export async function createSpanStream(bundleDir: string, options: SpanStreamOpt
         }
       }
       const flushed = await within(processor.shutdown().catch(() => {}), flushTimeoutMs + 500);
+      // A last batch still retrying past the budget: its retries end now, so nothing outlives the run.
+      if (flushed === 'timeout') void exporter.shutdown().catch(() => {});
       const warnings: string[] = [];
       if (problem) warnings.push(problem);
+      if (chosen.exporter instanceof OutageExporter) warnings.push(...outageWarnings(chosen.target, chosen.exporter.outages));
       const missing = produced - exporter.delivered;
       if (missing > 0 || flushed === 'timeout') {
         const why = [...exporter.reasons].slice(0, 3).join('; ') || (flushed === 'timeout' ? `no answer within ${flushTimeoutMs} ms` : 'spans dropped');
