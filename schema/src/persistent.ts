@@ -239,6 +239,11 @@ export class PMap<V> {
     for (const [leaf, end] of this.leaves()) for (let i = 0; i < end; i += 2) yield [leaf[i] as string, leaf[i + 1] as V];
   }
 
+  /** Calls `fn` with each entry, in insertion order (no pair allocated per entry, as `entries()` does). */
+  forEach(fn: (value: V, key: string) => void): void {
+    for (const [leaf, end] of this.leaves()) for (let i = 0; i < end; i += 2) fn(leaf[i + 1] as V, leaf[i] as string);
+  }
+
   /** Every value, in insertion order, in a new array. */
   valueList(): V[] {
     const out = new Array<V>(this.size);
