@@ -4,8 +4,20 @@
  * The recorder folds every event it writes, the viewer folds to its cursor, verify and repair fold whole traces,
  * so this cost must be small and flat. Two mixes: chained compute nodes (3 events per node) and ACP-heavy runs
  * (sessions bound, several prompt/turn pairs per attempt with usage, heartbeats). Median of 5 folds.
+ *
+ * Then what rendering the three projection files of each fold's final state costs (the recorder's close and its
+ * periodic snapshots, repair, import): the objects `toRunProjection`, `toLiveProjection` and `toStepsProjection`
+ * make, next to `JSON.stringify` of those same objects, which writing them costs at least.
  */
-import { project, type ReducibleEvent, TraceEvent } from '@flowtape/schema';
+import {
+  project,
+  type ProjectionState,
+  type ReducibleEvent,
+  toLiveProjection,
+  toRunProjection,
+  toStepsProjection,
+  TraceEvent,
+} from '@flowtape/schema';
 import { benchFooter, benchHeader, ratio, recordFigure } from './bench-env.ts';
 
 const at = '2026-01-01T00:00:00.000Z';
@@ -78,10 +90,15 @@ function time(fn: () => void): number {
   return median(times);
 }
 
-const sizes = process.argv.includes("--quick") ? [30_000] : [30_000, 300_000, 1_000_000];
+function render(state: ProjectionState): unknown[] {
+  return [toRunProjection(state), toLiveProjection(state), toStepsProjection(state)];
+}
+
+const sizes = process.argv.includes('--quick') ? [30_000] : [30_000, 300_000, 1_000_000];
 console.log(benchHeader('bench:reducer'));
 console.log('µs per event (median of 5); the floor is JSON.parse of the same lines; target ≤ 2 µs per event');
 console.log('mix          events     fold        floor      ratio');
+const renders: string[] = [];
 for (const [mix, make] of [
   ['compute', (n: number) => chain(Math.floor(n / 3))],
   ['acp-heavy', acpHeavy],
@@ -91,7 +108,15 @@ for (const [mix, make] of [
     for (const e of events.slice(0, 40)) TraceEvent.parse(e); // the generators make valid events
     const lines = events.map((e) => JSON.stringify(e));
     const n = events.length;
-    const fold = (time(() => project(events!)) * 1000) / n;
+    let state: ProjectionState | undefined;
+    const fold =
+      (time(() => {
+        state = project(events!);
+      }) *
+        1000) /
+      n;
+    renders.push(renderFigure(mix, n, state!));
+    state = undefined;
     events = undefined; // the floor runs without the events held
     const floor =
       (time(() => {
@@ -103,4 +128,24 @@ for (const [mix, make] of [
     recordFigure('bench:reducer', { name: `reducer fold, ${mix}, ${n} events`, value: fold, unit: 'µs/event', floor, floorName: 'JSON.parse of the line', target: '≤ 2 µs/event' });
   }
 }
+console.log('rendering the projections of the final state (median of 5); the floor is JSON.stringify of the same objects');
+console.log('mix          events   attempts     render      floor      ratio');
+for (const line of renders) console.log(line);
 console.log(benchFooter());
+
+function renderFigure(mix: string, n: number, state: ProjectionState): string {
+  const made = render(state);
+  const renderMs = time(() => render(state));
+  const floorMs = time(() => {
+    for (const projection of made) JSON.stringify(projection);
+  });
+  const attempts = state.steps.size;
+  recordFigure('bench:reducer', {
+    name: `projections rendered, ${mix}, ${n} events (${attempts} attempts)`,
+    value: renderMs,
+    unit: 'ms',
+    floor: floorMs,
+    floorName: 'JSON.stringify of the same objects',
+  });
+  return `${mix.padEnd(10)} ${String(n).padStart(8)}   ${String(attempts).padStart(8)}   ${renderMs.toFixed(1).padStart(6)} ms   ${floorMs.toFixed(1).padStart(6)} ms   ${ratio(renderMs, floorMs).padStart(7)}`;
+}
