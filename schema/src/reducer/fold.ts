@@ -74,7 +74,7 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
       return finishStep(p, next, known);
     case 'edge.taken': {
       const { from, to, branch } = known.payload;
-      next.edges = next.edges.update(`${from}\u2192${to}`, (count) => (count ?? 0) + 1, p.token);
+      next.edges = next.edges.update(`${from}\u2192${to}`, countOneMore, p.token);
       if (known.attemptId) {
         updateStep(p, next, known, (step) => {
           step.next = branch ? { to, branch } : { to };
@@ -139,6 +139,9 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
       });
   }
 }
+
+/** An edge's count after one more taking (one function, not a closure made per edge.taken). */
+const countOneMore = (count: number | undefined): number => (count ?? 0) + 1;
 
 function endRun(
   next: Draft,
