@@ -4,8 +4,24 @@
  * The recorder folds every event it writes, the viewer folds to its cursor, verify and repair fold whole traces,
  * so this cost must be small and flat. Two mixes: chained compute nodes (3 events per node) and ACP-heavy runs
  * (sessions bound, several prompt/turn pairs per attempt with usage, heartbeats). Median of 5 folds.
+ *
+ * Then what rendering the three projection files of each fold's final state costs (the recorder's close and its
+ * periodic snapshots, repair, import): the objects `toRunProjection`, `toLiveProjection` and `toStepsProjection`
+ * make, next to `JSON.stringify` of those same objects, which writing them costs at least.
+ *
+ * Each figure is given twice: wall-clock time, and the CPU time of the process (every thread: the garbage collector's
+ * helpers count). On a shared machine the wall-clock figure also holds the time spent waiting for a core, so compare
+ * CPU figures (and ratios) between runs there.
  */
-import { project, type ReducibleEvent, TraceEvent } from '@flowtape/schema';
+import {
+  project,
+  type ProjectionState,
+  type ReducibleEvent,
+  toLiveProjection,
+  toRunProjection,
+  toStepsProjection,
+  TraceEvent,
+} from '@flowtape/schema';
 import { benchFooter, benchHeader, ratio, recordFigure } from './bench-env.ts';
 
 const at = '2026-01-01T00:00:00.000Z';
@@ -66,22 +82,44 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-function time(fn: () => void): number {
-  fn(); // warm-up (twice: the first fold also compiles)
-  fn();
-  const times: number[] = [];
-  for (let rep = 0; rep < 5; rep++) {
-    const start = performance.now();
-    fn();
-    times.push(performance.now() - start);
-  }
-  return median(times);
+/** Milliseconds of CPU time this process has used (user and system, every thread). */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
-const sizes = process.argv.includes("--quick") ? [30_000] : [30_000, 300_000, 1_000_000];
+interface Timing {
+  /** Median wall-clock milliseconds. */
+  wall: number;
+  /** Median CPU milliseconds. */
+  cpu: number;
+}
+
+function time(fn: () => void): Timing {
+  fn(); // warm-up (twice: the first run also compiles)
+  fn();
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let rep = 0; rep < 5; rep++) {
+    const cpu = cpuMs();
+    const start = performance.now();
+    fn();
+    walls.push(performance.now() - start);
+    cpus.push(cpuMs() - cpu);
+  }
+  return { wall: median(walls), cpu: median(cpus) };
+}
+
+function render(state: ProjectionState): unknown[] {
+  return [toRunProjection(state), toLiveProjection(state), toStepsProjection(state)];
+}
+
+const pad = (text: string, width: number) => text.padStart(width);
+const sizes = process.argv.includes('--quick') ? [30_000] : [30_000, 300_000, 1_000_000];
 console.log(benchHeader('bench:reducer'));
 console.log('µs per event (median of 5); the floor is JSON.parse of the same lines; target ≤ 2 µs per event');
-console.log('mix          events     fold        floor      ratio');
+console.log('mix          events       fold      floor    ratio  │  fold CPU  floor CPU    ratio');
+const renders: string[] = [];
 for (const [mix, make] of [
   ['compute', (n: number) => chain(Math.floor(n / 3))],
   ['acp-heavy', acpHeavy],
@@ -91,16 +129,48 @@ for (const [mix, make] of [
     for (const e of events.slice(0, 40)) TraceEvent.parse(e); // the generators make valid events
     const lines = events.map((e) => JSON.stringify(e));
     const n = events.length;
-    const fold = (time(() => project(events!)) * 1000) / n;
-    events = undefined; // the floor runs without the events held
-    const floor =
-      (time(() => {
-        for (const line of lines) JSON.parse(line);
-      }) *
-        1000) /
-      n;
-    console.log(`${mix.padEnd(10)} ${String(n).padStart(8)}   ${fold.toFixed(2).padStart(6)} µs   ${floor.toFixed(2).padStart(6)} µs   ${ratio(fold, floor).padStart(7)}`);
-    recordFigure('bench:reducer', { name: `reducer fold, ${mix}, ${n} events`, value: fold, unit: 'µs/event', floor, floorName: 'JSON.parse of the line', target: '≤ 2 µs/event' });
+    let state: ProjectionState | undefined;
+    const fold = time(() => {
+      state = project(events!);
+    });
+    events = undefined; // the render and the floor run without the events held
+    renders.push(renderFigure(mix, n, state!));
+    state = undefined;
+    const floor = time(() => {
+      for (const line of lines) JSON.parse(line);
+    });
+    const us = (ms: number) => (ms * 1000) / n;
+    const [foldUs, floorUs, foldCpuUs, floorCpuUs] = [us(fold.wall), us(floor.wall), us(fold.cpu), us(floor.cpu)];
+    console.log(
+      `${mix.padEnd(10)} ${pad(String(n), 8)}  ${pad(foldUs.toFixed(2), 6)} µs  ${pad(floorUs.toFixed(2), 6)} µs  ${pad(ratio(foldUs, floorUs), 7)}  │ ` +
+        `${pad(foldCpuUs.toFixed(2), 6)} µs  ${pad(floorCpuUs.toFixed(2), 6)} µs  ${pad(ratio(foldCpuUs, floorCpuUs), 7)}`,
+    );
+    recordFigure('bench:reducer', { name: `reducer fold, ${mix}, ${n} events`, value: foldUs, unit: 'µs/event', floor: floorUs, floorName: 'JSON.parse of the line', target: '≤ 2 µs/event' });
+    recordFigure('bench:reducer', { name: `reducer fold (CPU time), ${mix}, ${n} events`, value: foldCpuUs, unit: 'µs/event', floor: floorCpuUs, floorName: 'JSON.parse of the line (CPU time)', target: '≤ 2 µs/event' });
   }
 }
+console.log('rendering the projections of the final state (median of 5); the floor is JSON.stringify of the same objects');
+console.log('mix          events   attempts      render       floor    ratio  │  render CPU   floor CPU    ratio');
+for (const line of renders) console.log(line);
 console.log(benchFooter());
+
+function renderFigure(mix: string, n: number, state: ProjectionState): string {
+  const made = render(state);
+  const rendered = time(() => render(state));
+  const floor = time(() => {
+    for (const projection of made) JSON.stringify(projection);
+  });
+  const attempts = state.steps.size;
+  recordFigure('bench:reducer', {
+    name: `projections rendered, ${mix}, ${n} events (${attempts} attempts)`,
+    value: rendered.wall,
+    unit: 'ms',
+    floor: floor.wall,
+    floorName: 'JSON.stringify of the same objects',
+  });
+  const ms = (value: number) => `${pad(value.toFixed(1), 7)} ms`;
+  return (
+    `${mix.padEnd(10)} ${pad(String(n), 8)}   ${pad(String(attempts), 8)}  ${ms(rendered.wall)}  ${ms(floor.wall)}  ${pad(ratio(rendered.wall, floor.wall), 7)}  │  ` +
+    `${ms(rendered.cpu)}  ${ms(floor.cpu)}  ${pad(ratio(rendered.cpu, floor.cpu), 7)}`
+  );
+}

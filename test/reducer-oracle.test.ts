@@ -267,3 +267,31 @@ test('an oracle that differs is caught: the comparison can fail', () => {
   const altered = { ...state, eventCount: state.eventCount + 1 };
   assert.notEqual(text(altered), oracleText(old));
 });
+
+test('a step keeps its keys in the order they were first set, whatever order its outcome, edge and other changes come in', () => {
+  const ev = (seq: number, type: string, payload: unknown, extra: Record<string, unknown> = {}) =>
+    ({ seq, at: `2026-01-01T00:00:${String(seq).padStart(2, '0')}.000Z`, runId: 'r', scope: type.split('.')[0], type, nodeId: 'a', attemptId: 'a#1', ...extra, payload }) as unknown as ReducibleEvent;
+  const changes: Array<(seq: number) => ReducibleEvent> = [
+    (seq) => ev(seq, 'node.outcome', { outcome: 'ok', durationMs: 3, output: { inline: 1 } }),
+    (seq) => ev(seq, 'edge.taken', { from: 'a', to: 'b' }),
+    (seq) => ev(seq, 'node.heartbeat', { elapsedMs: 1 }),
+    (seq) => ev(seq, 'session.bound', { handle: 's', acpSessionId: 'acp-s', mode: 'shared' }, { sessionId: 's' }),
+    (seq) => ev(seq, 'node.outcome', {}), // an outcome with nothing in it
+  ];
+  let cases = 0;
+  const orders = (items: number[]): number[][] => (items.length <= 1 ? [items] : items.flatMap((x) => orders(items.filter((y) => y !== x)).map((rest) => [x, ...rest])));
+  for (const order of orders([0, 1, 2, 3])) {
+    for (const first of [[], [4]]) {
+      const picked = [...first, ...order];
+      const events = [
+        ev(1, 'run.started', { flowName: 'f' }, { nodeId: undefined, attemptId: undefined }),
+        ev(2, 'node.started', { nodeType: 'compute', attempt: 1 }),
+        ...picked.map((c, i) => changes[c]!(3 + i)),
+        ev(3 + picked.length, 'edge.taken', { from: 'a', to: 'c' }),
+      ];
+      for (const every of [1, 2, 100]) compare(`changes ${picked.join(',')} (hand-out every ${every})`, events, every);
+      cases++;
+    }
+  }
+  assert.equal(cases, 48);
+});

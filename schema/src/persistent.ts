@@ -27,9 +27,13 @@ class Node {
 
 const EMPTY_NODE = new Node(undefined, []);
 
-/** `node` if `edit` owns it, else a copy of it owned by `edit`. */
+/**
+ * `node` if `edit` owns it, else a copy of it owned by `edit`. A new node gets its 32 slots at once: filled one by one
+ * from empty, V8 would give it room for 41, a fifth of a long run's vectors wasted.
+ */
 function editable(node: Node, edit: Edit): Node {
-  return edit !== undefined && node.edit === edit ? node : new Node(edit, node.slots.slice());
+  if (edit !== undefined && node.edit === edit) return node;
+  return new Node(edit, node === EMPTY_NODE ? new Array(WIDTH) : node.slots.slice());
 }
 
 /** An immutable vector: a 32-way trie indexed by position. */
@@ -58,9 +62,14 @@ export class PVec<T> {
 
   get(index: number): T | undefined {
     if (index < 0 || index >= this.length) return undefined;
+    return this.leafOf(index)[index & MASK] as T;
+  }
+
+  /** @internal The slots of the leaf holding `index` (in range): items `index & ~31` on, at most 32 of them. */
+  leafOf(index: number): readonly unknown[] {
     let node = this.root;
     for (let level = this.shift; level > 0; level -= BITS) node = node.slots[(index >>> level) & MASK] as Node;
-    return node.slots[index & MASK] as T;
+    return node.slots;
   }
 
   last(): T | undefined {
@@ -77,19 +86,29 @@ export class PVec<T> {
     // Full at this depth: grow a level, the old root becomes the first child. (A shift, not `**`: this runs on
     // every push; a vector of 2^31 items cannot be built in a JS heap.)
     if (index === WIDTH << this.shift) {
-      const root = new Node(edit, [this.root]);
+      const root = new Node(edit, new Array(WIDTH));
+      root.slots[0] = this.root;
       return this.with(setIn(root, this.shift + BITS, index, value, edit), this.shift + BITS, index + 1, edit);
     }
     return this.with(setIn(this.root, this.shift, index, value, edit), this.shift, index + 1, edit);
   }
 
+  /** Leaf by leaf: one walk down the trie per 32 items. */
   *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = 0; i < this.length; i++) yield this.get(i) as T;
+    for (let start = 0; start < this.length; start += WIDTH) {
+      const leaf = this.leafOf(start);
+      const end = Math.min(WIDTH, this.length - start);
+      for (let i = 0; i < end; i++) yield leaf[i] as T;
+    }
   }
 
   toArray(): T[] {
     const out = new Array<T>(this.length);
-    for (let i = 0; i < this.length; i++) out[i] = this.get(i) as T;
+    for (let start = 0; start < this.length; start += WIDTH) {
+      const leaf = this.leafOf(start);
+      const end = Math.min(WIDTH, this.length - start);
+      for (let i = 0; i < end; i++) out[start + i] = leaf[i] as T;
+    }
     return out;
   }
 
@@ -113,20 +132,25 @@ function setIn(node: Node, shift: number, index: number, value: unknown, edit: E
   return target;
 }
 /**
- * An immutable string-keyed map that remembers insertion order: keys live in a PVec (order), values in a hash trie
- * whose leaves are small buckets. The trie is one level deep for small maps and gains a level each time the map
- * grows 32-fold (a rebuild whose cost is spread over those insertions), so small maps stay cheap to update and
- * large ones keep short buckets.
+ * An immutable string-keyed map that remembers insertion order. Its entries live in a PVec in insertion order (key,
+ * value, key, value, …); a hash trie whose leaves are small buckets finds a key's place in it. The trie is one level
+ * deep for small maps and gains a level each time the map grows 32-fold (a rebuild whose cost is spread over those
+ * insertions), so small maps stay cheap to update and large ones keep short buckets.
+ *
+ * A bucket holds `tag, place` pairs: the hash's upper bits and where the key is in the entries, two small integers
+ * that never change once placed. So changing a value touches the entries alone (the trie changes only when a key is
+ * added), and reading every value in order (a projection lists a run's nodes and edges) is a walk along the entries,
+ * not a look-up per key.
  *
  * Trie nodes and buckets are plain arrays carrying their owner token in a fixed slot (a trie node: 32 children,
- * then the token; a bucket: the token, then `tag, key, value` triples), not objects wrapping an array: a long fold
- * spends most of its map time waiting on memory, and every wrapper was one more dependent load on the way down.
+ * then the token; a bucket: the token, then its pairs), not objects wrapping an array: a long fold spends most of its
+ * map time waiting on memory, and every wrapper was one more dependent load on the way down.
  */
 export class PMap<V> {
   private constructor(
     private root: Trie,
     private depth: number,
-    private order: PVec<string>,
+    private pairs: PVec<unknown>,
     private readonly edit: Edit,
   ) {}
 
@@ -135,21 +159,16 @@ export class PMap<V> {
   }
 
   get size(): number {
-    return this.order.size;
+    return this.pairs.size >>> 1;
   }
 
   get(key: string): V | undefined {
-    const hash = hashString(key);
-    const bucket = bucketOf(this.root, this.depth, hash);
-    if (bucket === undefined) return undefined;
-    const i = find(bucket, hash >>> 2, key);
-    return i === -1 ? undefined : (bucket[i + 1] as V);
+    const place = this.placeOf(key, hashString(key));
+    return place === -1 ? undefined : (this.pairs.leafOf(place)[(place & MASK) + 1] as V);
   }
 
   has(key: string): boolean {
-    const hash = hashString(key);
-    const bucket = bucketOf(this.root, this.depth, hash);
-    return bucket !== undefined && find(bucket, hash >>> 2, key) !== -1;
+    return this.placeOf(key, hashString(key)) !== -1;
   }
 
   set(key: string, value: V, edit?: Edit): PMap<V> {
@@ -167,62 +186,94 @@ export class PMap<V> {
   }
 
   /**
-   * Finds `key` first and computes the new value (an `update` that throws, or an ADD of a key that is there,
-   * changes nothing), then walks down again owning the path: the second walk finds the nodes in cache.
+   * Finds `key` and computes the new value before changing anything (an `update` that throws, or an ADD of a key
+   * that is there, changes nothing).
    */
   private put(key: string, value: V | undefined, update: Updater | undefined, mode: Mode, edit: Edit): PMap<V> | undefined {
     const hash = hashString(key);
-    const tag = hash >>> 2;
-    const found = bucketOf(this.root, this.depth, hash);
-    const at = found === undefined ? -1 : find(found, tag, key);
-    if (at !== -1 && mode === ADD) return undefined;
-    const next = update === undefined ? value : update(at === -1 ? undefined : found![at + 1]);
-    const root = ownTrie(this.root, edit);
+    const at = this.placeOf(key, hash);
     if (at !== -1) {
-      const { trie, slot } = pathTo(root, this.depth, hash, edit);
-      const bucket = ownBucket(trie[slot] as Bucket, edit);
-      bucket[at + 1] = next;
-      trie[slot] = bucket;
-      return this.with(root, this.depth, this.order, edit);
+      if (mode === ADD) return undefined;
+      const next = update === undefined ? value : update(this.pairs.leafOf(at)[(at & MASK) + 1]);
+      return this.with(this.root, this.depth, this.pairs.set(at + 1, next, edit), edit);
     }
-    place(root, this.depth, hash, key, next, edit);
-    const order = this.order.push(key, edit);
-    if (order.size <= MAX_LOAD * CAPACITY[this.depth]!) return this.with(root, this.depth, order, edit);
+    const next = update === undefined ? value : update(undefined);
+    // Both pushes under one token: without one, the second would copy the path the first just made.
+    const pushEdit = edit ?? {};
+    const placed = this.pairs.size;
+    const entries = this.pairs.push(key, pushEdit).push(next, pushEdit);
+    const root = ownTrie(this.root, edit);
+    place(root, this.depth, hash, placed, edit);
+    if (entries.size >>> 1 <= MAX_LOAD * CAPACITY[this.depth]!) return this.with(root, this.depth, entries, edit);
     // Grow a level: re-insert every entry with one more level of hash bits.
     const grownEdit = edit ?? {};
     const grown = ownTrie(undefined, grownEdit);
-    for (const k of order) place(grown, this.depth + 1, hashString(k), k, k === key ? next : this.get(k), grownEdit);
-    return this.with(grown, this.depth + 1, order, edit);
+    for (let i = 0; i < entries.size; i += 2) place(grown, this.depth + 1, hashString(entries.get(i) as string), i, grownEdit);
+    return this.with(grown, this.depth + 1, entries, edit);
   }
 
-  keys(): IterableIterator<string> {
-    return this.order[Symbol.iterator]();
+  /** Where `key` is in the entries (an even index), or -1. */
+  private placeOf(key: string, hash: number): number {
+    const bucket = bucketOf(this.root, this.depth, hash);
+    if (bucket === undefined) return -1;
+    // The tag (the hash's upper 30 bits, a small integer) first: the keys of a bucket share its lower bits, and
+    // comparing distinct keys' characters at every entry of a full bucket was a third of a long fold's time.
+    const tag = hash >>> 2;
+    for (let i = 1; i < bucket.length; i += 2) {
+      if (bucket[i] !== tag) continue;
+      const at = bucket[i + 1] as number;
+      if (this.pairs.leafOf(at)[at & MASK] === key) return at;
+    }
+    return -1;
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [leaf, end] of this.leaves()) for (let i = 0; i < end; i += 2) yield leaf[i] as string;
   }
 
   *values(): IterableIterator<V> {
-    for (const key of this.order) yield this.get(key) as V;
+    for (const [leaf, end] of this.leaves()) for (let i = 0; i < end; i += 2) yield leaf[i + 1] as V;
   }
 
   *entries(): IterableIterator<[string, V]> {
-    for (const key of this.order) yield [key, this.get(key) as V];
+    for (const [leaf, end] of this.leaves()) for (let i = 0; i < end; i += 2) yield [leaf[i] as string, leaf[i + 1] as V];
+  }
+
+  /** Calls `fn` with each entry, in insertion order (no pair allocated per entry, as `entries()` does). */
+  forEach(fn: (value: V, key: string) => void): void {
+    for (const [leaf, end] of this.leaves()) for (let i = 0; i < end; i += 2) fn(leaf[i + 1] as V, leaf[i] as string);
+  }
+
+  /** Every value, in insertion order, in a new array. */
+  valueList(): V[] {
+    const out = new Array<V>(this.size);
+    let n = 0;
+    for (const [leaf, end] of this.leaves()) for (let i = 0; i < end; i += 2) out[n++] = leaf[i + 1] as V;
+    return out;
+  }
+
+  /** The entries' leaves, each with the number of its slots in use. */
+  private *leaves(): IterableIterator<[readonly unknown[], number]> {
+    const entries = this.pairs;
+    for (let start = 0; start < entries.size; start += WIDTH) yield [entries.leafOf(start), Math.min(WIDTH, entries.size - start)];
   }
 
   /** This map changed in place when `edit` owns it, else a new one. */
-  private with(root: Trie, depth: number, order: PVec<string>, edit: Edit): PMap<V> {
-    if (edit === undefined || this.edit !== edit) return new PMap<V>(root, depth, order, edit);
+  private with(root: Trie, depth: number, entries: PVec<unknown>, edit: Edit): PMap<V> {
+    if (edit === undefined || this.edit !== edit) return new PMap<V>(root, depth, entries, edit);
     this.root = root;
     this.depth = depth;
-    this.order = order;
+    this.pairs = entries;
     return this;
   }
 }
 
 /** A trie node: 32 children (a node one level down, or a bucket at the last level), then its owner token. */
 type Trie = unknown[];
-/** A bucket: its owner token, then `tag, key, value` for each entry (see `find`). */
+/** A bucket: its owner token, then `tag, place` for each key (see `PMap.placeOf`). */
 type Bucket = unknown[];
 
-const EMPTY_MAP = new (PMap as unknown as new (root: Trie, depth: number, order: PVec<string>, edit: Edit) => PMap<unknown>)(
+const EMPTY_MAP = new (PMap as unknown as new (root: Trie, depth: number, entries: PVec<unknown>, edit: Edit) => PMap<unknown>)(
   new Array(WIDTH + 1),
   1,
   PVec.empty(),
@@ -230,7 +281,7 @@ const EMPTY_MAP = new (PMap as unknown as new (root: Trie, depth: number, order:
 );
 
 /**
- * Average entries per bucket before the trie gains a level. Fuller buckets (a short scan) beat more levels: at
+ * Average keys per bucket before the trie gains a level. Fuller buckets (a short scan) beat more levels: at
  * 300,000 keys the trie stays three levels deep and holds a tenth of the nodes, which is what a fold of a long
  * run spends its time on (cache misses and garbage collection), not the scan.
  */
@@ -263,19 +314,11 @@ function ownTrie(trie: Trie | undefined, edit: Edit): Trie {
   return copy;
 }
 
-/** `bucket` if `edit` owns it, else an owned copy of it. */
-function ownBucket(bucket: Bucket, edit: Edit): Bucket {
-  if (edit !== undefined && bucket[0] === edit) return bucket;
-  const copy = bucket.slice();
-  copy[0] = edit;
-  return copy;
-}
-
 /**
- * The last-level trie node on `hash`'s path below `root` (owned by then: every node on the way is owned, copied
- * when `edit` does not own it, and linked into its owned parent), and the slot of the bucket in it.
+ * Adds `tag, at` for a key (not in the trie) to its bucket below the owned `root`, owning every node on the way
+ * (copied when `edit` does not own it, and linked into its owned parent).
  */
-function pathTo(root: Trie, depth: number, hash: number, edit: Edit): { trie: Trie; slot: number } {
+function place(root: Trie, depth: number, hash: number, at: number, edit: Edit): void {
   let trie = root;
   for (let level = 0; level < depth - 1; level++) {
     const slot = (hash >>> (level * BITS)) & MASK;
@@ -284,34 +327,20 @@ function pathTo(root: Trie, depth: number, hash: number, edit: Edit): { trie: Tr
     if (owned !== child) trie[slot] = owned;
     trie = owned;
   }
-  PATH.trie = trie;
-  PATH.slot = (hash >>> ((depth - 1) * BITS)) & MASK;
-  return PATH;
-}
-/** pathTo's answer: one object reused (the caller reads it at once), not one allocated per insert. */
-const PATH: { trie: Trie; slot: number } = { trie: [], slot: 0 };
-
-/** Appends `key` (not in the trie) with `value` to its bucket below the owned `root`. */
-function place(root: Trie, depth: number, hash: number, key: string, value: unknown, edit: Edit): void {
-  const { trie, slot } = pathTo(root, depth, hash, edit);
+  const slot = (hash >>> ((depth - 1) * BITS)) & MASK;
   const bucket = trie[slot] as Bucket | undefined;
   if (bucket === undefined) {
-    trie[slot] = [edit, hash >>> 2, key, value];
+    trie[slot] = [edit, hash >>> 2, at];
     return;
   }
-  const owned = ownBucket(bucket, edit);
-  owned.push(hash >>> 2, key, value);
-  if (owned !== bucket) trie[slot] = owned;
-}
-
-/**
- * Where `key` is in a bucket: the index of the key, or -1. The tag (the hash's upper 30 bits, a small integer: the
- * entries of a bucket share the low bits, the trie's path to it) is compared first: comparing two distinct keys'
- * characters at every entry of a full bucket was a third of a long fold's time.
- */
-function find(bucket: Bucket, tag: number, key: string): number {
-  for (let i = 1; i < bucket.length; i += 3) if (bucket[i] === tag && bucket[i + 1] === key) return i + 1;
-  return -1;
+  if (edit !== undefined && bucket[0] === edit) {
+    bucket.push(hash >>> 2, at);
+    return;
+  }
+  const copy = bucket.slice();
+  copy[0] = edit;
+  copy.push(hash >>> 2, at);
+  trie[slot] = copy;
 }
 
 /** FNV-1a, 32-bit. */

@@ -79,3 +79,27 @@ test('PMap.add refuses a key that is there, and an update that throws changes no
   assert.equal(added.get('k6'), 6, 'a throwing update left the value');
   assert.deepEqual([...added.keys()].slice(-2), ['k299', 'fresh']);
 });
+
+test('PMap: keys, values, entries, forEach and valueList walk every entry in insertion order, each version its own values', () => {
+  const edit = {};
+  let map = PMap.empty<number>();
+  // 40,000 keys: the entries span many leaves and the trie grows two levels on the way.
+  for (let i = 0; i < 40_000; i++) map = map.set(`key-${i}`, i, edit);
+  const before = map;
+  const later = {};
+  const after = map.set('key-0', -1, later).update('key-39999', (v) => (v ?? 0) + 1, later).set('last', 7, later);
+  const keys = Array.from({ length: 40_000 }, (_, i) => `key-${i}`);
+  const values = Array.from({ length: 40_000 }, (_, i) => i);
+  assert.deepEqual([...before.keys()], keys);
+  assert.deepEqual([...before.values()], values);
+  assert.deepEqual(before.valueList(), values);
+  assert.deepEqual([...before.entries()].slice(0, 2), [['key-0', 0], ['key-1', 1]]);
+  const afterValues = [-1, ...values.slice(1, -1), 40_000, 7];
+  assert.deepEqual(after.valueList(), afterValues, 'a changed value stays in its place; a new key comes last');
+  assert.deepEqual([...after.keys()], [...keys, 'last']);
+  const seen: [string, number][] = [];
+  after.forEach((value, key) => seen.push([key, value]));
+  assert.deepEqual(seen, [...after.entries()]);
+  assert.equal(seen.length, after.size);
+  assert.deepEqual(PMap.empty<number>().valueList(), []);
+});

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   initialState,
+  Projector,
   project,
   reduce,
   getStep,
@@ -235,6 +236,33 @@ test('reduce is pure: it never mutates its input and earlier states stay valid',
   assert.equal(getStep(after, 'a#1')?.status, 'ok');
   assert.equal(reduce(before, event).seq, after.seq, 'same input, same output');
   assert.equal(JSON.stringify(toStepsProjection(reduce(before, event))), JSON.stringify(toStepsProjection(after)));
+});
+
+test('a Projector changes a node summary in place only until it hands the state out, and run.json shares it', () => {
+  const t = traceBuilder();
+  t.push('run.started', { flowName: 'f' });
+  t.push('node.started', { nodeType: 'acp', attempt: 1 }, t.attempt('a', 1));
+  const usage = { tokens: { inputTokens: 10, outputTokens: 2 } };
+  const turn = { stopReason: 'end_turn', sessionEvents: { from: 1, to: 2 }, usage } as const;
+  const projector = new Projector();
+  for (const event of t.events) projector.add(event);
+  const started = projector.state();
+  const startedRun = toRunProjection(started);
+  const startedText = JSON.stringify(startedRun);
+  // Folded after the hand-out: the usage and the outcome must land in a new summary, not in the one handed out.
+  projector.add(t.push('acp.turn_finished', turn, { ...t.attempt('a', 1), sessionId: 's' }));
+  projector.add(t.push('node.outcome', { outcome: 'ok', durationMs: 7 }, t.attempt('a', 1)));
+  const ended = projector.state();
+  assert.equal(JSON.stringify(startedRun), startedText, 'the run projection of the state handed out is unchanged');
+  assert.equal(JSON.stringify(toRunProjection(started)), startedText);
+  assert.deepEqual(started.nodes.get('a'), { nodeId: 'a', attempts: 1, lastAttemptId: 'a#1', status: 'running', totalDurationMs: 0 });
+  const node = ended.nodes.get('a')!;
+  assert.deepEqual([node.status, node.totalDurationMs, Object.keys(node)], ['ok', 7, ['nodeId', 'attempts', 'lastAttemptId', 'status', 'totalDurationMs', 'usage']]);
+  assert.deepEqual(node.usage, ended.usage, "the node's usage is its one turn's, as the run's");
+  assert.ok(node.usage);
+  // The same events folded without a hand-out between (in place all along) give the same summary, keys in order.
+  assert.equal(JSON.stringify(toRunProjection(project(t.events))), JSON.stringify(toRunProjection(ended)));
+  assert.equal(toRunProjection(ended).nodes[0], ended.nodes.get('a'), 'run.json lists the summaries themselves');
 });
 
 test('session.failed: the session is known with its error and no ACP id, the attempt points at it', () => {

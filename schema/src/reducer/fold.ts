@@ -74,7 +74,7 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
       return finishStep(p, next, known);
     case 'edge.taken': {
       const { from, to, branch } = known.payload;
-      next.edges = next.edges.update(`${from}\u2192${to}`, (count) => (count ?? 0) + 1, p.token);
+      next.edges = next.edges.update(`${from}\u2192${to}`, countOneMore, p.token);
       if (known.attemptId) {
         updateStep(p, next, known, (step) => {
           step.next = branch ? { to, branch } : { to };
@@ -140,6 +140,9 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
   }
 }
 
+/** An edge's count after one more taking (one function, not a closure made per edge.taken). */
+const countOneMore = (count: number | undefined): number => (count ?? 0) + 1;
+
 function endRun(
   next: Draft,
   event: EventOf<'run.completed' | 'run.failed' | 'run.timed_out' | 'run.cancelled'>,
@@ -176,9 +179,11 @@ function startStep(p: Projector, next: Draft, event: EventOf<'node.started'>): v
   next.nodes = next.nodes.update(
     nodeId,
     (current) =>
-      withUsage<NodeSummary>(
-        { nodeId, attempts: (current?.attempts ?? 0) + 1, lastAttemptId: attemptId, status: 'running', totalDurationMs: current?.totalDurationMs ?? 0 },
-        current?.usage,
+      p.ownNode(
+        withUsage<NodeSummary>(
+          { nodeId, attempts: (current?.attempts ?? 0) + 1, lastAttemptId: attemptId, status: 'running', totalDurationMs: current?.totalDurationMs ?? 0 },
+          current?.usage,
+        ),
       ),
     p.token,
   );
@@ -195,21 +200,30 @@ function finishStep(p: Projector, next: Draft, event: EventOf<'node.outcome'>): 
   const started = next.steps.get(index)!;
   if (started.status !== 'running') return anomaly(next, `seq ${event.seq}: second outcome for attempt ${attemptId}`);
   const nodeId = started.nodeId;
-  next.nodes = next.nodes.update(
-    nodeId,
-    (current) =>
-      withUsage<NodeSummary>(
-        {
-          nodeId,
-          attempts: current?.attempts ?? 1,
-          lastAttemptId: current?.lastAttemptId ?? attemptId,
-          status: current?.lastAttemptId === attemptId || !current ? outcome : current.status,
-          totalDurationMs: (current?.totalDurationMs ?? 0) + durationMs,
-        },
-        current?.usage,
-      ),
-    p.token,
-  );
+  const owned = p.ownedNode(nodeId);
+  if (owned) {
+    // What the summary below would be, changed in place (same keys, so the same order).
+    if (owned.lastAttemptId === attemptId) owned.status = outcome;
+    owned.totalDurationMs += durationMs;
+  } else {
+    next.nodes = next.nodes.update(
+      nodeId,
+      (current) =>
+        p.ownNode(
+          withUsage<NodeSummary>(
+            {
+              nodeId,
+              attempts: current?.attempts ?? 1,
+              lastAttemptId: current?.lastAttemptId ?? attemptId,
+              status: current?.lastAttemptId === attemptId || !current ? outcome : current.status,
+              totalDurationMs: (current?.totalDurationMs ?? 0) + durationMs,
+            },
+            current?.usage,
+          ),
+        ),
+      p.token,
+    );
+  }
   // Assigned in this order, as `{ ...step, status, endedAt, … }` would: keys new to the step come last, in order.
   const step = p.ownStep(next, index);
   step.status = outcome;
@@ -275,8 +289,13 @@ function updateStep(p: Projector, next: Draft, event: ReducibleEvent, change: (s
 function foldUsage(p: Projector, next: Draft, event: EventOf<'acp.turn_finished'>, usage: UsageTotals): void {
   next.usage = addTotals(next.usage, usage, false);
   const nodeId = event.nodeId;
-  const node = nodeId === undefined ? undefined : next.nodes.get(nodeId);
-  if (nodeId !== undefined && node) next.nodes = next.nodes.set(nodeId, { ...node, usage: addTotals(node.usage, usage, false) }, p.token);
+  const owned = nodeId === undefined ? undefined : p.ownedNode(nodeId);
+  // In place, `usage` is appended when new, as the spread below would.
+  if (owned) owned.usage = addTotals(owned.usage, usage, false);
+  else {
+    const node = nodeId === undefined ? undefined : next.nodes.get(nodeId);
+    if (nodeId !== undefined && node) next.nodes = next.nodes.set(nodeId, p.ownNode({ ...node, usage: addTotals(node.usage, usage, false) }), p.token);
+  }
   const sessionId = event.sessionId;
   const session = sessionId === undefined ? undefined : next.sessions.get(sessionId);
   if (sessionId !== undefined && session) next.sessions = next.sessions.set(sessionId, { ...session, usage: addTotals(session.usage, usage, true) }, p.token);

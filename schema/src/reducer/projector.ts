@@ -6,7 +6,7 @@ import type { Edit } from '../persistent.ts';
 import type { TraceEvent } from '../events.ts';
 import type { Step } from '../projections.ts';
 import { step } from './fold.ts';
-import { initialState, type Draft, type ProjectionState, type ReducibleEvent } from './state.ts';
+import { initialState, type Draft, type NodeSummary, type ProjectionState, type ReducibleEvent } from './state.ts';
 
 /** The state after `event`. Pure: `state` and everything in it stay as they were. */
 export function reduce(state: ProjectionState, event: ReducibleEvent): ProjectionState {
@@ -38,6 +38,8 @@ export class Projector {
   private ownedSteps: Set<number> | undefined;
   /** Arrays made since the last hand-out (a session's attempt ids): appended to in place. */
   private ownedArrays: Set<readonly unknown[]> | undefined;
+  /** The node summary made last since the last hand-out: changed in place by the events of its attempt. */
+  private node: NodeSummary | undefined;
 
   constructor(from: ProjectionState = initialState()) {
     this.draft = from as Draft;
@@ -76,6 +78,7 @@ export class Projector {
       this.ownedStepsFrom = Infinity;
       this.ownedSteps = undefined;
       this.ownedArrays = undefined;
+      this.node = undefined;
     }
     return this.draft;
   }
@@ -123,6 +126,21 @@ export class Projector {
     const copy = array === undefined ? [item] : [...array, item];
     (this.ownedArrays ??= new Set()).add(copy);
     return copy;
+  }
+
+  /** @internal Records `summary`, just made and put in the draft's nodes, as the one to change in place. */
+  ownNode(summary: NodeSummary): NodeSummary {
+    this.node = summary;
+    return summary;
+  }
+
+  /**
+   * @internal Node `nodeId`'s summary in the draft, to change in place, when it is the one this Projector made last
+   * since the last hand-out (every change to a summary goes through ownNode or this). An attempt's outcome and usage
+   * thus change the summary its start made, without a look-up or a new summary.
+   */
+  ownedNode(nodeId: string): { -readonly [K in keyof NodeSummary]: NodeSummary[K] } | undefined {
+    return this.node !== undefined && this.node.nodeId === nodeId ? this.node : undefined;
   }
 
   /** @internal Appends a step the Projector owns. */
