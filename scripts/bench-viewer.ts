@@ -13,6 +13,8 @@
  *     first events shown while a large trace still streams in;
  *   - one step: ←/→ key press → React commit → forced style and layout, timed in the page, over many steps
  *     forward and back (back steps refold from a checkpoint), with the node tab and with the events tab open.
+ *   - the CPU time the page's main thread used until then, next to the floor page's (CDP ThreadTime): it hardly
+ *     depends on the machine's load, so it tells whether the page does less work when the times above are noisy;
  *   - the JS heap of the page after the whole trace is loaded (after a forced GC, CDP Runtime.getHeapUsage),
  *     next to the trace's size on disk.
  * Targets (issue 12): 100k: interactive ≤ 1.5 s (median of --runs fresh loads); 1M: first events and whole
@@ -125,24 +127,40 @@ interface Probe {
   firstOnScreen: number; firstAnswered: number; loadedOnScreen: number; loadedAnswered: number; phases: Record<string, number>;
 }
 
-/** One fresh load of the floor page; its time since navigation start. */
-async function floorLoad(browser: Browser, url: string, events: number): Promise<number> {
+/**
+ * The CPU time the page's main thread has used so far (CDP Performance.getMetrics ThreadTime), read when the
+ * returned function is called. Unlike the wall-clock figures it hardly changes with what else the machine runs,
+ * so it shows whether a change made the page do less work even when the load average is high.
+ */
+async function mainThreadClock(page: Page): Promise<() => Promise<number>> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  return async () => {
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    await cdp.detach();
+    return (metrics.find((m) => m.name === 'ThreadTime')?.value ?? NaN) * 1000;
+  };
+}
+
+/** One fresh load of the floor page; its time since navigation start and its main thread's CPU time. */
+async function floorLoad(browser: Browser, url: string, events: number): Promise<{ ms: number; cpuMs: number }> {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
     // Served by the harness on the viewer server's origin, so the trace is fetched exactly as the viewer fetches it.
     await page.route(url + FLOOR_PATH, (route) => route.fulfill({ contentType: 'text/html', body: FLOOR_PAGE }));
+    const cpu = await mainThreadClock(page);
     await page.goto(url + FLOOR_PATH, { waitUntil: 'commit' });
     const r = (await page.evaluate('window.__flowtapeFloor')) as { ms: number; lines: number };
     if (r.lines !== events) throw new Error(`floor page parsed ${r.lines} lines, the trace has ${events} events`);
-    return r.ms;
+    return { ms: r.ms, cpuMs: await cpu() };
   } finally {
     await context.close();
   }
 }
 
 /** One fresh load of the viewer, timed in the page by PROBE. */
-async function viewerLoad(browser: Browser, url: string): Promise<{ page: Page; probe: Probe; close: () => Promise<void> }> {
+async function viewerLoad(browser: Browser, url: string): Promise<{ page: Page; probe: Probe; cpuMs: number; close: () => Promise<void> }> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   const errors: string[] = [];
@@ -150,11 +168,12 @@ async function viewerLoad(browser: Browser, url: string): Promise<{ page: Page; 
   // The probe runs in the page from before the app starts: as soon as the bundle is on screen it presses ←
   // (on the next task, as a person would) and notes when the cursor moved. No harness latency included.
   await page.addInitScript(PROBE);
+  const cpu = await mainThreadClock(page);
   await page.goto(url, { waitUntil: 'commit' });
   await page.waitForSelector('[data-testid="bundle"][data-loading="false"]', { timeout: 600_000 });
   const probe = (await page.evaluate('window.__flowtapeProbe')) as Probe;
   if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`);
-  return { page, probe, close: () => context.close() };
+  return { page, probe, cpuMs: await cpu(), close: () => context.close() };
 }
 
 /** One step = key press → commit → style/layout, measured in the page. */
@@ -224,6 +243,8 @@ async function benchBundle(browser: Browser, bundle: string, runs: number, big: 
     const ttis: number[] = [];
     const firsts: number[] = [];
     const floors: number[] = [];
+    const cpus: number[] = [];
+    const floorCpus: number[] = [];
     let last: Awaited<ReturnType<typeof viewerLoad>> | undefined;
     let total = 0;
     for (let run = 0; run < runs; run++) {
@@ -232,14 +253,16 @@ async function benchBundle(browser: Browser, bundle: string, runs: number, big: 
       last = await viewerLoad(browser, server.url);
       const { probe } = last;
       total = Number(await last.page.getByTestId('cursor-pos').getAttribute('data-total'));
-      const floor = await floorLoad(browser, server.url, total);
+      const { ms: floor, cpuMs: floorCpu } = await floorLoad(browser, server.url, total);
       floors.push(floor);
+      cpus.push(last.cpuMs);
+      floorCpus.push(floorCpu);
       firsts.push(probe.firstAnswered);
       ttis.push(probe.loadedAnswered);
       const ph = (k: string) => probe.phases[k] ?? NaN;
-      console.log(`  load ${run + 1}: app started ${fmt(ph('start'))}; trace streamed ${fmt(ph('trace-start'))}–${fmt(ph('trace-end'))};`
+      console.log(`  load ${run + 1}: entry module ${fmt(ph('start'))}, app ${fmt(ph('app'))}; trace streamed ${fmt(ph('trace-start'))}–${fmt(ph('trace-end'))};`
         + ` first events on screen ${fmt(probe.firstOnScreen)}, key answered ${fmt(probe.firstAnswered)};`
-        + ` whole trace on screen ${fmt(probe.loadedOnScreen)}, key answered ${fmt(probe.loadedAnswered)}; floor ${fmt(floor)}`);
+        + ` whole trace on screen ${fmt(probe.loadedOnScreen)}, key answered ${fmt(probe.loadedAnswered)}; main thread CPU ${fmt(last.cpuMs)}; floor ${fmt(floor)} (CPU ${fmt(floorCpu)})`);
     }
     const p = last!.page;
     const heap = await heapAfterLoad(p);
@@ -259,6 +282,9 @@ async function benchBundle(browser: Browser, bundle: string, runs: number, big: 
       + `   target ${big ? `≤ ${TARGET_FLOOR_RATIO}× floor` : `≤ ${TARGET_TTI_MS} ms`}`);
     console.log(`  time to interactive, first events (streaming):  median ${fmt(first)}   worst ${fmt(Math.max(...firsts))}   ${ratio(first, floor)} floor`
       + `${big ? `   target ≤ ${TARGET_FLOOR_RATIO}× floor` : ''}`);
+    const cpu = pct(cpus, 50);
+    const floorCpu = pct(floorCpus, 50);
+    console.log(`  main thread CPU until interactive (whole trace): median ${fmt(cpu)}   floor's ${fmt(floorCpu)}   ${ratio(cpu, floorCpu)} (less load-sensitive than the times above)`);
     console.log(`  JS heap after load (after GC):                  ${mb(heap)}   ${ratio(heap, traceBytes)} the trace on disk   target ≤ ${TARGET_HEAP_RATIO}×`);
     for (const [name, xs] of Object.entries(steps)) {
       console.log(`  step, ${name.padEnd(22)} p50 ${fmt(pct(xs, 50)).padStart(8)}   p95 ${fmt(pct(xs, 95)).padStart(8)}   max ${fmt(Math.max(...xs)).padStart(8)}`);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { revealBidi, splitBidi } from '../src/ui/bidi.ts';
-import { json, jsonLine, MAX_JSON_DEPTH } from '../src/ui/format.ts';
+import { formatCount, json, jsonLine, MAX_JSON_DEPTH } from '../src/ui/format.ts';
 
 test('every bidi control is revealed as a token; letters, RTL script and other text are untouched', () => {
   assert.equal(revealBidi('g\u202Enp.exe'), 'g⟨U+202E⟩np.exe');
@@ -38,4 +38,12 @@ test('a value 100,000 levels deep is written to the depth limit with a marker, n
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;
   assert.match(json(cyclic), /^\(this value cannot be shown as JSON: /);
+});
+
+test('formatCount groups thousands as en-US toLocaleString does, without ICU', () => {
+  const nf = new Intl.NumberFormat('en-US');
+  for (const n of [0, 7, 999, 1000, 1001, 12_345, 100_000, 999_999, 1_000_000, 1_234_567_890, -1, -1000, -123_456]) {
+    assert.equal(formatCount(n), nf.format(n), String(n));
+  }
+  assert.equal(formatCount(1.5), '1.5');
 });

@@ -2,7 +2,8 @@
 // several bundles), or the landing page; a folder or .zip dropped anywhere replaces what is open.
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { BundleBackend, BundleSource } from '../backend/types.ts';
-import { HttpBackend, fetchServedZip, fetchServerInfo, type CompareInfo } from '../backend/http.ts';
+import { HttpBackend, fetchServedZip, type CompareInfo } from '../backend/http.ts';
+import { earlyBackend, takeServerInfo } from './early-load.ts';
 import { sourceFromDrop, sourceFromFileList } from '../backend/files.ts';
 import { zipSource } from '../backend/zip.ts';
 import { StaticBackend, fetchSiteIndex, siteIndexUrl } from '../backend/static.ts';
@@ -70,17 +71,17 @@ export function App() {
         if (one) return setRoute({ kind: 'bundle', backend: new StaticBackend(site, one), ...(index.bundles.length > 1 ? { run: one.id, backHref: './' } : {}) });
         return setRoute({ kind: 'runs', title: index.name, root: index.name, runs: index.bundles.map(siteRunSummary), static: true });
       }
-      const info = await fetchServerInfo();
+      const info = await takeServerInfo();
       if (!info) return setRoute({ kind: 'landing' });
       if (info.mode === 'compare' && info.compare) return setRoute({ kind: 'compare', info: orientCompare(info.compare, comparePair()) });
-      if (info.mode === 'bundle') return setRoute({ kind: 'bundle', backend: new HttpBackend('', info.name) });
+      if (info.mode === 'bundle') return setRoute({ kind: 'bundle', backend: earlyBackend('') ?? new HttpBackend('', info.name) });
       if (info.mode === 'zip') {
         const source = await zipSource(info.name, await fetchServedZip());
         return setRoute(routeForSource(source));
       }
       const pair = comparePair();
       if (info.mode === 'runs' && pair) return setRoute({ kind: 'compare', info: runsCompareInfo(info, pair[0], pair[1]), backHref: '/' });
-      if (link.run !== undefined) return setRoute({ kind: 'bundle', backend: new HttpBackend(link.run), run: link.run, backHref: '/' });
+      if (link.run !== undefined) return setRoute({ kind: 'bundle', backend: earlyBackend(link.run) ?? new HttpBackend(link.run), run: link.run, backHref: '/' });
       setRoute({ kind: 'runs', title: info.name, root: info.root ?? info.name, runs: await fetchRuns() });
     })().catch((err: unknown) => setRoute({ kind: 'landing', message: (err as Error).message }));
   }, []);

@@ -1,9 +1,10 @@
 // Glue between a backend, the loader and a view store: loads, applies deep-link parameters, runs full
 // validation in the worker, follows a live bundle, and keeps the URL in step with the cursor.
 import type { BundleBackend } from '../backend/types.ts';
-import { loadBundle, pollBundle, withValidation, type Loaded } from '../model/loader.ts';
+import { loadBundle, pollBundle, withValidation, type LoadOptions, type Loaded } from '../model/loader.ts';
 import { loadSession, readArtifact } from '../model/sessions.ts';
 import { validateTrace } from '../model/validate-client.ts';
+import { takeEarlyLoad } from './early-load.ts';
 import { defaultFilters, type EventFilters, type Store, type Tab, type ViewState } from '../model/store.ts';
 import type { Resources } from '../ui/resources.tsx';
 
@@ -163,12 +164,16 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
   (async () => {
     let loaded: Loaded;
     try {
-      loaded = await loadBundle(backend, {
+      const options: LoadOptions = {
         onProgress: (p) => { if (!disposed && !store.getState().model) store.setState({ loading: { label: backend.label, events: p.events } }); },
         onPartial: (model) => {
           if (!disposed) store.setState((s) => ({ model, loading: undefined, ...place(s, model, false) }));
         },
-      });
+      };
+      // The entry module may have started loading this bundle before the app was there.
+      const early = takeEarlyLoad(backend);
+      early?.listen(options);
+      loaded = await (early?.loaded ?? loadBundle(backend, options));
     } catch (err) {
       if (!disposed) store.setState({ loading: undefined, loadError: `${backend.label}: ${(err as Error).message}` });
       return;

@@ -40,6 +40,8 @@ export interface LoadOptions {
    * PARTIAL_EVERY_MS), so the bundle is on screen and steppable before the last line is read.
    */
   onPartial?: (model: BundleModel) => void;
+  /** How to let the browser run other tasks between slices of a long read (default: yieldToBrowser). */
+  yieldTo?: () => Promise<void>;
 }
 
 const PARTIAL_FIRST_MS = 150;
@@ -286,7 +288,7 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
             nextPartial = performance.now() + PARTIAL_EVERY_MS;
           }
           sinceYield = performance.now();
-          return yieldToBrowser();
+          return (options.yieldTo ?? yieldToBrowser)();
         }
         return undefined;
       });

@@ -7,7 +7,7 @@ import { NodePanel } from './NodePanel.tsx';
 import { SessionPanel } from './SessionPanel.tsx';
 import { EventsPanel } from './EventsPanel.tsx';
 import { useCursorState } from './hooks.ts';
-import { formatDuration, formatTime } from './format.ts';
+import { formatCount, formatDuration, formatTime } from './format.ts';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { Shown } from './Shown.tsx';
 import type { Tab } from '../model/store.ts';
@@ -34,7 +34,7 @@ function Header({ backHref }: { backHref?: string }) {
       <span className="at-cursor" data-testid="status-at-cursor">at cursor: <b className={`status-text status-${state.status}`}>{state.status}</b></span>
       <span className="spacer" />
       {model.loading && (
-        <span className="live-badge live" data-testid="loading-badge">reading trace… {model.timeline.length.toLocaleString()} events</span>
+        <span className="live-badge live" data-testid="loading-badge">reading trace… {formatCount(model.timeline.length)} events</span>
       )}
       {model.live && !model.loading && (
         <span className={`live-badge ${model.complete ? 'complete' : 'live'}`} data-testid="live-badge" data-complete={model.complete ? 'true' : 'false'}>
@@ -113,7 +113,7 @@ export function BundleView({ backHref }: { backHref?: string }) {
   if (!model) {
     return (
       <div className="center-message" data-testid="loading">
-        Loading <Shown text={loading?.label ?? 'bundle'} />… {loading && loading.events > 0 ? `${loading.events.toLocaleString()} events read` : ''}
+        Loading <Shown text={loading?.label ?? 'bundle'} />… {loading && loading.events > 0 ? `${formatCount(loading.events)} events read` : ''}
       </div>
     );
   }

@@ -11,7 +11,7 @@ import { defaultFilters, moves, type EventFilters } from '../model/store.ts';
 import { useStore, useView } from './store-context.tsx';
 import { useAsync, type Resources } from './resources.tsx';
 import { TextBlock } from './ValueView.tsx';
-import { formatClock, json, jsonLine } from './format.ts';
+import { formatClock, formatCount, json, jsonLine } from './format.ts';
 import { Shown } from './Shown.tsx';
 import { revealBidi } from './bidi.ts';
 import { turnUsage, usageText } from './usage-text.ts';
@@ -184,7 +184,7 @@ function TraceEvents({ filters }: { filters: EventFilters }) {
   return (
     <>
       <div className="events-count" data-testid="events-count" data-count={count} data-total={t.length}>
-        {count.toLocaleString()} of {t.length.toLocaleString()} events
+        {formatCount(count)} of {formatCount(t.length)} events
       </div>
       <div className="event-list" ref={parentRef} data-testid="event-list">
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
@@ -232,7 +232,7 @@ function SessionEvents({ data, filters }: { data: SessionData; filters: EventFil
   return (
     <>
       <div className="events-count" data-testid="events-count" data-count={count} data-total={data.events.length}>
-        {count.toLocaleString()} of {data.events.length.toLocaleString()} session events
+        {formatCount(count)} of {formatCount(data.events.length)} session events
       </div>
       <div className="event-list" ref={parentRef} data-testid="event-list">
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>

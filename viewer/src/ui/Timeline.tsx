@@ -4,7 +4,7 @@ import { useCallback, useEffect, useRef } from 'react';
 import { moves, SPEEDS } from '../model/store.ts';
 import type { BundleModel } from '../model/bundle-model.ts';
 import { useStore, useView } from './store-context.tsx';
-import { formatClock, hue } from './format.ts';
+import { formatClock, formatCount, hue } from './format.ts';
 import { Shown } from './Shown.tsx';
 
 function drawStrip(canvas: HTMLCanvasElement, model: BundleModel): void {
@@ -130,7 +130,7 @@ export function Timeline() {
           </label>
         )}
         <span className="position" data-testid="cursor-pos" data-cursor={cursor} data-seq={event?.seq ?? 0} data-total={total}>
-          {event ? <>seq <b>{event.seq}</b> · {cursor.toLocaleString()}/{total.toLocaleString()}</> : <>start · 0/{total.toLocaleString()}</>}
+          {event ? <>seq <b>{event.seq}</b> · {formatCount(cursor)}/{formatCount(total)}</> : <>start · 0/{formatCount(total)}</>}
         </span>
         <span className="current-event" data-testid="cursor-event">
           {event ? <><code><Shown text={event.type} /></code>{event.nodeId ? <> · <Shown text={event.attemptId ?? event.nodeId} /></> : null} <span className="muted">{formatClock(event.at)}</span></> : <span className="muted">before the first event</span>}

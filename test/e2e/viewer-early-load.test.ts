@@ -1,0 +1,57 @@
+// The served bundle is read by the entry module before the app's own code has loaded (viewer/src/app/early-load.ts),
+// and the app takes that load over: the trace is read once, not once early and again when the app opens it.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { writeReviewRun } from '../fixtures/scenarios.ts';
+import { openViewer, readTraceFile, removeDir, tempDir, type ViewerHarness } from './helpers.ts';
+
+/** How many times each user-timing mark of the load was set in the page. */
+async function marks(h: ViewerHarness): Promise<Record<string, number>> {
+  return h.session.page.evaluate(() => {
+    const out: Record<string, number> = {};
+    for (const m of performance.getEntriesByType('mark')) out[m.name] = (out[m.name] ?? 0) + 1;
+    return out;
+  });
+}
+
+describe('the early load of a served bundle', () => {
+  let dir: string;
+  let h: ViewerHarness | undefined;
+
+  before(() => {
+    dir = tempDir('early');
+    writeReviewRun(join(dir, 'runs', 'review'));
+  });
+  after(async () => {
+    await h?.close();
+    removeDir(dir);
+  });
+
+  test('flowtape view on one bundle: the load starts before the app, and the app shows it without reading the trace again', async () => {
+    h = await openViewer(join(dir, 'runs', 'review'));
+    await h.viewer.open();
+    await h.session.page.locator('[data-testid="bundle"][data-loading="false"]').waitFor();
+    const m = await marks(h);
+    assert.equal(m['flowtape:early-load'], 1, JSON.stringify(m));
+    assert.equal(m['flowtape:trace-start'], 1, JSON.stringify(m));
+    assert.equal(m['flowtape:trace-end'], 1, JSON.stringify(m));
+    assert.equal((await h.viewer.cursor()).total, readTraceFile(join(dir, 'runs', 'review')).length);
+    await h.close();
+    h = undefined;
+  });
+
+  test('a runs root opened at ?run=: that run is loaded early; the run list itself is not', async () => {
+    h = await openViewer(join(dir, 'runs'));
+    await h.viewer.open('run=review');
+    await h.session.page.locator('[data-testid="bundle"][data-loading="false"]').waitFor();
+    let m = await marks(h);
+    assert.equal(m['flowtape:early-load'], 1, JSON.stringify(m));
+    assert.equal(m['flowtape:trace-start'], 1, JSON.stringify(m));
+    await h.viewer.open();
+    await h.viewer.runRows.first().waitFor();
+    m = await marks(h);
+    assert.equal(m['flowtape:early-load'], undefined, JSON.stringify(m));
+    assert.equal(m['flowtape:trace-start'], undefined, JSON.stringify(m));
+  });
+});

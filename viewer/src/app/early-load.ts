@@ -1,0 +1,79 @@
+// Starts reading the served bundle before the rest of the app exists. The entry module (main.ts) is small: it
+// calls startEarlyLoad and only then asks for the app's code (React, the graph, the panels — most of the bytes),
+// so the trace streams in and is folded while that code downloads and compiles, instead of after. The app takes the
+// load over (takeEarlyLoad) when it opens the same bundle, and the server's answer to /api/info (takeServerInfo).
+import { HttpBackend, fetchServerInfo, type ServerInfo } from '../backend/http.ts';
+import { siteIndexUrl } from '../backend/static.ts';
+import { loadBundle, type LoadOptions, type LoadProgress, type Loaded } from '../model/loader.ts';
+
+/** A load already under way: the app listens to it instead of starting its own. */
+export interface EarlyLoad {
+  readonly backend: HttpBackend;
+  readonly loaded: Promise<Loaded>;
+  /** Forwards progress and partial models to `options` from now on; the latest of each is passed at once. */
+  listen(options: LoadOptions): void;
+}
+
+let serverInfo: Promise<ServerInfo | undefined> | undefined;
+let early: EarlyLoad | undefined;
+
+/** The run `App` opens for this server answer and address, when it opens one bundle over HTTP ('' = the served bundle). */
+export function runToOpen(info: ServerInfo, search: string = location.search): string | undefined {
+  if (info.mode === 'bundle') return '';
+  const q = new URLSearchParams(search);
+  if (info.mode !== 'runs' || (q.has('compare') && q.has('with'))) return undefined;
+  return q.get('run') ?? undefined;
+}
+
+/** A plain task: the app's own module loads and evaluates between slices (a prioritised continuation would starve it). */
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+function startLoad(backend: HttpBackend): EarlyLoad {
+  let progress: LoadProgress | undefined;
+  // No partial models until the app listens: there is nothing to show them yet.
+  const forward: LoadOptions = { onProgress: (p) => { progress = p; }, yieldTo: nextTask };
+  const loaded = loadBundle(backend, forward);
+  loaded.catch(() => { /* reported by whoever takes the load over */ });
+  return {
+    backend,
+    loaded,
+    listen(options) {
+      forward.onProgress = options.onProgress;
+      forward.onPartial = options.onPartial;
+      forward.yieldTo = options.yieldTo;
+      if (progress) options.onProgress?.(progress);
+    },
+  };
+}
+
+/** Asks the server what it serves and, when that is one bundle, starts loading it. A static site is left to the app. */
+export function startEarlyLoad(): void {
+  if (siteIndexUrl()) return;
+  serverInfo = fetchServerInfo();
+  void serverInfo.then((info) => {
+    const run = info && runToOpen(info);
+    if (!info || run === undefined) return;
+    performance.mark('flowtape:early-load');
+    early = startLoad(new HttpBackend(run, run === '' ? info.name : run));
+  });
+}
+
+/** The answer startEarlyLoad got from /api/info (asked once), or a fresh one. */
+export function takeServerInfo(): Promise<ServerInfo | undefined> {
+  const info = serverInfo ?? fetchServerInfo();
+  serverInfo = undefined;
+  return info;
+}
+
+/** The backend of the early load when it is of `run`, so the app opens the bundle being loaded. */
+export function earlyBackend(run: string): HttpBackend | undefined {
+  return early?.backend.run === run ? early.backend : undefined;
+}
+
+/** The early load of `backend`, once: a bundle opened again later is loaded afresh. */
+export function takeEarlyLoad(backend: unknown): EarlyLoad | undefined {
+  if (!early || early.backend !== backend) return undefined;
+  const taken = early;
+  early = undefined;
+  return taken;
+}
