@@ -146,7 +146,9 @@ for (const [mix, make] of [
         `${pad(foldCpuUs.toFixed(2), 6)} µs  ${pad(floorCpuUs.toFixed(2), 6)} µs  ${pad(ratio(foldCpuUs, floorCpuUs), 7)}`,
     );
     recordFigure('bench:reducer', { name: `reducer fold, ${mix}, ${n} events`, value: foldUs, unit: 'µs/event', floor: floorUs, floorName: 'JSON.parse of the line', target: '≤ 2 µs/event' });
-    recordFigure('bench:reducer', { name: `reducer fold (CPU time), ${mix}, ${n} events`, value: foldCpuUs, unit: 'µs/event', floor: floorCpuUs, floorName: 'JSON.parse of the line (CPU time)', target: '≤ 2 µs/event' });
+    // The issue's target is on the time a user waits (wall clock, above); CPU time counts the garbage collector's helper
+    // threads on the other core too, so it is printed beside it for a shared machine, without a target of its own.
+    recordFigure('bench:reducer', { name: `reducer fold (CPU time), ${mix}, ${n} events`, value: foldCpuUs, unit: 'µs/event', floor: floorCpuUs, floorName: 'JSON.parse of the line (CPU time)' });
   }
 }
 console.log('rendering the projections of the final state (median of 5); the floor is JSON.stringify of the same objects');
