@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchBrowser } from './e2e/browser.ts';
 import { packAndInstall, repoRoot, run, type Installed } from './package/project.ts';
@@ -46,7 +46,11 @@ describe('installed from the packed tarballs into a fresh project', { timeout: 6
     return JSON.parse(result.stdout) as RunJson;
   };
 
+  // A module an earlier build emitted whose source is gone since: the release build must not ship it.
+  const stale = ['schema/dist', 'recorder/dist', 'viewer/dist/server'].map((dir) => join(repoRoot, dir, 'left-by-an-earlier-build.js'));
+
   before(() => {
+    for (const file of stale) write(file, 'export const stale = true;\n');
     env = packAndInstall();
     writeConversation(env.project);
     write(join(env.project, 'flows/acpx-style.flow.ts'), ACPX_FLOW);
@@ -58,6 +62,13 @@ describe('installed from the packed tarballs into a fresh project', { timeout: 6
   });
   after(() => {
     if (env) rmSync(env.root, { recursive: true, force: true });
+    for (const file of stale) rmSync(file, { force: true });
+  });
+
+  test('the tarballs hold what this build made, not a module left in dist/ by an earlier build', () => {
+    const installed = join(env.project, 'node_modules/@flowtape');
+    assert.deepEqual(walkFiles(installed).filter((f) => f.endsWith('left-by-an-earlier-build.js')), []);
+    assert.deepEqual(stale.filter((f) => existsSync(f)), [], 'the build removed them from dist/');
   });
 
   test('npm install prints no engine warning and no installed file imports TypeScript source', () => {
