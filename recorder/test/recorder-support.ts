@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FlowSnapshot } from '@flowtape/schema';
+import { TraceWriter, type TraceWriterOptions } from '../src/bundle/trace-writer.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const flowtapeBin = fileURLToPath(new URL('../bin/flowtape.js', import.meta.url));
@@ -147,4 +148,17 @@ export function timeoutOver(startMs: number, floorMs: number, factor = 4): numbe
   const timeout = Math.max(floorMs, Math.ceil((startMs * factor) / 100) * 100);
   console.log(`agent start ${Math.round(startMs)} ms here: node timeout ${timeout} ms (at least ${floorMs} ms, ${factor}x the start)`);
   return timeout;
+}
+
+/** A trace writer of its own in `dir` (not shared, no redaction), as the writer tests use it. */
+export function plainTraceWriter(dir: string, options: Partial<TraceWriterOptions> = {}): TraceWriter {
+  return new TraceWriter({
+    path: join(dir, 'trace.ndjson'),
+    shared: false,
+    lockTarget: dir,
+    lockfilePath: join(dir, '.lock'),
+    exclusiveCreate: true,
+    redact: (text) => text,
+    ...options,
+  });
 }

@@ -4,19 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { TRACE_BATCH_BYTES, TRACE_BATCH_MS, TraceWriter, type UnsequencedEvent } from '../src/bundle/trace-writer.ts';
-import { tempDir } from './recorder-support.ts';
-
-function writer(dir: string): TraceWriter {
-  return new TraceWriter({
-    path: join(dir, 'trace.ndjson'),
-    shared: false,
-    lockTarget: dir,
-    lockfilePath: join(dir, '.lock'),
-    exclusiveCreate: true,
-    redact: (text) => text,
-  });
-}
+import { TRACE_BATCH_BYTES, TRACE_BATCH_MS, type UnsequencedEvent } from '../src/bundle/trace-writer.ts';
+import { plainTraceWriter, tempDir } from './recorder-support.ts';
 
 const started = { at: '2026-01-01T00:00:00.000Z', runId: 'r', scope: 'run', type: 'run.started', payload: { flowName: 'f' } } as UnsequencedEvent;
 const node = (i: number) =>
@@ -25,7 +14,7 @@ const node = (i: number) =>
 test('a batch that reaches the byte bound is written at once, before the event loop turns', async () => {
   const temp = await tempDir();
   const dir = temp.path;
-  const trace = writer(dir);
+  const trace = plainTraceWriter(dir);
   trace.append(started);
   let queued = 0;
   for (let i = 0; queued < 2 * TRACE_BATCH_BYTES; i++) {
@@ -46,7 +35,7 @@ test('a batch that reaches the byte bound is written at once, before the event l
 test('a batch whose first line has waited the time bound is written with the next line', async () => {
   const temp = await tempDir();
   const dir = temp.path;
-  const trace = writer(dir);
+  const trace = plainTraceWriter(dir);
   trace.append(started);
   const until = performance.now() + TRACE_BATCH_MS + 20;
   while (performance.now() < until) {

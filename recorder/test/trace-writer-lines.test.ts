@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TraceWriter, type UnsequencedEvent } from '../src/bundle/trace-writer.ts';
-import { tempDir } from './recorder-support.ts';
+import type { UnsequencedEvent } from '../src/bundle/trace-writer.ts';
+import { plainTraceWriter, tempDir } from './recorder-support.ts';
 
 const at = '2026-01-01T00:00:00.000Z';
 const started = { at, runId: 'r', scope: 'run', type: 'run.started', payload: { flowName: 'f' } } as UnsequencedEvent;
@@ -16,15 +16,7 @@ const heartbeat = (i: number, note: string) =>
 test('trace lines on disk are the events as JSON with their seq first, byte for byte', async () => {
   const temp = await tempDir();
   const dir = temp.path;
-  const trace = new TraceWriter({
-    path: join(dir, 'trace.ndjson'),
-    shared: false,
-    lockTarget: dir,
-    lockfilePath: join(dir, '.lock'),
-    exclusiveCreate: true,
-    redact: (text) => text,
-    keepState: false,
-  });
+  const trace = plainTraceWriter(dir, { keepState: false });
   const notes = [
     'plain',
     'é à ü — ✓ 漢字 and an emoji 🎉 in the middle',
