@@ -154,14 +154,20 @@ describe('live export through a collector outage', () => {
     const collector = await startCollector();
     // Retry-After past the request's time: the 503 starts the outage with no retry.
     const front = await unavailableFront(collector.endpointUrl!, 1, { 'retry-after': '60' });
-    const stream = await createSpanStream(recorded.bundleDir, { endpoint: front.url, protocol: 'http/json', timeoutMs: 5000, batchDelayMs: 20, flushTimeoutMs: 5000 });
+    const notices: string[] = [];
+    const stream = await createSpanStream(recorded.bundleDir, { endpoint: front.url, protocol: 'http/json', timeoutMs: 5000, batchDelayMs: 20, flushTimeoutMs: 5000, onNotice: (line) => notices.push(line) });
     try {
       await stream.add(events.slice(0, firstOutcome + 1));
       await waitFor(() => front.requests === 1, 10_000, 'the first batch');
+      // Said as it happens, with the target and the reason.
+      await waitFor(() => notices.length === 1, 10_000, 'the notice of the outage');
+      assert.match(notices[0]!, new RegExp(`^OpenTelemetry export to ${front.url.replace(/\./g, '\\.')}/v1/traces \\(http/json\\): collector unavailable \\(the collector was busy or unavailable \\(HTTP 429, 502, 503 or 504\\)\\); the run goes on`));
       await sleep(COOL_DOWN_FIRST_MS + 300);
       await stream.add(events.slice(firstOutcome + 1));
       await waitFor(() => collector.spans.length === 4, 10_000, 'the later attempts and the run');
       const warnings = await stream.close();
+      assert.equal(notices.length, 2, notices.join('\n'));
+      assert.match(notices[1]!, /: collector back after \d+\.\d s, export goes on; 1 spans were not delivered meanwhile$/);
       assert.equal(warnings.length, 2, warnings.join('\n'));
       assert.match(warnings[0]!, /: collector unavailable for \d+\.\d s from \S+Z \(the collector was busy or unavailable \(HTTP 429, 502, 503 or 504\)\): 1 spans not delivered, export went on after$/);
       assert.match(warnings[1]!, /: 1 of 5 spans not delivered \(the collector was busy or unavailable \(HTTP 429, 502, 503 or 504\)\); export the bundle later with `flowtape export otlp`$/);

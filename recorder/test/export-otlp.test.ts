@@ -407,4 +407,28 @@ describe('live export during a run', () => {
     assert.equal(up.code, 0, up.stderr);
     assert.deepEqual(tree(collector.spans), ['invoke_workflow tiny <- -', 'compute a <- invoke_workflow tiny']);
   });
+
+  it('flowtape run --otlp: a collector that is down is said on stderr while the run goes on, not only after it', async () => {
+    // Node a's span leaves about a second after a ends (the worker's wake-up, then the batch delay) and fails; b is
+    // still waiting then, so the line comes before b's progress line. Before, nothing was said until the run ended.
+    const flowPath = join(dir.path, 'slow.flow.ts');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(flowPath, [
+      `import { compute, defineFlow } from ${JSON.stringify(join(repoRoot, 'recorder/src/index.ts'))};`,
+      'export default defineFlow({ name: \'slow\', startAt: \'a\', edges: [{ from: \'a\', to: \'b\' }], nodes: {',
+      '  a: compute({ run: () => 1 }),',
+      '  b: compute({ run: () => new Promise((resolve) => setTimeout(() => resolve(2), 6000)) }),',
+      '} });',
+    ].join('\n'));
+    const port = await closedPort();
+    const result = await runCli(['run', flowPath, '--out', join(dir.path, 'slow-runs'), '--otlp', `http://127.0.0.1:${port}`], { cwd: dir.path });
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stderr.split('\n');
+    const notice = lines.findIndex((line) => line.startsWith(`flowtape: OpenTelemetry export to http://127.0.0.1:${port}/v1/traces (http/protobuf): collector unavailable (connect ECONNREFUSED`));
+    const bDone = lines.findIndex((line) => /\bb\b.*\bok\b/.test(line));
+    assert.ok(notice >= 0, result.stderr);
+    assert.ok(bDone > notice, result.stderr);
+    assert.equal(lines.filter((line) => line.includes('collector unavailable')).length, 1, result.stderr);
+    assert.match(result.stderr, /warning: OpenTelemetry export to .*not delivered/);
+  });
 });

@@ -47,7 +47,7 @@ export const resumeCommand: CliCommand = {
               signal: interrupt.signal,
               ...(waiting.cwd ? {} : { cwd: io.cwd }),
               ...agentOptions,
-              ...liveExport(flags, io.env),
+              ...liveExport(flags, io),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
             });
             return reportRun(cli, result, flags.json);

@@ -57,7 +57,8 @@ export function liveExportOptions(command: Command, what: string): Command {
  * Live export: `--otlp [url]`, or on its own when the standard variables name a collector (as OpenTelemetry's own
  * SDKs do) unless OTEL_TRACES_EXPORTER=none or `--no-otlp`.
  */
-export function liveExport(flags: LiveExportFlags, env: Record<string, string | undefined>): { otlp?: LiveOtlpOptions } {
+export function liveExport(flags: LiveExportFlags, io: Pick<CliIO, 'env' | 'stderr'>): { otlp?: LiveOtlpOptions } {
+  const { env } = io;
   if (flags.otlp === false) return {};
   const fromEnv = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()) && env.OTEL_TRACES_EXPORTER?.trim() !== 'none';
   if (flags.otlp === undefined && !fromEnv) return {};
@@ -66,6 +67,8 @@ export function liveExport(flags: LiveExportFlags, env: Record<string, string | 
       ...(typeof flags.otlp === 'string' ? { endpoint: flags.otlp } : {}),
       ...(flags.otlpIncludeContent ? { includeContent: true } : {}),
       env,
+      // A collector going away during a long run is said at the time; the warnings after the run sum it up.
+      onNotice: (line) => io.stderr(`flowtape: ${line}\n`),
     },
   };
 }

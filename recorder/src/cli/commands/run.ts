@@ -62,7 +62,7 @@ export const runCommand: CliCommand = {
               ...agentOptions,
               ...(flags.deterministic ? { deterministic: true } : {}),
               ...(flags.runId ? { runId: flags.runId } : {}),
-              ...liveExport(flags, io.env),
+              ...liveExport(flags, io),
               ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
             });
             return reportRun(cli, result, flags.json);

@@ -39,7 +39,7 @@ if (data.faults?.startDelayMs) await new Promise((resolve) => setTimeout(resolve
 if (data.faults?.crashAtStart) throw new Error(data.faults.crashAtStart);
 
 try {
-  const stream = await createSpanStream(data.bundleDir, data.options);
+  const stream = await createSpanStream(data.bundleDir, { ...data.options, onNotice: (line) => reply({ kind: 'notice', line }) });
   const trace = new NdjsonTail(join(data.bundleDir, BUNDLE_FILES.trace));
   port.on('message', (message: LiveWorkerMessage) => {
     try {

@@ -26,7 +26,7 @@ export interface LiveOtlpOptions extends SpanStreamOptions {
 /** What the worker is given: plain data only. */
 export interface LiveWorkerData {
   bundleDir: string;
-  options: Omit<SpanStreamOptions, 'exporter'>;
+  options: Omit<SpanStreamOptions, 'exporter' | 'onNotice'>;
   /** Faults the tests inject into the worker's start (never set outside tests). */
   faults?: LiveWorkerFaults;
 }
@@ -45,7 +45,11 @@ export interface LiveWorkerFaults {
 export const liveWorkerFaults: LiveWorkerFaults = {};
 
 export type LiveWorkerMessage = { kind: 'read' } | { kind: 'close' };
-export type LiveWorkerReply = { kind: 'ready' } | { kind: 'closed'; warnings: string[]; cpuMs?: number } | { kind: 'failed'; message: string };
+export type LiveWorkerReply =
+  | { kind: 'ready' }
+  | { kind: 'notice'; line: string }
+  | { kind: 'closed'; warnings: string[]; cpuMs?: number }
+  | { kind: 'failed'; message: string };
 
 /**
  * The CPU time of the last export worker that closed, its own thread only (Linux; undefined elsewhere): what live
@@ -73,11 +77,12 @@ export async function createLiveOtlp(bundleDir: string, options: LiveOtlpOptions
     if (refused) return refused;
   }
   if (options.exporter || options.inThread) return inThreadObserver(bundleDir, options);
-  const { exporter: _e, inThread: _i, ...plain } = options;
+  // A function cannot cross to the worker: its notices come back as messages, passed on here.
+  const { exporter: _e, inThread: _i, onNotice, ...plain } = options;
   const faults = Object.keys(liveWorkerFaults).length > 0 ? { faults: { ...liveWorkerFaults } } : {};
   const url = options.file ? undefined : tracesUrl(options, env);
   const collector = url ? { url, target: describeTarget(options, env) } : undefined;
-  const observer = new WorkerObserver({ bundleDir, options: { ...plain, env: { ...env } }, ...faults }, options.batchDelayMs ?? 1000, options.flushTimeoutMs ?? 2000, collector);
+  const observer = new WorkerObserver({ bundleDir, options: { ...plain, env: { ...env } }, ...faults }, options.batchDelayMs ?? 1000, options.flushTimeoutMs ?? 2000, collector, onNotice);
   // No collector there: the run need not wait for the worker to load (close() asks again).
   const unreachable = url ? unreachableReason(url).then((reason) => (reason ? Promise.resolve() : new Promise<void>(() => {}))) : undefined;
   await observer.started(READY_TIMEOUT_MS, unreachable);
@@ -139,7 +144,7 @@ class WorkerObserver implements TraceObserver {
   private readonly worker: Worker;
   private timer: NodeJS.Timeout | undefined;
   private failure: string | undefined;
-  private readonly replies: Promise<Exclude<LiveWorkerReply, { kind: 'ready' }>>;
+  private readonly replies: Promise<Exclude<LiveWorkerReply, { kind: 'ready' } | { kind: 'notice' }>>;
   private readonly ready: Promise<void>;
   private isUp = false;
 
@@ -149,6 +154,7 @@ class WorkerObserver implements TraceObserver {
     private readonly flushTimeoutMs: number,
     /** The collector's URL and how to name it, to ask whether anyone listens there (an OTLP/HTTP target). */
     private readonly collector: { url: string; target: string } | undefined,
+    private readonly onNotice: ((line: string) => void) | undefined,
   ) {
     this.worker = startWorker(data);
     // The worker never keeps the process alive: a run that ends without close() still exits.
@@ -160,6 +166,7 @@ class WorkerObserver implements TraceObserver {
     this.replies = new Promise((resolve) => {
       this.worker.on('message', (reply: LiveWorkerReply) => {
         if (reply.kind === 'ready') isReady();
+        else if (reply.kind === 'notice') this.onNotice?.(reply.line);
         else if (reply.kind === 'failed') this.failure ??= reply.message;
         else resolve(reply);
       });

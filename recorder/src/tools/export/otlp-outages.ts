@@ -13,7 +13,8 @@
  *   delivery ends the outage. So live export goes on after a collector restart, and a dead one costs nothing.
  * - shutdown() ends every retry still waiting: nothing is left to keep the process alive after it.
  *
- * Each outage is remembered (when, why, how many spans it dropped) for the one warning line it gets at the end.
+ * Each outage is remembered (when, why, how many spans it dropped) for the one warning line it gets at the end, and
+ * `onChange` hears when one starts and ends (the CLI says so on stderr at the time, not only after the run).
  */
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -42,6 +43,12 @@ export interface Outage {
   spans: number;
 }
 
+/** An outage starting (its first failed batch) or ending (the first batch delivered after it). */
+export interface OutageChange {
+  kind: 'started' | 'ended';
+  outage: Outage;
+}
+
 interface OpenOutage extends Outage {
   error: Error;
   coolDownMs: number;
@@ -57,6 +64,8 @@ export class OutageExporter implements SpanExporter {
   private closed = false;
   /** Retries waiting for their delay: shutdown ends them at once. */
   private readonly waits = new Set<() => void>();
+  /** Told when an outage starts and ends (set by whoever reports them). */
+  onChange: ((change: OutageChange) => void) | undefined;
 
   /**
    * `inner`: the SDK's OTLP/HTTP exporter, whose retrying transport is replaced by this policy (left as it is, should
@@ -140,12 +149,15 @@ export class OutageExporter implements SpanExporter {
     const reason = error.message.split('\n')[0] || 'the collector refused the spans';
     this.current = { since: now, reason, spans: 0, error, coolDownMs: COOL_DOWN_FIRST_MS, retryAt: now + COOL_DOWN_FIRST_MS };
     this.outages.push(this.current);
+    this.onChange?.({ kind: 'started', outage: this.current });
   }
 
   private endOutage(): void {
-    if (!this.current) return;
-    this.current.until = Date.now();
+    const outage = this.current;
+    if (!outage) return;
+    outage.until = Date.now();
     this.current = undefined;
+    this.onChange?.({ kind: 'ended', outage });
   }
 
   private wait(ms: number): Promise<void> {
@@ -165,6 +177,16 @@ export class OutageExporter implements SpanExporter {
 /** An error of the connection, not an answer of the collector's (which the SDK gives as an OTLPExporterError with a code). */
 function isNetworkError(error: Error): boolean {
   return typeof (error as NodeJS.ErrnoException).code === 'string';
+}
+
+/** The line said when an outage starts or ends, while the run goes on. */
+export function outageNotice(target: string, change: OutageChange): string {
+  const { outage } = change;
+  if (change.kind === 'started') {
+    return `OpenTelemetry export to ${target}: collector unavailable (${outage.reason}); the run goes on and export resumes when it answers (spans in between stay in the bundle only: \`flowtape export otlp\` sends them later)`;
+  }
+  const seconds = ((outage.until! - outage.since) / 1000).toFixed(1);
+  return `OpenTelemetry export to ${target}: collector back after ${seconds} s, export goes on; ${outage.spans} spans were not delivered meanwhile`;
 }
 
 /** Outages the collector came back from, one line each (at most a few, then one line for the rest). */

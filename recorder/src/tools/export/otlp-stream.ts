@@ -8,7 +8,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ReducibleEvent } from '@flowtape/schema';
 import { createSpanExporter, flowtapeResource, FLOWTAPE_SCOPE, type OtlpTarget } from './otlp-exporter.ts';
-import { OutageExporter, outageWarnings } from './otlp-outages.ts';
+import { OutageExporter, outageNotice, outageWarnings } from './otlp-outages.ts';
 import { BundleSessionSource } from './otlp-sessions.ts';
 import { OtlpSpanBuilder } from './otlp-spans.ts';
 
@@ -27,6 +27,11 @@ export interface SpanStreamOptions extends OtlpTarget {
    * end, with the same id and its final status.
    */
   exportedThroughSeq?: number;
+  /**
+   * Told, during the run, when the collector goes away and when it comes back (one line each). Not after close()
+   * starts: the warnings it returns then say the same.
+   */
+  onNotice?: (line: string) => void;
 }
 
 export interface SpanStream {
@@ -91,6 +96,13 @@ export async function createSpanStream(bundleDir: string, options: SpanStreamOpt
   const chosen = options.exporter
     ? { exporter: options.exporter, target: 'exporter' }
     : await createSpanExporter({ ...options, timeoutMs: options.timeoutMs ?? flushTimeoutMs }, env);
+  let closing = false;
+  const { onNotice } = options;
+  if (onNotice && chosen.exporter instanceof OutageExporter) {
+    chosen.exporter.onChange = (change) => {
+      if (!closing) onNotice(outageNotice(chosen.target, change));
+    };
+  }
   const exporter = new ReportingExporter(chosen.exporter);
   const processor = new BatchSpanProcessor(exporter, {
     scheduledDelayMillis: options.batchDelayMs ?? 1000,
@@ -142,6 +154,7 @@ export async function createSpanStream(bundleDir: string, options: SpanStreamOpt
       return queue;
     },
     async close() {
+      closing = true;
       await queue;
       if (!problem) {
         try {
