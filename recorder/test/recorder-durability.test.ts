@@ -7,7 +7,8 @@ import { syncBuiltinESMExports } from 'node:module';
 import { relative } from 'node:path';
 import { test } from 'node:test';
 import { createRecorder } from '../src/bundle/index.ts';
-import type { LifecycleEvent } from '../src/runtime/index.ts';
+import { record } from '../src/record.ts';
+import { compute, defineFlow, type LifecycleEvent } from '../src/runtime/index.ts';
 import { flowSnapshot, readJson, tempDir } from './recorder-support.ts';
 
 const rpc = (message: Record<string, unknown>) => ({ jsonrpc: '2.0', ...message });
@@ -24,15 +25,18 @@ const run: LifecycleEvent[] = [
   { type: 'run.completed', output: null, durationMs: 30 },
 ];
 
-test('close fsyncs every file the bundle holds (flow.json and bindings included), and renames the complete manifest into place only after every fsync returned', async () => {
-  const dir = await tempDir();
-  // What happened, in order: "sync <path>" when an fsync returns, "rename <path>" when a file is renamed into place.
+/**
+ * Runs `fn` with fs.fsync, fs.fsyncSync and fs.renameSync wrapped (the real calls still run) and returns what happened
+ * under `root`, in order: "sync <path>" when an fsync returns, "rename <path>" when a file is renamed into place
+ * (paths relative to `root`, "." for root itself; a manifest's temporary file is "<folder>/manifest.json (temp)").
+ */
+async function fsyncLog(root: string, fn: () => Promise<void>): Promise<string[]> {
   const log: string[] = [];
   const realFsync = fs.fsync;
   const realFsyncSync = fs.fsyncSync;
   const realRenameSync = fs.renameSync;
-  const name = (fd: number) =>
-    relative(dir.path, readlinkSync(`/proc/self/fd/${fd}`)).replace(/\.manifest\.json\.\d+\.\d+\.tmp$/, 'manifest.json (temp)');
+  const rel = (path: string) => relative(root, path) || '.';
+  const name = (fd: number) => rel(readlinkSync(`/proc/self/fd/${fd}`)).replace(/\.manifest\.json\.\d+\.\d+\.tmp$/, 'manifest.json (temp)');
   fs.fsync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
     const path = name(fd);
     realFsync(fd, (error) => {
@@ -47,16 +51,31 @@ test('close fsyncs every file the bundle holds (flow.json and bindings included)
   };
   fs.renameSync = (from: fs.PathLike, to: fs.PathLike) => {
     realRenameSync(from, to);
-    log.push(`rename ${relative(dir.path, String(to))}`);
+    log.push(`rename ${rel(String(to))}`);
   };
   syncBuiltinESMExports();
   try {
+    await fn();
+  } finally {
+    fs.fsync = realFsync;
+    fs.fsyncSync = realFsyncSync;
+    fs.renameSync = realRenameSync;
+    syncBuiltinESMExports();
+  }
+  return log;
+}
+
+test('close fsyncs every file the bundle holds (flow.json and bindings included), and the folder the writer made it in, and renames the complete manifest into place only after every fsync returned', async () => {
+  const dir = await tempDir();
+  try {
     const bundle = `${dir.path}/b`;
-    const recorder = createRecorder(bundle);
-    let t = Date.UTC(2026, 0, 1);
-    for (const event of run) recorder.onEvent(event, t++);
-    const summary = await recorder.close();
-    assert.equal(summary.complete, true);
+    const log = await fsyncLog(dir.path, async () => {
+      const recorder = createRecorder(bundle);
+      let t = Date.UTC(2026, 0, 1);
+      for (const event of run) recorder.onEvent(event, t++);
+      const summary = await recorder.close();
+      assert.equal(summary.complete, true);
+    });
     assert.equal(readJson<{ complete: boolean }>(`${bundle}/manifest.json`).complete, true);
     const complete = log.lastIndexOf('rename b/manifest.json');
     assert.ok(complete > 0, `the complete manifest is renamed into place (${log.join(', ')})`);
@@ -75,16 +94,34 @@ test('close fsyncs every file the bundle holds (flow.json and bindings included)
       'b/projections',
       'b/sessions/s1',
       'b/sessions',
+      // The writer made b: its name, in the folder holding it.
+      '.',
     ]) {
       assert.ok(before.includes(`sync ${file}`), `${file} is fsynced before the manifest saying complete is in place (${log.join(', ')})`);
     }
     assert.ok(before.some((f) => /^sync b\/artifacts\/sha256-/.test(f)), 'the artifact is fsynced');
     assert.deepEqual(log.slice(complete), ['rename b/manifest.json', 'sync b'], 'then the rename is made durable, and nothing else happens');
   } finally {
-    fs.fsync = realFsync;
-    fs.fsyncSync = realFsyncSync;
-    fs.renameSync = realRenameSync;
-    syncBuiltinESMExports();
+    await dir.remove();
+  }
+});
+
+test('record() fsyncs the name of every folder it made for the bundle (the runs root and its missing parents) before the bundle says complete', async () => {
+  const dir = await tempDir();
+  try {
+    const flow = defineFlow({ name: 'made', startAt: 'a', nodes: { a: compute({ run: () => 1 }) }, edges: [] });
+    const log = await fsyncLog(dir.path, async () => {
+      const result = await record(flow, null, { cwd: dir.path, outDir: 'runs/deep', runId: 'r1' });
+      assert.equal(result.status, 'completed');
+    });
+    const complete = log.lastIndexOf('rename runs/deep/r1/manifest.json');
+    assert.ok(complete > 0, `the complete manifest is renamed into place (${log.join(', ')})`);
+    const before = log.slice(0, complete);
+    // record() made runs/, runs/deep/ and runs/deep/r1/: each name lives in the folder above it.
+    for (const folder of ['.', 'runs', 'runs/deep', 'runs/deep/r1', 'runs/deep/r1/flow.json']) {
+      assert.ok(before.includes(`sync ${folder}`), `${folder} is fsynced before the manifest saying complete is in place (${log.join(', ')})`);
+    }
+  } finally {
     await dir.remove();
   }
 });

@@ -8,8 +8,9 @@
  *  2. One wave of fsyncs (the journal commits concurrent ones together): every file of the bundle (trace, session
  *     events, artifacts, projections, records, flow.json, bindings), every folder holding them (their names), and the
  *     manifest's temporary file. The files finished before the final projections (trace, session events, …) start
- *     theirs earlier, while the projections are built. Nothing has said `complete` yet, so their order among themselves does not
- *     matter.
+ *     theirs earlier, while the projections are built; what never changed after the run opened (flow.json, the names of
+ *     the folders made for the bundle) started its fsyncs then (the writer's syncedAtOpen). Nothing has said `complete`
+ *     yet, so their order among themselves does not matter.
  *  3. Only once every fsync of the wave has returned is the temporary manifest renamed into place: from that moment
  *     `complete: true` can be seen, and everything it describes is already on disk — including its own bytes, so the
  *     renamed file can never be empty or torn.
@@ -39,8 +40,6 @@ export interface ClosingBundle {
   readonly bundleDir: string;
   readonly sessions: BundleSessions;
   readonly artifacts: ArtifactStore;
-  /** This writer wrote flow.json (the run started here). */
-  readonly wroteFlow: boolean;
 }
 
 /** The closing writer, as finishBundle uses it. */
@@ -52,6 +51,11 @@ export interface FinishingWriter extends ClosingBundle {
   readonly options: { readonly traceObservers?: readonly TraceObserver[] };
   /** Writes every queued session line (throws the writer's first error). */
   flushSessions(): void;
+  /**
+   * The fsyncs the writer started when the run opened, of what it made then and never changes again (flow.json, the
+   * names of the folders made for the bundle): part of the wave.
+   */
+  syncedAtOpen(): Promise<unknown>;
   warn(message: string): void;
 }
 
@@ -68,7 +72,7 @@ export async function finishBundle(writer: FinishingWriter, manifestText: (state
     let early: Promise<unknown> = Promise.resolve();
     await writer.trace.task((state) => {
       writer.flushSessions();
-      early = Promise.all([writer.snapshots.settled(), syncFinishedFiles(writer)]);
+      early = Promise.all([writer.snapshots.settled(), writer.syncedAtOpen(), syncFinishedFiles(writer)]);
       // Awaited in makeComplete; a failure meanwhile must not go unhandled.
       early.catch(() => {});
       written = writer.snapshots.write(state, true);
@@ -89,12 +93,12 @@ export async function finishBundle(writer: FinishingWriter, manifestText: (state
 }
 
 /**
- * Starts the fsyncs of the files no longer written to once the last lines are: all but the final snapshot's. Those
- * written once, early (flow.json, bindings: only those this writer made), are synced if still there.
+ * Starts the fsyncs of the files no longer written to once the last lines are: all but the final snapshot's (and
+ * flow.json: fsynced from the start, see syncedAtOpen). Bindings, written once, early, are synced if still there.
  */
 export function syncFinishedFiles(bundle: ClosingBundle): Promise<unknown> {
   const at = (path: string) => join(bundle.bundleDir, path);
-  const once: string[] = bundle.wroteFlow ? [BUNDLE_FILES.flow] : [];
+  const once: string[] = [];
   for (const session of bundle.sessions.values()) once.push(session.files.events, session.files.binding);
   return Promise.all([
     syncPath(at(BUNDLE_FILES.trace)),

@@ -41,6 +41,12 @@ export interface RecorderOptions {
   onWarning?: (message: string) => void;
   /** Consumers of the trace as it is committed (live OpenTelemetry export). */
   traceObservers?: readonly TraceObserver[];
+  /**
+   * The outermost folder the caller made for this bundle just now (what `mkdirSync(bundleDir, { recursive: true })`
+   * returned; record() passes it): the bundle folder is new, so nothing in it needs checking before the first
+   * writes, and the name of every folder made (in its parent) is fsynced before the bundle says complete.
+   */
+  madeFolder?: string;
 }
 
 /**

@@ -12,7 +12,7 @@
  *    hostnames (paths are replaced by placeholders).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   BUNDLE_FILES,
   type ArtifactRef,
@@ -27,7 +27,7 @@ import { ArtifactStore } from './artifacts.ts';
 import { BundleSessions } from './bundle-sessions.ts';
 import { ensureFolder, type CheckedPaths } from './confine.ts';
 import { finishBundle } from './complete.ts';
-import { writeFileAtomicChunksSync } from './fsio.ts';
+import { syncPath, writeFileAtomicChunksSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { joinedRunId, readResumedBundle, refuseLinkedBundle, type OpenAttempt } from './existing-bundle.ts';
 import { artifactEvent, recordLifecycleEvent, traceEvent, traceEventJson, type EventRecording } from './lifecycle-events.ts';
@@ -82,11 +82,17 @@ class BundleRecorder implements Recorder, EventRecording {
   private dirsReady = false;
   /** The bundle paths this writer checked or made: not checked on disk again (confine.ts). */
   readonly checked: CheckedPaths = new Set();
-  /** This writer wrote flow.json (the run started here): it fsyncs it at close. */
+  /** This writer wrote flow.json (the run started here): it fsyncs it, from the start (syncedAtOpen). */
   wroteFlow = false;
   flowName: string | undefined;
   /** The folder already held a bundle: nothing of this writer may be written into it. */
   private occupied = false;
+  /** The bundle folder was made for this writer just now (RecorderOptions.madeFolder): it holds nothing yet. */
+  private newFolder = false;
+  /** The folders holding the folders made for this bundle: fsynced so that their names are durable. */
+  private madeParents: string[] = [];
+  /** The fsyncs started when the run opened (syncedAtOpen). */
+  private openSyncs: Promise<unknown> | undefined;
 
   constructor(bundleDir: string, options: RecorderOptions) {
     this.bundleDir = bundleDir;
@@ -96,6 +102,7 @@ class BundleRecorder implements Recorder, EventRecording {
     this.permissionPolicy = options.permissionPolicy;
     const shared = (options.shared ?? false) || (options.resume ?? false);
     this.shared = shared;
+    if (options.madeFolder !== undefined) this.madeFolders(resolve(options.madeFolder));
     const env = options.env ?? process.env;
     const secrets = [...(options.redact === false ? [] : secretsFromEnv(env)), ...(options.replacements ?? [])];
     this.redaction = new RecorderRedaction(secrets, typeof options.redact === 'function' ? options.redact : undefined, this.deterministic);
@@ -262,10 +269,49 @@ class BundleRecorder implements Recorder, EventRecording {
       ensureFolder(this.bundleDir, 'projections', this.checked);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      mkdirSync(this.bundleDir, { recursive: true });
+      const made = mkdirSync(this.bundleDir, { recursive: true });
+      if (made !== undefined) this.madeFolders(made);
       ensureFolder(this.bundleDir, 'projections', this.checked);
     }
     this.dirsReady = true;
+  }
+
+  /**
+   * The folders from `made` down to the bundle folder were just made (mkdir): their names get fsynced (in their
+   * parents) before the bundle says complete, and the exclusive writer checks nothing in the new bundle folder (empty:
+   * no bundle to refuse, no symlink to avoid; confine.ts, CheckedPaths). `made` not above the bundle: ignored.
+   */
+  private madeFolders(made: string): void {
+    const parents: string[] = [];
+    for (let dir = this.bundleDir; ; dir = dirname(dir)) {
+      parents.push(dirname(dir));
+      if (dir === made) break;
+      if (dirname(dir) === dir) return;
+    }
+    this.madeParents = parents.reverse();
+    if (this.shared) return;
+    this.newFolder = true;
+    this.checked.add('');
+  }
+
+  /**
+   * Starts, in the thread pool, the fsyncs of what opening the run made and nothing changes afterwards: flow.json and
+   * the names of the folders made for the bundle. They run while the run does, instead of in the wave at close
+   * (complete.ts), which awaits them. Started once.
+   */
+  private startOpenSyncs(): void {
+    if (this.openSyncs) return;
+    const flow = this.wroteFlow ? [syncPath(join(this.bundleDir, BUNDLE_FILES.flow), true)] : [];
+    const started = Promise.all([...flow, ...this.madeParents.map((dir) => syncPath(dir))]);
+    // Awaited at close; a failure meanwhile must not go unhandled.
+    started.catch(() => {});
+    this.openSyncs = started;
+  }
+
+  /** The fsyncs started when the run opened (started now if they were not): close awaits them before `complete`. */
+  syncedAtOpen(): Promise<unknown> {
+    this.startOpenSyncs();
+    return this.openSyncs!;
   }
 
   /**
@@ -274,6 +320,8 @@ class BundleRecorder implements Recorder, EventRecording {
    * O_EXCL creation still lets exactly one append.)
    */
   refuseExisting(): void {
+    // A folder made for this writer just now holds nothing.
+    if (this.newFolder) return;
     for (const file of [BUNDLE_FILES.manifest, BUNDLE_FILES.trace]) {
       if (existsSync(join(this.bundleDir, file))) {
         this.occupied = true;
@@ -301,8 +349,10 @@ class BundleRecorder implements Recorder, EventRecording {
       );
     if (!this.shared) {
       write(this.trace.state);
+      this.startOpenSyncs();
       return;
     }
+    this.startOpenSyncs();
     this.trace
       .task((state) => {
         if (state.seq === 0 && !existsSync(join(this.bundleDir, BUNDLE_FILES.manifest))) write(state);
