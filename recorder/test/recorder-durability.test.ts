@@ -65,7 +65,7 @@ async function fsyncLog(root: string, fn: () => Promise<void>): Promise<string[]
   return log;
 }
 
-test('close fsyncs every file the bundle holds (flow.json and bindings included), and the folder the writer made it in, and renames the complete manifest into place only after every fsync returned', async () => {
+test('close fsyncs every file the bundle holds (flow.json and bindings included), renames the complete manifest into place only after every fsync returned, then fsyncs the bundle folder and the folder the writer made it in', async () => {
   const dir = await tempDir();
   try {
     const bundle = `${dir.path}/b`;
@@ -94,19 +94,18 @@ test('close fsyncs every file the bundle holds (flow.json and bindings included)
       'b/projections',
       'b/sessions/s1',
       'b/sessions',
-      // The writer made b: its name, in the folder holding it.
-      '.',
     ]) {
       assert.ok(before.includes(`sync ${file}`), `${file} is fsynced before the manifest saying complete is in place (${log.join(', ')})`);
     }
     assert.ok(before.some((f) => /^sync b\/artifacts\/sha256-/.test(f)), 'the artifact is fsynced');
-    assert.deepEqual(log.slice(complete), ['rename b/manifest.json', 'sync b'], 'then the rename is made durable, and nothing else happens');
+    // The writer made b: its name, in the folder holding it, is made durable with the rename (in either order).
+    assert.deepEqual(log.slice(complete).sort(), ['rename b/manifest.json', 'sync .', 'sync b'], 'then the rename and the new folder are made durable, and nothing else happens');
   } finally {
     await dir.remove();
   }
 });
 
-test('record() fsyncs the name of every folder it made for the bundle (the runs root and its missing parents) before the bundle says complete', async () => {
+test('record() fsyncs the name of every folder it made for the bundle (the runs root and its missing parents) before it returns', async () => {
   const dir = await tempDir();
   try {
     const flow = defineFlow({ name: 'made', startAt: 'a', nodes: { a: compute({ run: () => 1 }) }, edges: [] });
@@ -116,11 +115,11 @@ test('record() fsyncs the name of every folder it made for the bundle (the runs 
     });
     const complete = log.lastIndexOf('rename runs/deep/r1/manifest.json');
     assert.ok(complete > 0, `the complete manifest is renamed into place (${log.join(', ')})`);
-    const before = log.slice(0, complete);
     // record() made runs/, runs/deep/ and runs/deep/r1/: each name lives in the folder above it.
-    for (const folder of ['.', 'runs', 'runs/deep', 'runs/deep/r1', 'runs/deep/r1/flow.json']) {
-      assert.ok(before.includes(`sync ${folder}`), `${folder} is fsynced before the manifest saying complete is in place (${log.join(', ')})`);
+    for (const folder of ['.', 'runs', 'runs/deep']) {
+      assert.ok(log.includes(`sync ${folder}`), `${folder} is fsynced before record() returns (${log.join(', ')})`);
     }
+    assert.ok(log.slice(complete).includes('sync runs/deep/r1'), 'the bundle folder is fsynced after the rename');
   } finally {
     await dir.remove();
   }

@@ -27,7 +27,7 @@ import { ArtifactStore } from './artifacts.ts';
 import { BundleSessions } from './bundle-sessions.ts';
 import { ensureFolder, type CheckedPaths } from './confine.ts';
 import { finishBundle } from './complete.ts';
-import { syncPath, writeFileAtomicChunksSync } from './fsio.ts';
+import { writeFileAtomicChunksSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { joinedRunId, readResumedBundle, refuseLinkedBundle, type OpenAttempt } from './existing-bundle.ts';
 import { artifactEvent, recordLifecycleEvent, traceEvent, traceEventJson, type EventRecording } from './lifecycle-events.ts';
@@ -82,17 +82,15 @@ class BundleRecorder implements Recorder, EventRecording {
   private dirsReady = false;
   /** The bundle paths this writer checked or made: not checked on disk again (confine.ts). */
   readonly checked: CheckedPaths = new Set();
-  /** This writer wrote flow.json (the run started here): it fsyncs it, from the start (syncedAtOpen). */
+  /** This writer wrote flow.json (the run started here): it fsyncs it at close. */
   wroteFlow = false;
   flowName: string | undefined;
   /** The folder already held a bundle: nothing of this writer may be written into it. */
   private occupied = false;
   /** The bundle folder was made for this writer just now (RecorderOptions.madeFolder): it holds nothing yet. */
   private newFolder = false;
-  /** The folders holding the folders made for this bundle: fsynced so that their names are durable. */
-  private madeParents: string[] = [];
-  /** The fsyncs started when the run opened (syncedAtOpen). */
-  private openSyncs: Promise<unknown> | undefined;
+  /** The folders holding the folders made for this bundle: fsynced at close so that their names are durable. */
+  madeParents: string[] = [];
 
   constructor(bundleDir: string, options: RecorderOptions) {
     this.bundleDir = bundleDir;
@@ -295,26 +293,6 @@ class BundleRecorder implements Recorder, EventRecording {
   }
 
   /**
-   * Starts, in the thread pool, the fsyncs of what opening the run made and nothing changes afterwards: flow.json and
-   * the names of the folders made for the bundle. They run while the run does, instead of in the wave at close
-   * (complete.ts), which awaits them. Started once.
-   */
-  private startOpenSyncs(): void {
-    if (this.openSyncs) return;
-    const flow = this.wroteFlow ? [syncPath(join(this.bundleDir, BUNDLE_FILES.flow), true)] : [];
-    const started = Promise.all([...flow, ...this.madeParents.map((dir) => syncPath(dir))]);
-    // Awaited at close; a failure meanwhile must not go unhandled.
-    started.catch(() => {});
-    this.openSyncs = started;
-  }
-
-  /** The fsyncs started when the run opened (started now if they were not): close awaits them before `complete`. */
-  syncedAtOpen(): Promise<unknown> {
-    this.startOpenSyncs();
-    return this.openSyncs!;
-  }
-
-  /**
    * The exclusive writer writes nothing into a folder that already holds a bundle (a manifest or a trace): neither
    * its flow.json nor its manifest is replaced. (Of two runs started into one folder at the same moment, the trace's
    * O_EXCL creation still lets exactly one append.)
@@ -349,10 +327,8 @@ class BundleRecorder implements Recorder, EventRecording {
       );
     if (!this.shared) {
       write(this.trace.state);
-      this.startOpenSyncs();
       return;
     }
-    this.startOpenSyncs();
     this.trace
       .task((state) => {
         if (state.seq === 0 && !existsSync(join(this.bundleDir, BUNDLE_FILES.manifest))) write(state);
