@@ -43,8 +43,8 @@ export interface RecorderOptions {
   traceObservers?: readonly TraceObserver[];
   /**
    * The outermost folder the caller made for this bundle just now (what `mkdirSync(bundleDir, { recursive: true })`
-   * returned; record() passes it): the bundle folder is new, so nothing in it needs checking before the first
-   * writes, and the name of every folder made (in its parent) is fsynced before the bundle says complete.
+   * returned; record() passes it): the bundle folder is new, so what the writer writes in it is not lstat-ed first
+   * (no symlink can be there), and the name of every folder made (in its parent) is fsynced before close() returns.
    */
   madeFolder?: string;
 }

@@ -87,8 +87,6 @@ class BundleRecorder implements Recorder, EventRecording {
   flowName: string | undefined;
   /** The folder already held a bundle: nothing of this writer may be written into it. */
   private occupied = false;
-  /** The bundle folder was made for this writer just now (RecorderOptions.madeFolder): it holds nothing yet. */
-  private newFolder = false;
   /** The folders holding the folders made for this bundle: fsynced at close so that their names are durable. */
   madeParents: string[] = [];
 
@@ -276,8 +274,9 @@ class BundleRecorder implements Recorder, EventRecording {
 
   /**
    * The folders from `made` down to the bundle folder were just made (mkdir): their names get fsynced (in their
-   * parents) before the bundle says complete, and the exclusive writer checks nothing in the new bundle folder (empty:
-   * no bundle to refuse, no symlink to avoid; confine.ts, CheckedPaths). `made` not above the bundle: ignored.
+   * parents) before the bundle says complete, and the exclusive writer does not lstat what it writes in the new bundle
+   * folder (no symlink can be there; confine.ts, CheckedPaths). It still looks for a bundle there (refuseExisting):
+   * another run may have been started into the same folder at the same moment. `made` not above the bundle: ignored.
    */
   private madeFolders(made: string): void {
     const parents: string[] = [];
@@ -287,9 +286,7 @@ class BundleRecorder implements Recorder, EventRecording {
       if (dirname(dir) === dir) return;
     }
     this.madeParents = parents.reverse();
-    if (this.shared) return;
-    this.newFolder = true;
-    this.checked.add('');
+    if (!this.shared) this.checked.add('');
   }
 
   /**
@@ -298,8 +295,6 @@ class BundleRecorder implements Recorder, EventRecording {
    * O_EXCL creation still lets exactly one append.)
    */
   refuseExisting(): void {
-    // A folder made for this writer just now holds nothing.
-    if (this.newFolder) return;
     for (const file of [BUNDLE_FILES.manifest, BUNDLE_FILES.trace]) {
       if (existsSync(join(this.bundleDir, file))) {
         this.occupied = true;
