@@ -146,16 +146,27 @@ async function flowtapeOnce(flow: FlowDefinition, n: number) {
   await runFlow(flow, { seed: 1 }, { cwd });
   const bare = (performance.now() - b0) / n;
   const bundleDir = join(cwd, 'bundle');
+  // When the run's first and last events reach an observer (after the recorder handled them): record() until
+  // run.started is the writer's open (bundle folder, flow.json, first manifest), run.completed until the end its close.
+  let startedAt = 0;
+  let endedAt = 0;
+  const observer = {
+    onEvent(event: { type: string }) {
+      if (event.type === 'run.started') startedAt = performance.now();
+      else if (event.type === 'run.completed') endedAt = performance.now();
+    },
+  };
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const result = await record(flow, { seed: 1 }, { cwd, bundleDir, recorder: { redact: false } });
-  const perNode = (performance.now() - t0) / n;
+  const result = await record(flow, { seed: 1 }, { cwd, bundleDir, recorder: { redact: false }, observer });
+  const t1 = performance.now();
+  const perNode = (t1 - t0) / n;
   const cpu = process.cpuUsage(c0);
   const cpuPerNode = (cpu.user + cpu.system) / 1000 / n;
   const { early, late } = windows(nodeStarts(join(bundleDir, 'trace.ndjson'), 'node.started'));
   const size = statSync(join(bundleDir, 'trace.ndjson')).size;
   rmSync(cwd, { recursive: true, force: true });
-  return { perNode, bare, ratio: perNode / bare, cpuPerNode, early, late, status: result.status, size };
+  return { perNode, bare, ratio: perNode / bare, cpuPerNode, early, late, status: result.status, size, open: startedAt - t0, close: t1 - endedAt };
 }
 
 function flowtapeRow(n: number, runs: Array<Awaited<ReturnType<typeof flowtapeOnce>>>): Row {
@@ -266,10 +277,14 @@ async function main(): Promise<void> {
   if (!values['no-acpx']) await acpxOnce(20);
   // The fixed cost of a run (bundle directory, flow.json, manifest, final projections, fsyncs): a 1-node flow.
   const one = chain(1);
-  const fixed: number[] = [];
-  for (let r = 0; r < 15; r++) fixed.push((await flowtapeOnce(one, 1)).perNode);
-  fixedMs = median(fixed);
-  console.log(`flowtape fixed cost of one run (1-node flow, median of 15): ${fmtMs(fixedMs)}\n`);
+  const fixed: Array<Awaited<ReturnType<typeof flowtapeOnce>>> = [];
+  for (let r = 0; r < 15; r++) fixed.push(await flowtapeOnce(one, 1));
+  fixedMs = median(fixed.map((f) => f.perNode));
+  const part = (key: 'open' | 'close') => fmtMs(median(fixed.map((f) => f[key])));
+  console.log(
+    `flowtape fixed cost of one run (1-node flow, median of 15): ${fmtMs(fixedMs)}` +
+      ` (open, until run.started is recorded: ${part('open')}; close, from run.completed recorded until complete: ${part('close')}; medians)\n`,
+  );
   const rows: Row[] = [];
   const acpxSizes = values['no-acpx'] ? [] : sizes(values.acpx);
   for (const n of [...new Set([...acpxSizes, ...sizes(values.flowtape)])].sort((a, b) => a - b)) {

@@ -55,7 +55,7 @@ export interface RecordOptions extends Omit<RunOptions, 'observer' | 'cwd'> {
   /** The flow file, recorded in flow.json so `flowtape resume` can load it again. */
   flowFile?: string;
   /** Writer options (redaction, shared mode, inline limit, warnings). */
-  recorder?: Omit<RecorderOptions, 'deterministic' | 'flowFile' | 'resume'>;
+  recorder?: Omit<RecorderOptions, 'deterministic' | 'flowFile' | 'resume' | 'madeFolder'>;
   /**
    * Stream spans to an OpenTelemetry collector while the run goes (`{}`: the OTEL_EXPORTER_OTLP_* variables say
    * where). Never fails the run: an unreachable collector is a warning in the bundle.
@@ -144,14 +144,17 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
   const clock = options.clock ?? (deterministic ? steppingClock() : undefined);
   const runId = options.runId ?? makeRunId(flow.name, (clock ?? { now: Date.now }).now(), deterministic);
   const bundleDir = resolve(cwd, options.bundleDir ?? join(options.outDir ?? DEFAULT_RUNS_ROOT, runId));
-  if (existsSync(join(bundleDir, BUNDLE_FILES.trace)) || existsSync(join(bundleDir, BUNDLE_FILES.manifest))) {
+  // A missing folder (the usual case) holds no bundle: one lookup rather than two.
+  if (existsSync(bundleDir) && (existsSync(join(bundleDir, BUNDLE_FILES.trace)) || existsSync(join(bundleDir, BUNDLE_FILES.manifest)))) {
     throw new RecordError(`${bundleDir} already holds a bundle: choose another --out or run id`);
   }
   // Refuse an invalid flow, a bad export target and an unwritable place, before anything runs.
   if (!isDefinedFlow(flow)) validateFlow(flow);
   const observers = [...(options.recorder?.traceObservers ?? []), ...(options.otlp ? [await liveOtlp(bundleDir, options.otlp)] : [])];
+  // The outermost folder made, if any: the writer fsyncs the new names and need not look into a new bundle folder.
+  let madeFolder: string | undefined;
   try {
-    mkdirSync(bundleDir, { recursive: true });
+    madeFolder = mkdirSync(bundleDir, { recursive: true });
   } catch (error) {
     await Promise.all(observers.map((observer) => observer.close().catch(() => [])));
     throw new RecordError(`cannot create the bundle directory ${bundleDir}: ${(error as Error).message.split('\n')[0]}`);
@@ -166,6 +169,7 @@ export async function record(flow: FlowDefinition, input: unknown, options: Reco
     deterministic,
     ...(flowFile ? { flowFile } : {}),
     ...(observers.length > 0 ? { traceObservers: observers } : {}),
+    ...(madeFolder !== undefined ? { madeFolder } : {}),
     // A bundle that can no longer be written: stop the run rather than let it go on unrecorded.
     onError: (error) => {
       options.recorder?.onError?.(error);

@@ -7,7 +7,8 @@ import { syncBuiltinESMExports } from 'node:module';
 import { relative } from 'node:path';
 import { test } from 'node:test';
 import { createRecorder } from '../src/bundle/index.ts';
-import type { LifecycleEvent } from '../src/runtime/index.ts';
+import { record } from '../src/record.ts';
+import { compute, defineFlow, type LifecycleEvent } from '../src/runtime/index.ts';
 import { flowSnapshot, readJson, tempDir } from './recorder-support.ts';
 
 const rpc = (message: Record<string, unknown>) => ({ jsonrpc: '2.0', ...message });
@@ -24,15 +25,18 @@ const run: LifecycleEvent[] = [
   { type: 'run.completed', output: null, durationMs: 30 },
 ];
 
-test('close fsyncs every file the bundle holds (flow.json and bindings included), and renames the complete manifest into place only after every fsync returned', async () => {
-  const dir = await tempDir();
-  // What happened, in order: "sync <path>" when an fsync returns, "rename <path>" when a file is renamed into place.
+/**
+ * Runs `fn` with fs.fsync, fs.fsyncSync and fs.renameSync wrapped (the real calls still run) and returns what happened
+ * under `root`, in order: "sync <path>" when an fsync returns, "rename <path>" when a file is renamed into place
+ * (paths relative to `root`, "." for root itself; a manifest's temporary file is "<folder>/manifest.json (temp)").
+ */
+async function fsyncLog(root: string, fn: () => Promise<void>): Promise<string[]> {
   const log: string[] = [];
   const realFsync = fs.fsync;
   const realFsyncSync = fs.fsyncSync;
   const realRenameSync = fs.renameSync;
-  const name = (fd: number) =>
-    relative(dir.path, readlinkSync(`/proc/self/fd/${fd}`)).replace(/\.manifest\.json\.\d+\.\d+\.tmp$/, 'manifest.json (temp)');
+  const rel = (path: string) => relative(root, path) || '.';
+  const name = (fd: number) => rel(readlinkSync(`/proc/self/fd/${fd}`)).replace(/\.manifest\.json\.\d+\.\d+\.tmp$/, 'manifest.json (temp)');
   fs.fsync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
     const path = name(fd);
     realFsync(fd, (error) => {
@@ -47,16 +51,31 @@ test('close fsyncs every file the bundle holds (flow.json and bindings included)
   };
   fs.renameSync = (from: fs.PathLike, to: fs.PathLike) => {
     realRenameSync(from, to);
-    log.push(`rename ${relative(dir.path, String(to))}`);
+    log.push(`rename ${rel(String(to))}`);
   };
   syncBuiltinESMExports();
   try {
+    await fn();
+  } finally {
+    fs.fsync = realFsync;
+    fs.fsyncSync = realFsyncSync;
+    fs.renameSync = realRenameSync;
+    syncBuiltinESMExports();
+  }
+  return log;
+}
+
+test('close fsyncs every file the bundle holds (flow.json and bindings included), renames the complete manifest into place only after every fsync returned, then fsyncs the bundle folder and the folder the writer made it in', async () => {
+  const dir = await tempDir();
+  try {
     const bundle = `${dir.path}/b`;
-    const recorder = createRecorder(bundle);
-    let t = Date.UTC(2026, 0, 1);
-    for (const event of run) recorder.onEvent(event, t++);
-    const summary = await recorder.close();
-    assert.equal(summary.complete, true);
+    const log = await fsyncLog(dir.path, async () => {
+      const recorder = createRecorder(bundle);
+      let t = Date.UTC(2026, 0, 1);
+      for (const event of run) recorder.onEvent(event, t++);
+      const summary = await recorder.close();
+      assert.equal(summary.complete, true);
+    });
     assert.equal(readJson<{ complete: boolean }>(`${bundle}/manifest.json`).complete, true);
     const complete = log.lastIndexOf('rename b/manifest.json');
     assert.ok(complete > 0, `the complete manifest is renamed into place (${log.join(', ')})`);
@@ -79,12 +98,29 @@ test('close fsyncs every file the bundle holds (flow.json and bindings included)
       assert.ok(before.includes(`sync ${file}`), `${file} is fsynced before the manifest saying complete is in place (${log.join(', ')})`);
     }
     assert.ok(before.some((f) => /^sync b\/artifacts\/sha256-/.test(f)), 'the artifact is fsynced');
-    assert.deepEqual(log.slice(complete), ['rename b/manifest.json', 'sync b'], 'then the rename is made durable, and nothing else happens');
+    // The writer made b: its name, in the folder holding it, is made durable with the rename (in either order).
+    assert.deepEqual(log.slice(complete).sort(), ['rename b/manifest.json', 'sync .', 'sync b'], 'then the rename and the new folder are made durable, and nothing else happens');
   } finally {
-    fs.fsync = realFsync;
-    fs.fsyncSync = realFsyncSync;
-    fs.renameSync = realRenameSync;
-    syncBuiltinESMExports();
+    await dir.remove();
+  }
+});
+
+test('record() fsyncs the name of every folder it made for the bundle (the runs root and its missing parents) before it returns', async () => {
+  const dir = await tempDir();
+  try {
+    const flow = defineFlow({ name: 'made', startAt: 'a', nodes: { a: compute({ run: () => 1 }) }, edges: [] });
+    const log = await fsyncLog(dir.path, async () => {
+      const result = await record(flow, null, { cwd: dir.path, outDir: 'runs/deep', runId: 'r1' });
+      assert.equal(result.status, 'completed');
+    });
+    const complete = log.lastIndexOf('rename runs/deep/r1/manifest.json');
+    assert.ok(complete > 0, `the complete manifest is renamed into place (${log.join(', ')})`);
+    // record() made runs/, runs/deep/ and runs/deep/r1/: each name lives in the folder above it.
+    for (const folder of ['.', 'runs', 'runs/deep']) {
+      assert.ok(log.includes(`sync ${folder}`), `${folder} is fsynced before record() returns (${log.join(', ')})`);
+    }
+    assert.ok(log.slice(complete).includes('sync runs/deep/r1'), 'the bundle folder is fsynced after the rename');
+  } finally {
     await dir.remove();
   }
 });

@@ -8,13 +8,17 @@
  *  2. One wave of fsyncs (the journal commits concurrent ones together): every file of the bundle (trace, session
  *     events, artifacts, projections, records, flow.json, bindings), every folder holding them (their names), and the
  *     manifest's temporary file. The files finished before the final projections (trace, session events, …) start
- *     theirs earlier, while the projections are built. Nothing has said `complete` yet, so their order among themselves does not
- *     matter.
+ *     theirs earlier, while the projections are built. Nothing has said `complete` yet, so their order among
+ *     themselves does not matter.
  *  3. Only once every fsync of the wave has returned is the temporary manifest renamed into place: from that moment
  *     `complete: true` can be seen, and everything it describes is already on disk — including its own bytes, so the
  *     renamed file can never be empty or torn.
  *  4. The bundle folder is fsynced (again: it was in the wave too, so it is opened once), so the rename itself is
- *     durable before close() reports the bundle complete.
+ *     durable before close() reports the bundle complete; with it, when the writer made the bundle folder (or the runs
+ *     root above it), the folders holding those, so the bundle's own name is durable too. That needs no round of its
+ *     own: a name lost in a crash loses the whole folder with it (no part of a bundle becomes visible), so it does not
+ *     have to precede the rename. (Starting these fsyncs and flow.json's at open instead, while the run goes, measured
+ *     slower here: both open and close took longer.)
  *
  * The final snapshot's files are fsynced through the descriptors that wrote them (renamed into place, still open), and
  * the files finished earlier by path (syncFinishedFiles): no path is looked up twice.
@@ -41,6 +45,8 @@ export interface ClosingBundle {
   readonly artifacts: ArtifactStore;
   /** This writer wrote flow.json (the run started here). */
   readonly wroteFlow: boolean;
+  /** The folders (absolute) holding the folders made for this bundle: their entries are the new folders' names. */
+  readonly madeParents: readonly string[];
 }
 
 /** The closing writer, as finishBundle uses it. */
@@ -80,7 +86,7 @@ export async function finishBundle(writer: FinishingWriter, manifestText: (state
       manifest = manifestText(state);
     });
     // Everything becomes durable, then the manifest saying so.
-    const wave = { files: written, folders: bundleFolders(writer), started: early, checked: writer.checked };
+    const wave = { files: written, folders: bundleFolders(writer), started: early, checked: writer.checked, names: writer.madeParents };
     written = [];
     await makeComplete(writer.bundleDir, BUNDLE_FILES.manifest, manifest, wave);
   } finally {
@@ -121,6 +127,8 @@ export interface CompleteWave {
   /** fsyncs of the wave the caller issued earlier (files it had finished writing): they must have returned too. */
   started?: Promise<unknown>;
   checked?: CheckedPaths;
+  /** Folders (absolute) naming folders made for the bundle: fsynced with the bundle folder, after the rename. */
+  names?: readonly string[];
 }
 
 export async function makeComplete(bundleDir: string, manifestPath: string, manifestText: string, wave: CompleteWave): Promise<void> {
@@ -145,7 +153,7 @@ export async function makeComplete(bundleDir: string, manifestPath: string, mani
       manifest.discard();
       throw error;
     }
-    await syncFd(dirFd, true);
+    await Promise.all([syncFd(dirFd, true), ...(wave.names ?? []).map((dir) => syncPath(dir))]);
   } finally {
     for (const fd of wave.files) closeQuietly(fd);
     if (dirFd !== undefined) closeQuietly(dirFd);

@@ -34,7 +34,8 @@ function lstatOrUndefined(path: string): Stats | undefined {
  * bundle held when the writer came to it (someone else's bundle, with a symlink planted in it); such a path cannot
  * turn into a symlink afterwards except by another process that can write the bundle, and so anything, anyway. A
  * periodic snapshot thus costs its writes and renames, not two lstats per file. Entries are bundle paths; a folder
- * the writer made itself (empty, so nothing in it needs a check) also has an entry with a trailing `/`.
+ * the writer made itself (empty, so nothing in it needs a check) also has an entry with a trailing `/`; the bundle
+ * folder itself, made for the writer just now, the entry `''`.
  */
 export type CheckedPaths = Set<string>;
 
@@ -83,7 +84,8 @@ export function checkWritable(st: Stats, path: string, mode: WriteMode): void {
 
 /**
  * Creates the folder `path` (and the missing ones above it) inside the bundle, refusing symlinks on the way. A folder
- * mkdir just created is a real folder: it is not lstat-ed again.
+ * mkdir just created is a real folder: it is not lstat-ed again; one inside a folder this writer made (empty) is made
+ * without looking first.
  */
 export function ensureFolder(bundleDir: string, path: string, checked?: CheckedPaths): string {
   let current = bundleDir;
@@ -92,7 +94,8 @@ export function ensureFolder(bundleDir: string, path: string, checked?: CheckedP
     current = join(current, segments[i]!);
     const here = segments.slice(0, i + 1).join('/');
     if (checked?.has(here)) continue;
-    const st = lstatOrUndefined(current) ?? (makeFolder(current) ? undefined : lstatSync(current));
+    const inMade = checked?.has(madeFolderOf(here)) === true;
+    const st = inMade && makeFolder(current) ? undefined : (lstatOrUndefined(current) ?? (makeFolder(current) ? undefined : lstatSync(current)));
     // Made here: empty, so what this writer puts in it needs no check either.
     if (!st) checked?.add(`${here}/`);
     if (st?.isSymbolicLink()) throw new UnsafeBundleError(`${here}: a symbolic link inside the bundle; not writing through it`);

@@ -41,6 +41,12 @@ export interface RecorderOptions {
   onWarning?: (message: string) => void;
   /** Consumers of the trace as it is committed (live OpenTelemetry export). */
   traceObservers?: readonly TraceObserver[];
+  /**
+   * The outermost folder the caller made for this bundle just now (what `mkdirSync(bundleDir, { recursive: true })`
+   * returned; record() passes it): the bundle folder is new, so what the writer writes in it is not lstat-ed first
+   * (no symlink can be there), and the name of every folder made (in its parent) is fsynced before close() returns.
+   */
+  madeFolder?: string;
 }
 
 /**

@@ -12,7 +12,7 @@
  *    hostnames (paths are replaced by placeholders).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   BUNDLE_FILES,
   type ArtifactRef,
@@ -87,6 +87,8 @@ class BundleRecorder implements Recorder, EventRecording {
   flowName: string | undefined;
   /** The folder already held a bundle: nothing of this writer may be written into it. */
   private occupied = false;
+  /** The folders holding the folders made for this bundle: fsynced at close so that their names are durable. */
+  madeParents: string[] = [];
 
   constructor(bundleDir: string, options: RecorderOptions) {
     this.bundleDir = bundleDir;
@@ -96,6 +98,7 @@ class BundleRecorder implements Recorder, EventRecording {
     this.permissionPolicy = options.permissionPolicy;
     const shared = (options.shared ?? false) || (options.resume ?? false);
     this.shared = shared;
+    if (options.madeFolder !== undefined) this.madeFolders(resolve(options.madeFolder));
     const env = options.env ?? process.env;
     const secrets = [...(options.redact === false ? [] : secretsFromEnv(env)), ...(options.replacements ?? [])];
     this.redaction = new RecorderRedaction(secrets, typeof options.redact === 'function' ? options.redact : undefined, this.deterministic);
@@ -262,10 +265,28 @@ class BundleRecorder implements Recorder, EventRecording {
       ensureFolder(this.bundleDir, 'projections', this.checked);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      mkdirSync(this.bundleDir, { recursive: true });
+      const made = mkdirSync(this.bundleDir, { recursive: true });
+      if (made !== undefined) this.madeFolders(made);
       ensureFolder(this.bundleDir, 'projections', this.checked);
     }
     this.dirsReady = true;
+  }
+
+  /**
+   * The folders from `made` down to the bundle folder were just made (mkdir): their names get fsynced (in their
+   * parents) before the bundle says complete, and the exclusive writer does not lstat what it writes in the new bundle
+   * folder (no symlink can be there; confine.ts, CheckedPaths). It still looks for a bundle there (refuseExisting):
+   * another run may have been started into the same folder at the same moment. `made` not above the bundle: ignored.
+   */
+  private madeFolders(made: string): void {
+    const parents: string[] = [];
+    for (let dir = this.bundleDir; ; dir = dirname(dir)) {
+      parents.push(dirname(dir));
+      if (dir === made) break;
+      if (dirname(dir) === dir) return;
+    }
+    this.madeParents = parents.reverse();
+    if (!this.shared) this.checked.add('');
   }
 
   /**
