@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PMap, PVec } from '../src/index.ts';
+import { AppendList, PMap, PVec } from '../src/index.ts';
 
 test('PVec: push, get and set across trie levels, old versions unchanged', () => {
   let vec = PVec.empty<number>();
@@ -136,4 +136,15 @@ test('PMap: versions that grew apart from one version share its index and never 
   const both = a.set(second, -3);
   assert.deepEqual([both.get(first), both.get(second), both.size, a.has(second)], [-1, -3, 3_102, false]);
   assert.deepEqual([...both.keys()].slice(99, 102), ['k99', first, 'a0']);
+});
+
+test('AppendList: each version keeps its length; lists grown from empty or apart do not see each other', () => {
+  const a = AppendList.empty<string>().append('a1').append('a2');
+  const b = AppendList.empty<string>().append('b1');
+  const a3 = a.append('a3');
+  const again = a.append('a3'); // the same item again: shares the storage
+  const apart = a.append('x'); // another item: its own copy
+  assert.deepEqual([a.toArray(), b.toArray(), a3.toArray(), again.toArray(), apart.toArray()], [['a1', 'a2'], ['b1'], ['a1', 'a2', 'a3'], ['a1', 'a2', 'a3'], ['a1', 'a2', 'x']]);
+  assert.deepEqual([a3.append('a4').get(3), apart.get(3), a.get(2), [...AppendList.of('z')], JSON.stringify(AppendList.of(1, 2))], ['a4', undefined, undefined, ['z'], '[1,2]']);
+  assert.equal(AppendList.empty<number>().length, 0);
 });

@@ -1,6 +1,7 @@
 /** The fold of one event into the state a Projector is building: what each event type changes. */
 import type { RunStatus } from '../common.ts';
 import { isKnownEventType, type EventOf, type TraceEvent } from '../events.ts';
+import { AppendList } from '../persistent.ts';
 import type { Step, Turn } from '../projections.ts';
 import { addTotals, turnTotals, type UsageTotals } from '../usage.ts';
 import type { Projector } from './projector.ts';
@@ -249,7 +250,8 @@ function bindSession(p: Projector, next: Draft, event: EventOf<'session.bound' |
   if (event.type === 'session.bound') summary.acpSessionId = event.payload.acpSessionId;
   else if (current?.acpSessionId !== undefined) summary.acpSessionId = current.acpSessionId;
   summary.mode = event.payload.mode;
-  summary.attemptIds = attemptId ? p.append(current?.attemptIds, attemptId) : (current?.attemptIds ?? []);
+  const attemptIds = current?.attemptIds ?? AppendList.empty<string>();
+  summary.attemptIds = attemptId ? attemptIds.append(attemptId) : attemptIds;
   if (event.type === 'session.failed') summary.error = event.payload.error;
   if (current?.usage) summary.usage = current.usage;
   next.sessions = next.sessions.set(sessionId, summary, p.token);
