@@ -66,20 +66,22 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
       return;
     case 'node.started':
       return startStep(p, next, known);
-    case 'node.heartbeat':
-      return updateStep(p, next, known, (step) => {
+    case 'node.heartbeat': {
+      const step = stepOf(p, next, known);
+      if (step) {
         step.heartbeats = step.heartbeats + 1;
         step.lastHeartbeatAt = known.at;
-      });
+      }
+      return;
+    }
     case 'node.outcome':
       return finishStep(p, next, known);
     case 'edge.taken': {
       const { from, to, branch } = known.payload;
       next.edges = next.edges.update(`${from}\u2192${to}`, countOneMore, p.token);
       if (known.attemptId) {
-        updateStep(p, next, known, (step) => {
-          step.next = branch ? { to, branch } : { to };
-        });
+        const step = stepOf(p, next, known);
+        if (step) step.next = branch ? { to, branch } : { to };
       }
       return;
     }
@@ -95,18 +97,22 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
       next.sessions = next.sessions.set(session.sessionId, { ...session, usage: addTotals(session.usage, late, true) }, p.token);
       return;
     }
-    case 'acp.prompt_sent':
-      return updateStep(p, next, known, (step) => {
+    case 'acp.prompt_sent': {
+      const step = stepOf(p, next, known);
+      if (step) {
         step.sessionId = step.sessionId ?? known.sessionId;
         step.turns = [
           ...step.turns,
           { promptSeq: known.seq, sessionEventSeq: known.payload.sessionEventSeq, messageIndex: known.payload.messageIndex },
         ];
-      });
+      }
+      return;
+    }
     case 'acp.turn_finished': {
       const turnUsage = known.payload.usage === undefined ? undefined : turnTotals(known.payload.usage);
       if (turnUsage) foldUsage(p, next, known, turnUsage);
-      return updateStep(p, next, known, (step) => {
+      const step = stepOf(p, next, known);
+      if (step) {
         const last = step.turns.at(-1);
         const finished: Turn = {
           promptSeq: last?.promptSeq ?? known.seq,
@@ -121,23 +127,26 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
         };
         step.turns = last && last.stopReason === undefined ? step.turns.with(-1, finished) : [...step.turns, finished];
         if (turnUsage) step.usage = addTotals(step.usage, turnUsage, true);
-      });
+      }
+      return;
     }
-    case 'action.started':
-      return updateStep(p, next, known, (step) => {
-        step.action = { actionType: known.payload.actionType, command: known.payload.command, cwd: known.payload.cwd };
-      });
+    case 'action.started': {
+      const step = stepOf(p, next, known);
+      if (step) step.action = { actionType: known.payload.actionType, command: known.payload.command, cwd: known.payload.cwd };
+      return;
+    }
     case 'action.completed': {
       const { output: _output, ...receipt } = known.payload;
-      return updateStep(p, next, known, (step) => {
-        step.action = { ...step.action, ...receipt };
-      });
+      const step = stepOf(p, next, known);
+      if (step) step.action = { ...step.action, ...receipt };
+      return;
     }
-    case 'artifact.written':
+    case 'artifact.written': {
       if (!known.attemptId) return;
-      return updateStep(p, next, known, (step) => {
-        step.artifacts = [...step.artifacts, { role: known.payload.role, artifact: known.payload.artifact }];
-      });
+      const step = stepOf(p, next, known);
+      if (step) step.artifacts = [...step.artifacts, { role: known.payload.role, artifact: known.payload.artifact }];
+      return;
+    }
   }
 }
 
@@ -256,9 +265,8 @@ function bindSession(p: Projector, next: Draft, event: EventOf<'session.bound' |
   if (current?.usage) summary.usage = current.usage;
   next.sessions = next.sessions.set(sessionId, summary, p.token);
   if (attemptId) {
-    updateStep(p, next, event, (step) => {
-      step.sessionId = sessionId;
-    });
+    const step = stepOf(p, next, event);
+    if (step) step.sessionId = sessionId;
   }
 }
 
@@ -273,15 +281,18 @@ function indexOf(next: Draft, attemptId: string): number | undefined {
 }
 
 /**
- * Changes the step of `event`'s attempt in place (a step handed out is copied first). Changes assign keys in the
- * order the projection files show them: a key new to the step is appended, as an object spread would.
+ * The step of `event`'s attempt, to change in place (a step handed out is copied first), or undefined (and an
+ * anomaly) when there is none. Changes assign keys in the order the projection files show them: a key new to the
+ * step is appended, as an object spread would. (Returned, not given to a callback: a closure per event was most of
+ * an ACP-heavy fold's garbage.)
  */
-function updateStep(p: Projector, next: Draft, event: ReducibleEvent, change: (step: Step) => void): void {
+function stepOf(p: Projector, next: Draft, event: ReducibleEvent): Step | undefined {
   const index = event.attemptId === undefined ? undefined : indexOf(next, event.attemptId);
   if (index === undefined) {
-    return anomaly(next, `seq ${event.seq}: ${event.type} for unknown attempt ${event.attemptId ?? '(none)'}`);
+    anomaly(next, `seq ${event.seq}: ${event.type} for unknown attempt ${event.attemptId ?? '(none)'}`);
+    return undefined;
   }
-  change(p.ownStep(next, index));
+  return p.ownStep(next, index);
 }
 
 /**

@@ -16,7 +16,9 @@ export function reduce(state: ProjectionState, event: ReducibleEvent): Projectio
 /** Folds a whole trace. */
 export function project(events: Iterable<ReducibleEvent>, from: ProjectionState = initialState()): ProjectionState {
   const projector = new Projector(from);
-  for (const event of events) projector.add(event);
+  // An array by index: its iterator's result objects were a tenth of a compute fold's garbage.
+  if (Array.isArray(events)) for (let i = 0; i < events.length; i++) projector.add(events[i] as ReducibleEvent);
+  else for (const event of events) projector.add(event);
   return projector.state();
 }
 
