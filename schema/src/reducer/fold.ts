@@ -173,17 +173,10 @@ function startStep(p: Projector, next: Draft, event: EventOf<'node.started'>): v
   if (stepIndex === undefined) return anomaly(next, `seq ${event.seq}: attempt ${attemptId} started twice`);
   next.stepIndex = stepIndex;
   p.pushStep(next, new NewStep(event, nodeId, attemptId));
-  next.nodes = next.nodes.update(
-    nodeId,
-    (current) =>
-      p.ownNode(
-        withUsage<NodeSummary>(
-          { nodeId, attempts: (current?.attempts ?? 0) + 1, lastAttemptId: attemptId, status: 'running', totalDurationMs: current?.totalDurationMs ?? 0 },
-          current?.usage,
-        ),
-      ),
-    p.token,
-  );
+  // A look-up, then a set: an updater closure per attempt cost more than finding the node twice.
+  const current = next.nodes.get(nodeId);
+  const summary: NodeSummary = { nodeId, attempts: (current?.attempts ?? 0) + 1, lastAttemptId: attemptId, status: 'running', totalDurationMs: current?.totalDurationMs ?? 0 };
+  next.nodes = next.nodes.set(nodeId, p.ownNode(withUsage(summary, current?.usage)), p.token);
   next.activeAttemptId = attemptId;
 }
 
