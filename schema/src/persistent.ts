@@ -171,32 +171,32 @@ export class PMap<V> {
   }
 
   set(key: string, value: V, edit?: Edit): PMap<V> {
-    return this.put(key, value, undefined, undefined, SET, edit)!;
+    return this.put(key, value, undefined, SET, edit)!;
   }
 
-  /** Sets `key` to `update(current, context)` (one look-up); `context` spares the caller a closure per call. */
-  update<C = undefined>(key: string, update: (current: V | undefined, context: C) => V, edit?: Edit, context?: C): PMap<V> {
-    return this.put(key, undefined, update as Updater, context, SET, edit)!;
+  /** Sets `key` to `update(current)` (one look-up). */
+  update(key: string, update: (current: V | undefined) => V, edit?: Edit): PMap<V> {
+    return this.put(key, undefined, update as Updater, SET, edit)!;
   }
 
   /** Adds `key` with `value`; undefined (and nothing changed) when the map has `key` already. */
   add(key: string, value: V, edit?: Edit): PMap<V> | undefined {
-    return this.put(key, value, undefined, undefined, ADD, edit);
+    return this.put(key, value, undefined, ADD, edit);
   }
 
   /**
    * Finds `key` and computes the new value before changing anything (an `update` that throws, or an ADD of a key
    * that is there, changes nothing).
    */
-  private put(key: string, value: V | undefined, update: Updater | undefined, context: unknown, mode: Mode, edit: Edit): PMap<V> | undefined {
+  private put(key: string, value: V | undefined, update: Updater | undefined, mode: Mode, edit: Edit): PMap<V> | undefined {
     const hash = hashString(key);
     const at = this.placeOf(key, hash);
     if (at !== -1) {
       if (mode === ADD) return undefined;
-      const next = update === undefined ? value : update(this.pairs.leafOf(at)[(at & MASK) + 1], context);
+      const next = update === undefined ? value : update(this.pairs.leafOf(at)[(at & MASK) + 1]);
       return this.with(this.index, this.pairs.set(at + 1, next, edit), edit);
     }
-    const next = update === undefined ? value : update(undefined, context);
+    const next = update === undefined ? value : update(undefined);
     // Both pushes under one token: without one, the second would copy the path the first just made.
     const pushEdit = edit ?? {};
     const placed = this.pairs.size;
@@ -267,7 +267,7 @@ const EMPTY_MAP = new (PMap as unknown as new (index: PlaceIndex | undefined, en
   undefined,
 );
 
-type Updater = (current: unknown, context: unknown) => unknown;
+type Updater = (current: unknown) => unknown;
 const SET = 0;
 const ADD = 1;
 type Mode = typeof SET | typeof ADD;
