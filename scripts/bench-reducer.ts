@@ -148,6 +148,9 @@ for (const [mix, make] of [
     const n = events.length;
     let state: ProjectionState | undefined;
     const fold = time(() => {
+      // The previous run's state let go first: kept alive, it doubled the heap each fold's collections walk, which
+      // no caller of the reducer (one state per trace) pays.
+      state = undefined;
       state = project(events!);
     }, n);
     events = undefined; // the render and the floor run without the events held
