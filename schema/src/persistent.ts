@@ -133,23 +133,22 @@ function setIn(node: Node, shift: number, index: number, value: unknown, edit: E
 }
 /**
  * An immutable string-keyed map that remembers insertion order. Its entries live in a PVec in insertion order (key,
- * value, key, value, …); a hash trie whose leaves are small buckets finds a key's place in it. The trie is one level
- * deep for small maps and gains a level each time the map grows 32-fold (a rebuild whose cost is spread over those
- * insertions), so small maps stay cheap to update and large ones keep short buckets.
+ * value, key, value, …): a version is its entries, and nothing else of it is persistent.
  *
- * A bucket holds `tag, place` pairs: the hash's upper bits and where the key is in the entries, two small integers
- * that never change once placed. So changing a value touches the entries alone (the trie changes only when a key is
- * added), and reading every value in order (a projection lists a run's nodes and edges) is a walk along the entries,
- * not a look-up per key.
+ * A key's place in the entries never changes once it is added (a map only grows), so where to look for a key is
+ * kept in one mutable hash index shared by every version of the map that grew from the same first insertion (the
+ * `PlaceIndex` below): hash → places at which some version put that key. A version trusts a place only when it
+ * is below its own size and its own entries hold the key there; so the index may hold places of other versions
+ * (an older state folded on with other events: the viewer's seeks), and no version sees another's keys. Compared
+ * with a persistent hash trie (the map's earlier form) this keeps no objects per key at all: the trie's buckets
+ * and nodes were about a third of a long fold's retained memory, and its garbage collection most of its time.
  *
- * Trie nodes and buckets are plain arrays carrying their owner token in a fixed slot (a trie node: 32 children,
- * then the token; a bucket: the token, then its pairs), not objects wrapping an array: a long fold spends most of its
- * map time waiting on memory, and every wrapper was one more dependent load on the way down.
+ * Changing a value touches the entries alone, and reading every value in order (a projection lists a run's nodes
+ * and edges) is a walk along the entries, not a look-up per key.
  */
 export class PMap<V> {
   private constructor(
-    private root: Trie,
-    private depth: number,
+    private index: PlaceIndex | undefined,
     private pairs: PVec<unknown>,
     private readonly edit: Edit,
   ) {}
@@ -175,7 +174,7 @@ export class PMap<V> {
     return this.put(key, value, undefined, SET, edit)!;
   }
 
-  /** Sets `key` to `update(current)` (one walk down the trie). */
+  /** Sets `key` to `update(current)` (one look-up). */
   update(key: string, update: (current: V | undefined) => V, edit?: Edit): PMap<V> {
     return this.put(key, undefined, update as Updater, SET, edit)!;
   }
@@ -195,36 +194,31 @@ export class PMap<V> {
     if (at !== -1) {
       if (mode === ADD) return undefined;
       const next = update === undefined ? value : update(this.pairs.leafOf(at)[(at & MASK) + 1]);
-      return this.with(this.root, this.depth, this.pairs.set(at + 1, next, edit), edit);
+      return this.with(this.index, this.pairs.set(at + 1, next, edit), edit);
     }
     const next = update === undefined ? value : update(undefined);
     // Both pushes under one token: without one, the second would copy the path the first just made.
     const pushEdit = edit ?? {};
     const placed = this.pairs.size;
     const entries = this.pairs.push(key, pushEdit).push(next, pushEdit);
-    const root = ownTrie(this.root, edit);
-    place(root, this.depth, hash, placed, edit);
-    if (entries.size >>> 1 <= MAX_LOAD * CAPACITY[this.depth]!) return this.with(root, this.depth, entries, edit);
-    // Grow a level: re-insert every entry with one more level of hash bits.
-    const grownEdit = edit ?? {};
-    const grown = ownTrie(undefined, grownEdit);
-    for (let i = 0; i < entries.size; i += 2) place(grown, this.depth + 1, hashString(entries.get(i) as string), i, grownEdit);
-    return this.with(grown, this.depth + 1, entries, edit);
+    const index = this.index ?? new PlaceIndex();
+    index.insert(hash, placed);
+    return this.with(index, entries, edit);
   }
 
-  /** Where `key` is in the entries (an even index), or -1. */
+  /** Where `key` is in this version's entries (an even index), or -1. */
   private placeOf(key: string, hash: number): number {
-    const bucket = bucketOf(this.root, this.depth, hash);
-    if (bucket === undefined) return -1;
-    // The tag (the hash's upper 30 bits, a small integer) first: the keys of a bucket share its lower bits, and
-    // comparing distinct keys' characters at every entry of a full bucket was a third of a long fold's time.
-    const tag = hash >>> 2;
-    for (let i = 1; i < bucket.length; i += 2) {
-      if (bucket[i] !== tag) continue;
-      const at = bucket[i + 1] as number;
-      if (this.pairs.leafOf(at)[at & MASK] === key) return at;
+    const index = this.index;
+    if (index === undefined) return -1;
+    const slots = index.slots;
+    const mask = slots.length - 2;
+    const size = this.pairs.size;
+    for (let i = home(hash, index.shift); ; i = (i + 2) & mask) {
+      const place = slots[i + 1]! - 1;
+      if (place === -1) return -1;
+      // The hash first (compared as int32, as stored): comparing keys costs a walk down the entries.
+      if (slots[i] === (hash | 0) && place < size && this.pairs.leafOf(place)[place & MASK] === key) return place;
     }
-    return -1;
   }
 
   *keys(): IterableIterator<string> {
@@ -259,88 +253,74 @@ export class PMap<V> {
   }
 
   /** This map changed in place when `edit` owns it, else a new one. */
-  private with(root: Trie, depth: number, entries: PVec<unknown>, edit: Edit): PMap<V> {
-    if (edit === undefined || this.edit !== edit) return new PMap<V>(root, depth, entries, edit);
-    this.root = root;
-    this.depth = depth;
+  private with(index: PlaceIndex | undefined, entries: PVec<unknown>, edit: Edit): PMap<V> {
+    if (edit === undefined || this.edit !== edit) return new PMap<V>(index, entries, edit);
+    this.index = index;
     this.pairs = entries;
     return this;
   }
 }
 
-/** A trie node: 32 children (a node one level down, or a bucket at the last level), then its owner token. */
-type Trie = unknown[];
-/** A bucket: its owner token, then `tag, place` for each key (see `PMap.placeOf`). */
-type Bucket = unknown[];
-
-const EMPTY_MAP = new (PMap as unknown as new (root: Trie, depth: number, entries: PVec<unknown>, edit: Edit) => PMap<unknown>)(
-  new Array(WIDTH + 1),
-  1,
+const EMPTY_MAP = new (PMap as unknown as new (index: PlaceIndex | undefined, entries: PVec<unknown>, edit: Edit) => PMap<unknown>)(
+  undefined,
   PVec.empty(),
   undefined,
 );
-
-/**
- * Average keys per bucket before the trie gains a level. Fuller buckets (a short scan) beat more levels: at
- * 300,000 keys the trie stays three levels deep and holds a tenth of the nodes, which is what a fold of a long
- * run spends its time on (cache misses and garbage collection), not the scan.
- */
-const MAX_LOAD = 16;
-/** Buckets of a trie `depth` levels deep (WIDTH ** depth, looked up: `**` on every insert showed in profiles). */
-const CAPACITY = Array.from({ length: 8 }, (_, depth) => WIDTH ** depth);
 
 type Updater = (current: unknown) => unknown;
 const SET = 0;
 const ADD = 1;
 type Mode = typeof SET | typeof ADD;
 
-/** The bucket `hash` falls in, or undefined when no key of this map does. */
-function bucketOf(root: Trie, depth: number, hash: number): Bucket | undefined {
-  let node: unknown[] | undefined = root;
-  for (let level = 0; level < depth && node !== undefined; level++) node = node[(hash >>> (level * BITS)) & MASK] as unknown[] | undefined;
-  return node;
-}
+/**
+ * Where the versions of one map put each key: an open-addressing hash table (linear probing) of `hash, place + 1`
+ * int32 pairs, 0 marking a free slot. Only ever added to, and a `hash, place` pair is added once: an older version
+ * folded on with the same events puts the same keys at the same places. No key objects are held, so what it keeps
+ * alive is 8 to 16 bytes per pair outside the garbage collector's reach.
+ */
+class PlaceIndex {
+  slots = new Int32Array(2 * 16);
+  /** 32 − log2(pairs the table has room for): see `home`. */
+  shift = 28;
+  private count = 0;
 
-/** `trie` if `edit` owns it, else an owned copy of it (or a new empty node for none). */
-function ownTrie(trie: Trie | undefined, edit: Edit): Trie {
-  if (trie === undefined) {
-    const made = new Array(WIDTH + 1);
-    made[WIDTH] = edit;
-    return made;
+  insert(hash: number, place: number): void {
+    const h = hash | 0;
+    let slots = this.slots;
+    let mask = slots.length - 2;
+    for (let i = home(h, this.shift); ; i = (i + 2) & mask) {
+      const stored = slots[i + 1]!;
+      if (stored === 0) break;
+      if (stored === place + 1 && slots[i] === h) return;
+    }
+    // At most half full, so probes stay short; grown before the new pair goes in.
+    if (++this.count * 4 > slots.length) {
+      const grown = new Int32Array(slots.length * 2);
+      const grownMask = grown.length - 2;
+      this.shift--;
+      for (let j = 0; j < slots.length; j += 2) {
+        if (slots[j + 1] === 0) continue;
+        let i = home(slots[j]!, this.shift);
+        while (grown[i + 1] !== 0) i = (i + 2) & grownMask;
+        grown[i] = slots[j]!;
+        grown[i + 1] = slots[j + 1]!;
+      }
+      this.slots = slots = grown;
+      mask = grownMask;
+    }
+    let i = home(h, this.shift);
+    while (slots[i + 1] !== 0) i = (i + 2) & mask;
+    slots[i] = h;
+    slots[i + 1] = place + 1;
   }
-  if (edit !== undefined && trie[WIDTH] === edit) return trie;
-  const copy = trie.slice();
-  copy[WIDTH] = edit;
-  return copy;
 }
 
 /**
- * Adds `tag, at` for a key (not in the trie) to its bucket below the owned `root`, owning every node on the way
- * (copied when `edit` does not own it, and linked into its owned parent).
+ * The first slot to probe for `hash` in a table of 2^(32 − shift) pairs: the top bits of the hash times 2^32/φ
+ * (FNV-1a's low bits alone follow the keys' last characters too closely: `n1`, `n2`, … would crowd together).
  */
-function place(root: Trie, depth: number, hash: number, at: number, edit: Edit): void {
-  let trie = root;
-  for (let level = 0; level < depth - 1; level++) {
-    const slot = (hash >>> (level * BITS)) & MASK;
-    const child = trie[slot] as Trie | undefined;
-    const owned = ownTrie(child, edit);
-    if (owned !== child) trie[slot] = owned;
-    trie = owned;
-  }
-  const slot = (hash >>> ((depth - 1) * BITS)) & MASK;
-  const bucket = trie[slot] as Bucket | undefined;
-  if (bucket === undefined) {
-    trie[slot] = [edit, hash >>> 2, at];
-    return;
-  }
-  if (edit !== undefined && bucket[0] === edit) {
-    bucket.push(hash >>> 2, at);
-    return;
-  }
-  const copy = bucket.slice();
-  copy[0] = edit;
-  copy.push(hash >>> 2, at);
-  trie[slot] = copy;
+function home(hash: number, shift: number): number {
+  return (Math.imul(hash, 0x9e3779b1) >>> shift) << 1;
 }
 
 /** FNV-1a, 32-bit. */
@@ -352,3 +332,56 @@ function hashString(key: string): number {
   }
   return hash >>> 0;
 }
+
+/**
+ * An immutable list that only grows at its end (a session's attempt ids): each version is a length over one array
+ * shared with the versions before it. Appending to the longest version pushes onto that array, so a state kept at
+ * every cursor (the viewer's checkpoints) costs one small object per version, not a copy of the list each. A
+ * shorter version appending (an older state folded on) shares the array too when the next item there is the same
+ * one, and copies its own items otherwise. Serializes as an array.
+ */
+export class AppendList<T> implements Iterable<T> {
+  private constructor(
+    private readonly items: T[],
+    readonly length: number,
+  ) {}
+
+  static empty<T>(): AppendList<T> {
+    return EMPTY_LIST as AppendList<T>;
+  }
+
+  static of<T>(...items: T[]): AppendList<T> {
+    return items.length === 0 ? AppendList.empty() : new AppendList(items, items.length);
+  }
+
+  append(item: T): AppendList<T> {
+    const { items, length } = this;
+    // The empty list's array is shared by every list in the process: a new list gets its own.
+    if (length === 0) return new AppendList([item], 1);
+    if (items.length === length) items.push(item);
+    else if (items[length] !== item) return new AppendList([...items.slice(0, length), item], length + 1);
+    return new AppendList(items, length + 1);
+  }
+
+  get(index: number): T | undefined {
+    return index >= 0 && index < this.length ? this.items[index] : undefined;
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = 0; i < this.length; i++) yield this.items[i]!;
+  }
+
+  toArray(): T[] {
+    return this.items.slice(0, this.length);
+  }
+
+  join(separator?: string): string {
+    return this.toArray().join(separator);
+  }
+
+  toJSON(): T[] {
+    return this.toArray();
+  }
+}
+
+const EMPTY_LIST = new (AppendList as unknown as new (items: unknown[], length: number) => AppendList<unknown>)([], 0);

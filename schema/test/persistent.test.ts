@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PMap, PVec } from '../src/index.ts';
+import { AppendList, PMap, PVec } from '../src/index.ts';
 
 test('PVec: push, get and set across trie levels, old versions unchanged', () => {
   let vec = PVec.empty<number>();
@@ -102,4 +102,49 @@ test('PMap: keys, values, entries, forEach and valueList walk every entry in ins
   assert.deepEqual(seen, [...after.entries()]);
   assert.equal(seen.length, after.size);
   assert.deepEqual(PMap.empty<number>().valueList(), []);
+});
+
+/** FNV-1a, as the map hashes its keys: used to find two keys with one hash. */
+function fnv(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+test('PMap: versions that grew apart from one version share its index and never see each other\'s keys', () => {
+  // Two keys with the same 32-bit hash (found by the birthday bound in a few tens of thousands of tries).
+  const seen = new Map<number, string>();
+  let twins: [string, string] | undefined;
+  for (let i = 0; !twins; i++) {
+    const key = `t${i}`;
+    const other = seen.get(fnv(key));
+    if (other !== undefined) twins = [other, key];
+    else seen.set(fnv(key), key);
+  }
+  const [first, second] = twins;
+  let base = PMap.empty<number>();
+  for (let i = 0; i < 100; i++) base = base.set(`k${i}`, i);
+  // Each branch puts its own keys at the same places (200, 202, …), many enough to grow the shared index.
+  const a = Array.from({ length: 3_000 }, (_, i) => `a${i}`).reduce((map, key, i) => map.set(key, i), base.set(first, -1));
+  const b = Array.from({ length: 3_000 }, (_, i) => `b${i}`).reduce((map, key, i) => map.set(key, i), base.set(second, -2));
+  assert.deepEqual([a.get(first), a.has(second), b.get(second), b.has(first)], [-1, false, -2, false]);
+  assert.deepEqual([a.get('a2999'), a.has('b0'), b.get('b2999'), b.has('a0')], [2_999, false, 2_999, false]);
+  assert.deepEqual([base.has(first), base.has('a0'), base.has('b0'), base.get('k99')], [false, false, false, 99]);
+  // The same key at the same place again (an older state folded on with the same events), and both twins in one.
+  const again = base.set(first, 7);
+  assert.deepEqual([again.get(first), a.get(first)], [7, -1]);
+  const both = a.set(second, -3);
+  assert.deepEqual([both.get(first), both.get(second), both.size, a.has(second)], [-1, -3, 3_102, false]);
+  assert.deepEqual([...both.keys()].slice(99, 102), ['k99', first, 'a0']);
+});
+
+test('AppendList: each version keeps its length; lists grown from empty or apart do not see each other', () => {
+  const a = AppendList.empty<string>().append('a1').append('a2');
+  const b = AppendList.empty<string>().append('b1');
+  const a3 = a.append('a3');
+  const again = a.append('a3'); // the same item again: shares the storage
+  const apart = a.append('x'); // another item: its own copy
+  assert.deepEqual([a.toArray(), b.toArray(), a3.toArray(), again.toArray(), apart.toArray()], [['a1', 'a2'], ['b1'], ['a1', 'a2', 'a3'], ['a1', 'a2', 'a3'], ['a1', 'a2', 'x']]);
+  assert.deepEqual([a3.append('a4').get(3), apart.get(3), a.get(2), [...AppendList.of('z')], JSON.stringify(AppendList.of(1, 2))], ['a4', undefined, undefined, ['z'], '[1,2]']);
+  assert.equal(AppendList.empty<number>().length, 0);
 });

@@ -17,6 +17,9 @@ import {
 } from '../src/index.ts';
 import { traceBuilder } from './events.ts';
 
+/** `value` as its JSON text reads back (a session's attempt ids serialize as an array). */
+const plain = (value: unknown) => JSON.parse(JSON.stringify(value));
+
 /** Every projection the reducer produces must validate against its file schema. */
 function files(state: ProjectionState) {
   const json = (value: unknown) => JSON.parse(JSON.stringify(value));
@@ -69,7 +72,7 @@ test('happy path: compute → acp turn in a session → shell action → complet
   assert.deepEqual(publish.action?.command, ['echo', 'hi']);
   assert.deepEqual(publish.artifacts, [{ role: 'stdout', artifact }]);
   assert.equal(live.activeAttemptId, undefined);
-  assert.deepEqual([...state.sessions.values()], [{ sessionId: 's1', handle: 'main', acpSessionId: 'sess-1', mode: 'shared', attemptIds: ['ask#1'] }]);
+  assert.deepEqual(plain([...state.sessions.values()]), [{ sessionId: 's1', handle: 'main', acpSessionId: 'sess-1', mode: 'shared', attemptIds: ['ask#1'] }]);
 });
 
 test('failure: the failing attempt carries its error and the run fails', () => {
@@ -274,10 +277,39 @@ test('session.failed: the session is known with its error and no ACP id, the att
   t.push('node.outcome', { outcome: 'failed', durationMs: 5, error }, t.attempt('ask', 1));
   const state = project(t.events);
   assert.deepEqual(state.anomalies, []);
-  assert.deepEqual([...state.sessions.values()], [{ sessionId: 's1', handle: 'main', mode: 'shared', attemptIds: ['ask#1'], error }]);
+  assert.deepEqual(plain([...state.sessions.values()]), [{ sessionId: 's1', handle: 'main', mode: 'shared', attemptIds: ['ask#1'], error }]);
   const step = files(state).steps.steps[0]!;
   assert.equal(step.sessionId, 's1');
   assert.equal(step.status, 'failed');
+});
+
+test("a shared session's attempt ids are not copied into each state handed out: every cursor's list shares one storage", () => {
+  const t = traceBuilder();
+  t.push('run.started', { flowName: 'f' });
+  const bound = (i: number) => {
+    const scope = t.attempt('agent', i);
+    t.push('node.started', { nodeType: 'acp', attempt: i }, scope);
+    t.push('session.bound', { handle: 'main', acpSessionId: 'acp-1', mode: 'shared', reused: i > 1, agentCommand: ['a'], path: 'sessions/s1' }, { ...scope, sessionId: 's1' });
+    t.push('node.outcome', { outcome: 'ok', durationMs: 1 }, scope);
+  };
+  for (let i = 1; i <= 2_000; i++) bound(i);
+  // The viewer keeps a state at many cursors: here one after every event.
+  const projector = new Projector();
+  const states = t.events.map((event) => projector.add(event).state());
+  const lists = states.map((state) => state.sessions.get('s1')?.attemptIds).filter((ids) => ids !== undefined);
+  assert.equal(lists.length, 3 * 2_000 - 1);
+  // What holds each list's items: an array copied at each hand-out held 2,000²/2 ids in all.
+  const storage = new Set(lists.map((ids) => (ids as unknown as { items?: unknown }).items ?? ids));
+  assert.equal(storage.size, 1, 'one storage for every cursor');
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => `agent#${i + 1}`);
+  assert.deepEqual([...lists[0]!], ids(1));
+  assert.deepEqual([lists[2]!.length, lists[3]!.toArray(), lists.at(-1)!.length], [1, ids(2), 2_000]);
+  assert.deepEqual(plain(lists[5]!), ids(2));
+  // An older state folded on with other events: its list and the later states' stay as they were.
+  const older = states[3 * 10]!;
+  const other = new Projector(older).add({ ...t.events[3 * 10 + 2]!, attemptId: 'other#1' } as never).state();
+  assert.equal(other.sessions.get('s1')!.attemptIds.join(','), [...ids(10), 'other#1'].join(','));
+  assert.deepEqual([older.sessions.get('s1')!.attemptIds.toArray(), lists.at(-1)!.get(10)], [ids(10), 'agent#11']);
 });
 
 test('every event type of the catalogue has a reducer case that changes the projection', () => {

@@ -1,6 +1,7 @@
 /** The fold of one event into the state a Projector is building: what each event type changes. */
 import type { RunStatus } from '../common.ts';
 import { isKnownEventType, type EventOf, type TraceEvent } from '../events.ts';
+import { AppendList } from '../persistent.ts';
 import type { Step, Turn } from '../projections.ts';
 import { addTotals, turnTotals, type UsageTotals } from '../usage.ts';
 import type { Projector } from './projector.ts';
@@ -65,20 +66,22 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
       return;
     case 'node.started':
       return startStep(p, next, known);
-    case 'node.heartbeat':
-      return updateStep(p, next, known, (step) => {
+    case 'node.heartbeat': {
+      const step = stepOf(p, next, known);
+      if (step) {
         step.heartbeats = step.heartbeats + 1;
         step.lastHeartbeatAt = known.at;
-      });
+      }
+      return;
+    }
     case 'node.outcome':
       return finishStep(p, next, known);
     case 'edge.taken': {
       const { from, to, branch } = known.payload;
       next.edges = next.edges.update(`${from}\u2192${to}`, countOneMore, p.token);
       if (known.attemptId) {
-        updateStep(p, next, known, (step) => {
-          step.next = branch ? { to, branch } : { to };
-        });
+        const step = stepOf(p, next, known);
+        if (step) step.next = branch ? { to, branch } : { to };
       }
       return;
     }
@@ -94,18 +97,22 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
       next.sessions = next.sessions.set(session.sessionId, { ...session, usage: addTotals(session.usage, late, true) }, p.token);
       return;
     }
-    case 'acp.prompt_sent':
-      return updateStep(p, next, known, (step) => {
+    case 'acp.prompt_sent': {
+      const step = stepOf(p, next, known);
+      if (step) {
         step.sessionId = step.sessionId ?? known.sessionId;
         step.turns = [
           ...step.turns,
           { promptSeq: known.seq, sessionEventSeq: known.payload.sessionEventSeq, messageIndex: known.payload.messageIndex },
         ];
-      });
+      }
+      return;
+    }
     case 'acp.turn_finished': {
       const turnUsage = known.payload.usage === undefined ? undefined : turnTotals(known.payload.usage);
       if (turnUsage) foldUsage(p, next, known, turnUsage);
-      return updateStep(p, next, known, (step) => {
+      const step = stepOf(p, next, known);
+      if (step) {
         const last = step.turns.at(-1);
         const finished: Turn = {
           promptSeq: last?.promptSeq ?? known.seq,
@@ -120,23 +127,26 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
         };
         step.turns = last && last.stopReason === undefined ? step.turns.with(-1, finished) : [...step.turns, finished];
         if (turnUsage) step.usage = addTotals(step.usage, turnUsage, true);
-      });
+      }
+      return;
     }
-    case 'action.started':
-      return updateStep(p, next, known, (step) => {
-        step.action = { actionType: known.payload.actionType, command: known.payload.command, cwd: known.payload.cwd };
-      });
+    case 'action.started': {
+      const step = stepOf(p, next, known);
+      if (step) step.action = { actionType: known.payload.actionType, command: known.payload.command, cwd: known.payload.cwd };
+      return;
+    }
     case 'action.completed': {
       const { output: _output, ...receipt } = known.payload;
-      return updateStep(p, next, known, (step) => {
-        step.action = { ...step.action, ...receipt };
-      });
+      const step = stepOf(p, next, known);
+      if (step) step.action = { ...step.action, ...receipt };
+      return;
     }
-    case 'artifact.written':
+    case 'artifact.written': {
       if (!known.attemptId) return;
-      return updateStep(p, next, known, (step) => {
-        step.artifacts = [...step.artifacts, { role: known.payload.role, artifact: known.payload.artifact }];
-      });
+      const step = stepOf(p, next, known);
+      if (step) step.artifacts = [...step.artifacts, { role: known.payload.role, artifact: known.payload.artifact }];
+      return;
+    }
   }
 }
 
@@ -162,33 +172,37 @@ function startStep(p: Projector, next: Draft, event: EventOf<'node.started'>): v
   const stepIndex = next.stepIndex.add(attemptId, next.steps.size, p.token);
   if (stepIndex === undefined) return anomaly(next, `seq ${event.seq}: attempt ${attemptId} started twice`);
   next.stepIndex = stepIndex;
-  const step: Step = {
-    attemptId,
-    nodeId,
-    attempt: event.payload.attempt,
-    nodeType: event.payload.nodeType,
-    status: 'running',
-    startedAt: event.at,
-    startSeq: event.seq,
-    heartbeats: 0,
-    input: event.payload.input,
-    turns: NONE,
-    artifacts: NONE,
-  };
-  p.pushStep(next, step);
-  next.nodes = next.nodes.update(
-    nodeId,
-    (current) =>
-      p.ownNode(
-        withUsage<NodeSummary>(
-          { nodeId, attempts: (current?.attempts ?? 0) + 1, lastAttemptId: attemptId, status: 'running', totalDurationMs: current?.totalDurationMs ?? 0 },
-          current?.usage,
-        ),
-      ),
-    p.token,
-  );
+  p.pushStep(next, new NewStep(event, nodeId, attemptId));
+  // A look-up, then a set: an updater closure per attempt cost more than finding the node twice.
+  const current = next.nodes.get(nodeId);
+  const summary: NodeSummary = { nodeId, attempts: (current?.attempts ?? 0) + 1, lastAttemptId: attemptId, status: 'running', totalDurationMs: current?.totalDurationMs ?? 0 };
+  next.nodes = next.nodes.set(nodeId, p.ownNode(withUsage(summary, current?.usage)), p.token);
   next.activeAttemptId = attemptId;
 }
+
+/**
+ * A step as its start makes it: the keys of the literal `{ attemptId, nodeId, …, artifacts }` in that order, as a
+ * plain object (its prototype is Object's). Made by a constructor, not a literal, because V8 then gives the objects
+ * room for the keys its first instances gained later (the outcome's, `next`): a step keeps them in one object of
+ * 160 bytes, where a literal's grew a separate property array (216 bytes, two objects, one more copied by each
+ * scavenge). Keys added later still come after these, in the order they are set.
+ */
+function StartedStep(this: { -readonly [K in keyof Step]: Step[K] }, event: EventOf<'node.started'>, nodeId: string, attemptId: string): void {
+  // `this.` itself, not an alias: V8 counts these assignments to size the objects.
+  this.attemptId = attemptId;
+  this.nodeId = nodeId;
+  this.attempt = event.payload.attempt;
+  this.nodeType = event.payload.nodeType;
+  this.status = 'running';
+  this.startedAt = event.at;
+  this.startSeq = event.seq;
+  this.heartbeats = 0;
+  this.input = event.payload.input;
+  this.turns = NONE;
+  this.artifacts = NONE;
+}
+StartedStep.prototype = Object.prototype;
+const NewStep = StartedStep as unknown as new (event: EventOf<'node.started'>, nodeId: string, attemptId: string) => Step;
 
 function finishStep(p: Projector, next: Draft, event: EventOf<'node.outcome'>): void {
   const { outcome, durationMs, output, error } = event.payload;
@@ -249,14 +263,14 @@ function bindSession(p: Projector, next: Draft, event: EventOf<'session.bound' |
   if (event.type === 'session.bound') summary.acpSessionId = event.payload.acpSessionId;
   else if (current?.acpSessionId !== undefined) summary.acpSessionId = current.acpSessionId;
   summary.mode = event.payload.mode;
-  summary.attemptIds = attemptId ? p.append(current?.attemptIds, attemptId) : (current?.attemptIds ?? []);
+  const attemptIds = current?.attemptIds ?? AppendList.empty<string>();
+  summary.attemptIds = attemptId ? attemptIds.append(attemptId) : attemptIds;
   if (event.type === 'session.failed') summary.error = event.payload.error;
   if (current?.usage) summary.usage = current.usage;
   next.sessions = next.sessions.set(sessionId, summary, p.token);
   if (attemptId) {
-    updateStep(p, next, event, (step) => {
-      step.sessionId = sessionId;
-    });
+    const step = stepOf(p, next, event);
+    if (step) step.sessionId = sessionId;
   }
 }
 
@@ -271,15 +285,18 @@ function indexOf(next: Draft, attemptId: string): number | undefined {
 }
 
 /**
- * Changes the step of `event`'s attempt in place (a step handed out is copied first). Changes assign keys in the
- * order the projection files show them: a key new to the step is appended, as an object spread would.
+ * The step of `event`'s attempt, to change in place (a step handed out is copied first), or undefined (and an
+ * anomaly) when there is none. Changes assign keys in the order the projection files show them: a key new to the
+ * step is appended, as an object spread would. (Returned, not given to a callback: a closure per event was most of
+ * an ACP-heavy fold's garbage.)
  */
-function updateStep(p: Projector, next: Draft, event: ReducibleEvent, change: (step: Step) => void): void {
+function stepOf(p: Projector, next: Draft, event: ReducibleEvent): Step | undefined {
   const index = event.attemptId === undefined ? undefined : indexOf(next, event.attemptId);
   if (index === undefined) {
-    return anomaly(next, `seq ${event.seq}: ${event.type} for unknown attempt ${event.attemptId ?? '(none)'}`);
+    anomaly(next, `seq ${event.seq}: ${event.type} for unknown attempt ${event.attemptId ?? '(none)'}`);
+    return undefined;
   }
-  change(p.ownStep(next, index));
+  return p.ownStep(next, index);
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The reducer's state: what a fold of the trace knows at one cursor (see ../reducer.ts). */
-import { PMap, PVec } from '../persistent.ts';
+import { AppendList, PMap, PVec } from '../persistent.ts';
 import type { ErrorInfo, RunStatus, ValueRef } from '../common.ts';
 import type { TraceEnvelope, TraceEvent } from '../events.ts';
 import type { Step, StepStatus } from '../projections.ts';
@@ -21,7 +21,8 @@ export interface SessionSummary {
   /** Absent when the session could not be started. */
   readonly acpSessionId?: string;
   readonly mode: 'shared' | 'isolated';
-  readonly attemptIds: readonly string[];
+  /** Shares its storage with the same session's list in earlier states (see AppendList). */
+  readonly attemptIds: AppendList<string>;
   /** Why the session could not be started (`session.failed`). */
   readonly error?: ErrorInfo;
   readonly usage?: UsageTotals;

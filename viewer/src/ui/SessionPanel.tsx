@@ -3,7 +3,7 @@
 // <Shown>, so bidi controls in it are shown instead of reordering what is read.
 import { memo, useCallback, useEffect, useMemo, useRef } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import type { ConversationEntry, ErrorInfo, Step } from '@flowtape/schema';
+import type { AppendList, ConversationEntry, ErrorInfo, Step } from '@flowtape/schema';
 import type { SessionData } from '../model/sessions.ts';
 import { sessionLineType } from './EventsPanel.tsx';
 import { SessionMarks } from '../model/session-marks.ts';
@@ -161,7 +161,7 @@ const Conversation = memo(function Conversation({ data, step, watermark, hidden:
 });
 
 /** A long session's attempt ids run to thousands: joined and scanned once, not on every step of the cursor. */
-const AttemptIds = memo(function AttemptIds({ ids }: { ids: readonly string[] }) {
+const AttemptIds = memo(function AttemptIds({ ids }: { ids: AppendList<string> }) {
   return <Shown text={ids.join(', ')} />;
 });
 
