@@ -5,6 +5,7 @@
 import { HttpBackend, fetchServerInfo, type ServerInfo } from '../backend/http.ts';
 import { siteIndexUrl } from '../backend/static.ts';
 import { loadBundle, type LoadOptions, type LoadProgress, type Loaded } from '../model/loader.ts';
+import { layoutFlowAhead } from '../model/graph-shape.ts';
 
 /** A load already under way: the app listens to it instead of starting its own. */
 export interface EarlyLoad {
@@ -31,7 +32,7 @@ const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 function startLoad(backend: HttpBackend): EarlyLoad {
   let progress: LoadProgress | undefined;
   // No partial models until the app listens: there is nothing to show them yet.
-  const forward: LoadOptions = { onProgress: (p) => { progress = p; }, yieldTo: nextTask };
+  const forward: LoadOptions = { onProgress: (p) => { progress = p; }, onFlow: layoutFlowAhead, yieldTo: nextTask };
   const loaded = loadBundle(backend, forward);
   loaded.catch(() => { /* reported by whoever takes the load over */ });
   return {
