@@ -26,8 +26,19 @@ export function runToOpen(info: ServerInfo, search: string = location.search): s
   return q.get('run') ?? undefined;
 }
 
-/** A plain task: the app's own module loads and evaluates between slices (a prioritised continuation would starve it). */
-const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/**
+ * A plain task: the app's own module loads and evaluates between slices (a prioritised continuation would starve
+ * it). Posted through a MessageChannel, not setTimeout: nested timers are clamped to 4 ms and wait for the timer
+ * queue, which left the main thread idle between slices (~140 ms over a 100k-event load, in a Chrome trace).
+ */
+const channel = typeof MessageChannel === 'undefined' ? undefined : new MessageChannel();
+const waiting: Array<() => void> = [];
+if (channel) channel.port1.onmessage = () => waiting.shift()?.();
+const nextTask = () => new Promise<void>((resolve) => {
+  if (!channel) return void setTimeout(resolve, 0);
+  waiting.push(resolve);
+  channel.port2.postMessage(null);
+});
 
 function startLoad(backend: HttpBackend): EarlyLoad {
   let progress: LoadProgress | undefined;
