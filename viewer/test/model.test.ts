@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { project, toRunProjection, toStepsProjection, type ReducibleEvent } from '@flowtape/schema';
 import { MapBackend } from '../src/backend/types.ts';
-import { loadBundle, partialWorthShowing, PARTIAL_WORTH_MS, pollBundle, withValidation } from '../src/model/loader.ts';
+import { loadBundle, pollBundle, withValidation } from '../src/model/loader.ts';
 import { CHECKPOINT_EVERY, TimelineBuilder } from '../src/model/timeline.ts';
 import { isIssue, parseTraceLine } from '../src/model/trace-reader.ts';
 import { createViewStore, moves } from '../src/model/store.ts';
@@ -123,23 +123,6 @@ describe('timeline', () => {
     assert.equal(model.timeline.countForSeq(0), 0);
     assert.equal(model.timeline.countForSeq(20), 20);
     assert.equal(model.timeline.countForSeq(10_000), model.timeline.length);
-  });
-});
-
-describe('partial models while a trace streams in', () => {
-  test('one is shown only when the rest of the trace would take PARTIAL_WORTH_MS or more at the pace so far', () => {
-    // 10k of 1M events read in 150 ms: the rest takes ~15 s, worth showing what is there.
-    assert.equal(partialWorthShowing(10_000, 1_000_000, 150), true);
-    // 20k of 100k in 150 ms: the rest takes ~600 ms, less than the partial's own render is worth.
-    assert.equal(partialWorthShowing(20_000, 100_000, 150), false);
-    // The boundary: exactly PARTIAL_WORTH_MS left.
-    assert.equal(partialWorthShowing(50_000, 100_000, PARTIAL_WORTH_MS), true);
-    assert.equal(partialWorthShowing(50_000, 100_000, PARTIAL_WORTH_MS - 1), false);
-    // A live trace past the manifest's lastSeq: nothing known to be left.
-    assert.equal(partialWorthShowing(120_000, 100_000, 500), false);
-    // No manifest (no expected count), or nothing read yet: shown as before.
-    assert.equal(partialWorthShowing(20_000, undefined, 150), true);
-    assert.equal(partialWorthShowing(0, 100_000, 150), true);
   });
 });
 

@@ -49,21 +49,6 @@ export interface LoadOptions {
 const PARTIAL_FIRST_MS = 150;
 const PARTIAL_EVERY_MS = 600;
 /**
- * A partial model is shown only when the rest of the trace is expected to take at least this long to read (from
- * the pace so far and the manifest's lastSeq): rendering the whole view for a partial costs about as much as
- * reading a tenth of a 100k-event trace, which delays the complete view more than it gives when that is near.
- */
-export const PARTIAL_WORTH_MS = 1000;
-
-/**
- * Whether a partial model is worth showing after `read` of `expected` events in `elapsedMs`: the rest, read at the
- * same pace, would take at least PARTIAL_WORTH_MS. Without an expected count (no manifest), it always is.
- */
-export function partialWorthShowing(read: number, expected: number | undefined, elapsedMs: number): boolean {
-  if (expected === undefined || read === 0) return true;
-  return ((expected - read) / read) * elapsedMs >= PARTIAL_WORTH_MS;
-}
-/**
  * A partial model copies the events read so far (the one on screen must not grow under React), so each one is
  * published only once the trace has grown by this factor since the last: the copies add up to a few times the
  * trace, not the trace times the number of partials (quadratic on a 1M-event trace).
@@ -277,7 +262,6 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
       },
     }));
     let sinceYield = performance.now();
-    const traceStart = sinceYield;
     let nextPartial = sinceYield + PARTIAL_FIRST_MS;
     const starts: number[] = [];
     let scanned = 0;
@@ -302,8 +286,7 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
         const now = performance.now();
         if (now - sinceYield > 40) {
           options.onProgress?.({ events: builder.events.length, phase: 'trace' });
-          if (options.onPartial && now >= nextPartial && builder.events.length >= published * PARTIAL_GROWTH
-            && partialWorthShowing(builder.events.length, manifest?.lastSeq, now - traceStart)) {
+          if (options.onPartial && now >= nextPartial && builder.events.length >= published * PARTIAL_GROWTH) {
             publish();
             nextPartial = performance.now() + PARTIAL_EVERY_MS;
           }
