@@ -1,5 +1,6 @@
 // The served bundle is read by the entry module before the app's own code has loaded (viewer/src/app/early-load.ts),
-// and the app takes that load over: the trace is read once, not once early and again when the app opens it.
+// and the app takes that load over: the trace is read once, not once early and again when the app opens it. The
+// flow's graph is laid out in a worker meanwhile (viewer/src/layout/layout-ahead.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -37,6 +38,28 @@ describe('the early load of a served bundle', () => {
     assert.equal(m['flowtape:trace-start'], 1, JSON.stringify(m));
     assert.equal(m['flowtape:trace-end'], 1, JSON.stringify(m));
     assert.equal((await h.viewer.cursor()).total, readTraceFile(join(dir, 'runs', 'review')).length);
+    await h.close();
+    h = undefined;
+  });
+
+  test('the graph is laid out in a worker while the trace loads, to the same positions as on the main thread', async () => {
+    h = await openViewer(join(dir, 'runs', 'review'));
+    const page = h.session.page;
+    const positions = () => page.locator('.react-flow__node').evaluateAll((els) =>
+      els.map((e) => `${e.getAttribute('data-id')} ${(e as HTMLElement).style.transform}`).sort());
+    await h.viewer.open();
+    await page.locator('[data-testid="bundle"][data-loading="false"]').waitFor();
+    const first = await positions();
+    assert.ok(first.length >= 3, first.join('; '));
+    // The trace held back: flow.json is read, and its layout comes back from the worker before the first event.
+    await page.route('**/files/trace.ndjson', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await route.continue();
+    });
+    await h.viewer.open();
+    await page.locator('[data-testid="bundle"][data-loading="false"]').waitFor();
+    assert.equal((await marks(h))['flowtape:layout-ahead'], 1);
+    assert.deepEqual(await positions(), first);
     await h.close();
     h = undefined;
   });

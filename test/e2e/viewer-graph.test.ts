@@ -107,6 +107,8 @@ describe('graph and stepping', () => {
     await h.session.page.reload();
     await h.viewer.ready();
     assert.equal((await h.viewer.cursor()).seq, 23);
+    // The session tab's code is its own chunk, fetched when the tab shows: wait for it, then count.
+    await h.session.page.getByTestId('session-panel').waitFor();
     assert.equal(await h.session.page.getByTestId('session-panel').count(), 1, 'the session tab is still open');
     assert.equal(await h.viewer.node('implement').getAttribute('class').then((c) => c?.includes('selected')), true);
     const url = new URL(h.session.page.url());

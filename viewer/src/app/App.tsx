@@ -5,7 +5,6 @@ import type { BundleBackend, BundleSource } from '../backend/types.ts';
 import { HttpBackend, fetchServedZip, type CompareInfo } from '../backend/http.ts';
 import { earlyBackend, takeServerInfo } from './early-load.ts';
 import { sourceFromDrop, sourceFromFileList } from '../backend/files.ts';
-import { zipSource } from '../backend/zip.ts';
 import { StaticBackend, fetchSiteIndex, siteIndexUrl } from '../backend/static.ts';
 import { siteRunSummary } from './site-runs.ts';
 import { createViewStore } from '../model/store.ts';
@@ -76,7 +75,8 @@ export function App() {
       if (info.mode === 'compare' && info.compare) return setRoute({ kind: 'compare', info: orientCompare(info.compare, comparePair()) });
       if (info.mode === 'bundle') return setRoute({ kind: 'bundle', backend: earlyBackend('') ?? new HttpBackend('', info.name) });
       if (info.mode === 'zip') {
-        const source = await zipSource(info.name, await fetchServedZip());
+        const [{ zipSource }, bytes] = await Promise.all([import('../backend/zip.ts'), fetchServedZip()]);
+        const source = await zipSource(info.name, bytes);
         return setRoute(routeForSource(source));
       }
       const pair = comparePair();

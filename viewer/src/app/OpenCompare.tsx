@@ -1,9 +1,12 @@
 // The compare route: loads both bundles and their diff (open-compare.ts), then shows the compare page.
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import type { CompareInfo, ServerInfo } from '../backend/http.ts';
-import { CompareView } from '../ui/CompareView.tsx';
 import { Shown } from '../ui/Shown.tsx';
-import { openCompare, type OpenedCompare } from './open-compare.ts';
+import type { OpenedCompare } from './open-compare.ts';
+
+// The compare page's code (the diff engine, the compare views, zip reading) is its own chunk: opening one bundle
+// does not load or evaluate it.
+const CompareView = lazy(() => import('../ui/CompareView.tsx').then((m) => ({ default: m.CompareView })));
 
 /** `?compare=<run>&with=<run>`: two runs of a runs-root picked in the run list. */
 export function comparePair(search: string = location.search): [string, string] | undefined {
@@ -33,7 +36,7 @@ export function OpenCompare({ info, backHref }: { info: CompareInfo; backHref?: 
   const [state, setState] = useState<State>({ status: 'loading', stage: 'opening both bundles' });
   useEffect(() => {
     let alive = true;
-    openCompare(info, (stage) => { if (alive) setState({ status: 'loading', stage }); }).then(
+    import('./open-compare.ts').then(({ openCompare }) => openCompare(info, (stage) => { if (alive) setState({ status: 'loading', stage }); })).then(
       (opened) => { if (alive) setState({ status: 'ok', opened }); },
       (err: unknown) => { if (alive) setState({ status: 'error', message: (err as Error).message }); },
     );
@@ -51,5 +54,9 @@ export function OpenCompare({ info, backHref }: { info: CompareInfo; backHref?: 
       </div>
     );
   }
-  return <CompareView model={state.opened.model} resources={state.opened.resources} backHref={backHref} pair={[info.a.run, info.b.run]} />;
+  return (
+    <Suspense fallback={<div className="center-message" data-testid="loading">Comparing <Shown text={`${info.a.location} and ${info.b.location}`} />…</div>}>
+      <CompareView model={state.opened.model} resources={state.opened.resources} backHref={backHref} pair={[info.a.run, info.b.run]} />
+    </Suspense>
+  );
 }

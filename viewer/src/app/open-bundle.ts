@@ -5,6 +5,7 @@ import { loadBundle, pollBundle, withValidation, type LoadOptions, type Loaded }
 import { loadSession, readArtifact } from '../model/sessions.ts';
 import { validateTrace } from '../model/validate-client.ts';
 import { takeEarlyLoad } from './early-load.ts';
+import { layoutFlowAhead } from '../model/graph-shape.ts';
 import { defaultFilters, type EventFilters, type Store, type Tab, type ViewState } from '../model/store.ts';
 import type { Resources } from '../ui/resources.tsx';
 
@@ -169,6 +170,7 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
         onPartial: (model) => {
           if (!disposed) store.setState((s) => ({ model, loading: undefined, ...place(s, model, false) }));
         },
+        onFlow: layoutFlowAhead,
       };
       // The entry module may have started loading this bundle before the app was there.
       const early = takeEarlyLoad(backend);

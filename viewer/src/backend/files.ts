@@ -1,6 +1,5 @@
 // Bundles the user drops (a folder or a .zip) or picks with a file input, read through the File APIs.
 import { mapSource, type BundleSource } from './types.ts';
-import { zipSource } from './zip.ts';
 
 type Loader = () => Promise<Uint8Array>;
 
@@ -31,6 +30,12 @@ async function walkEntry(entry: FileSystemEntry, prefix: string, out: Map<string
   }
 }
 
+/** A .zip file, unpacked by zip.ts: its own chunk, loaded only when a zip is opened. */
+async function openZip(file: File): Promise<BundleSource> {
+  const { zipSource } = await import('./zip.ts');
+  return zipSource(file.name, new Uint8Array(await file.arrayBuffer()));
+}
+
 /** A dropped folder, or the first dropped .zip. Undefined when the drop held neither. */
 export async function sourceFromDrop(data: DataTransfer): Promise<BundleSource | undefined> {
   const entries = [...data.items]
@@ -44,7 +49,7 @@ export async function sourceFromDrop(data: DataTransfer): Promise<BundleSource |
     return mapSource(dir.name, stripTop(files, dir.name));
   }
   const zip = [...data.files].find((f) => f.name.toLowerCase().endsWith('.zip'));
-  if (zip) return zipSource(zip.name, new Uint8Array(await zip.arrayBuffer()));
+  if (zip) return openZip(zip);
   return undefined;
 }
 
@@ -52,7 +57,7 @@ export async function sourceFromDrop(data: DataTransfer): Promise<BundleSource |
 export async function sourceFromFileList(list: FileList): Promise<BundleSource | undefined> {
   const all = [...list];
   const zip = all.find((f) => f.name.toLowerCase().endsWith('.zip'));
-  if (zip && all.length === 1) return zipSource(zip.name, new Uint8Array(await zip.arrayBuffer()));
+  if (zip && all.length === 1) return openZip(zip);
   const files = new Map<string, Loader>();
   for (const f of all) files.set(f.webkitRelativePath || f.name, fileLoader(f));
   const top = all[0]?.webkitRelativePath.split('/')[0];

@@ -40,6 +40,8 @@ export interface LoadOptions {
    * PARTIAL_EVERY_MS), so the bundle is on screen and steppable before the last line is read.
    */
   onPartial?: (model: BundleModel) => void;
+  /** Called with flow.json as soon as it is read, before the trace (the graph can be laid out meanwhile). */
+  onFlow?: (flow: FlowSnapshot) => void;
   /** How to let the browser run other tasks between slices of a long read (default: yieldToBrowser). */
   yieldTo?: () => Promise<void>;
 }
@@ -235,6 +237,7 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
     return { model: assemble(backend, { timeline: Timeline.empty(), issues, fatal }), tail: { offset: 0, lines: 0, manifestText } };
   }
   const flow = await readFlow(backend, flowFile, issues, flowFile === BUNDLE_FILES.flow ? early.flow : undefined);
+  if (flow) options.onFlow?.(flow);
 
   const builder = new TimelineBuilder();
   const folder = new TraceFolder(builder, traceFile, issues);

@@ -1,10 +1,9 @@
 // One open bundle: header, problems, timeline, graph and inspector.
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { useStore, useView } from './store-context.tsx';
 import { MainView } from './MainView.tsx';
 import { Timeline, useTimelineKeys } from './Timeline.tsx';
 import { NodePanel } from './NodePanel.tsx';
-import { SessionPanel } from './SessionPanel.tsx';
 import { EventsPanel } from './EventsPanel.tsx';
 import { useCursorState } from './hooks.ts';
 import { formatCount, formatDuration, formatTime } from './format.ts';
@@ -14,6 +13,11 @@ import type { Tab } from '../model/store.ts';
 import { UsageLine } from './UsageView.tsx';
 import { ReplayBadge } from './ReplayBadge.tsx';
 import { HelpButton } from './KeyboardHelp.tsx';
+
+// The session tab (markdown, syntax highlighting, text diffs) is its own chunk, so the app evaluates less before
+// it shows a bundle; it is fetched once the bundle is on screen (loadSessionPanel), or when the tab is opened.
+const loadSessionPanel = () => import('./SessionPanel.tsx');
+const SessionPanel = lazy(() => loadSessionPanel().then((m) => ({ default: m.SessionPanel })));
 
 function Header({ backHref }: { backHref?: string }) {
   const model = useView((s) => s.model)!;
@@ -81,7 +85,7 @@ function Inspector() {
       <div className="tab-body">
         <ErrorBoundary where={`${tab} tab`} resetKey={resetKey}>
           {tab === 'node' && <NodePanel />}
-          {tab === 'session' && <SessionPanel />}
+          {tab === 'session' && <Suspense fallback={<div className="muted">Loading…</div>}><SessionPanel /></Suspense>}
           {tab === 'events' && <EventsPanel />}
         </ErrorBoundary>
       </div>
@@ -100,6 +104,7 @@ export function BundleView({ backHref }: { backHref?: string }) {
     // For the benchmark (scripts/bench-viewer.ts): the first commit showing the bundle, and the first showing all of it.
     if (hasModel && performance.getEntriesByName('flowtape:ready').length === 0) performance.mark('flowtape:ready');
     if (fullyLoaded && performance.getEntriesByName('flowtape:loaded').length === 0) performance.mark('flowtape:loaded');
+    if (fullyLoaded) void loadSessionPanel();
   }, [hasModel, fullyLoaded]);
   if (loadError) {
     return (
