@@ -13,6 +13,7 @@ import type { RecorderOptions } from './recorder-api.ts';
 import type { RecorderRedaction } from './recorder-redaction.ts';
 import { mcpServersForBinding, redactMcpInMessage } from './redact.ts';
 import type { SessionWriter } from './session-writer.ts';
+import type { SnapshotKind } from './snapshots.ts';
 import type { UnsequencedEvent } from './trace-writer.ts';
 import type { ValueEncoder } from './values.ts';
 
@@ -45,7 +46,7 @@ export interface EventRecording {
   ): void;
   endRun(type: 'run.completed' | 'run.failed' | 'run.timed_out' | 'run.cancelled', payload: object): void;
   closeOpenAttempts(outcome: Outcome, atMs: number, why: string): void;
-  scheduleSnapshot(force: boolean, fromTimer?: boolean): void;
+  scheduleSnapshot(kind: SnapshotKind): void;
   refuseExisting(): void;
   writeFirstManifest(): void;
   session(sessionId: string): SessionWriter;
@@ -94,7 +95,7 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
         ...(event.message ? { message: event.message } : {}),
         ...(event.sessions && event.sessions.length > 0 ? { sessions: event.sessions } : {}),
       });
-      r.scheduleSnapshot(true);
+      r.scheduleSnapshot('forced');
       return;
     case 'run.resumed': {
       r.drivesRun = true;
@@ -105,7 +106,7 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
       // decided when it is written: under the lock, only if the run still waits where the resume read it.
       const afterSeq = r.options.resumeAfterSeq;
       r.emit('run.resumed', { checkpoint: event.checkpoint, ...(input ? { input } : {}) }, {}, 'after', afterSeq);
-      r.scheduleSnapshot(true);
+      r.scheduleSnapshot('forced');
       return;
     }
     case 'run.completed': {

@@ -36,7 +36,7 @@ import { RecorderError, type CloseOptions, type Recorder, type RecorderOptions, 
 import { RecorderRedaction } from './recorder-redaction.ts';
 import { secretsFromEnv } from './redact.ts';
 import type { SessionWriter } from './session-writer.ts';
-import { Snapshots } from './snapshots.ts';
+import { Snapshots, type SnapshotKind } from './snapshots.ts';
 import { closeObservers, notifyObservers } from './trace-observers.ts';
 import { TraceExistsError, TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
 import { DEFAULT_INLINE_LIMIT, ValueEncoder } from './values.ts';
@@ -175,7 +175,7 @@ class BundleRecorder implements Recorder, EventRecording {
   }
 
   async flush(): Promise<void> {
-    this.scheduleSnapshot(false, true);
+    this.scheduleSnapshot('periodic');
     // Session lines are written from a trace task: under the lock in shared mode.
     await this.trace.task(() => this.flushSessions());
     this.throwIfFailed();
@@ -223,7 +223,7 @@ class BundleRecorder implements Recorder, EventRecording {
     this.runEnded = true;
     this.waiting = false;
     this.emit(type, payload);
-    this.scheduleSnapshot(true);
+    this.scheduleSnapshot('forced');
   }
 
   /** Exactly one outcome per attempt: attempts still open when the run stops get one here. */
@@ -344,8 +344,8 @@ class BundleRecorder implements Recorder, EventRecording {
     this.throwIfFailed();
   }
 
-  scheduleSnapshot(force: boolean, fromTimer = false): void {
-    this.snapshots.schedule(force, fromTimer);
+  scheduleSnapshot(kind: SnapshotKind): void {
+    this.snapshots.schedule(kind);
   }
 
   /** `final`: the manifest written at close, when this writer is done (an exclusive writer no longer holds the bundle). */

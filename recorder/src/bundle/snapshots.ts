@@ -36,6 +36,9 @@ export interface SnapshotQueue {
   fail(error: unknown): void;
 }
 
+/** Why a snapshot is taken: the run waits, resumes or ends (`forced`), or one is due (`periodic`). */
+export type SnapshotKind = 'forced' | 'periodic';
+
 export class Snapshots {
   /** The first throttled snapshot comes one interval after the start. */
   private lastAt = performance.now();
@@ -63,17 +66,16 @@ export class Snapshots {
   /** After each batch of trace lines: a periodic snapshot, when one is due. */
   onCommit(lastSeq: number): void {
     if (this.queued || lastSeq === 0) return;
-    if (this.due()) this.schedule(false, true);
+    if (this.due()) this.schedule('periodic');
   }
 
   /**
-   * Queues a snapshot behind the lines queued so far. `force`: the run waits, resumes or ends (always written);
-   * `fromTimer`: a periodic one (coalesced with one already queued); neither: nothing to do.
+   * Queues a snapshot behind the lines queued so far. `forced`: the run waits, resumes or ends (always written);
+   * `periodic`: coalesced with one already queued (a queued periodic snapshot may sit before the event that forces
+   * one, so only periodic ones coalesce).
    */
-  schedule(force: boolean, fromTimer = false): void {
-    if (!force && !fromTimer) return;
-    // A queued periodic snapshot may sit before the event that forces this one: only periodic ones coalesce.
-    if (this.queued && !force) return;
+  schedule(kind: SnapshotKind): void {
+    if (this.queued && kind === 'periodic') return;
     this.queued = true;
     this.queue
       .task((state) => {
