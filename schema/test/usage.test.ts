@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  addTotals,
+  TOKEN_FIELDS,
   emptyUsageReport,
   project,
   readPromptUsage,
@@ -154,4 +156,14 @@ test("a turn's cost is what the cumulative session cost grew by; a new currency 
   assert.deepEqual(toTurnUsage(at(0.5), { amount: 0.2, currency: 'USD' })?.cost, { amount: 0.3, currency: 'USD' });
   assert.deepEqual(toTurnUsage(at(0.5, 'EUR'), { amount: 0.2, currency: 'USD' })?.cost, { amount: 0.5, currency: 'EUR' });
   assert.deepEqual(toTurnUsage(at(0.1), { amount: 0.2, currency: 'USD' })?.cost, { amount: 0.1, currency: 'USD' });
+});
+
+test('addTotals sums every token field TOKEN_FIELDS names, keys in that order (addTokens lists them by hand)', () => {
+  const a = { turns: 1, tokens: Object.fromEntries(TOKEN_FIELDS.map((field, i) => [field, i + 1])) };
+  const b = { turns: 2, tokens: Object.fromEntries([...TOKEN_FIELDS].reverse().map((field, i) => [field, 10 * (i + 1)])) };
+  const sum = addTotals(a, b)!;
+  assert.deepEqual(Object.keys(sum.tokens!), [...TOKEN_FIELDS]);
+  for (const [i, field] of TOKEN_FIELDS.entries()) assert.equal(sum.tokens![field], i + 1 + 10 * (TOKEN_FIELDS.length - i), field);
+  // A field only one side has is kept as it is.
+  for (const field of TOKEN_FIELDS) assert.deepEqual(addTotals({ turns: 1, tokens: { [field]: 5 } }, { turns: 1, tokens: {} })!.tokens, { [field]: 5 });
 });
