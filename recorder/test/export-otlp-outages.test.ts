@@ -165,6 +165,9 @@ describe('live export through a collector outage', () => {
       await sleep(COOL_DOWN_FIRST_MS + 300);
       await stream.add(events.slice(firstOutcome + 1));
       await waitFor(() => collector.spans.length === 4, 10_000, 'the later attempts and the run');
+      // The collector holds the spans before its answer reaches the exporter, and the end of the outage is said on that
+      // answer: wait for the line, as a run goes on (the close would otherwise start first and say it in its summary).
+      await waitFor(() => notices.length === 2, 10_000, 'the notice of the collector back');
       const warnings = await stream.close();
       assert.equal(notices.length, 2, notices.join('\n'));
       assert.match(notices[1]!, /: collector back after \d+\.\d s, export goes on; 1 spans were not delivered meanwhile$/);
