@@ -12,10 +12,26 @@ import { stageFileSync, syncPath } from './fsio.ts';
 import { writeJsonChunks } from './json-chunks.ts';
 
 /**
- * A throttled snapshot waits at least this many times what the last one cost: a snapshot grows with the run (steps.json
- * lists every attempt), so on a long run they take at most 1/(1+factor) of the time whatever its length.
+ * A throttled snapshot waits at least this many times what it is expected to cost: a snapshot grows with the run
+ * (steps.json lists every attempt), so on a long run they take at most 1/(1+factor) of the time whatever its length.
  */
 const SNAPSHOT_COST_FACTOR = 20;
+/**
+ * A snapshot's expected cost is the last one's, grown in proportion to the lines since (its size follows the trace's)
+ * once the last one reflected at least this many lines; below that, its fixed part (a few files created and renamed)
+ * dominates and the last cost stands. Waiting 20× the last cost alone let a snapshot 5× larger than the last start
+ * at any time: at 100,000 nodes one at 90 % of the run cost a quarter of the run, just before the final one.
+ */
+const GROWS_FROM_SEQ = 4096;
+
+/**
+ * Whether a periodic snapshot is due at `seq`, `elapsedMs` after the last one ended (or the writer started), when
+ * the last one cost `lastCost` ms and reflected `lastSeq` lines.
+ */
+export function snapshotDue(elapsedMs: number, intervalMs: number, last: { cost: number; seq: number }, seq: number): boolean {
+  const expected = last.cost * Math.max(1, seq / Math.max(last.seq, GROWS_FROM_SEQ));
+  return elapsedMs >= Math.max(intervalMs, SNAPSHOT_COST_FACTOR * expected);
+}
 /** Goldens (deterministic bundles) up to this many attempts are indented: they are read and diffed by people. */
 const INDENTED_UP_TO = 1000;
 
@@ -43,6 +59,10 @@ export class Snapshots {
   /** The first throttled snapshot comes one interval after the start. */
   private lastAt = performance.now();
   private lastCost = 0;
+  /** The seq the last snapshot reflected. */
+  private lastSeq = 0;
+  /** Forced snapshots queued and not written yet: a periodic one queued before them is not written either. */
+  private forcedQueued = 0;
   /** The trace's background fsync (see write), while one runs. */
   private traceSync: Promise<void> | undefined;
   /** The first error of a background fsync: reported at close (a later fsync may not report it again). */
@@ -58,15 +78,11 @@ export class Snapshots {
     private readonly intervalMs: number,
   ) {}
 
-  /** Whether a periodic snapshot is due. */
-  due(): boolean {
-    return performance.now() - this.lastAt >= Math.max(this.intervalMs, SNAPSHOT_COST_FACTOR * this.lastCost);
-  }
-
   /** After each batch of trace lines: a periodic snapshot, when one is due. */
   onCommit(lastSeq: number): void {
-    if (this.queued || lastSeq === 0) return;
-    if (this.due()) this.schedule('periodic');
+    // A forced snapshot queued already reflects these lines (they were queued before it).
+    if (this.queued || this.forcedQueued > 0 || lastSeq === 0) return;
+    if (snapshotDue(performance.now() - this.lastAt, this.intervalMs, { cost: this.lastCost, seq: this.lastSeq }, lastSeq)) this.schedule('periodic');
   }
 
   /**
@@ -77,10 +93,15 @@ export class Snapshots {
   schedule(kind: SnapshotKind): void {
     if (this.queued && kind === 'periodic') return;
     this.queued = true;
+    if (kind === 'forced') this.forcedQueued++;
     this.queue
       .task((state) => {
         this.queued = false;
-        // close() writes the final snapshot right after: no need for this one.
+        if (kind === 'forced') this.forcedQueued--;
+        // close() writes the final snapshot right after, or a forced one (the run ended or waits) is queued behind
+        // this periodic one, with more lines: no need for this one. (The run may have ended while it waited: a
+        // runtime that never yields queues the rest of its events and its end before the batch holding it runs.)
+        else if (this.forcedQueued > 0) return;
         if (!this.closing) this.write(state, false);
       })
       .catch((error: unknown) => {
@@ -140,6 +161,7 @@ export class Snapshots {
     }
     this.lastAt = performance.now();
     this.lastCost = this.lastAt - started;
+    this.lastSeq = state.seq;
     return kept;
   }
 
