@@ -70,21 +70,20 @@ export interface FinishingWriter extends ClosingBundle {
 export async function finishBundle(writer: FinishingWriter, manifestText: (state: ProjectionState) => string): Promise<void> {
   // The final snapshot's files, renamed into place and still open: makeComplete fsyncs and closes them.
   let written: number[] = [];
+  const observers = writer.options.traceObservers ?? [];
   try {
     let early: Promise<unknown> = Promise.resolve();
+    let manifest: string | undefined;
     await writer.trace.task((state) => {
       writer.flushSessions();
       early = Promise.all([writer.snapshots.settled(), syncFinishedFiles(writer)]);
       // Awaited in makeComplete; a failure meanwhile must not go unhandled.
       early.catch(() => {});
       written = writer.snapshots.write(state, true);
+      // No observer to finish: the final manifest is known now, without a second trip through the queue.
+      if (observers.length === 0) manifest = manifestText(state);
     });
-    // Every event is committed: observers finish now, so what they report is in the final manifest.
-    await closeObservers(writer.options.traceObservers ?? [], (m) => writer.warn(m));
-    let manifest = '';
-    await writer.trace.task((state) => {
-      manifest = manifestText(state);
-    });
+    manifest ??= await manifestAfterObservers(writer, manifestText);
     // Everything becomes durable, then the manifest saying so.
     const wave = { files: written, folders: bundleFolders(writer), started: early, checked: writer.checked, names: writer.madeParents };
     written = [];
@@ -92,6 +91,16 @@ export async function finishBundle(writer: FinishingWriter, manifestText: (state
   } finally {
     for (const fd of written) closeQuietly(fd);
   }
+}
+
+/** Every event is committed: observers finish now, so what they report is in the final manifest. */
+async function manifestAfterObservers(writer: FinishingWriter, manifestText: (state: ProjectionState) => string): Promise<string> {
+  await closeObservers(writer.options.traceObservers ?? [], (m) => writer.warn(m));
+  let manifest = '';
+  await writer.trace.task((state) => {
+    manifest = manifestText(state);
+  });
+  return manifest;
 }
 
 /**
