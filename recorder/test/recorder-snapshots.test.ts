@@ -14,15 +14,19 @@ import { flowSnapshot, readJson, tempDir } from './recorder-support.ts';
 const flow = flowSnapshot('snap', [{ id: 'a', nodeType: 'compute' }]);
 
 describe('periodic snapshots', () => {
-  it('wait 20 times what the next one is expected to cost, which grows with the lines since the last one', () => {
+  it('wait 20 times what the next one is expected to cost, which grows with the lines since the last one (at most 4-fold)', () => {
     const last = { cost: 100, seq: 50_000 };
     assert.equal(snapshotDue(999, 1000, { cost: 1, seq: 10 }, 20), false, 'never before the interval');
     assert.equal(snapshotDue(1000, 1000, { cost: 1, seq: 10 }, 4000), true, 'a small snapshot costs its fixed part: due at the interval');
     assert.equal(snapshotDue(2000, 1000, last, 50_000), true, '20 × the last cost, as large as the last');
-    // Five times the lines: expected to cost five times as much (500 ms), so due 10 s after the last, not 2 s.
-    assert.equal(snapshotDue(2000, 1000, last, 250_000), false, 'a snapshot five times larger is not due after 20 × the last cost');
-    assert.equal(snapshotDue(9999, 1000, last, 250_000), false);
-    assert.equal(snapshotDue(10_000, 1000, last, 250_000), true);
+    // Three times the lines: expected to cost three times as much (300 ms), so due 6 s after the last, not 2 s.
+    assert.equal(snapshotDue(2000, 1000, last, 150_000), false, 'a snapshot three times larger is not due after 20 × the last cost');
+    assert.equal(snapshotDue(5999, 1000, last, 150_000), false);
+    assert.equal(snapshotDue(6000, 1000, last, 150_000), true);
+    // The growth counts at most four times: a cost measured badly on a small snapshot does not stop snapshots.
+    assert.equal(snapshotDue(7999, 1000, last, 5_000_000), false);
+    assert.equal(snapshotDue(8000, 1000, last, 5_000_000), true, 'due after 20 × 4 × the last cost, however many lines since');
+    assert.equal(snapshotDue(16_000, 1000, { cost: 200, seq: 8197 }, 3_000_000), true);
   });
 
   it('a periodic snapshot queued before the run ended is not written: the end forces a later one, and leaves no temporary file', async () => {

@@ -23,14 +23,19 @@ const SNAPSHOT_COST_FACTOR = 20;
  * at any time: at 100,000 nodes one at 90 % of the run cost a quarter of the run, just before the final one.
  */
 const GROWS_FROM_SEQ = 4096;
+/**
+ * …grown at most this many times: a cost measured badly (a garbage collection of a 1 GB heap during a small snapshot
+ * took 200 ms for 8,000 lines) would otherwise be extrapolated to the whole run and hold every later snapshot back.
+ */
+const MAX_GROWTH = 4;
 
 /**
  * Whether a periodic snapshot is due at `seq`, `elapsedMs` after the last one ended (or the writer started), when
- * the last one cost `lastCost` ms and reflected `lastSeq` lines.
+ * the last one cost `last.cost` ms and reflected `last.seq` lines.
  */
 export function snapshotDue(elapsedMs: number, intervalMs: number, last: { cost: number; seq: number }, seq: number): boolean {
-  const expected = last.cost * Math.max(1, seq / Math.max(last.seq, GROWS_FROM_SEQ));
-  return elapsedMs >= Math.max(intervalMs, SNAPSHOT_COST_FACTOR * expected);
+  const growth = Math.min(MAX_GROWTH, Math.max(1, seq / Math.max(last.seq, GROWS_FROM_SEQ)));
+  return elapsedMs >= Math.max(intervalMs, SNAPSHOT_COST_FACTOR * last.cost * growth);
 }
 /** Goldens (deterministic bundles) up to this many attempts are indented: they are read and diffed by people. */
 const INDENTED_UP_TO = 1000;
