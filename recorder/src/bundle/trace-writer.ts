@@ -44,7 +44,11 @@ export type UnsequencedEvent = TraceEvent extends infer E ? (E extends TraceEven
 /** Every field always present (one object shape on the hot path). */
 type EventItem = {
   kind: 'event';
+  /** The event's JSON text; or, when `head` is set, its payload's: the text is `head + ids + typePart + body + '}'`. */
   body: string;
+  head: string | undefined;
+  ids: string;
+  typePart: string;
   event: UnsequencedEvent;
   redacted: boolean;
   /** Builds the event when its batch is written (after `beforeWrite`): payloads that name session lines. */
@@ -73,6 +77,8 @@ export interface TraceWriterOptions {
   onWarning?: (message: string) => void;
   /** The first write error (nothing more is written after it). */
   onError?: (error: Error) => void;
+  /** Whether `redact` returns every text as it is, now: then an event given in parts is never joined into one text. */
+  passesThrough?: () => boolean;
   /** Keep committed events for `state` (default true). A plain appender (no projections) turns it off. */
   keepState?: boolean;
   redact: (text: string) => string;
@@ -118,7 +124,7 @@ export class TraceWriter {
         options.onError?.(error);
       },
       // An exclusive writer's batches are synchronous: bounded in bytes and time (SPEC.md, "Writing discipline").
-      { sync: !options.shared, weigh: (item) => (item.kind === 'event' ? item.body.length : 0), bytes: TRACE_BATCH_BYTES, ms: TRACE_BATCH_MS },
+      { sync: !options.shared, weigh, bytes: TRACE_BATCH_BYTES, ms: TRACE_BATCH_MS },
     );
   }
 
@@ -146,7 +152,20 @@ export class TraceWriter {
   append(event: UnsequencedEvent, options?: { afterSeq?: number }, json?: string): void {
     const text = json ?? JSON.stringify(event);
     const body = this.options.redact(text);
-    this.batcher.push({ kind: 'event', body, event, redacted: body !== text, build: undefined, afterSeq: options?.afterSeq });
+    this.batcher.push({ kind: 'event', body, head: undefined, ids: '', typePart: '', event, redacted: body !== text, build: undefined, afterSeq: options?.afterSeq });
+  }
+
+  /**
+   * Queues an event whose JSON text is `head + ids + typePart + payloadJson + '}'` (exactly `JSON.stringify(event)`,
+   * see event-json.ts). While the redaction changes nothing the pieces are kept apart and encoded one after the
+   * other into the batch's buffer: no per-event text is built, kept until the batch is written, then flattened.
+   */
+  appendInParts(event: UnsequencedEvent, head: string, ids: string, typePart: string, payloadJson: string, afterSeq?: number): void {
+    if (this.options.passesThrough?.() !== true) {
+      this.append(event, afterSeq === undefined ? undefined : { afterSeq }, head + ids + typePart + payloadJson + '}');
+      return;
+    }
+    this.batcher.push({ kind: 'event', body: payloadJson, head, ids, typePart, event, redacted: false, build: undefined, afterSeq });
   }
 
   /**
@@ -154,7 +173,7 @@ export class TraceWriter {
    * payloads that name lines of other files whose seqs are only allocated then.
    */
   appendLate(build: () => UnsequencedEvent): void {
-    this.batcher.push({ kind: 'event', body: '', event: undefined as unknown as UnsequencedEvent, redacted: false, build, afterSeq: undefined });
+    this.batcher.push({ kind: 'event', body: '', head: undefined, ids: '', typePart: '', event: undefined as unknown as UnsequencedEvent, redacted: false, build, afterSeq: undefined });
   }
 
   /**
@@ -289,7 +308,8 @@ export class TraceWriter {
       const item = events[i]!;
       seq++;
       // The line is the body with its seq first: the event was serialized once, at append.
-      lines.put(seq, item.body);
+      if (item.head === undefined) lines.put(seq, item.body);
+      else lines.putInParts(seq, item.head, item.ids, item.typePart, item.body);
       if (item.redacted) item.event = JSON.parse('{"seq":' + seq + ',' + item.body.slice(1)) as UnsequencedEvent;
       else (item.event as { seq?: number }).seq = seq;
     }
@@ -338,6 +358,12 @@ export class TraceWriter {
   }
 }
 
+/** An event's weight in a batch: the characters of its text (about its bytes). */
+function weigh(item: Item): number {
+  if (item.kind !== 'event') return 0;
+  return item.head === undefined ? item.body.length : item.head.length + item.ids.length + item.typePart.length + item.body.length + 1;
+}
+
 /** Bytes of `{"seq":` (every line starts with them). */
 const SEQ_PREFIX = [0x7b, 0x22, 0x73, 0x65, 0x71, 0x22, 0x3a];
 /** The encoding buffer grows up to this size; a batch larger than it is written in several writes. */
@@ -356,18 +382,55 @@ class LineEncoder {
   constructor(private readonly fd: number) {}
 
   put(seq: number, body: string): void {
-    // The prefix and seq take at most 7 + 16 bytes, a UTF-16 unit of the body at most 3, and the newline 1.
-    const needed = 24 + body.length * 3;
-    if (this.pos + needed > linesBuffer.byteLength) {
-      this.flush();
-      if (needed > linesBuffer.byteLength) {
-        if (needed > MAX_LINES_BUFFER) {
-          this.written += writeTextSync(this.fd, '{"seq":' + seq + ',' + body.slice(1) + '\n');
-          return;
-        }
-        linesBuffer = Buffer.allocUnsafeSlow(Math.min(MAX_LINES_BUFFER, Math.max(needed, linesBuffer.byteLength * 2)));
-      }
+    if (!this.room(body.length)) {
+      this.written += writeTextSync(this.fd, '{"seq":' + seq + ',' + body.slice(1) + '\n');
+      return;
     }
+    const buffer = linesBuffer;
+    let pos = this.seqPrefix(seq);
+    // The body's `{` is overwritten by the comma after the seq.
+    const start = pos;
+    pos += buffer.write(body, pos, 'utf8');
+    buffer[start] = 0x2c;
+    buffer[pos++] = 0x0a;
+    this.pos = pos;
+  }
+
+  /** The line of an event given in parts (`head` starts with the text's `{`): each part encoded where it goes. */
+  putInParts(seq: number, head: string, ids: string, typePart: string, payload: string): void {
+    if (!this.room(head.length + ids.length + typePart.length + payload.length + 1)) {
+      this.put(seq, head + ids + typePart + payload + '}');
+      return;
+    }
+    const buffer = linesBuffer;
+    let pos = this.seqPrefix(seq);
+    const start = pos;
+    pos += buffer.write(head, pos, 'utf8');
+    buffer[start] = 0x2c;
+    if (ids.length > 0) pos += buffer.write(ids, pos, 'utf8');
+    pos += buffer.write(typePart, pos, 'utf8');
+    pos += buffer.write(payload, pos, 'utf8');
+    buffer[pos++] = 0x7d;
+    buffer[pos++] = 0x0a;
+    this.pos = pos;
+  }
+
+  /**
+   * Makes room in the buffer for a line whose text has `chars` UTF-16 units; false when it is larger than the buffer
+   * may grow (written on its own). The prefix and seq take at most 7 + 16 bytes, a unit at most 3, the newline 1.
+   */
+  private room(chars: number): boolean {
+    const needed = 24 + chars * 3;
+    if (this.pos + needed <= linesBuffer.byteLength) return true;
+    this.flush();
+    if (needed <= linesBuffer.byteLength) return true;
+    if (needed > MAX_LINES_BUFFER) return false;
+    linesBuffer = Buffer.allocUnsafeSlow(Math.min(MAX_LINES_BUFFER, Math.max(needed, linesBuffer.byteLength * 2)));
+    return true;
+  }
+
+  /** Encodes `{"seq":<seq>` at the current position and returns the position after it. */
+  private seqPrefix(seq: number): number {
     const buffer = linesBuffer;
     let pos = this.pos;
     for (let i = 0; i < 7; i++) buffer[pos + i] = SEQ_PREFIX[i]!;
@@ -376,13 +439,7 @@ class LineEncoder {
     let digits = 1;
     for (let rest = seq; rest >= 10; rest = Math.floor(rest / 10)) digits++;
     for (let k = digits - 1, rest = seq; k >= 0; k--, rest = Math.floor(rest / 10)) buffer[pos + k] = 0x30 + (rest % 10);
-    pos += digits;
-    // The body's `{` is overwritten by the comma after the seq.
-    const start = pos;
-    pos += buffer.write(body, pos, 'utf8');
-    buffer[start] = 0x2c;
-    buffer[pos++] = 0x0a;
-    this.pos = pos;
+    return pos + digits;
   }
 
   /** Writes what is encoded and returns the batch's byte count. */
