@@ -244,15 +244,14 @@ export class TraceWriter {
   }
 
   private processItems(items: Item[]): void {
-    let events: EventItem[] = [];
+    // The events between two tasks are written as one batch; a batch without a task is written as it is (no copy).
+    let start = 0;
     try {
-      for (const item of items) {
-        if (item.kind === 'event') {
-          events.push(item);
-          continue;
-        }
-        this.write(events);
-        events = [];
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!;
+        if (item.kind === 'event') continue;
+        this.write(items.slice(start, i) as EventItem[]);
+        start = i + 1;
         try {
           item.run(this.state);
           item.done();
@@ -260,7 +259,7 @@ export class TraceWriter {
           item.done(error ?? new Error('task failed'));
         }
       }
-      this.write(events);
+      this.write((start === 0 ? items : items.slice(start)) as EventItem[]);
     } catch (error) {
       for (const item of items) if (item.kind === 'task') item.done(error);
       throw error;
