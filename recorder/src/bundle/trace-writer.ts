@@ -368,6 +368,10 @@ const SEQ_PREFIX = [0x7b, 0x22, 0x73, 0x65, 0x71, 0x22, 0x3a];
 /** The encoding buffer grows up to this size; a batch larger than it is written in several writes. */
 const MAX_LINES_BUFFER = 4 << 20;
 let linesBuffer = Buffer.allocUnsafeSlow(1 << 18);
+/** The UTF-8 of the last head and of each type part (event-json.ts: a few dozen types, a head per millisecond). */
+let lastHead = '';
+let lastHeadBytes = Buffer.alloc(0);
+const typePartBytes = new Map<string, Buffer>();
 
 /**
  * Encodes trace lines (`{"seq":<n>,` + the body after its `{` + newline) straight into one reused buffer, written
@@ -395,19 +399,30 @@ class LineEncoder {
     this.pos = pos;
   }
 
-  /** The line of an event given in parts (`head` starts with the text's `{`): each part encoded where it goes. */
+  /**
+   * The line of an event given in parts (`head` starts with the text's `{`). The head (one per millisecond) and the
+   * type part (one per type) are encoded once and copied (a copy costs a third of encoding a short string); the ids
+   * and the payload are encoded where they go.
+   */
   putInParts(seq: number, head: string, ids: string, typePart: string, payload: string): void {
     if (!this.room(head.length + ids.length + typePart.length + payload.length + 1)) {
       this.put(seq, head + ids + typePart + payload + '}');
       return;
     }
+    if (head !== lastHead) {
+      lastHeadBytes = Buffer.from(head, 'utf8');
+      lastHead = head;
+    }
+    let typeBytes = typePartBytes.get(typePart);
+    if (typeBytes === undefined) typePartBytes.set(typePart, (typeBytes = Buffer.from(typePart, 'utf8')));
     const buffer = linesBuffer;
     let pos = this.seqPrefix(seq);
-    const start = pos;
-    pos += buffer.write(head, pos, 'utf8');
-    buffer[start] = 0x2c;
+    buffer.set(lastHeadBytes, pos);
+    buffer[pos] = 0x2c;
+    pos += lastHeadBytes.byteLength;
     if (ids.length > 0) pos += buffer.write(ids, pos, 'utf8');
-    pos += buffer.write(typePart, pos, 'utf8');
+    buffer.set(typeBytes, pos);
+    pos += typeBytes.byteLength;
     pos += buffer.write(payload, pos, 'utf8');
     buffer[pos++] = 0x7d;
     buffer[pos++] = 0x0a;
