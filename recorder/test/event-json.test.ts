@@ -1,8 +1,12 @@
-// The recorder builds a trace event's JSON text from cached pieces (event-json.ts): it must be exactly what
+// The recorder gives a trace event's JSON text in cached pieces (event-json.ts): joined, they must be exactly what
 // JSON.stringify gives for the same event, or lines would differ from what every reader re-serializes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { traceEvent, traceEventJson } from '../src/bundle/lifecycle-events.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { appendTraceEvent, traceEvent } from '../src/bundle/lifecycle-events.ts';
+import { compute, defineFlow, record, steppingClock } from '../src/index.ts';
+import { tempDir } from './recorder-support.ts';
 import type { UnsequencedEvent } from '../src/bundle/trace-writer.ts';
 
 test('the JSON text built from cached pieces is JSON.stringify of the event, for every shape and string', () => {
@@ -30,7 +34,14 @@ test('the JSON text built from cached pieces is JSON.stringify of the event, for
           for (const payload of payloads) {
             for (const envelope of [{ nodeId, attemptId }, {}, { sessionId: 's1' }, { nodeId, attemptId, sessionId: 's1' }, { nodeId }]) {
               const event = traceEvent(at, runId, envelope, type, payload);
-              const text = traceEventJson(event);
+              let text: string | undefined;
+              appendTraceEvent(
+                {
+                  append: () => {},
+                  appendInParts: (_event, head, ids, typePart, payloadJson) => (text = head + ids + typePart + payloadJson + '}'),
+                },
+                event,
+              );
               if (text === undefined) continue;
               built++;
               assert.equal(text, JSON.stringify(event), `${type} ${JSON.stringify(envelope)}`);
@@ -41,4 +52,30 @@ test('the JSON text built from cached pieces is JSON.stringify of the event, for
     }
   }
   assert.ok(built > 500, `${built} texts built`);
+});
+
+test('a run recorded without redaction (events in pieces) writes the bytes of one whose hook changes nothing (whole texts)', async () => {
+  const temp = await tempDir();
+  const flow = defineFlow({
+    name: 'pieces',
+    startAt: 'a',
+    nodes: {
+      a: compute({ run: () => ({ text: 'é ✓ 漢字 🎉 "q" \\ \n', big: 'x'.repeat(5000) }) }),
+      '節点"b': compute({ run: ({ input }) => ({ route: 'left', seen: input }) }),
+      left: compute({ run: () => { throw new Error('boom ü'); } }),
+    },
+    edges: [
+      { from: 'a', to: '節点"b' },
+      { from: '節点"b', switch: { on: '$.route', cases: { left: 'left' } } },
+    ],
+  });
+  const traces: string[] = [];
+  for (const redact of [false, (text: string) => text] as const) {
+    const bundleDir = join(temp.path, `b${traces.length}`);
+    await record(flow, { seed: 1 }, { cwd: temp.path, bundleDir, runId: 'run-1', clock: steppingClock(), recorder: { redact } });
+    traces.push(readFileSync(join(bundleDir, 'trace.ndjson'), 'utf8'));
+  }
+  assert.ok(traces[0]!.includes('"type":"node.outcome"') && traces[0]!.includes('artifact.written'), traces[0]);
+  assert.equal(traces[0], traces[1]);
+  await temp.remove();
 });

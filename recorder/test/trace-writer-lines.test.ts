@@ -36,3 +36,49 @@ test('trace lines on disk are the events as JSON with their seq first, byte for 
   assert.ok(written.equals(Buffer.from(expected)), 'bytes');
   await temp.remove();
 });
+
+/** An event's text in the pieces the recorder gives (event-json.ts): head, ids, type part, payload (then `}`). */
+function parts(event: UnsequencedEvent): [string, string, string, string] {
+  const e = event as UnsequencedEvent & { nodeId?: string; attemptId?: string };
+  const ids = e.nodeId === undefined ? '' : `,"nodeId":${JSON.stringify(e.nodeId)},"attemptId":${JSON.stringify(e.attemptId)}`;
+  return [`{"at":${JSON.stringify(e.at)},"runId":${JSON.stringify(e.runId)}`, ids, `,"scope":${JSON.stringify(e.scope)},"type":${JSON.stringify(e.type)},"payload":`, JSON.stringify(e.payload)];
+}
+
+test('events given in parts are written as the same bytes as whole texts, whatever the characters and sizes', async () => {
+  const temp = await tempDir();
+  const trace = plainTraceWriter(temp.path, { keepState: false, passesThrough: () => true });
+  const notes = ['plain', 'é ✓ 漢字 🎉 " \\ \n \ud800', '€'.repeat(150_000), 'ü'.repeat(3_000_000), 'after'];
+  const events = [started];
+  for (let i = 0; events.length < 3_000; i++) events.push(heartbeat(i, i % 500 === 499 ? notes[((i - 499) / 500) % notes.length]! : notes[i % 2]!));
+  const expected = events.map((event, i) => `${JSON.stringify({ seq: i + 1, ...event })}\n`).join('');
+  for (const event of events) trace.appendInParts(event, ...parts(event));
+  await trace.close();
+  const written = readFileSync(join(temp.path, 'trace.ndjson'));
+  assert.ok(written.equals(Buffer.from(expected)), 'bytes');
+  await temp.remove();
+});
+
+test('an event given in parts is redacted whole when the redaction may change it, from the moment it may', async () => {
+  const temp = await tempDir();
+  let redacting = false;
+  const trace = plainTraceWriter(temp.path, {
+    passesThrough: () => !redacting,
+    // A secret across the pieces' boundaries (the run id and the node id) is found only in the whole text.
+    redact: (text) => text.replaceAll('SECRET-1234","nodeId":"n', '[redacted]').replaceAll('hunter22', '[redacted:PW]'),
+  });
+  const event = (note: string) => ({ ...(heartbeat(1, note) as object), runId: 'SECRET-1234' }) as unknown as UnsequencedEvent;
+  trace.appendInParts(started, ...parts(started));
+  const first = event('hunter22');
+  trace.appendInParts(first, ...parts(first));
+  redacting = true; // e.g. an agent named its credential variable (credentials.ts)
+  const second = event('hunter22');
+  trace.appendInParts(second, ...parts(second));
+  await trace.close();
+  const state = trace.state;
+  const lines = readFileSync(join(temp.path, 'trace.ndjson'), 'utf8').trimEnd().split('\n');
+  assert.equal(lines[1], JSON.stringify({ seq: 2, ...first }), 'a hook that changes nothing: the text as it is');
+  assert.equal(lines[2], '{"seq":3,"at":"2026-01-01T00:00:00.000Z","runId":"[redacted]","attemptId":"n#1","scope":"node","type":"node.heartbeat","payload":{"elapsedMs":1,"note":"[redacted:PW]"}}');
+  assert.equal(state.seq, 3);
+  assert.ok(!JSON.stringify(state).includes('hunter22'), 'the folded state holds the redacted event');
+  await temp.remove();
+});

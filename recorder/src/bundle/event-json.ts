@@ -1,8 +1,9 @@
 /**
- * The JSON text of a trace event (its line without the seq), built from pieces that repeat from event to event: the
- * envelope of the events of one millisecond, of one attempt and of one type is quoted once, and only the payload is
- * serialized per event. Identical to `JSON.stringify(event)` for the events `traceEvent` builds (seq undefined, so
- * left out; keys in the same order). Half the allocation of serializing the whole event, on the recorder's hot path.
+ * The JSON text of a trace event (its line without the seq), in pieces that repeat from event to event: the envelope
+ * of the events of one millisecond, of one attempt and of one type is quoted once, and only the payload is serialized
+ * per event. `head + ids + typePart + JSON.stringify(payload) + '}'` is exactly `JSON.stringify(event)` for the events
+ * `traceEvent` builds (seq undefined, so left out; keys in the same order). The trace writer encodes the pieces one
+ * after the other, so the recorder's hot path never joins them into a string of its own.
  */
 
 const quote = (text: string): string => JSON.stringify(text);
@@ -17,13 +18,15 @@ let ids = '';
 /** `,"scope":"<scope>","type":"<type>","payload":` of each type. */
 const typeParts = new Map<string, string>();
 
-function typePart(scope: string, type: string): string {
+/** `,"scope":…,"type":…,"payload":` */
+export function eventTypePart(scope: string, type: string): string {
   let part = typeParts.get(type);
   if (part === undefined) typeParts.set(type, (part = `,"scope":${quote(scope)},"type":${quote(type)},"payload":`));
   return part;
 }
 
-function headOf(at: string, runId: string): string {
+/** `{"at":…,"runId":…` */
+export function eventHead(at: string, runId: string): string {
   if (at !== headAt || runId !== headRunId) {
     head = `{"at":${quote(at)},"runId":${quote(runId)}`;
     headAt = at;
@@ -32,17 +35,12 @@ function headOf(at: string, runId: string): string {
   return head;
 }
 
-/** The text of an event of a node's attempt (nodeId and attemptId, no sessionId). */
-export function attemptEventJson(at: string, runId: string, nodeId: string, attemptId: string, scope: string, type: string, payload: object): string {
+/** `,"nodeId":…,"attemptId":…` of an event of a node's attempt. */
+export function eventIds(nodeId: string, attemptId: string): string {
   if (nodeId !== idsNodeId || attemptId !== idsAttemptId) {
     ids = `,"nodeId":${quote(nodeId)},"attemptId":${quote(attemptId)}`;
     idsNodeId = nodeId;
     idsAttemptId = attemptId;
   }
-  return headOf(at, runId) + ids + typePart(scope, type) + JSON.stringify(payload) + '}';
-}
-
-/** The text of an event of the run (no nodeId, attemptId or sessionId). */
-export function runEventJson(at: string, runId: string, scope: string, type: string, payload: object): string {
-  return headOf(at, runId) + typePart(scope, type) + JSON.stringify(payload) + '}';
+  return ids;
 }

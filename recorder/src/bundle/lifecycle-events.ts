@@ -6,7 +6,7 @@
 import { BUNDLE_FILES, SCHEMA_IDS, type ArtifactRef, type JsonValue, type Outcome, type SessionBinding } from '@flowtape/schema';
 import type { LifecycleEvent } from '../runtime/lifecycle.ts';
 import type { CredentialWatch, HeldTraffic } from './credentials.ts';
-import { attemptEventJson, runEventJson } from './event-json.ts';
+import { eventHead, eventIds, eventTypePart } from './event-json.ts';
 import type { OpenAttempt } from './existing-bundle.ts';
 import { writeFileAtomicSync } from './fsio.ts';
 import type { RecorderOptions } from './recorder-api.ts';
@@ -14,7 +14,7 @@ import type { RecorderRedaction } from './recorder-redaction.ts';
 import { mcpServersForBinding, redactMcpInMessage } from './redact.ts';
 import type { SessionWriter } from './session-writer.ts';
 import type { SnapshotKind } from './snapshots.ts';
-import type { UnsequencedEvent } from './trace-writer.ts';
+import type { TraceWriter, UnsequencedEvent } from './trace-writer.ts';
 import type { ValueEncoder } from './values.ts';
 
 const FLOW_INDENTED_UP_TO = 1000;
@@ -372,15 +372,17 @@ export function traceEvent(
 }
 
 /**
- * The JSON text of an event `traceEvent` built — what `JSON.stringify` gives, from pieces that repeat between events
- * (event-json.ts) — or undefined for the rarer shapes (an event of a session), which the writer serializes itself.
+ * Queues an event `traceEvent` built. Its text is given in the pieces of event-json.ts (only the payload serialized
+ * here) for the common shapes (an event of the run, or of a node's attempt); the rarer ones (an event of a session)
+ * the writer serializes itself.
  */
-export function traceEventJson(event: UnsequencedEvent): string | undefined {
+export function appendTraceEvent(trace: Pick<TraceWriter, 'append' | 'appendInParts'>, event: UnsequencedEvent, afterSeq?: number): void {
   const { at, runId, nodeId, attemptId, sessionId, scope, type, payload } = event as UnsequencedEvent & { nodeId?: string; attemptId?: string; sessionId?: string };
-  if (sessionId !== undefined) return undefined;
-  if (nodeId !== undefined && attemptId !== undefined) return attemptEventJson(at, runId, nodeId, attemptId, scope, type, payload);
-  if (nodeId === undefined && attemptId === undefined) return runEventJson(at, runId, scope, type, payload);
-  return undefined;
+  if (sessionId === undefined && nodeId !== undefined && attemptId !== undefined) {
+    trace.appendInParts(event, eventHead(at, runId), eventIds(nodeId, attemptId), eventTypePart(scope, type), JSON.stringify(payload), afterSeq);
+  } else if (sessionId === undefined && nodeId === undefined && attemptId === undefined) {
+    trace.appendInParts(event, eventHead(at, runId), '', eventTypePart(scope, type), JSON.stringify(payload), afterSeq);
+  } else trace.append(event, afterSeq === undefined ? undefined : { afterSeq });
 }
 
 /** `artifact.written` for an artifact a value of the event went to, in the event's node and attempt. */

@@ -15,6 +15,8 @@ const FLOWTAPE_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)
 export class RecorderRedaction {
   /** Applied to every text before it is written; replaced (not mutated) when secrets or scrubs are added. */
   hook: RedactHook;
+  /** The hook returns every text as it is (no secret, no custom hook, no scrub): callers may skip building texts for it. */
+  passesThrough = false;
   private userHook: RedactHook;
   private readonly scrubs: Replacement[] = [];
 
@@ -59,5 +61,6 @@ export class RecorderRedaction {
 
   private rebuildHook(): void {
     this.hook = composeHooks(this.userHook, this.scrubs.length > 0 ? replacingHook(this.scrubs) : undefined);
+    this.passesThrough = this.custom === undefined && this.scrubs.length === 0 && this.secrets.every((s) => s.value.length === 0);
   }
 }

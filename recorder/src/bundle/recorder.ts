@@ -30,7 +30,7 @@ import { finishBundle } from './complete.ts';
 import { writeFileAtomicChunksSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { joinedRunId, readResumedBundle, refuseLinkedBundle, type OpenAttempt } from './existing-bundle.ts';
-import { artifactEvent, recordLifecycleEvent, traceEvent, traceEventJson, type EventRecording } from './lifecycle-events.ts';
+import { appendTraceEvent, artifactEvent, recordLifecycleEvent, traceEvent, type EventRecording } from './lifecycle-events.ts';
 import { buildManifest, ENDED } from './manifest.ts';
 import { RecorderError, type CloseOptions, type Recorder, type RecorderOptions, type RecorderSummary } from './recorder-api.ts';
 import { RecorderRedaction } from './recorder-redaction.ts';
@@ -144,6 +144,7 @@ class BundleRecorder implements Recorder, EventRecording {
       lockfilePath: join(bundleDir, LOCKFILE),
       exclusiveCreate: !shared,
       redact: (text) => this.redaction.hook(text, 'json'),
+      passesThrough: () => this.redaction.passesThrough,
       beforeWrite: () => this.beforeTraceWrite(),
       onCommit: (lastSeq, committed) => {
         this.snapshots.onCommit(lastSeq);
@@ -208,10 +209,7 @@ class BundleRecorder implements Recorder, EventRecording {
     if (pending.length > 0) this.pendingArtifacts = [];
     if (artifacts === 'before') for (const written of pending) this.trace.append(artifactEvent(at, runId, envelope, written));
     if (typeof payload === 'function') this.trace.appendLate(() => traceEvent(at, runId, envelope, type, payload()));
-    else {
-      const event = traceEvent(at, runId, envelope, type, payload);
-      this.trace.append(event, afterSeq !== undefined ? { afterSeq } : undefined, traceEventJson(event));
-    }
+    else appendTraceEvent(this.trace, traceEvent(at, runId, envelope, type, payload), afterSeq);
     if (artifacts === 'after') for (const written of pending) this.trace.append(artifactEvent(at, runId, envelope, written));
   }
 

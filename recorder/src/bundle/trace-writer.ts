@@ -28,7 +28,8 @@ import {
   type TraceEvent,
 } from '@flowtape/schema';
 import { SerialBatcher } from './batcher.ts';
-import { openAppendSync, readAppendedSync, writeAllSync, writeTextSync } from './fsio.ts';
+import { openAppendSync, readAppendedSync } from './fsio.ts';
+import { LineEncoder } from './line-encoder.ts';
 
 /** A batch of trace lines is written once it holds this many characters of JSON (about as many bytes)… */
 export const TRACE_BATCH_BYTES = 1 << 20;
@@ -44,7 +45,11 @@ export type UnsequencedEvent = TraceEvent extends infer E ? (E extends TraceEven
 /** Every field always present (one object shape on the hot path). */
 type EventItem = {
   kind: 'event';
+  /** The event's JSON text; or, when `head` is set, its payload's: the text is `head + ids + typePart + body + '}'`. */
   body: string;
+  head: string | undefined;
+  ids: string;
+  typePart: string;
   event: UnsequencedEvent;
   redacted: boolean;
   /** Builds the event when its batch is written (after `beforeWrite`): payloads that name session lines. */
@@ -73,6 +78,8 @@ export interface TraceWriterOptions {
   onWarning?: (message: string) => void;
   /** The first write error (nothing more is written after it). */
   onError?: (error: Error) => void;
+  /** Whether `redact` returns every text as it is, now: then an event given in parts is never joined into one text. */
+  passesThrough?: () => boolean;
   /** Keep committed events for `state` (default true). A plain appender (no projections) turns it off. */
   keepState?: boolean;
   redact: (text: string) => string;
@@ -118,7 +125,7 @@ export class TraceWriter {
         options.onError?.(error);
       },
       // An exclusive writer's batches are synchronous: bounded in bytes and time (SPEC.md, "Writing discipline").
-      { sync: !options.shared, weigh: (item) => (item.kind === 'event' ? item.body.length : 0), bytes: TRACE_BATCH_BYTES, ms: TRACE_BATCH_MS },
+      { sync: !options.shared, weigh, bytes: TRACE_BATCH_BYTES, ms: TRACE_BATCH_MS },
     );
   }
 
@@ -146,7 +153,20 @@ export class TraceWriter {
   append(event: UnsequencedEvent, options?: { afterSeq?: number }, json?: string): void {
     const text = json ?? JSON.stringify(event);
     const body = this.options.redact(text);
-    this.batcher.push({ kind: 'event', body, event, redacted: body !== text, build: undefined, afterSeq: options?.afterSeq });
+    this.batcher.push({ kind: 'event', body, head: undefined, ids: '', typePart: '', event, redacted: body !== text, build: undefined, afterSeq: options?.afterSeq });
+  }
+
+  /**
+   * Queues an event whose JSON text is `head + ids + typePart + payloadJson + '}'` (exactly `JSON.stringify(event)`,
+   * see event-json.ts). While the redaction changes nothing the pieces are kept apart and encoded one after the
+   * other into the batch's buffer: no per-event text is built, kept until the batch is written, then flattened.
+   */
+  appendInParts(event: UnsequencedEvent, head: string, ids: string, typePart: string, payloadJson: string, afterSeq?: number): void {
+    if (this.options.passesThrough?.() !== true) {
+      this.append(event, afterSeq === undefined ? undefined : { afterSeq }, head + ids + typePart + payloadJson + '}');
+      return;
+    }
+    this.batcher.push({ kind: 'event', body: payloadJson, head, ids, typePart, event, redacted: false, build: undefined, afterSeq });
   }
 
   /**
@@ -154,7 +174,7 @@ export class TraceWriter {
    * payloads that name lines of other files whose seqs are only allocated then.
    */
   appendLate(build: () => UnsequencedEvent): void {
-    this.batcher.push({ kind: 'event', body: '', event: undefined as unknown as UnsequencedEvent, redacted: false, build, afterSeq: undefined });
+    this.batcher.push({ kind: 'event', body: '', head: undefined, ids: '', typePart: '', event: undefined as unknown as UnsequencedEvent, redacted: false, build, afterSeq: undefined });
   }
 
   /**
@@ -225,15 +245,14 @@ export class TraceWriter {
   }
 
   private processItems(items: Item[]): void {
-    let events: EventItem[] = [];
+    // The events between two tasks are written as one batch; a batch without a task is written as it is (no copy).
+    let start = 0;
     try {
-      for (const item of items) {
-        if (item.kind === 'event') {
-          events.push(item);
-          continue;
-        }
-        this.write(events);
-        events = [];
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!;
+        if (item.kind === 'event') continue;
+        this.write(items.slice(start, i) as EventItem[]);
+        start = i + 1;
         try {
           item.run(this.state);
           item.done();
@@ -241,7 +260,7 @@ export class TraceWriter {
           item.done(error ?? new Error('task failed'));
         }
       }
-      this.write(events);
+      this.write((start === 0 ? items : items.slice(start)) as EventItem[]);
     } catch (error) {
       for (const item of items) if (item.kind === 'task') item.done(error);
       throw error;
@@ -289,7 +308,8 @@ export class TraceWriter {
       const item = events[i]!;
       seq++;
       // The line is the body with its seq first: the event was serialized once, at append.
-      lines.put(seq, item.body);
+      if (item.head === undefined) lines.put(seq, item.body);
+      else lines.putInParts(seq, item.head, item.ids, item.typePart, item.body);
       if (item.redacted) item.event = JSON.parse('{"seq":' + seq + ',' + item.body.slice(1)) as UnsequencedEvent;
       else (item.event as { seq?: number }).seq = seq;
     }
@@ -338,63 +358,8 @@ export class TraceWriter {
   }
 }
 
-/** Bytes of `{"seq":` (every line starts with them). */
-const SEQ_PREFIX = [0x7b, 0x22, 0x73, 0x65, 0x71, 0x22, 0x3a];
-/** The encoding buffer grows up to this size; a batch larger than it is written in several writes. */
-const MAX_LINES_BUFFER = 4 << 20;
-let linesBuffer = Buffer.allocUnsafeSlow(1 << 18);
-
-/**
- * Encodes trace lines (`{"seq":<n>,` + the body after its `{` + newline) straight into one reused buffer, written
- * with one `write` per batch: no per-line strings (concatenation, slices) and no flattening of a batch-sized text.
- * The buffer is the module's: a batch is encoded and written synchronously, so writers never share it at once.
- */
-class LineEncoder {
-  private pos = 0;
-  private written = 0;
-
-  constructor(private readonly fd: number) {}
-
-  put(seq: number, body: string): void {
-    // The prefix and seq take at most 7 + 16 bytes, a UTF-16 unit of the body at most 3, and the newline 1.
-    const needed = 24 + body.length * 3;
-    if (this.pos + needed > linesBuffer.byteLength) {
-      this.flush();
-      if (needed > linesBuffer.byteLength) {
-        if (needed > MAX_LINES_BUFFER) {
-          this.written += writeTextSync(this.fd, '{"seq":' + seq + ',' + body.slice(1) + '\n');
-          return;
-        }
-        linesBuffer = Buffer.allocUnsafeSlow(Math.min(MAX_LINES_BUFFER, Math.max(needed, linesBuffer.byteLength * 2)));
-      }
-    }
-    const buffer = linesBuffer;
-    let pos = this.pos;
-    for (let i = 0; i < 7; i++) buffer[pos + i] = SEQ_PREFIX[i]!;
-    pos += 7;
-    // The seq's digits, without making a string of them.
-    let digits = 1;
-    for (let rest = seq; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-    for (let k = digits - 1, rest = seq; k >= 0; k--, rest = Math.floor(rest / 10)) buffer[pos + k] = 0x30 + (rest % 10);
-    pos += digits;
-    // The body's `{` is overwritten by the comma after the seq.
-    const start = pos;
-    pos += buffer.write(body, pos, 'utf8');
-    buffer[start] = 0x2c;
-    buffer[pos++] = 0x0a;
-    this.pos = pos;
-  }
-
-  /** Writes what is encoded and returns the batch's byte count. */
-  end(): number {
-    this.flush();
-    return this.written;
-  }
-
-  private flush(): void {
-    if (this.pos === 0) return;
-    writeAllSync(this.fd, linesBuffer.subarray(0, this.pos));
-    this.written += this.pos;
-    this.pos = 0;
-  }
+/** An event's weight in a batch: the characters of its text (about its bytes). */
+function weigh(item: Item): number {
+  if (item.kind !== 'event') return 0;
+  return item.head === undefined ? item.body.length : item.head.length + item.ids.length + item.typePart.length + item.body.length + 1;
 }
