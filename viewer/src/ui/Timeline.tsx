@@ -2,85 +2,10 @@
 // coloured by node; failures in red); the cursor is a positioned element, so stepping repaints nothing big.
 import { useCallback, useEffect, useRef } from 'react';
 import { moves, SPEEDS } from '../model/store.ts';
-import type { ReducibleEvent } from '@flowtape/schema';
-import type { BundleModel } from '../model/bundle-model.ts';
 import { useStore, useView } from './store-context.tsx';
-import { formatClock, formatCount, hue } from './format.ts';
+import { formatClock, formatCount } from './format.ts';
+import { drawStripWhenIdle } from './strip.ts';
 import { Shown } from './Shown.tsx';
-
-/** At the latest this long after the model is on screen, the strip is drawn even if the page never idles. */
-const STRIP_IDLE_TIMEOUT_MS = 500;
-
-/**
- * The strip's marks, one column per pixel at most: the first node start in a column (coloured by node), any failed
- * attempt in it (red, drawn over the starts), run-level events (a grey foot). Gathered per column first, then drawn
- * one colour at a time: a 100k-event trace is a few thousand rectangles, not one fill style per event.
- */
-function stripMarks(events: readonly ReducibleEvent[], width: number): { starts: Map<string, number[]>; failures: number[]; runMarks: number[] } {
-  const n = events.length;
-  const cols = Math.max(1, Math.ceil(width));
-  const startOf: Array<string | undefined> = new Array(cols);
-  const failed = new Uint8Array(cols);
-  const marked = new Uint8Array(cols);
-  for (let i = 0; i < n; i++) {
-    const e = events[i]!;
-    const col = Math.min(cols - 1, Math.floor((i / n) * width));
-    if (e.type === 'node.started') {
-      if (startOf[col] === undefined) startOf[col] = e.nodeId ?? '';
-    } else if (e.type === 'node.outcome') {
-      if ((e.payload as { outcome?: string }).outcome !== 'ok') failed[col] = 1;
-    } else if (e.scope === 'run' || !e.type.includes('.')) {
-      marked[col] = 1;
-    }
-  }
-  const starts = new Map<string, number[]>();
-  const failures: number[] = [];
-  const runMarks: number[] = [];
-  for (let col = 0; col < cols; col++) {
-    const node = startOf[col];
-    if (node !== undefined) {
-      const list = starts.get(node);
-      if (list) list.push(col);
-      else starts.set(node, [col]);
-    }
-    if (failed[col]) failures.push(col);
-    if (marked[col]) runMarks.push(col);
-  }
-  return { starts, failures, runMarks };
-}
-
-function drawStrip(canvas: HTMLCanvasElement, model: BundleModel): void {
-  const dpr = window.devicePixelRatio || 1;
-  const width = canvas.clientWidth;
-  const height = canvas.clientHeight;
-  canvas.width = Math.max(1, Math.round(width * dpr));
-  canvas.height = Math.max(1, Math.round(height * dpr));
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return;
-  ctx.scale(dpr, dpr);
-  ctx.clearRect(0, 0, width, height);
-  if (model.timeline.length === 0) return;
-  const { starts, failures, runMarks } = stripMarks(model.timeline.events, width);
-  for (const [node, cols] of starts) {
-    ctx.fillStyle = `hsl(${hue(node)} 55% 55%)`;
-    for (const col of cols) ctx.fillRect(col, 4, 1.5, height - 8);
-  }
-  ctx.fillStyle = '#d9363e';
-  for (const col of failures) ctx.fillRect(col, 0, 2, height);
-  ctx.fillStyle = '#888'; // readable on the light and the dark strip
-  for (const col of runMarks) ctx.fillRect(col, height - 4, 2, 4);
-  performance.mark('flowtape:strip');
-}
-
-/** Runs `fn` when the page is idle (a key press or a frame waiting goes first), within `timeout` ms at the latest. */
-function whenIdle(fn: () => void, timeout: number): () => void {
-  if (typeof requestIdleCallback === 'function') {
-    const id = requestIdleCallback(fn, { timeout });
-    return () => cancelIdleCallback(id);
-  }
-  const id = setTimeout(fn, 0);
-  return () => clearTimeout(id);
-}
 
 export function Timeline() {
   const store = useStore();
@@ -94,18 +19,15 @@ export function Timeline() {
   const total = model.timeline.length;
   const event = cursor > 0 ? model.timeline.events[cursor - 1] : undefined;
 
-  // Drawn once the page is idle after the model is on screen: the strip is a guide, the controls work without it,
-  // and a key pressed as the whole trace appears is answered before the strip's pass over every event.
+  // Drawn in idle time (strip.ts): the strip is a guide, the controls work without it.
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || model.loading) return;
     let cancel: (() => void) | undefined;
-    // The observer fires once on observe(), which draws the first time.
+    // The observer fires once on observe(), which draws the first time; a resize starts the drawing over.
     const ro = new ResizeObserver(() => {
-      cancel ??= whenIdle(() => {
-        cancel = undefined;
-        drawStrip(canvas, model);
-      }, STRIP_IDLE_TIMEOUT_MS);
+      cancel?.();
+      cancel = drawStripWhenIdle(canvas, model.timeline.events);
     });
     ro.observe(canvas);
     return () => {
