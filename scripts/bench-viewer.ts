@@ -323,6 +323,17 @@ function bundleFor(dir: string, name: string, events: number, given: string | un
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    // Without this, --help was an unknown flag and started the whole benchmark (minutes of CPU on a shared machine).
+    console.log('usage: pnpm bench:viewer [--events N] [--big N] [--steps N] [--runs N] [--big-runs N] [--bundle DIR] [--big-bundle DIR] [--keep]');
+    console.log('  --events N      size of the first bundle (default 100,000; 0 skips it)');
+    console.log('  --big N         size of the large bundle (default 1,000,000; 0 skips it)');
+    console.log('  --runs N        fresh loads of the first bundle (default 5); --big-runs N of the large one (default 3)');
+    console.log('  --steps N       key presses per step measurement (default 200)');
+    console.log('  --bundle DIR    use this bundle instead of writing one (--big-bundle DIR: the large one); --keep keeps the written ones');
+    console.log('  prints each phase of each load, the figures with their floor and ratio, the load average and the commit');
+    return;
+  }
   assertChromium(); // before minutes of building and writing: no browser, no benchmark
   console.log(benchHeader('bench:viewer'));
   process.stdout.write('building the viewer… ');

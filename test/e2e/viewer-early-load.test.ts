@@ -42,6 +42,38 @@ describe('the early load of a served bundle', () => {
     h = undefined;
   });
 
+  test('the first files are requested before the schema\'s code has arrived, and the trace is read once', async () => {
+    h = await openViewer(join(dir, 'runs', 'review'));
+    const page = h.session.page;
+    // Whatever script holds the schema (its trace-event id is in it) is held back 1.5 s: the entry module must have
+    // asked for the trace by then (backend/prefetch.ts), and the loader must take that response over, not fetch again.
+    let released = Infinity;
+    const traceRequested: number[] = [];
+    page.on('request', (r) => { if (new URL(r.url()).pathname === '/files/trace.ndjson') traceRequested.push(Date.now()); });
+    await page.route('**/assets/*.js', async (route) => {
+      const response = await route.fetch();
+      const body = await response.text();
+      if (body.includes('flowtape.trace-event.v1')) {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        released = Math.min(released, Date.now());
+      }
+      await route.fulfill({ response, body });
+    });
+    await h.viewer.open();
+    await page.locator('[data-testid="bundle"][data-loading="false"]').waitFor();
+    assert.ok(traceRequested.length > 0 && traceRequested[0]! < released,
+      `trace requested at ${traceRequested[0]}, the schema's chunk released at ${released}`);
+    const m = await marks(h);
+    assert.equal(m['flowtape:prefetch'], 1, JSON.stringify(m));
+    // The page itself fetched the trace once (the validation worker fetches its own copy, later).
+    const pageFetches = await page.evaluate(() => performance.getEntriesByType('resource')
+      .filter((e) => new URL(e.name).pathname === '/files/trace.ndjson').length);
+    assert.equal(pageFetches, 1);
+    assert.equal((await h.viewer.cursor()).total, readTraceFile(join(dir, 'runs', 'review')).length);
+    await h.close();
+    h = undefined;
+  });
+
   test('the graph is laid out in a worker while the trace loads, to the same positions as on the main thread', async () => {
     h = await openViewer(join(dir, 'runs', 'review'));
     const page = h.session.page;

@@ -1,9 +1,10 @@
-// Starts reading the served bundle before the rest of the app exists. The entry module (main.ts) is small: it
-// calls startEarlyLoad and only then asks for the app's code (React, the graph, the panels — most of the bytes),
-// so the trace streams in and is folded while that code downloads and compiles, instead of after. The app takes the
-// load over (takeEarlyLoad) when it opens the same bundle, and the server's answer to /api/info (takeServerInfo).
-import { HttpBackend, fetchServerInfo, type ServerInfo } from '../backend/http.ts';
+// Starts reading the served bundle before the app's view exists. The entry module (main.ts) has requested the first
+// files already (backend/prefetch.ts); this module, loaded next, starts folding the trace as it streams in while the app's
+// code (React, the graph, the panels — most of the bytes) downloads and compiles. The app takes the load over
+// (takeEarlyLoad) when it opens the same bundle, and the server's answer to /api/info (takeServerInfo).
+import { HttpBackend, type ServerInfo } from '../backend/http.ts';
 import { siteIndexUrl } from '../backend/static.ts';
+import { fetchServerInfo, runToOpen, takePrefetchedInfo } from '../backend/prefetch.ts';
 import { loadBundle, type LoadOptions, type LoadProgress, type Loaded } from '../model/loader.ts';
 import { layoutFlowAhead } from '../model/graph-shape.ts';
 
@@ -17,14 +18,9 @@ export interface EarlyLoad {
 
 let serverInfo: Promise<ServerInfo | undefined> | undefined;
 let early: EarlyLoad | undefined;
+let started = false;
 
-/** The run `App` opens for this server answer and address, when it opens one bundle over HTTP ('' = the served bundle). */
-export function runToOpen(info: ServerInfo, search: string = location.search): string | undefined {
-  if (info.mode === 'bundle') return '';
-  const q = new URLSearchParams(search);
-  if (info.mode !== 'runs' || (q.has('compare') && q.has('with'))) return undefined;
-  return q.get('run') ?? undefined;
-}
+export { runToOpen };
 
 /**
  * A plain task: the app's own module loads and evaluates between slices (a prioritised continuation would starve
@@ -60,8 +56,10 @@ function startLoad(backend: HttpBackend): EarlyLoad {
 
 /** Asks the server what it serves and, when that is one bundle, starts loading it. A static site is left to the app. */
 export function startEarlyLoad(): void {
+  if (started) return;
+  started = true;
   if (siteIndexUrl()) return;
-  serverInfo = fetchServerInfo();
+  serverInfo = takePrefetchedInfo() ?? fetchServerInfo();
   void serverInfo.then((info) => {
     const run = info && runToOpen(info);
     if (!info || run === undefined) return;

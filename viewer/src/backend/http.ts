@@ -1,6 +1,7 @@
 // Bundles served by `flowtape view` (viewer/server/serve.ts): files under /files/<run>/, a listing at
 // /api/list, byte ranges for live tailing.
 import { encodePath, FetchedFiles } from './fetched-files.ts';
+import { filesBase, takePrefetched } from './prefetch.ts';
 import type { BundleBackend } from './types.ts';
 
 export interface ServerInfo {
@@ -28,15 +29,7 @@ export interface CompareInfo {
   options: { ignore?: string[]; usage?: boolean; maxDetails?: number };
 }
 
-export async function fetchServerInfo(): Promise<ServerInfo | undefined> {
-  try {
-    const res = await fetch('/api/info', { cache: 'no-store' });
-    if (!res.ok) return undefined;
-    return (await res.json()) as ServerInfo;
-  } catch {
-    return undefined;
-  }
-}
+export { fetchServerInfo } from './prefetch.ts';
 
 export class HttpBackend extends FetchedFiles implements BundleBackend {
   readonly live = true;
@@ -45,7 +38,7 @@ export class HttpBackend extends FetchedFiles implements BundleBackend {
   /** `run` is the bundle's path below the served root ('' when the server serves one bundle). */
   constructor(readonly run: string, readonly label: string = run || 'bundle') {
     super();
-    this.base = run === '' ? '/files/' : `/files/${encodePath(run)}/`;
+    this.base = filesBase(run);
   }
 
   urlOf(path: string): string {
@@ -59,7 +52,9 @@ export class HttpBackend extends FetchedFiles implements BundleBackend {
   }
 
   protected async get(path: string, init?: RequestInit): Promise<Response | undefined> {
-    const res = await fetch(this.base + encodePath(path), { cache: 'no-store', ...init });
+    const url = this.base + encodePath(path);
+    // The entry module may have requested this file already (backend/prefetch.ts), before the app's code had loaded.
+    const res = await ((init ? undefined : takePrefetched(url)) ?? fetch(url, { cache: 'no-store', ...init }));
     if (res.status === 404) return undefined;
     if (!res.ok && res.status !== 416) throw new Error(`${path}: HTTP ${res.status}`);
     return res;

@@ -2,43 +2,10 @@
 // coloured by node; failures in red); the cursor is a positioned element, so stepping repaints nothing big.
 import { useCallback, useEffect, useRef } from 'react';
 import { moves, SPEEDS } from '../model/store.ts';
-import type { BundleModel } from '../model/bundle-model.ts';
 import { useStore, useView } from './store-context.tsx';
-import { formatClock, formatCount, hue } from './format.ts';
+import { formatClock, formatCount } from './format.ts';
+import { drawStripWhenIdle } from './strip.ts';
 import { Shown } from './Shown.tsx';
-
-function drawStrip(canvas: HTMLCanvasElement, model: BundleModel): void {
-  const dpr = window.devicePixelRatio || 1;
-  const width = canvas.clientWidth;
-  const height = canvas.clientHeight;
-  canvas.width = Math.max(1, Math.round(width * dpr));
-  canvas.height = Math.max(1, Math.round(height * dpr));
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return;
-  ctx.scale(dpr, dpr);
-  ctx.clearRect(0, 0, width, height);
-  const events = model.timeline.events;
-  const n = events.length;
-  if (n === 0) return;
-  const x = (i: number) => (i / n) * width;
-  // One column per pixel at most: the last event drawn in a column wins, failures always win.
-  let lastCol = -1;
-  for (let i = 0; i < n; i++) {
-    const e = events[i]!;
-    const col = Math.floor(x(i));
-    if (e.type === 'node.started' && col !== lastCol) {
-      ctx.fillStyle = `hsl(${hue(e.nodeId ?? '')} 55% 55%)`;
-      ctx.fillRect(col, 4, 1.5, height - 8);
-      lastCol = col;
-    } else if (e.type === 'node.outcome' && (e.payload as { outcome?: string }).outcome !== 'ok') {
-      ctx.fillStyle = '#d9363e';
-      ctx.fillRect(col, 0, 2, height);
-    } else if (!e.type.includes('.') || e.scope === 'run') {
-      ctx.fillStyle = '#888'; // readable on the light and the dark strip
-      ctx.fillRect(col, height - 4, 2, 4);
-    }
-  }
-}
 
 export function Timeline() {
   const store = useStore();
@@ -52,14 +19,21 @@ export function Timeline() {
   const total = model.timeline.length;
   const event = cursor > 0 ? model.timeline.events[cursor - 1] : undefined;
 
-  // Drawn after the first paint: the strip is a guide, the controls work without it.
+  // Drawn in idle time (strip.ts): the strip is a guide, the controls work without it.
   useEffect(() => {
     const canvas = canvasRef.current;
     if (!canvas || model.loading) return;
-    // The observer fires once on observe(), which draws the first time.
-    const ro = new ResizeObserver(() => drawStrip(canvas, model));
+    let cancel: (() => void) | undefined;
+    // The observer fires once on observe(), which draws the first time; a resize starts the drawing over.
+    const ro = new ResizeObserver(() => {
+      cancel?.();
+      cancel = drawStripWhenIdle(canvas, model.timeline.events);
+    });
     ro.observe(canvas);
-    return () => ro.disconnect();
+    return () => {
+      ro.disconnect();
+      cancel?.();
+    };
   }, [model]);
 
   // Playback: a frame loop advancing `speed` events per second; stops at the end of a finished run.
