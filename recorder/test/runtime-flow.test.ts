@@ -333,6 +333,16 @@ describe('flowSnapshot', () => {
       id: 'p', nodeType: 'acp', sessionHandle: 'main', sessionMode: 'shared', agentCommand: ['agent', '--flag', 'two words'], permissionPolicy: 'deny', promptSource: 'Say hi',
     });
     assert.deepEqual(snap.nodes[6], { id: 'i', nodeType: 'acp', sessionHandle: 'isolated', sessionMode: 'isolated', promptSource: src(nodes.i!.prompt) });
+    // flow.json's bytes follow the keys' order (goldens and samples compare bytes): id, the common fields, nodeType, the type's own.
+    assert.deepEqual(snap.nodes.map((n) => Object.keys(n).join(',')), [
+      'id,title,timeoutMs,heartbeatMs,nodeType,source',
+      'id,nodeType,actionType,command',
+      'id,nodeType,actionType,source',
+      'id,nodeType,choices,source',
+      'id,nodeType,message',
+      'id,nodeType,sessionHandle,sessionMode,agentCommand,permissionPolicy,promptSource',
+      'id,nodeType,sessionHandle,sessionMode,promptSource',
+    ]);
     assert.deepEqual(snap.edges[3], { from: 'd', switch: { on: '$.route', cases: { x: 'c', y: 'p' }, default: 'i' } });
     assert.equal(snap.runTimeoutMs, 60_000);
     assert.deepEqual(snap.metadata, { team: 'qa' });
