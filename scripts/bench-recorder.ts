@@ -9,7 +9,7 @@
  *     appends) against raw sequential writes of the very bytes it produced.
  *
  *   tsx scripts/bench-recorder.ts [--acpx 200,2000] [--flowtape 100,200,2000,10000,100000] [--events 200000]
- *                                 [--no-acpx]
+ *                                 [--no-acpx] [--help]
  */
 import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,8 +28,19 @@ const { values } = parseArgs({
     flowtape: { type: 'string', default: '100,200,2000,10000,100000' },
     events: { type: 'string', default: '200000' },
     'no-acpx': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  // Before the scratch folder is made: --help runs nothing and leaves nothing behind.
+  console.log('usage: pnpm bench:recorder [--flowtape SIZES] [--acpx SIZES] [--no-acpx] [--events N]');
+  console.log('  --flowtape SIZES  chain lengths recorded by flowtape, comma-separated (default 100,200,2000,10000,100000)');
+  console.log('  --acpx SIZES      chain lengths run by acpx too, side by side with flowtape (default 200,2000)');
+  console.log('  --no-acpx         flowtape alone (no acpx runs)');
+  console.log('  --events N        events through the trace writer for the append throughput (default 200,000)');
+  console.log('  prints the fixed cost of a run (open, close), per node, marginal, × runtime alone, CPU, acpx ÷ flowtape, the load average and the commit');
+  process.exit(0);
+}
 const sizes = (text: string) => text.split(',').filter(Boolean).map(Number);
 const scratch = mkdtempSync(join(tmpdir(), 'flowtape-bench-'));
 let fixedMs = 0;
