@@ -4,7 +4,8 @@
  *  1. Time per compute node on a chain of N trivial compute nodes, acpx 0.19.1 (`FlowRunner` from `acpx/flows`,
  *     writing its bundle) and flowtape (`record()`, writing a v1 bundle), at 200 and 2,000 nodes; flowtape alone
  *     at 100 … 100,000 nodes, with the runtime's own cost (no recorder) for reference and the cost of the first
- *     and last 10 % of each run (is the cost flat as the run grows?).
+ *     and last 10 % of each run (is the cost flat as the run grows?). Sizes up to 2,000 are run again once V8 has
+ *     optimized the hot code (printed beside the first figure: the early runs also pay the optimizing compiler).
  *  2. Trace append throughput: the same events through the trace writer (JSON, seq, reducer fold, batched
  *     appends) against raw sequential writes of the very bytes it produced.
  *
@@ -327,9 +328,36 @@ async function main(): Promise<void> {
         `marginal: ${ft.map((r) => `N=${r.n} ${fmtMs(r.marginal!)}`).join(', ')} (flat ≈ same figure at every N)`,
     );
   }
+  await warmRows(rows);
   await benchAppend(Number(values.events));
   console.log(benchFooter());
   rmSync(scratch, { recursive: true, force: true });
+}
+
+/** Runs after which the recorder's, runtime's and reducer's hot functions are optimized (measured: 15–20 at N=200). */
+const WARM_RUNS = 30;
+
+/**
+ * The small sizes again, once V8 has optimized the hot code. Their rows above come a few runs into the process, while
+ * the optimizing compiler still works (20–60 ms of compiler time per 200-node run on 2 cores): they are what a short
+ * process pays. These lines are what the recorder costs per node once warm. Printed only, not recorded as figures.
+ */
+async function warmRows(rows: Row[]): Promise<void> {
+  const small = rows.filter((r) => r.tool === 'flowtape' && r.n <= 2000);
+  if (small.length === 0) return;
+  console.log(`\nOnce the code is optimized (after ${WARM_RUNS} more runs of each size; median of 5):`);
+  for (const row of small) {
+    const flow = chain(row.n);
+    for (let r = 0; r < WARM_RUNS; r++) await flowtapeOnce(flow, row.n);
+    const runs: Array<Awaited<ReturnType<typeof flowtapeOnce>>> = [];
+    for (let r = 0; r < 5; r++) runs.push(await flowtapeOnce(flow, row.n));
+    const perNode = median(runs.map((r) => r.perNode));
+    const acpx = rows.find((r) => r.n === row.n && r.tool !== 'flowtape');
+    console.log(
+      `  flowtape N=${String(row.n).padEnd(6)} ${fmtMs(perNode).padStart(10)}/node (above: ${fmtMs(row.perNode)})  |  × runtime alone ${median(runs.map((r) => r.ratio)).toFixed(1)}` +
+        `  |  cpu ${fmtMs(median(runs.map((r) => r.cpuPerNode)))}/node${acpx ? `  |  acpx ÷ flowtape ${(acpx.perNode / perNode).toFixed(0)}×` : ''}`,
+    );
+  }
 }
 
 function print(row: Row): void {
