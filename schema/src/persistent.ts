@@ -246,6 +246,43 @@ export class PMap<V> {
     return out;
   }
 
+  /**
+   * `make(value, key)` for each entry, in insertion order, in a new array. An entry whose key and value are those it
+   * had at an earlier call, on this or any version of this map, gets the object made then: the versions share the
+   * index, which keeps one memo (`make`, then per place: key, value, result). So rendering a projection again after
+   * more events makes objects only for the entries added or changed since (a long run's periodic snapshots made
+   * every edge anew). `make` must be one function, always the same (another starts a new memo), and its results must
+   * never be changed. The memo lives as long as the map's versions do: one more object and three slots per entry.
+   */
+  mapMemo<R>(make: (value: V, key: string) => R): R[] {
+    const out = new Array<R>(this.size);
+    const index = this.index;
+    if (index === undefined) return out;
+    if (index.memoOf !== make) {
+      index.memoOf = make;
+      index.memo = [];
+    }
+    const memo = index.memo;
+    let n = 0;
+    for (const [leaf, end] of this.leaves()) {
+      for (let i = 0; i < end; i += 2, n++) {
+        const key = leaf[i] as string;
+        const value = leaf[i + 1] as V;
+        const at = n * 3;
+        // Filled from place 0 on, so the memo never has holes; `===` compares keys by content.
+        if (at < memo.length && memo[at] === key && memo[at + 1] === value) out[n] = memo[at + 2] as R;
+        else {
+          const made = make(value, key);
+          memo[at] = key;
+          memo[at + 1] = value;
+          memo[at + 2] = made;
+          out[n] = made;
+        }
+      }
+    }
+    return out;
+  }
+
   /** The entries' leaves, each with the number of its slots in use. */
   private *leaves(): IterableIterator<[readonly unknown[], number]> {
     const entries = this.pairs;
@@ -268,6 +305,8 @@ const EMPTY_MAP = new (PMap as unknown as new (index: PlaceIndex | undefined, en
 );
 
 type Updater = (current: unknown) => unknown;
+/** The memo of an index that never had one (mapMemo starts a new array before it writes). */
+const NO_MEMO: unknown[] = [];
 const SET = 0;
 const ADD = 1;
 type Mode = typeof SET | typeof ADD;
@@ -283,6 +322,9 @@ class PlaceIndex {
   /** 32 − log2(pairs the table has room for): see `home`. */
   shift = 28;
   private count = 0;
+  /** PMap.mapMemo's function and memo (key, value, result per place), shared by the map's versions. */
+  memoOf: unknown = undefined;
+  memo: unknown[] = NO_MEMO;
 
   insert(hash: number, place: number): void {
     const h = hash | 0;
