@@ -130,7 +130,30 @@ function render(state: ProjectionState): unknown[] {
 }
 
 const pad = (text: string, width: number) => text.padStart(width);
-const sizes = process.argv.includes('--quick') ? [30_000] : [30_000, 300_000, 1_000_000];
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  // Without this, --help was an unknown flag and started the whole benchmark (minutes of CPU on a shared machine).
+  console.log('usage: pnpm bench:reducer [--quick] [--sizes N,N,...] [--mix compute|acp-heavy]');
+  console.log('  --quick         30,000 events only');
+  console.log('  --sizes N,...   these run lengths in events (default 30,000, 300,000 and 1,000,000)');
+  console.log('  --mix NAME      one mix only: compute (chained compute nodes) or acp-heavy (default both)');
+  console.log('  prints per mix and size the fold per event with its JSON.parse floor (wall and CPU), then the rendering of the');
+  console.log('  final state with its JSON.stringify floor, the load average and the commit');
+  process.exit(0);
+}
+/** The value after `flag` on the command line, if any. */
+const option = (flag: string): string | undefined => {
+  const at = process.argv.indexOf(flag);
+  return at === -1 ? undefined : process.argv[at + 1];
+};
+const sizes = process.argv.includes('--quick') ? [30_000] : (option('--sizes')?.split(',').map(Number) ?? [30_000, 300_000, 1_000_000]);
+/** A bad option: one line, no stack trace. */
+const usageError = (message: string): never => {
+  console.error(`bench:reducer: ${message} (--help for the usage)`);
+  process.exit(2);
+};
+if (sizes.some((size) => !Number.isInteger(size) || size < 10)) usageError(`--sizes takes whole numbers of events (at least 10), not ${option('--sizes')}`);
+const onlyMix = option('--mix');
+if (onlyMix !== undefined && onlyMix !== 'compute' && onlyMix !== 'acp-heavy') usageError(`--mix takes compute or acp-heavy, not ${onlyMix}`);
 console.log(benchHeader('bench:reducer'));
 console.log(
   `µs per event (median of 5, after ${WARM_UP_EVENTS.toLocaleString('en')} events of warm-up or two runs); the floor is JSON.parse of the same lines; target ≤ 2 µs per event`,
@@ -141,6 +164,7 @@ for (const [mix, make] of [
   ['compute', (n: number) => chain(Math.floor(n / 3))],
   ['acp-heavy', acpHeavy],
 ] as const) {
+  if (onlyMix !== undefined && mix !== onlyMix) continue;
   for (const size of sizes) {
     let events: ReducibleEvent[] | undefined = make(size);
     for (const e of events.slice(0, 40)) TraceEvent.parse(e); // the generators make valid events

@@ -148,3 +148,36 @@ test('AppendList: each version keeps its length; lists grown from empty or apart
   assert.deepEqual([a3.append('a4').get(3), apart.get(3), a.get(2), [...AppendList.of('z')], JSON.stringify(AppendList.of(1, 2))], ['a4', undefined, undefined, ['z'], '[1,2]']);
   assert.equal(AppendList.empty<number>().length, 0);
 });
+
+test('PMap.mapMemo: an entry unchanged since an earlier call (on any version) gets the object made then; changed, added or branched entries get new ones', () => {
+  const made: string[] = [];
+  const make = (value: number, key: string) => {
+    made.push(key);
+    return { key, value };
+  };
+  assert.deepEqual(PMap.empty<number>().mapMemo(make), []);
+  let map = PMap.empty<number>();
+  for (let i = 0; i < 100; i++) map = map.set(`k${i}`, i);
+  const first = map.mapMemo(make);
+  assert.equal(made.length, 100);
+  assert.deepEqual(first.map((r) => r.value), [...map.values()]);
+  const base = map;
+  // A later version: one value changed, one key added; the other 99 results are the objects made before.
+  map = map.set('k7', -7).set('new', 1);
+  made.length = 0;
+  const second = map.mapMemo(make);
+  assert.deepEqual(made, ['k7', 'new']);
+  assert.equal(second.length, 101);
+  for (let i = 0; i < 100; i++) if (i !== 7) assert.equal(second[i], first[i], `entry ${i} reused`);
+  assert.deepEqual(second[7], { key: 'k7', value: -7 });
+  // A version that grew apart from `base` puts another key at the place of `new`: never the other branch's result.
+  const branch = base.set('other', 2);
+  made.length = 0;
+  const third = branch.mapMemo(make);
+  assert.deepEqual(made, ['k7', 'other'], 'k7 is back to 7 here, and place 100 holds another key');
+  assert.deepEqual(third.map((r) => [r.key, r.value]), [...branch.entries()]);
+  assert.deepEqual(base.mapMemo(make).map((r) => [r.key, r.value]), [...base.entries()]);
+  // Another function: a memo of its own, nothing reused from the first one's.
+  const other = map.mapMemo((value) => value * 2);
+  assert.deepEqual(other, [...map.values()].map((v) => v * 2));
+});

@@ -94,17 +94,18 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
       const session = known.sessionId === undefined ? undefined : next.sessions.get(known.sessionId);
       if (!late || !session) return;
       next.usage = addTotals(next.usage, late, false);
-      next.sessions = next.sessions.set(session.sessionId, { ...session, usage: addTotals(session.usage, late, true) }, p.token);
+      next.sessions = next.sessions.set(session.sessionId, p.ownSession({ ...session, usage: addTotals(session.usage, late, true) }), p.token);
       return;
     }
     case 'acp.prompt_sent': {
       const step = stepOf(p, next, known);
       if (step) {
         step.sessionId = step.sessionId ?? known.sessionId;
-        step.turns = [
+        // A new array (sized to its turns, as a push would not leave it), which the turn's end may then change.
+        step.turns = p.ownTurns([
           ...step.turns,
           { promptSeq: known.seq, sessionEventSeq: known.payload.sessionEventSeq, messageIndex: known.payload.messageIndex },
-        ];
+        ]);
       }
       return;
     }
@@ -125,7 +126,13 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
           error: known.payload.error,
           usage: known.payload.usage,
         };
-        step.turns = last && last.stopReason === undefined ? step.turns.with(-1, finished) : [...step.turns, finished];
+        const turns = step.turns;
+        if (last && last.stopReason === undefined) {
+          // The prompt's turn replaced: in the array its prompt made when this Projector owns it, else in a copy.
+          const owned = p.ownedTurns(turns);
+          if (owned) owned[owned.length - 1] = finished;
+          else step.turns = p.ownTurns(turns.with(-1, finished));
+        } else step.turns = p.ownTurns([...turns, finished]);
         if (turnUsage) step.usage = addTotals(step.usage, turnUsage, true);
       }
       return;
@@ -267,7 +274,7 @@ function bindSession(p: Projector, next: Draft, event: EventOf<'session.bound' |
   summary.attemptIds = attemptId ? attemptIds.append(attemptId) : attemptIds;
   if (event.type === 'session.failed') summary.error = event.payload.error;
   if (current?.usage) summary.usage = current.usage;
-  next.sessions = next.sessions.set(sessionId, summary, p.token);
+  next.sessions = next.sessions.set(sessionId, p.ownSession(summary), p.token);
   if (attemptId) {
     const step = stepOf(p, next, event);
     if (step) step.sessionId = sessionId;
@@ -314,8 +321,15 @@ function foldUsage(p: Projector, next: Draft, event: EventOf<'acp.turn_finished'
     if (nodeId !== undefined && node) next.nodes = next.nodes.set(nodeId, p.ownNode({ ...node, usage: addTotals(node.usage, usage, false) }), p.token);
   }
   const sessionId = event.sessionId;
-  const session = sessionId === undefined ? undefined : next.sessions.get(sessionId);
-  if (sessionId !== undefined && session) next.sessions = next.sessions.set(sessionId, { ...session, usage: addTotals(session.usage, usage, true) }, p.token);
+  if (sessionId === undefined) return;
+  // In place when this Projector made the summary since its last hand-out (`usage` appended when new, as the
+  // spread would): a shared session's every turn made a new summary.
+  const ownedSession = p.ownedSession(sessionId);
+  if (ownedSession) ownedSession.usage = addTotals(ownedSession.usage, usage, true);
+  else {
+    const session = next.sessions.get(sessionId);
+    if (session) next.sessions = next.sessions.set(sessionId, p.ownSession({ ...session, usage: addTotals(session.usage, usage, true) }), p.token);
+  }
 }
 
 /**

@@ -4,9 +4,9 @@
  */
 import type { Edit } from '../persistent.ts';
 import type { TraceEvent } from '../events.ts';
-import type { Step } from '../projections.ts';
+import type { Step, Turn } from '../projections.ts';
 import { step } from './fold.ts';
-import { initialState, type Draft, type NodeSummary, type ProjectionState, type ReducibleEvent } from './state.ts';
+import { initialState, type Draft, type NodeSummary, type ProjectionState, type ReducibleEvent, type SessionSummary } from './state.ts';
 
 /** The state after `event`. Pure: `state` and everything in it stay as they were. */
 export function reduce(state: ProjectionState, event: ReducibleEvent): ProjectionState {
@@ -40,6 +40,10 @@ export class Projector {
   private ownedSteps: Set<number> | undefined;
   /** The node summary made last since the last hand-out: changed in place by the events of its attempt. */
   private node: NodeSummary | undefined;
+  /** The session summary made last since the last hand-out: its turns' usage changes it in place. */
+  private session: SessionSummary | undefined;
+  /** The turns array made last since the last hand-out (a step's, made or copied since): grown in place. */
+  private turns: Turn[] | undefined;
 
   constructor(from: ProjectionState = initialState()) {
     this.draft = from as Draft;
@@ -78,6 +82,8 @@ export class Projector {
       this.ownedStepsFrom = Infinity;
       this.ownedSteps = undefined;
       this.node = undefined;
+      this.session = undefined;
+      this.turns = undefined;
     }
     return this.draft;
   }
@@ -125,6 +131,36 @@ export class Projector {
    */
   ownedNode(nodeId: string): { -readonly [K in keyof NodeSummary]: NodeSummary[K] } | undefined {
     return this.node !== undefined && this.node.nodeId === nodeId ? this.node : undefined;
+  }
+
+  /** @internal Records `summary`, just made and put in the draft's sessions, as the one to change in place. */
+  ownSession(summary: SessionSummary): SessionSummary {
+    this.session = summary;
+    return summary;
+  }
+
+  /**
+   * @internal Session `sessionId`'s summary in the draft, to change in place, when it is the one this Projector made
+   * last since the last hand-out (every change to a session summary goes through ownSession or this): a shared
+   * session's turns then add their usage without a new summary each.
+   */
+  ownedSession(sessionId: string): { -readonly [K in keyof SessionSummary]: SessionSummary[K] } | undefined {
+    return this.session !== undefined && this.session.sessionId === sessionId ? this.session : undefined;
+  }
+
+  /**
+   * @internal `turns`, to grow in place, when it is the array this Projector made last since the last hand-out
+   * (every new turns array goes through ownTurns): such an array is in one step only, made or copied since then.
+   * Else undefined, and the caller copies it.
+   */
+  ownedTurns(turns: readonly Turn[]): Turn[] | undefined {
+    return turns === this.turns ? this.turns : undefined;
+  }
+
+  /** @internal Records `turns`, just made for a step this Projector owns, as the one to grow in place. */
+  ownTurns(turns: Turn[]): Turn[] {
+    this.turns = turns;
+    return turns;
   }
 
   /** @internal Appends a step the Projector owns. */

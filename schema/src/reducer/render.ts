@@ -49,18 +49,22 @@ export function toRunProjection(state: ProjectionState): RunProjection {
 
 const ARROW = '\u2192';
 
-/** The edges taken: each key `from→to` cut at its arrows (as `key.split('→')` would, without the array). */
+/**
+ * The edges taken. An edge whose count has not changed since an earlier render of this run's states is the object
+ * rendered then (PMap.mapMemo): the recorder renders run.json at every snapshot, and making every edge anew (an
+ * object and two strings each) cost a long run's snapshots seconds.
+ */
 function edgeList(state: ProjectionState): RunProjection['edges'] {
-  const list: RunProjection['edges'] = new Array(state.edges.size);
-  let n = 0;
-  state.edges.forEach((count, key) => {
-    const arrow = key.indexOf(ARROW);
-    const next = arrow === -1 ? -1 : key.indexOf(ARROW, arrow + 1);
-    const from = arrow === -1 ? key : key.slice(0, arrow);
-    const to = (arrow === -1 ? undefined : key.slice(arrow + 1, next === -1 ? undefined : next)) as string;
-    list[n++] = { from, to, count };
-  });
-  return list;
+  return state.edges.mapMemo(edgeOf);
+}
+
+/** Edge `key` (`from→to`, cut at its arrows as `key.split('→')` would, without the array), taken `count` times. */
+function edgeOf(count: number, key: string): RunProjection['edges'][number] {
+  const arrow = key.indexOf(ARROW);
+  const next = arrow === -1 ? -1 : key.indexOf(ARROW, arrow + 1);
+  const from = arrow === -1 ? key : key.slice(0, arrow);
+  const to = (arrow === -1 ? undefined : key.slice(arrow + 1, next === -1 ? undefined : next)) as string;
+  return { from, to, count };
 }
 
 function sessionUsage(state: ProjectionState): NonNullable<RunProjection['sessionUsage']> {
