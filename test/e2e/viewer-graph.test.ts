@@ -99,6 +99,52 @@ describe('graph and stepping', () => {
     assert.equal((await h.viewer.cursor()).cursor, paused, 'paused: the cursor stays');
   });
 
+  test('edges end in an arrowhead of their colour, drawn without comparing strings by locale', async () => {
+    const page = h.session.page;
+    // React Flow sorts marker objects by id with localeCompare; the first locale comparison of a page builds ICU's
+    // collator (10–50 ms while the bundle first mounts). The graph names its own arrowheads, so none is made.
+    await page.addInitScript(() => {
+      const w = window as unknown as { __localeCompares: number };
+      w.__localeCompares = 0;
+      const original = String.prototype.localeCompare;
+      String.prototype.localeCompare = function (this: string, ...args: Parameters<typeof original>) {
+        w.__localeCompares++;
+        return original.apply(this, args);
+      };
+    });
+    await h.viewer.open('run=review');
+    await h.viewer.graph.locator('.react-flow__edge-path').first().waitFor({ state: 'attached' });
+    const arrowheads = () => h.viewer.graph.locator('.react-flow__edge-path').evaluateAll((paths) => paths.map((p) => {
+      const id = /^url\('?#(.+?)'?\)$/.exec(p.getAttribute('marker-end') ?? '')?.[1] ?? '';
+      const marker = document.getElementById(id);
+      return {
+        taken: p.classList.contains('taken'),
+        isMarker: marker?.tagName === 'marker',
+        fill: (marker?.querySelector('polyline') as SVGElement | null)?.style.fill,
+      };
+    }));
+    const check = (edges: Awaited<ReturnType<typeof arrowheads>>) => {
+      for (const e of edges) {
+        assert.equal(e.isMarker, true, 'every edge names an arrowhead drawn in the page');
+        assert.equal(e.fill, e.taken ? 'rgb(47, 111, 223)' : 'rgb(182, 185, 192)');
+      }
+    };
+    // Before the run no edge is taken (grey); step until some are (blue) while others are not, so both arrowheads show.
+    await h.viewer.press('Home');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="graph"] .react-flow__edge-path.taken').length === 0);
+    const atStart = await arrowheads();
+    assert.ok(atStart.length > 0);
+    check(atStart);
+    let mixed = atStart;
+    for (let i = 0; i < 40 && !mixed.some((e) => e.taken); i++) {
+      await h.viewer.press('ArrowRight');
+      mixed = await arrowheads();
+    }
+    assert.ok(mixed.some((e) => e.taken) && mixed.some((e) => !e.taken), 'taken and untaken edges side by side');
+    check(mixed);
+    assert.equal(await page.evaluate(() => (window as unknown as { __localeCompares: number }).__localeCompares), 0);
+  });
+
   test('a deep link (?run&seq&node) survives a reload', async () => {
     await h.viewer.open('run=review&seq=20&node=implement&tab=session');
     assert.equal((await h.viewer.cursor()).seq, 20);

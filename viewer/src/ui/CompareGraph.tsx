@@ -71,7 +71,7 @@ const CompareEdgeView = memo(function CompareEdgeView(props: EdgeProps<CmpEdge>)
 const nodeTypes = { cmpcard: CompareCard };
 const edgeTypes = { cmpedge: CompareEdgeView };
 
-const EDGE_COLOR: Record<string, string> = { both: '#7a4fd0', a: '#2f6fdf', b: '#d9822b', none: '#b6b9c0' };
+const EDGE_COLOR: Record<string, `#${string}`> = { both: '#7a4fd0', a: '#2f6fdf', b: '#d9822b', none: '#b6b9c0' };
 
 export function CompareGraph({ model, selected, onSelect }: { model: CompareModel; selected?: string; onSelect: (attemptId: string) => void }) {
   const structure = useMemo(

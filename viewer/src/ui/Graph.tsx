@@ -103,6 +103,16 @@ function shallowSameOverlay(a: NodeOverlay, b: NodeOverlay): boolean {
     && a.active === b.active && a.stopped === b.stopped && a.current === b.current && a.usage === b.usage;
 }
 
+/**
+ * The list shown before when every item in it is the same object as in `next`: a partial model or a cursor step that
+ * changes no card then hands React Flow the same array, and it does not reconcile its nodes or edges again.
+ */
+function sameOr<T>(shown: { current: T[] }, next: T[]): T[] {
+  const prev = shown.current;
+  if (prev.length !== next.length || next.some((item, i) => item !== prev[i])) shown.current = next;
+  return shown.current;
+}
+
 export function Graph() {
   const model = useView((s) => s.model)!;
   const state = useCursorState();
@@ -111,9 +121,11 @@ export function Graph() {
   const structure = useMemo(() => graphStructure(model), [model]);
   const cache = useRef(new Map<string, CardNode>());
   const edgeCache = useRef(new Map<string, FlowEdge>());
+  const shownNodes = useRef<CardNode[]>([]);
+  const shownEdges = useRef<FlowEdge[]>([]);
   const currentNodeId = useView((s) => (s.cursor > 0 ? s.model?.timeline.events[s.cursor - 1]?.nodeId : undefined));
 
-  const nodes = useMemo(() => structure.nodes.map((node): CardNode => {
+  const nodes = useMemo(() => sameOr(shownNodes, structure.nodes.map((node): CardNode => {
     const overlay = nodeOverlay(state, node.id, currentNodeId);
     const selected = focus.nodeId === node.id;
     const prev = cache.current.get(node.id);
@@ -124,9 +136,9 @@ export function Graph() {
     const next: CardNode = { id: node.id, type: 'card', position, data: { node, overlay, selected }, draggable: false, connectable: false };
     cache.current.set(node.id, next);
     return next;
-  }), [structure, state, focus.nodeId, currentNodeId]);
+  })), [structure, state, focus.nodeId, currentNodeId]);
 
-  const edges = useMemo(() => structure.edges.map((edge): FlowEdge => {
+  const edges = useMemo(() => sameOr(shownEdges, structure.edges.map((edge): FlowEdge => {
     const count = edgeCount(state, edge);
     const back = structure.backEdges.has(edge.id);
     const prev = edgeCache.current.get(edge.id);
@@ -134,7 +146,7 @@ export function Graph() {
     const next: FlowEdge = flowEdge(edge, 'flow', back, { edge, count, back }, count > 0 ? '#2f6fdf' : '#b6b9c0', count > 0);
     edgeCache.current.set(edge.id, next);
     return next;
-  }), [structure, state]);
+  })), [structure, state]);
 
   const onNodeClick = useCallback((_: unknown, node: CardNode) => {
     store.setState((s) => ({ node: s.node === node.id ? undefined : node.id, attempt: undefined, session: undefined }));

@@ -2,7 +2,7 @@
 // with its connection points, its title, a status line, the edge and its path, and the canvas with its settings (a
 // read-only view: nothing is dragged, connected or deleted).
 import type { ReactNode } from 'react';
-import { Handle, MarkerType, Position, ReactFlow, getSmoothStepPath, type Edge, type EdgeProps, type Node, type ReactFlowProps } from '@xyflow/react';
+import { Handle, Position, ReactFlow, getSmoothStepPath, type Edge, type EdgeProps, type Node, type ReactFlowProps } from '@xyflow/react';
 import type { GraphEdge } from '../model/graph-view.ts';
 import { formatDuration } from './format.ts';
 import { Shown } from './Shown.tsx';
@@ -79,14 +79,43 @@ export function FlowCanvas<N extends Node, E extends Edge>({ className, testId, 
 }) {
   return (
     <div className={className} data-testid={testId}>
+      <ArrowMarkers edges={flow.edges} />
       <ReactFlow<N, E> {...flow} {...READ_ONLY_FLOW} />
       {children}
     </div>
   );
 }
 
+/**
+ * Edges name their arrowheads by id (ARROW_PREFIX + the colour's hex digits), drawn here like React Flow's closed arrow.
+ * Given marker objects instead, React Flow sorts their ids with localeCompare, and the first locale comparison of a
+ * page builds ICU's collator: 10–50 ms on the main thread while the first partial model mounts.
+ */
+const ARROW_PREFIX = 'flowtape-arrow-';
+
+function ArrowMarkers({ edges }: { edges?: readonly Edge[] }) {
+  const ids = [...new Set((edges ?? []).map((e) => e.markerEnd).filter((m): m is string => typeof m === 'string' && m.startsWith(ARROW_PREFIX)))];
+  if (ids.length === 0) return null;
+  return (
+    <svg className="flow-markers" aria-hidden="true" width="0" height="0">
+      <defs>
+        {ids.map((id) => {
+          const color = `#${id.slice(ARROW_PREFIX.length)}`;
+          return (
+            <marker key={id} id={id} className="react-flow__arrowhead" markerWidth="16" markerHeight="16" viewBox="-10 -10 20 20"
+              markerUnits="strokeWidth" orient="auto-start-reverse" refX="0" refY="0">
+              <polyline className="arrowclosed" style={{ strokeWidth: 1, stroke: color, fill: color }} strokeLinecap="round" strokeLinejoin="round"
+                points="-5,-4 0,0 -5,4 -5,-4" />
+            </marker>
+          );
+        })}
+      </defs>
+    </svg>
+  );
+}
+
 /** A React Flow edge along a graph edge: forward edges leave at the bottom, back edges loop round the right side. */
-export function flowEdge<T extends Record<string, unknown>, K extends string>(edge: GraphEdge, type: K, back: boolean, data: T, color: string, taken: boolean): Edge<T, K> {
+export function flowEdge<T extends Record<string, unknown>, K extends string>(edge: GraphEdge, type: K, back: boolean, data: T, color: `#${string}`, taken: boolean): Edge<T, K> {
   return {
     id: edge.id,
     source: edge.from,
@@ -95,7 +124,7 @@ export function flowEdge<T extends Record<string, unknown>, K extends string>(ed
     sourceHandle: back ? 'back-out' : 'out',
     targetHandle: back ? 'back-in' : 'in',
     data,
-    markerEnd: { type: MarkerType.ArrowClosed, width: 16, height: 16, color },
+    markerEnd: `${ARROW_PREFIX}${color.slice(1)}`,
     // A taken edge is drawn over the others.
     zIndex: taken ? 1 : 0,
   };
