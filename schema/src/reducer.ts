@@ -13,4 +13,5 @@ export type { NodeSummary, SessionSummary, ProjectionState, ReducibleEvent } fro
 export { initialState } from './reducer/state.ts';
 export { Projector, reduce, project } from './reducer/projector.ts';
 export { ENDED_STATUSES, successionProblem, advancePosition, type RunPosition } from './reducer/succession.ts';
+export { edgeKey, edgeEnds } from './reducer/edge-key.ts';
 export { nodeStatus, getStep, toRunProjection, toLiveProjection, toStepsProjection } from './reducer/render.ts';

@@ -1,6 +1,6 @@
 // The trace as `flowtape repair` reads it: folded by the reducer up to what stays, with what a lost flow.json, binding
 // or artifact would be rebuilt from.
-import { FlowSnapshot, initialState, Projector, readTrace, SCHEMA_IDS, type ProjectionState, type TraceEvent } from '@flowtape/schema';
+import { edgeKey, FlowSnapshot, initialState, Projector, readTrace, SCHEMA_IDS, type ProjectionState, type TraceEvent } from '@flowtape/schema';
 import type { RepairReport } from './repair.ts';
 import { readRange } from './repair-files.ts';
 import { collectArtifacts } from './verify.ts';
@@ -65,7 +65,7 @@ export async function foldTrace(tracePath: string, keep: number, file: string, r
         break;
       }
       case 'edge.taken':
-        fold.edges.set(`${e.payload.from}\u2192${e.payload.to}`, { from: e.payload.from, to: e.payload.to });
+        fold.edges.set(edgeKey(e.payload.from, e.payload.to), { from: e.payload.from, to: e.payload.to });
         break;
     }
   }

@@ -5,6 +5,7 @@ import { AppendList } from '../persistent.ts';
 import type { Step, Turn } from '../projections.ts';
 import { addTotals, turnTotals, type UsageTotals } from '../usage.ts';
 import type { Projector } from './projector.ts';
+import { edgeKey } from './edge-key.ts';
 import { CAP, type Draft, type NodeSummary, type ProjectionState, type ReducibleEvent, type SessionSummary } from './state.ts';
 import { successionProblem } from './succession.ts';
 
@@ -78,7 +79,7 @@ function apply(p: Projector, next: Draft, known: TraceEvent): void {
       return finishStep(p, next, known);
     case 'edge.taken': {
       const { from, to, branch } = known.payload;
-      next.edges = next.edges.update(`${from}\u2192${to}`, countOneMore, p.token);
+      next.edges = next.edges.update(edgeKey(from, to), countOneMore, p.token);
       if (known.attemptId) {
         const step = stepOf(p, next, known);
         if (step) step.next = branch ? { to, branch } : { to };

@@ -1,6 +1,7 @@
 /** Reading a state: look-ups, and the three projection files (projections/run.json, live.json, steps.json). */
 import { SCHEMA_IDS } from '../ids.ts';
 import type { LiveProjection, RunProjection, Step, StepsProjection } from '../projections.ts';
+import { edgeEnds } from './edge-key.ts';
 import type { NodeSummary, ProjectionState } from './state.ts';
 
 /** Status of each node at this state (nodes that never ran are absent). */
@@ -47,8 +48,6 @@ export function toRunProjection(state: ProjectionState): RunProjection {
   };
 }
 
-const ARROW = '\u2192';
-
 /**
  * The edges taken. An edge whose count has not changed since an earlier render of this run's states is the object
  * rendered then (PMap.mapMemo): the recorder renders run.json at every snapshot, and making every edge anew (an
@@ -58,12 +57,9 @@ function edgeList(state: ProjectionState): RunProjection['edges'] {
   return state.edges.mapMemo(edgeOf);
 }
 
-/** Edge `key` (`from→to`, cut at its arrows as `key.split('→')` would, without the array), taken `count` times. */
+/** Edge `key`, taken `count` times. */
 function edgeOf(count: number, key: string): RunProjection['edges'][number] {
-  const arrow = key.indexOf(ARROW);
-  const next = arrow === -1 ? -1 : key.indexOf(ARROW, arrow + 1);
-  const from = arrow === -1 ? key : key.slice(0, arrow);
-  const to = (arrow === -1 ? undefined : key.slice(arrow + 1, next === -1 ? undefined : next)) as string;
+  const { from, to } = edgeEnds(key);
   return { from, to, count };
 }
 

@@ -51,7 +51,7 @@ export interface ProjectionState {
   /** attemptId → index in `steps`. */
   readonly stepIndex: PMap<number>;
   readonly nodes: PMap<NodeSummary>;
-  /** `from→to` → times taken. */
+  /** `edgeKey(from, to)` (`from→to`) → times taken. */
   readonly edges: PMap<number>;
   readonly sessions: PMap<SessionSummary>;
   /** Every turn's usage, folded (absent until a turn reports usage). */

@@ -1,7 +1,7 @@
 // The flow graph's shape: its nodes and edges from flow.json, plus what runs took beyond it, and the inputs of its
 // layout. No dagre here (graph-view.ts lays out), so the loader can ask for the layout ahead (layoutFlowAhead)
 // without loading the layout code on the main thread.
-import { isSwitchEdge, type FlowSnapshot, type NodeSpec, type NodeType, type ProjectionState } from '@flowtape/schema';
+import { edgeEnds, edgeKey, isSwitchEdge, type FlowSnapshot, type NodeSpec, type NodeType, type ProjectionState } from '@flowtape/schema';
 import type { LayoutEdgeInput, LayoutNodeInput, LayoutOptions } from '../layout/layout.ts';
 import { layoutAhead } from '../layout/layout-ahead.ts';
 
@@ -35,10 +35,6 @@ export interface GraphShape {
   nodes: GraphNode[];
   edges: GraphEdge[];
   layout: { nodes: LayoutNodeInput[]; edges: LayoutEdgeInput[]; options: LayoutOptions };
-}
-
-export function edgeKey(from: string, to: string): string {
-  return `${from}\u2192${to}`;
 }
 
 /** What a run's final state tells about the graph: the nodes it ran and the edges it took. */
@@ -81,7 +77,7 @@ export function graphShape(flow: FlowSnapshot | undefined, runs: Seen | readonly
   }
   for (const final of finals) {
     for (const key of final.edges.keys()) {
-      const [from, to] = key.split('\u2192') as [string, string];
+      const { from, to } = edgeEnds(key);
       if (!edges.has(key) && seen.has(from) && seen.has(to)) addEdge(from, to, true);
     }
   }

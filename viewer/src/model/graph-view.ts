@@ -1,10 +1,10 @@
 // The flow graph as the UI draws it: static structure (from flow.json, or from the trace when the flow is
 // missing) laid out once per model, and the run overlay at a cursor (pure functions of the reducer state).
-import type { FlowSnapshot, ProjectionState, StepStatus, UsageTotals } from '@flowtape/schema';
+import { edgeKey, type FlowSnapshot, type ProjectionState, type StepStatus, type UsageTotals } from '@flowtape/schema';
 import { layoutGraph } from '../layout/layout.ts';
 import { laidOutAhead, layoutKey } from '../layout/layout-ahead.ts';
 import type { BundleModel } from './bundle-model.ts';
-import { edgeKey, graphShape, type GraphEdge, type GraphNode, type Seen } from './graph-shape.ts';
+import { graphShape, type GraphEdge, type GraphNode, type Seen } from './graph-shape.ts';
 
 export { NODE_HEIGHT, NODE_WIDTH, type GraphEdge, type GraphNode } from './graph-shape.ts';
 
