@@ -83,7 +83,7 @@ export async function finishBundle(writer: FinishingWriter, manifestText: (state
       // No observer to finish: the final manifest is known now, without a second trip through the queue.
       if (observers.length === 0) manifest = manifestText(state);
     });
-    manifest ??= await manifestAfterObservers(writer, manifestText);
+    manifest ??= await manifestAfterObservers(writer, observers, manifestText);
     // Everything becomes durable, then the manifest saying so.
     const wave = { files: written, folders: bundleFolders(writer), started: early, checked: writer.checked, names: writer.madeParents };
     written = [];
@@ -94,8 +94,12 @@ export async function finishBundle(writer: FinishingWriter, manifestText: (state
 }
 
 /** Every event is committed: observers finish now, so what they report is in the final manifest. */
-async function manifestAfterObservers(writer: FinishingWriter, manifestText: (state: ProjectionState) => string): Promise<string> {
-  await closeObservers(writer.options.traceObservers ?? [], (m) => writer.warn(m));
+async function manifestAfterObservers(
+  writer: FinishingWriter,
+  observers: NonNullable<FinishingWriter['options']['traceObservers']>,
+  manifestText: (state: ProjectionState) => string,
+): Promise<string> {
+  await closeObservers(observers, (m) => writer.warn(m));
   let manifest = '';
   await writer.trace.task((state) => {
     manifest = manifestText(state);
