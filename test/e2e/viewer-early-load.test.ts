@@ -49,7 +49,12 @@ describe('the early load of a served bundle', () => {
     // asked for the trace by then (backend/prefetch.ts), and the loader must take that response over, not fetch again.
     let released = Infinity;
     const traceRequested: number[] = [];
-    page.on('request', (r) => { if (new URL(r.url()).pathname === '/files/trace.ndjson') traceRequested.push(Date.now()); });
+    const wholeTrace: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname !== '/files/trace.ndjson') return;
+      traceRequested.push(Date.now());
+      if (!r.headers()['range']) wholeTrace.push(r.url());
+    });
     await page.route('**/assets/*.js', async (route) => {
       const response = await route.fetch();
       const body = await response.text();
@@ -65,10 +70,12 @@ describe('the early load of a served bundle', () => {
       `trace requested at ${traceRequested[0]}, the schema's chunk released at ${released}`);
     const m = await marks(h);
     assert.equal(m['flowtape:prefetch'], 1, JSON.stringify(m));
-    // The page itself fetched the trace once (the validation worker fetches its own copy, later).
+    // The trace was fetched once for the load, by the trace worker (backend/trace-text.ts), not by the page's own
+    // thread (the validation worker fetches its own copy later, as a byte range).
+    assert.equal(wholeTrace.length, 1, wholeTrace.join(', '));
     const pageFetches = await page.evaluate(() => performance.getEntriesByType('resource')
       .filter((e) => new URL(e.name).pathname === '/files/trace.ndjson').length);
-    assert.equal(pageFetches, 1);
+    assert.equal(pageFetches, 0);
     assert.equal((await h.viewer.cursor()).total, readTraceFile(join(dir, 'runs', 'review')).length);
     await h.close();
     h = undefined;

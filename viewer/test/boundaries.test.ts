@@ -46,9 +46,12 @@ test('model/, backend/ and layout/ do not depend on React, the UI or the app', (
 });
 
 test('the entry chunk stays small: backend/prefetch.ts imports nothing that pulls in the schema, React or the app', async () => {
-  const allowed = new Set(['./fetched-files.ts', './static.ts']);
+  const allowed = new Set(['./fetched-files.ts', './static.ts', './trace-text.ts']);
   const values = (folder: string, file: string) => imports(folder).filter((i) => i.file === file && !i.typeOnly).map((i) => i.spec);
   for (const s of values('backend', 'backend/prefetch.ts')) assert.ok(allowed.has(s), `backend/prefetch.ts imports ${s}`);
+  // The trace reader it starts imports only the line cutter (shared with the worker).
+  for (const s of values('backend', 'backend/trace-text.ts')) assert.equal(s, './text-chunks.ts', `backend/trace-text.ts imports ${s}`);
+  for (const s of values('backend', 'backend/text-chunks.ts')) assert.fail(`backend/text-chunks.ts imports ${s}`);
   assert.deepEqual(values('.', './main.ts'), ['./backend/prefetch.ts']);
   // Its copy of the loader's first paths is the schema's.
   const { FIRST_FILES } = await import('../src/backend/prefetch.ts');

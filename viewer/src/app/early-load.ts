@@ -48,7 +48,7 @@ function startLoad(backend: HttpBackend): EarlyLoad {
     listen(options) {
       forward.onProgress = options.onProgress;
       forward.onPartial = options.onPartial;
-      forward.yieldTo = options.yieldTo;
+      forward.yieldTo = options.yieldTo ?? nextTask;
       if (progress) options.onProgress?.(progress);
     },
   };

@@ -1,7 +1,9 @@
 // Bundles served by `flowtape view` (viewer/server/serve.ts): files under /files/<run>/, a listing at
 // /api/list, byte ranges for live tailing.
 import { encodePath, FetchedFiles } from './fetched-files.ts';
-import { filesBase, takePrefetched } from './prefetch.ts';
+import { filesBase, takePrefetched, takePrefetchedText } from './prefetch.ts';
+import type { TextSource } from './text-chunks.ts';
+import { readTraceText } from './trace-text.ts';
 import type { BundleBackend } from './types.ts';
 
 export interface ServerInfo {
@@ -58,6 +60,15 @@ export class HttpBackend extends FetchedFiles implements BundleBackend {
     if (res.status === 404) return undefined;
     if (!res.ok && res.status !== 416) throw new Error(`${path}: HTTP ${res.status}`);
     return res;
+  }
+
+  /** The file as text, fetched and decoded off the main thread (trace-text.ts); requested ahead by the entry module. */
+  async textStream(path: string): Promise<TextSource | undefined> {
+    const url = this.base + encodePath(path);
+    const { status, source } = await (takePrefetchedText(url) ?? readTraceText(url));
+    if (status === 404) return undefined;
+    if (!source) throw new Error(`${path}: HTTP ${status}`);
+    return source;
   }
 
   async readFrom(path: string, offset: number): Promise<Uint8Array | undefined> {

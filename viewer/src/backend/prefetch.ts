@@ -6,6 +6,7 @@
 // that pulls in the schema, so the entry chunk stays small.
 import { encodePath } from './fetched-files.ts';
 import { SITE_META } from './static.ts';
+import { readTraceText, startTraceWorker, type OpenedText } from './trace-text.ts';
 import type { ServerInfo } from './http.ts';
 
 /**
@@ -39,19 +40,30 @@ export async function fetchServerInfo(): Promise<ServerInfo | undefined> {
 
 let info: Promise<ServerInfo | undefined> | undefined;
 const responses = new Map<string, Promise<Response>>();
+const texts = new Map<string, Promise<OpenedText>>();
 
 /** Asks /api/info and, when it names one bundle to open, requests its first files. A static site is left alone. */
 export function prefetchServed(doc: Document = document): void {
   if (doc.querySelector(`meta[name="${SITE_META}"]`)) return;
   info = fetchServerInfo();
+  // The worker that will read the trace starts while /api/info is answered: its start-up is then off the path.
+  const worker = startTraceWorker();
   void info.then((served) => {
     const run = served && runToOpen(served);
-    if (run === undefined) return;
+    if (run === undefined) return void worker?.terminate();
     performance.mark('flowtape:prefetch');
     for (const path of FIRST_FILES) {
       const url = filesBase(run) + encodePath(path);
+      const ignore = () => { /* the loader sees the failure when it takes the response */ };
+      if (path === 'trace.ndjson') {
+        // Fetched and decoded by a worker (trace-text.ts): the page only splits and parses the lines.
+        const text = readTraceText(url, worker);
+        text.catch(ignore);
+        texts.set(url, text);
+        continue;
+      }
       const res = fetch(url, { cache: 'no-store' });
-      res.catch(() => { /* the loader sees the failure when it takes the response */ });
+      res.catch(ignore);
       responses.set(url, res);
     }
   });
@@ -62,6 +74,13 @@ export function takePrefetchedInfo(): Promise<ServerInfo | undefined> | undefine
   const taken = info;
   info = undefined;
   return taken;
+}
+
+/** The trace requested ahead as text (readTraceText), once. */
+export function takePrefetchedText(url: string): Promise<OpenedText> | undefined {
+  const res = texts.get(url);
+  texts.delete(url);
+  return res;
 }
 
 /** The response to a plain GET of `url` requested ahead, once: a later read of the file fetches it afresh. */

@@ -1,5 +1,7 @@
 // Where a bundle's bytes come from. The model layer reads bundles only through this interface, so it never
 // knows whether the files came from the flowtape server, a dropped folder or a `.zip`.
+import type { TextSource } from './text-chunks.ts';
+
 export interface BundleBackend {
   /** Shown to the user: a run id, a folder name, a zip file name. */
   readonly label: string;
@@ -11,6 +13,8 @@ export interface BundleBackend {
   read(path: string): Promise<Uint8Array | undefined>;
   /** The file as a byte stream (for streamed parse), or undefined when it does not exist. */
   stream(path: string): Promise<ReadableStream<Uint8Array> | undefined>;
+  /** The file as text a run of whole lines at a time, decoded off the main thread; where it is not given, `stream`'s bytes are decoded by the reader. */
+  textStream?(path: string): Promise<TextSource | undefined>;
   /**
    * Bytes from `offset` to the current end (live follow). Empty when nothing was appended, undefined when
    * the file does not exist. Static backends return what `read` would, sliced.

@@ -12,6 +12,7 @@ import {
   type BundleBackend as SchemaBackend,
 } from '@flowtape/schema';
 import type { BundleBackend } from '../backend/types.ts';
+import { textSourceOf, type TextSource } from '../backend/text-chunks.ts';
 import { nodeStartsOf, sessionsOf, type BundleIssue, type BundleModel } from './bundle-model.ts';
 import { Timeline, TimelineBuilder } from './timeline.ts';
 import { isIssue, parseTraceLine, splitComplete, streamLines, type TraceIssue } from './trace-reader.ts';
@@ -227,14 +228,27 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
   options.onProgress?.({ events: 0, phase: 'manifest' });
   // The manifest says where the flow and the trace are; they almost always sit at the default paths, so those
   // are requested at the same time (and dropped if the manifest points elsewhere).
+  const chunks: Uint8Array[] = [];
+  const openTrace = async (path: string): Promise<TextSource | undefined> => {
+    if (backend.textStream) return backend.textStream(path);
+    const bytes = await backend.stream(path);
+    if (!bytes) return undefined;
+    // A worker that can fetch the trace itself does so; otherwise it is handed the bytes read here.
+    return textSourceOf(backend.urlOf ? bytes : bytes.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        chunks.push(chunk);
+        controller.enqueue(chunk);
+      },
+    })));
+  };
   const early = {
     flow: backend.read(BUNDLE_FILES.flow).catch(() => undefined),
-    trace: backend.stream(BUNDLE_FILES.trace).catch(() => undefined),
+    trace: openTrace(BUNDLE_FILES.trace).catch(() => undefined),
   };
   const { manifest, text: manifestText, fatal } = await readManifest(backend, issues);
   const flowFile = manifest?.files.flow ?? BUNDLE_FILES.flow;
   const traceFile = manifest?.files.trace ?? BUNDLE_FILES.trace;
-  if (fatal || traceFile !== BUNDLE_FILES.trace) void early.trace.then((s) => s?.cancel().catch(() => {}));
+  if (fatal || traceFile !== BUNDLE_FILES.trace) void early.trace.then((s) => s?.cancel());
   if (fatal) {
     return { model: assemble(backend, { timeline: Timeline.empty(), issues, fatal }), tail: { offset: 0, lines: 0, manifestText } };
   }
@@ -243,11 +257,10 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
 
   const builder = new TimelineBuilder();
   const folder = new TraceFolder(builder, traceFile, issues);
-  const chunks: Uint8Array[] = [];
   let tail: TailState = { offset: 0, lines: 0, manifestText };
-  let source: ReadableStream<Uint8Array> | undefined;
+  let source: TextSource | undefined;
   try {
-    source = traceFile === BUNDLE_FILES.trace ? await early.trace : await backend.stream(traceFile);
+    source = traceFile === BUNDLE_FILES.trace ? await early.trace : await openTrace(traceFile);
   } catch (err) {
     issues.push({ file: traceFile, severity: 'error', message: describe(err, traceFile) });
   }
@@ -256,13 +269,6 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
   }
   if (source) {
     performance.mark('flowtape:trace-start');
-    // A worker that can fetch the trace itself does so; otherwise it is handed the bytes read here.
-    const teed = backend.urlOf ? source : source.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        chunks.push(chunk);
-        controller.enqueue(chunk);
-      },
-    }));
     let sinceYield = performance.now();
     let sinceClock = 0;
     let nextPartial = sinceYield + PARTIAL_FIRST_MS;
@@ -278,7 +284,7 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
     };
     let tornLine: { line: number; text: string } | undefined;
     try {
-      const result = await streamLines(teed, (text, line, terminated) => {
+      const result = await streamLines(source, (text, line, terminated) => {
         if (!terminated) {
           // A live bundle may be mid-append: the line is read on the next poll. Otherwise it is torn for good,
           // unless it happens to be a whole JSON line that only lacks its newline.

@@ -3,6 +3,7 @@
 // validation runs in full in a worker afterwards (validate-client.ts). Byte offsets are tracked so a live
 // bundle can be tailed from where the last complete line ended.
 import { checkTraceEvent, isKnownEventType, tooDeep, type ReducibleEvent } from '@flowtape/schema';
+import type { TextSource } from '../backend/text-chunks.ts';
 
 export interface TraceIssue {
   file: string;
@@ -68,50 +69,46 @@ export interface StreamResult {
 }
 
 /**
- * Reads a byte stream line by line, calling `onLine` for each complete or final line. The final line without a
+ * Reads a trace's text line by line, calling `onLine` for each complete or final line. The final line without a
  * newline is passed with `terminated: false`; the caller decides whether it is torn (a finished bundle) or
  * still being written (live). Lines are split a whole chunk at a time, synchronously: an await per chunk, not
  * per line (an async generator per line costs more than parsing the line).
  */
 export async function streamLines(
-  source: ReadableStream<Uint8Array>,
+  source: TextSource,
   onLine: (text: string, line: number, terminated: boolean) => void | Promise<void>,
 ): Promise<StreamResult> {
-  const decoder = new TextDecoder('utf-8');
-  const reader = source.getReader();
-  let total = 0;
+  let offset = 0;
   let line = 0;
-  let pending = '';
   const emit = (text: string, terminated: boolean): void | Promise<void> => {
     line++;
     return onLine(text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text, line, terminated);
   };
+  let ended = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      const text = pending + decoder.decode(value, { stream: true });
-      const parts = text.split('\n');
-      pending = parts.pop()!;
+      const chunk = await source.read();
+      if (!chunk) break;
+      if (chunk.last) {
+        const lines = line;
+        const r = emit(chunk.text, false);
+        if (r) await r;
+        ended = true;
+        return { offset, lines, tail: { line: lines + 1, text: chunk.text } };
+      }
+      offset += chunk.bytes;
+      const parts = chunk.text.split('\n');
+      parts.pop(); // after the chunk's final newline
       for (const part of parts) {
         const r = emit(part, true);
         if (r) await r; // the caller yields to the browser now and then
       }
     }
+    ended = true;
   } finally {
-    reader.releaseLock();
+    if (!ended) source.cancel();
   }
-  pending += decoder.decode();
-  let tail: StreamResult['tail'];
-  const lines = line;
-  if (pending.length > 0) {
-    tail = { line: line + 1, text: pending };
-    const r = emit(pending, false);
-    if (r) await r;
-  }
-  const tailBytes = tail ? new TextEncoder().encode(tail.text).byteLength : 0;
-  return { offset: total - tailBytes, lines, tail };
+  return { offset, lines: line };
 }
 
 /** Splits appended bytes at the last newline: complete lines to parse now, the rest to retry later. */
