@@ -8,7 +8,7 @@ import type { ErrorInfo, Outcome } from '@flowtape/schema';
 import { holdWatchdog } from '../acp/watchdog.ts';
 import { runFunctionAction, runShellAction, type ActionHost } from './action-nodes.ts';
 import { AcpNodeRunner, type RecordedSession } from './acp-node.ts';
-import { Attempt, NodeContext, type RunScope, type Stop } from './attempt.ts';
+import { Attempt, clearTimers, NodeContext, type AttemptTimers, type RunScope, type Stop } from './attempt.ts';
 import type { CheckpointNodeDefinition, DecisionNodeDefinition, FlowDefinition, FlowNodeDefinition, FlowNodeResult } from './definition.ts';
 import { NodeError, toErrorInfo } from './errors.ts';
 import { systemClock, type Clock, type LifecycleEvent, type LifecycleObserver } from './lifecycle.ts';
@@ -23,12 +23,6 @@ const YIELD_EVERY_MS = 10;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
-}
-
-/** An attempt's timers (armTimers), for the nodes that set a timeout or a heartbeat. */
-interface AttemptTimers {
-  timeout?: NodeJS.Timeout;
-  beat?: NodeJS.Timeout;
 }
 
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -218,7 +212,7 @@ export class FlowRun implements RunScope {
   /** One attempt of `node`: its result, or a promise of it when the node's work is asynchronous. */
   private runAttempt(nodeId: string, node: FlowNodeDefinition): FlowNodeResult | Promise<FlowNodeResult> {
     const attempt = this.startAttempt(nodeId, node);
-    const timers = node.timeoutMs || node.heartbeatMs ? this.armTimers(node, attempt) : undefined;
+    const timers = node.timeoutMs || node.heartbeatMs ? attempt.armTimers(node, this.clock) : undefined;
     let value: unknown;
     try {
       if (attempt.interrupted) throw attempt.interrupted.error;
@@ -247,23 +241,6 @@ export class FlowRun implements RunScope {
     return attempt;
   }
 
-  /** The node's timeout and heartbeat (only nodes that set them): cleared by stopWork. */
-  private armTimers(node: FlowNodeDefinition, attempt: Attempt): AttemptTimers {
-    const { nodeId, attemptId, startedAt } = attempt;
-    const timers: AttemptTimers = {};
-    if (node.timeoutMs) {
-      const ms = node.timeoutMs;
-      timers.timeout = setTimeout(
-        () => attempt.interrupt({ outcome: 'timed_out', reason: 'node timeout', error: new NodeError('node_timeout', `node "${nodeId}" timed out after ${ms} ms`, 'timed_out') }),
-        ms,
-      );
-    }
-    if (node.heartbeatMs) {
-      timers.beat = setInterval(() => attempt.emit({ type: 'node.heartbeat', nodeId, attemptId, elapsedMs: Math.max(0, this.clock.now() - startedAt) }), node.heartbeatMs);
-    }
-    return timers;
-  }
-
   private async awaitWork(node: FlowNodeDefinition, attempt: Attempt, work: PromiseLike<unknown>, timers: AttemptTimers | undefined): Promise<FlowNodeResult> {
     let output: unknown;
     let failure: unknown;
@@ -281,26 +258,15 @@ export class FlowRun implements RunScope {
 
   /** The node's work is over (or given up on): its timers go, and it is no longer the current attempt. */
   private stopWork(attempt: Attempt, timers: AttemptTimers | undefined): void {
-    if (timers) {
-      clearTimeout(timers.timeout);
-      clearInterval(timers.beat);
-    }
+    if (timers) clearTimers(timers);
     attempt.dispose();
     this.current = undefined;
   }
 
   /** The outcome, once the commands the node started (if any) are gone. */
   private afterWork(node: FlowNodeDefinition, attempt: Attempt, output: unknown, failed: boolean, failure: unknown): FlowNodeResult | Promise<FlowNodeResult> {
-    if (attempt.owned && attempt.owned.size > 0) return this.awaitOwned(attempt).then(() => this.settle(node, attempt, output, failed, failure));
+    if (attempt.owned && attempt.owned.size > 0) return attempt.awaitOwned(this.graceMs).then(() => this.settle(node, attempt, output, failed, failure));
     return this.settle(node, attempt, output, failed, failure);
-  }
-
-  /** A function may return (or be interrupted) before the commands it started have exited: stop and wait. */
-  private async awaitOwned(attempt: Attempt): Promise<void> {
-    attempt.release();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...attempt.owned!]), new Promise((r) => (timer = setTimeout(r, this.graceMs)))]);
-    clearTimeout(timer);
   }
 
   /** The attempt's outcome: kept in the run's results and emitted (node.outcome). */
@@ -316,7 +282,7 @@ export class FlowRun implements RunScope {
       error = toErrorInfo(failure, 'node_failed', this.withStack);
     }
     const durationMs = Math.max(0, this.clock.now() - attempt.startedAt);
-    this.closeOpen(attempt, error);
+    attempt.closeOpen(error, this.clock);
     attempt.settled = true;
 
     const result: FlowNodeResult = { attemptId, nodeId, nodeType: node.nodeType, outcome, durationMs };
@@ -339,39 +305,6 @@ export class FlowRun implements RunScope {
           : { type: 'node.outcome', nodeId, attemptId, outcome, durationMs },
     );
     return result;
-  }
-
-  /** An interrupted attempt may leave an action or an ACP turn open: close them before its outcome. */
-  private closeOpen(attempt: Attempt, error: ErrorInfo | undefined): void {
-    const failure = error ?? { message: 'the attempt ended before this finished', code: 'interrupted' };
-    if (attempt.openAction) {
-      const { actionType, startedAt } = attempt.openAction;
-      attempt.openAction = undefined;
-      this.emit({
-        type: 'action.completed',
-        nodeId: attempt.nodeId,
-        attemptId: attempt.attemptId,
-        actionType,
-        ok: false,
-        durationMs: Math.max(0, this.clock.now() - startedAt),
-        error: failure,
-      });
-    }
-    if (attempt.openTurn) {
-      const { sessionId, text, usage: turnUsage } = attempt.openTurn;
-      attempt.openTurn = undefined;
-      const usage = turnUsage();
-      this.emit({
-        type: 'acp.turn_finished',
-        nodeId: attempt.nodeId,
-        attemptId: attempt.attemptId,
-        sessionId,
-        stopReason: null,
-        response: text(),
-        error: failure,
-        ...(usage ? { usage } : {}),
-      });
-    }
   }
 
   /** The node's work: a value for synchronous functions, a promise otherwise. */
