@@ -48,6 +48,8 @@ export class AgentProcess {
   private failureSet!: () => void;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private stdoutEnded = false;
+  /** The watch armed when only one of exit and stdout's end has come (onExit, onStdoutEnd); cleared by the other. */
+  private halfGone: NodeJS.Timeout | undefined;
   /** The last bytes of stderr, recorded or not, for the hint in an exit error. */
   private readonly stderrTail = new StderrTail();
   private readonly stderrLines: CappedLines;
@@ -157,9 +159,10 @@ export class AgentProcess {
     this.exitInfo = { code, signal };
     // An agent that was closed already has its failure ('closed'): this one counts only for an agent that exited on its own.
     this.setFailure({ kind: 'exit', code, signal });
+    clearTimeout(this.halfGone);
+    if (this.stdoutEnded) return;
     // Something the agent started may still hold its stdout open: do not let pending requests wait on it.
-    setTimeout(() => {
-      if (this.stdoutEnded) return;
+    this.halfGone = setTimeout(() => {
       signalGroup(this.child.pid!, 'SIGKILL');
       this.child.stdout.destroy();
     }, 500).unref();
@@ -167,9 +170,10 @@ export class AgentProcess {
 
   private onStdoutEnd(stdout: AgentStdoutHandler): void {
     this.stdoutEnded = true;
+    clearTimeout(this.halfGone);
+    if (this.exitInfo) return;
     // An agent that closed its stdout but keeps running is of no use: classify it and shut it down.
-    setTimeout(() => {
-      if (this.exitInfo) return;
+    this.halfGone = setTimeout(() => {
       stdout.onProtocolFailure('agent closed its stdout');
     }, 1_000).unref();
   }

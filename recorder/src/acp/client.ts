@@ -311,7 +311,9 @@ export class AcpAgent {
   }
 
   private onConnectionClosed(): void {
-    // Normally an exit or a protocol error explains the close; if nothing does soon, say so and shut down.
+    // Normally an exit or a protocol error explains the close (or close() came first); if nothing does soon, say so
+    // and shut down.
+    if (this.process.failure) return;
     setTimeout(() => {
       if (this.process.failure) return;
       this.protocolFailure('the connection closed unexpectedly');

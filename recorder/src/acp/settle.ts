@@ -6,6 +6,19 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
+/**
+ * Waits for `promise` (which must not reject), at most `ms`. The timer is cleared either way: none is left to fire
+ * later, and it never keeps the process alive.
+ */
+export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
   return promise.then((value) => ({ kind: 'value', value }), (error: unknown) => ({ kind: 'error', error }));
 }

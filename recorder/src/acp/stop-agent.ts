@@ -2,7 +2,7 @@
 // it left in its group (its children); then read what it wrote before it went, for a bounded time.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { isGroupAlive, signalGroup, waitUntilGone } from './process.ts';
-import { delay, interruption } from './settle.ts';
+import { interruption, within } from './settle.ts';
 
 export interface StoppableAgent {
   child: ChildProcessWithoutNullStreams;
@@ -45,7 +45,7 @@ export async function stopAgentProcess(agent: StoppableAgent, force: boolean, gr
   }
   // What the agent wrote before it exited may still be in the pipes: read it (bounded: a process outside the
   // group may hold them open), then nothing more is recorded.
-  await Promise.race([agent.streamsClosed, delay(Math.min(grace, 1_000))]);
+  await within(agent.streamsClosed, Math.min(grace, 1_000));
 }
 
 async function waitForExit(agent: StoppableAgent, ms: number): Promise<boolean> {

@@ -4,6 +4,7 @@
 import type { TurnUsage } from '@flowtape/schema';
 import { AcpAgent, AcpError, type AcpTrafficRecord } from '../acp/client.ts';
 import { DEFAULT_PERMISSION_POLICY } from '../acp/permissions.ts';
+import { within } from '../acp/settle.ts';
 import { agentArgv, mcpServersFor, nodeCwd } from './acp-node-config.ts';
 import { agentError, checkMcpSupport, promptToText } from './acp-node-errors.ts';
 import { agentIdentity, collect, trafficEvent, type Session } from './acp-node-session.ts';
@@ -48,6 +49,9 @@ export interface AcpNodeHost {
   emit(event: LifecycleEvent): void;
 }
 
+/** The longest close() waits for agents to start, then to close (each stop is bounded itself: this is a backstop). */
+const CLOSE_LIMIT_MS = 15_000;
+
 export class AcpNodeRunner {
   /** flowtape sessions opened so far in this run (continues from a resume state). */
   sessionCount: number;
@@ -58,7 +62,11 @@ export class AcpNodeRunner {
    * killed: SIGTERM, SIGKILL after the close grace) by its attempt's signal and by close(), so that wait is short.
    */
   private readonly starting = new Set<Promise<unknown>>();
-  private readonly stopStarts = new AbortController();
+  /**
+   * Aborted by close(), stopping the starts still in flight. Made by the first start: a run that starts no agent
+   * (most runs) never makes it, nor the DOMException that abort() builds, in every run's finish.
+   */
+  private stopStarts: AbortController | undefined;
   private readonly closing = new Set<Promise<void>>();
   private closed = false;
 
@@ -154,16 +162,21 @@ export class AcpNodeRunner {
   /** Closes every agent of the run (and any still starting). Bounded; never throws. */
   async close(): Promise<void> {
     this.closed = true;
-    this.stopStarts.abort();
-    const within = <T>(promise: Promise<T>, ms: number): Promise<unknown> =>
-      Promise.race([promise, new Promise((r) => setTimeout(r, ms).unref())]);
-    if (this.starting.size > 0) await within(Promise.allSettled([...this.starting]), 15_000);
+    this.stopStarts?.abort();
+    if (this.starting.size > 0) await within(Promise.allSettled([...this.starting]), CLOSE_LIMIT_MS);
     // Waited for as a whole (not only the agents' closes): a session's late usage is emitted after its agent is gone.
     const discarding = [...this.shared.values()].map((session) => this.discard(session));
     this.shared.clear();
     for (const agent of this.agents) this.closing.add(agent.close().catch(() => {}));
     this.agents.clear();
-    await within(Promise.allSettled([...this.closing, ...discarding]), 15_000);
+    if (this.closing.size > 0 || discarding.length > 0) await within(Promise.allSettled([...this.closing, ...discarding]), CLOSE_LIMIT_MS);
+  }
+
+  /** The signal that stops a start at close() (already aborted for a start that comes after it). */
+  private stopSignal(): AbortSignal {
+    this.stopStarts ??= new AbortController();
+    if (this.closed) this.stopStarts.abort();
+    return this.stopStarts.signal;
   }
 
   private async open(
@@ -203,7 +216,7 @@ export class AcpNodeRunner {
       ...(spec.policy ? { permissionPolicy: spec.policy } : {}),
       ...(spec.auth !== undefined ? { authMethodId: spec.auth } : {}),
       cancelGraceMs: this.host.cancelGraceMs,
-      signal: AbortSignal.any([attempt.signal, this.stopStarts.signal]),
+      signal: AbortSignal.any([attempt.signal, this.stopSignal()]),
       onTraffic: (record) => this.traffic(session, record),
       onUpdate: (notification) => collect(session, notification),
     });

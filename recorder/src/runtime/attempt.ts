@@ -1,13 +1,25 @@
 // One attempt of one node (its signal, interruption and grace period) and the context its functions receive.
 import { resolve as resolvePath } from 'node:path';
 import type { AcpAttempt } from './acp-node.ts';
+import type { ErrorInfo } from '@flowtape/schema';
 import type { FlowNodeContext, FlowNodeResult } from './definition.ts';
 import { NodeError } from './errors.ts';
-import type { LifecycleEvent } from './lifecycle.ts';
+import type { Clock, LifecycleEvent } from './lifecycle.ts';
 import { runShellCommand, type FlowShellExecution, type FlowShellResult } from './shell.ts';
 
 /** Why an attempt was interrupted. */
 export type Stop = { outcome: 'cancelled' | 'timed_out'; reason: string; error: NodeError; timeoutMs?: number };
+
+/** An attempt's timers (Attempt.armTimers), for the nodes that set a timeout or a heartbeat. */
+export interface AttemptTimers {
+  timeout?: NodeJS.Timeout;
+  beat?: NodeJS.Timeout;
+}
+
+export function clearTimers(timers: AttemptTimers): void {
+  clearTimeout(timers.timeout);
+  clearInterval(timers.beat);
+}
 
 /** One attempt of one node. */
 export class Attempt implements AcpAttempt {
@@ -62,6 +74,66 @@ export class Attempt implements AcpAttempt {
   private startGrace(): void {
     const stop = this.interrupted!;
     this.graceTimer ??= setTimeout(() => this.rejectRace?.(stop.error), this.graceMs);
+  }
+
+  /** The node's timeout and heartbeat (only for nodes that set them): the run clears them when the work is over. */
+  armTimers(node: { timeoutMs?: number | undefined; heartbeatMs?: number | undefined }, clock: Clock): AttemptTimers {
+    const { nodeId, attemptId, startedAt } = this;
+    const timers: AttemptTimers = {};
+    if (node.timeoutMs) {
+      const ms = node.timeoutMs;
+      timers.timeout = setTimeout(
+        () => this.interrupt({ outcome: 'timed_out', reason: 'node timeout', error: new NodeError('node_timeout', `node "${nodeId}" timed out after ${ms} ms`, 'timed_out') }),
+        ms,
+      );
+    }
+    if (node.heartbeatMs) {
+      timers.beat = setInterval(() => this.emit({ type: 'node.heartbeat', nodeId, attemptId, elapsedMs: Math.max(0, clock.now() - startedAt) }), node.heartbeatMs);
+    }
+    return timers;
+  }
+
+  /** A function may return (or be interrupted) before the commands it started have exited: stop them, wait (bounded). */
+  async awaitOwned(graceMs: number): Promise<void> {
+    this.release();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...(this.owned ?? [])]), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** An interrupted attempt may leave an action or an ACP turn open: closes them (before its outcome). */
+  closeOpen(error: ErrorInfo | undefined, clock: Clock): void {
+    // Nothing open (nearly every attempt): no error object to make.
+    if (!this.openAction && !this.openTurn) return;
+    const failure = error ?? { message: 'the attempt ended before this finished', code: 'interrupted' };
+    if (this.openAction) {
+      const { actionType, startedAt } = this.openAction;
+      this.openAction = undefined;
+      this.emit({
+        type: 'action.completed',
+        nodeId: this.nodeId,
+        attemptId: this.attemptId,
+        actionType,
+        ok: false,
+        durationMs: Math.max(0, clock.now() - startedAt),
+        error: failure,
+      });
+    }
+    if (this.openTurn) {
+      const { sessionId, text, usage: turnUsage } = this.openTurn;
+      this.openTurn = undefined;
+      const usage = turnUsage();
+      this.emit({
+        type: 'acp.turn_finished',
+        nodeId: this.nodeId,
+        attemptId: this.attemptId,
+        sessionId,
+        stopReason: null,
+        response: text(),
+        error: failure,
+        ...(usage ? { usage } : {}),
+      });
+    }
   }
 
   /** Aborts the signal of an attempt that is over, so whatever still listens to it (runShell commands) stops. */

@@ -8,7 +8,7 @@ import type { ErrorInfo, Outcome } from '@flowtape/schema';
 import { holdWatchdog } from '../acp/watchdog.ts';
 import { runFunctionAction, runShellAction, type ActionHost } from './action-nodes.ts';
 import { AcpNodeRunner, type RecordedSession } from './acp-node.ts';
-import { Attempt, NodeContext, type RunScope, type Stop } from './attempt.ts';
+import { Attempt, clearTimers, NodeContext, type AttemptTimers, type RunScope, type Stop } from './attempt.ts';
 import type { CheckpointNodeDefinition, DecisionNodeDefinition, FlowDefinition, FlowNodeDefinition, FlowNodeResult } from './definition.ts';
 import { NodeError, toErrorInfo } from './errors.ts';
 import { systemClock, type Clock, type LifecycleEvent, type LifecycleObserver } from './lifecycle.ts';
@@ -154,6 +154,8 @@ export class FlowRun implements RunScope {
       for (;;) {
         if (this.stop) return await this.finishStopped();
         const node = this.flow.nodes[current]!;
+        // Awaited even when the node was synchronous (a plain value): every node after the first then runs from a
+        // resumed loop, so what a node's error stack shows does not depend on when the loop last yielded.
         const result = await this.runAttempt(current, node);
         if (this.stop) return await this.finishStopped();
         if (node.nodeType === 'checkpoint' && result.outcome === 'ok') return await this.finishWaiting(current, node, result);
@@ -204,7 +206,29 @@ export class FlowRun implements RunScope {
 
   // ---- attempts -----------------------------------------------------------------------------------------
 
-  private async runAttempt(nodeId: string, node: FlowNodeDefinition): Promise<FlowNodeResult> {
+  // An attempt goes in small steps, so that a synchronous node (most compute nodes) needs no async function of its
+  // own (its frame and promise were ~1.2 KB per node), and so that the optimizing compiler gets small functions: one
+  // async function holding all of it cost ~35 ms of compile time in a process's first runs.
+
+  /** One attempt of `node`: its result, or a promise of it when the node's work is asynchronous. */
+  private runAttempt(nodeId: string, node: FlowNodeDefinition): FlowNodeResult | Promise<FlowNodeResult> {
+    const attempt = this.startAttempt(nodeId, node);
+    const timers = node.timeoutMs || node.heartbeatMs ? attempt.armTimers(node, this.clock) : undefined;
+    let value: unknown;
+    try {
+      if (attempt.interrupted) throw attempt.interrupted.error;
+      value = this.executeNode(node, attempt);
+    } catch (error) {
+      this.stopWork(attempt, timers);
+      return this.afterWork(node, attempt, undefined, true, error);
+    }
+    if (isThenable(value)) return this.awaitWork(node, attempt, value, timers);
+    this.stopWork(attempt, timers);
+    return this.afterWork(node, attempt, value, false, undefined);
+  }
+
+  /** Counts the attempt, emits node.started and makes it the current one. */
+  private startAttempt(nodeId: string, node: FlowNodeDefinition): Attempt {
     const n = (this.attempts.get(nodeId) ?? 0) + 1;
     this.attempts.set(nodeId, n);
     const attemptId = `${nodeId}#${n}`;
@@ -215,44 +239,40 @@ export class FlowRun implements RunScope {
     this.current = attempt;
     // The run may have been stopped by the observer of node.started itself.
     if (this.stop) attempt.interrupt(this.stop);
+    return attempt;
+  }
 
-    let timer: NodeJS.Timeout | undefined;
-    let beat: NodeJS.Timeout | undefined;
-    if (node.timeoutMs) {
-      const ms = node.timeoutMs;
-      timer = setTimeout(
-        () => attempt.interrupt({ outcome: 'timed_out', reason: 'node timeout', error: new NodeError('node_timeout', `node "${nodeId}" timed out after ${ms} ms`, 'timed_out') }),
-        ms,
-      );
-    }
-    if (node.heartbeatMs) {
-      beat = setInterval(() => attempt.emit({ type: 'node.heartbeat', nodeId, attemptId, elapsedMs: Math.max(0, this.clock.now() - startedAt) }), node.heartbeatMs);
-    }
-
+  private async awaitWork(node: FlowNodeDefinition, attempt: Attempt, work: PromiseLike<unknown>, timers: AttemptTimers | undefined): Promise<FlowNodeResult> {
     let output: unknown;
     let failure: unknown;
     let failed = false;
     try {
-      if (attempt.interrupted) throw attempt.interrupted.error;
-      const value = this.executeNode(node, attempt);
-      output = isThenable(value) ? await attempt.race(value) : value;
+      output = await attempt.race(work);
     } catch (error) {
       failed = true;
       failure = error;
     } finally {
-      if (timer) clearTimeout(timer);
-      if (beat) clearInterval(beat);
-      attempt.dispose();
-      this.current = undefined;
+      this.stopWork(attempt, timers);
     }
+    return this.afterWork(node, attempt, output, failed, failure);
+  }
 
-    if (attempt.owned && attempt.owned.size > 0) {
-      // A function may return (or be interrupted) before the commands it started have exited: stop and wait.
-      attempt.release();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...attempt.owned]), new Promise((r) => (timer = setTimeout(r, this.graceMs)))]);
-      clearTimeout(timer);
-    }
+  /** The node's work is over (or given up on): its timers go, and it is no longer the current attempt. */
+  private stopWork(attempt: Attempt, timers: AttemptTimers | undefined): void {
+    if (timers) clearTimers(timers);
+    attempt.dispose();
+    this.current = undefined;
+  }
+
+  /** The outcome, once the commands the node started (if any) are gone. */
+  private afterWork(node: FlowNodeDefinition, attempt: Attempt, output: unknown, failed: boolean, failure: unknown): FlowNodeResult | Promise<FlowNodeResult> {
+    if (attempt.owned && attempt.owned.size > 0) return attempt.awaitOwned(this.graceMs).then(() => this.settle(node, attempt, output, failed, failure));
+    return this.settle(node, attempt, output, failed, failure);
+  }
+
+  /** The attempt's outcome: kept in the run's results and emitted (node.outcome). */
+  private settle(node: FlowNodeDefinition, attempt: Attempt, output: unknown, failed: boolean, failure: unknown): FlowNodeResult {
+    const { nodeId, attemptId } = attempt;
     let outcome: Outcome = 'ok';
     let error: ErrorInfo | undefined;
     if (attempt.interrupted) {
@@ -262,8 +282,8 @@ export class FlowRun implements RunScope {
       outcome = failure instanceof NodeError ? failure.outcome : 'failed';
       error = toErrorInfo(failure, 'node_failed', this.withStack);
     }
-    const durationMs = Math.max(0, this.clock.now() - startedAt);
-    this.closeOpen(attempt, error);
+    const durationMs = Math.max(0, this.clock.now() - attempt.startedAt);
+    attempt.closeOpen(error, this.clock);
     attempt.settled = true;
 
     const result: FlowNodeResult = { attemptId, nodeId, nodeType: node.nodeType, outcome, durationMs };
@@ -286,39 +306,6 @@ export class FlowRun implements RunScope {
           : { type: 'node.outcome', nodeId, attemptId, outcome, durationMs },
     );
     return result;
-  }
-
-  /** An interrupted attempt may leave an action or an ACP turn open: close them before its outcome. */
-  private closeOpen(attempt: Attempt, error: ErrorInfo | undefined): void {
-    const failure = error ?? { message: 'the attempt ended before this finished', code: 'interrupted' };
-    if (attempt.openAction) {
-      const { actionType, startedAt } = attempt.openAction;
-      attempt.openAction = undefined;
-      this.emit({
-        type: 'action.completed',
-        nodeId: attempt.nodeId,
-        attemptId: attempt.attemptId,
-        actionType,
-        ok: false,
-        durationMs: Math.max(0, this.clock.now() - startedAt),
-        error: failure,
-      });
-    }
-    if (attempt.openTurn) {
-      const { sessionId, text, usage: turnUsage } = attempt.openTurn;
-      attempt.openTurn = undefined;
-      const usage = turnUsage();
-      this.emit({
-        type: 'acp.turn_finished',
-        nodeId: attempt.nodeId,
-        attemptId: attempt.attemptId,
-        sessionId,
-        stopReason: null,
-        response: text(),
-        error: failure,
-        ...(usage ? { usage } : {}),
-      });
-    }
   }
 
   /** The node's work: a value for synchronous functions, a promise otherwise. */

@@ -88,7 +88,8 @@ export function flowSnapshot(flow: FlowDefinition): FlowSnapshot {
     ...(flow.description !== undefined ? { description: flow.description } : {}),
     startAt: flow.startAt,
     ...(flow.runTimeoutMs !== undefined ? { runTimeoutMs: flow.runTimeoutMs } : {}),
-    nodes: Object.entries(flow.nodes).map(([id, node]) => nodeSpec(id, node)),
+    // Keys rather than entries: no [id, node] pair per node, at every run's start.
+    nodes: Object.keys(flow.nodes).map((id) => nodeSpec(id, flow.nodes[id]!)),
     edges: flow.edges.map(edgeSpec),
     ...(flow.metadata !== undefined ? { metadata: flow.metadata } : {}),
   };
