@@ -6,8 +6,8 @@
 // at once.
 import { LineCutter, type TextChunk } from './text-chunks.ts';
 
-/** What the page sends: the URL to read, then how many bytes it has taken (or that it wants no more). */
-export type TraceTextRequest = { url: string } | { taken: number } | { cancel: true };
+/** What the page sends: the URL to read, then how many bytes it has taken. A page that wants no more terminates the worker. */
+export type TraceTextRequest = { url: string } | { taken: number };
 /** What the worker sends: the response status first (or the failure to get one), then chunks, then the end. */
 export type TraceTextMessage =
   | { status: number }
@@ -19,8 +19,6 @@ const AHEAD = 8 << 20;
 let sent = 0;
 let taken = 0;
 let wake: (() => void) | undefined;
-let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-let cancelled = false;
 
 const post = (m: TraceTextMessage) => (self as unknown as Worker).postMessage(m);
 
@@ -34,11 +32,10 @@ async function read(url: string): Promise<void> {
   const res = await fetch(url, { cache: 'no-store' });
   post({ status: res.status });
   if (!res.ok || !res.body) return;
-  reader = res.body.getReader();
+  const reader = res.body.getReader();
   const cutter = new LineCutter();
   for (;;) {
-    while (sent - taken > AHEAD && !cancelled) await new Promise<void>((resolve) => { wake = resolve; });
-    if (cancelled) return;
+    while (sent - taken > AHEAD) await new Promise<void>((resolve) => { wake = resolve; });
     const { done, value } = await reader.read();
     if (done) break;
     send(cutter.push(value));
@@ -51,11 +48,8 @@ self.onmessage = (e: MessageEvent<TraceTextRequest>) => {
   const m = e.data;
   if ('url' in m) {
     read(m.url).catch((err: unknown) => post({ error: (err as Error)?.message ?? String(err) }));
-  } else if ('taken' in m) {
-    taken = m.taken;
   } else {
-    cancelled = true;
-    void reader?.cancel().catch(() => {});
+    taken = m.taken;
   }
   wake?.();
   wake = undefined;
