@@ -142,14 +142,18 @@ test('view --static publishes a run while flowtape run is still writing it, mark
   const run = spawn(process.execPath, [bin, 'run', 'conversation.flow.ts', '--input', '{"file":"notes.txt"}', '--agent', `node ${agent} --script agent.json`,
     '--permission', 'approve-all', '--out', 'runs', '-q'], { cwd: work, stdio: 'ignore' });
   try {
-    // Wait until the second turn's prompt is in the session traffic: the run is mid-turn, its writer active.
+    // Wait until the second turn's prompt is in the session traffic and its acp.prompt_sent in the trace: the run
+    // is mid-turn, its writers active. The two files are written by separate queues, so under load either can land
+    // first.
     let bundle = '';
     for (let i = 0; i < 600 && !bundle; i++) {
       await new Promise((done) => setTimeout(done, 100));
       const runs = existsSync(join(work, 'runs')) ? readdirSync(join(work, 'runs')) : [];
       const events = runs[0] ? join(work, 'runs', runs[0], 'sessions') : '';
       const session = events && existsSync(events) ? readdirSync(events)[0] : undefined;
-      if (session && readFileSync(join(events, session, 'events.ndjson'), 'utf8').includes('Write the summary')) bundle = join(work, 'runs', runs[0]!);
+      // A session's folder is made before its events.ndjson: read what exists so far, nothing if not yet there.
+      if (!session || !readIfThere(join(events, session, 'events.ndjson')).includes('Write the summary')) continue;
+      if (secondPromptIn(readIfThere(join(work, 'runs', runs[0]!, 'trace.ndjson')))) bundle = join(work, 'runs', runs[0]!);
     }
     assert.ok(bundle, 'the run reached its second turn');
     const r = flowtape('view', '--static', bundle, '-o', 'site-live', '--json');
@@ -160,9 +164,18 @@ test('view --static publishes a run while flowtape run is still writing it, mark
     // The copy holds the run up to its second turn, whole lines only.
     const trace = readFileSync(join(dir, 'site-live', 'bundle', 'trace.ndjson'), 'utf8');
     assert.ok(trace.endsWith('\n'));
-    assert.ok(trace.split('\n').some((l) => l.includes('"acp.prompt_sent"') && l.includes('"write#1"')), 'the second prompt is published');
+    assert.ok(secondPromptIn(trace), 'the second prompt is published');
   } finally {
     run.kill('SIGINT');
     await once(run, 'exit');
   }
 });
+
+/** Whether a trace's text holds the acp.prompt_sent of the conversation's second turn (node `write`, attempt 1). */
+function secondPromptIn(trace: string): boolean {
+  return trace.split('\n').some((l) => l.endsWith('}') && l.includes('"acp.prompt_sent"') && l.includes('"write#1"'));
+}
+
+function readIfThere(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
+}
