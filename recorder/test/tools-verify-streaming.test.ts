@@ -7,7 +7,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyBundle } from '../src/tools/verify.ts';
-import { scanArrayDocument } from '../src/tools/verify-steps.ts';
+import { scanArrayDocument } from '../src/tools/json-array-scan.ts';
 import { writeLargeBundle } from '../../test/fixtures/scenarios.ts';
 
 let root = '';

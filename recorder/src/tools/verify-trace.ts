@@ -24,7 +24,8 @@ import { collectArtifacts } from './verify-artifacts.ts';
 import { isRegularFile, type VerifyContext } from './verify-context.ts';
 import { ENDED, type Projection, type Projections } from './verify-documents.ts';
 import type { ArtifactUse, SessionFacts } from './verify-sessions.ts';
-import { LastTouch, StepsComparer, isStub, scanArrayDocument, stubFor, touchOf } from './verify-steps.ts';
+import { scanArrayDocument } from './json-array-scan.ts';
+import { LastTouch, StepsComparer, isStub, stubFor, touchOf } from './verify-steps.ts';
 
 export interface Fold {
   state: ProjectionState;
