@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadScript, parseScript } from '../src/agent/script.ts';
+import { loadScript, parseScript } from '../src/agent/script-load.ts';
 import { agentBin, scriptsDir, tempDir } from './acp-support.ts';
 
 describe('scripted agent script validation', () => {

@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { ndJsonStream } from '@agentclientprotocol/sdk';
-import { loadScript, ScriptError } from './script.ts';
+import { loadScript, ScriptError } from './script-load.ts';
 import { startScriptedAgent } from './scripted-agent.ts';
 
 const usage = `Usage: flowtape-scripted-agent --script <file.json>
