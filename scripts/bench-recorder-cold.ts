@@ -76,7 +76,7 @@ export async function coldChild(
 export async function coldRows(ns: number[], dist: boolean, fmtMs: (ms: number) => string): Promise<Map<number, number>> {
   const perNode = new Map<number, number>();
   if (ns.length === 0) return perNode;
-  console.log(`As \`flowtape run\` records: the first run of a fresh process, its code not compiled yet (median of ${COLD_REPS}; loading the recorder not counted):`);
+  console.log(`\nAs \`flowtape run\` records: the first run of a fresh process, its code not compiled yet (median of ${COLD_REPS}; loading the recorder not counted):`);
   for (const n of ns) {
     const rec: ColdRun[] = [];
     const bare: ColdRun[] = [];
@@ -101,6 +101,5 @@ export async function coldRows(ns: number[], dist: boolean, fmtMs: (ms: number) 
       floorName: 'runtime alone, first run of a fresh process',
     });
   }
-  console.log('');
   return perNode;
 }

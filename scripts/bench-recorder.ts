@@ -9,7 +9,7 @@
  *     Next to "× runtime alone" (the target's figure), each size also gets "× (runtime alone + durable floor)": the
  *     floor is the same bundle's folders and files written with plain fs calls and the recorder's fsyncs, timed in
  *     the same repetition (bench-recorder-floor.ts), what no recorder can go below on this disk.
- *     Those rows come a few dozen runs into one process, while V8 still optimizes the per-node code. Before them,
+ *     Those rows come a few dozen runs into one process, while V8 still optimizes the per-node code. At the end,
  *     sizes up to 2,000 are also recorded as `flowtape run` records, as the first run of a fresh process (cold code;
  *     bench-recorder-cold.ts), next to runtime alone measured the same way.
  *  2. Trace append throughput: the same events through the trace writer (JSON, seq, reducer fold, batched
@@ -378,8 +378,6 @@ async function main(): Promise<void> {
       ` (open, until run.started is recorded: ${part('open')}; close, from run.completed recorded until complete: ${part('close')}; medians;` +
       ` durable floor of its bundle ${fmtMs(median(fixed.map((f) => f.floor)))})\n`,
   );
-  const coldSizes = values.cold === '' ? sizes(values.flowtape).filter((n) => n <= 2000) : sizes(values.cold).filter((n) => n > 0);
-  const cold = await coldRows(coldSizes, values.dist, fmtMs);
   const rows: Row[] = [];
   const acpxSizes = values['no-acpx'] ? [] : sizes(values.acpx);
   for (const n of [...new Set([...acpxSizes, ...sizes(values.flowtape)])].sort((a, b) => a - b)) {
@@ -404,10 +402,8 @@ async function main(): Promise<void> {
     const a = rows.find((r) => r.n === n && r.tool !== 'flowtape');
     const f = rows.find((r) => r.n === n && r.tool === 'flowtape');
     if (a && f) {
-      const coldPerNode = cold.get(n);
       console.log(
-        `  N=${String(n).padEnd(6)} acpx ${fmtMs(a.perNode).padStart(10)}/node   flowtape ${fmtMs(f.perNode).padStart(10)}/node   → ${(a.perNode / f.perNode).toFixed(0)}× lower (target ≥ ${n >= 2000 ? '1,000' : '300'}×)` +
-          (coldPerNode === undefined ? '' : `;  flowtape as the first run of a fresh process ${fmtMs(coldPerNode)}/node → ${(a.perNode / coldPerNode).toFixed(0)}×`),
+        `  N=${String(n).padEnd(6)} acpx ${fmtMs(a.perNode).padStart(10)}/node   flowtape ${fmtMs(f.perNode).padStart(10)}/node   → ${(a.perNode / f.perNode).toFixed(0)}× lower (target ≥ ${n >= 2000 ? '1,000' : '300'}×)`,
       );
       recordFigure('bench:recorder', { name: `acpx per node ÷ flowtape per node, N=${n}`, value: a.perNode / f.perNode, unit: '×', target: `≥ ${n >= 2000 ? 1000 : 300}×` });
     }
@@ -423,6 +419,13 @@ async function main(): Promise<void> {
   }
   await warmRows(rows);
   await benchAppend(Number(values.events));
+  // Last: this process waits idle meanwhile, and V8 may drop compiled code it has not run for a while.
+  const coldSizes = values.cold === '' ? sizes(values.flowtape).filter((n) => n <= 2000) : sizes(values.cold).filter((n) => n > 0);
+  const cold = await coldRows(coldSizes, values.dist, fmtMs);
+  for (const [n, perNode] of cold) {
+    const a = rows.find((r) => r.n === n && r.tool !== 'flowtape');
+    if (a) console.log(`  acpx ÷ flowtape at N=${n}, flowtape as the first run of a fresh process: ${(a.perNode / perNode).toFixed(0)}× (acpx as above)`);
+  }
   console.log(benchFooter());
   rmSync(scratch, { recursive: true, force: true });
 }
