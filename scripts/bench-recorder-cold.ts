@@ -30,8 +30,9 @@ interface ColdRun {
 
 type ColdMode = 'record' | 'bare';
 
-/** Cold repetitions per size: each is two processes (recorded, runtime alone), about a second each under tsx. */
-const COLD_REPS = 3;
+/** Cold repetitions per size: each is two processes (recorded, runtime alone), about a second each under tsx; a fresh
+ * process's first run varies 2–3× with the load, so more than the 3 of the long-process rows. */
+const COLD_REPS = 5;
 const benchScript = fileURLToPath(new URL('bench-recorder.ts', import.meta.url));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
