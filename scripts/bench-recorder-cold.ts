@@ -30,8 +30,10 @@ interface ColdRun {
 
 type ColdMode = 'record' | 'bare';
 
-/** Cold repetitions per size: each is two processes (recorded, runtime alone), about a second each under tsx; a fresh
- * process's first run varies 2–3× with the load, so more than the 3 of the long-process rows. */
+/**
+ * Cold repetitions per size, as many as the long-process rows: each is two processes (recorded, runtime alone), about
+ * a second each under tsx, and a fresh process's first run varied 2–3× from one to the next at load 4.
+ */
 const COLD_REPS = 5;
 const benchScript = fileURLToPath(new URL('bench-recorder.ts', import.meta.url));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
