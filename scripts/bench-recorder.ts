@@ -9,11 +9,14 @@
  *     Next to "× runtime alone" (the target's figure), each size also gets "× (runtime alone + durable floor)": the
  *     floor is the same bundle's folders and files written with plain fs calls and the recorder's fsyncs, timed in
  *     the same repetition (bench-recorder-floor.ts), what no recorder can go below on this disk.
+ *     Those rows come a few dozen runs into one process, while V8 still optimizes the per-node code. At the end,
+ *     sizes up to 2,000 are also recorded as `flowtape run` records, as the first run of a fresh process (cold code;
+ *     bench-recorder-cold.ts), next to runtime alone measured the same way.
  *  2. Trace append throughput: the same events through the trace writer (JSON, seq, reducer fold, batched
  *     appends) against raw sequential writes of the very bytes it produced.
  *
  *   tsx scripts/bench-recorder.ts [--acpx 200,2000] [--flowtape 100,200,2000,10000,100000] [--events 200000]
- *                                 [--no-acpx] [--dist] [--help]
+ *                                 [--cold 100,200,2000] [--no-acpx] [--dist] [--help]
  *
  * --dist: the recorder (and the schema it imports) as users run them, from the packages' built dist/ (tsc output;
  * `pnpm --filter @flowtape/recorder build` first), instead of the .ts sources through tsx.
@@ -28,6 +31,7 @@ import { pathToFileURL } from 'node:url';
 import type { TraceEvent } from '@flowtape/schema';
 import type { FlowDefinition, FlowEdge, FlowNodeDefinition } from '@flowtape/recorder';
 import { benchFooter, benchHeader, recordFigure } from './bench-env.ts';
+import { coldChild, coldRows } from './bench-recorder-cold.ts';
 import { durableFloor } from './bench-recorder-floor.ts';
 
 const { values } = parseArgs({
@@ -37,15 +41,20 @@ const { values } = parseArgs({
     events: { type: 'string', default: '200000' },
     'no-acpx': { type: 'boolean', default: false },
     dist: { type: 'boolean', default: false },
+    cold: { type: 'string', default: '' },
+    // Internal: this process is one cold run of bench-recorder-cold.ts (<nodes>:record or <nodes>:bare).
+    'cold-child': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
   // Before the scratch folder is made: --help runs nothing and leaves nothing behind.
-  console.log('usage: pnpm bench:recorder [--flowtape SIZES] [--acpx SIZES] [--no-acpx] [--events N] [--dist]');
+  console.log('usage: pnpm bench:recorder [--flowtape SIZES] [--acpx SIZES] [--no-acpx] [--cold SIZES] [--events N] [--dist]');
   console.log('  --flowtape SIZES  chain lengths recorded by flowtape, comma-separated (default 100,200,2000,10000,100000)');
   console.log('  --acpx SIZES      chain lengths run by acpx too, side by side with flowtape (default 200,2000)');
   console.log('  --no-acpx         flowtape alone (no acpx runs)');
+  console.log('  --cold SIZES      chain lengths also recorded as the first run of a fresh process, as `flowtape run` does');
+  console.log('                    (default: the --flowtape sizes up to 2,000; 0: none)');
   console.log('  --events N        events through the trace writer for the append throughput (default 200,000)');
   console.log('  --dist            the recorder and schema from their built dist/ (what users run; build first:');
   console.log('                    pnpm --filter @flowtape/recorder build), not the .ts sources through tsx');
@@ -55,7 +64,18 @@ if (values.help) {
   console.log('  (every file and folder, then the manifest renamed into place, then the bundle folder and its parent): no recorder logic');
   process.exit(0);
 }
+const importStart = performance.now();
 const { compute, defineFlow, record, runFlow, TraceWriter } = values.dist ? await importDist() : await import('@flowtape/recorder');
+const importMs = performance.now() - importStart;
+if (values['cold-child'] !== undefined) {
+  try {
+    await coldChild(values['cold-child'], { chain, record, runFlow, importMs });
+  } catch (error) {
+    console.error(`bench-recorder: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  }
+  process.exit(0);
+}
 
 /**
  * @flowtape/recorder from recorder/dist, and @flowtape/schema (which it imports) from schema/dist: the workspace's
@@ -399,6 +419,13 @@ async function main(): Promise<void> {
   }
   await warmRows(rows);
   await benchAppend(Number(values.events));
+  // Last: this process waits idle meanwhile, and V8 may drop compiled code it has not run for a while.
+  const coldSizes = values.cold === '' ? sizes(values.flowtape).filter((n) => n <= 2000) : sizes(values.cold).filter((n) => n > 0);
+  const cold = await coldRows(coldSizes, values.dist, fmtMs);
+  for (const [n, perNode] of cold) {
+    const a = rows.find((r) => r.n === n && r.tool !== 'flowtape');
+    if (a) console.log(`  acpx ÷ flowtape at N=${n}, flowtape as the first run of a fresh process: ${(a.perNode / perNode).toFixed(0)}× (acpx as above)`);
+  }
   console.log(benchFooter());
   rmSync(scratch, { recursive: true, force: true });
 }
