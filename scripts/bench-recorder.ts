@@ -21,16 +21,16 @@
  * --dist: the recorder (and the schema it imports) as users run them, from the packages' built dist/ (tsc output;
  * `pnpm --filter @flowtape/recorder build` first), instead of the .ts sources through tsx.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
-import { createRequire, register } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { register } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import type { TraceEvent } from '@flowtape/schema';
 import type { FlowDefinition, FlowEdge, FlowNodeDefinition } from '@flowtape/recorder';
 import { benchFooter, benchHeader, recordFigure } from './bench-env.ts';
+import { acpxOnce, nodeStarts, windows } from './bench-recorder-acpx.ts';
+import { benchAppend } from './bench-recorder-append.ts';
 import { coldChild, coldRows } from './bench-recorder-cold.ts';
 import { durableFloor } from './bench-recorder-floor.ts';
 
@@ -115,40 +115,6 @@ function chain(n: number): FlowDefinition {
   return defineFlow({ name: `chain-${n}`, startAt: 'n0', nodes, edges });
 }
 
-/** Mean ms per node over the first and last 10 % of the run, from node start timestamps in the trace. */
-function windows(starts: number[]): { early: number; late: number } {
-  const n = starts.length;
-  const w = Math.max(1, Math.min(Math.floor(n / 10), n - 1));
-  return { early: (starts[w]! - starts[0]!) / w, late: (starts[n - 1]! - starts[n - 1 - w]!) / w };
-}
-
-/** The lines of a file, read in chunks: a 1,000,000-node trace is larger than the longest string V8 makes. */
-function* fileLines(path: string): Generator<string> {
-  const fd = openSync(path, 'r');
-  const buffer = Buffer.alloc(1 << 22);
-  let rest = '';
-  try {
-    for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) {
-      const lines = (rest + buffer.toString('utf8', 0, n)).split('\n');
-      rest = lines.pop()!;
-      yield* lines;
-    }
-    if (rest !== '') yield rest;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function nodeStarts(traceFile: string, type: string): number[] {
-  const out: number[] = [];
-  for (const line of fileLines(traceFile)) {
-    if (!line.includes(`"${type}"`)) continue;
-    const event = JSON.parse(line) as { type: string; at?: string; timestamp?: string };
-    if (event.type === type) out.push(Date.parse(event.at ?? event.timestamp ?? ''));
-  }
-  return out;
-}
-
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 /** Repetitions per size: the machine may be shared, so each figure is the median of several runs. */
 const repsFor = (tool: 'acpx' | 'flowtape', n: number) => (tool === 'acpx' ? (n <= 500 ? 3 : 1) : n <= 2000 ? 5 : n <= 20000 ? 3 : 1);
@@ -174,38 +140,6 @@ interface Row {
   /** Median over the repetitions of recorded ÷ (runtime alone + durable floor), all three from the same repetition. */
   floorRatio?: number;
   note?: string;
-}
-
-async function loadAcpx() {
-  const require = createRequire(new URL('../recorder/package.json', import.meta.url));
-  return (await import(pathToFileURL(require.resolve('acpx/flows')).href)) as {
-    FlowRunner: new (options: object) => { run(flow: unknown, input: unknown): Promise<{ runDir: string; state: { status: string } }> };
-    defineFlow(flow: object): unknown;
-    compute(node: object): unknown;
-  };
-}
-
-async function acpxOnce(n: number): Promise<{ perNode: number; early: number; late: number; status: string }> {
-  const flows = await loadAcpx();
-  const nodes: Record<string, unknown> = {};
-  const edges: Array<{ from: string; to: string }> = [];
-  for (let i = 0; i < n; i++) {
-    nodes[`n${i}`] = flows.compute({ run: ({ input }: { input: { seed: number } }) => ({ i, seed: input.seed }) });
-    if (i > 0) edges.push({ from: `n${i - 1}`, to: `n${i}` });
-  }
-  const flow = flows.defineFlow({ name: `chain-${n}`, startAt: 'n0', nodes, edges });
-  const root = mkdtempSync(join(scratch, 'acpx-'));
-  const runner = new flows.FlowRunner({
-    resolveAgent: () => ({ agentName: 'none', agentCommand: 'false', cwd: root }),
-    permissionMode: 'approve-reads',
-    outputRoot: root,
-  });
-  const t0 = performance.now();
-  const { runDir, state } = await runner.run(flow, { seed: 1 });
-  const total = performance.now() - t0;
-  const { early, late } = windows(nodeStarts(join(runDir, 'trace.ndjson'), 'node_started'));
-  rmSync(root, { recursive: true, force: true });
-  return { perNode: total / n, early, late, status: state.status };
 }
 
 function acpxRow(n: number, runs: Array<Awaited<ReturnType<typeof acpxOnce>>>): Row {
@@ -288,76 +222,10 @@ async function benchSize(n: number, withAcpx: boolean): Promise<Row[]> {
   const acpxReps = withAcpx ? repsFor('acpx', n) : 0;
   const ftReps = repsFor('flowtape', n);
   for (let r = 0; r < Math.max(acpxReps, ftReps); r++) {
-    if (r < acpxReps) acpxRuns.push(await acpxOnce(n));
+    if (r < acpxReps) acpxRuns.push(await acpxOnce(n, scratch));
     if (r < ftReps) ftRuns.push(await flowtapeOnce(flow, n));
   }
   return [...(withAcpx ? [acpxRow(n, acpxRuns)] : []), flowtapeRow(n, ftRuns)];
-}
-
-/** Appends `count` node events through the TraceWriter, then writes the same bytes raw, line by line. */
-async function benchAppend(count: number): Promise<void> {
-  const dir = mkdtempSync(join(scratch, 'append-'));
-  const events: Array<Omit<TraceEvent, 'seq'>> = [];
-  events.push({ at: new Date().toISOString(), runId: 'bench', scope: 'run', type: 'run.started', payload: { flowName: 'bench' } } as Omit<TraceEvent, 'seq'>);
-  for (let i = 0; events.length < count; i++) {
-    const at = new Date(Date.UTC(2026, 0, 1) + i).toISOString();
-    const scope = { runId: 'bench', nodeId: `n${i}`, attemptId: `n${i}#1` };
-    events.push({ at, ...scope, scope: 'node', type: 'node.started', payload: { nodeType: 'compute', attempt: 1 } } as Omit<TraceEvent, 'seq'>);
-    events.push({ at, ...scope, scope: 'node', type: 'node.outcome', payload: { outcome: 'ok', durationMs: 0, output: { inline: { i, seed: 1 } } } } as Omit<TraceEvent, 'seq'>);
-  }
-  events.length = count;
-
-  // Writer and raw runs alternate, so both see the same machine load; each figure is the median of 5.
-  const writerRuns: number[] = [];
-  const rawRuns: number[] = [];
-  const oneRuns: number[] = [];
-  let bytes = Buffer.alloc(0);
-  for (let rep = 0; rep < 5; rep++) {
-    const traceFile = join(dir, `trace-${rep}.ndjson`);
-    const writer = new TraceWriter({
-      path: traceFile,
-      shared: false,
-      lockTarget: dir,
-      lockfilePath: join(dir, '.lock'),
-      exclusiveCreate: true,
-      redact: (text) => text,
-      // The append path alone: the reducer fold that feeds projections is in the per-node figures above.
-      keepState: false,
-    });
-    const copies = events.map((e) => ({ ...e, payload: { ...e.payload } }));
-    const t0 = performance.now();
-    for (const event of copies) writer.append(event as never);
-    await writer.flush();
-    writerRuns.push(performance.now() - t0);
-    await writer.close();
-
-    bytes = readFileSync(traceFile);
-    const lines = bytes.toString('utf8').split('\n').filter(Boolean).map((l) => `${l}\n`);
-    const fd = openSync(join(dir, `raw-${rep}.ndjson`), 'w');
-    const r0 = performance.now();
-    for (const line of lines) writeSync(fd, line);
-    rawRuns.push(performance.now() - r0);
-    closeSync(fd);
-    const fd2 = openSync(join(dir, `one-${rep}.ndjson`), 'w');
-    const o0 = performance.now();
-    writeSync(fd2, bytes);
-    oneRuns.push(performance.now() - o0);
-    closeSync(fd2);
-    rmSync(traceFile);
-  }
-  rmSync(dir, { recursive: true, force: true });
-  const writerMs = median(writerRuns);
-  const rawMs = median(rawRuns);
-  const oneMs = median(oneRuns);
-  const mb = bytes.byteLength / 1048576;
-  const rate = (ms: number) => `${((count / ms) * 1000).toFixed(0).padStart(9)} events/s  ${((mb / ms) * 1000).toFixed(1).padStart(6)} MiB/s`;
-  console.log(`\nTrace append throughput: ${count} events, ${mb.toFixed(1)} MiB`);
-  console.log(`  flowtape TraceWriter (JSON, redaction hook, seq, batched appends)   ${rate(writerMs)}  (${writerMs.toFixed(0)} ms)`);
-  console.log('  (the reducer fold that feeds the projections is not part of appending: it is in the per-node figures)');
-  console.log(`  raw sequential writes, one write per line (same bytes)           ${rate(rawMs)}  (${rawMs.toFixed(0)} ms)`);
-  console.log(`  raw single write of the whole file (lower bound, same bytes)     ${rate(oneMs)}  (${oneMs.toFixed(0)} ms)`);
-  console.log(`  writer / raw per-line: ${(writerMs / rawMs).toFixed(2)}×   (target ≤ 1.5×)`);
-  recordFigure('bench:recorder', { name: `trace writer, ${count} events`, value: (writerMs * 1000) / count, unit: 'µs/event', floor: (rawMs * 1000) / count, floorName: 'raw per-line writes of the same bytes', target: '≤ 1.5× floor' });
 }
 
 async function main(): Promise<void> {
@@ -366,7 +234,7 @@ async function main(): Promise<void> {
   console.log('Chain of N trivial compute nodes; per node = total run time / N (runtime + recorder, bundle written).\n');
   // Warm-up (JIT, module loading) so the first measured size is not charged for it.
   await flowtapeOnce(chain(50), 50);
-  if (!values['no-acpx']) await acpxOnce(20);
+  if (!values['no-acpx']) await acpxOnce(20, scratch);
   // The fixed cost of a run (bundle directory, flow.json, manifest, final projections, fsyncs): a 1-node flow.
   const one = chain(1);
   const fixed: Array<Awaited<ReturnType<typeof flowtapeOnce>>> = [];
@@ -418,7 +286,7 @@ async function main(): Promise<void> {
     );
   }
   await warmRows(rows);
-  await benchAppend(Number(values.events));
+  await benchAppend(Number(values.events), TraceWriter, scratch);
   // Last: this process waits idle meanwhile, and V8 may drop compiled code it has not run for a while.
   const coldSizes = values.cold === '' ? sizes(values.flowtape).filter((n) => n <= 2000) : sizes(values.cold).filter((n) => n > 0);
   const cold = await coldRows(coldSizes, values.dist, fmtMs);
