@@ -1,11 +1,14 @@
 // Projections serialized in chunks (json-chunks.ts) are byte for byte what JSON.stringify writes.
 import assert from 'node:assert/strict';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeJsonChunks } from '../src/bundle/json-chunks.ts';
+import { writeJsonChunks, type PreviousVersion } from '../src/bundle/json-chunks.ts';
+import { tempDir } from './recorder-support.ts';
 
 const chunked = (value: object) => {
   const chunks: string[] = [];
-  writeJsonChunks(value, (chunk) => chunks.push(chunk));
+  writeJsonChunks(value, (chunk) => chunks.push(chunk as string));
   return chunks;
 };
 
@@ -34,5 +37,45 @@ test('a projection with long top-level arrays is written in chunks, and their co
 test('small and empty projections come out as JSON.stringify writes them', () => {
   for (const value of [{}, { a: [] }, { a: undefined }, { a: 1, b: undefined, c: [undefined] }, { nested: { steps: Array.from({ length: 400 }, () => 1) } }]) {
     assert.equal(chunked(value).join(''), `${JSON.stringify(value)}\n`);
+  }
+});
+
+test('given its previous version, a file copies the slices whose elements are the same objects, and is still JSON.stringify of the value', async () => {
+  const temp = await tempDir();
+  try {
+    const make = (i: number, tag = '') => ({ attemptId: `n${i}#1`, tag, text: 'é\u2028"'.repeat(i % 4), list: [i, undefined] });
+    const steps = Array.from({ length: 1000 }, (_, i) => make(i));
+    const edges = Array.from({ length: 300 }, (_, i) => ({ from: `n${i}`, to: `n${i + 1}` }));
+    const versions = [
+      { seq: 1, steps, edges },
+      // An element changed mid-array, some appended, the edges as they were, a field added before the arrays.
+      { seq: 22, extra: 'x', steps: [...steps.slice(0, 500), make(500, 'changed'), ...steps.slice(501), make(1000), make(1001)], edges },
+      // Shorter (the last slice cut), an element changed in the first slice, the edges gone.
+      { seq: 333, steps: [make(0, 'first'), ...steps.slice(1, 990)] },
+      // Again the objects of the last version (its copied slices' offsets were derived, not measured).
+      { seq: 4444, steps: [make(0, 'first'), ...steps.slice(1, 990), make(990)] },
+    ];
+    let previous: PreviousVersion | undefined;
+    let copied = 0;
+    for (const [n, value] of versions.entries()) {
+      const path = join(temp.path, `v${n}.json`);
+      const fd = openSync(path, 'w');
+      const layout = writeJsonChunks(
+        value,
+        (chunk) => {
+          if (typeof chunk === 'string') writeSync(fd, chunk);
+          else writeSync(fd, chunk, 0, (copied += chunk.byteLength, chunk.byteLength));
+        },
+        previous,
+      );
+      closeSync(fd);
+      if (previous) closeSync(previous.fd);
+      assert.equal(readFileSync(path, 'utf8'), `${JSON.stringify(value)}\n`, `version ${n}`);
+      previous = { layout, fd: openSync(path, 'r') };
+    }
+    if (previous) closeSync(previous.fd);
+    assert.ok(copied > 100_000, `${copied} bytes copied`);
+  } finally {
+    await temp.remove();
   }
 });

@@ -6,7 +6,7 @@
 import { BUNDLE_FILES, SCHEMA_IDS, type ArtifactRef, type JsonValue, type Outcome, type SessionBinding } from '@flowtape/schema';
 import type { LifecycleEvent } from '../runtime/lifecycle.ts';
 import type { CredentialWatch, HeldTraffic } from './credentials.ts';
-import { eventHead, eventIds, eventTypePart } from './event-json.ts';
+import { edgePayloadJson, eventHead, eventIds, eventTypePart, outcomePayloadJson, startedPayloadJson } from './event-json.ts';
 import type { OpenAttempt } from './existing-bundle.ts';
 import { writeFileAtomicSync } from './fsio.ts';
 import type { RecorderOptions } from './recorder-api.ts';
@@ -43,6 +43,8 @@ export interface EventRecording {
     envelope?: { nodeId?: string; attemptId?: string; sessionId?: string },
     artifacts?: 'before' | 'after',
     afterSeq?: number,
+    /** The payload's JSON text, when the caller built it (exactly `JSON.stringify(payload)`; event-json.ts). */
+    payloadJson?: string,
   ): void;
   endRun(type: 'run.completed' | 'run.failed' | 'run.timed_out' | 'run.cancelled', payload: object): void;
   closeOpenAttempts(outcome: Outcome, atMs: number, why: string): void;
@@ -138,7 +140,8 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
       r.openAttempts.set(event.attemptId, { nodeId: event.nodeId, startedAtMs: atMs });
       const input = event.input === undefined ? undefined : r.encoder.value(event.input, 'input');
       // The runtime's event is the envelope (its nodeId and attemptId are read at once, nothing else).
-      r.emit('node.started', input ? { nodeType: event.nodeType, attempt: event.attempt, input } : { nodeType: event.nodeType, attempt: event.attempt }, event, 'after');
+      if (input) r.emit('node.started', { nodeType: event.nodeType, attempt: event.attempt, input }, event, 'after');
+      else r.emit('node.started', { nodeType: event.nodeType, attempt: event.attempt }, event, 'after', undefined, startedPayloadJson(event.nodeType, event.attempt));
       return;
     }
     case 'node.heartbeat':
@@ -151,6 +154,7 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
         return;
       }
       const output = event.output === undefined ? undefined : r.encoder.value(event.output, 'output');
+      const outputJson = output === undefined ? '' : r.encoder.lastRefJson;
       const error = event.error === undefined ? undefined : r.encoder.error(event.error, !r.deterministic);
       const payload: { outcome: Outcome; durationMs: number; output?: unknown; error?: unknown } = error
         ? { outcome: event.outcome, durationMs: event.durationMs }
@@ -160,8 +164,11 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
       if (error) {
         if (output) payload.output = output;
         payload.error = error;
+        r.emit('node.outcome', payload, event);
+      } else {
+        const json = outputJson === undefined ? undefined : outcomePayloadJson(event.outcome, event.durationMs, outputJson);
+        r.emit('node.outcome', payload, event, 'before', undefined, json);
       }
-      r.emit('node.outcome', payload, event);
       return;
     }
     case 'edge.taken': {
@@ -173,7 +180,8 @@ export function recordLifecycleEvent(r: EventRecording, event: LifecycleEvent, a
             ...(event.branch.isDefault ? { isDefault: true } : {}),
           }
         : undefined;
-      r.emit('edge.taken', branch ? { from: event.from, to: event.to, branch } : { from: event.from, to: event.to }, event);
+      if (branch) r.emit('edge.taken', { from: event.from, to: event.to, branch }, event);
+      else r.emit('edge.taken', { from: event.from, to: event.to }, event, 'before', undefined, edgePayloadJson(event.from, event.to));
       return;
     }
     case 'session.bound': {
@@ -373,15 +381,20 @@ export function traceEvent(
 
 /**
  * Queues an event `traceEvent` built. Its text is given in the pieces of event-json.ts (only the payload serialized
- * here) for the common shapes (an event of the run, or of a node's attempt); the rarer ones (an event of a session)
+ * here, unless its text is given: exactly `JSON.stringify(payload)`) for the common shapes (an event of the run, or of a node's attempt); the rarer ones (an event of a session)
  * the writer serializes itself.
  */
-export function appendTraceEvent(trace: Pick<TraceWriter, 'append' | 'appendInParts'>, event: UnsequencedEvent, afterSeq?: number): void {
+export function appendTraceEvent(
+  trace: Pick<TraceWriter, 'append' | 'appendInParts'>,
+  event: UnsequencedEvent,
+  afterSeq?: number,
+  payloadJson?: string,
+): void {
   const { at, runId, nodeId, attemptId, sessionId, scope, type, payload } = event as UnsequencedEvent & { nodeId?: string; attemptId?: string; sessionId?: string };
   if (sessionId === undefined && nodeId !== undefined && attemptId !== undefined) {
-    trace.appendInParts(event, eventHead(at, runId), eventIds(nodeId, attemptId), eventTypePart(scope, type), JSON.stringify(payload), afterSeq);
+    trace.appendInParts(event, eventHead(at, runId), eventIds(nodeId, attemptId), eventTypePart(scope, type), payloadJson ?? JSON.stringify(payload), afterSeq);
   } else if (sessionId === undefined && nodeId === undefined && attemptId === undefined) {
-    trace.appendInParts(event, eventHead(at, runId), '', eventTypePart(scope, type), JSON.stringify(payload), afterSeq);
+    trace.appendInParts(event, eventHead(at, runId), '', eventTypePart(scope, type), payloadJson ?? JSON.stringify(payload), afterSeq);
   } else trace.append(event, afterSeq === undefined ? undefined : { afterSeq });
 }
 

@@ -193,7 +193,8 @@ class BundleRecorder implements Recorder, EventRecording {
    * Queues one trace event. `artifact.written` events for artifacts its values went to are queued before it, or
    * after it when the event opens the scope they belong to (`run.started` must be seq 1; a step must exist before
    * artifacts attach to it). A payload given as a function is built when the event's batch is written, after the
-   * session lines it names got their seqs. `afterSeq`: see RecorderOptions.resumeAfterSeq.
+   * session lines it names got their seqs. `afterSeq`: see RecorderOptions.resumeAfterSeq. `payloadJson`: the
+   * payload's text when the caller built it (event-json.ts).
    */
   emit(
     type: UnsequencedEvent['type'],
@@ -201,6 +202,7 @@ class BundleRecorder implements Recorder, EventRecording {
     envelope: { nodeId?: string; attemptId?: string; sessionId?: string } = {},
     artifacts: 'before' | 'after' = 'before',
     afterSeq?: number,
+    payloadJson?: string,
   ): void {
     const runId = this.runId ?? 'unknown-run';
     const at = this.lastAt;
@@ -209,7 +211,7 @@ class BundleRecorder implements Recorder, EventRecording {
     if (pending.length > 0) this.pendingArtifacts = [];
     if (artifacts === 'before') for (const written of pending) this.trace.append(artifactEvent(at, runId, envelope, written));
     if (typeof payload === 'function') this.trace.appendLate(() => traceEvent(at, runId, envelope, type, payload()));
-    else appendTraceEvent(this.trace, traceEvent(at, runId, envelope, type, payload), afterSeq);
+    else appendTraceEvent(this.trace, traceEvent(at, runId, envelope, type, payload), afterSeq, payloadJson);
     if (artifacts === 'after') for (const written of pending) this.trace.append(artifactEvent(at, runId, envelope, written));
   }
 

@@ -2,14 +2,15 @@
  * Snapshots: the projections, the session records and the manifest, written from a state whose lines are all on disk
  * (temporary file + rename, SPEC writing discipline rules 2 and 4), and the throttle that keeps periodic ones cheap.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BUNDLE_FILES, toLiveProjection, toRunProjection, toStepsProjection, type Manifest, type ProjectionState } from '@flowtape/schema';
 import type { BundleSessions } from './bundle-sessions.ts';
 import type { CheckedPaths } from './confine.ts';
-import { stageFileSync, syncPath } from './fsio.ts';
-import { writeJsonChunks } from './json-chunks.ts';
+import { stageFileSync, syncPath, type StagedFile } from './fsio.ts';
+import { O_NOFOLLOW } from './confine.ts';
+import { writeJsonChunks, type ChunkLayout, type PreviousVersion } from './json-chunks.ts';
 
 /**
  * A throttled snapshot waits at least this many times what it is expected to cost: a snapshot grows with the run
@@ -43,6 +44,8 @@ const INDENTED_UP_TO = 1000;
 export interface SnapshotSource {
   readonly bundleDir: string;
   readonly deterministic: boolean;
+  /** Another process may write this bundle's files too (then no snapshot copies from the last one). */
+  readonly shared: boolean;
   readonly sessions: BundleSessions;
   /** The time of the last event (a session record's `updatedAt`). */
   readonly lastAt: string;
@@ -76,6 +79,12 @@ export class Snapshots {
   private queued = false;
   /** close() writes the final snapshot: queued ones are skipped. */
   private closing = false;
+  /**
+   * The projection files this writer wrote last: which file (device, inode, size, time) and its layout. The next
+   * snapshot copies from it what did not change (json-chunks.ts), if the path still names that very file: only an
+   * exclusive writer, the one writer of its projections (another's file could reuse a freed inode).
+   */
+  private readonly versions = new Map<string, { layout: ChunkLayout; file: Stats }>();
 
   constructor(
     private readonly source: SnapshotSource,
@@ -132,12 +141,21 @@ export class Snapshots {
     const indent = this.source.deterministic && state.steps.size <= INDENTED_UP_TO ? 2 : undefined;
     const kept: number[] = [];
     const write = (path: string, value: object) => {
-      const staged = stageFileSync(
-        bundleDir,
-        path,
-        (chunk) => (indent === undefined ? writeJsonChunks(value, chunk) : chunk(`${JSON.stringify(value, null, indent)}\n`)),
-        checked,
-      );
+      const previous = indent === undefined ? this.openVersion(path) : undefined;
+      let layout: ChunkLayout | undefined;
+      let staged: StagedFile;
+      try {
+        staged = stageFileSync(
+          bundleDir,
+          path,
+          (chunk) => (indent === undefined ? (layout = writeJsonChunks(value, chunk, previous)) : chunk(`${JSON.stringify(value, null, indent)}\n`)),
+          checked,
+        );
+      } finally {
+        if (previous) closeSync(previous.fd);
+      }
+      this.versions.delete(path);
+      const written = layout !== undefined && layout.size > 0 && !final && !this.source.shared ? fstatSync(staged.fd) : undefined;
       try {
         staged.commit(final);
       } catch (error) {
@@ -145,6 +163,7 @@ export class Snapshots {
         throw error;
       }
       if (final) kept.push(staged.fd);
+      if (written !== undefined) this.versions.set(path, { layout: layout!, file: written });
     };
     try {
       for (const session of sessions.values()) {
@@ -168,6 +187,25 @@ export class Snapshots {
     this.lastCost = this.lastAt - started;
     this.lastSeq = state.seq;
     return kept;
+  }
+
+  /** The file this writer wrote last at `path`, open for reading, if the path still names it; the caller closes it. */
+  private openVersion(path: string): PreviousVersion | undefined {
+    const version = this.versions.get(path);
+    if (version === undefined) return undefined;
+    let fd: number;
+    try {
+      fd = openSync(join(this.source.bundleDir, path), constants.O_RDONLY | O_NOFOLLOW);
+    } catch {
+      return undefined;
+    }
+    const opened = fstatSync(fd);
+    const { file } = version;
+    if (opened.ino !== file.ino || opened.dev !== file.dev || opened.size !== file.size || opened.mtimeMs !== file.mtimeMs) {
+      closeSync(fd);
+      return undefined;
+    }
+    return { layout: version.layout, fd };
   }
 
   /**

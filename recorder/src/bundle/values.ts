@@ -36,6 +36,13 @@ function fitsInline(text: string, limit: number): boolean {
 }
 
 export class ValueEncoder {
+  /**
+   * The JSON text of the ValueRef the last `value` call returned, when it is known without serializing the ref again:
+   * an inline value whose text the redaction left as it was (then `JSON.stringify(ref)` is exactly this, since the
+   * inlined value is that text parsed). Undefined otherwise. Read right after the call (event-json.ts).
+   */
+  lastRefJson: string | undefined;
+
   constructor(
     private readonly store: ArtifactStore,
     private readonly redact: RedactHook,
@@ -46,12 +53,17 @@ export class ValueEncoder {
 
   /** Any JSON value. Strings that go to an artifact are stored as text, other values as JSON. */
   value(value: unknown, role: string, options: EncodeOptions = {}): ValueRef | undefined {
+    this.lastRefJson = undefined;
     if (value === undefined) return undefined;
     if (typeof value === 'string') return this.text(value, role, options);
     const text = jsonText(value);
     if (text === undefined) return undefined;
     const json = this.redact(text, 'json');
-    if (!options.artifact && fitsInline(json, this.inlineLimit)) return { inline: JSON.parse(json) as JsonValue };
+    if (!options.artifact && fitsInline(json, this.inlineLimit)) {
+      // JSON.stringify's own text, parsed, serializes back to the same text; a text the redaction changed may not.
+      if (json === text) this.lastRefJson = '{"inline":' + json + '}';
+      return { inline: JSON.parse(json) as JsonValue };
+    }
     const artifact = this.store.put(json, 'application/json');
     this.onArtifact(artifact, role);
     return { artifact, preview: json.slice(0, PREVIEW_CHARS) };
