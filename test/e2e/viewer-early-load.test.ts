@@ -81,6 +81,33 @@ describe('the early load of a served bundle', () => {
     h = undefined;
   });
 
+  test('the chunk that reads the bundle is requested beside the entry module, not once the entry has run', async () => {
+    h = await openViewer(join(dir, 'runs', 'review'));
+    const page = h.session.page;
+    // The entry module (the page's one <script>) is held back 1 s: the chunk with the loader and the schema (its
+    // trace-event id is in it) must have been asked for meanwhile, from the page's <link rel="modulepreload">.
+    let entryReleased = Infinity;
+    let schemaRequested = Infinity;
+    await page.route('**/assets/*.js', async (route) => {
+      const requested = Date.now();
+      const response = await route.fetch();
+      const body = await response.text();
+      if (/\/assets\/index-[^/]*\.js$/.test(new URL(route.request().url()).pathname)) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        entryReleased = Date.now();
+      } else if (body.includes('flowtape.trace-event.v1')) {
+        schemaRequested = Math.min(schemaRequested, requested);
+      }
+      await route.fulfill({ response, body });
+    });
+    await h.viewer.open();
+    await page.locator('[data-testid="bundle"][data-loading="false"]').waitFor();
+    assert.ok(schemaRequested < entryReleased, `the schema's chunk requested at ${schemaRequested}, the entry released at ${entryReleased}`);
+    assert.equal((await h.viewer.cursor()).total, readTraceFile(join(dir, 'runs', 'review')).length);
+    await h.close();
+    h = undefined;
+  });
+
   test('the graph is laid out in a worker while the trace loads, to the same positions as on the main thread', async () => {
     h = await openViewer(join(dir, 'runs', 'review'));
     const page = h.session.page;

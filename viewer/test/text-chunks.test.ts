@@ -2,7 +2,7 @@
 // streamed parser whole lines and count the bytes they came from, so a live bundle is tailed from the right offset.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LineCutter, textSourceOf, type TextChunk } from '../src/backend/text-chunks.ts';
+import { ByteLineCutter, LineCutter, textOf, textSourceOf, type TextChunk } from '../src/backend/text-chunks.ts';
 import { streamLines } from '../src/model/trace-reader.ts';
 
 const enc = new TextEncoder();
@@ -63,4 +63,31 @@ test('streamLines over a byte stream: the offset is the bytes of the complete li
   const result = await streamLines(textSourceOf(stream), (text, line, terminated) => { seen.push([text, line, terminated]); });
   assert.deepEqual(seen, [['{"x":"€"}', 1, true], ['', 2, true], ['{"y":2}', 3, true], ['{"z":', 4, false]]);
   assert.deepEqual(result, { offset: bytes.length - 5, lines: 3, tail: { line: 4, text: '{"z":' } });
+});
+
+test('the worker\'s runs of bytes: whole lines, each in a buffer of its own (transferring it leaves the pieces read intact)', () => {
+  const text = '{"a":"é€𝄞"}\n{"b":1}\r\n{"c":"ü"}\n{"torn":"€';
+  const bytes = enc.encode(text);
+  // The torn line is cut inside its last character: the rest decodes to U+FFFD there, as the page's own reading does.
+  const torn = bytes.subarray(0, bytes.length - 1);
+  for (let i = 1; i < torn.length; i++) {
+    const pieces = split(torn.slice(), [i]);
+    const cutter = new ByteLineCutter();
+    const runs: Uint8Array[] = [];
+    for (const p of pieces) {
+      const run = cutter.push(p);
+      if (run) runs.push(run);
+    }
+    const rest = cutter.end()!;
+    for (const run of runs) assert.equal(run.at(-1), 10);
+    const chunks = [...runs.map((r) => textOf(r)), textOf(rest, true)];
+    assert.deepEqual(chunks, cutAll(split(torn, [i])), `cut at ${i}`);
+    for (const run of [...runs, rest]) {
+      assert.equal(run.byteOffset, 0);
+      assert.equal(run.buffer.byteLength, run.length, `cut at ${i}: a run shares a bigger buffer`);
+      structuredClone(run, { transfer: [run.buffer] });
+    }
+    assert.deepEqual(pieces.map((p) => p.length), [i, torn.length - i], `cut at ${i}: a piece read was transferred with a run`);
+  }
+  assert.deepEqual(textOf(enc.encode('{"x":"€').subarray(0, 8), true), { text: '{"x":"\uFFFD', bytes: 8, last: true });
 });

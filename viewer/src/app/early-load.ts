@@ -48,7 +48,7 @@ function startLoad(backend: HttpBackend): EarlyLoad {
     listen(options) {
       forward.onProgress = options.onProgress;
       forward.onPartial = options.onPartial;
-      // Still plain tasks once the app shows the load: with the trace decoded in a worker a slice rarely waits for
+      // Still plain tasks once the app shows the load: with the trace fetched by a worker a slice rarely waits for
       // bytes, and a prioritised continuation (scheduler.yield) then kept a key press unanswered for up to a second.
       forward.yieldTo = options.yieldTo ?? nextTask;
       if (progress) options.onProgress?.(progress);

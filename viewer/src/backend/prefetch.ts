@@ -56,7 +56,7 @@ export function prefetchServed(doc: Document = document): void {
       const url = filesBase(run) + encodePath(path);
       const ignore = () => { /* the loader sees the failure when it takes the response */ };
       if (path === 'trace.ndjson') {
-        // Fetched and decoded by a worker (trace-text.ts): the page only splits and parses the lines.
+        // Fetched by a worker (trace-text.ts): the page only decodes, splits and parses the lines.
         const text = readTraceText(url, worker);
         text.catch(ignore);
         texts.set(url, text);

@@ -1,5 +1,6 @@
 // A trace read as text a run of whole lines at a time: what the streamed parser consumes (model/trace-reader.ts),
-// whether the bytes were decoded on the main thread or in the trace worker (trace-text.worker.ts). Bytes are cut at
+// whether the bytes were read on the main thread or by the trace worker (trace-text.worker.ts, which cuts the runs
+// and transfers their bytes; the page decodes them). Bytes are cut at
 // the last newline of what has arrived, so a chunk's text never ends inside a line or inside a UTF-8 sequence (a
 // newline byte is never part of a multi-byte one), and each chunk says how many bytes it covers: the offset a live
 // bundle is tailed from is counted in bytes.
@@ -18,14 +19,16 @@ export interface TextSource {
   cancel(): void;
 }
 
-/** Turns byte chunks into text chunks of whole lines (and, at the end, the unterminated rest). */
-export class LineCutter {
-  private readonly decoder = new TextDecoder('utf-8');
+/**
+ * Cuts byte chunks at their last newline: each run it returns is whole lines (ending in '\n'), copied into one
+ * buffer of its own (the trace worker transfers it to the page), and `end` returns the unterminated rest.
+ */
+export class ByteLineCutter {
   private carry: Uint8Array[] = [];
   private carried = 0;
 
   /** The whole lines completed by `bytes`, or undefined when it holds no newline. */
-  push(bytes: Uint8Array): TextChunk | undefined {
+  push(bytes: Uint8Array): Uint8Array | undefined {
     const cut = bytes.lastIndexOf(10);
     if (cut === -1) {
       if (bytes.length > 0) {
@@ -34,25 +37,59 @@ export class LineCutter {
       }
       return undefined;
     }
-    let text = '';
-    for (const c of this.carry) text += this.decoder.decode(c, { stream: true });
-    text += this.decoder.decode(bytes.subarray(0, cut + 1));
-    const chunk = { text, bytes: this.carried + cut + 1 };
+    const run = this.join(bytes.subarray(0, cut + 1));
     this.carry = cut + 1 < bytes.length ? [bytes.subarray(cut + 1)] : [];
     this.carried = bytes.length - cut - 1;
-    return chunk;
+    return run;
+  }
+
+  /** The bytes after the last newline, when there are any. */
+  end(): Uint8Array | undefined {
+    if (this.carried === 0) return undefined;
+    const rest = this.join(new Uint8Array(0));
+    this.carry = [];
+    this.carried = 0;
+    return rest;
+  }
+
+  private join(tail: Uint8Array): Uint8Array {
+    const out = new Uint8Array(this.carried + tail.length);
+    let at = 0;
+    for (const c of this.carry) {
+      out.set(c, at);
+      at += c.length;
+    }
+    out.set(tail, at);
+    return out;
+  }
+}
+
+const decoder = new TextDecoder('utf-8');
+
+/**
+ * The text of a run of bytes ByteLineCutter gave. Whole lines never end inside a UTF-8 sequence (a newline byte is
+ * never part of a multi-byte one), so each run decodes on its own; an unterminated rest cut inside one decodes to
+ * U+FFFD there, as the end of a stream does.
+ */
+export function textOf(run: Uint8Array, last?: boolean): TextChunk {
+  const text = decoder.decode(run);
+  return last ? { text, bytes: run.length, last } : { text, bytes: run.length };
+}
+
+/** Turns byte chunks into text chunks of whole lines (and, at the end, the unterminated rest). */
+export class LineCutter {
+  private readonly bytes = new ByteLineCutter();
+
+  /** The whole lines completed by `bytes`, or undefined when it holds no newline. */
+  push(bytes: Uint8Array): TextChunk | undefined {
+    const run = this.bytes.push(bytes);
+    return run && textOf(run);
   }
 
   /** The text after the last newline, when there is any. */
   end(): TextChunk | undefined {
-    if (this.carried === 0) return undefined;
-    let text = '';
-    for (const c of this.carry) text += this.decoder.decode(c, { stream: true });
-    text += this.decoder.decode();
-    const chunk = { text, bytes: this.carried, last: true };
-    this.carry = [];
-    this.carried = 0;
-    return chunk;
+    const rest = this.bytes.end();
+    return rest && textOf(rest, true);
   }
 }
 

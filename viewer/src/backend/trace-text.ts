@@ -1,7 +1,7 @@
-// Reads a served trace through the trace worker (trace-text.worker.ts), which fetches and decodes it off the main
-// thread: the page gets text chunks of whole lines. Where no worker can be started (or its script fails to load),
+// Reads a served trace through the trace worker (trace-text.worker.ts), which fetches it off the main thread and
+// transfers runs of whole lines: the page decodes each with one call. Where no worker can be started (or its script fails to load),
 // the page fetches and decodes the file itself, with the same result.
-import { textSourceOf, type TextSource } from './text-chunks.ts';
+import { textOf, textSourceOf, type TextSource } from './text-chunks.ts';
 import type { TraceTextMessage, TraceTextRequest } from './trace-text.worker.ts';
 
 /** The response's status and, when it is a success, the file as text. */
@@ -57,10 +57,10 @@ export function readTraceText(url: string, worker: Worker | undefined = startTra
     async read() {
       if (finished) return undefined;
       const m = await next();
-      if ('chunk' in m) {
-        taken += m.chunk.bytes;
+      if ('run' in m) {
+        taken += m.run.length;
         worker.postMessage({ taken } satisfies TraceTextRequest);
-        return m.chunk;
+        return textOf(m.run, m.last);
       }
       finish();
       if ('error' in m) throw new Error(m.error);
