@@ -2,7 +2,7 @@
 // change (json-chunks.ts): every snapshot must still be the projection of its state, byte for byte, and a file that
 // is no longer the one written last (another file at the path) must never be copied from.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BUNDLE_FILES, Projector, toLiveProjection, toRunProjection, toStepsProjection, type ProjectionState, type ReducibleEvent } from '@flowtape/schema';
@@ -70,10 +70,8 @@ test('snapshots after more events, one at a path another file took, and the fina
     snapshots.write(state, false);
     check(state, 'after another file took the paths');
     const last = foldUpTo(Infinity);
-    for (const fd of snapshots.write(last, true)) {
-      // The final snapshot's files, left open for close to fsync.
-      (await import('node:fs')).closeSync(fd);
-    }
+    // The final snapshot's files are left open for close to fsync.
+    for (const fd of snapshots.write(last, true)) closeSync(fd);
     check(last, 'final');
   } finally {
     await temp.remove();

@@ -1,9 +1,8 @@
 // A trace read as text a run of whole lines at a time: what the streamed parser consumes (model/trace-reader.ts),
 // whether the bytes were read on the main thread or by the trace worker (trace-text.worker.ts, which cuts the runs
-// and transfers their bytes; the page decodes them). Bytes are cut at
-// the last newline of what has arrived, so a chunk's text never ends inside a line or inside a UTF-8 sequence (a
-// newline byte is never part of a multi-byte one), and each chunk says how many bytes it covers: the offset a live
-// bundle is tailed from is counted in bytes.
+// and transfers their bytes; the page decodes them). Bytes are cut at the last newline of what has arrived, so a
+// chunk's text never ends inside a line or inside a UTF-8 sequence (a newline byte is never part of a multi-byte one),
+// and each chunk says how many bytes it covers: the offset a live bundle is tailed from is counted in bytes.
 
 export interface TextChunk {
   /** Whole lines, each ending in '\n'; or, when `last`, the unterminated text after the final newline. */

@@ -1,6 +1,6 @@
 // Reads a served trace through the trace worker (trace-text.worker.ts), which fetches it off the main thread and
-// transfers runs of whole lines: the page decodes each with one call. Where no worker can be started (or its script fails to load),
-// the page fetches and decodes the file itself, with the same result.
+// transfers runs of whole lines: the page decodes each with one call. Where no worker can be started (or its script
+// fails to load), the page fetches and decodes the file itself, with the same result.
 import { textOf, textSourceOf, type TextSource } from './text-chunks.ts';
 import type { TraceTextMessage, TraceTextRequest } from './trace-text.worker.ts';
 

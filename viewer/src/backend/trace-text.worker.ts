@@ -24,12 +24,12 @@ let sent = 0;
 let taken = 0;
 let wake: (() => void) | undefined;
 
-const post = (m: TraceTextMessage) => (self as unknown as Worker).postMessage(m);
+const post = (m: TraceTextMessage, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
 
 function send(run: Uint8Array | undefined, last?: boolean): void {
   if (!run) return;
   sent += run.length;
-  (self as unknown as Worker).postMessage((last ? { run, last } : { run }) satisfies TraceTextMessage, [run.buffer]);
+  post(last ? { run, last } : { run }, [run.buffer]);
 }
 
 async function read(url: string): Promise<void> {
