@@ -39,6 +39,11 @@ export function benchFooter(): string {
 }
 
 /** `a` as a multiple of `b`: "2.31×". */
+/** The median of repeated timings (the upper one of the two middle values for an even count). */
+export function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[values.length >> 1]!;
+}
+
 export function ratio(a: number, b: number): string {
   return `${(a / b).toFixed(2)}×`;
 }

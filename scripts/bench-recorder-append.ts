@@ -7,9 +7,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { TraceEvent } from '@flowtape/schema';
 import type { TraceWriter } from '@flowtape/recorder';
-import { recordFigure } from './bench-env.ts';
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+import { median, recordFigure } from './bench-env.ts';
 
 /** Appends `count` node events through the TraceWriter, then writes the same bytes raw, line by line. */
 export async function benchAppend(count: number, Writer: typeof TraceWriter, scratch: string): Promise<void> {

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FlowDefinition, record as recordFn, runFlow as runFlowFn } from '@flowtape/recorder';
-import { recordFigure } from './bench-env.ts';
+import { median, recordFigure } from './bench-env.ts';
 
 /** What one child process reports (one JSON line on stdout). */
 interface ColdRun {
@@ -36,7 +36,6 @@ type ColdMode = 'record' | 'bare';
  */
 const COLD_REPS = 5;
 const benchScript = fileURLToPath(new URL('bench-recorder.ts', import.meta.url));
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
 /** Runs one child, `bench-recorder.ts --cold-child <n>:<mode>`, under this process's loader (tsx's --import flags). */
 async function coldRun(n: number, mode: ColdMode, dist: boolean): Promise<ColdRun> {

@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { FlowDefinition, FlowEdge, FlowNodeDefinition } from '@flowtape/recorder';
-import { benchFooter, benchHeader, recordFigure } from './bench-env.ts';
+import { benchFooter, benchHeader, median, recordFigure } from './bench-env.ts';
 import { acpxOnce, nodeStarts, windows } from './bench-recorder-acpx.ts';
 import { benchAppend } from './bench-recorder-append.ts';
 import { coldChild, coldRows } from './bench-recorder-cold.ts';
@@ -115,7 +115,6 @@ function chain(n: number): FlowDefinition {
   return defineFlow({ name: `chain-${n}`, startAt: 'n0', nodes, edges });
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 /** Repetitions per size: the machine may be shared, so each figure is the median of several runs. */
 const repsFor = (tool: 'acpx' | 'flowtape', n: number) => (tool === 'acpx' ? (n <= 500 ? 3 : 1) : n <= 2000 ? 5 : n <= 20000 ? 3 : 1);
 
