@@ -298,10 +298,8 @@ export const TraceEnvelope = z.object({
 });
 export type TraceEnvelope = z.infer<typeof TraceEnvelope>;
 
-const KNOWN = new Set<string>(TRACE_EVENT_TYPES);
-export function isKnownEventType(type: string): type is TraceEventType {
-  return KNOWN.has(type);
-}
+// The same list without zod (for the reducer and the viewer), checked equal to TRACE_EVENT_TYPES by a test.
+export { KNOWN_EVENT_TYPES, isKnownEventType } from './event-types.ts';
 
 /** The scope of every known type is its prefix: `node.outcome` → `node`. */
 export function scopeOf(type: TraceEventType): Scope {

@@ -85,6 +85,5 @@ export const FlowSnapshot = z
   .meta({ title: 'flow.json', description: 'The flow definition as it was when the run started.' });
 export type FlowSnapshot = z.infer<typeof FlowSnapshot>;
 
-export function isSwitchEdge(edge: EdgeSpec): edge is SwitchEdge {
-  return 'switch' in edge;
-}
+// Without zod (the viewer's graph and the diff model use it): flow-edges.ts.
+export { isSwitchEdge } from './flow-edges.ts';

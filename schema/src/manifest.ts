@@ -55,24 +55,5 @@ export const Manifest = z
   .meta({ title: 'manifest.json', description: 'The entry point of a bundle: readers start here.' });
 export type Manifest = z.infer<typeof Manifest>;
 
-/** The default file layout of a v1 bundle. */
-export const BUNDLE_FILES = {
-  manifest: 'manifest.json',
-  flow: 'flow.json',
-  trace: 'trace.ndjson',
-  run: 'projections/run.json',
-  live: 'projections/live.json',
-  steps: 'projections/steps.json',
-  sessionsDir: 'sessions',
-  artifactsDir: 'artifacts',
-} as const;
-
-export function sessionFiles(sessionId: string) {
-  const dir = `${BUNDLE_FILES.sessionsDir}/${sessionId}`;
-  return {
-    dir,
-    binding: `${dir}/binding.json`,
-    record: `${dir}/record.json`,
-    events: `${dir}/events.ndjson`,
-  } as const;
-}
+// The file layout without zod (the viewer reads a bundle before the schemas are loaded): bundle-files.ts.
+export { BUNDLE_FILES, sessionFiles } from './bundle-files.ts';

@@ -1,49 +1,13 @@
 /** Validation with one-line messages that name the file, the line and the JSON pointer at fault. */
 import type { z } from 'zod';
-import { FORMAT_MAJOR, NewerFormatError, parseSchemaId } from './ids.ts';
+import { BundleFormatError, checkSchemaId, describeZodError, tooDeep } from './format-error.ts';
 import { TraceEnvelope, TraceEvent, isKnownEventType } from './events.ts';
 import { fastTraceEvent } from './fast-check.ts';
 import type { ReducibleEvent } from './reducer.ts';
 
-export class BundleFormatError extends Error {
-  override name = 'BundleFormatError';
-  constructor(
-    message: string,
-    readonly file: string,
-    readonly line?: number,
-    readonly pointer?: string,
-  ) {
-    super(message);
-  }
-}
-
-/** `/payload/durationMs` from zod's issue path. */
-export function toPointer(path: readonly PropertyKey[]): string {
-  return path.map((part) => '/' + String(part).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
-}
-
-/** The first issue of a zod error as `file:line: /pointer: message`. */
-export function describeZodError(error: z.ZodError, file: string, line?: number): BundleFormatError {
-  const issue = error.issues[0];
-  const pointer = issue ? toPointer(issue.path) : '';
-  const where = line === undefined ? file : `${file}:${line}`;
-  const more = error.issues.length > 1 ? ` (+${error.issues.length - 1} more)` : '';
-  return new BundleFormatError(`${where}: ${pointer || '/'}: ${issue?.message ?? 'invalid'}${more}`, file, line, pointer);
-}
-
-/**
- * Checks the `schema` id of a JSON document before validating it: a newer major gets NewerFormatError, a foreign
- * id a clear BundleFormatError.
- */
-export function checkSchemaId(value: unknown, expected: string, file: string): void {
-  const id = typeof value === 'object' && value !== null ? (value as { schema?: unknown }).schema : undefined;
-  if (typeof id !== 'string') throw new BundleFormatError(`${file}: /schema: missing (expected "${expected}")`, file, undefined, '/schema');
-  if (id === expected) return;
-  const found = parseSchemaId(id);
-  const wanted = parseSchemaId(expected);
-  if (found && wanted && found.doc === wanted.doc && found.major > FORMAT_MAJOR) throw new NewerFormatError(file, id, found.major);
-  throw new BundleFormatError(`${file}: /schema: "${id}" is not "${expected}"`, file, undefined, '/schema');
-}
+// The errors and checks that need no zod at run time live in format-error.ts (the viewer reports with them before
+// the schemas are loaded).
+export { BundleFormatError, checkSchemaId, describeZodError, toPointer, tooDeep } from './format-error.ts';
 
 /** Validates a JSON document (manifest, flow, projection, binding, record) against its schema. */
 export function parseDocument<S extends z.ZodType & { shape: { schema: z.ZodLiteral<string> } }>(
@@ -72,15 +36,6 @@ export function checkTraceEvent(value: unknown, line: number, file = 'trace.ndjs
     if (error instanceof RangeError) return { ok: false, error: tooDeep(file, line) };
     throw error;
   }
-}
-
-/**
- * Validation recurses: a value nested thousands of levels deep (valid JSON) overflows the stack. Such a line is
- * reported as invalid, never a crash.
- */
-export function tooDeep(file: string, line?: number): BundleFormatError {
-  const where = line === undefined ? file : `${file}:${line}`;
-  return new BundleFormatError(`${where}: /: nested too deeply to validate`, file, line, '');
 }
 
 function checkTraceEventUnguarded(value: unknown, line: number, file: string, depth: 'full' | 'envelope'): EventCheck {

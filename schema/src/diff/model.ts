@@ -3,10 +3,13 @@
  * compared), the run's own record, the flow definition keyed by node id. Nothing here keeps the trace.
  */
 import type { ValueRef } from '../common.ts';
-import { isKnownEventType, type TraceEvent } from '../events.ts';
-import { isSwitchEdge, type FlowSnapshot } from '../flow.ts';
+import type { TraceEvent } from '../events.ts';
+import { isKnownEventType } from '../event-types.ts';
+import type { FlowSnapshot } from '../flow.ts';
+import { isSwitchEdge } from '../flow-edges.ts';
 import type { ReducibleEvent } from '../reducer.ts';
-import { addTurnUsage, type UsageTotals } from '../usage.ts';
+import type { UsageTotals } from '../usage.ts';
+import { addTurnUsage } from '../usage-fold.ts';
 import type { Normalizer } from './normalize.ts';
 
 /** An artifact as the diff sees it before its content is loaded. */

@@ -1,9 +1,11 @@
 /** The fold of one event into the state a Projector is building: what each event type changes. */
 import type { RunStatus } from '../common.ts';
-import { isKnownEventType, type EventOf, type TraceEvent } from '../events.ts';
+import type { EventOf, TraceEvent } from '../events.ts';
+import { isKnownEventType } from '../event-types.ts';
 import { AppendList } from '../persistent.ts';
 import type { Step, Turn } from '../projections.ts';
-import { addTotals, turnTotals, type UsageTotals } from '../usage.ts';
+import type { UsageTotals } from '../usage.ts';
+import { addTotals, turnTotals } from '../usage-fold.ts';
 import type { Projector } from './projector.ts';
 import { edgeKey } from './edge-key.ts';
 import { CAP, type Draft, type NodeSummary, type ProjectionState, type ReducibleEvent, type SessionSummary } from './state.ts';
