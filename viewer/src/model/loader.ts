@@ -5,17 +5,18 @@
 import {
   BUNDLE_FILES,
   BundleFormatError,
-  FlowSnapshot,
-  Manifest,
   NewerFormatError,
-  parseDocument,
   type BundleBackend as SchemaBackend,
+  type FlowSnapshot,
+  type Manifest,
 } from '@flowtape/schema';
 import type { BundleBackend } from '../backend/types.ts';
 import { textSourceOf, type TextSource } from '../backend/text-chunks.ts';
 import { nodeStartsOf, sessionsOf, type BundleIssue, type BundleModel } from './bundle-model.ts';
 import { Timeline, TimelineBuilder } from './timeline.ts';
-import { isIssue, parseTraceLine, splitComplete, streamLines, type TraceIssue } from './trace-reader.ts';
+import { NEEDS_SCHEMAS, isIssue, parseTraceLine, splitComplete, streamLines, type TraceIssue } from './trace-reader.ts';
+import { readDocument, type DeferredDocument } from './documents.ts';
+import { loadSchemas } from './lazy-schemas.ts';
 
 const decoder = new TextDecoder();
 
@@ -70,6 +71,8 @@ export interface TailState {
   validate?: { chunks: Uint8Array[] } | { url: string; bytes: number };
   /** Line number before the first line of `validate` (0 for the whole trace). */
   validateFromLine?: number;
+  /** manifest.json and flow.json as used after the structural check alone: zod checks them after load (documents.ts). */
+  documents?: DeferredDocument[];
 }
 
 export interface Loaded {
@@ -89,7 +92,8 @@ function describe(err: unknown, file: string): string {
   return `${file}: ${(err as Error)?.message ?? String(err)}`;
 }
 
-async function readManifest(backend: BundleBackend, issues: BundleIssue[]):
+/** `deferred` collects a manifest used after the structural check alone (documents.ts): zod checks it after load. */
+async function readManifest(backend: BundleBackend, issues: BundleIssue[], deferred?: DeferredDocument[]):
   Promise<{ manifest?: Manifest; text?: string; fatal?: string }> {
   const file = BUNDLE_FILES.manifest;
   let bytes: Uint8Array | undefined;
@@ -112,7 +116,7 @@ async function readManifest(backend: BundleBackend, issues: BundleIssue[]):
     return { text };
   }
   try {
-    return { manifest: parseDocument(Manifest, value, file), text };
+    return { manifest: await readDocument('manifest', value, file, deferred), text };
   } catch (err) {
     if (err instanceof NewerFormatError) return { text, fatal: err.message };
     issues.push({ file, severity: 'error', message: describe(err, file) });
@@ -125,6 +129,7 @@ async function readFlow(
   path: string,
   issues: BundleIssue[],
   prefetched?: Promise<Uint8Array | undefined>,
+  deferred?: DeferredDocument[],
 ): Promise<FlowSnapshot | undefined> {
   try {
     const bytes = await (prefetched ?? backend.read(path));
@@ -139,7 +144,7 @@ async function readFlow(
       issues.push({ file: path, severity: 'error', message: `${path}: not valid JSON (${(err as Error).message.split('\n')[0]})` });
       return undefined;
     }
-    return parseDocument(FlowSnapshot, value, path);
+    return await readDocument('flow', value, path, deferred);
   } catch (err) {
     issues.push({ file: path, severity: 'error', message: describe(err, path) });
     return undefined;
@@ -153,9 +158,11 @@ class TraceFolder {
     this.lastSeq = builder.events.at(-1)?.seq ?? 0;
   }
 
-  line(text: string, line: number): void {
+  /** Returns a promise only for a line that needed the schemas loaded first (the caller waits for it). */
+  line(text: string, line: number): Promise<void> | undefined {
     const parsed = parseTraceLine(text, line, this.file);
-    if (!parsed) return;
+    if (parsed === NEEDS_SCHEMAS) return loadSchemas().then(() => void this.line(text, line));
+    if (!parsed) return undefined;
     if (isIssue(parsed)) {
       this.issues.push({ file: this.file, line, severity: 'error', message: parsed.message });
       return;
@@ -245,19 +252,20 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
     flow: backend.read(BUNDLE_FILES.flow).catch(() => undefined),
     trace: openTrace(BUNDLE_FILES.trace).catch(() => undefined),
   };
-  const { manifest, text: manifestText, fatal } = await readManifest(backend, issues);
+  const documents: DeferredDocument[] = [];
+  const { manifest, text: manifestText, fatal } = await readManifest(backend, issues, documents);
   const flowFile = manifest?.files.flow ?? BUNDLE_FILES.flow;
   const traceFile = manifest?.files.trace ?? BUNDLE_FILES.trace;
   if (fatal || traceFile !== BUNDLE_FILES.trace) void early.trace.then((s) => s?.cancel());
   if (fatal) {
     return { model: assemble(backend, { timeline: Timeline.empty(), issues, fatal }), tail: { offset: 0, lines: 0, manifestText } };
   }
-  const flow = await readFlow(backend, flowFile, issues, flowFile === BUNDLE_FILES.flow ? early.flow : undefined);
+  const flow = await readFlow(backend, flowFile, issues, flowFile === BUNDLE_FILES.flow ? early.flow : undefined, documents);
   if (flow) options.onFlow?.(flow);
 
   const builder = new TimelineBuilder();
   const folder = new TraceFolder(builder, traceFile, issues);
-  let tail: TailState = { offset: 0, lines: 0, manifestText };
+  let tail: TailState = { offset: 0, lines: 0, manifestText, documents };
   let source: TextSource | undefined;
   try {
     source = traceFile === BUNDLE_FILES.trace ? await early.trace : await openTrace(traceFile);
@@ -291,7 +299,8 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
           if (backend.live && !manifest?.complete) return;
           tornLine = { line, text };
         }
-        folder.line(text, line);
+        const waiting = folder.line(text, line);
+        if (waiting) return waiting;
         // The clock is read every CLOCK_EVERY lines: at ~0.25 µs a read, reading it per line cost ~25 ms at 100k.
         if (++sinceClock < CLOCK_EVERY) return undefined;
         sinceClock = 0;
@@ -312,6 +321,7 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
         lines: result.lines,
         manifestText,
         validate: backend.urlOf ? { url: backend.urlOf(traceFile), bytes: result.offset } : { chunks },
+        documents,
       };
       if (tornLine) {
         const t: { line: number; text: string } = tornLine;
@@ -349,6 +359,7 @@ export async function pollBundle(backend: BundleBackend, loaded: Loaded): Promis
   const issues = model.issues.filter((i) => !i.message.includes('torn last line') && !i.message.includes('of types this viewer does not know'));
   if (manifestText !== undefined && manifestText !== tail.manifestText) {
     try {
+      const { parseDocument, Manifest } = await loadSchemas();
       manifest = parseDocument(Manifest, JSON.parse(manifestText), BUNDLE_FILES.manifest);
     } catch {
       // A manifest is replaced atomically; a bad read is retried on the next poll.
@@ -373,7 +384,8 @@ export async function pollBundle(backend: BundleBackend, loaded: Loaded): Promis
     texts.pop(); // after the final newline
     for (const raw of texts) {
       line++;
-      folder.line(raw.endsWith('\r') ? raw.slice(0, -1) : raw, line);
+      const waiting = folder.line(raw.endsWith('\r') ? raw.slice(0, -1) : raw, line);
+      if (waiting) await waiting;
     }
   }
   for (let i = before; i < builder.events.length; i++) {
@@ -384,8 +396,9 @@ export async function pollBundle(backend: BundleBackend, loaded: Loaded): Promis
   if (manifest?.complete && rest.length > 0) {
     const text = decoder.decode(rest);
     line++;
+    if (parseTraceLine(text, line, traceFile) === NEEDS_SCHEMAS) await loadSchemas();
     const parsed = parseTraceLine(text, line, traceFile);
-    if (parsed && !isIssue(parsed)) folder.line(text, line);
+    if (parsed && parsed !== NEEDS_SCHEMAS && !isIssue(parsed)) folder.line(text, line);
     else issues.push(tornIssue(traceFile, line, text));
   }
   const timeline = builder.snapshot();

@@ -2,18 +2,16 @@
 // backend. The conversation comes from record.json; when it is missing, invalid or behind events.ndjson (a
 // live run), it is rebuilt from the raw events with the schema's own builder.
 import {
-  SessionBinding,
-  SessionRecord,
   buildConversation,
-  loadSessionEvents,
-  parseDocument,
   type ArtifactRef,
   type ConversationEntry,
+  type SessionBinding,
   type SessionEventLine,
 } from '@flowtape/schema';
 import type { BundleBackend } from '../backend/types.ts';
 import type { BundleIssue, SessionInfo } from './bundle-model.ts';
 import { schemaBackend, yieldToBrowser } from './loader.ts';
+import { loadSchemas } from './lazy-schemas.ts';
 
 const decoder = new TextDecoder();
 /** How long a session's events are read before the browser gets a turn. */
@@ -51,6 +49,8 @@ async function readDoc<T>(backend: BundleBackend, path: string, parse: (v: unkno
 
 export async function loadSession(backend: BundleBackend, info: SessionInfo): Promise<SessionData> {
   const issues: BundleIssue[] = [];
+  // A session is opened by the user, after the first screen: the schemas are loaded then, not before (lazy-schemas.ts).
+  const { SessionBinding, SessionRecord, loadSessionEvents, parseDocument } = await loadSchemas();
   const binding = await readDoc(backend, `${info.path}/binding.json`, (v) => parseDocument(SessionBinding, v, `${info.path}/binding.json`), issues);
   const record = await readDoc(backend, `${info.path}/record.json`, (v) => parseDocument(SessionRecord, v, `${info.path}/record.json`), issues);
   const events: SessionEventRow[] = [];

@@ -2,7 +2,8 @@
 // and given a cheap structural envelope check so a 100k-event trace is folded in one pass; the schema's zod
 // validation runs in full in a worker afterwards (validate-client.ts). Byte offsets are tracked so a live
 // bundle can be tailed from where the last complete line ended.
-import { checkTraceEvent, isKnownEventType, tooDeep, type ReducibleEvent } from '@flowtape/schema';
+import { isKnownEventType, tooDeep, type ReducibleEvent } from '@flowtape/schema';
+import { loadedSchemas } from './lazy-schemas.ts';
 import type { TextSource } from '../backend/text-chunks.ts';
 
 export interface TraceIssue {
@@ -36,8 +37,14 @@ export function looksLikeEnvelope(v: unknown): v is ReducibleEvent {
     && optString(v.nodeId) && optString(v.attemptId) && optString(v.sessionId);
 }
 
+/**
+ * A line the structural check does not vouch for, met before the schemas were loaded: parse it again once
+ * loadSchemas() (lazy-schemas.ts) has resolved. zod stays off the first screen; a bad line costs the wait.
+ */
+export const NEEDS_SCHEMAS: unique symbol = Symbol('needs schemas');
+
 /** Parses one trace line; returns the event or an issue (named by file and line). */
-export function parseTraceLine(text: string, line: number, file: string): ParsedLine | TraceIssue | undefined {
+export function parseTraceLine(text: string, line: number, file: string): ParsedLine | TraceIssue | typeof NEEDS_SCHEMAS | undefined {
   if (text.trim() === '') return undefined;
   let value: unknown;
   try {
@@ -50,13 +57,15 @@ export function parseTraceLine(text: string, line: number, file: string): Parsed
   }
   if (looksLikeEnvelope(value)) return { line, event: value, known: isKnownEventType(value.type) };
   // Slow path only for lines that fail: the schema names the field at fault.
-  const checked = checkTraceEvent(value, line, file, 'envelope');
+  const schemas = loadedSchemas();
+  if (!schemas) return NEEDS_SCHEMAS;
+  const checked = schemas.checkTraceEvent(value, line, file, 'envelope');
   if (checked.ok) return { line, event: checked.event, known: checked.known };
   return { file, line, message: checked.error.message };
 }
 
-export function isIssue(x: ParsedLine | TraceIssue): x is TraceIssue {
-  return 'message' in x;
+export function isIssue(x: ParsedLine | TraceIssue | typeof NEEDS_SCHEMAS): x is TraceIssue {
+  return typeof x === 'object' && 'message' in x;
 }
 
 export interface StreamResult {
