@@ -4,6 +4,7 @@ import type { BundleBackend } from '../backend/types.ts';
 import { loadBundle, pollBundle, withValidation, type LoadOptions, type Loaded } from '../model/loader.ts';
 import { loadSession, readArtifact } from '../model/sessions.ts';
 import { validateTrace } from '../model/validate-client.ts';
+import { checkDocumentsLater } from '../model/documents.ts';
 import { takeEarlyLoad } from './early-load.ts';
 import { layoutFlowAhead } from '../model/graph-shape.ts';
 import { defaultFilters, type EventFilters, type Store, type Tab, type ViewState } from '../model/store.ts';
@@ -191,10 +192,18 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
     if (model.live && !model.complete && !model.fatal) void follow(loaded);
     const toValidate = loaded.tail.validate;
     loaded.tail.validate = undefined;
-    if (!model.fatal && toValidate) {
+    const documents = loaded.tail.documents ?? [];
+    loaded.tail.documents = undefined;
+    if (!model.fatal && (toValidate || documents.length > 0)) {
       // After the first paint and the first input, not before: validation is a background check.
       await new Promise<void>((resolve) => setTimeout(resolve, 300));
-      if (!disposed) validateInBackground(toValidate, 0);
+      if (!disposed && toValidate) validateInBackground(toValidate, 0);
+      // manifest.json and flow.json passed a structural check to be shown at once; zod's verdict is added now.
+      if (!disposed) {
+        void checkDocumentsLater(documents).then((issues) => {
+          if (!disposed && issues.length > 0) store.setState((s) => (s.model ? { model: { ...s.model, issues: [...s.model.issues, ...issues] } } : {}));
+        });
+      }
     }
   })();
 
