@@ -77,7 +77,13 @@ const req = (key: string, check: Check) => [key, check, true] as const;
 const opt = (key: string, check: Check) => [key, check, false] as const;
 const POLICY = ['approve-all', 'approve-reads', 'deny'];
 
-/** Field order of manifest.ts's Manifest (test/documents.test.ts compares every key list with the zod shapes). */
+export const FILES_SHAPE: Shape = [req('flow', bundlePath), req('trace', bundlePath), req('run', bundlePath), req('live', bundlePath), req('steps', bundlePath)];
+export const SESSION_SHAPE: Shape = [req('sessionId', string), req('path', bundlePath)];
+export const WRITER_SHAPE: Shape = [req('name', string), req('version', string), opt('pid', int), opt('hostname', string), opt('exclusive', boolean)];
+export const ORIGIN_SHAPE: Shape = [req('format', string), opt('tool', string), opt('path', string)];
+export const REPLAY_SHAPE: Shape = [req('runId', string), req('traceSha256', string), opt('from', string)];
+
+/** Field order of manifest.ts's Manifest (viewer/test/documents.test.ts compares every shape here with the zod ones). */
 export const MANIFEST_SHAPE: Shape = [
   req('schema', literal(SCHEMA_IDS.bundle)),
   req('runId', string),
@@ -88,14 +94,14 @@ export const MANIFEST_SHAPE: Shape = [
   req('updatedAt', string),
   opt('endedAt', string),
   req('lastSeq', nonNegativeInt),
-  req('files', object([req('flow', bundlePath), req('trace', bundlePath), req('run', bundlePath), req('live', bundlePath), req('steps', bundlePath)])),
-  req('sessions', arrayOf(object([req('sessionId', string), req('path', bundlePath)]))),
-  req('writer', object([req('name', string), req('version', string), opt('pid', int), opt('hostname', string), opt('exclusive', boolean)])),
+  req('files', object(FILES_SHAPE)),
+  req('sessions', arrayOf(object(SESSION_SHAPE))),
+  req('writer', object(WRITER_SHAPE)),
   opt('abandoned', boolean),
   opt('warnings', arrayOf(string)),
-  opt('origin', object([req('format', string), opt('tool', string), opt('path', string)])),
+  opt('origin', object(ORIGIN_SHAPE)),
   opt('permissionPolicy', oneOf(POLICY)),
-  opt('replayOf', object([req('runId', string), req('traceSha256', string), opt('from', string)])),
+  opt('replayOf', object(REPLAY_SHAPE)),
 ];
 
 const NODE_BASE: Shape = [req('id', nodeId), opt('title', string), opt('description', string), opt('timeoutMs', positiveInt), opt('heartbeatMs', positiveInt)];
