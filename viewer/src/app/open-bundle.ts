@@ -3,8 +3,7 @@
 import type { BundleBackend } from '../backend/types.ts';
 import { loadBundle, pollBundle, withValidation, type LoadOptions, type Loaded } from '../model/loader.ts';
 import { loadSession, readArtifact } from '../model/sessions.ts';
-import { validateTrace } from '../model/validate-client.ts';
-import { checkDocumentsLater } from '../model/documents.ts';
+import { validateDocuments, validateTrace } from '../model/validate-client.ts';
 import { takeEarlyLoad } from './early-load.ts';
 import { layoutFlowAhead } from '../model/graph-shape.ts';
 import { defaultFilters, type EventFilters, type Store, type Tab, type ViewState } from '../model/store.ts';
@@ -200,7 +199,7 @@ export function openBundle(backend: BundleBackend, store: Store<ViewState>, link
       if (!disposed && toValidate) validateInBackground(toValidate, 0);
       // manifest.json and flow.json passed a structural check to be shown at once; zod's verdict is added now.
       if (!disposed) {
-        void checkDocumentsLater(documents).then((issues) => {
+        void validateDocuments(documents).then((issues) => {
           if (!disposed && issues.length > 0) store.setState((s) => (s.model ? { model: { ...s.model, issues: [...s.model.issues, ...issues] } } : {}));
         });
       }

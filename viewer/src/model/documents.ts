@@ -5,7 +5,7 @@
 // timestamps (run id, session id, ISO time, sha-256). Paths are checked here: the viewer reads the files they name.
 import { SCHEMA_IDS, bundlePathProblem, checkSchemaId, type FlowSnapshot, type Manifest } from '@flowtape/schema';
 import type { BundleIssue } from './bundle-model.ts';
-import { loadSchemas } from './lazy-schemas.ts';
+import { loadSchemas, type Schemas } from './lazy-schemas.ts';
 
 /** "Don't know": zod decides. */
 const FAIL: unique symbol = Symbol('fail');
@@ -190,13 +190,15 @@ export async function readDocument<K extends DeferredDocument['kind']>(
   return (kind === 'manifest' ? parseDocument(Manifest, value, file) : parseDocument(FlowSnapshot, value, file)) as Out;
 }
 
+/** What zod's check of deferred documents needs (the schemas chunk, or the validation worker's own imports). */
+export type DocumentSchemas = Pick<Schemas, 'parseDocument' | 'Manifest' | 'FlowSnapshot'>;
+
 /**
  * The full (zod) check of the documents the first screen used after the structural check: one issue per document
  * that is not what the format says, with the message zod's parse gave before (the document stays on screen).
  */
-export async function checkDocumentsLater(documents: readonly DeferredDocument[]): Promise<BundleIssue[]> {
-  if (documents.length === 0) return [];
-  const { parseDocument, Manifest, FlowSnapshot } = await loadSchemas();
+export function documentIssues(schemas: DocumentSchemas, documents: readonly DeferredDocument[]): BundleIssue[] {
+  const { parseDocument, Manifest, FlowSnapshot } = schemas;
   const issues: BundleIssue[] = [];
   for (const { kind, file, value } of documents) {
     try {
@@ -207,4 +209,10 @@ export async function checkDocumentsLater(documents: readonly DeferredDocument[]
     }
   }
   return issues;
+}
+
+/** documentIssues on this thread, the schemas loaded on demand (where no validation worker runs). */
+export async function checkDocumentsLater(documents: readonly DeferredDocument[]): Promise<BundleIssue[]> {
+  if (documents.length === 0) return [];
+  return documentIssues(await loadSchemas(), documents);
 }

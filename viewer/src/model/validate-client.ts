@@ -1,6 +1,9 @@
-// Runs full trace validation in a Web Worker (validate.worker.ts); resolves with the lines that failed.
+// Runs full trace validation in a Web Worker (validate.worker.ts); resolves with the lines that failed. Also zod's
+// check of manifest.json and flow.json after load (documents.ts), in the same worker.
+import type { BundleIssue } from './bundle-model.ts';
+import { checkDocumentsLater, type DeferredDocument } from './documents.ts';
 import type { TraceIssue } from './trace-reader.ts';
-import type { ValidateRequest, ValidateResponse } from './validate.worker.ts';
+import type { ValidateDocumentsRequest, ValidateRequest, ValidateResponse } from './validate.worker.ts';
 
 let worker: Worker | undefined;
 let nextId = 1;
@@ -47,5 +50,20 @@ export function validateTrace(file: string, source: ValidateRequest['source'], l
   return new Promise((resolve) => {
     pending.set(id, resolve);
     w.postMessage(message, [...transfer]);
+  });
+}
+
+/**
+ * zod's check of the documents the first screen used after the structural check, in the worker (which loads the
+ * schemas for the trace anyway); on this thread, the schemas loaded on demand, where workers are unavailable.
+ */
+export function validateDocuments(documents: readonly DeferredDocument[]): Promise<BundleIssue[]> {
+  if (documents.length === 0) return Promise.resolve([]);
+  const w = getWorker();
+  if (!w) return checkDocumentsLater(documents);
+  const id = nextId++;
+  return new Promise((resolve) => {
+    pending.set(id, (issues) => resolve(issues.map((i): BundleIssue => ({ file: i.file, severity: 'error', message: i.message }))));
+    w.postMessage({ id, documents: [...documents] } satisfies ValidateDocumentsRequest);
   });
 }

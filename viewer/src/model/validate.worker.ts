@@ -1,7 +1,10 @@
 // Full validation of trace lines against the schema's zod schemas, off the main thread: the viewer folds a
 // large trace after a cheap structural check and learns here, a moment later, which lines are not what the
 // format says. Only payload/envelope validity is reported; JSON errors and torn lines the main thread saw.
-import { checkTraceEvent, readLines } from '@flowtape/schema';
+// Also zod's check of manifest.json and flow.json when the first screen used them after the structural check alone
+// (documents.ts): the worker has the schemas loaded anyway, the page's main thread need not load them for it.
+import { FlowSnapshot, Manifest, checkTraceEvent, parseDocument, readLines } from '@flowtape/schema';
+import { documentIssues, type DeferredDocument } from './documents.ts';
 
 export interface ValidateRequest {
   id: number;
@@ -12,12 +15,23 @@ export interface ValidateRequest {
   source: { chunks: Uint8Array[] } | { url: string; bytes: number };
 }
 
-export interface ValidateResponse {
+export interface ValidateDocumentsRequest {
   id: number;
-  issues: Array<{ file: string; line: number; message: string }>;
+  documents: DeferredDocument[];
 }
 
-self.onmessage = async (e: MessageEvent<ValidateRequest>) => {
+export interface ValidateResponse {
+  id: number;
+  /** Trace issues have a line; a document's issue has none. */
+  issues: Array<{ file: string; line?: number; message: string }>;
+}
+
+self.onmessage = async (e: MessageEvent<ValidateRequest | ValidateDocumentsRequest>) => {
+  if ('documents' in e.data) {
+    const { id, documents } = e.data;
+    const issues = documentIssues({ FlowSnapshot, Manifest, parseDocument }, documents).map(({ file, message }) => ({ file, message }));
+    return void (self as unknown as Worker).postMessage({ id, issues } satisfies ValidateResponse);
+  }
   const { id, file, lineOffset, source } = e.data;
   const issues: ValidateResponse['issues'] = [];
   let bytes: ReadableStream<Uint8Array> | Uint8Array[];
