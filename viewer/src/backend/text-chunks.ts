@@ -16,6 +16,19 @@ export interface TextChunk {
 export interface TextSource {
   read(): Promise<TextChunk | undefined>;
   cancel(): void;
+  /**
+   * The file's length in bytes when the response said it (Content-Length, uncompressed): with the bytes read so far
+   * it tells the loader how near the end is (model/loader.ts publishes no partial model just before the whole one).
+   */
+  readonly size?: number;
+}
+
+/** The length of a response's body as read, when its headers give it (a compressed body's length is not that). */
+export function sizeOf(headers: Headers): number | undefined {
+  if (headers.has('Content-Encoding')) return undefined;
+  const length = headers.get('Content-Length');
+  const size = length === null || length === '' ? NaN : Number(length);
+  return Number.isSafeInteger(size) && size >= 0 ? size : undefined;
 }
 
 /**
@@ -92,12 +105,13 @@ export class LineCutter {
   }
 }
 
-/** A byte stream as text chunks, decoded on the calling thread. */
-export function textSourceOf(stream: ReadableStream<Uint8Array>): TextSource {
+/** A byte stream as text chunks, decoded on the calling thread; `size`: its length, when known. */
+export function textSourceOf(stream: ReadableStream<Uint8Array>, size?: number): TextSource {
   const reader = stream.getReader();
   const cutter = new LineCutter();
   let ended = false;
   return {
+    size,
     async read() {
       while (!ended) {
         const { done, value } = await reader.read();

@@ -1,7 +1,7 @@
 // Reads a served trace through the trace worker (trace-text.worker.ts), which fetches it off the main thread and
 // transfers runs of whole lines: the page decodes each with one call. Where no worker can be started (or its script
 // fails to load), the page fetches and decodes the file itself, with the same result.
-import { textOf, textSourceOf, type TextSource } from './text-chunks.ts';
+import { sizeOf, textOf, textSourceOf, type TextSource } from './text-chunks.ts';
 import type { TraceTextMessage, TraceTextRequest } from './trace-text.worker.ts';
 
 /** The response's status and, when it is a success, the file as text. */
@@ -12,7 +12,7 @@ export interface OpenedText {
 
 async function onThisThread(url: string): Promise<OpenedText> {
   const res = await fetch(url, { cache: 'no-store' });
-  return { status: res.status, source: res.ok && res.body ? textSourceOf(res.body) : undefined };
+  return { status: res.status, source: res.ok && res.body ? textSourceOf(res.body, sizeOf(res.headers)) : undefined };
 }
 
 /** A trace worker started ahead (while the page still asks what to open), or undefined where none can start. */
@@ -49,11 +49,15 @@ export function readTraceText(url: string, worker: Worker | undefined = startTra
 
   let taken = 0;
   let finished = false;
+  let size: number | undefined;
   const finish = () => {
     finished = true;
     worker.terminate();
   };
   const source: TextSource = {
+    get size() {
+      return size;
+    },
     async read() {
       if (finished) return undefined;
       const m = await next();
@@ -72,6 +76,7 @@ export function readTraceText(url: string, worker: Worker | undefined = startTra
   };
   return next().then((m) => {
     if ('status' in m) {
+      size = m.size;
       const ok = m.status >= 200 && m.status < 300;
       if (!ok) finish();
       return { status: m.status, source: ok ? source : undefined };

@@ -46,6 +46,8 @@ export interface LoadOptions {
   onFlow?: (flow: FlowSnapshot) => void;
   /** How to let the browser run other tasks between slices of a long read (default: yieldToBrowser). */
   yieldTo?: () => Promise<void>;
+  /** The clock partial models are timed by (default: performance.now; tests pass their own). */
+  now?: () => number;
 }
 
 const PARTIAL_FIRST_MS = 150;
@@ -58,6 +60,25 @@ const PARTIAL_EVERY_MS = 600;
  * trace, not the trace times the number of partials (quadratic on a 1M-event trace).
  */
 const PARTIAL_GROWTH = 1.5;
+/**
+ * No partial model is published when the whole trace is expected sooner than this (judged by the bytes read so far
+ * against the file's size, at the rate they were read): a partial costs a full render of every panel and is replaced
+ * by the whole model a moment later, so near the end it only delays the whole trace on screen. On a loaded machine a
+ * 100k-event load published a second partial PARTIAL_EVERY_MS after the first, with most of the trace read; on a
+ * quiet one its first partial came ~130 ms before the end. Without partials the render they cost was ~30 ms of CPU
+ * per 100k-event load (bench:viewer, main thread CPU).
+ */
+const PARTIAL_MIN_AHEAD_MS = 300;
+
+/**
+ * Whether the end of the trace is expected within PARTIAL_MIN_AHEAD_MS, `elapsed` ms after its first byte, with `read`
+ * of its `size` bytes read. An unknown size, or one the bytes read already passed (a length that was not the body's),
+ * says nothing: partials are then timed as before.
+ */
+export function endIsNear(size: number | undefined, read: number, elapsed: number): boolean {
+  if (size === undefined || read <= 0 || read > size) return false;
+  return (elapsed * (size - read)) / read < PARTIAL_MIN_AHEAD_MS;
+}
 
 /** What a live follower needs to continue where loading stopped. */
 export interface TailState {
@@ -275,24 +296,40 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
   if (!source && !issues.some((i) => i.file === traceFile)) {
     issues.push({ file: traceFile, severity: 'error', message: missingTrace(traceFile) });
   }
+  // Indexes of node.started events, kept up to date at each partial model and completed at the end.
+  const starts: number[] = [];
+  let scanned = 0;
+  const scanStarts = () => {
+    for (; scanned < builder.events.length; scanned++) if (builder.events[scanned]!.type === 'node.started') starts.push(scanned);
+  };
   if (source) {
     performance.mark('flowtape:trace-start');
-    let sinceYield = performance.now();
+    const now = options.now ?? (() => performance.now());
+    const started = now();
+    let sinceYield = started;
     let sinceClock = 0;
     let nextPartial = sinceYield + PARTIAL_FIRST_MS;
-    const starts: number[] = [];
-    let scanned = 0;
     let published = 0;
+    // Bytes handed to the parser so far, against source.size: how near the end is.
+    let bytesRead = 0;
+    const counted: TextSource = {
+      read: async () => {
+        const chunk = await source!.read();
+        if (chunk) bytesRead += chunk.bytes;
+        return chunk;
+      },
+      cancel: () => source!.cancel(),
+    };
     const publish = () => {
       published = builder.events.length;
-      for (; scanned < builder.events.length; scanned++) if (builder.events[scanned]!.type === 'node.started') starts.push(scanned);
+      scanStarts();
       options.onPartial?.(assemble(backend, {
         manifest, flow, timeline: builder.snapshot(), issues: issues.slice(), nodeStarts: starts.slice(), loading: true,
       }));
     };
     let tornLine: { line: number; text: string } | undefined;
     try {
-      const result = await streamLines(source, (text, line, terminated) => {
+      const result = await streamLines(counted, (text, line, terminated) => {
         if (!terminated) {
           // A live bundle may be mid-append: the line is read on the next poll. Otherwise it is torn for good,
           // unless it happens to be a whole JSON line that only lacks its newline.
@@ -304,14 +341,15 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
         // The clock is read every CLOCK_EVERY lines: at ~0.25 µs a read, reading it per line cost ~25 ms at 100k.
         if (++sinceClock < CLOCK_EVERY) return undefined;
         sinceClock = 0;
-        const now = performance.now();
-        if (now - sinceYield > 40) {
+        const t = now();
+        if (t - sinceYield > 40) {
           options.onProgress?.({ events: builder.events.length, phase: 'trace' });
-          if (options.onPartial && now >= nextPartial && builder.events.length >= published * PARTIAL_GROWTH) {
+          if (options.onPartial && t >= nextPartial && builder.events.length >= published * PARTIAL_GROWTH
+            && !endIsNear(source!.size, bytesRead, t - started)) {
             publish();
-            nextPartial = performance.now() + PARTIAL_EVERY_MS;
+            nextPartial = now() + PARTIAL_EVERY_MS;
           }
-          sinceYield = performance.now();
+          sinceYield = now();
           return (options.yieldTo ?? yieldToBrowser)();
         }
         return undefined;
@@ -333,12 +371,14 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
       issues.push({ file: traceFile, severity: 'error', message: `${traceFile}: reading stopped: ${describe(err, traceFile)}` });
     }
   }
-  const timeline = builder.snapshot();
+  // The builder is done: the whole model takes its arrays as they are (no copy of 100k+ entries).
+  const timeline = builder.finish();
+  scanStarts();
   performance.mark('flowtape:trace-end');
   const unknown = unknownTypesIssue(timeline, traceFile);
   if (unknown) issues.push(unknown);
   options.onProgress?.({ events: timeline.length, phase: 'done' });
-  return { model: assemble(backend, { manifest, flow, timeline, issues }), tail };
+  return { model: assemble(backend, { manifest, flow, timeline, issues, nodeStarts: starts }), tail };
 }
 
 function missingTrace(file: string): string {
@@ -401,7 +441,7 @@ export async function pollBundle(backend: BundleBackend, loaded: Loaded): Promis
     if (parsed && parsed !== NEEDS_SCHEMAS && !isIssue(parsed)) folder.line(text, line);
     else issues.push(tornIssue(traceFile, line, text));
   }
-  const timeline = builder.snapshot();
+  const timeline = builder.finish();
   const unknown = unknownTypesIssue(timeline, traceFile);
   if (unknown) issues.push(unknown);
   let flow = model.flow;
@@ -441,7 +481,7 @@ export function withValidation(model: BundleModel, invalid: readonly TraceIssue[
   const builder = new TimelineBuilder();
   const t = model.timeline;
   for (let i = 0; i < t.length; i++) if (!lines.has(t.lines[i]!)) builder.push(t.events[i]!, t.lines[i]!);
-  const timeline = builder.snapshot();
+  const timeline = builder.finish();
   const issues = [
     ...model.issues,
     ...invalid.map((i): BundleIssue => ({ file: i.file, line: i.line, severity: 'error', message: `${i.message} — left out of the replay` })),

@@ -37,6 +37,7 @@ export class TimelineBuilder {
   private every: number;
   readonly failures: FoldFailure[] = [];
   private readonly projector: Projector;
+  private finished = false;
 
   /** `every`: the spacing to start with (tests use a small one to cross checkpoints with few events). */
   constructor(from?: Timeline, private readonly maxCheckpoints = MAX_CHECKPOINTS, every = CHECKPOINT_EVERY) {
@@ -53,6 +54,7 @@ export class TimelineBuilder {
   }
 
   push(event: ReducibleEvent, line: number): void {
+    if (this.finished) throw new Error('TimelineBuilder: push after finish()');
     try {
       this.projector.add(event);
     } catch (err) {
@@ -71,8 +73,18 @@ export class TimelineBuilder {
     }
   }
 
+  /** The timeline so far, copied: the builder goes on pushing. */
   snapshot(): Timeline {
     return new Timeline(this.events.slice(), this.lines.slice(), this.checkpoints.slice(), this.projector.state(), this.every);
+  }
+
+  /**
+   * The whole timeline, over the builder's own arrays (no copy: at the end of a load that copy was of every event,
+   * line number and checkpoint). The builder must not be pushed to afterwards.
+   */
+  finish(): Timeline {
+    this.finished = true;
+    return new Timeline(this.events, this.lines, this.checkpoints, this.projector.state(), this.every);
   }
 }
 
