@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { appendTraceEvent, traceEvent } from '../src/bundle/lifecycle-events.ts';
+import { appendTraceEvent, traceEvent } from '../src/bundle/trace-events.ts';
 import { compute, defineFlow, record, steppingClock } from '../src/index.ts';
 import { tempDir } from './recorder-support.ts';
 import type { UnsequencedEvent } from '../src/bundle/trace-writer.ts';
