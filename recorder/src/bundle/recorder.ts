@@ -11,8 +11,8 @@
  *  - a redaction hook over every byte before it is written; in deterministic mode no absolute paths, pids or
  *    hostnames (paths are replaced by placeholders).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   BUNDLE_FILES,
   type ArtifactRef,
@@ -25,9 +25,9 @@ import {
 import type { LifecycleEvent } from '../runtime/lifecycle.ts';
 import { ArtifactStore } from './artifacts.ts';
 import { BundleSessions } from './bundle-sessions.ts';
-import { ensureFolder, type CheckedPaths } from './confine.ts';
+import { foldersAbove, prepareBundleFolder, refuseExistingBundle, writeFirstManifest } from './bundle-start.ts';
+import type { CheckedPaths } from './confine.ts';
 import { finishBundle } from './complete.ts';
-import { writeFileAtomicChunksSync } from './fsio.ts';
 import { CredentialWatch, type HeldTraffic } from './credentials.ts';
 import { joinedRunId, readResumedBundle, refuseLinkedBundle, type OpenAttempt } from './existing-bundle.ts';
 import { recordLifecycleEvent, type EventRecording } from './lifecycle-events.ts';
@@ -39,7 +39,7 @@ import { secretsFromEnv } from './redact.ts';
 import type { SessionWriter } from './session-writer.ts';
 import { Snapshots, type SnapshotKind } from './snapshots.ts';
 import { closeObservers, notifyObservers } from './trace-observers.ts';
-import { TraceExistsError, TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
+import { TraceWriter, type UnsequencedEvent } from './trace-writer.ts';
 import { DEFAULT_INLINE_LIMIT, ValueEncoder } from './values.ts';
 
 export { RecorderError, type CloseOptions, type Recorder, type RecorderOptions, type RecorderSummary, type TraceObserver } from './recorder-api.ts';
@@ -261,77 +261,36 @@ class BundleRecorder implements Recorder, EventRecording {
 
   private ensureDirs(): void {
     if (this.dirsReady) return;
-    // The bundle folder usually exists (record() made it): one mkdir, of projections/, and no more.
-    try {
-      ensureFolder(this.bundleDir, 'projections', this.checked);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      const made = mkdirSync(this.bundleDir, { recursive: true });
-      if (made !== undefined) this.madeFolders(made);
-      ensureFolder(this.bundleDir, 'projections', this.checked);
-    }
+    prepareBundleFolder(this.bundleDir, this.checked, (made) => this.madeFolders(made));
     this.dirsReady = true;
   }
 
   /**
-   * The folders from `made` down to the bundle folder were just made (mkdir): their names get fsynced (in their
-   * parents) before the bundle says complete, and the exclusive writer does not lstat what it writes in the new bundle
-   * folder (no symlink can be there; confine.ts, CheckedPaths). It still looks for a bundle there (refuseExisting):
-   * another run may have been started into the same folder at the same moment. `made` not above the bundle: ignored.
+   * The folders from `made` down to the bundle folder were just made: their names are fsynced at close (madeParents),
+   * and the exclusive writer does not lstat what it writes in the new bundle folder (no symlink can be there;
+   * confine.ts, CheckedPaths). It still looks for a bundle there (refuseExisting): another run may have been started
+   * into the same folder at the same moment.
    */
   private madeFolders(made: string): void {
-    const parents: string[] = [];
-    for (let dir = this.bundleDir; ; dir = dirname(dir)) {
-      parents.push(dirname(dir));
-      if (dir === made) break;
-      if (dirname(dir) === dir) return;
-    }
-    this.madeParents = parents.reverse();
+    const parents = foldersAbove(this.bundleDir, made);
+    if (parents === undefined) return;
+    this.madeParents = parents;
     if (!this.shared) this.checked.add('');
   }
 
-  /**
-   * The exclusive writer writes nothing into a folder that already holds a bundle (a manifest or a trace): neither
-   * its flow.json nor its manifest is replaced. (Of two runs started into one folder at the same moment, the trace's
-   * O_EXCL creation still lets exactly one append.)
-   */
+  /** The exclusive writer writes nothing into a folder that already holds a bundle (bundle-start.ts). */
   refuseExisting(): void {
-    for (const file of [BUNDLE_FILES.manifest, BUNDLE_FILES.trace]) {
-      if (existsSync(join(this.bundleDir, file))) {
-        this.occupied = true;
-        throw new TraceExistsError(`${join(this.bundleDir, file)} already exists: a bundle is never overwritten (use resume)`);
-      }
+    try {
+      refuseExistingBundle(this.bundleDir);
+    } catch (error) {
+      this.occupied = true;
+      throw error;
     }
   }
 
-  /**
-   * The manifest is written before the first trace line (SPEC, writing discipline rule 1): from the moment a line
-   * can be on disk, the bundle names its writer (pid, host, `exclusive`), so `repair` can always tell a crashed run
-   * from a live one, and `verify`, `ls` and the viewer always find a bundle. Written here rather than after the first
-   * line because a SIGKILL between that line and the manifest left a trace that no tool would repair.
-   * The exclusive writer writes it at once, before the runtime starts any node; a shared writer under the lock,
-   * only if the bundle has neither a line nor a manifest yet (another writer may have started it).
-   */
+  /** Before the first trace line (bundle-start.ts). */
   writeFirstManifest(): void {
-    const write = (state: ProjectionState) =>
-      writeFileAtomicChunksSync(
-        this.bundleDir,
-        BUNDLE_FILES.manifest,
-        (chunk) => chunk(`${JSON.stringify(this.manifest(state, false), null, 2)}\n`),
-        false,
-        this.checked,
-      );
-    if (!this.shared) {
-      write(this.trace.state);
-      return;
-    }
-    this.trace
-      .task((state) => {
-        if (state.seq === 0 && !existsSync(join(this.bundleDir, BUNDLE_FILES.manifest))) write(state);
-      })
-      .catch((error: unknown) => {
-        this.fail(error);
-      });
+    writeFirstManifest(this, (error) => this.fail(error));
   }
 
   /** Session lines a trace batch may reference are on disk before the batch. */
