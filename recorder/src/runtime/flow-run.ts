@@ -1,17 +1,19 @@
 // The flow runtime: runs a flow node by node and reports everything through a LifecycleObserver. It knows nothing
 // of bundles. Guarantees: every attempt gets exactly one `node.outcome` (also when interrupted by its timeout,
 // the run timeout or cancellation), attempt-scoped events only between `node.started` and `node.outcome`, one
-// final run event, and every process it started (shell commands, agents) is gone before that final event.
+// final run event, and every process it started (shell commands, agents) is gone before that final event. What each
+// node type runs is in node-work.ts.
 import { resolve as resolvePath } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ErrorInfo, Outcome } from '@flowtape/schema';
 import { holdWatchdog } from '../acp/watchdog.ts';
-import { runFunctionAction, runShellAction, type ActionHost } from './action-nodes.ts';
+import type { ActionHost } from './action-nodes.ts';
 import { AcpNodeRunner, type RecordedSession } from './acp-node.ts';
-import { Attempt, clearTimers, NodeContext, type AttemptTimers, type RunScope, type Stop } from './attempt.ts';
-import type { CheckpointNodeDefinition, DecisionNodeDefinition, FlowDefinition, FlowNodeDefinition, FlowNodeResult } from './definition.ts';
+import { Attempt, clearTimers, type AttemptTimers, type Stop } from './attempt.ts';
+import type { CheckpointNodeDefinition, FlowDefinition, FlowNodeDefinition, FlowNodeResult } from './definition.ts';
 import { NodeError, toErrorInfo } from './errors.ts';
 import { systemClock, type Clock, type LifecycleEvent, type LifecycleObserver } from './lifecycle.ts';
+import { isThenable, startNodeWork, type NodeWorkHost } from './node-work.ts';
 import { compileEdges, route, type CompiledEdge } from './routing.ts';
 import { mcpServersOf, type ResumeState, type RunOptions, type RunResult, type RunStatus } from './run-options.ts';
 import type { ShellRunner } from './shell.ts';
@@ -21,14 +23,10 @@ const ACP_CANCEL_GRACE_MS = 2_000;
 /** The event loop gets a turn at least this often (ms) during long runs of synchronous nodes. */
 const YIELD_EVERY_MS = 10;
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
-}
-
 const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** One run of a flow, from its first node (or a resumed checkpoint) to its one final run event. */
-export class FlowRun implements RunScope {
+export class FlowRun implements NodeWorkHost {
   readonly outputs: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   readonly results: Record<string, FlowNodeResult> = Object.create(null) as Record<string, FlowNodeResult>;
   readonly attempts = new Map<string, number>();
@@ -99,7 +97,7 @@ export class FlowRun implements RunScope {
   }
 
   /** What the action nodes read from their run. */
-  private get actionHost(): ActionHost {
+  get actionHost(): ActionHost {
     return { run: this, now: () => this.clock.now(), cwd: this.cwd, withStack: this.withStack, shellRunner: this.shellRunner };
   }
 
@@ -217,7 +215,7 @@ export class FlowRun implements RunScope {
     let value: unknown;
     try {
       if (attempt.interrupted) throw attempt.interrupted.error;
-      value = this.executeNode(node, attempt);
+      value = startNodeWork(this, node, attempt);
     } catch (error) {
       this.stopWork(attempt, timers);
       return this.afterWork(node, attempt, undefined, true, error);
@@ -306,45 +304,6 @@ export class FlowRun implements RunScope {
           : { type: 'node.outcome', nodeId, attemptId, outcome, durationMs },
     );
     return result;
-  }
-
-  /** The node's work: a value for synchronous functions, a promise otherwise. */
-  private executeNode(node: FlowNodeDefinition, attempt: Attempt): unknown {
-    switch (node.nodeType) {
-      case 'compute':
-        return node.run(new NodeContext(this, attempt));
-      case 'action':
-        return 'exec' in node ? runShellAction(this.actionHost, node, attempt) : runFunctionAction(this.actionHost, node, attempt);
-      case 'decision':
-        return this.decide(node, attempt);
-      case 'checkpoint':
-        return this.checkpoint(node, attempt);
-      case 'acp':
-        return this.acp.execute(node, attempt, new NodeContext(this, attempt));
-      default:
-        throw new NodeError('unknown_node_type', `node "${attempt.nodeId}": unknown nodeType ${JSON.stringify((node as { nodeType: unknown }).nodeType)}`);
-    }
-  }
-
-  private checkpoint(node: CheckpointNodeDefinition, attempt: Attempt): unknown {
-    if (node.run) return node.run(new NodeContext(this, attempt));
-    return { checkpoint: attempt.nodeId, summary: node.summary ?? attempt.nodeId };
-  }
-
-  private decide(node: DecisionNodeDefinition, attempt: Attempt): unknown {
-    const field = node.field ?? 'route';
-    const check = (value: unknown): unknown => {
-      const choice = typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
-      if (typeof choice !== 'string' || !node.choices.includes(choice)) {
-        throw new NodeError(
-          'invalid_choice',
-          `node "${attempt.nodeId}": decision returned ${JSON.stringify(choice ?? value)}; expected one of ${node.choices.map((c) => JSON.stringify(c)).join(', ')}`,
-        );
-      }
-      return typeof value === 'string' ? { [field]: value } : value;
-    };
-    const value = node.run(new NodeContext(this, attempt));
-    return isThenable(value) ? Promise.resolve(value).then(check) : check(value);
   }
 
   // ---- endings ------------------------------------------------------------------------------------------
