@@ -6,10 +6,11 @@ import { test } from 'node:test';
 import { writeJsonChunks, type PreviousVersion } from '../src/bundle/json-chunks.ts';
 import { tempDir } from './recorder-support.ts';
 
+/** The chunks handed out (copied: the writer reuses its buffers), and their concatenation as text. */
 const chunked = (value: object) => {
-  const chunks: string[] = [];
-  writeJsonChunks(value, (chunk) => chunks.push(chunk as string));
-  return chunks;
+  const chunks: Buffer[] = [];
+  writeJsonChunks(value, (chunk) => chunks.push(Buffer.from(chunk)));
+  return { chunks, text: Buffer.concat(chunks).toString('utf8') };
 };
 
 test('a projection with long top-level arrays is written in chunks, and their concatenation is JSON.stringify of it', () => {
@@ -28,15 +29,15 @@ test('a projection with long top-level arrays is written in chunks, and their co
     big: Array.from({ length: 300 }, (_, i) => i),
     last: 'x',
   };
-  const chunks = chunked(value);
+  const { chunks, text } = chunked(value);
   assert.ok(chunks.length > 1, `written in more than one chunk (${chunks.length})`);
-  assert.ok(Math.max(...chunks.map((c) => c.length)) < 131_072, "every chunk stays below V8's large-object size");
-  assert.equal(chunks.join(''), `${JSON.stringify(value)}\n`);
+  assert.ok(Math.max(...chunks.map((c) => c.byteLength)) < 131_072, 'every chunk stays small (a few write calls, none of a whole file)');
+  assert.equal(text, `${JSON.stringify(value)}\n`);
 });
 
 test('small and empty projections come out as JSON.stringify writes them', () => {
   for (const value of [{}, { a: [] }, { a: undefined }, { a: 1, b: undefined, c: [undefined] }, { nested: { steps: Array.from({ length: 400 }, () => 1) } }]) {
-    assert.equal(chunked(value).join(''), `${JSON.stringify(value)}\n`);
+    assert.equal(chunked(value).text, `${JSON.stringify(value)}\n`);
   }
 });
 
@@ -62,9 +63,9 @@ test('given its previous version, a file copies the slices whose elements are th
       const fd = openSync(path, 'w');
       const layout = writeJsonChunks(
         value,
-        (chunk) => {
-          if (typeof chunk === 'string') writeSync(fd, chunk);
-          else writeSync(fd, chunk, 0, (copied += chunk.byteLength, chunk.byteLength));
+        (chunk, fromPrevious) => {
+          if (fromPrevious) copied += chunk.byteLength;
+          writeSync(fd, chunk);
         },
         previous,
       );
@@ -75,6 +76,42 @@ test('given its previous version, a file copies the slices whose elements are th
     }
     if (previous) closeSync(previous.fd);
     assert.ok(copied > 100_000, `${copied} bytes copied`);
+  } finally {
+    await temp.remove();
+  }
+});
+
+test('slices larger than the encoding buffer (it grows), copied or serialized again, still make JSON.stringify of the value', async () => {
+  // 32 elements of 12,000 characters (some of 3 UTF-8 bytes each) are one slice of ~1 MB: past the buffer's first size.
+  const big = (i: number, tag = '') => ({ attemptId: `n${i}#1`, tag, text: (i % 3 === 0 ? '\u2028' : 'a').repeat(12_000) });
+  const steps = Array.from({ length: 300 }, (_, i) => big(i));
+  const versions = [
+    { seq: 1, steps },
+    { seq: 2, steps: [...steps.slice(0, 40), big(40, 'changed'), ...steps.slice(41), big(300)] },
+    { seq: 3, steps: [big(0, 'first'), ...steps.slice(1, 40), big(40, 'changed'), ...steps.slice(41), big(300)] },
+  ];
+  const temp = await tempDir();
+  try {
+    let previous: PreviousVersion | undefined;
+    let copied = 0;
+    for (const [n, value] of versions.entries()) {
+      const path = join(temp.path, `v${n}.json`);
+      const fd = openSync(path, 'w');
+      const layout = writeJsonChunks(
+        value,
+        (chunk, fromPrevious) => {
+          if (fromPrevious) copied += chunk.byteLength;
+          writeSync(fd, chunk);
+        },
+        previous,
+      );
+      closeSync(fd);
+      if (previous) closeSync(previous.fd);
+      assert.equal(readFileSync(path, 'utf8'), `${JSON.stringify(value)}\n`, `version ${n}`);
+      previous = { layout, fd: openSync(path, 'r') };
+    }
+    if (previous) closeSync(previous.fd);
+    assert.ok(copied > 1_000_000, `${copied} bytes copied`);
   } finally {
     await temp.remove();
   }
