@@ -2,21 +2,17 @@
 // wrong: a missing or invalid manifest (the default layout is tried), a missing flow (the graph is built
 // from the trace), torn and invalid lines, unknown event types, seq gaps. A newer major version stops with
 // one clear message. Live bundles are followed by polling the trace's tail with byte ranges.
-import {
-  BUNDLE_FILES,
-  BundleFormatError,
-  NewerFormatError,
-  type BundleBackend as SchemaBackend,
-  type FlowSnapshot,
-  type Manifest,
-} from '@flowtape/schema';
+// The manifest and flow are read by bundle-documents.ts, the lines folded by trace-folder.ts.
+import { BUNDLE_FILES, type BundleBackend as SchemaBackend, type FlowSnapshot} from '@flowtape/schema';
 import type { BundleBackend } from '../backend/types.ts';
 import { textSourceOf, type TextSource } from '../backend/text-chunks.ts';
 import { nodeStartsOf, sessionsOf, type BundleIssue, type BundleModel } from './bundle-model.ts';
 import { Timeline, TimelineBuilder } from './timeline.ts';
 import { NEEDS_SCHEMAS, isIssue, parseTraceLine, splitComplete, streamLines, type TraceIssue } from './trace-reader.ts';
-import { readDocument, type DeferredDocument } from './documents.ts';
+import type { DeferredDocument } from './documents.ts';
 import { loadSchemas } from './lazy-schemas.ts';
+import { describe, readFlow, readManifest } from './bundle-documents.ts';
+import { TraceFolder, missingTrace, tornIssue, unknownTypesIssue } from './trace-folder.ts';
 
 const decoder = new TextDecoder();
 
@@ -106,129 +102,6 @@ export function yieldToBrowser(): Promise<void> {
   const sched = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
   if (sched?.yield) return sched.yield();
   return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-function describe(err: unknown, file: string): string {
-  if (err instanceof BundleFormatError || err instanceof NewerFormatError) return err.message;
-  return `${file}: ${(err as Error)?.message ?? String(err)}`;
-}
-
-/** `deferred` collects a manifest used after the structural check alone (documents.ts): zod checks it after load. */
-async function readManifest(backend: BundleBackend, issues: BundleIssue[], deferred?: DeferredDocument[]):
-  Promise<{ manifest?: Manifest; text?: string; fatal?: string }> {
-  const file = BUNDLE_FILES.manifest;
-  let bytes: Uint8Array | undefined;
-  try {
-    bytes = await backend.read(file);
-  } catch (err) {
-    issues.push({ file, severity: 'error', message: describe(err, file) });
-    return {};
-  }
-  if (!bytes) {
-    issues.push({ file, severity: 'error', message: `${file}: missing — reading the default file layout` });
-    return {};
-  }
-  const text = decoder.decode(bytes);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    issues.push({ file, severity: 'error', message: `${file}: not valid JSON (${(err as Error).message.split('\n')[0]})` });
-    return { text };
-  }
-  try {
-    return { manifest: await readDocument('manifest', value, file, deferred), text };
-  } catch (err) {
-    if (err instanceof NewerFormatError) return { text, fatal: err.message };
-    issues.push({ file, severity: 'error', message: describe(err, file) });
-    return { text };
-  }
-}
-
-async function readFlow(
-  backend: BundleBackend,
-  path: string,
-  issues: BundleIssue[],
-  prefetched?: Promise<Uint8Array | undefined>,
-  deferred?: DeferredDocument[],
-): Promise<FlowSnapshot | undefined> {
-  try {
-    const bytes = await (prefetched ?? backend.read(path));
-    if (!bytes) {
-      issues.push({ file: path, severity: 'error', message: `${path}: missing — the graph shows only nodes seen in the trace` });
-      return undefined;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(decoder.decode(bytes));
-    } catch (err) {
-      issues.push({ file: path, severity: 'error', message: `${path}: not valid JSON (${(err as Error).message.split('\n')[0]})` });
-      return undefined;
-    }
-    return await readDocument('flow', value, path, deferred);
-  } catch (err) {
-    issues.push({ file: path, severity: 'error', message: describe(err, path) });
-    return undefined;
-  }
-}
-
-/** Feeds parsed lines into a timeline builder, collecting issues (invalid lines, seq gaps, reducer failures). */
-class TraceFolder {
-  lastSeq: number;
-  constructor(readonly builder: TimelineBuilder, readonly file: string, readonly issues: BundleIssue[]) {
-    this.lastSeq = builder.events.at(-1)?.seq ?? 0;
-  }
-
-  /** Returns a promise only for a line that needed the schemas loaded first (the caller waits for it). */
-  line(text: string, line: number): Promise<void> | undefined {
-    const parsed = parseTraceLine(text, line, this.file);
-    if (parsed === NEEDS_SCHEMAS) return loadSchemas().then(() => void this.line(text, line));
-    if (!parsed) return undefined;
-    if (isIssue(parsed)) {
-      this.issues.push({ file: this.file, line, severity: 'error', message: parsed.message });
-      return;
-    }
-    const seq = parsed.event.seq;
-    if (seq !== this.lastSeq + 1) {
-      this.issues.push({
-        file: this.file,
-        line,
-        severity: 'warning',
-        message: `${this.file}:${line}: seq ${seq} where ${this.lastSeq + 1} was expected`,
-      });
-    }
-    this.lastSeq = seq;
-    const failuresBefore = this.builder.failures.length;
-    this.builder.push(parsed.event, line);
-    const failure = this.builder.failures[failuresBefore];
-    if (failure) {
-      this.issues.push({
-        file: this.file,
-        line,
-        severity: 'error',
-        message: `${this.file}:${line}: ${parsed.event.type}: could not be applied (${failure.message})`,
-      });
-    }
-  }
-}
-
-function unknownTypesIssue(timeline: Timeline, file: string): BundleIssue | undefined {
-  const s = timeline.final;
-  if (s.unknownEventCount === 0) return undefined;
-  return {
-    file,
-    severity: 'warning',
-    message: `${file}: ${s.unknownEventCount} event${s.unknownEventCount === 1 ? '' : 's'} of types this viewer does not know (${s.unknownEventTypes.join(', ')}) — shown raw in the events list`,
-  };
-}
-
-function tornIssue(file: string, line: number, text: string): BundleIssue {
-  return {
-    file,
-    line,
-    severity: 'warning',
-    message: `${file}:${line}: torn last line (${text.length} characters without a newline) — the writer stopped mid-append; everything before it is shown`,
-  };
 }
 
 function assemble(
@@ -379,10 +252,6 @@ export async function loadBundle(backend: BundleBackend, options: LoadOptions = 
   if (unknown) issues.push(unknown);
   options.onProgress?.({ events: timeline.length, phase: 'done' });
   return { model: assemble(backend, { manifest, flow, timeline, issues, nodeStarts: starts }), tail };
-}
-
-function missingTrace(file: string): string {
-  return `${file}: missing — no events to step through`;
 }
 
 /**
