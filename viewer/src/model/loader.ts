@@ -3,7 +3,7 @@
 // from the trace), torn and invalid lines, unknown event types, seq gaps. A newer major version stops with
 // one clear message. Live bundles are followed by polling the trace's tail with byte ranges.
 // The manifest and flow are read by bundle-documents.ts, the lines folded by trace-folder.ts.
-import { BUNDLE_FILES, type BundleBackend as SchemaBackend, type FlowSnapshot} from '@flowtape/schema';
+import { BUNDLE_FILES, type BundleBackend as SchemaBackend, type FlowSnapshot } from '@flowtape/schema';
 import type { BundleBackend } from '../backend/types.ts';
 import { textSourceOf, type TextSource } from '../backend/text-chunks.ts';
 import { nodeStartsOf, sessionsOf, type BundleIssue, type BundleModel } from './bundle-model.ts';
