@@ -13,6 +13,34 @@ const chunked = (value: object) => {
   return { chunks, text: Buffer.concat(chunks).toString('utf8') };
 };
 
+
+/**
+ * Writes each version to its own file, the previous file open for its unchanged slices as snapshots.ts does;
+ * asserts each file is JSON.stringify of its version, and returns the bytes copied from previous files.
+ */
+function writeVersions(dir: string, versions: readonly object[]): number {
+  let previous: PreviousVersion | undefined;
+  let copied = 0;
+  for (const [n, value] of versions.entries()) {
+    const path = join(dir, `v${n}.json`);
+    const fd = openSync(path, 'w');
+    const layout = writeJsonChunks(
+      value,
+      (chunk, fromPrevious) => {
+        if (fromPrevious) copied += chunk.byteLength;
+        writeSync(fd, chunk);
+      },
+      previous,
+    );
+    closeSync(fd);
+    if (previous) closeSync(previous.fd);
+    assert.equal(readFileSync(path, 'utf8'), `${JSON.stringify(value)}\n`, `version ${n}`);
+    previous = { layout, fd: openSync(path, 'r') };
+  }
+  if (previous) closeSync(previous.fd);
+  return copied;
+}
+
 test('a projection with long top-level arrays is written in chunks, and their concatenation is JSON.stringify of it', () => {
   const steps = Array.from({ length: 5000 }, (_, i) => ({
     attemptId: `n${i}#1`,
@@ -56,25 +84,7 @@ test('given its previous version, a file copies the slices whose elements are th
       // Again the objects of the last version (its copied slices' offsets were derived, not measured).
       { seq: 4444, steps: [make(0, 'first'), ...steps.slice(1, 990), make(990)] },
     ];
-    let previous: PreviousVersion | undefined;
-    let copied = 0;
-    for (const [n, value] of versions.entries()) {
-      const path = join(temp.path, `v${n}.json`);
-      const fd = openSync(path, 'w');
-      const layout = writeJsonChunks(
-        value,
-        (chunk, fromPrevious) => {
-          if (fromPrevious) copied += chunk.byteLength;
-          writeSync(fd, chunk);
-        },
-        previous,
-      );
-      closeSync(fd);
-      if (previous) closeSync(previous.fd);
-      assert.equal(readFileSync(path, 'utf8'), `${JSON.stringify(value)}\n`, `version ${n}`);
-      previous = { layout, fd: openSync(path, 'r') };
-    }
-    if (previous) closeSync(previous.fd);
+    const copied = writeVersions(temp.path, versions);
     assert.ok(copied > 100_000, `${copied} bytes copied`);
   } finally {
     await temp.remove();
@@ -92,25 +102,7 @@ test('slices larger than the encoding buffer (it grows), copied or serialized ag
   ];
   const temp = await tempDir();
   try {
-    let previous: PreviousVersion | undefined;
-    let copied = 0;
-    for (const [n, value] of versions.entries()) {
-      const path = join(temp.path, `v${n}.json`);
-      const fd = openSync(path, 'w');
-      const layout = writeJsonChunks(
-        value,
-        (chunk, fromPrevious) => {
-          if (fromPrevious) copied += chunk.byteLength;
-          writeSync(fd, chunk);
-        },
-        previous,
-      );
-      closeSync(fd);
-      if (previous) closeSync(previous.fd);
-      assert.equal(readFileSync(path, 'utf8'), `${JSON.stringify(value)}\n`, `version ${n}`);
-      previous = { layout, fd: openSync(path, 'r') };
-    }
-    if (previous) closeSync(previous.fd);
+    const copied = writeVersions(temp.path, versions);
     assert.ok(copied > 1_000_000, `${copied} bytes copied`);
   } finally {
     await temp.remove();
