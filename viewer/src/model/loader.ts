@@ -305,8 +305,11 @@ export async function pollBundle(backend: BundleBackend, loaded: Loaded): Promis
   if (manifest?.complete && rest.length > 0) {
     const text = decoder.decode(rest);
     line++;
-    if (parseTraceLine(text, line, traceFile) === NEEDS_SCHEMAS) await loadSchemas();
-    const parsed = parseTraceLine(text, line, traceFile);
+    let parsed = parseTraceLine(text, line, traceFile);
+    if (parsed === NEEDS_SCHEMAS) {
+      await loadSchemas();
+      parsed = parseTraceLine(text, line, traceFile);
+    }
     if (parsed && parsed !== NEEDS_SCHEMAS && !isIssue(parsed)) folder.line(text, line);
     else issues.push(tornIssue(traceFile, line, text));
   }
