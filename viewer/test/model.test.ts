@@ -216,6 +216,31 @@ describe('live tail', () => {
     assert.equal(done.model.timeline.final.status, 'completed');
     assert.deepEqual(done.model.issues, []);
   });
+
+  test('a run that finished with an unterminated last line: a whole event is folded, half a line is torn', async () => {
+    for (const [name, tornTail] of [['whole', undefined], ['half', '{"seq":999,"at":"2026-01-15T09:00:']] as const) {
+      const bundle = join(dir, `live-last-line-${name}`);
+      const { writer, rest } = writeReviewRun(bundle, { stopAfter: 2 });
+      const backend = new DirBackend(bundle, true);
+      const loaded = await loadBundle(backend);
+      for (const step of rest) step();
+      writer.finish({ complete: true, tornTail });
+      const tracePath = join(bundle, 'trace.ndjson');
+      if (!tornTail) writeFileSync(tracePath, readFileSync(tracePath, 'utf8').replace(/\n$/, ''));
+      const done = await pollBundle(backend, loaded);
+      assert.ok(done, name);
+      assert.equal(done.model.complete, true, name);
+      if (tornTail) {
+        assert.equal(done.model.timeline.length, readFileSync(tracePath, 'utf8').split('\n').length - 1, 'every whole line, not the torn one');
+        assert.equal(done.model.issues.length, 1);
+        assert.match(done.model.issues[0]!.message, /torn last line \(34 characters without a newline\)/);
+      } else {
+        assert.equal(done.model.timeline.length, traceEvents(bundle).length, 'the last event, without its newline, too');
+        assert.equal(done.model.timeline.final.status, 'completed');
+        assert.deepEqual(done.model.issues, []);
+      }
+    }
+  });
 });
 
 describe('cursor moves', () => {
