@@ -3,7 +3,7 @@
 // UTF-8, lines larger than the buffer (it grows), lines larger than its cap (written on their own), seqs of any length.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UnsequencedEvent } from '../src/bundle/trace-writer.ts';
 import { plainTraceWriter, tempDir } from './recorder-support.ts';
@@ -80,5 +80,33 @@ test('an event given in parts is redacted whole when the redaction may change it
   assert.equal(lines[2], '{"seq":3,"at":"2026-01-01T00:00:00.000Z","runId":"[redacted]","attemptId":"n#1","scope":"node","type":"node.heartbeat","payload":{"elapsedMs":1,"note":"[redacted:PW]"}}');
   assert.equal(state.seq, 3);
   assert.ok(!JSON.stringify(state).includes('hunter22'), 'the folded state holds the redacted event');
+  await temp.remove();
+});
+
+test('events are numbered in place only when something reads them numbered (the fold, onCommit)', async () => {
+  // A plain appender (no state kept, no onCommit) leaves the caller's objects as given: storing `seq` into an object
+  // built without it would change its shape and allocate, for nobody.
+  const temp = await tempDir();
+  // Fresh objects: the tests above had `started` numbered.
+  const runStarted = () => ({ at, runId: 'r', scope: 'run', type: 'run.started', payload: { flowName: 'f' } }) as UnsequencedEvent;
+  const plainEvents = [runStarted(), heartbeat(1, 'a')];
+  const plain = plainTraceWriter(temp.path, { keepState: false });
+  for (const event of plainEvents) plain.append(event);
+  await plain.close();
+  assert.deepEqual(plainEvents.map((event) => 'seq' in event), [false, false], 'a plain appender numbers nothing');
+  assert.equal(readFileSync(join(temp.path, 'trace.ndjson'), 'utf8').split('\n')[1]!.slice(0, 9), '{"seq":2,', 'the lines are numbered');
+
+  for (const [name, options] of [
+    ['the state is kept', { keepState: true }],
+    ['onCommit is given', { keepState: false, onCommit: () => {} }],
+  ] as const) {
+    const dir = join(temp.path, name.replace(/ /g, '-'));
+    mkdirSync(dir);
+    const events = [runStarted(), heartbeat(1, 'a')];
+    const trace = plainTraceWriter(dir, options);
+    for (const event of events) trace.append(event);
+    await trace.close();
+    assert.deepEqual(events.map((event) => (event as { seq?: number }).seq), [1, 2], `numbered in place when ${name}`);
+  }
   await temp.remove();
 });

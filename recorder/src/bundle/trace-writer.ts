@@ -147,7 +147,8 @@ export class TraceWriter {
 
   /**
    * Queues an event. Serialization and redaction happen now, so later mutation of values cannot reach the file.
-   * The writer takes the object over (it is numbered in place and folded later): do not reuse it. `json`: the
+   * The writer takes the object over (numbered in place and folded later, when the state is kept or `onCommit` is
+   * given): do not reuse it. `json`: the
    * event's JSON text when the caller has it already (exactly `JSON.stringify(event)`).
    */
   append(event: UnsequencedEvent, options?: { afterSeq?: number }, json?: string): void {
@@ -304,12 +305,17 @@ export class TraceWriter {
     }
     let seq = this.lastSeq;
     const lines = new LineEncoder(fd);
+    // Events are numbered in place only when something reads them numbered (the fold, onCommit). Storing `seq` into
+    // an object built without it (the recorder builds its events with the slot, trace-events.ts) changes its shape
+    // and allocates: for an appender that keeps nothing that cost as much as the write itself (bench:recorder).
+    const numbered = this.options.keepState !== false || this.options.onCommit !== undefined;
     for (let i = 0; i < events.length; i++) {
       const item = events[i]!;
       seq++;
       // The line is the body with its seq first: the event was serialized once, at append.
       if (item.head === undefined) lines.put(seq, item.body);
       else lines.putInParts(seq, item.head, item.ids, item.typePart, item.body);
+      if (!numbered) continue;
       if (item.redacted) item.event = JSON.parse('{"seq":' + seq + ',' + item.body.slice(1)) as UnsequencedEvent;
       else (item.event as { seq?: number }).seq = seq;
     }
