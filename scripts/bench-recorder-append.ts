@@ -5,6 +5,8 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { TraceEvent } from '@flowtape/schema';
 import type { TraceWriter } from '@flowtape/recorder';
 import { median, recordFigure } from './bench-env.ts';
@@ -22,6 +24,10 @@ export async function benchAppend(count: number, Writer: typeof TraceWriter, scr
   }
   events.length = count;
 
+  // Each timed part starts on a collected heap, so it pays for its own garbage only: the copies made just before it
+  // (1M objects) or the other part's lines would otherwise land a major collection (150–250 ms) in one part or the
+  // other, at random (measured: writer ÷ raw 1.3–1.9× on the same code).
+  const collect = fullCollection();
   // Writer and raw runs alternate, so both see the same machine load; each figure is the median of 5.
   const writerRuns: number[] = [];
   const rawRuns: number[] = [];
@@ -40,6 +46,7 @@ export async function benchAppend(count: number, Writer: typeof TraceWriter, scr
       keepState: false,
     });
     const copies = events.map((e) => ({ ...e, payload: { ...e.payload } }));
+    collect();
     const t0 = performance.now();
     for (const event of copies) writer.append(event as never);
     await writer.flush();
@@ -49,11 +56,13 @@ export async function benchAppend(count: number, Writer: typeof TraceWriter, scr
     bytes = readFileSync(traceFile);
     const lines = bytes.toString('utf8').split('\n').filter(Boolean).map((l) => `${l}\n`);
     const fd = openSync(join(dir, `raw-${rep}.ndjson`), 'w');
+    collect();
     const r0 = performance.now();
     for (const line of lines) writeSync(fd, line);
     rawRuns.push(performance.now() - r0);
     closeSync(fd);
     const fd2 = openSync(join(dir, `one-${rep}.ndjson`), 'w');
+    collect();
     const o0 = performance.now();
     writeSync(fd2, bytes);
     oneRuns.push(performance.now() - o0);
@@ -73,4 +82,10 @@ export async function benchAppend(count: number, Writer: typeof TraceWriter, scr
   console.log(`  raw single write of the whole file (lower bound, same bytes)     ${rate(oneMs)}  (${oneMs.toFixed(0)} ms)`);
   console.log(`  writer / raw per-line: ${(writerMs / rawMs).toFixed(2)}×   (target ≤ 1.5×)`);
   recordFigure('bench:recorder', { name: `trace writer, ${count} events`, value: (writerMs * 1000) / count, unit: 'µs/event', floor: (rawMs * 1000) / count, floorName: 'raw per-line writes of the same bytes', target: '≤ 1.5× floor' });
+}
+
+/** V8's full collection, callable without starting node with --expose-gc (the flag takes effect for new contexts). */
+function fullCollection(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
 }
