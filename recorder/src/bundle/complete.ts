@@ -8,8 +8,9 @@
  *  2. One wave of fsyncs (the journal commits concurrent ones together): every file of the bundle (trace, session
  *     events, artifacts, projections, records, flow.json, bindings), every folder holding them (their names), and the
  *     manifest's temporary file. The files finished before the final projections (trace, session events, …) start
- *     theirs earlier, while the projections are built. Nothing has said `complete` yet, so their order among
- *     themselves does not matter.
+ *     theirs earlier: while the projections are built when the trace's unsynced tail is long, right after they are
+ *     written otherwise (OVERLAP_FROM_LINES). Nothing has said `complete` yet, so their order among themselves does
+ *     not matter.
  *  3. Only once every fsync of the wave has returned is the temporary manifest renamed into place: from that moment
  *     `complete: true` can be seen, and everything it describes is already on disk — including its own bytes, so the
  *     renamed file can never be empty or torn.
