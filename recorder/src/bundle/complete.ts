@@ -8,8 +8,9 @@
  *  2. One wave of fsyncs (the journal commits concurrent ones together): every file of the bundle (trace, session
  *     events, artifacts, projections, records, flow.json, bindings), every folder holding them (their names), and the
  *     manifest's temporary file. The files finished before the final projections (trace, session events, …) start
- *     theirs earlier, while the projections are built. Nothing has said `complete` yet, so their order among
- *     themselves does not matter.
+ *     theirs earlier: while the projections are built when the trace's unsynced tail is long, right after they are
+ *     written otherwise (OVERLAP_FROM_LINES). Nothing has said `complete` yet, so their order among themselves does
+ *     not matter.
  *  3. Only once every fsync of the wave has returned is the temporary manifest renamed into place: from that moment
  *     `complete: true` can be seen, and everything it describes is already on disk — including its own bytes, so the
  *     renamed file can never be empty or torn.
@@ -38,6 +39,17 @@ import type { TraceObserver } from './recorder-api.ts';
 import type { Snapshots } from './snapshots.ts';
 import { closeObservers } from './trace-observers.ts';
 
+/**
+ * The fsyncs of the files finished before the final projections (the trace above all) start before those are built
+ * only when the trace holds at least this many lines no fsync has covered yet (no periodic snapshot's background
+ * fsync): then the trace's fsync takes long enough to be worth overlapping with building the projections. A short
+ * tail's fsync is over in well under a millisecond, and started first, the projections' file creations and renames
+ * ran while it did and were slower (strace, ext4: a rename 1.3 ms, a creation 0.18 ms, against a few tens of µs
+ * otherwise): a 1-node run's close took a median 1.80 ms with the early start, 1.64 ms without (7 runs each,
+ * bench:recorder's fixed cost, load ~2). 4,096 lines is about 1 MiB of trace.
+ */
+const OVERLAP_FROM_LINES = 4096;
+
 /** What a closing writer made. */
 export interface ClosingBundle {
   readonly bundleDir: string;
@@ -65,7 +77,8 @@ export interface FinishingWriter extends ClosingBundle {
  * What close() writes once the run's last event is queued: the last session lines, the final snapshot, the observers'
  * end, then the final manifest (`manifestText` of the final state) through makeComplete. The files complete once the
  * lines are (trace, session events, flow.json, bindings, artifacts) start their fsyncs before the final projections
- * are built: on a long run the trace's fsync and the final projections overlap.
+ * are built when the trace's unsynced tail is long (OVERLAP_FROM_LINES: the trace's fsync and the final projections
+ * overlap), else right after.
  */
 export async function finishBundle(writer: FinishingWriter, manifestText: (state: ProjectionState) => string): Promise<void> {
   // The final snapshot's files, renamed into place and still open: makeComplete fsyncs and closes them.
@@ -76,10 +89,16 @@ export async function finishBundle(writer: FinishingWriter, manifestText: (state
     let manifest: string | undefined;
     await writer.trace.task((state) => {
       writer.flushSessions();
-      early = Promise.all([writer.snapshots.settled(), syncFinishedFiles(writer)]);
-      // Awaited in makeComplete; a failure meanwhile must not go unhandled.
-      early.catch(() => {});
+      const startSyncs = () => {
+        early = Promise.all([writer.snapshots.settled(), syncFinishedFiles(writer)]);
+        // Awaited in makeComplete; a failure meanwhile must not go unhandled.
+        early.catch(() => {});
+      };
+      // Read before the final snapshot, which moves it to the last seq.
+      const overlap = state.seq - writer.snapshots.reflectedSeq >= OVERLAP_FROM_LINES;
+      if (overlap) startSyncs();
       written = writer.snapshots.write(state, true);
+      if (!overlap) startSyncs();
       // No observer to finish: the final manifest is known now, without a second trip through the queue.
       if (observers.length === 0) manifest = manifestText(state);
     });

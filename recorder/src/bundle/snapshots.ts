@@ -123,6 +123,11 @@ export class Snapshots {
       });
   }
 
+  /** The seq the last snapshot reflected (0 before the first): the trace up to it is fsynced, or being fsynced. */
+  get reflectedSeq(): number {
+    return this.lastSeq;
+  }
+
   /** From now on only the final snapshot is written. */
   close(): void {
     this.closing = true;
