@@ -20,6 +20,17 @@ const VALUE_START = /[{["\-0-9tfn]/;
  * whole, for the exact JSON error).
  */
 export async function* scanArrayDocument(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, array: string): AsyncGenerator<StepsItem> {
+  for await (const batch of scanArrayDocumentBatches(source, array)) yield* batch;
+}
+
+/**
+ * The same items, a batch per chunk of the source (possibly empty): a reader that takes them one at a time without an
+ * `await` per item (verify-steps-items.ts) pays the async step once per chunk, not once per element.
+ */
+export async function* scanArrayDocumentBatches(
+  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  array: string,
+): AsyncGenerator<StepsItem[]> {
   const decoder = new TextDecoder('utf-8');
   // Parser state: where we are in the top-level object.
   let phase: 'start' | 'key' | 'colon' | 'value' | 'after' | 'elements' | 'done' = 'start';
@@ -169,13 +180,13 @@ export async function* scanArrayDocument(source: AsyncIterable<Uint8Array | stri
 
   for await (const chunk of source) {
     feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
-    yield* items.splice(0);
+    yield items.splice(0);
   }
   feed(decoder.decode());
   if (capturing && depth === 0 && capture.trim() !== '') {
     // A top-level scalar at the very end without a closing brace is malformed anyway.
     throw new StepsScanError('unexpected end of the document');
   }
-  yield* items.splice(0);
+  yield items.splice(0);
   if ((phase as string) !== 'done') throw new StepsScanError('unexpected end of the document');
 }
