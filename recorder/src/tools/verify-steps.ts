@@ -22,6 +22,7 @@ import {
   getStep,
   initialState,
   isPlainlyValidStep,
+  isPlainlyValidStepJson,
   reduce,
   toPointer,
   type ProjectionState,
@@ -183,7 +184,7 @@ export class StepsComparer {
       // rendering it again gives that text back), with no parse. Any other text is compared as JSON. The same
       // text is also valid exactly when the step is (it parses to the same value).
       if (element.text === expected) {
-        if (this.validate && !isPlainlyValidStep(step)) validElement(element.text);
+        if (this.validate && !isPlainlyValidStepJson(step)) validElement(element.text);
         continue;
       }
       const actual = this.validate ? validElement(element.text) : (JSON.parse(element.text) as unknown);
