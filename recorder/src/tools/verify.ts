@@ -13,7 +13,7 @@ import { noteUnlistedSessions, verifySession, type ArtifactUse, type SessionFact
 import { StepsRecheck, validateRest } from './verify-steps-items.ts';
 import { compareProjections, verifyTrace, type Fold } from './verify-trace.ts';
 
-export { VerifyInputError, type VerifyState };
+export { VerifyContext, VerifyInputError, type VerifyState };
 export { collectArtifacts } from './verify-artifacts.ts';
 
 export interface VerifyProblem {
@@ -68,7 +68,8 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
   }
 }
 
-async function verifyOnce(v: VerifyContext): Promise<VerifyReport> {
+/** One try of verifyBundle; with `v.validateStepsFirst` it is the second (tests compare the two). */
+export async function verifyOnce(v: VerifyContext): Promise<VerifyReport> {
   await v.checkInput();
   const manifest = await verifyManifest(v);
   const files = manifest?.files ?? {
