@@ -58,7 +58,7 @@ export function touchOf(text: string): { seq: number; attemptId: string } | unde
 }
 
 /** The envelope as the trace writer starts every line; strings without escapes (their text is their value). */
-const WRITER_PREFIX = /^\{"seq":([1-9][0-9]{0,14}),"at":"[^"\\]*","runId":"[^"\\]*"(?:,"nodeId":"[^"\\]*")?(?:,"attemptId":"([^"\\]*)")?/;
+export const WRITER_PREFIX = /^\{"seq":([1-9][0-9]{0,14}),"at":"[^"\\]*","runId":"[^"\\]*"(?:,"nodeId":"[^"\\]*")?(?:,"attemptId":"([^"\\]*)")?/;
 
 /** Seq of the last trace event of every attempt, in 4 bytes per attempt (`node#n` → per-node arrays). */
 export class LastTouch {

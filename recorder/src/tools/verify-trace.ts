@@ -8,7 +8,6 @@ import {
   PMap,
   Projector,
   initialState,
-  readLines,
   readTrace,
   sessionFiles,
   toLiveProjection,
@@ -25,7 +24,8 @@ import { isRegularFile, type VerifyContext } from './verify-context.ts';
 import { ENDED, type Projection, type Projections } from './verify-documents.ts';
 import type { ArtifactUse, SessionFacts } from './verify-sessions.ts';
 import { StepsItems } from './verify-steps-items.ts';
-import { LastTouch, StepsComparer, isStub, stubFor, touchOf } from './verify-steps.ts';
+import { StepsComparer, isStub, stubFor } from './verify-steps.ts';
+import { readLastTouches } from './verify-touches.ts';
 
 export interface Fold {
   state: ProjectionState;
@@ -122,12 +122,7 @@ export async function verifyTrace(
  * every attempt; during the fold each step is compared once final, and the whole-run fold keeps a stub for it.
  */
 async function streamSteps(v: VerifyContext, traceFile: string, projection: Projection) {
-  const touches = new LastTouch();
-  for await (const { text, tooLong } of readLines(createReadStream(traceFile))) {
-    if (tooLong) continue;
-    const touch = touchOf(text);
-    if (touch) touches.set(touch.attemptId, touch.seq);
-  }
+  const touches = await readLastTouches(traceFile);
   // Items already started by the header check are validated here as they are compared (verify-steps-items.ts).
   const items = projection.items ?? StepsItems.ofFile(projection.file!);
   const report = ({ pointer, message }: { pointer: string; message: string }) => v.add(projection.path, message, undefined, pointer);
