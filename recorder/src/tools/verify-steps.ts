@@ -63,8 +63,19 @@ export const WRITER_PREFIX = /^\{"seq":([1-9][0-9]{0,14}),"at":"[^"\\]*","runId"
 /** Seq of the last trace event of every attempt, in 4 bytes per attempt (`node#n` → per-node arrays). */
 export class LastTouch {
   private readonly byNode = new Map<string, Int32Array>();
+  /** The attempt looked up last and its slot: the fold asks about each event's attempt twice, events come in runs. */
+  private lastId: string | undefined;
+  private lastSlot: [Int32Array, number] | undefined;
 
   private slot(attemptId: string): [Int32Array, number] | undefined {
+    if (attemptId === this.lastId) return this.lastSlot;
+    const slot = this.find(attemptId);
+    this.lastId = attemptId;
+    this.lastSlot = slot;
+    return slot;
+  }
+
+  private find(attemptId: string): [Int32Array, number] | undefined {
     const hash = attemptId.lastIndexOf('#');
     const n = Number(attemptId.slice(hash + 1));
     if (hash <= 0 || !Number.isInteger(n) || n < 1) return undefined;
@@ -74,6 +85,7 @@ export class LastTouch {
       const grown = new Int32Array(Math.max(16, n * 2));
       if (array) grown.set(array);
       this.byNode.set(node, (array = grown));
+      this.lastId = undefined; // a slot remembered in the array it replaces would be stale
     }
     return [array, n];
   }

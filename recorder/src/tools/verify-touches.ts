@@ -18,7 +18,7 @@ const PREFIX_AT = new RegExp(WRITER_PREFIX.source.slice(1).replaceAll('[^"\\\\]'
 export async function readLastTouches(file: string): Promise<LastTouch> {
   const touches = new LastTouch();
   const reader = new TouchReader(touches);
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) reader.add((chunk as Buffer).toString('latin1'));
+  for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 })) reader.add((chunk as Buffer).toString('latin1'));
   reader.end();
   return touches;
 }
