@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VerifyContext, verifyBundle, verifyOnce } from '../src/tools/verify.ts';
 import { writeLargeBundle } from '../../test/fixtures/scenarios.ts';
+import { scanArrayDocument } from '../src/tools/json-array-scan.ts';
 
 let root = '';
 let large = '';
@@ -78,4 +79,22 @@ test('progress does not start over when steps.json is verified a second time', a
   assert.match(report.problems[0]?.message ?? '', /^projections\/steps\.json: \/steps\/\d+\/attempt: /);
   assert.ok(events > 8192);
   assert.deepEqual(seen, [4096, 8192]);
+});
+
+test('the scanner skips strings by search: escapes at every cut are read as JSON.parse reads them', async () => {
+  const strings = ['a\\', 'b\\"c', '\\\\\\"', '"]}{[,', 'é \u2028 𝄞', '', '\\', 'x"'];
+  const doc = { schema: 's\\"', steps: strings.map((s, i) => ({ s, i, n: [s, { [s]: s }] })), after: ['\\', '"'] };
+  const text = JSON.stringify(doc);
+  for (let size = 1; size <= 12; size++) {
+    const chunks: string[] = [];
+    for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
+    const elements: unknown[] = [];
+    const fields: Record<string, unknown> = {};
+    for await (const item of scanArrayDocument(chunks, 'steps')) {
+      if (item.kind === 'element') elements.push(JSON.parse(item.text));
+      else fields[item.key] = JSON.parse(item.text);
+    }
+    assert.deepEqual(elements, doc.steps, `cut every ${size}`);
+    assert.deepEqual(fields, { schema: doc.schema, after: doc.after }, `cut every ${size}`);
+  }
 });

@@ -48,6 +48,8 @@ export async function* scanArrayDocumentBatches(
 
   const feed = (text: string) => {
     let start = capturing ? 0 : -1;
+    /** The next backslash in `text` at or after the position last searched from (searched again once passed). */
+    let backslashAt = -1;
     for (let i = 0; i < text.length; i++) {
       const ch = text[i]!;
       if (phase === 'key') {
@@ -127,13 +129,26 @@ export async function* scanArrayDocumentBatches(
       // Inside a value (most of the document): a tight loop over character codes until the value ends or the
       // text does; `i` is left on the last character it took.
       for (; i < text.length; i++) {
-        const code = text.charCodeAt(i);
         if (inString) {
-          if (escaped) escaped = false;
-          else if (code === BACKSLASH) escaped = true;
-          else if (code === QUOTE) inString = false;
+          if (escaped) {
+            escaped = false;
+            continue;
+          }
+          // To the string's end (or the next escape) in one search, not a character at a time: most of a step's
+          // text is in its strings.
+          const quote = text.indexOf('"', i);
+          if (backslashAt < i) backslashAt = indexOrEnd(text, '\\', i);
+          const stop = quote === -1 ? text.length : quote;
+          if (backslashAt < stop) {
+            i = backslashAt;
+            escaped = true;
+          } else if (quote !== -1) {
+            i = quote;
+            inString = false;
+          } else i = text.length - 1; // the string goes on in the next chunk
           continue;
         }
+        const code = text.charCodeAt(i);
         if (code === QUOTE) {
           inString = true;
           continue;
@@ -189,4 +204,10 @@ export async function* scanArrayDocumentBatches(
   }
   yield items.splice(0);
   if ((phase as string) !== 'done') throw new StepsScanError('unexpected end of the document');
+}
+
+/** Where `needle` is at or after `from`, or the length of `text`. */
+function indexOrEnd(text: string, needle: string, from: number): number {
+  const at = text.indexOf(needle, from);
+  return at === -1 ? text.length : at;
 }
