@@ -84,6 +84,12 @@ function isJson(v: unknown, depth: number): boolean {
 
 type Field = readonly [key: string, check: Check, optional?: 'optional'];
 
+/**
+ * True only while isPlainlyValidStepJson runs: a key whose value is undefined counts as absent, as in the value's
+ * JSON text (anywhere else such a key is a "don't know": JSON.parse never makes one, and zod keeps it).
+ */
+let undefinedIsAbsent = false;
+
 /** A zod object (unknown keys stripped there): here a new object with the fields in order, or FAIL on any other key. */
 function object(fields: readonly Field[]): Check {
   return (v) => {
@@ -94,7 +100,7 @@ function object(fields: readonly Field[]): Check {
     for (const [key, check, optional] of fields) {
       const value = input[key];
       if (value === undefined) {
-        if (optional === undefined || key in input) return FAIL;
+        if (optional === undefined || (key in input && !undefinedIsAbsent)) return FAIL;
         continue;
       }
       const checked = check(value);
@@ -103,7 +109,7 @@ function object(fields: readonly Field[]): Check {
       present++;
     }
     let keys = 0;
-    for (const _ in input) keys++;
+    for (const key in input) if (!undefinedIsAbsent || input[key] !== undefined) keys++;
     return keys === present ? out : FAIL;
   };
 }
@@ -319,4 +325,18 @@ const Step = object([
  */
 export function isPlainlyValidStep(value: unknown): boolean {
   return Step(value) !== FAIL;
+}
+
+/**
+ * Whether the JSON text of `value` (JSON.stringify's) is plainly a valid step, without making or parsing the text:
+ * as isPlainlyValidStep, with keys whose value is undefined taken as absent. For `verify`, which holds the reducer's
+ * step (whose optional keys may be set to undefined) and knows steps.json to hold that step's text.
+ */
+export function isPlainlyValidStepJson(value: unknown): boolean {
+  undefinedIsAbsent = true;
+  try {
+    return Step(value) !== FAIL;
+  } finally {
+    undefinedIsAbsent = false;
+  }
 }

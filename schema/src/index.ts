@@ -11,7 +11,7 @@ export * from './persistent.ts';
 export * from './reducer.ts';
 export * from './ndjson.ts';
 export * from './validate.ts';
-export { isPlainlyValidStep } from './fast-check.ts';
+export { isPlainlyValidStep, isPlainlyValidStepJson } from './fast-check.ts';
 export * from './loader.ts';
 export * from './json-schemas.ts';
 export * from './conversation.ts';

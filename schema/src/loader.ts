@@ -5,7 +5,7 @@
 import { BUNDLE_FILES, Manifest, sessionFiles } from './manifest.ts';
 import { FlowSnapshot } from './flow.ts';
 import { SessionBinding, SessionEventLine, SessionRecord } from './session.ts';
-import { readNdjson, type ByteSource, type NdjsonIssue } from './ndjson.ts';
+import { parseRawLine, readLines, readNdjson, type ByteSource, type NdjsonIssue } from './ndjson.ts';
 import { BundleFormatError, checkTraceEvent, describeZodError, parseDocument, tooDeep } from './validate.ts';
 import type { ReducibleEvent } from './reducer.ts';
 
@@ -74,7 +74,12 @@ export async function* readTrace(source: ByteSource, options: ReadTraceOptions =
   const file = options.file ?? BUNDLE_FILES.trace;
   const onIssue = options.onIssue ?? (() => {});
   let expected = 1;
-  for await (const { line, value } of readNdjson(source, { file, onIssue: (issue) => onIssue({ file, ...issue }) })) {
+  const ndjson = { file, onIssue: (issue: NdjsonIssue) => onIssue({ file, ...issue }) };
+  // Lines straight from readLines, parsed here: an async generator in between (readNdjson) cost an async step per line.
+  for await (const raw of readLines(source)) {
+    const parsed = parseRawLine(raw, ndjson);
+    if (!parsed) continue;
+    const { line, value } = parsed;
     const checked = checkTraceEvent(value, line, file, options.depth);
     if (!checked.ok) {
       onIssue({ file, line, problem: 'invalid_event', message: checked.error.message });

@@ -169,14 +169,22 @@ export async function* readLines(source: ByteSource, options: ReadLinesOptions =
 
 /** Parses NDJSON lines. Blank lines are skipped; lines over the limit are reported (`line_too_long`) and skipped. */
 export async function* readNdjson(source: ByteSource, options: ReadNdjsonOptions = {}): AsyncGenerator<NdjsonLine> {
-  for await (const { text, line, terminated, bytes, tooLong } of readLines(source, options)) {
-    if (tooLong) {
-      reportTooLong(line, bytes, terminated, options);
-      continue;
-    }
-    const parsed = parseLine(text, line, terminated, options);
+  for await (const raw of readLines(source, options)) {
+    const parsed = parseRawLine(raw, options);
     if (parsed) yield parsed;
   }
+}
+
+/**
+ * One line from readLines, as readNdjson reads it: parsed, or undefined (blank, or reported: too long, not JSON).
+ * For readers that take lines straight from readLines (one async step per line, not one per layer).
+ */
+export function parseRawLine({ text, line, terminated, bytes, tooLong }: RawLine, options: ReadNdjsonOptions = {}): NdjsonLine | undefined {
+  if (tooLong) {
+    reportTooLong(line, bytes, terminated, options);
+    return undefined;
+  }
+  return parseLine(text, line, terminated, options);
 }
 
 /** The same, over text already in memory. */

@@ -20,6 +20,17 @@ const VALUE_START = /[{["\-0-9tfn]/;
  * whole, for the exact JSON error).
  */
 export async function* scanArrayDocument(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, array: string): AsyncGenerator<StepsItem> {
+  for await (const batch of scanArrayDocumentBatches(source, array)) yield* batch;
+}
+
+/**
+ * The same items, a batch per chunk of the source (possibly empty): a reader that takes them one at a time without an
+ * `await` per item (verify-steps-items.ts) pays the async step once per chunk, not once per element.
+ */
+export async function* scanArrayDocumentBatches(
+  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+  array: string,
+): AsyncGenerator<StepsItem[]> {
   const decoder = new TextDecoder('utf-8');
   // Parser state: where we are in the top-level object.
   let phase: 'start' | 'key' | 'colon' | 'value' | 'after' | 'elements' | 'done' = 'start';
@@ -37,6 +48,8 @@ export async function* scanArrayDocument(source: AsyncIterable<Uint8Array | stri
 
   const feed = (text: string) => {
     let start = capturing ? 0 : -1;
+    /** The next backslash in `text` at or after the position last searched from (searched again once passed). */
+    let backslashAt = -1;
     for (let i = 0; i < text.length; i++) {
       const ch = text[i]!;
       if (phase === 'key') {
@@ -116,13 +129,26 @@ export async function* scanArrayDocument(source: AsyncIterable<Uint8Array | stri
       // Inside a value (most of the document): a tight loop over character codes until the value ends or the
       // text does; `i` is left on the last character it took.
       for (; i < text.length; i++) {
-        const code = text.charCodeAt(i);
         if (inString) {
-          if (escaped) escaped = false;
-          else if (code === BACKSLASH) escaped = true;
-          else if (code === QUOTE) inString = false;
+          if (escaped) {
+            escaped = false;
+            continue;
+          }
+          // To the string's end (or the next escape) in one search, not a character at a time: most of a step's
+          // text is in its strings.
+          const quote = text.indexOf('"', i);
+          if (backslashAt < i) backslashAt = indexOrEnd(text, '\\', i);
+          const stop = quote === -1 ? text.length : quote;
+          if (backslashAt < stop) {
+            i = backslashAt;
+            escaped = true;
+          } else if (quote !== -1) {
+            i = quote;
+            inString = false;
+          } else i = text.length - 1; // the string goes on in the next chunk
           continue;
         }
+        const code = text.charCodeAt(i);
         if (code === QUOTE) {
           inString = true;
           continue;
@@ -169,13 +195,19 @@ export async function* scanArrayDocument(source: AsyncIterable<Uint8Array | stri
 
   for await (const chunk of source) {
     feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
-    yield* items.splice(0);
+    yield items.splice(0);
   }
   feed(decoder.decode());
   if (capturing && depth === 0 && capture.trim() !== '') {
     // A top-level scalar at the very end without a closing brace is malformed anyway.
     throw new StepsScanError('unexpected end of the document');
   }
-  yield* items.splice(0);
+  yield items.splice(0);
   if ((phase as string) !== 'done') throw new StepsScanError('unexpected end of the document');
+}
+
+/** Where `needle` is at or after `from`, or the length of `text`. */
+function indexOrEnd(text: string, needle: string, from: number): number {
+  const at = text.indexOf(needle, from);
+  return at === -1 ? text.length : at;
 }

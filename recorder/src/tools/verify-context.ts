@@ -36,6 +36,8 @@ export class VerifyContext {
     readonly dir: string,
     readonly maxProblems: number,
     readonly onProgress?: (events: number) => void,
+    /** Validate all of steps.json before the fold (the second try, see verify-steps-items.ts). */
+    readonly validateStepsFirst = false,
   ) {
     this.root = resolve(dir);
   }

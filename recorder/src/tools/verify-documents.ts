@@ -11,6 +11,7 @@ import {
 import { escapePointer } from './json-pointer.ts';
 import { isRegularFile, type VerifyContext } from './verify-context.ts';
 import { validateStepsDocument } from './verify-steps.ts';
+import { readStepsHeader, type StepsItems } from './verify-steps-items.ts';
 import { writerAlive } from './writer-alive.ts';
 
 export const ENDED = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
@@ -22,6 +23,8 @@ export interface Projection {
   /** A streamed steps.json: the file, and the header's runId (the steps are compared during the fold). */
   file?: string;
   runId?: string;
+  /** A streamed steps.json whose elements are not validated yet: its items from the first step on. */
+  items?: StepsItems;
 }
 
 export interface Projections {
@@ -90,7 +93,14 @@ export async function readProjections(v: VerifyContext, files: Manifest['files']
     if (key === 'steps') {
       // Streamed (see verify-steps.ts): its size grows with the run; read whole only to report a broken file.
       const file = await v.resolve(path);
-      const streamed = file && (await isRegularFile(file)) ? await validateStepsDocument(file, path) : undefined;
+      const regular = file !== undefined && (await isRegularFile(file));
+      // Its elements validated while they are compared (verify-steps-items.ts), unless this is the second try.
+      const header = regular && !v.validateStepsFirst ? await readStepsHeader(file) : undefined;
+      if (header) {
+        out.steps = { path, raw: undefined, seq: header.seq, runId: header.runId, file, items: header.items };
+        continue;
+      }
+      const streamed = regular ? await validateStepsDocument(file, path) : undefined;
       if (streamed?.ok === true) {
         out.steps = { path, raw: undefined, seq: streamed.seq, runId: streamed.runId, file };
         continue;

@@ -11,7 +11,8 @@
  *    in order of start, and dropped. The whole-run fold may then replace it by a shared stub.
  */
 import { createReadStream } from 'node:fs';
-import { StepsScanError, scanArrayDocument, type StepsItem } from './json-array-scan.ts';
+import { StepsScanError, scanArrayDocument } from './json-array-scan.ts';
+import { StepsRecheck, WAIT, addHeaderField, asRecheck, validElement, type StepsItems } from './verify-steps-items.ts';
 import { firstDifference } from './json-pointer.ts';
 import {
   SCHEMA_IDS,
@@ -21,6 +22,7 @@ import {
   getStep,
   initialState,
   isPlainlyValidStep,
+  isPlainlyValidStepJson,
   reduce,
   toPointer,
   type ProjectionState,
@@ -56,13 +58,24 @@ export function touchOf(text: string): { seq: number; attemptId: string } | unde
 }
 
 /** The envelope as the trace writer starts every line; strings without escapes (their text is their value). */
-const WRITER_PREFIX = /^\{"seq":([1-9][0-9]{0,14}),"at":"[^"\\]*","runId":"[^"\\]*"(?:,"nodeId":"[^"\\]*")?(?:,"attemptId":"([^"\\]*)")?/;
+export const WRITER_PREFIX = /^\{"seq":([1-9][0-9]{0,14}),"at":"[^"\\]*","runId":"[^"\\]*"(?:,"nodeId":"[^"\\]*")?(?:,"attemptId":"([^"\\]*)")?/;
 
 /** Seq of the last trace event of every attempt, in 4 bytes per attempt (`node#n` → per-node arrays). */
 export class LastTouch {
   private readonly byNode = new Map<string, Int32Array>();
+  /** The attempt looked up last and its slot: the fold asks about each event's attempt twice, events come in runs. */
+  private lastId: string | undefined;
+  private lastSlot: [Int32Array, number] | undefined;
 
   private slot(attemptId: string): [Int32Array, number] | undefined {
+    if (attemptId === this.lastId) return this.lastSlot;
+    const slot = this.find(attemptId);
+    this.lastId = attemptId;
+    this.lastSlot = slot;
+    return slot;
+  }
+
+  private find(attemptId: string): [Int32Array, number] | undefined {
     const hash = attemptId.lastIndexOf('#');
     const n = Number(attemptId.slice(hash + 1));
     if (hash <= 0 || !Number.isInteger(n) || n < 1) return undefined;
@@ -72,6 +85,7 @@ export class LastTouch {
       const grown = new Int32Array(Math.max(16, n * 2));
       if (array) grown.set(array);
       this.byNode.set(node, (array = grown));
+      this.lastId = undefined; // a slot remembered in the array it replaces would be stale
     }
     return [array, n];
   }
@@ -100,7 +114,10 @@ interface Pending {
 
 /**
  * Compares steps.json with the trace as the trace is folded: `add` every event (in order); `finish` at the end.
- * Elements of steps.json are pulled one at a time from the scanner.
+ * Elements of steps.json are taken one at a time from the scanner's items; `add` returns a promise only when it had to
+ * wait for the next chunk of the file (most events need no element, and the next one is usually read already).
+ * With `validate`, steps.json was not validated beforehand: every element is validated as it is taken
+ * (verify-steps-items.ts), and anything not plainly valid throws StepsRecheck.
  */
 export class StepsComparer {
   private readonly pending: Pending[] = [];
@@ -110,15 +127,16 @@ export class StepsComparer {
   private reported = false;
 
   constructor(
-    private readonly elements: AsyncIterator<StepsItem>,
+    private readonly items: StepsItems,
     /** The seq steps.json says it reflects. */
     private readonly seq: number,
     private readonly touches: LastTouch,
     private readonly report: (problem: StepsProblem) => void,
+    private readonly validate = false,
   ) {}
 
   /** Folds one event into its attempt's own state; steps that can no longer change are compared. */
-  async add(event: ReducibleEvent): Promise<void> {
+  add(event: ReducibleEvent): void | Promise<void> {
     if (event.seq > this.seq || this.done) return;
     const id = event.attemptId;
     if (id !== undefined) {
@@ -138,7 +156,7 @@ export class StepsComparer {
       for (const p of this.pending) p.final = true;
       this.done = true;
     }
-    await this.drain();
+    return this.drain();
   }
 
   /** Everything left is compared; then steps.json must have no more elements. */
@@ -146,40 +164,62 @@ export class StepsComparer {
     for (const p of this.pending) p.final = true;
     await this.drain();
     for (;;) {
-      const next = await this.nextElement();
+      let next = this.nextElement();
+      while (next === WAIT) {
+        await this.fill();
+        next = this.nextElement();
+      }
       if (!next) break;
+      if (this.validate) validElement(next.text);
       this.problem(`/steps/${next.index}`, `differs from the fold of the trace up to seq ${this.seq} (an attempt the trace does not have)`);
     }
   }
 
-  private async drain(): Promise<void> {
+  private drain(): void | Promise<void> {
     while (this.pending.length > 0 && this.pending[0]!.final) {
+      const element = this.nextElement();
+      if (element === WAIT) return this.fill().then(() => this.drain());
       const p = this.pending.shift()!;
       this.byId.delete(p.attemptId);
       const step = getStep(p.state, p.attemptId);
       const index = this.compared++;
-      const element = await this.nextElement();
       if (!element) {
         this.problem(`/steps/${index}`, `differs from the fold of the trace up to seq ${this.seq} (missing: ${p.attemptId})`);
         continue;
       }
-      if (!step) continue;
+      if (!step) {
+        if (this.validate) validElement(element.text);
+        continue;
+      }
       const expected = JSON.stringify(step);
       // The recorder writes each step as JSON.stringify does: the same text is the same step (parsing and
-      // rendering it again gives that text back), with no parse. Any other text is compared as JSON.
-      if (element.text === expected) continue;
-      const actual = JSON.parse(element.text) as unknown;
+      // rendering it again gives that text back), with no parse. Any other text is compared as JSON. The same
+      // text is also valid exactly when the step is (it parses to the same value).
+      if (element.text === expected) {
+        if (this.validate && !isPlainlyValidStepJson(step)) validElement(element.text);
+        continue;
+      }
+      const actual = this.validate ? validElement(element.text) : (JSON.parse(element.text) as unknown);
       if (JSON.stringify(actual) !== expected) {
         this.problem(`/steps/${index}${firstDifference(actual, JSON.parse(expected))}`, `differs from the fold of the trace up to seq ${this.seq}`);
       }
     }
   }
 
-  private async nextElement(): Promise<{ index: number; text: string } | undefined> {
+  /** The next element; a field after the steps is skipped once validated, and unexpected when not. */
+  private nextElement(): { index: number; text: string } | undefined | typeof WAIT {
     for (;;) {
-      const next = await this.elements.next();
-      if (next.done) return undefined;
-      if (next.value.kind === 'element') return next.value;
+      const next = this.items.take();
+      if (next === WAIT || next === undefined || next.kind === 'element') return next;
+      if (this.validate) throw new StepsRecheck('steps.json: a field after the steps');
+    }
+  }
+
+  private async fill(): Promise<void> {
+    try {
+      await this.items.fill();
+    } catch (error) {
+      throw this.validate ? asRecheck(error) : error;
     }
   }
 
@@ -202,7 +242,7 @@ export async function validateStepsDocument(
   try {
     for await (const item of scanArrayDocument(createReadStream(file, { highWaterMark: 64 * 1024 }), 'steps')) {
       if (item.kind === 'field') {
-        header[item.key] = JSON.parse(item.text);
+        addHeaderField(header, item);
         continue;
       }
       count++;

@@ -8,7 +8,6 @@ import {
   PMap,
   Projector,
   initialState,
-  readLines,
   readTrace,
   sessionFiles,
   toLiveProjection,
@@ -24,8 +23,9 @@ import { collectArtifacts } from './verify-artifacts.ts';
 import { isRegularFile, type VerifyContext } from './verify-context.ts';
 import { ENDED, type Projection, type Projections } from './verify-documents.ts';
 import type { ArtifactUse, SessionFacts } from './verify-sessions.ts';
-import { scanArrayDocument } from './json-array-scan.ts';
-import { LastTouch, StepsComparer, isStub, stubFor, touchOf } from './verify-steps.ts';
+import { StepsItems } from './verify-steps-items.ts';
+import { StepsComparer, isStub, stubFor } from './verify-steps.ts';
+import { readLastTouches } from './verify-touches.ts';
 
 export interface Fold {
   state: ProjectionState;
@@ -83,7 +83,8 @@ export async function verifyTrace(
     if (v.onProgress && (count & 4095) === 0) v.onProgress(count);
     if (steps) {
       const current = projector.peek();
-      const stubbed = await steps.fold(event, current);
+      let stubbed = steps.fold(event, current);
+      if (stubbed instanceof Promise) stubbed = await stubbed;
       if (stubbed !== current) projector = new Projector(stubbed);
     }
     if (wanted.has(projector.seq)) states.set(projector.seq, projector.state());
@@ -121,52 +122,54 @@ export async function verifyTrace(
  * every attempt; during the fold each step is compared once final, and the whole-run fold keeps a stub for it.
  */
 async function streamSteps(v: VerifyContext, traceFile: string, projection: Projection) {
-  const touches = new LastTouch();
-  for await (const { text, tooLong } of readLines(createReadStream(traceFile))) {
-    if (tooLong) continue;
-    const touch = touchOf(text);
-    if (touch) touches.set(touch.attemptId, touch.seq);
-  }
-  const elements = scanArrayDocument(createReadStream(projection.file!, { highWaterMark: 64 * 1024 }), 'steps');
-  const comparer = new StepsComparer(elements, projection.seq, touches, ({ pointer, message }) => v.add(projection.path, message, undefined, pointer));
+  const touches = await readLastTouches(traceFile);
+  // Items already started by the header check are validated here as they are compared (verify-steps-items.ts).
+  const items = projection.items ?? StepsItems.ofFile(projection.file!);
+  const report = ({ pointer, message }: { pointer: string; message: string }) => v.add(projection.path, message, undefined, pointer);
+  const comparer = new StepsComparer(items, projection.seq, touches, report, projection.items !== undefined);
   // Steps that are final and no longer the latest: replaced by a shared stub in the whole-run fold.
   const waiting: Array<{ index: number; seq: number }> = [];
   let stubbed = 0;
   return {
     comparer,
-    fold: async (event: ReducibleEvent, state: ProjectionState): Promise<ProjectionState> => {
-      await comparer.add(event);
-      if (event.attemptId && touches.get(event.attemptId) === event.seq) {
-        const index = state.stepIndex.get(event.attemptId);
-        if (index !== undefined) waiting.push({ index, seq: event.seq });
-      }
-      let steps = state.steps;
-      for (let i = 0; i < waiting.length; ) {
-        const { index } = waiting[i]!;
-        const step = steps.get(index);
-        // Running steps (live.json) stay whole; so does the latest (run.json's lastNodeId) until another starts.
-        if (!step || step.status === 'running') {
-          waiting.splice(i, 1);
-          continue;
-        }
-        if (index === steps.size - 1) {
-          i++;
-          continue;
-        }
-        steps = steps.set(index, stubFor(step));
-        waiting.splice(i, 1);
-        stubbed++;
-      }
-      if (steps === state.steps) return state;
-      if (stubbed < 4096) return { ...state, steps };
-      // No later event names a stubbed attempt (that is what final means), so the reducer will never look it up:
-      // its entry in the attempt index can go too, or the index would still grow with the run.
-      stubbed = 0;
-      let stepIndex = PMap.empty<number>();
-      for (const [id, index] of state.stepIndex.entries()) if (!isStub(steps.get(index))) stepIndex = stepIndex.set(id, index);
-      return { ...state, steps, stepIndex };
+    /** The state with final steps stubbed; a promise only when the comparison had to wait for steps.json. */
+    fold: (event: ReducibleEvent, state: ProjectionState): ProjectionState | Promise<ProjectionState> => {
+      const waited = comparer.add(event);
+      return waited ? waited.then(() => stubFinal(event, state)) : stubFinal(event, state);
     },
   };
+
+  function stubFinal(event: ReducibleEvent, state: ProjectionState): ProjectionState {
+    if (event.attemptId && touches.get(event.attemptId) === event.seq) {
+      const index = state.stepIndex.get(event.attemptId);
+      if (index !== undefined) waiting.push({ index, seq: event.seq });
+    }
+    let steps = state.steps;
+    for (let i = 0; i < waiting.length; ) {
+      const { index } = waiting[i]!;
+      const step = steps.get(index);
+      // Running steps (live.json) stay whole; so does the latest (run.json's lastNodeId) until another starts.
+      if (!step || step.status === 'running') {
+        waiting.splice(i, 1);
+        continue;
+      }
+      if (index === steps.size - 1) {
+        i++;
+        continue;
+      }
+      steps = steps.set(index, stubFor(step));
+      waiting.splice(i, 1);
+      stubbed++;
+    }
+    if (steps === state.steps) return state;
+    if (stubbed < 4096) return { ...state, steps };
+    // No later event names a stubbed attempt (that is what final means), so the reducer will never look it up:
+    // its entry in the attempt index can go too, or the index would still grow with the run.
+    stubbed = 0;
+    let stepIndex = PMap.empty<number>();
+    for (const [id, index] of state.stepIndex.entries()) if (!isStub(steps.get(index))) stepIndex = stepIndex.set(id, index);
+    return { ...state, steps, stepIndex };
+  }
 }
 
 function checkReferences(

@@ -10,9 +10,10 @@ import { noteLeftovers, verifyArtifacts, verifyLinks } from './verify-artifacts.
 import { VerifyContext, VerifyInputError, type VerifyState } from './verify-context.ts';
 import { readProjections, verifyFlow, verifyManifest } from './verify-documents.ts';
 import { noteUnlistedSessions, verifySession, type ArtifactUse, type SessionFacts } from './verify-sessions.ts';
-import { compareProjections, verifyTrace } from './verify-trace.ts';
+import { StepsRecheck, validateRest } from './verify-steps-items.ts';
+import { compareProjections, verifyTrace, type Fold } from './verify-trace.ts';
 
-export { VerifyInputError, type VerifyState };
+export { VerifyContext, VerifyInputError, type VerifyState };
 export { collectArtifacts } from './verify-artifacts.ts';
 
 export interface VerifyProblem {
@@ -55,7 +56,20 @@ export interface VerifyOptions {
 }
 
 export async function verifyBundle(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const v = new VerifyContext(dir, options.maxProblems ?? 200, options.onProgress);
+  // Progress never goes back when a second try starts over.
+  let shown = 0;
+  const onProgress = options.onProgress && ((events: number) => events > shown && options.onProgress!((shown = events)));
+  try {
+    return await verifyOnce(new VerifyContext(dir, options.maxProblems ?? 200, onProgress));
+  } catch (error) {
+    // steps.json is not plainly valid: the full validation first says what is wrong (verify-steps-items.ts).
+    if (!(error instanceof StepsRecheck)) throw error;
+    return verifyOnce(new VerifyContext(dir, options.maxProblems ?? 200, onProgress, true));
+  }
+}
+
+/** One try of verifyBundle; with `v.validateStepsFirst` it is the second (tests compare the two). */
+export async function verifyOnce(v: VerifyContext): Promise<VerifyReport> {
   await v.checkInput();
   const manifest = await verifyManifest(v);
   const files = manifest?.files ?? {
@@ -80,7 +94,15 @@ export async function verifyBundle(dir: string, options: VerifyOptions = {}): Pr
   for (const id of sessionIds) sessions.set(id, await verifySession(v, id, artifactUses));
   await noteUnlistedSessions(v, new Set(sessionIds));
   v.summary.sessions = sessionIds.length;
-  const fold = await verifyTrace(v, files.trace, manifest, projections, sessions, artifactUses);
+  let fold: Fold;
+  try {
+    fold = await verifyTrace(v, files.trace, manifest, projections, sessions, artifactUses);
+    // Elements the fold did not take (no trace to fold) are validated all the same.
+    if (projections.steps?.items) await validateRest(projections.steps.items);
+  } catch (error) {
+    await projections.steps?.items?.close();
+    throw error;
+  }
   compareProjections(v, files.trace, projections, fold);
   await verifyArtifacts(v, artifactUses);
   verifyLinks(v);
