@@ -4,38 +4,11 @@
 // building them). fs.fsync and fs.renameSync are wrapped (the real calls still run) to see the order in which they
 // are called. Either order makes the bundle complete only once everything is durable (recorder-durability.test.ts).
 import assert from 'node:assert/strict';
-import fs, { readlinkSync } from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
-import { relative } from 'node:path';
 import { test } from 'node:test';
 import { record } from '../src/record.ts';
 import { compute, defineFlow, type FlowDefinition, type FlowEdge, type FlowNodeDefinition } from '../src/runtime/index.ts';
+import { fsCallLog } from './fs-call-log.ts';
 import { tempDir } from './recorder-support.ts';
-
-/** Runs `fn` and returns, in call order, "sync <path>" for each fs.fsync started and "rename <path>" for each file renamed into place under `root`. */
-async function callLog(root: string, fn: () => Promise<void>): Promise<string[]> {
-  const log: string[] = [];
-  const realFsync = fs.fsync;
-  const realRenameSync = fs.renameSync;
-  const rel = (path: string) => relative(root, path) || '.';
-  fs.fsync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
-    log.push(`sync ${rel(readlinkSync(`/proc/self/fd/${fd}`))}`);
-    realFsync(fd, callback);
-  }) as typeof fs.fsync;
-  fs.renameSync = (from: fs.PathLike, to: fs.PathLike) => {
-    realRenameSync(from, to);
-    log.push(`rename ${rel(String(to))}`);
-  };
-  syncBuiltinESMExports();
-  try {
-    await fn();
-  } finally {
-    fs.fsync = realFsync;
-    fs.renameSync = realRenameSync;
-    syncBuiltinESMExports();
-  }
-  return log;
-}
 
 function chain(n: number): FlowDefinition {
   const nodes: Record<string, FlowNodeDefinition> = {};
@@ -51,7 +24,7 @@ function chain(n: number): FlowDefinition {
 async function closeOrder(n: number): Promise<{ traceSync: number; stepsRename: number; log: string[] }> {
   const dir = await tempDir();
   try {
-    const log = await callLog(dir.path, async () => {
+    const log = await fsCallLog(dir.path, 'start', async () => {
       // No periodic snapshot: every line of the trace is still to be fsynced at close.
       const result = await record(chain(n), null, { cwd: dir.path, bundleDir: 'b', recorder: { snapshotIntervalMs: 3_600_000 } });
       assert.equal(result.status, 'completed');

@@ -1,14 +1,12 @@
 // `complete: true` only once every file of the bundle is durable (SPEC, writing discipline rule 6): which files the
 // recorder fsyncs at close, and that the manifest saying complete is fsynced after all of them. fs.fsync is wrapped
-// (the real fsync still runs) to see the order; the recorder is driven by hand, as in recorder-writer.test.ts.
+// (the real fsync still runs, fs-call-log.ts) to see the order; the recorder is driven by hand, as in recorder-writer.test.ts.
 import assert from 'node:assert/strict';
-import fs, { readlinkSync } from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
-import { relative } from 'node:path';
 import { test } from 'node:test';
 import { createRecorder } from '../src/bundle/index.ts';
 import { record } from '../src/record.ts';
 import { compute, defineFlow, type LifecycleEvent } from '../src/runtime/index.ts';
+import { fsCallLog } from './fs-call-log.ts';
 import { flowSnapshot, readJson, tempDir } from './recorder-support.ts';
 
 const rpc = (message: Record<string, unknown>) => ({ jsonrpc: '2.0', ...message });
@@ -25,51 +23,11 @@ const run: LifecycleEvent[] = [
   { type: 'run.completed', output: null, durationMs: 30 },
 ];
 
-/**
- * Runs `fn` with fs.fsync, fs.fsyncSync and fs.renameSync wrapped (the real calls still run) and returns what happened
- * under `root`, in order: "sync <path>" when an fsync returns, "rename <path>" when a file is renamed into place
- * (paths relative to `root`, "." for root itself; a manifest's temporary file is "<folder>/manifest.json (temp)").
- */
-async function fsyncLog(root: string, fn: () => Promise<void>): Promise<string[]> {
-  const log: string[] = [];
-  const realFsync = fs.fsync;
-  const realFsyncSync = fs.fsyncSync;
-  const realRenameSync = fs.renameSync;
-  const rel = (path: string) => relative(root, path) || '.';
-  const name = (fd: number) => rel(readlinkSync(`/proc/self/fd/${fd}`)).replace(/\.manifest\.json\.\d+\.\d+\.tmp$/, 'manifest.json (temp)');
-  fs.fsync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
-    const path = name(fd);
-    realFsync(fd, (error) => {
-      log.push(`sync ${path}`);
-      callback(error);
-    });
-  }) as typeof fs.fsync;
-  fs.fsyncSync = (fd: number) => {
-    const path = name(fd);
-    realFsyncSync(fd);
-    log.push(`sync ${path}`);
-  };
-  fs.renameSync = (from: fs.PathLike, to: fs.PathLike) => {
-    realRenameSync(from, to);
-    log.push(`rename ${rel(String(to))}`);
-  };
-  syncBuiltinESMExports();
-  try {
-    await fn();
-  } finally {
-    fs.fsync = realFsync;
-    fs.fsyncSync = realFsyncSync;
-    fs.renameSync = realRenameSync;
-    syncBuiltinESMExports();
-  }
-  return log;
-}
-
 test('close fsyncs every file the bundle holds (flow.json and bindings included), renames the complete manifest into place only after every fsync returned, then fsyncs the bundle folder and the folder the writer made it in', async () => {
   const dir = await tempDir();
   try {
     const bundle = `${dir.path}/b`;
-    const log = await fsyncLog(dir.path, async () => {
+    const log = await fsCallLog(dir.path, 'return', async () => {
       const recorder = createRecorder(bundle);
       let t = Date.UTC(2026, 0, 1);
       for (const event of run) recorder.onEvent(event, t++);
@@ -109,7 +67,7 @@ test('record() fsyncs the name of every folder it made for the bundle (the runs 
   const dir = await tempDir();
   try {
     const flow = defineFlow({ name: 'made', startAt: 'a', nodes: { a: compute({ run: () => 1 }) }, edges: [] });
-    const log = await fsyncLog(dir.path, async () => {
+    const log = await fsCallLog(dir.path, 'return', async () => {
       const result = await record(flow, null, { cwd: dir.path, outDir: 'runs/deep', runId: 'r1' });
       assert.equal(result.status, 'completed');
     });
