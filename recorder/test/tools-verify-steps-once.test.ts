@@ -3,7 +3,7 @@
 // document holds, the report must be the one the validate-first way gives: compared here, report for report.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VerifyContext, verifyBundle, verifyOnce } from '../src/tools/verify.ts';
@@ -97,4 +97,22 @@ test('the scanner skips strings by search: escapes at every cut are read as JSON
     assert.deepEqual(elements, doc.steps, `cut every ${size}`);
     assert.deepEqual(fields, { schema: doc.schema, after: doc.after }, `cut every ${size}`);
   }
+});
+
+test('steps.json is closed when verify stops before the fold (a newer session file)', { skip: process.platform !== 'linux' }, async () => {
+  const dir = join(root, 'newer-session');
+  await cp(new URL('../../samples/conversation/bundle', import.meta.url), dir, { recursive: true });
+  const binding = join(dir, 'sessions/s1/binding.json');
+  await writeFile(binding, (await readFile(binding, 'utf8')).replace('flowtape.session-binding.v1', 'flowtape.session-binding.v9'));
+  const stepsOpen = async () => {
+    let open = 0;
+    for (const fd of await readdir('/proc/self/fd')) {
+      const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+      if (target.endsWith(join(dir, STEPS))) open++;
+    }
+    return open;
+  };
+  await assert.rejects(verifyBundle(dir), /newer/);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(await stepsOpen(), 0);
 });

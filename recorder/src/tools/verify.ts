@@ -5,13 +5,13 @@
  * rebuilt from the events, binding); cross references (prompt and turn ranges, sessions, artifacts); manifest paths
  * that stay inside the bundle. The trace and session events are streamed: memory does not grow with their length.
  */
-import { BUNDLE_FILES, sessionFiles } from '@flowtape/schema';
+import { BUNDLE_FILES, sessionFiles, type Manifest } from '@flowtape/schema';
 import { noteLeftovers, verifyArtifacts, verifyLinks } from './verify-artifacts.ts';
 import { VerifyContext, VerifyInputError, type VerifyState } from './verify-context.ts';
-import { readProjections, verifyFlow, verifyManifest } from './verify-documents.ts';
+import { readProjections, verifyFlow, verifyManifest, type Projections } from './verify-documents.ts';
 import { noteUnlistedSessions, verifySession, type ArtifactUse, type SessionFacts } from './verify-sessions.ts';
 import { StepsRecheck, validateRest } from './verify-steps-items.ts';
-import { compareProjections, verifyTrace, type Fold } from './verify-trace.ts';
+import { compareProjections, verifyTrace } from './verify-trace.ts';
 
 export { VerifyContext, VerifyInputError, type VerifyState };
 export { collectArtifacts } from './verify-artifacts.ts';
@@ -82,6 +82,15 @@ export async function verifyOnce(v: VerifyContext): Promise<VerifyReport> {
   for (const [key, path] of Object.entries(files)) await v.checkInside(path, `/files/${key}`);
   await verifyFlow(v, files.flow);
   const projections = await readProjections(v, files);
+  try {
+    return await verifyRest(v, manifest, files, projections);
+  } finally {
+    // A steps.json the fold did not read to its end (an error, a second try): its file is closed now, not at GC.
+    await projections.steps?.items?.close();
+  }
+}
+
+async function verifyRest(v: VerifyContext, manifest: Manifest | undefined, files: Manifest['files'], projections: Projections): Promise<VerifyReport> {
   const sessionIds = manifest?.sessions.map((s) => s.sessionId) ?? [];
   for (const [i, s] of (manifest?.sessions ?? []).entries()) {
     await v.checkInside(s.path, `/sessions/${i}/path`);
@@ -94,15 +103,9 @@ export async function verifyOnce(v: VerifyContext): Promise<VerifyReport> {
   for (const id of sessionIds) sessions.set(id, await verifySession(v, id, artifactUses));
   await noteUnlistedSessions(v, new Set(sessionIds));
   v.summary.sessions = sessionIds.length;
-  let fold: Fold;
-  try {
-    fold = await verifyTrace(v, files.trace, manifest, projections, sessions, artifactUses);
-    // Elements the fold did not take (no trace to fold) are validated all the same.
-    if (projections.steps?.items) await validateRest(projections.steps.items);
-  } catch (error) {
-    await projections.steps?.items?.close();
-    throw error;
-  }
+  const fold = await verifyTrace(v, files.trace, manifest, projections, sessions, artifactUses);
+  // Elements the fold did not take (no trace to fold) are validated all the same.
+  if (projections.steps?.items) await validateRest(projections.steps.items);
   compareProjections(v, files.trace, projections, fold);
   await verifyArtifacts(v, artifactUses);
   verifyLinks(v);
