@@ -5,7 +5,7 @@
  * verify's time. Here each chunk of the trace is decoded once and the writer's prefix is matched where each line starts
  * in it (a sticky copy of touchOf's pattern that cannot cross a newline), with no string per line. A line that has
  * not the prefix, or has another `"seq"` or `"attemptId"` after it, is cut out as readLines gives it and handed to
- * touchOf: the result is touchOf's, line for line (recorder/test/tools-verify-touches.test.ts compares the two).
+ * touchOf: the result is touchOf's, line for line (recorder/test/tools-verify-touch-reader.test.ts compares the two).
  */
 import { createReadStream } from 'node:fs';
 import { MAX_LINE_BYTES } from '@flowtape/schema';
