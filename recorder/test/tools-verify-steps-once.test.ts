@@ -99,6 +99,27 @@ test('the scanner skips strings by search: escapes at every cut are read as JSON
   }
 });
 
+test('the scanner searches a string full of escapes once for its closing quote, not once per escape', async () => {
+  // 20,000 escapes in one string of one 64 KB-sized chunk: searching to the quote again after every escape made the
+  // scan quadratic in the escapes (a Windows path or control characters in a step's output). Counted, not timed.
+  const s = 'a\n'.repeat(20_000);
+  const text = JSON.stringify({ schema: 'x', steps: [{ s }] });
+  const realIndexOf = String.prototype.indexOf;
+  let quoteSearches = 0;
+  String.prototype.indexOf = function (this: string, needle: string, from?: number) {
+    if (needle === '"') quoteSearches++;
+    return realIndexOf.call(this, needle, from);
+  };
+  const elements: unknown[] = [];
+  try {
+    for await (const item of scanArrayDocument([text], 'steps')) if (item.kind === 'element') elements.push(JSON.parse(item.text));
+  } finally {
+    String.prototype.indexOf = realIndexOf;
+  }
+  assert.deepEqual(elements, [{ s }]);
+  assert.ok(quoteSearches < 100, `${quoteSearches} searches for a quote`);
+});
+
 test('steps.json is closed when verify stops before the fold (a newer session file)', { skip: process.platform !== 'linux' }, async () => {
   const dir = join(root, 'newer-session');
   await cp(new URL('../../samples/conversation/bundle', import.meta.url), dir, { recursive: true });

@@ -48,8 +48,12 @@ export async function* scanArrayDocumentBatches(
 
   const feed = (text: string) => {
     let start = capturing ? 0 : -1;
-    /** The next backslash in `text` at or after the position last searched from (searched again once passed). */
+    /**
+     * The next backslash and the next quote in `text` at or after the position each was last searched from, searched
+     * again only once passed: a string dense with escapes is then scanned once, not once to its end per escape.
+     */
     let backslashAt = -1;
+    let quoteAt = -1;
     for (let i = 0; i < text.length; i++) {
       const ch = text[i]!;
       if (phase === 'key') {
@@ -136,14 +140,13 @@ export async function* scanArrayDocumentBatches(
           }
           // To the string's end (or the next escape) in one search, not a character at a time: most of a step's
           // text is in its strings.
-          const quote = text.indexOf('"', i);
+          if (quoteAt < i) quoteAt = indexOrEnd(text, '"', i);
           if (backslashAt < i) backslashAt = indexOrEnd(text, '\\', i);
-          const stop = quote === -1 ? text.length : quote;
-          if (backslashAt < stop) {
+          if (backslashAt < quoteAt) {
             i = backslashAt;
             escaped = true;
-          } else if (quote !== -1) {
-            i = quote;
+          } else if (quoteAt < text.length) {
+            i = quoteAt;
             inString = false;
           } else i = text.length - 1; // the string goes on in the next chunk
           continue;
