@@ -44,6 +44,7 @@ export async function* scanArrayDocumentBatches(
   let index = 0;
   let inArray = false;
   let needComma = false;
+  let arraySeen = false;
   const items: StepsItem[] = [];
 
   const feed = (text: string) => {
@@ -63,6 +64,12 @@ export async function* scanArrayDocumentBatches(
           else if (ch === '"') {
             inString = false;
             key = JSON.parse(`"${keyText}"`) as string;
+            // A second array key: JSON.parse keeps the last one, where scanning on would add its elements to the
+            // first or take it as a field. The caller reads the document whole instead, as other readers do.
+            if (key === array) {
+              if (arraySeen) throw new StepsScanError(`"${array}" appears twice`);
+              arraySeen = true;
+            }
             phase = 'colon';
             continue;
           }
