@@ -123,7 +123,11 @@ export class Snapshots {
       });
   }
 
-  /** The seq the last snapshot reflected (0 before the first): the trace up to it is fsynced, or being fsynced. */
+  /**
+   * The seq the last snapshot reflected (0 before the first). Each snapshot starts a background fsync of the trace
+   * unless one still runs, so the lines up to it are usually fsynced or being fsynced: close uses it only to choose
+   * when to start the trace's fsync (complete.ts), never to decide what is durable.
+   */
   get reflectedSeq(): number {
     return this.lastSeq;
   }

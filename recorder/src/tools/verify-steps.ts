@@ -86,8 +86,8 @@ export class LastTouch {
     if (!array || array.length <= n) {
       const grown = new Int32Array(Math.max(16, n * 2));
       if (array) grown.set(array);
+      // The one slot remembered (slot()) is replaced by this look-up's, so none points into the array replaced here.
       this.byNode.set(node, (array = grown));
-      this.lastId = undefined; // a slot remembered in the array it replaces would be stale
     }
     return [array, n];
   }
