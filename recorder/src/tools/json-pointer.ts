@@ -29,3 +29,19 @@ export function firstDifference(a: unknown, b: unknown, pointer = ''): string {
   }
   return '';
 }
+
+/** What jsonTextOrTooDeep returns for a value JSON.stringify cannot reach the bottom of. */
+export const TOO_DEEP = 'nested too deeply to compare';
+
+/**
+ * JSON.stringify of a document read back for comparison, or TOO_DEEP when it is nested deeper than the stack goes
+ * (unknown keys pass validation whatever their depth): such a document differs from the fold all the same.
+ */
+export function jsonTextOrTooDeep(value: unknown): string | typeof TOO_DEEP | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (error instanceof RangeError) return TOO_DEEP;
+    throw error;
+  }
+}

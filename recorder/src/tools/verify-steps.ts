@@ -13,14 +13,11 @@
 import { createReadStream } from 'node:fs';
 import { StepsScanError, scanArrayDocument } from './json-array-scan.ts';
 import { StepsRecheck, WAIT, addHeaderField, asRecheck, validElement, type StepsItems } from './verify-steps-items.ts';
-import { firstDifference } from './json-pointer.ts';
+import { TOO_DEEP, firstDifference, jsonTextOrTooDeep } from './json-pointer.ts';
 import {
-  BundleFormatError,
-  NewerFormatError,
   SCHEMA_IDS,
   Step,
   StepsProjection,
-  checkSchemaId,
   getStep,
   initialState,
   isPlainlyValidStep,
@@ -202,13 +199,9 @@ export class StepsComparer {
         continue;
       }
       const actual = this.validate ? validElement(element.text) : (JSON.parse(element.text) as unknown);
-      let actualText: string;
-      try {
-        actualText = JSON.stringify(actual);
-      } catch (error) {
-        // Nested deeper than the stack goes (a valid step may carry unknown keys of any depth): it differs all the same.
-        if (!(error instanceof RangeError)) throw error;
-        this.problem(`/steps/${index}`, `differs from the fold of the trace up to seq ${this.seq} (nested too deeply to compare)`);
+      const actualText = jsonTextOrTooDeep(actual);
+      if (actualText === TOO_DEEP) {
+        this.problem(`/steps/${index}`, `differs from the fold of the trace up to seq ${this.seq} (${TOO_DEEP})`);
         continue;
       }
       if (actualText !== expected) {
@@ -275,13 +268,9 @@ export async function validateStepsDocument(
     // The scanner saw no `steps` array: let the whole-document path report exactly what is wrong.
     return { ok: 'unscannable' };
   }
-  try {
-    checkSchemaId(header, SCHEMA_IDS.steps, path);
-  } catch (error) {
-    // A missing or other schema id is an invalid steps.json, as for the other documents; a newer format is not ours.
-    if (error instanceof NewerFormatError || !(error instanceof BundleFormatError)) throw error;
-    return { ok: false, pointer: '/schema', message: error.message };
-  }
+  // A schema id that is missing, another or newer: the whole-document path says so as for every other document
+  // (a problem, or a newer format the command cannot read).
+  if (header.schema !== SCHEMA_IDS.steps) return { ok: 'unscannable' };
   const parsed = Header.safeParse(header);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
