@@ -38,12 +38,12 @@ export function benchFooter(): string {
   return `load average ${loadAverage()} (end) · commit ${commit()}`;
 }
 
-/** `a` as a multiple of `b`: "2.31×". */
 /** The median of repeated timings (the upper one of the two middle values for an even count). */
 export function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[values.length >> 1]!;
 }
 
+/** `a` as a multiple of `b`: "2.31×". */
 export function ratio(a: number, b: number): string {
   return `${(a / b).toFixed(2)}×`;
 }

@@ -6,7 +6,9 @@
  *
  * Each repetition starts two processes in turn, with the same loader as the benchmark (tsx's flags, or `--dist`):
  * one records a chain of N compute nodes, the other runs it without a recorder (runtime alone, also its process's
- * first run). Loading the recorder's modules is timed apart and not counted in the run.
+ * first run). Loading the recorder's modules is timed apart and not counted in the run. For the sizes acpx runs
+ * too, a third process runs the chain with acpx's FlowRunner, also as its first run (loading acpx not counted), so
+ * acpx ÷ flowtape is also given with both tools cold.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FlowDefinition, record as recordFn, runFlow as runFlowFn } from '@flowtape/recorder';
 import { median, recordFigure } from './bench-env.ts';
+import type { acpxOnce as acpxOnceFn } from './bench-recorder-acpx.ts';
 
 /** What one child process reports (one JSON line on stdout). */
 interface ColdRun {
@@ -28,7 +31,7 @@ interface ColdRun {
   importMs: number;
 }
 
-type ColdMode = 'record' | 'bare';
+type ColdMode = 'record' | 'bare' | 'acpx';
 
 /**
  * Cold repetitions per size, as many as the long-process rows: each is two processes (recorded, runtime alone), about
@@ -50,14 +53,25 @@ async function coldRun(n: number, mode: ColdMode, dist: boolean): Promise<ColdRu
  */
 export async function coldChild(
   spec: string,
-  use: { chain(n: number): FlowDefinition; record: typeof recordFn; runFlow: typeof runFlowFn; importMs: number },
+  use: { chain(n: number): FlowDefinition; record: typeof recordFn; runFlow: typeof runFlowFn; importMs: number; acpxOnce: typeof acpxOnceFn },
 ): Promise<void> {
   const [size, mode] = spec.split(':');
   const n = Number(size);
-  if (!Number.isInteger(n) || n < 1 || (mode !== 'record' && mode !== 'bare')) throw new Error(`--cold-child ${spec}: expected <nodes>:record or <nodes>:bare`);
-  const flow = use.chain(n);
+  if (!Number.isInteger(n) || n < 1 || (mode !== 'record' && mode !== 'bare' && mode !== 'acpx')) {
+    throw new Error(`--cold-child ${spec}: expected <nodes>:record, <nodes>:bare or <nodes>:acpx`);
+  }
   const cwd = mkdtempSync(join(tmpdir(), 'flowtape-bench-cold-'));
   try {
+    if (mode === 'acpx') {
+      // acpxOnce loads acpx/flows before its clock starts, and times the run alone.
+      const c0 = process.cpuUsage();
+      const { perNode } = await use.acpxOnce(n, cwd);
+      const cpu = process.cpuUsage(c0);
+      const report: ColdRun = { ms: perNode * n, cpuMs: (cpu.user + cpu.system) / 1000, importMs: use.importMs };
+      console.log(JSON.stringify(report));
+      return;
+    }
+    const flow = use.chain(n);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     if (mode === 'record') await use.record(flow, { seed: 1 }, { cwd, bundleDir: join(cwd, 'bundle'), recorder: { redact: false } });
@@ -71,25 +85,28 @@ export async function coldChild(
   }
 }
 
+/** Cold acpx repetitions per size: a 2,000-node acpx run takes ~20 s. */
+const acpxColdReps = (n: number) => (n <= 500 ? 3 : 1);
+
 /**
  * Prints (and records, without a target) each size's cold figure: recorded run per node against runtime alone, both
- * the first run of a fresh process. Returns the recorded ms per node by size, for the side-by-side lines.
+ * the first run of a fresh process; and, for the sizes in `acpxSizes`, acpx ÷ flowtape with both tools cold.
  */
-export async function coldRows(ns: number[], dist: boolean, fmtMs: (ms: number) => string): Promise<Map<number, number>> {
-  const perNode = new Map<number, number>();
-  if (ns.length === 0) return perNode;
+export async function coldRows(ns: number[], acpxSizes: number[], dist: boolean, fmtMs: (ms: number) => string): Promise<void> {
+  if (ns.length === 0) return;
   console.log(`\nAs \`flowtape run\` records: the first run of a fresh process, its code not compiled yet (median of ${COLD_REPS}; loading the recorder not counted):`);
   for (const n of ns) {
     const rec: ColdRun[] = [];
     const bare: ColdRun[] = [];
+    const acpx: ColdRun[] = [];
     // Alternating, so both see the same machine load.
     for (let r = 0; r < COLD_REPS; r++) {
       rec.push(await coldRun(n, 'record', dist));
       bare.push(await coldRun(n, 'bare', dist));
+      if (acpxSizes.includes(n) && r < acpxColdReps(n)) acpx.push(await coldRun(n, 'acpx', dist));
     }
     const recMs = median(rec.map((x) => x.ms));
     const bareMs = median(bare.map((x) => x.ms));
-    perNode.set(n, recMs / n);
     console.log(
       `  flowtape N=${String(n).padEnd(6)} ${fmtMs(recMs / n).padStart(10)}/node (run ${fmtMs(recMs)}, cpu ${fmtMs(median(rec.map((x) => x.cpuMs)))})` +
         `  |  runtime alone, also a fresh process: ${fmtMs(bareMs / n)}/node  |  × runtime alone ${(recMs / bareMs).toFixed(1)}` +
@@ -102,6 +119,10 @@ export async function coldRows(ns: number[], dist: boolean, fmtMs: (ms: number) 
       floor: (bareMs / n) * 1000,
       floorName: 'runtime alone, first run of a fresh process',
     });
+    if (acpx.length > 0) {
+      const acpxMs = median(acpx.map((x) => x.ms));
+      console.log(`  acpx     N=${String(n).padEnd(6)} ${fmtMs(acpxMs / n).padStart(10)}/node, also a fresh process's first run (median of ${acpx.length})  |  acpx ÷ flowtape, both cold: ${(acpxMs / recMs).toFixed(0)}×`);
+      recordFigure('bench:recorder', { name: `acpx per node ÷ flowtape per node, N=${n}, both the first run of a fresh process`, value: acpxMs / recMs, unit: '×' });
+    }
   }
-  return perNode;
 }

@@ -4,14 +4,14 @@
  *  1. Time per compute node on a chain of N trivial compute nodes, acpx 0.19.1 (`FlowRunner` from `acpx/flows`,
  *     writing its bundle) and flowtape (`record()`, writing a v1 bundle), at 200 and 2,000 nodes; flowtape alone
  *     at 100 … 100,000 nodes, with the runtime's own cost (no recorder) for reference and the cost of the first
- *     and last 10 % of each run (is the cost flat as the run grows?). Sizes up to 2,000 are run again once V8 has
- *     optimized the hot code (printed beside the first figure: the early runs also pay the optimizing compiler).
+ *     and last 10 % of each run (is the cost flat as the run grows?). A size up to 2,000 runs in a few ms, so its
+ *     figures are taken at steady state, after warm-up runs (its first runs, while V8 still optimizes the hot code,
+ *     are timed and printed apart; see benchSize).
  *     Next to "× runtime alone" (the target's figure), each size also gets "× (runtime alone + durable floor)": the
  *     floor is the same bundle's folders and files written with plain fs calls and the recorder's fsyncs, timed in
  *     the same repetition (bench-recorder-floor.ts), what no recorder can go below on this disk.
- *     Those rows come a few dozen runs into one process, while V8 still optimizes the per-node code. At the end,
- *     sizes up to 2,000 are also recorded as `flowtape run` records, as the first run of a fresh process (cold code;
- *     bench-recorder-cold.ts), next to runtime alone measured the same way.
+ *     At the end, sizes up to 2,000 are also recorded as `flowtape run` records, as the first run of a fresh process
+ *     (cold code; bench-recorder-cold.ts), next to runtime alone and acpx measured the same way.
  *  2. Trace append throughput: the same events through the trace writer (JSON, seq, reducer fold, batched
  *     appends) against raw sequential writes of the very bytes it produced.
  *
@@ -69,7 +69,7 @@ const { compute, defineFlow, record, runFlow, TraceWriter } = values.dist ? awai
 const importMs = performance.now() - importStart;
 if (values['cold-child'] !== undefined) {
   try {
-    await coldChild(values['cold-child'], { chain, record, runFlow, importMs });
+    await coldChild(values['cold-child'], { chain, record, runFlow, importMs, acpxOnce });
   } catch (error) {
     console.error(`bench-recorder: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(2);
@@ -115,8 +115,18 @@ function chain(n: number): FlowDefinition {
   return defineFlow({ name: `chain-${n}`, startAt: 'n0', nodes, edges });
 }
 
+/** Sizes that run in a few ms, whose first runs in a process still pay V8's optimizing compiler (see benchSize). */
+const WARM_MAX = 2000;
+/**
+ * Warm-up runs of a small size before its figures: at N=200 the time per run settles after ~35 runs of a process
+ * (the hot functions are optimized in 15–20; the rest still varies 20–70 µs/node while V8 finishes compiling).
+ */
+const WARM_RUNS = 50;
+/** The first runs of a small size, timed and printed apart from its figures. */
+const EARLY_RUNS = 5;
+
 /** Repetitions per size: the machine may be shared, so each figure is the median of several runs. */
-const repsFor = (tool: 'acpx' | 'flowtape', n: number) => (tool === 'acpx' ? (n <= 500 ? 3 : 1) : n <= 2000 ? 5 : n <= 20000 ? 3 : 1);
+const repsFor = (tool: 'acpx' | 'flowtape', n: number) => (tool === 'acpx' ? (n <= 500 ? 3 : 1) : n <= WARM_MAX ? 9 : n <= 20000 ? 3 : 1);
 
 interface Row {
   tool: string;
@@ -211,20 +221,35 @@ function flowtapeRow(n: number, runs: Array<Awaited<ReturnType<typeof flowtapeOn
 }
 
 /**
- * Runs both tools at size n, their repetitions interleaved (acpx, flowtape, acpx, …) so both see the same machine
- * load; each figure is the median of its runs.
+ * Runs both tools at size n; each figure is the median of its runs.
+ *
+ * A size up to WARM_MAX is a run of a few ms, and its first runs in this process still pay V8's optimizing compiler:
+ * it compiles the hot code on the second core while the run goes on unoptimized (20–60 ms of compiler time per
+ * 200-node run). Timed there, the figure depended on how many runs came before it in the bench (on the same code,
+ * acpx ÷ flowtape at N=200 came out 115× to 318× across processes). So, as benchmark harnesses do (JMH's warm-up
+ * iterations), each such size first runs EARLY_RUNS times (timed, printed as what a process's first runs pay) and
+ * WARM_RUNS more before its figures, which are then the steady state of both tools. The other regime, what a
+ * `flowtape run` pays, is measured apart: both tools as the first run of a fresh process (bench-recorder-cold.ts).
+ *
+ * acpx's runs come first, then flowtape's, not interleaved: a 200-node acpx run takes ~2 s and allocates enough to
+ * run V8's full collector several times, which ages flowtape's compiled code out (bytecode flushing) and sent each
+ * following flowtape run back to unoptimized code: steady flowtape at N=200 measured 26–38 µs/node interleaved
+ * against 20–22 alone, and 20–24 interleaved under `node --no-flush-bytecode`.
  */
-async function benchSize(n: number, withAcpx: boolean): Promise<Row[]> {
+async function benchSize(n: number, withAcpx: boolean): Promise<{ rows: Row[]; firstRuns?: number }> {
   const flow = chain(n);
   const acpxRuns: Array<Awaited<ReturnType<typeof acpxOnce>>> = [];
-  const ftRuns: Array<Awaited<ReturnType<typeof flowtapeOnce>>> = [];
-  const acpxReps = withAcpx ? repsFor('acpx', n) : 0;
-  const ftReps = repsFor('flowtape', n);
-  for (let r = 0; r < Math.max(acpxReps, ftReps); r++) {
-    if (r < acpxReps) acpxRuns.push(await acpxOnce(n, scratch));
-    if (r < ftReps) ftRuns.push(await flowtapeOnce(flow, n));
+  for (let r = 0; r < (withAcpx ? repsFor('acpx', n) : 0); r++) acpxRuns.push(await acpxOnce(n, scratch));
+  let firstRuns: number | undefined;
+  if (n <= WARM_MAX) {
+    const times: number[] = [];
+    for (let r = 0; r < EARLY_RUNS; r++) times.push((await flowtapeOnce(flow, n)).perNode);
+    firstRuns = median(times);
+    for (let r = 0; r < WARM_RUNS; r++) await flowtapeOnce(flow, n);
   }
-  return [...(withAcpx ? [acpxRow(n, acpxRuns)] : []), flowtapeRow(n, ftRuns)];
+  const ftRuns: Array<Awaited<ReturnType<typeof flowtapeOnce>>> = [];
+  for (let r = 0; r < repsFor('flowtape', n); r++) ftRuns.push(await flowtapeOnce(flow, n));
+  return { rows: [...(withAcpx ? [acpxRow(n, acpxRuns)] : []), flowtapeRow(n, ftRuns)], firstRuns };
 }
 
 async function main(): Promise<void> {
@@ -237,6 +262,8 @@ async function main(): Promise<void> {
   // The fixed cost of a run (bundle directory, flow.json, manifest, final projections, fsyncs): a 1-node flow.
   const one = chain(1);
   const fixed: Array<Awaited<ReturnType<typeof flowtapeOnce>>> = [];
+  // Timed once warm, as the sizes' figures are (benchSize): the marginal cost subtracts it from them.
+  for (let r = 0; r < WARM_RUNS; r++) await flowtapeOnce(one, 1);
   for (let r = 0; r < 15; r++) fixed.push(await flowtapeOnce(one, 1));
   fixedMs = median(fixed.map((f) => f.perNode));
   const part = (key: 'open' | 'close') => fmtMs(median(fixed.map((f) => f[key])));
@@ -246,9 +273,13 @@ async function main(): Promise<void> {
       ` durable floor of its bundle ${fmtMs(median(fixed.map((f) => f.floor)))})\n`,
   );
   const rows: Row[] = [];
+  /** Per node over the first EARLY_RUNS runs of each small size, before its warm-up (median). */
+  const firstRunsBySize = new Map<number, number>();
   const acpxSizes = values['no-acpx'] ? [] : sizes(values.acpx);
   for (const n of [...new Set([...acpxSizes, ...sizes(values.flowtape)])].sort((a, b) => a - b)) {
-    for (const row of await benchSize(n, acpxSizes.includes(n))) {
+    const { rows: sized, firstRuns } = await benchSize(n, acpxSizes.includes(n));
+    if (firstRuns !== undefined) firstRunsBySize.set(n, firstRuns);
+    for (const row of sized) {
       rows.push(row);
       print(row);
       if (row.tool === 'flowtape') {
@@ -275,6 +306,14 @@ async function main(): Promise<void> {
       recordFigure('bench:recorder', { name: `acpx per node ÷ flowtape per node, N=${n}`, value: a.perNode / f.perNode, unit: '×', target: `≥ ${n >= 2000 ? 1000 : 300}×` });
     }
   }
+  if (firstRunsBySize.size > 0) {
+    console.log(`\nThe first ${EARLY_RUNS} runs of each size up to ${WARM_MAX.toLocaleString('en')} in this process, before its ${WARM_RUNS} warm-up runs (V8 still optimizing; median):`);
+    for (const [n, perNode] of firstRunsBySize) {
+      const a = rows.find((r) => r.n === n && r.tool !== 'flowtape');
+      const f = rows.find((r) => r.n === n && r.tool === 'flowtape')!;
+      console.log(`  flowtape N=${String(n).padEnd(6)} ${fmtMs(perNode).padStart(10)}/node (steady: ${fmtMs(f.perNode)})${a ? `  |  acpx ÷ flowtape ${(a.perNode / perNode).toFixed(0)}×` : ''}`);
+    }
+  }
   const ft = rows.filter((r) => r.tool === 'flowtape');
   if (ft.length > 1) {
     const first = ft[0]!;
@@ -284,44 +323,12 @@ async function main(): Promise<void> {
         `marginal: ${ft.map((r) => `N=${r.n} ${fmtMs(r.marginal!)}`).join(', ')} (flat ≈ same figure at every N)`,
     );
   }
-  await warmRows(rows);
   await benchAppend(Number(values.events), TraceWriter, scratch);
   // Last: this process waits idle meanwhile, and V8 may drop compiled code it has not run for a while.
   const coldSizes = values.cold === '' ? sizes(values.flowtape).filter((n) => n <= 2000) : sizes(values.cold).filter((n) => n > 0);
-  const cold = await coldRows(coldSizes, values.dist, fmtMs);
-  for (const [n, perNode] of cold) {
-    const a = rows.find((r) => r.n === n && r.tool !== 'flowtape');
-    if (a) console.log(`  acpx ÷ flowtape at N=${n}, flowtape as the first run of a fresh process: ${(a.perNode / perNode).toFixed(0)}× (acpx as above)`);
-  }
+  await coldRows(coldSizes, acpxSizes, values.dist, fmtMs);
   console.log(benchFooter());
   rmSync(scratch, { recursive: true, force: true });
-}
-
-/** Runs after which the recorder's, runtime's and reducer's hot functions are optimized (measured: 15–20 at N=200). */
-const WARM_RUNS = 30;
-
-/**
- * The small sizes again, once V8 has optimized the hot code. Their rows above come a few runs into the process, while
- * the optimizing compiler still works (20–60 ms of compiler time per 200-node run on 2 cores): they are what a short
- * process pays. These lines are what the recorder costs per node once warm. Printed only, not recorded as figures.
- */
-async function warmRows(rows: Row[]): Promise<void> {
-  const small = rows.filter((r) => r.tool === 'flowtape' && r.n <= 2000);
-  if (small.length === 0) return;
-  console.log(`\nOnce the code is optimized (after ${WARM_RUNS} more runs of each size; median of 5):`);
-  for (const row of small) {
-    const flow = chain(row.n);
-    for (let r = 0; r < WARM_RUNS; r++) await flowtapeOnce(flow, row.n);
-    const runs: Array<Awaited<ReturnType<typeof flowtapeOnce>>> = [];
-    for (let r = 0; r < 5; r++) runs.push(await flowtapeOnce(flow, row.n));
-    const perNode = median(runs.map((r) => r.perNode));
-    const acpx = rows.find((r) => r.n === row.n && r.tool !== 'flowtape');
-    console.log(
-      `  flowtape N=${String(row.n).padEnd(6)} ${fmtMs(perNode).padStart(10)}/node (above: ${fmtMs(row.perNode)})  |  × runtime alone ${median(runs.map((r) => r.ratio)).toFixed(1)}` +
-        `  |  × (runtime alone + durable floor) ${median(runs.map((r) => r.floorRatio)).toFixed(1)}` +
-        `  |  cpu ${fmtMs(median(runs.map((r) => r.cpuPerNode)))}/node${acpx ? `  |  acpx ÷ flowtape ${(acpx.perNode / perNode).toFixed(0)}×` : ''}`,
-    );
-  }
 }
 
 function print(row: Row): void {
