@@ -292,6 +292,15 @@ async function main(): Promise<void> {
           floor: (row.bare! + row.floor!) * 1000,
           floorName: `runtime alone ${(row.bare! * 1000).toFixed(2)} + same bundle written durably with plain fs ${(row.floor! * 1000).toFixed(2)}`,
         });
+        // What the target's "× runtime alone" is for a recorder with no logic at all (its bytes written durably, no
+        // JSON made, no fold): above 3×, no recorder of this format meets the target at this size on this disk.
+        recordFigure('bench:recorder', {
+          name: `runtime alone + durable-bundle floor, N=${row.n} (the lowest × runtime alone any recorder of this format can reach)`,
+          value: (row.bare! + row.floor!) * 1000,
+          unit: 'µs/node',
+          floor: row.bare! * 1000,
+          floorName: 'runtime alone',
+        });
       }
     }
   }
