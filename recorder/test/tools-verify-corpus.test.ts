@@ -168,6 +168,7 @@ async function cli(...argv: string[]): Promise<{ code: number; stdout: string; s
     cwd: process.cwd(),
     env: {},
     onInterrupt: () => () => {},
+    guardRun: () => () => {},
   });
   return { code, stdout, stderr };
 }

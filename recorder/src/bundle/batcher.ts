@@ -70,6 +70,15 @@ export class SerialBatcher<T> {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * What waits, taken out of the queue for a caller that processes it itself, now (a process that is exiting);
+   * undefined while a batch is being processed or once the batcher failed.
+   */
+  takeWaiting(): T[] | undefined {
+    if (this.processing || this.failure) return undefined;
+    return this.take();
+  }
+
   /** Takes what waits as the next batch. */
   private take(): T[] {
     const batch = this.pending;

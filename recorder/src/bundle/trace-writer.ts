@@ -104,6 +104,24 @@ export class AppendRefusedError extends Error {
   }
 }
 
+/**
+ * Exclusive writers not closed yet. If the process exits while one is open (the flow's own code called
+ * process.exit, say), its queued lines are written first (writeQueuedSync). Weak: a writer its owner dropped without
+ * closing it is not kept alive for this.
+ */
+const openWriters = new Set<WeakRef<TraceWriter>>();
+let exitHooked = false;
+
+function writeQueuedAtExit(): void {
+  for (const ref of openWriters) {
+    try {
+      ref.deref()?.writeQueuedSync();
+    } catch {
+      // The process is ending: a write that fails now has nowhere to be reported; the bundle stays unfinished.
+    }
+  }
+}
+
 export class TraceWriter {
   /** The highest seq on disk that this writer knows of. */
   lastSeq = 0;
@@ -115,6 +133,8 @@ export class TraceWriter {
   private fd: number | undefined;
   private offset = 0;
   private readonly batcher: SerialBatcher<Item>;
+  /** This writer in `openWriters` (exclusive writers, until close). */
+  private readonly exitRef: WeakRef<TraceWriter> | undefined;
 
   constructor(private readonly options: TraceWriterOptions) {
     this.batcher = new SerialBatcher(
@@ -127,6 +147,27 @@ export class TraceWriter {
       // An exclusive writer's batches are synchronous: bounded in bytes and time (SPEC.md, "Writing discipline").
       { sync: !options.shared, weigh, bytes: TRACE_BATCH_BYTES, ms: TRACE_BATCH_MS },
     );
+    if (!options.shared) {
+      this.exitRef = new WeakRef(this);
+      openWriters.add(this.exitRef);
+      if (!exitHooked) {
+        exitHooked = true;
+        process.on('exit', writeQueuedAtExit);
+      }
+    }
+  }
+
+  /**
+   * Writes the events still queued, now and synchronously: for a process that is exiting with the trace open, so
+   * the file keeps every line accepted before the exit (at most one batch, see TRACE_BATCH_BYTES, would be lost).
+   * Queued tasks (snapshots) are dropped: the bundle is left unfinished, and `flowtape repair` ends it. Exclusive
+   * writers only: a shared one would need the lock, which cannot be waited for here.
+   */
+  writeQueuedSync(): void {
+    if (this.options.shared) return;
+    const items = this.batcher.takeWaiting();
+    if (items === undefined || items.length === 0) return;
+    this.write(items.filter((item): item is EventItem => item.kind === 'event'));
   }
 
   get error(): Error | undefined {
@@ -202,6 +243,7 @@ export class TraceWriter {
     try {
       await this.batcher.flush();
     } finally {
+      if (this.exitRef) openWriters.delete(this.exitRef);
       if (this.fd !== undefined) closeSync(this.fd);
       this.fd = undefined;
     }

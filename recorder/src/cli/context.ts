@@ -11,6 +11,12 @@ export interface CliIO {
    * once. Returns a function that removes the handler.
    */
   onInterrupt(handler: (signal: string) => void): () => void;
+  /**
+   * While a run is open (until the returned function is called): an error thrown or rejected outside every await
+   * goes to `onFault` instead of ending the process with "internal error"; and if the process exits meanwhile (the
+   * flow's code called process.exit), `onExit` runs (synchronously: write only) and the exit code becomes 1.
+   */
+  guardRun(guard: { onFault(error: unknown): void; onExit(code: number): void }): () => void;
 }
 
 export interface CliContext {

@@ -8,6 +8,15 @@ import { terminalSafe } from '@flowtape/schema/terminal-safe';
 
 const handlers = new Set<(signal: string) => void>();
 let interrupts = 0;
+/** Runs open (cli/run-guard.ts): they take uncaught errors, and are told if the process exits under them. */
+const guards = new Set<{ onFault(error: unknown): void; onExit(code: number): void }>();
+/** Set when flowtape itself exits: any other exit while a run is open came from the flow's code. */
+let leaving = false;
+
+function leave(code: number): never {
+  leaving = true;
+  process.exit(code);
+}
 
 function onSignal(signal: NodeJS.Signals): void {
   interrupts++;
@@ -16,7 +25,7 @@ function onSignal(signal: NodeJS.Signals): void {
     return;
   }
   process.stderr.write(`flowtape: ${signal}: exiting now\n`);
-  process.exit(130);
+  leave(130);
 }
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
@@ -30,16 +39,32 @@ const io: CliIO = {
     handlers.add(handler);
     return () => void handlers.delete(handler);
   },
+  guardRun(guard) {
+    guards.add(guard);
+    return () => void guards.delete(guard);
+  },
 };
 
-process.on('unhandledRejection', (reason) => {
-  process.stderr.write(`flowtape: internal error: ${terminalSafe(reason instanceof Error ? reason.message.split('\n')[0]! : String(reason))}\n`);
-  process.exit(2);
+/** An error no await caught: the open run's (the flow's code), or else flowtape's own, said in one line. */
+function onUncaught(error: unknown): void {
+  if (guards.size > 0) {
+    for (const guard of [...guards]) guard.onFault(error);
+    return;
+  }
+  process.stderr.write(`flowtape: internal error: ${terminalSafe(error instanceof Error ? error.message.split('\n')[0]! : String(error))}\n`);
+  leave(2);
+}
+process.on('uncaughtException', onUncaught);
+process.on('unhandledRejection', onUncaught);
+process.on('exit', (code) => {
+  if (leaving || guards.size === 0) return;
+  for (const guard of [...guards]) guard.onExit(code);
+  process.exitCode = 1;
 });
 
 // No top-level await: a flow file loaded as CommonJS may require() our ESM modules, which Node refuses while the
 // importing module graph is still evaluating.
 void runCli(process.argv.slice(2), io).then((code) => {
   // Flush what was written, then leave even if a stray handle (a timer in user code) would keep the loop alive.
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  process.stdout.write('', () => process.stderr.write('', () => leave(code)));
 });

@@ -1,7 +1,7 @@
 /** `flowtape replay <bundle>`: re-run a flow against a recording, then diff; exits like `diff` (0 same, 1 different, 2 error). */
 import { Option } from 'commander';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand } from '../context.ts';
 import { UsageError } from '../errors.ts';
@@ -66,27 +66,25 @@ export const replayCommand: CliCommand = {
           } else throw new UsageError(`${bundle}: flow.json does not say which flow file the run came from (the bundle holds no flow source): give --flow <file>`);
           const { loadFlowFile } = await import('../flow-loader.ts');
           const { flow, file } = await loadFlowFile(flowPath, io.cwd);
-          const controller = new AbortController();
-          const stopListening = io.onInterrupt((signal) => {
-            io.stderr(`flowtape: ${signal}: cancelling the replay\n`);
-            controller.abort(signal);
-          });
+          const outDir = resolve(io.cwd, flags.out ?? '.flowtape/replays');
+          const { guardRun } = await import('../run-guard.ts');
+          const guard = guardRun(io, 'replay', (runId) => (runId === undefined ? undefined : join(outDir, runId)));
           if (!flags.quiet) io.stderr(`flowtape: replaying ${flow.name} against ${bundle}\n`);
           const { progressObserver } = await import('../progress.ts');
           try {
             const result = await asCliErrors(() =>
               replayBundle(sourceDir, flow, {
                 cwd,
-                outDir: resolve(io.cwd, flags.out ?? '.flowtape/replays'),
+                outDir,
                 flowFile: file,
                 shell: flags.shell,
                 ignore: flags.ignore,
-                signal: controller.signal,
+                signal: guard.signal,
                 ...(flags.from !== undefined ? { from: flags.from } : {}),
                 ...(flags.agent !== undefined ? { agent: flags.agent } : {}),
                 ...(flags.permission ? { permissionPolicy: flags.permission } : {}),
                 ...(flags.auth !== undefined ? { auth: flags.auth } : {}),
-                ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
+                observer: guard.observe(flags.quiet ? undefined : progressObserver((text) => io.stderr(text))),
               }),
             );
             for (const miss of result.misses) {
@@ -106,7 +104,7 @@ export const replayCommand: CliCommand = {
             io.stderr(`flowtape: replay ${result.run.status} into ${result.run.bundleDir}: ${result.diff.same ? 'same as the recording' : `${result.diff.total} difference(s)`}\n`);
             return result.diff.same ? 0 : 1;
           } finally {
-            stopListening();
+            guard.stop();
           }
         }),
       );

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { MCP_CONFIG_HELP, parseInput } from '../input.ts';
-import { agentFlagOptions, agentRunOptions, cancelOnInterrupt, liveExport, liveExportOptions, reportRun, type AgentFlags, type LiveExportFlags } from './run-and-resume.ts';
+import { agentFlagOptions, agentRunOptions, liveExport, liveExportOptions, reportRun, type AgentFlags, type LiveExportFlags } from './run-and-resume.ts';
 
 interface ResumeFlags extends AgentFlags, LiveExportFlags {
   input?: string;
@@ -38,21 +38,22 @@ export const resumeCommand: CliCommand = {
           const base = flags.flow ? io.cwd : (waiting.cwd ?? io.cwd);
           const { loadFlowFile } = await import('../flow-loader.ts');
           const { flow } = await loadFlowFile(resolve(base, flowPath), io.cwd);
-          const interrupt = cancelOnInterrupt(io);
+          const { guardRun } = await import('../run-guard.ts');
+          const guard = guardRun(io, 'run', () => dir);
           if (!flags.quiet) io.stderr(`flowtape: resuming ${flow.name} at ${waiting.state.checkpoint}\n`);
           const { resumeRecorded } = await import('../../record.ts');
           const { progressObserver } = await import('../progress.ts');
           try {
             const result = await resumeRecorded(dir, flow, input, {
-              signal: interrupt.signal,
+              signal: guard.signal,
               ...(waiting.cwd ? {} : { cwd: io.cwd }),
               ...agentOptions,
               ...liveExport(flags, io),
-              ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
+              observer: guard.observe(flags.quiet ? undefined : progressObserver((text) => io.stderr(text))),
             });
             return reportRun(cli, result, flags.json);
           } finally {
-            interrupt.stop();
+            guard.stop();
           }
         }),
       );

@@ -1,7 +1,7 @@
 /**
  * What `run` and `resume` share: the agent's flags (command, permission policy, MCP servers, login) and live export's,
- * each registered once and turned into record options once; the interrupt that cancels the run; and the closing
- * lines (the bundle path or JSON, warnings, the verdict) with their exit code.
+ * each registered once and turned into record options once; and the closing lines (the bundle path or JSON,
+ * warnings, the verdict) with their exit code. (What guards the run itself, interrupts included: run-guard.ts.)
  */
 import { Option, type Command } from 'commander';
 import type { RecordResult } from '../../record.ts';
@@ -71,16 +71,6 @@ export function liveExport(flags: LiveExportFlags, io: Pick<CliIO, 'env' | 'stde
       onNotice: (line) => io.stderr(`flowtape: ${line}\n`),
     },
   };
-}
-
-/** The first SIGINT/SIGTERM cancels the run (its signal aborts); `stop` removes the handler once the run is over. */
-export function cancelOnInterrupt(io: CliIO): { signal: AbortSignal; stop: () => void } {
-  const controller = new AbortController();
-  const stop = io.onInterrupt((signal) => {
-    io.stderr(`flowtape: ${signal}: cancelling the run (again to quit at once)\n`);
-    controller.abort(signal);
-  });
-  return { signal: controller.signal, stop };
 }
 
 /** 0 for a run that completed or waits at a checkpoint, 1 for failed, timed out or cancelled. */

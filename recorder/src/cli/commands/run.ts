@@ -1,11 +1,11 @@
 /** `flowtape run <flow.ts>`: runs a flow with tracing on and prints the bundle path. */
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliCommand, CliContext } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_RUNS_ROOT, parseInput } from '../input.ts';
-import { agentFlagOptions, agentRunOptions, cancelOnInterrupt, liveExport, liveExportOptions, reportRun, type AgentFlags, type LiveExportFlags } from './run-and-resume.ts';
+import { agentFlagOptions, agentRunOptions, liveExport, liveExportOptions, reportRun, type AgentFlags, type LiveExportFlags } from './run-and-resume.ts';
 
 interface RunFlags extends AgentFlags, LiveExportFlags {
   input?: string;
@@ -43,12 +43,15 @@ export const runCommand: CliCommand = {
       .action(
         cli.action(async (flowPath: string, flags: RunFlags) => {
           const { io } = cli;
-          const input = parseInput(flags.input, io.cwd) ?? {};
+          // No --input is `{}`; any JSON given, `null` too, is the input as given.
+          const input = flags.input === undefined ? {} : parseInput(flags.input, io.cwd);
           const cwd = runDirectory(io.cwd, flags.cwd);
           const agentOptions = agentRunOptions(flags, io.cwd);
           const { loadFlowFile } = await import('../flow-loader.ts');
           const { flow, file } = await loadFlowFile(flowPath, io.cwd);
-          const interrupt = cancelOnInterrupt(io);
+          const outDir = resolve(io.cwd, flags.out ?? DEFAULT_RUNS_ROOT);
+          const { guardRun } = await import('../run-guard.ts');
+          const guard = guardRun(io, 'run', (runId) => (runId === undefined ? undefined : join(outDir, runId)));
           if (!flags.quiet) io.stderr(`flowtape: running ${flow.name}\n`);
           const { record } = await import('../../record.ts');
           const { progressObserver } = await import('../progress.ts');
@@ -56,18 +59,18 @@ export const runCommand: CliCommand = {
             const result = await record(flow, input, {
               cwd,
               // Paths typed on the command line are relative to where they were typed, not to --cwd.
-              outDir: resolve(io.cwd, flags.out ?? DEFAULT_RUNS_ROOT),
+              outDir,
               flowFile: file,
-              signal: interrupt.signal,
+              signal: guard.signal,
               ...agentOptions,
               ...(flags.deterministic ? { deterministic: true } : {}),
               ...(flags.runId ? { runId: flags.runId } : {}),
               ...liveExport(flags, io),
-              ...(flags.quiet ? {} : { observer: progressObserver((text) => io.stderr(text)) }),
+              observer: guard.observe(flags.quiet ? undefined : progressObserver((text) => io.stderr(text))),
             });
             return reportRun(cli, result, flags.json);
           } finally {
-            interrupt.stop();
+            guard.stop();
           }
         }),
       );
