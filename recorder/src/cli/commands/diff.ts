@@ -1,5 +1,6 @@
-/** `flowtape diff <a> <b>`: exit 0 when the runs behave the same, 1 when they differ, 2 on bad input. */
-import type { CliCommand } from '../context.ts';
+/** `flowtape diff <a> <b>`: exit 0 when the runs behave the same, 1 when they differ, 2 on bad input (diffExitCode). */
+import type { DiffResult } from '@flowtape/schema/diff';
+import type { CliCommand, CliIO } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { parsePort } from '../input.ts';
 import { argPath, asCliErrors } from './tool-errors.ts';
@@ -26,7 +27,8 @@ export const diffCommand: CliCommand = {
           'Attempts are aligned by node id and attempt number, never by time; volatile values (times, durations, ' +
           'run and session ids, absolute paths, temp dirs, pids) are ignored. Usage the agents reported (tokens, ' +
           'cost, context window) is listed in a section of its own and does not count unless --usage is given. ' +
-          'Exit 0: same, 1: different, 2: error.',
+          'Exit 0: same, 1: different, 2: error, or no difference found but lines of a bundle could not be read ' +
+          '(listed as warnings: what was not read was not compared).',
       )
       .argument('<a>', 'the reference bundle (e.g. the golden one)')
       .argument('<b>', 'the bundle to compare with it')
@@ -63,8 +65,20 @@ export const diffCommand: CliCommand = {
             const port = flags.port !== undefined ? { port: flags.port } : {};
             await serveViewer(cli, { root: compare.a.root, host: '127.0.0.1', compare, ...port }, { path: `${a} ⇄ ${b}`, open: flags.open, quietStdout: flags.json === true || flags.markdown === true });
           }
-          return result.same ? 0 : 1;
+          return diffExitCode(result, cli.io);
         }),
       );
   },
 };
+
+/**
+ * 1 when the runs differ; 0 when they do not and both were read whole; 2 when no difference was found but lines
+ * could not be read (an invalid or torn line, a seq gap, a line over the limit): what was not read was not
+ * compared, so "same" would pass a damaged bundle through a CI gate. (The report lists them as warnings.)
+ */
+export function diffExitCode(result: DiffResult, io: CliIO, what = 'comparison'): number {
+  if (!result.same) return 1;
+  if (result.warnings.length === 0) return 0;
+  io.stderr(`flowtape: the ${what} is incomplete: ${result.warnings.length} problem(s) reading the bundles (listed as warnings with the report): no difference found in what could be read\n`);
+  return 2;
+}

@@ -6,6 +6,7 @@ import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { authFlag, PERMISSION_HELP, PERMISSION_POLICIES } from '../input.ts';
+import { diffExitCode } from './diff.ts';
 import { asCliErrors } from './tool-errors.ts';
 
 interface ReplayFlags {
@@ -33,7 +34,8 @@ export const replayCommand: CliCommand = {
           'recording: a replay agent serves each prompt the recorded answer, without the recorded delays. Shell actions ' +
           'return their recorded output, checkpoints resume with the recorded input, compute and function nodes run. A ' +
           'prompt the recording lacks fails its node with a diff against the nearest recorded prompt, or goes to --agent. ' +
-          'Then the new bundle is compared with the recorded one, as `flowtape diff` does. Exit 0: same, 1: different, 2: error.',
+          'Then the new bundle is compared with the recorded one, as `flowtape diff` does. Exit 0: same, 1: different, 2: error ' +
+          '(or, as for diff, no difference found but lines of a bundle could not be read).',
       )
       .argument('<bundle>', 'the recorded bundle (directory or packed .zip)')
       .option('--flow <file>', 'the flow file to run (default: the one the bundle recorded in flow.json)')
@@ -102,7 +104,7 @@ export const replayCommand: CliCommand = {
               io.stdout(flags.markdown ? formatMarkdown(result.diff) : formatText(result.diff));
             }
             io.stderr(`flowtape: replay ${result.run.status} into ${result.run.bundleDir}: ${result.diff.same ? 'same as the recording' : `${result.diff.total} difference(s)`}\n`);
-            return result.diff.same ? 0 : 1;
+            return diffExitCode(result.diff, io, 'comparison with the recording');
           } finally {
             guard.stop();
           }
