@@ -231,6 +231,8 @@ describe('flowtape run', () => {
         [['run', 'invalid.flow.ts'], /nowhere/],
         [['frobnicate'], /unknown command 'frobnicate'/],
         [['run', 'ok.flow.ts', '--out', 'ok.flow.ts'], /cannot create the bundle directory .*ok\.flow\.ts\/\S+: /],
+        // A folder is unreadable as a flow for check too (it said "invalid", exit 1).
+        [['check', '.'], /^flowtape: \.: not a file\n$/],
       ];
       for (const [args, message] of cases) {
         const result = await runCli(args, { cwd: dir.path });

@@ -277,7 +277,7 @@ describe('flowtape export otlp: the sample bundles in a real receiver', () => {
     }
   });
 
-  it('a collector that is down: export fails with exit 1 and one line', async () => {
+  it('a collector that is down: export fails with exit 2 (it could not do its job) and one line', async () => {
     const port = await closedPort();
     // The CLI's own start (slow on a busy machine) measured alike, so what is compared is the export's wait.
     const baselineStart = Date.now();
@@ -285,7 +285,7 @@ describe('flowtape export otlp: the sample bundles in a real receiver', () => {
     const baseline = Date.now() - baselineStart;
     const started = Date.now();
     const result = await runCli(['export', 'otlp', sample('conversation'), '--endpoint', `http://127.0.0.1:${port}`, '--timeout', '1500', '-q'], { cwd: dir.path });
-    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.code, 2, result.stderr);
     assert.ok(Date.now() - started < baseline + 6000, `gives up after --timeout, not the 10 s default (${Date.now() - started} ms, the CLI alone ${baseline} ms)`);
     assert.match(result.stderr, /export failed/);
     assert.doesNotMatch(result.stderr, /^\s+at /m);

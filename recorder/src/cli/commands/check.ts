@@ -31,10 +31,12 @@ export const checkCommand: CliCommand = {
       .action(
         cli.action(async (flowPath: string, flags: { types: boolean; json?: boolean }) => {
           const { io } = cli;
-          const { existsSync } = await import('node:fs');
+          const { existsSync, statSync } = await import('node:fs');
           const { resolve } = await import('node:path');
           const file = resolve(io.cwd, flowPath);
           if (!existsSync(file)) throw new UsageError(`${flowPath}: no such flow file`);
+          // Unreadable, not invalid (exit 2, as `run` says it): a folder has no definition to judge.
+          if (!statSync(file).isFile()) throw new UsageError(`${flowPath}: not a file`);
           const report: CheckReport = { flow: file, valid: true, problems: [], typesChecked: false };
           const { loadFlowFile } = await import('../flow-loader.ts');
           try {

@@ -21,13 +21,16 @@ interface ExportOtlpFlags {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** Mistakes in what the user asked for (exit 2); a collector that refuses or cannot be reached is exit 1. */
+/**
+ * Mistakes in what the user asked for, and a collector that refuses the spans or cannot be reached: exit 2, the
+ * command could not do its job (the README's rule; 1 is a verdict on the bundles, and export gives none).
+ */
 async function exportErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await asCliErrors(work);
   } catch (error) {
     if (error instanceof Error && error.name === 'OtlpConfigError') throw new CliError(error.message, 2);
-    if (error instanceof Error && error.name === 'OtlpExportError') throw new CliError(error.message.split('\n')[0]!, 1);
+    if (error instanceof Error && error.name === 'OtlpExportError') throw new CliError(error.message.split('\n')[0]!, 2);
     throw error;
   }
 }
