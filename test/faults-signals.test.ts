@@ -131,7 +131,8 @@ describe('faults: signals', () => {
       const result = await runCli(['verify', bundle], { cwd: dir.path });
       assert.equal(result.code, 1, result.stdout + result.stderr);
       assert.match(result.stdout, new RegExp(`^trace\\.ndjson:${events + 1}: torn last line \\(\\d+ characters without a newline\\): the writer stopped mid-append; \`flowtape repair\` removes it$`, 'm'));
-      assert.match(result.stdout, /^note: the bundle is not complete \(status "running"\): the run is still going or its writer stopped$/m);
+      // The writer was killed: verify knows it is gone and says how to end the run (it said "still going or stopped").
+      assert.match(result.stdout, /^note: the bundle is not complete \(status "running"\): the writer \(pid \d+\) is gone; `flowtape repair` ends the run as abandoned$/m);
       assert.doesNotMatch(result.stdout, /projections\/.*differs/, 'projections match the trace at their own seq');
       assert.doesNotMatch(result.stdout + result.stderr, /^\s+at /m);
       // ls sees the dead writer.

@@ -54,7 +54,9 @@ export async function verifyManifest(v: VerifyContext): Promise<Manifest | undef
         ? `the run is live: ${writer.reason}; projections and session records may lag the trace until it ends`
         : manifest.status === 'waiting'
           ? 'the run is waiting at a checkpoint (resume it to finish)'
-          : `the bundle is not complete (status "${manifest.status}"): the run is still going or its writer stopped`,
+          : writer.known
+            ? `the bundle is not complete (status "${manifest.status}"): ${writer.reason}; \`flowtape repair\` ends the run as abandoned`
+            : `the bundle is not complete (status "${manifest.status}"): the run is still going or its writer stopped`,
     );
   }
   return manifest;

@@ -16,7 +16,7 @@ export const indexCommand: CliCommand = {
           '(JSONEachRow), e.g. which runs failed at a node this week. Bundles are only read.',
       )
       .argument('<runs-root>', 'a folder of bundles (or one bundle)')
-      .option('-o, --output <dir>', 'the folder to write (default: flowtape-index here): a missing path or an empty folder, never replaced', 'flowtape-index')
+      .option('-o, --output <dir>', 'the folder to write: a missing path or an empty folder, never replaced', 'flowtape-index')
       .option('--json', 'print the report as JSON')
       .action(
         cli.action(async (root: string, flags: { output: string; json?: boolean }) => {
