@@ -36,6 +36,8 @@ const EXPECTED = new Set([
 
 export async function runCli(argv: readonly string[], rawIo: CliIO): Promise<number> {
   let exitCode = 0;
+  /** Whether a command wrote its JSON document (`--json`): one that failed before it gets an error document. */
+  let jsonWritten = false;
   // The one place text output is made safe for a terminal: every command, commander's messages and the error lines
   // below write through this io. Only `cli.json` writes to the raw stream.
   const io: CliIO = {
@@ -57,7 +59,10 @@ export async function runCli(argv: readonly string[], rawIo: CliIO): Promise<num
     .showSuggestionAfterError();
   const cli: CliContext = {
     io,
-    json: (value, indent) => rawIo.stdout(`${JSON.stringify(value, null, indent)}\n`),
+    json: (value, indent) => {
+      jsonWritten = true;
+      rawIo.stdout(`${JSON.stringify(value, null, indent)}\n`);
+    },
     action:
       (fn) =>
       async (...args) => {
@@ -70,8 +75,19 @@ export async function runCli(argv: readonly string[], rawIo: CliIO): Promise<num
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
-    return exitCodeOf(error, io);
+    const code = exitCodeOf(error, io);
+    // A script that asked for JSON gets a JSON document whatever happened: `{"error": …}` with the line on stderr.
+    if (!jsonWritten && !(error instanceof CommanderError) && argv.includes('--json')) {
+      rawIo.stdout(`${JSON.stringify({ error: { message: errorLine(error), exitCode: code } })}\n`);
+    }
+    return code;
   }
+}
+
+/** An error's first non-blank line: what the one-line message on stderr says. */
+function errorLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n').find((l) => l.trim() !== '') ?? 'unknown error';
 }
 
 function exitCodeOf(error: unknown, io: CliIO): number {
@@ -82,8 +98,7 @@ function exitCodeOf(error: unknown, io: CliIO): number {
     if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
     return 2;
   }
-  const message = error instanceof Error ? error.message : String(error);
-  const line = message.split('\n').find((l) => l.trim() !== '') ?? 'unknown error';
+  const line = errorLine(error);
   if (error instanceof CliError) {
     io.stderr(`flowtape: ${line}\n`);
     return error.exitCode;
