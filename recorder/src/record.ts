@@ -23,6 +23,7 @@ import {
   type RunResult,
 } from './runtime/index.ts';
 import { allMcpServers } from './runtime/mcp-servers.ts';
+import { checkRunId } from './runtime/run.ts';
 import type { LiveOtlpOptions } from './tools/export/otlp-live.ts';
 import { DEFAULT_RUNS_ROOT } from './runs-root.ts';
 
@@ -139,6 +140,8 @@ async function liveOtlp(bundleDir: string, options: LiveOtlpOptions): Promise<Tr
 
 /** Runs `flow` and records a bundle. Rejects only for invalid flows/options or a bundle that cannot be written. */
 export async function record(flow: FlowDefinition, input: unknown, options: RecordOptions = {}): Promise<RecordResult> {
+  // The run id becomes a folder name: an invalid one (`../x`, `a/b`) is refused before any path is joined or made.
+  if (options.runId !== undefined) checkRunId(options.runId);
   const deterministic = options.deterministic === true;
   const cwd = resolve(options.cwd ?? process.cwd());
   const clock = options.clock ?? (deterministic ? steppingClock() : undefined);

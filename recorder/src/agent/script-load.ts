@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
+import { describeJsonError } from '../json-error.ts';
 import { scriptSchema, type Script, type Step } from './script.ts';
 
 /** A bad script: `message` is one line naming the file and, when known, the JSON pointer. */
@@ -96,40 +97,6 @@ function mostSpecific(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: 
     if (best && best.path.length > 0) return { path: [...issue.path, ...best.path], message: best.message };
   }
   return { path: [...issue.path], message: issue.message };
-}
-
-function describeJsonError(text: string, error: unknown): string {
-  const message = oneLine((error as Error).message);
-  const reason = message.split(/ in JSON at position| at position|, "|, \.\.\./)[0] ?? message;
-  const stated = /position (\d+)/.exec(message);
-  const offset = stated ? Number(stated[1]) : errorOffset(text);
-  const before = text.slice(0, offset);
-  const line = before.split('\n').length;
-  const column = offset - before.lastIndexOf('\n');
-  return `${reason} at line ${line} column ${column}`;
-}
-
-// Node 20's JSON.parse messages do not always give a position. Every prefix that stops before the offending
-// character either parses or fails at its very end, so a binary search over prefixes finds that character.
-function errorOffset(text: string): number {
-  const failsOnlyAtEnd = (length: number): boolean => {
-    try {
-      JSON.parse(text.slice(0, length));
-      return true;
-    } catch (error) {
-      const message = (error as Error).message;
-      const stated = /position (\d+)/.exec(message);
-      return /end of JSON input/i.test(message) || (stated !== null && Number(stated[1]) >= length);
-    }
-  };
-  let low = 0;
-  let high = text.length;
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (failsOnlyAtEnd(mid)) low = mid;
-    else high = mid - 1;
-  }
-  return Math.min(low, Math.max(0, text.length - 1));
 }
 
 function oneLine(text: string): string {

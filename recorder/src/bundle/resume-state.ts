@@ -19,6 +19,7 @@ import {
 } from '@flowtape/schema';
 import { createReadStream } from 'node:fs';
 import type { FlowNodeResult, RecordedSession, ResumeState } from '../runtime/index.ts';
+import { describeJsonError } from '../json-error.ts';
 import { appendedFile, refuseLinks } from './confine.ts';
 
 export class ResumeBundleError extends Error {
@@ -54,7 +55,7 @@ async function readJson(dir: string, path: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ResumeBundleError(`${join(dir, path)}: not valid JSON (${(error as Error).message.split('\n')[0]})`);
+    throw new ResumeBundleError(`${join(dir, path)}: not valid JSON (${describeJsonError(text, error)})`);
   }
 }
 

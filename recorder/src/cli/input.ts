@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { DEFAULT_PERMISSION_POLICY } from '../acp/permissions.ts';
+import { describeJsonError } from '../json-error.ts';
 import { parseMcpServers, type McpServer } from '../runtime/mcp-servers.ts';
 import { UsageError } from './errors.ts';
 
@@ -26,7 +27,7 @@ export function parseInput(value: string | undefined, cwd: string, option = '--i
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new UsageError(`${where}: not valid JSON (${(error as Error).message.split('\n')[0]})`);
+    throw new UsageError(`${where}: not valid JSON (${describeJsonError(text, error)})`);
   }
 }
 
@@ -51,13 +52,18 @@ export const MCP_CONFIG_HELP =
 /** Reads `--mcp-config <file>`: `{ "mcpServers": [...] }` (ACP's shape) or `{ "mcpServers": { name: {...} } }`. */
 export function readMcpConfig(value: string, cwd: string): McpServer[] {
   const where = `--mcp-config ${value}`;
-  let config: unknown;
+  let text: string;
   try {
-    config = JSON.parse(readFileSync(resolve(cwd, value), 'utf8'));
+    text = readFileSync(resolve(cwd, value), 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : error instanceof SyntaxError ? `not valid JSON (${error.message.split('\n')[0]})` : (error as Error).message;
-    throw new UsageError(`${where}: ${why}`);
+    throw new UsageError(`${where}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${where}: not valid JSON (${describeJsonError(text, error)})`);
   }
   if (typeof config !== 'object' || config === null || Array.isArray(config) || !('mcpServers' in config)) {
     throw new UsageError(`${where}: expected a JSON object with "mcpServers" (an array of servers, or an object of name → server)`);

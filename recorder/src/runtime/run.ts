@@ -26,7 +26,7 @@ function defaultRunId(flowName: string, now: number, deterministic: boolean): st
   return `${stamp}-${slug(flowName)}${suffix}`;
 }
 
-function checkRunId(runId: string): string {
+export function checkRunId(runId: string): string {
   if (!RUN_ID.test(runId)) throw new RunOptionsError(`run id ${JSON.stringify(runId)} is invalid: use letters, digits, _ . : - (max 200)`);
   return runId;
 }
