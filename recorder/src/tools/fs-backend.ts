@@ -4,8 +4,8 @@
  */
 import { createReadStream, type Stats } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { basename, isAbsolute, relative, resolve, sep } from 'node:path';
-import { unzipSync } from 'fflate';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { unzipSync, type UnzipFileInfo } from 'fflate';
 import { BundleFormatError, bundlePathProblem, printablePath, type BundleBackend, type ByteSource } from '@flowtape/schema';
 
 /** A bundle backend that also says where it reads from (for messages and volatile-path normalisation). */
@@ -107,6 +107,12 @@ export class FsBundleBackend implements NamedBackend {
   }
 }
 
+/**
+ * What a packed bundle may unpack to, at most: it is held in memory. A zip claiming more (a zip bomb, or a bundle
+ * too large to share this way) is refused before anything is inflated.
+ */
+export const MAX_UNPACKED_BYTES = 2 ** 31;
+
 /** A packed bundle, unpacked in memory (zips are for sharing; they are small next to a live trace). */
 export class ZipBundleBackend implements NamedBackend {
   readonly dir = undefined;
@@ -115,27 +121,40 @@ export class ZipBundleBackend implements NamedBackend {
     private readonly files: Map<string, Uint8Array>,
   ) {}
 
-  static async open(file: string): Promise<ZipBundleBackend> {
+  static async open(file: string, options: { maxUnpackedBytes?: number } = {}): Promise<ZipBundleBackend> {
     const data = await readFile(file);
-    let entries: Record<string, Uint8Array>;
-    try {
-      entries = unzipSync(data);
-    } catch (error) {
-      throw new BundleFormatError(`${basename(file)}: not a readable zip (${(error as Error).message})`, file);
-    }
-    const all = new Map<string, Uint8Array>();
-    for (const [name, bytes] of Object.entries(entries)) {
-      if (name.endsWith('/')) continue;
-      all.set(name.replace(/^\.?\//, ''), bytes);
-    }
+    const unzip = (filter: (entry: UnzipFileInfo) => boolean) => {
+      try {
+        return unzipSync(data, { filter });
+      } catch (error) {
+        throw new BundleFormatError(`${file}: not a readable zip (${(error as Error).message})`, file);
+      }
+    };
+    const nameOf = (entry: UnzipFileInfo) => entry.name.replace(/^\.?\//, '');
+    // First the names and sizes alone (the filter keeps nothing): entries outside the bundle are never inflated, and
+    // a bundle that would not fit in memory is refused before any of it is.
+    const entries: UnzipFileInfo[] = [];
+    unzip((entry) => {
+      if (!entry.name.endsWith('/')) entries.push(entry);
+      return false;
+    });
     // The bundle is at the root, or in the shallowest folder holding a manifest.json.
-    const manifests = [...all.keys()].filter((p) => p === 'manifest.json' || p.endsWith('/manifest.json'));
+    const manifests = entries.map(nameOf).filter((p) => p === 'manifest.json' || p.endsWith('/manifest.json'));
     manifests.sort((a, b) => a.split('/').length - b.split('/').length);
     const top = manifests[0];
-    if (top === undefined) throw new BundleFormatError(`${basename(file)}: no manifest.json in the zip`, file);
+    if (top === undefined) throw new BundleFormatError(`${file}: no manifest.json in the zip`, file);
     const prefix = top.slice(0, -'manifest.json'.length);
+    const inBundle = (entry: UnzipFileInfo) => !entry.name.endsWith('/') && nameOf(entry).startsWith(prefix);
+    const unpacked = entries.filter(inBundle).reduce((sum, entry) => sum + entry.originalSize, 0);
+    const max = options.maxUnpackedBytes ?? MAX_UNPACKED_BYTES;
+    if (unpacked > max) {
+      throw new BundleFormatError(
+        `${file}: the bundle unpacks to ${unpacked.toLocaleString('en-US')} bytes, more than the ${max.toLocaleString('en-US')} a zip is opened with: unzip it and open the folder`,
+        file,
+      );
+    }
     const files = new Map<string, Uint8Array>();
-    for (const [name, bytes] of all) if (name.startsWith(prefix)) files.set(name.slice(prefix.length), bytes);
+    for (const [name, bytes] of Object.entries(unzip(inBundle))) files.set(name.replace(/^\.?\//, '').slice(prefix.length), bytes);
     return new ZipBundleBackend(file, files);
   }
 
