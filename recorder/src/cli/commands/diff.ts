@@ -36,7 +36,9 @@ export const diffCommand: CliCommand = {
       .option('--markdown', 'print Markdown for a PR comment or $GITHUB_STEP_SUMMARY (kept under 64 KB)')
       .option(
         '--ignore <pattern>',
-        'a JSON pointer (/attempts/review#1/output) or glob (**/tokens, /attempts/*/output/at) not to compare; repeatable',
+        'a JSON pointer (/attempts/review#1/output) or glob (**/tokens, /attempts/*/output/at) not to compare; without ' +
+          'a leading / it matches at any depth (output/text: every attempt\'s /output/text, as the report lists it under ' +
+          'its attempt); repeatable',
         (value: string, all: string[]) => [...all, value],
         [] as string[],
       )
