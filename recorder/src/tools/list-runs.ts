@@ -1,5 +1,6 @@
 /** The bundles below a runs root (or one bundle), each with status, flow, start, duration and usage: `flowtape ls`. */
 import { readdir, readFile, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BUNDLE_FILES, Manifest, UsageTotals } from '@flowtape/schema';
@@ -75,6 +76,16 @@ async function readUsage(path: string, file: string): Promise<{ usage?: UsageTot
   }
 }
 
+/**
+ * A folder, or a symlink to one: a bundle linked into a runs root (`ln -s ../golden runs/golden`) is listed like the
+ * bundle itself, as `verify`, `diff` and `view` accept it. A dangling or looping link is no bundle: skipped quietly.
+ */
+async function isFolder(root: string, entry: Dirent): Promise<boolean> {
+  if (entry.isDirectory()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  return stat(join(root, entry.name)).then((target) => target.isDirectory(), () => false);
+}
+
 export async function listRuns(root: string): Promise<RunListing[]> {
   let info;
   try {
@@ -90,7 +101,7 @@ export async function listRuns(root: string): Promise<RunListing[]> {
   }
   const out: RunListing[] = [];
   for (const entry of await readdir(root, { withFileTypes: true })) {
-    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    if (entry.name.startsWith('.') || !(await isFolder(root, entry))) continue;
     if (!(await stat(join(root, entry.name, BUNDLE_FILES.manifest)).then(() => true, () => false))) continue;
     out.push(await describe(root, entry.name));
   }

@@ -14,11 +14,11 @@
  * an artifact the trace needs but that is gone (neither can be rebuilt), a trace whose seqs go backwards (repair
  * would number its events after a seq that is not the highest) make it refuse with one line naming the file.
  * It works under the bundle's lock (proper-lockfile, the lock the recorder takes for shared writes) and refuses to
- * touch a bundle whose writer is alive. One repair reaches the state a second one leaves unchanged.
+ * touch a bundle whose writer is alive. A dry run does not take the lock (it writes nothing, so it works on a read-only
+ * bundle) but still refuses when a live process holds it. One repair reaches the state a second one leaves unchanged.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import lockfile from 'proper-lockfile';
 import {
   BUNDLE_FILES,
   FORMAT_MAJOR,
@@ -38,6 +38,7 @@ import {
 } from '@flowtape/schema';
 import { FsBundleBackend } from './fs-backend.ts';
 import { writerAlive } from './writer-alive.ts';
+import { lockBundle, refuseIfLocked } from './repair-lock.ts';
 import { appendedFile, ensureFolder, refuseLinks, writableFile } from '../bundle/confine.ts';
 import { writeFileAtomicSync } from '../bundle/fsio.ts';
 import { appendLines, existing, pathExists, safeParse, sameJson } from './repair-files.ts';
@@ -53,8 +54,7 @@ import {
 import { applyTail, noteTail, planTail, type TailPlan } from './repair-tail.ts';
 import { flowFromTrace, foldTrace } from './repair-trace.ts';
 
-/** The lock file the recorder uses for shared writes (`recorder/src/bundle/recorder.ts`). */
-export const BUNDLE_LOCKFILE = '.flowtape.lock';
+export { BUNDLE_LOCKFILE } from './repair-lock.ts';
 const ENDED: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
 
 export class RepairError extends Error {
@@ -105,20 +105,16 @@ export async function repairBundle(location: string, options: RepairOptions = {}
     throw new RepairError(`${location}: no such bundle directory`);
   }
   if (!st.isDirectory()) throw new RepairError(`${location}: not a bundle directory (repair works on directories, not zips)`);
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(bundleDir, {
-      lockfilePath: join(bundleDir, BUNDLE_LOCKFILE),
-      realpath: false,
-      stale: 10_000,
-      retries: { retries: Math.ceil((options.lockWaitMs ?? 5000) / 100), minTimeout: 100, maxTimeout: 100, factor: 1 },
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new RepairError(`${location}: the bundle is locked by another process (a live writer); not repairing`);
-    }
-    throw error;
+  const refuse = (message: string): never => {
+    throw new RepairError(`${location}: ${message}`);
+  };
+  const waitMs = options.lockWaitMs ?? 5000;
+  // A dry run writes nothing, not even the lock folder: it only checks that no live writer holds the lock.
+  if (options.dryRun) {
+    await refuseIfLocked(bundleDir, waitMs, refuse);
+    return repairLocked(bundleDir, location, options);
   }
+  const release = await lockBundle(bundleDir, waitMs, refuse);
   try {
     return await repairLocked(bundleDir, location, options);
   } finally {

@@ -31,7 +31,8 @@ export const repairCommand: CliCommand = {
       .description(
         'Make a bundle whose writer died readable again: drop a torn last line, close open attempts as ' +
           '`interrupted` and the run as abandoned when no writer is alive, rebuild projections and the manifest ' +
-          'from the trace. Takes the bundle lock; never drops a complete line; running it again changes nothing.',
+          'from the trace. Takes the bundle lock (--dry-run only checks that no live writer holds it); never drops a ' +
+          'complete line; running it again changes nothing.',
       )
       .argument('<bundle>', 'the bundle directory')
       .option('--force', 'repair even if the writer pid recorded in the manifest looks alive (or is unknown)')
