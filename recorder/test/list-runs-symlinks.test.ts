@@ -51,3 +51,16 @@ test('index of a runs root holding only a symlinked bundle finds it (it said "no
   assert.equal(index.code, 0, index.stderr);
   assert.match(index.stdout, /1 runs, 3 attempts/);
 });
+
+test('ls: a bundle and links to it in the same root are one run, listed under the folder (it was listed once per name)', async (t) => {
+  const dir = await tempDir('flowtape-ls-link-dup-');
+  t.after(() => dir.remove());
+  const root = join(dir.path, 'runs');
+  await cp(join(repoRoot, 'samples', 'conversation', 'bundle'), join(root, 'conversation'), { recursive: true });
+  // Named to sort before the folder: the folder still wins.
+  await symlink('conversation', join(root, 'a-link'));
+  await symlink(join(root, 'conversation'), join(root, 'b-link'));
+  const ls = await runCli(['ls', 'runs', '--json'], { cwd: dir.path });
+  assert.equal(ls.code, 0, ls.stderr);
+  assert.deepEqual((JSON.parse(ls.stdout) as Array<{ path: string }>).map((r) => r.path), [join(root, 'conversation')]);
+});

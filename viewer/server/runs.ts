@@ -33,8 +33,10 @@ export async function runDirFor(rootReal: string, mode: 'bundle' | 'runs', run: 
 /** Every bundle below `rootReal` (no cap), summarised from its manifest and run projection. */
 export async function listRuns(rootReal: string, mode: 'bundle' | 'runs'): Promise<RunSummary[]> {
   if (mode === 'bundle') return [await summarizeRunCached(rootReal, '')];
-  const dirs: string[] = [];
-  await findBundles(rootReal, rootReal, 0, dirs);
+  const found: string[] = [];
+  await findBundles(rootReal, rootReal, 0, found);
+  // Real paths: a run and a symlink to it (both inside the root) are one run, listed once.
+  const dirs = [...new Set(found)];
   const out: RunSummary[] = new Array(dirs.length);
   let next = 0;
   async function worker(): Promise<void> {

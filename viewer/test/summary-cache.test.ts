@@ -47,3 +47,14 @@ test('the kept directory listings still see runs added, removed and completed af
   rmSync(join(root, 'flow', 'run-1'), { recursive: true });
   assert.deepEqual(await ids(), ['flow/run-2', 'other/run-3']);
 });
+
+test('a run and a symlink to it inside the root are listed once (the run list showed two rows with one id)', async (t) => {
+  const { listRuns, forgetRunIndex } = await import('../server/runs.ts');
+  const { realpathSync, symlinkSync } = await import('node:fs');
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'flowtape-walk-links-')));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  forgetRunIndex();
+  writeManifestOnly(join(root, 'trunc'), 'trunc', 'completed', 'flow', new Date(Date.UTC(2026, 0, 1)));
+  symlinkSync('trunc', join(root, 'link-to-trunc'));
+  assert.deepEqual((await listRuns(root, 'runs')).map((r) => r.id), ['trunc']);
+});

@@ -1,5 +1,5 @@
 /** The bundles below a runs root (or one bundle), each with status, flow, start, duration and usage: `flowtape ls`. */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -100,9 +100,18 @@ export async function listRuns(root: string): Promise<RunListing[]> {
     return [await describe(parent, resolve(root).slice(parent.length + 1))];
   }
   const out: RunListing[] = [];
-  for (const entry of await readdir(root, { withFileTypes: true })) {
+  // A bundle and a link to it in the same root are one run: listed once, under the folder's own name (links after
+  // folders, so the folder is seen first), or the first link's when only links lead to it.
+  const entries = (await readdir(root, { withFileTypes: true })).sort(
+    (a, b) => Number(a.isSymbolicLink()) - Number(b.isSymbolicLink()) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
+  const seen = new Set<string>();
+  for (const entry of entries) {
     if (entry.name.startsWith('.') || !(await isFolder(root, entry))) continue;
     if (!(await stat(join(root, entry.name, BUNDLE_FILES.manifest)).then(() => true, () => false))) continue;
+    const real = await realpath(join(root, entry.name));
+    if (seen.has(real)) continue;
+    seen.add(real);
     out.push(await describe(root, entry.name));
   }
   return out.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.path.localeCompare(b.path));
