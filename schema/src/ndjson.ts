@@ -30,9 +30,10 @@ export interface NdjsonIssue {
   line: number;
   /**
    * `torn_tail`: the last line has no newline and is not valid JSON; `invalid_json`: a complete line is not JSON;
-   * `line_too_long`: the line is longer than the limit (`MAX_LINE_BYTES`) and was not read.
+   * `line_too_long`: the line is longer than the limit (`MAX_LINE_BYTES`) and was not read; `invalid_utf8`: the
+   * line's bytes are not UTF-8 (it is still read, each bad sequence as U+FFFD, so what follows is checked too).
    */
-  problem: 'torn_tail' | 'invalid_json' | 'line_too_long';
+  problem: 'torn_tail' | 'invalid_json' | 'line_too_long' | 'invalid_utf8';
   message: string;
   /** `line_too_long`: the line's length in UTF-8 bytes, without its newline. */
   bytes?: number;
@@ -62,6 +63,8 @@ export interface RawLine {
   bytes: number;
   /** The line is longer than the limit: its bytes were counted, not kept. */
   tooLong?: true;
+  /** The line's bytes are not valid UTF-8: `text` has U+FFFD for each bad sequence. */
+  invalidUtf8?: true;
 }
 
 async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array | string> {
@@ -95,34 +98,50 @@ export async function* readLines(source: ByteSource, options: ReadLinesOptions =
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   const pieceDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
   const encoder = new TextEncoder();
+  // Invalid UTF-8 decodes to U+FFFD, as does a real U+FFFD: only a line whose text holds one is checked, with a
+  // decoder that throws on bad bytes (one native scan of each chunk's text finds none on the usual trace).
+  const strict = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
+  const isInvalid = (bytes: Uint8Array): boolean => {
+    try {
+      strict.decode(bytes);
+      return false;
+    } catch {
+      return true;
+    }
+  };
   let line = 0;
   // The line being assembled across chunks: its decoded pieces (dropped once it is too long) and its byte count.
   let pieces: string[] = [];
+  /** Its bytes (views of the chunks), checked only if its text turns out to hold U+FFFD. */
+  let parts: Uint8Array[] = [];
   let pendingBytes = 0;
   let pendingTooLong = false;
 
-  const make = (text: string, bytes: number, terminated: boolean, tooLong: boolean): RawLine => {
+  const make = (text: string, bytes: number, terminated: boolean, tooLong: boolean, invalidUtf8 = false): RawLine => {
     line++;
     if (tooLong) return { text: '', line, terminated, bytes, tooLong: true };
     if (terminated && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
     if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    return { text, line, terminated, bytes };
+    return invalidUtf8 ? { text, line, terminated, bytes, invalidUtf8: true } : { text, line, terminated, bytes };
   };
   /** Ends the pending line with `tail` (the bytes before its newline, or nothing at the end of the input). */
   const finish = (tail: Uint8Array, terminated: boolean): RawLine => {
     const bytes = pendingBytes + tail.length;
     const tooLong = pendingTooLong || bytes > max;
     let text = '';
+    let invalid = false;
     if (!tooLong) {
       pieces.push(pieceDecoder.decode(tail));
       text = pieces.length === 1 ? pieces[0]! : pieces.join('');
+      if (text.includes('\uFFFD')) invalid = isInvalid(parts.length === 0 ? tail : joinBytes([...parts, tail], bytes));
     } else if (!pendingTooLong) {
       pieceDecoder.decode(); // reset its state
     }
     pieces = [];
+    parts = [];
     pendingBytes = 0;
     pendingTooLong = false;
-    return make(text, bytes, terminated, tooLong);
+    return make(text, bytes, terminated, tooLong, invalid);
   };
   /** Adds bytes without a newline to the pending line. */
   const hold = (part: Uint8Array): void => {
@@ -131,10 +150,12 @@ export async function* readLines(source: ByteSource, options: ReadLinesOptions =
     if (pendingBytes > max) {
       pendingTooLong = true;
       pieces = [];
+      parts = [];
       pieceDecoder.decode();
       return;
     }
     pieces.push(pieceDecoder.decode(part, { stream: true }));
+    parts.push(part);
   };
 
   for await (const raw of chunksOf(source)) {
@@ -150,13 +171,16 @@ export async function* readLines(source: ByteSource, options: ReadLinesOptions =
       // Whole lines between the first and the last newline: one decode, then split the text (a newline byte is
       // never part of a multi-byte character, so byte and text newlines match one to one).
       const text = decoder.decode(chunk.subarray(first + 1, last));
+      const suspect = text.includes('\uFFFD');
       let at = 0;
       let byteAt = first + 1;
       for (;;) {
         const end = text.indexOf('\n', at);
         const byteEnd = end === -1 ? last : chunk.indexOf(NEWLINE, byteAt);
         const bytes = byteEnd - byteAt;
-        yield make(bytes > max ? '' : text.slice(at, end === -1 ? text.length : end), bytes, true, bytes > max);
+        const lineText = bytes > max ? '' : text.slice(at, end === -1 ? text.length : end);
+        const invalid = suspect && lineText.includes('\uFFFD') && isInvalid(chunk.subarray(byteAt, byteEnd));
+        yield make(lineText, bytes, true, bytes > max, invalid);
         if (end === -1) break;
         at = end + 1;
         byteAt = byteEnd + 1;
@@ -165,6 +189,17 @@ export async function* readLines(source: ByteSource, options: ReadLinesOptions =
     if (last + 1 < chunk.length) hold(chunk.subarray(last + 1));
   }
   if (pendingBytes > 0 || pendingTooLong) yield finish(EMPTY, false);
+}
+
+/** `parts` as one array of `length` bytes. */
+function joinBytes(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** Parses NDJSON lines. Blank lines are skipped; lines over the limit are reported (`line_too_long`) and skipped. */
@@ -179,10 +214,13 @@ export async function* readNdjson(source: ByteSource, options: ReadNdjsonOptions
  * One line from readLines, as readNdjson reads it: parsed, or undefined (blank, or reported: too long, not JSON).
  * For readers that take lines straight from readLines (one async step per line, not one per layer).
  */
-export function parseRawLine({ text, line, terminated, bytes, tooLong }: RawLine, options: ReadNdjsonOptions = {}): NdjsonLine | undefined {
+export function parseRawLine({ text, line, terminated, bytes, tooLong, invalidUtf8 }: RawLine, options: ReadNdjsonOptions = {}): NdjsonLine | undefined {
   if (tooLong) {
     reportTooLong(line, bytes, terminated, options);
     return undefined;
+  }
+  if (invalidUtf8) {
+    options.onIssue?.({ line, problem: 'invalid_utf8', message: `${options.file ?? 'ndjson'}:${line}: not valid UTF-8 (read with U+FFFD for each bad byte sequence)` });
   }
   return parseLine(text, line, terminated, options);
 }

@@ -133,3 +133,34 @@ test('a line over the limit is not held in memory while it streams by', async ()
   assert.deepEqual(issues.map((i) => [i.line, i.problem, i.bytes]), [[2, 'line_too_long', 64 * 1024 * 1024 + 2]]);
   assert.ok(peak < 32 * 1024 * 1024, `the heap grew by ${Math.round(peak / 1024 / 1024)} MB while the line streamed by`);
 });
+
+test('invalid UTF-8 is reported with its line, however the bytes are cut; a real U+FFFD and valid text are not', async () => {
+  const enc = new TextEncoder();
+  const bad = (text: string, bytes: number[]) => {
+    const [before, after] = text.split('|') as [string, string];
+    return new Uint8Array([...enc.encode(before), ...bytes, ...enc.encode(after)]);
+  };
+  const file = new Uint8Array([
+    ...enc.encode('{"a":"ok \u{1F600}"}\n'),
+    ...bad('{"b":"|llo"}\n', [0xff, 0xfe]),
+    ...enc.encode('{"c":"a real \uFFFD"}\n'),
+    // A 4-byte sequence cut after 3 bytes: one U+FFFD, of the same 3 bytes (a length check could not tell).
+    ...bad('{"d":"|x"}\n', [0xf0, 0x9f, 0x98]),
+    ...enc.encode('{"e":5}\n'),
+  ]);
+  for (const size of [1, 2, 3, 5, 7, 1000]) {
+    const chunks = [];
+    for (let i = 0; i < file.length; i += size) chunks.push(file.slice(i, i + size));
+    const issues: NdjsonIssue[] = [];
+    const lines = await collect(readNdjson(streamOf(chunks), { file: 'trace.ndjson', onIssue: (i) => issues.push(i) }));
+    assert.deepEqual(lines.map((l) => l.line), [1, 2, 3, 4, 5], `chunks of ${size}: every line still read`);
+    assert.deepEqual(
+      issues.map((i) => [i.line, i.problem, i.message]),
+      [
+        [2, 'invalid_utf8', 'trace.ndjson:2: not valid UTF-8 (read with U+FFFD for each bad byte sequence)'],
+        [4, 'invalid_utf8', 'trace.ndjson:4: not valid UTF-8 (read with U+FFFD for each bad byte sequence)'],
+      ],
+      `chunks of ${size}`,
+    );
+  }
+});
