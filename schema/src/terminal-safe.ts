@@ -21,3 +21,13 @@ function escape(char: string): string {
 export function terminalSafe(text: string): string {
   return UNSAFE.test(text) ? text.replace(UNSAFE_ALL, escape) : text;
 }
+
+const BREAKS_ALL = /[\n\t]/g;
+
+/**
+ * The same for a name shown inside one of flowtape's own lines (a bundle path in `verify`, `ls` or `diff`): its
+ * newlines and tabs escaped too (`\n`, `\t`), so a folder named with a newline cannot split the line that names it.
+ */
+export function terminalSafeInline(text: string): string {
+  return terminalSafe(text).replace(BREAKS_ALL, (char) => (char === '\n' ? '\\n' : '\\t'));
+}

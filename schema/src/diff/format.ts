@@ -1,7 +1,7 @@
 /** Renders a DiffResult for people: plain text for terminals, Markdown for a PR comment or a CI step summary. */
 import { SECTIONS, type Difference } from './core.ts';
 import type { DiffResult } from './bundles.ts';
-import { terminalSafe } from '../terminal-safe.ts';
+import { terminalSafe, terminalSafeInline } from '../terminal-safe.ts';
 
 /** Not a path prefix: marks the usage group, whose lines show their full paths. */
 const USAGE_BASE = '(usage)';
@@ -108,7 +108,7 @@ function usageNote(result: DiffResult): string | undefined {
 }
 
 function sideLine(name: string, side: DiffResult['a']): string {
-  return `${name}: ${side.location} (run ${side.runId}, ${side.status}${side.complete ? '' : ', incomplete'}, ${side.events} events)`;
+  return `${name}: ${terminalSafeInline(side.location)} (run ${side.runId}, ${side.status}${side.complete ? '' : ', incomplete'}, ${side.events} events)`;
 }
 
 export function formatText(result: DiffResult): string {

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import type { CliCommand, CliContext } from '../context.ts';
+import { terminalSafeInline } from '@flowtape/schema/terminal-safe';
 import { asCliErrors } from './tool-errors.ts';
 
 function duration(ms: number | undefined): string {
@@ -45,7 +46,7 @@ export const lsCommand: CliCommand = {
             r.createdAt ? r.createdAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-',
             duration(r.durationMs),
             ...usageCells(r),
-            r.problem ? `${r.path}: ${r.problem}` : r.path,
+            r.problem ? `${terminalSafeInline(r.path)}: ${r.problem}` : terminalSafeInline(r.path),
           ]);
           const header = ['STATUS', 'FLOW', 'STARTED', 'DURATION', ...(withUsage ? ['TOKENS', 'COST'] : []), 'BUNDLE'];
           const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));

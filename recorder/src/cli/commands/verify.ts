@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import type { CliCommand, CliContext } from '../context.ts';
 import type { VerifyReport } from '../../tools/verify.ts';
+import { terminalSafeInline } from '@flowtape/schema/terminal-safe';
 
 /** What verifyBundle throws for input it cannot verify at all (by name: the command loads no tool code at start). */
 const UNVERIFIABLE = new Set(['VerifyInputError', 'NewerFormatError', 'BundleFormatError', 'UnsafeBundleError']);
@@ -49,7 +50,7 @@ export const verifyCommand: CliCommand = {
             try {
               const report = await verifyBundle(bundle, { onProgress });
               if (flags.json) reports.push(report);
-              else printReport(cli, bundle, report, `${bundle}: `);
+              else printReport(cli, bundle, report, `${terminalSafeInline(bundle)}: `);
               if (!report.ok) code = Math.max(code, 1);
             } catch (error) {
               if (!(error instanceof Error && UNVERIFIABLE.has(error.name))) throw error;
@@ -76,5 +77,6 @@ function printReport(cli: CliContext, bundle: string, report: VerifyReport, pref
   const facts = `${s.status ?? 'unknown status'}, ${s.events} events, ${s.sessions} session${s.sessions === 1 ? '' : 's'}, ${s.artifacts} artifact${s.artifacts === 1 ? '' : 's'}`;
   const count = report.problems.length + report.moreProblems;
   const valid = report.state === 'live' ? 'live, valid so far' : 'valid';
-  io.stdout(report.ok ? `${bundle}: ${valid} (${facts})\n` : `${bundle}: invalid: ${count} problem${count === 1 ? '' : 's'} (${facts})\n`);
+  const name = terminalSafeInline(bundle);
+  io.stdout(report.ok ? `${name}: ${valid} (${facts})\n` : `${name}: invalid: ${count} problem${count === 1 ? '' : 's'} (${facts})\n`);
 }
