@@ -52,9 +52,14 @@ export interface NodeOverlay {
   stopped?: 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'waiting';
   /** The event at the cursor concerns this node. */
   current: boolean;
+  /** The run is over at the cursor and never started this node: "not run", not "pending" (nothing is to come). */
+  notRun: boolean;
   /** Tokens and cost of the node's attempts so far (the reducer's fold; replaced, never mutated). */
   usage?: UsageTotals;
 }
+
+/** Run statuses after which no node starts (a waiting run resumes: its nodes not run yet are still to come). */
+const ENDED_AT_CURSOR: ReadonlySet<string> = new Set(['completed', 'failed', 'timed_out', 'cancelled']);
 
 export function nodeOverlay(state: ProjectionState, nodeId: string, currentNodeId: string | undefined): NodeOverlay {
   const summary = state.nodes.get(nodeId);
@@ -69,6 +74,7 @@ export function nodeOverlay(state: ProjectionState, nodeId: string, currentNodeI
     active: summary?.status === 'running',
     stopped,
     current: currentNodeId === nodeId,
+    notRun: summary === undefined && ENDED_AT_CURSOR.has(state.status),
     ...(summary?.usage ? { usage: summary.usage } : {}),
   };
 }

@@ -62,7 +62,7 @@ const NodeCard = memo(function NodeCard({ data }: NodeProps<CardNode>) {
         {brief && <span className="card-usage" data-testid="card-usage" title={revealBidi(usageText(overlay.usage) ?? brief)}><Shown text={brief} /></span>}
       </div>
       <CardTitle text={node.title ?? node.id} />
-      <div className="card-foot"><StatusLine status={status} attempts={overlay.attempts} durationMs={overlay.durationMs} /></div>
+      <div className="card-foot"><StatusLine status={status} label={overlay.notRun ? 'not run' : status} attempts={overlay.attempts} durationMs={overlay.durationMs} /></div>
       {overlay.stopped && <div className={`stop-marker stop-${overlay.stopped}`} data-testid="stop-marker">{STOP_LABEL[overlay.stopped]}</div>}
     </CardFrame>
   );
@@ -100,7 +100,7 @@ const edgeTypes = { flow: FlowEdgeView };
 
 function shallowSameOverlay(a: NodeOverlay, b: NodeOverlay): boolean {
   return a.status === b.status && a.attempts === b.attempts && a.durationMs === b.durationMs
-    && a.active === b.active && a.stopped === b.stopped && a.current === b.current && a.usage === b.usage;
+    && a.active === b.active && a.stopped === b.stopped && a.current === b.current && a.notRun === b.notRun && a.usage === b.usage;
 }
 
 /**
