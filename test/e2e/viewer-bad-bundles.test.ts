@@ -36,6 +36,8 @@ describe('bad bundles', () => {
     rmSync(join(dir, 'no-flow', 'flow.json'));
     writeReviewRun(join(dir, 'no-trace'), { runId: 'run-no-trace' });
     rmSync(join(dir, 'no-trace', 'trace.ndjson'));
+    writeReviewRun(join(dir, 'no-manifest'), { runId: 'run-no-manifest' });
+    rmSync(join(dir, 'no-manifest', 'manifest.json'));
     writeReviewRun(join(dir, 'bad-manifest'), { runId: 'run-bad-manifest' });
     writeFileSync(join(dir, 'bad-manifest', 'manifest.json'), '{"schema": "flowtape.bundle.v1", "runId": 42');
     writeReviewRun(join(dir, 'invalid-event'), { runId: 'run-invalid' });
@@ -103,6 +105,14 @@ describe('bad bundles', () => {
     assert.match((await h.viewer.issues.textContent()) ?? '', /trace\.ndjson: missing/);
     assert.equal((await h.viewer.nodeIds()).length, REVIEW_FLOW.nodes.length);
     assert.equal(await h.viewer.nodeStatus('plan'), 'pending');
+  });
+
+  test('a trace without manifest.json is not badged as being written (found from the outside: "live — being written")', async () => {
+    await h.viewer.open('run=no-manifest');
+    await h.viewer.liveBadge.waitFor({ timeout: 5000 });
+    const badge = (await h.viewer.liveBadge.textContent()) ?? '';
+    assert.match(badge, /no manifest\.json: damaged, not being written/);
+    assert.doesNotMatch(badge, /live — being written/);
   });
 
   test('an unreadable manifest: the default layout is read, with a message', async () => {

@@ -42,7 +42,8 @@ function Header({ backHref }: { backHref?: string }) {
       )}
       {model.live && !model.loading && (
         <span className={`live-badge ${model.complete ? 'complete' : 'live'}`} data-testid="live-badge" data-complete={model.complete ? 'true' : 'false'}>
-          {model.complete ? 'run complete' : '● live — being written'}
+          {/* A writer makes manifest.json before its first line: a trace without one is no bundle being written. */}
+          {model.complete ? 'run complete' : m ? '● live — being written' : 'no manifest.json: damaged, not being written (flowtape repair rebuilds it)'}
         </span>
       )}
       {!model.live && <span className="muted" data-testid="source-label"><Shown text={model.label} /></span>}
