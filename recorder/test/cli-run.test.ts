@@ -233,6 +233,9 @@ describe('flowtape run', () => {
         [['run', 'ok.flow.ts', '--out', 'ok.flow.ts'], /cannot create the bundle directory .*ok\.flow\.ts\/\S+: /],
         // A folder is unreadable as a flow for check too (it said "invalid", exit 1).
         [['check', '.'], /^flowtape: \.: not a file\n$/],
+        // Node's errno text (EISDIR, ENOTDIR) said in words.
+        [['run', 'ok.flow.ts', '--mcp-config', '.'], /^flowtape: --mcp-config \.: a folder, not a file\n$/],
+        [['resume', 'ok.flow.ts'], /ok\.flow\.ts: not a bundle directory \(a run resumes by appending to its folder: unzip a packed bundle first\)\n$/],
       ];
       for (const [args, message] of cases) {
         const result = await runCli(args, { cwd: dir.path });

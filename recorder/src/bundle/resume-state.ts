@@ -3,7 +3,7 @@
  * truth), so `flowtape resume` works in a new process: input, outputs and results per node, attempt counts, the
  * checkpoint, how many sessions were opened, and the previous resume input.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   BUNDLE_FILES,
@@ -68,6 +68,9 @@ export async function resolveValue(dir: string, ref: ValueRef | undefined): Prom
 }
 
 export async function loadWaitingBundle(dir: string): Promise<WaitingBundle> {
+  // A packed bundle or any other file (it said ENOTDIR): a run resumes by appending to its folder.
+  const kind = await stat(dir).then((info) => (info.isDirectory() ? 'folder' : 'file'), () => 'missing');
+  if (kind === 'file') throw new ResumeBundleError(`${dir}: not a bundle directory (a run resumes by appending to its folder: unzip a packed bundle first)`);
   // Resuming writes to this bundle: one that holds a symlink (or a hard-linked file it appends to) is refused
   // before anything in it is read.
   try {

@@ -9,6 +9,16 @@ import { UsageError } from './errors.ts';
 
 export { DEFAULT_RUNS_ROOT } from '../runs-root.ts';
 
+/** Why a file named on the command line could not be read, in words (not Node's errno text). */
+function unreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'a folder, not a file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ENOTDIR') return 'a part of the path is a file, not a folder';
+  return (error as Error).message.split('\n')[0]!;
+}
+
 /** Parses `--input`: inline JSON, or `@path` to a JSON file (relative to cwd). */
 export function parseInput(value: string | undefined, cwd: string, option = '--input'): unknown {
   if (value === undefined) return undefined;
@@ -20,8 +30,7 @@ export function parseInput(value: string | undefined, cwd: string, option = '--i
     try {
       text = readFileSync(file, 'utf8');
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new UsageError(`${where}: cannot read ${file} (${code === 'ENOENT' ? 'no such file' : (error as Error).message})`);
+      throw new UsageError(`${where}: cannot read ${file} (${unreadable(error)})`);
     }
   }
   try {
@@ -56,8 +65,7 @@ export function readMcpConfig(value: string, cwd: string): McpServer[] {
   try {
     text = readFileSync(resolve(cwd, value), 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`${where}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new UsageError(`${where}: ${unreadable(error)}`);
   }
   let config: unknown;
   try {
