@@ -2,14 +2,15 @@
 // silent exit 0, never a stack trace, never a run whose queued lines are lost. (Found from the outside: a node calling
 // process.exit(0) made `flowtape run` exit 0 with no trace.ndjson at all; a timer's throw printed Node's stack.)
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { verifyBundle } from '@flowtape/recorder';
-import { recorderEntry, runCli, tempDir, traceOf } from '../recorder/test/recorder-support.ts';
+import { flowtapeBin, recorderEntry, runCli, tempDir, traceOf } from '../recorder/test/recorder-support.ts';
 
-const header = `import { compute, defineFlow } from ${JSON.stringify(recorderEntry)};\n`;
+const header = `import { checkpoint, compute, defineFlow } from ${JSON.stringify(recorderEntry)};\n`;
 
 /** A two-node chain whose second node runs `b` (source text of its run function). */
 async function chainFlow(dir: string, name: string, b: string): Promise<string> {
@@ -92,6 +93,73 @@ describe('faults: the flow code ends the process or throws outside its nodes', (
       assert.doesNotMatch(result.stderr, /internal error/);
       const trace = traceOf(result.stdout.trim());
       assert.equal(trace.at(-1)!.type, 'run.cancelled');
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('an uncaught error as the last node returns: exit 1 whatever the run recorded (it exited 0)', async () => {
+    const dir = await tempDir('flowtape-late-throw-');
+    try {
+      await chainFlow(dir.path, 'late', "() => { process.nextTick(() => { throw new Error('late boom'); }); return 2; }");
+      const result = await runCli(['run', 'late.flow.ts', '-q'], { cwd: dir.path });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /uncaught error in the flow's code[^\n]*: late boom/);
+      assert.doesNotMatch(result.stderr, /\n\s+at |internal error/);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('a node whose promise never settles: the run is cancelled and recorded whole, not "process.exit(0)"', async () => {
+    const dir = await tempDir('flowtape-never-');
+    try {
+      await chainFlow(dir.path, 'never', '() => new Promise(() => {})');
+      const result = await runCli(['run', 'never.flow.ts', '-q'], { cwd: dir.path });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /nothing is left to run \(node "b" was running\): a promise of the flow's code never settles; cancelling the run/);
+      assert.doesNotMatch(result.stderr, /process\.exit/);
+      const bundle = result.stdout.trim();
+      assert.equal(traceOf(bundle).at(-1)!.type, 'run.cancelled');
+      assert.equal((await verifyBundle(bundle)).summary.complete, true);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it("a reader of stderr that goes away is not the flow's fault: the run goes on to a whole bundle", async () => {
+    const dir = await tempDir('flowtape-epipe-');
+    try {
+      await chainFlow(dir.path, 'slow', '() => new Promise((r) => setTimeout(() => r(3), 300))');
+      const child = spawn(process.execPath, [flowtapeBin, 'run', 'slow.flow.ts'], { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
+      // The first progress line read, then the pipe closed: later writes get EPIPE.
+      child.stderr.once('data', () => child.stderr.destroy());
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 0, stdout);
+      const trace = traceOf(onlyBundle(dir.path));
+      assert.equal(trace.at(-1)!.type, 'run.completed');
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('resume: process.exit in a node after the checkpoint keeps the lines queued since the resume', async () => {
+    const dir = await tempDir('flowtape-resume-exit-');
+    try {
+      await writeFile(
+        join(dir.path, 'cp.flow.ts'),
+        `${header}export default defineFlow({ name: 'cp', startAt: 'a', nodes: { a: compute({ run: () => 1 }), gate: checkpoint({ summary: 'go?' }), b: compute({ run: () => 2 }), c: compute({ run: () => { process.exit(0); } }) }, edges: [{ from: 'a', to: 'gate' }, { from: 'gate', to: 'b' }, { from: 'b', to: 'c' }] });\n`,
+      );
+      const first = await runCli(['run', 'cp.flow.ts', '-q'], { cwd: dir.path });
+      assert.equal(first.code, 0, first.stderr);
+      const bundle = first.stdout.trim();
+      const resumed = await runCli(['resume', bundle, '-q'], { cwd: dir.path });
+      assert.equal(resumed.code, 1, resumed.stderr);
+      assert.match(resumed.stderr, /process\.exit\(0\)\) \(node "c" was running\)/);
+      const after = traceOf(bundle).map((e) => `${e.type}${e.attemptId ? ` ${e.attemptId}` : ''}`);
+      assert.deepEqual(after.slice(after.indexOf('run.resumed')), ['run.resumed', 'edge.taken gate#1', 'node.started b#1', 'node.outcome b#1', 'edge.taken b#1', 'node.started c#1']);
     } finally {
       await dir.remove();
     }

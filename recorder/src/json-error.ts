@@ -4,11 +4,17 @@
  * Shared by every reader of a user's JSON file (scripts, `--input @file`, `--mcp-config`, a bundle being resumed).
  */
 
+/**
+ * The position V8 states at the end of its message, and only there: the excerpt it quotes is the user's text, which
+ * may say "position 9" itself.
+ */
+const V8_POSITION = / (?:in|after) JSON at position (\d+)(?: \(line \d+ column \d+\))?$/;
+
 /** `Unexpected token ',' at line 3 column 7` for the error `JSON.parse(text)` threw. */
 export function describeJsonError(text: string, error: unknown): string {
   const message = oneLine((error as Error).message);
   const reason = message.split(/ in JSON at position| at position|, "|, \.\.\./)[0] ?? message;
-  const stated = /position (\d+)/.exec(message);
+  const stated = V8_POSITION.exec(message);
   const offset = stated ? Number(stated[1]) : errorOffset(text);
   const before = text.slice(0, offset);
   const line = before.split('\n').length;
@@ -25,7 +31,7 @@ function errorOffset(text: string): number {
       return true;
     } catch (error) {
       const message = (error as Error).message;
-      const stated = /position (\d+)/.exec(message);
+      const stated = V8_POSITION.exec(oneLine(message));
       return /end of JSON input/i.test(message) || (stated !== null && Number(stated[1]) >= length);
     }
   };

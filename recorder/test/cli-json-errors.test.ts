@@ -31,3 +31,14 @@ test('--json: a command that fails with exit 2 still prints one JSON document, {
     await dir.remove();
   }
 });
+
+test('--json as the value of another option is not a request for JSON', async () => {
+  const dir = await tempDir('flowtape-json-value-');
+  try {
+    const result = await runCli(['run', 'nope.flow.ts', '--input', '--json'], { cwd: dir.path });
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stdout, '');
+  } finally {
+    await dir.remove();
+  }
+});

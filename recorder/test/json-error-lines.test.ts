@@ -71,3 +71,16 @@ describe('JSON errors name the line and column', () => {
     assert.equal(describeJsonError(text, error), 'Expected double-quoted property name at line 3 column 19');
   });
 });
+
+describe('describeJsonError reads the position V8 states, not one the quoted text holds', () => {
+  it('"position 9" inside the text does not move the column (it said column 10)', () => {
+    const text = '[x,"position 9"]';
+    let error: unknown;
+    try {
+      JSON.parse(text);
+    } catch (caught) {
+      error = caught;
+    }
+    assert.equal(describeJsonError(text, error), "Unexpected token 'x' at line 1 column 2");
+  });
+});

@@ -72,7 +72,8 @@ export class SerialBatcher<T> {
 
   /**
    * What waits, taken out of the queue for a caller that processes it itself, now (a process that is exiting);
-   * undefined while a batch is being processed or once the batcher failed.
+   * undefined while a batch is being processed or once the batcher failed. (An async batch handed to `process` and
+   * not settled is the caller's to account for: it came before these.)
    */
   takeWaiting(): T[] | undefined {
     if (this.processing || this.failure) return undefined;

@@ -105,7 +105,7 @@ export class AppendRefusedError extends Error {
 }
 
 /**
- * Exclusive writers not closed yet. If the process exits while one is open (the flow's own code called
+ * Writers not closed yet. If the process exits while one is open (the flow's own code called
  * process.exit, say), its queued lines are written first (writeQueuedSync). Weak: a writer its owner dropped without
  * closing it is not kept alive for this.
  */
@@ -133,8 +133,12 @@ export class TraceWriter {
   private fd: number | undefined;
   private offset = 0;
   private readonly batcher: SerialBatcher<Item>;
-  /** This writer in `openWriters` (exclusive writers, until close). */
-  private readonly exitRef: WeakRef<TraceWriter> | undefined;
+  /** A shared writer's batch taken from the queue while it waits for the lock (the exit flush writes it first). */
+  private unlockedBatch: Item[] | undefined;
+  /** A shared writer holds the lock (a batch is written, or its release is under way). */
+  private holdsLock = false;
+  /** This writer in `openWriters` (until close). */
+  private readonly exitRef: WeakRef<TraceWriter>;
 
   constructor(private readonly options: TraceWriterOptions) {
     this.batcher = new SerialBatcher(
@@ -147,27 +151,42 @@ export class TraceWriter {
       // An exclusive writer's batches are synchronous: bounded in bytes and time (SPEC.md, "Writing discipline").
       { sync: !options.shared, weigh, bytes: TRACE_BATCH_BYTES, ms: TRACE_BATCH_MS },
     );
-    if (!options.shared) {
-      this.exitRef = new WeakRef(this);
-      openWriters.add(this.exitRef);
-      if (!exitHooked) {
-        exitHooked = true;
-        process.on('exit', writeQueuedAtExit);
-      }
+    this.exitRef = new WeakRef(this);
+    openWriters.add(this.exitRef);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.on('exit', writeQueuedAtExit);
     }
   }
 
   /**
    * Writes the events still queued, now and synchronously: for a process that is exiting with the trace open, so
    * the file keeps every line accepted before the exit (at most one batch, see TRACE_BATCH_BYTES, would be lost).
-   * Queued tasks (snapshots) are dropped: the bundle is left unfinished, and `flowtape repair` ends it. Exclusive
-   * writers only: a shared one would need the lock, which cannot be waited for here.
+   * Queued tasks (snapshots) are dropped: the bundle is left unfinished, and `flowtape repair` ends it. A shared
+   * writer (a resumed run) takes the lock synchronously, without waiting: if another process holds it, the lines
+   * stay unwritten, as any lock holder's crash would leave them.
    */
   writeQueuedSync(): void {
-    if (this.options.shared) return;
-    const items = this.batcher.takeWaiting();
-    if (items === undefined || items.length === 0) return;
-    this.write(items.filter((item): item is EventItem => item.kind === 'event'));
+    const waiting = this.batcher.takeWaiting();
+    if (waiting === undefined) return;
+    // A shared writer's batch waiting for the lock came before what waits in the queue.
+    const items = this.unlockedBatch ? [...this.unlockedBatch, ...waiting] : waiting;
+    this.unlockedBatch = undefined;
+    const events = items.filter((item): item is EventItem => item.kind === 'event');
+    if (events.length === 0) return;
+    if (!this.options.shared) {
+      this.write(events);
+      return;
+    }
+    const fd = this.file();
+    // Held already when a batch was written and its release is still under way.
+    const release = this.holdsLock ? undefined : lockfile.lockSync(this.options.lockTarget, { lockfilePath: this.options.lockfilePath, realpath: false, stale: 10_000 });
+    try {
+      this.catchUp(fd);
+      this.write(events);
+    } finally {
+      release?.();
+    }
   }
 
   get error(): Error | undefined {
@@ -243,7 +262,7 @@ export class TraceWriter {
     try {
       await this.batcher.flush();
     } finally {
-      if (this.exitRef) openWriters.delete(this.exitRef);
+      openWriters.delete(this.exitRef);
       if (this.fd !== undefined) closeSync(this.fd);
       this.fd = undefined;
     }
@@ -267,6 +286,7 @@ export class TraceWriter {
   private async processShared(items: Item[]): Promise<void> {
     const fd = this.file();
     let release: (() => Promise<void>) | undefined;
+    this.unlockedBatch = items;
     try {
       release = await lockfile.lock(this.options.lockTarget, {
         lockfilePath: this.options.lockfilePath,
@@ -276,14 +296,23 @@ export class TraceWriter {
         onCompromised: (error) => this.options.onWarning?.(`lock compromised: ${error.message}`),
       });
     } catch (error) {
+      this.unlockedBatch = undefined;
       for (const item of items) if (item.kind === 'task') item.done(error);
       throw error;
     }
+    // Taken by the exit flush meanwhile (writeQueuedSync): written there, under its own lock.
+    if (this.unlockedBatch !== items) return void (await release());
+    this.unlockedBatch = undefined;
+    this.holdsLock = true;
     try {
       this.catchUp(fd);
       this.processItems(items);
     } finally {
-      await release();
+      try {
+        await release();
+      } finally {
+        this.holdsLock = false;
+      }
     }
   }
 

@@ -13,10 +13,21 @@ export interface CliIO {
   onInterrupt(handler: (signal: string) => void): () => void;
   /**
    * While a run is open (until the returned function is called): an error thrown or rejected outside every await
-   * goes to `onFault` instead of ending the process with "internal error"; and if the process exits meanwhile (the
-   * flow's code called process.exit), `onExit` runs (synchronously: write only) and the exit code becomes 1.
+   * goes to `onFault` instead of ending the process with "internal error"; an event loop that runs dry goes to
+   * `onStall`; and if the process exits meanwhile (the flow's code called process.exit), `onExit` runs
+   * (synchronously: write only) and the exit code becomes 1.
    */
-  guardRun(guard: { onFault(error: unknown): void; onExit(code: number): void }): () => void;
+  guardRun(guard: RunGuardHooks): () => void;
+}
+
+/** What the entry tells an open run (cli/run-guard.ts). */
+export interface RunGuardHooks {
+  /** An error thrown or rejected outside every await. */
+  onFault(error: unknown): void;
+  /** The event loop ran dry (`beforeExit`): nothing is pending, and the run is not over. */
+  onStall(): void;
+  /** The process is exiting (synchronous: write only). */
+  onExit(code: number): void;
 }
 
 export interface CliContext {

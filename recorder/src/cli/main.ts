@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Process entry of `flowtape` (bin/flowtape.js imports this after registering tsx). The only place that touches
 // process signals and exits.
-import type { CliIO } from './context.ts';
+import type { CliIO, RunGuardHooks } from './context.ts';
 import { runCli } from './program.ts';
 // The light subpath: the package's index would load every schema (and zod) before `--help` prints.
 import { terminalSafe } from '@flowtape/schema/terminal-safe';
@@ -9,7 +9,7 @@ import { terminalSafe } from '@flowtape/schema/terminal-safe';
 const handlers = new Set<(signal: string) => void>();
 let interrupts = 0;
 /** Runs open (cli/run-guard.ts): they take uncaught errors, and are told if the process exits under them. */
-const guards = new Set<{ onFault(error: unknown): void; onExit(code: number): void }>();
+const guards = new Set<RunGuardHooks>();
 /** Set when flowtape itself exits: any other exit while a run is open came from the flow's code. */
 let leaving = false;
 
@@ -30,9 +30,21 @@ function onSignal(signal: NodeJS.Signals): void {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
+/**
+ * A reader that went away (`flowtape run … | head -1`): what flowtape would still print is dropped, and the run goes
+ * on to a whole bundle. Without a listener the stream's EPIPE would be an uncaught error, blamed on the flow.
+ */
+const closed = { stdout: false, stderr: false };
+for (const name of ['stdout', 'stderr'] as const) {
+  process[name].on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    closed[name] = true;
+  });
+}
+
 const io: CliIO = {
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
+  stdout: (text) => void (closed.stdout || process.stdout.write(text)),
+  stderr: (text) => void (closed.stderr || process.stderr.write(text)),
   cwd: process.cwd(),
   env: process.env,
   onInterrupt(handler) {
@@ -56,6 +68,9 @@ function onUncaught(error: unknown): void {
 }
 process.on('uncaughtException', onUncaught);
 process.on('unhandledRejection', onUncaught);
+process.on('beforeExit', () => {
+  for (const guard of [...guards]) guard.onStall();
+});
 process.on('exit', (code) => {
   if (leaving || guards.size === 0) return;
   for (const guard of [...guards]) guard.onExit(code);

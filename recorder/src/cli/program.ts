@@ -71,13 +71,18 @@ export async function runCli(argv: readonly string[], rawIo: CliIO): Promise<num
       },
   };
   for (const command of commands) command.register(program, cli);
+  // Whether the command that runs asked for JSON, as commander parsed it (`--input --json` gives --input a value).
+  let jsonRequested = false;
+  program.hook('preAction', (_program, action) => {
+    jsonRequested = action.opts<{ json?: boolean }>().json === true;
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
     const code = exitCodeOf(error, io);
     // A script that asked for JSON gets a JSON document whatever happened: `{"error": …}` with the line on stderr.
-    if (!jsonWritten && !(error instanceof CommanderError) && argv.includes('--json')) {
+    if (!jsonWritten && !(error instanceof CommanderError) && jsonRequested) {
       rawIo.stdout(`${JSON.stringify({ error: { message: errorLine(error), exitCode: code } })}\n`);
     }
     return code;

@@ -1,7 +1,7 @@
 /** `flowtape replay <bundle>`: re-run a flow against a recording, then diff; exits like `diff` (0 same, 1 different, 2 error). */
 import { Option } from 'commander';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { PermissionPolicy } from '../../runtime/index.ts';
 import type { CliCommand } from '../context.ts';
 import { UsageError } from '../errors.ts';
@@ -70,7 +70,7 @@ export const replayCommand: CliCommand = {
           const { flow, file } = await loadFlowFile(flowPath, io.cwd);
           const outDir = resolve(io.cwd, flags.out ?? '.flowtape/replays');
           const { guardRun } = await import('../run-guard.ts');
-          const guard = guardRun(io, 'replay', (runId) => (runId === undefined ? undefined : join(outDir, runId)));
+          const guard = guardRun(io, 'replay', () => ({ root: outDir }));
           if (!flags.quiet) io.stderr(`flowtape: replaying ${flow.name} against ${bundle}\n`);
           const { progressObserver } = await import('../progress.ts');
           try {
@@ -104,7 +104,7 @@ export const replayCommand: CliCommand = {
               io.stdout(flags.markdown ? formatMarkdown(result.diff) : formatText(result.diff));
             }
             io.stderr(`flowtape: replay ${result.run.status} into ${result.run.bundleDir}: ${result.diff.same ? 'same as the recording' : `${result.diff.total} difference(s)`}\n`);
-            return diffExitCode(result.diff, io, 'comparison with the recording');
+            return guard.verdict(diffExitCode(result.diff, io, 'comparison with the recording'));
           } finally {
             guard.stop();
           }

@@ -51,7 +51,7 @@ export const resumeCommand: CliCommand = {
               ...liveExport(flags, io),
               observer: guard.observe(flags.quiet ? undefined : progressObserver((text) => io.stderr(text))),
             });
-            return reportRun(cli, result, flags.json);
+            return guard.verdict(await reportRun(cli, result, flags.json));
           } finally {
             guard.stop();
           }

@@ -68,7 +68,7 @@ export const runCommand: CliCommand = {
               ...liveExport(flags, io),
               observer: guard.observe(flags.quiet ? undefined : progressObserver((text) => io.stderr(text))),
             });
-            return reportRun(cli, result, flags.json);
+            return guard.verdict(await reportRun(cli, result, flags.json));
           } finally {
             guard.stop();
           }
