@@ -112,8 +112,9 @@ export async function* readLines(source: ByteSource, options: ReadLinesOptions =
   let line = 0;
   // The line being assembled across chunks: its decoded pieces (dropped once it is too long) and its byte count.
   let pieces: string[] = [];
-  /** Its bytes (views of the chunks), checked only if its text turns out to hold U+FFFD. */
-  let parts: Uint8Array[] = [];
+  // Its bytes also go through a decoder that throws on bad ones, as they come: a long line's bytes are not kept.
+  let pieceChecker = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
+  let pendingInvalid = false;
   let pendingBytes = 0;
   let pendingTooLong = false;
 
@@ -124,23 +125,40 @@ export async function* readLines(source: ByteSource, options: ReadLinesOptions =
     if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     return invalidUtf8 ? { text, line, terminated, bytes, invalidUtf8: true } : { text, line, terminated, bytes };
   };
+  /** Feeds the checker; false once the line's bytes so far are not UTF-8 (the checker is then made anew). */
+  const check = (part: Uint8Array, stream: boolean): boolean => {
+    if (pendingInvalid) return false;
+    try {
+      pieceChecker.decode(part, { stream });
+      return true;
+    } catch {
+      pendingInvalid = true;
+      pieceChecker = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
+      return false;
+    }
+  };
   /** Ends the pending line with `tail` (the bytes before its newline, or nothing at the end of the input). */
   const finish = (tail: Uint8Array, terminated: boolean): RawLine => {
     const bytes = pendingBytes + tail.length;
     const tooLong = pendingTooLong || bytes > max;
+    const held = pieces.length > 0;
     let text = '';
     let invalid = false;
     if (!tooLong) {
       pieces.push(pieceDecoder.decode(tail));
       text = pieces.length === 1 ? pieces[0]! : pieces.join('');
-      if (text.includes('\uFFFD')) invalid = isInvalid(parts.length === 0 ? tail : joinBytes([...parts, tail], bytes));
-    } else if (!pendingTooLong) {
-      pieceDecoder.decode(); // reset its state
+      // A line read from one chunk is checked on its bytes, and only if its text holds U+FFFD; one spanning chunks
+      // has been fed to the checker as it came.
+      invalid = held ? !check(tail, false) : text.includes('\uFFFD') && isInvalid(tail);
+    } else {
+      if (!pendingTooLong) pieceDecoder.decode(); // reset its state
+      // Fed part of the line before it grew too long: made anew for the next one.
+      pieceChecker = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
     }
     pieces = [];
-    parts = [];
     pendingBytes = 0;
     pendingTooLong = false;
+    pendingInvalid = false;
     return make(text, bytes, terminated, tooLong, invalid);
   };
   /** Adds bytes without a newline to the pending line. */
@@ -150,12 +168,11 @@ export async function* readLines(source: ByteSource, options: ReadLinesOptions =
     if (pendingBytes > max) {
       pendingTooLong = true;
       pieces = [];
-      parts = [];
       pieceDecoder.decode();
       return;
     }
     pieces.push(pieceDecoder.decode(part, { stream: true }));
-    parts.push(part);
+    check(part, true);
   };
 
   for await (const raw of chunksOf(source)) {
@@ -189,17 +206,6 @@ export async function* readLines(source: ByteSource, options: ReadLinesOptions =
     if (last + 1 < chunk.length) hold(chunk.subarray(last + 1));
   }
   if (pendingBytes > 0 || pendingTooLong) yield finish(EMPTY, false);
-}
-
-/** `parts` as one array of `length` bytes. */
-function joinBytes(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Parses NDJSON lines. Blank lines are skipped; lines over the limit are reported (`line_too_long`) and skipped. */
