@@ -63,7 +63,9 @@ export function guardRun(io: CliIO, what: 'run' | 'replay', bundleDirOf: (runId:
       const message = terminalSafe(firstLine(error));
       fault ??= message;
       if (faults === 1 && !over) {
-        io.stderr(`flowtape: uncaught error in the flow's code${where()}: ${message}; cancelling the ${what}\n`);
+        // With no node running the run may be ending already: the verdict (exit 1) is what is sure.
+        const then = running.size > 0 ? `cancelling the ${what}` : `the ${what} exits 1`;
+        io.stderr(`flowtape: uncaught error in the flow's code${where()}: ${message}; ${then}\n`);
         controller.abort(`uncaught error in the flow's code: ${message}`);
       } else {
         io.stderr(`flowtape: another uncaught error in the flow's code${where()}: ${message}\n`);
