@@ -2,29 +2,20 @@
 // served zip was inflated up front, a zip bomb beside the bundle included).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
+import { bundleFiles } from '../../test/fixtures/bundle-builder.ts';
 import { zipSource } from '../src/backend/zip.ts';
 import { loadBundle } from '../src/model/loader.ts';
 
 const sample = fileURLToPath(new URL('../../samples/conversation/bundle', import.meta.url));
 
-function filesOf(dir: string, under = ''): Record<string, Uint8Array> {
-  const out: Record<string, Uint8Array> = {};
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) Object.assign(out, filesOf(path, `${under}${name}/`));
-    else out[`${under}${name}`] = readFileSync(path);
-  }
-  return out;
-}
-
 test('a broken entry no bundle reads does not stop the bundle; it fails only when read, naming the zip', async () => {
   // The junk entry first: its deflate data starts right after its local header (30 bytes + its name).
   const junk = 'junk/zero.bin';
-  const bytes = zipSync({ [junk]: new Uint8Array(1 << 20), ...filesOf(sample) });
+  const bytes = zipSync({ [junk]: new Uint8Array(1 << 20), ...bundleFiles(sample) });
   bytes[30 + junk.length] = 0xff; // a final block of the reserved type 3: inflating it throws
   const source = await zipSource('broken-junk.zip', bytes);
   assert.deepEqual(source.bundles, ['']);

@@ -300,8 +300,7 @@ export class TraceWriter {
       for (const item of items) if (item.kind === 'task') item.done(error);
       throw error;
     }
-    // Taken by the exit flush meanwhile (writeQueuedSync): written there, under its own lock.
-    if (this.unlockedBatch !== items) return void (await release());
+    // (Only the exit flush takes a batch waiting for the lock, and the process ends right after it.)
     this.unlockedBatch = undefined;
     this.holdsLock = true;
     try {

@@ -130,7 +130,8 @@ export class ZipBundleBackend implements NamedBackend {
         throw new BundleFormatError(`${file}: not a readable zip (${(error as Error).message})`, file);
       }
     };
-    const nameOf = (entry: UnzipFileInfo) => entry.name.replace(/^\.?\//, '');
+    const clean = (name: string) => name.replace(/^\.?\//, '');
+    const nameOf = (entry: UnzipFileInfo) => clean(entry.name);
     // First the names and sizes alone (the filter keeps nothing): entries outside the bundle are never inflated, and
     // a bundle that would not fit in memory is refused before any of it is.
     const entries: UnzipFileInfo[] = [];
@@ -154,7 +155,7 @@ export class ZipBundleBackend implements NamedBackend {
       );
     }
     const files = new Map<string, Uint8Array>();
-    for (const [name, bytes] of Object.entries(unzip(inBundle))) files.set(name.replace(/^\.?\//, '').slice(prefix.length), bytes);
+    for (const [name, bytes] of Object.entries(unzip(inBundle))) files.set(clean(name).slice(prefix.length), bytes);
     return new ZipBundleBackend(file, files);
   }
 
