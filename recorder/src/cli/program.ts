@@ -81,7 +81,8 @@ export async function runCli(argv: readonly string[], rawIo: CliIO): Promise<num
     return exitCode;
   } catch (error) {
     const code = exitCodeOf(error, io);
-    // A script that asked for JSON gets a JSON document whatever happened: `{"error": …}` with the line on stderr.
+    // A command that asked for JSON and failed once parsed gets a document, `{"error": …}`, its line on stderr too
+    // (commander's own usage errors print their line only).
     if (!jsonWritten && !(error instanceof CommanderError) && jsonRequested) {
       rawIo.stdout(`${JSON.stringify({ error: { message: errorLine(error), exitCode: code } })}\n`);
     }
